@@ -1,0 +1,46 @@
+"""Settings: the one place that reads the environment (``MODELYARD_*``)."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    """Where the yard lives and who is acting; read once, passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELYARD_", extra="ignore")
+
+    home: Path = Field(default=Path(".modelyard"), description="Folder of the embedded yard.")
+    db_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<home>/yard.db."
+    )
+    artifacts: str | None = Field(
+        default=None, description="fsspec URL of the artifact store; default <home>/artifacts."
+    )
+    actor: str = Field(default_factory=_default_actor, description="Who mutations are by.")
+    reference_sample_rows: int = Field(
+        default=10_000, ge=0, description="Rows kept of a registration sample (reservoir)."
+    )
+    profile_bins: int = Field(default=100, ge=2, le=1000, description="Quantile bins per feature.")
+    gc_grace_seconds: float = Field(
+        default=3600.0, ge=0, description="gc never removes blobs or temp files younger than this."
+    )
+
+    @property
+    def resolved_db_url(self) -> str:
+        return self.db_url or f"sqlite:///{(self.home / 'yard.db').absolute()}"
+
+    @property
+    def resolved_artifacts(self) -> str:
+        return self.artifacts or str((self.home / "artifacts").absolute())

@@ -1,0 +1,1 @@
+"""Plain entities with no I/O: what the yard knows, passed between layers."""

@@ -1,0 +1,69 @@
+"""One small, transport-neutral error hierarchy.
+
+Every error a user can cause derives from :class:`YardError`; HTTP status codes and
+CLI exit codes are mapped from :attr:`YardError.code` in exactly one place each.
+"""
+
+from __future__ import annotations
+
+
+class YardError(Exception):
+    """Base of every error modelyard raises on purpose."""
+
+    code = "error"
+
+
+class InvalidInput(YardError):
+    """The caller passed something malformed (a bad name, a bad value, a bad file)."""
+
+    code = "invalid"
+
+
+class NotFound(YardError):
+    """A named thing (model, version, alias, run, dataset, blob) does not exist."""
+
+    code = "not_found"
+
+
+class AlreadyExists(YardError):
+    code = "already_exists"
+
+
+class Conflict(YardError):
+    """The stored state is not what the caller expected (``--expect``, aliased deletion)."""
+
+    code = "conflict"
+
+
+class UnsupportedModel(InvalidInput):
+    """No flavor knows how to save or load the object or file."""
+
+    code = "unsupported"
+
+
+class UntrustedContent(YardError):
+    """Loading would execute code the user has not trusted explicitly (pickle, foreign types)."""
+
+    code = "untrusted"
+
+
+class SchemaMismatch(InvalidInput):
+    """Data does not fit the model's signature; ``problems`` lists ``{row, feature, rule}``."""
+
+    code = "schema"
+
+    def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class IntegrityError(YardError):
+    """Stored bytes do not hash to what the registry recorded; they are never loaded."""
+
+    code = "integrity"
+
+
+class StoreUnavailable(YardError):
+    """The database or artifact store cannot be reached or opened."""
+
+    code = "unavailable"

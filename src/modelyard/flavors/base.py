@@ -1,0 +1,71 @@
+"""The flavor plug-in point: save a model object to bytes, load bytes back to an adapter.
+
+Flavors know no storage: they get and give ``{file name: bytes}``; the store hashes,
+stores and verifies those bytes before a flavor ever sees them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class ModelTraits:
+    """What a loaded model tells about itself; the signature's output part comes from here."""
+
+    kind: str  # classification | regression | other
+    classes: tuple[Any, ...] | None
+    has_proba: bool
+    feature_names: tuple[str, ...] | None
+    n_features: int | None
+    input_format: str  # dataframe | array
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    files: dict[str, bytes]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class ModelAdapter(Protocol):
+    """A model in memory, called with a frame already in the signature's column order."""
+
+    traits: ModelTraits
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+
+class Flavor(Protocol):
+    name: str
+    file_suffixes: tuple[str, ...]
+
+    def detect(self, model: object) -> bool: ...
+
+    def save(self, model: object, *, trust_types: bool) -> SavedModel: ...
+
+    def read_file(self, path: Path, *, trust_types: bool, trust_pickle: bool) -> SavedModel: ...
+
+    def load(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> ModelAdapter: ...
+
+    def libraries(self) -> dict[str, str]: ...
+
+
+def module_of(model: object) -> str:
+    return type(model).__module__.split(".", 1)[0]
+
+
+def package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"

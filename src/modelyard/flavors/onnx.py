@@ -1,0 +1,116 @@
+"""ONNX graphs run by onnxruntime; only the graph's bytes are stored, never code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelyard.errors import UnsupportedModel
+from modelyard.flavors.base import ModelTraits, SavedModel, module_of, package_version
+
+MODEL_FILE = "model.onnx"
+_NUMPY_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(string)": np.object_,
+    "tensor(bool)": np.bool_,
+}
+
+
+class OnnxAdapter:
+    def __init__(self, data: bytes) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(
+                data, sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise UnsupportedModel(f"not a valid ONNX model: {exc}") from None
+        self.inputs = self.session.get_inputs()
+        self.outputs = self.session.get_outputs()
+        self._proba_index = next(
+            (i for i, o in enumerate(self.outputs[1:], 1) if "prob" in o.name.lower()), None
+        )
+        self.traits = self._traits()
+
+    def _traits(self) -> ModelTraits:
+        if len(self.inputs) == 1 and len(self.inputs[0].shape) == 2:
+            width = self.inputs[0].shape[1]
+            n_features = width if isinstance(width, int) else None
+            names = None
+        else:
+            names = tuple(i.name for i in self.inputs)
+            n_features = len(names)
+        label_type = self.outputs[0].type
+        if self._proba_index is not None:
+            kind = "classification"
+        elif label_type in ("tensor(float)", "tensor(double)"):
+            kind = "regression"
+        else:
+            kind = "other"
+        return ModelTraits(kind, None, self._proba_index is not None, names, n_features, "array")
+
+    def _feed(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        if len(self.inputs) == 1 and len(self.inputs[0].shape) == 2:
+            single = self.inputs[0]
+            return {single.name: frame.to_numpy(dtype=_NUMPY_TYPES.get(single.type, np.float32))}
+        return {
+            i.name: frame[i.name]
+            .to_numpy(dtype=_NUMPY_TYPES.get(i.type, np.float32))
+            .reshape(-1, 1)
+            for i in self.inputs
+        }
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        result = self.session.run([self.outputs[0].name], self._feed(frame))[0]
+        array = np.asarray(result)
+        return array.ravel() if array.ndim == 2 and array.shape[1] == 1 else array
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        if self._proba_index is None:
+            raise UnsupportedModel("this ONNX model has no probability output")
+        result = self.session.run([self.outputs[self._proba_index].name], self._feed(frame))[0]
+        if isinstance(result, list):  # ZipMap: a list of {class: probability}
+            keys = sorted(result[0]) if result else []
+            return np.array([[row[k] for k in keys] for row in result], dtype=float)
+        return np.asarray(result, dtype=float)
+
+
+class OnnxFlavor:
+    name: str = "onnx"
+    file_suffixes: tuple[str, ...] = (".onnx",)
+
+    def detect(self, model: object) -> bool:
+        return module_of(model) == "onnx" and type(model).__name__ == "ModelProto"
+
+    def save(self, model: object, *, trust_types: bool) -> SavedModel:
+        data: bytes = model.SerializeToString()  # type: ignore[attr-defined]
+        OnnxAdapter(data)  # proves the graph loads before it is stored
+        return SavedModel({MODEL_FILE: data}, {"format": "onnx"})
+
+    def read_file(
+        self,
+        path: Path,
+        *,
+        trust_types: bool,
+        trust_pickle: bool,
+    ) -> SavedModel:
+        data = path.read_bytes()
+        OnnxAdapter(data)
+        return SavedModel({MODEL_FILE: data}, {"format": "onnx"})
+
+    def load(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> OnnxAdapter:
+        return OnnxAdapter(files[MODEL_FILE])
+
+    def libraries(self) -> dict[str, str]:
+        return {lib: package_version(lib) for lib in ("onnxruntime", "numpy")}

@@ -1,0 +1,154 @@
+"""scikit-learn estimators and pipelines, saved with skops (pickle only when asked).
+
+skops refuses types it does not know, including common ones (``sklearn.tree._tree.Tree``).
+We compute those types at save time, accept them only when they come from the model's own
+libraries (or the caller trusts foreign ones explicitly), store the exact list, and trust
+exactly that list at load time.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelyard.errors import UnsupportedModel, UntrustedContent
+from modelyard.flavors.base import ModelTraits, SavedModel, module_of, package_version
+
+MODEL_FILE = "model.skops"
+PICKLE_FILE = "model.pkl"
+TRUSTED_ROOTS = ("sklearn", "numpy", "scipy")
+
+
+class SklearnAdapter:
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.traits = traits_of(model)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model.predict(_input(frame, self.traits)))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model.predict_proba(_input(frame, self.traits)))
+
+
+def _input(frame: pd.DataFrame, traits: ModelTraits) -> Any:
+    return frame if traits.input_format == "dataframe" else frame.to_numpy()
+
+
+def traits_of(model: Any) -> ModelTraits:
+    from sklearn.base import is_classifier, is_regressor
+
+    names = getattr(model, "feature_names_in_", None)
+    n_features = getattr(model, "n_features_in_", None)
+    if is_classifier(model):
+        classes = tuple(getattr(model, "classes_", ()))
+        return ModelTraits(
+            "classification",
+            classes,
+            hasattr(model, "predict_proba"),
+            tuple(str(n) for n in names) if names is not None else None,
+            int(n_features) if n_features is not None else None,
+            "dataframe" if names is not None else "array",
+        )
+    kind = "regression" if is_regressor(model) else "other"
+    return ModelTraits(
+        kind,
+        None,
+        False,
+        tuple(str(n) for n in names) if names is not None else None,
+        int(n_features) if n_features is not None else None,
+        "dataframe" if names is not None else "array",
+    )
+
+
+class SklearnFlavor:
+    name: str = "sklearn"
+    file_suffixes: tuple[str, ...] = (".skops", ".joblib", ".pkl", ".pickle")
+
+    def detect(self, model: object) -> bool:
+        if module_of(model) != "sklearn" and not hasattr(model, "fit"):
+            return False
+        from sklearn.base import BaseEstimator
+
+        return isinstance(model, BaseEstimator) and hasattr(model, "predict")
+
+    def save(self, model: object, *, trust_types: bool) -> SavedModel:
+        import skops.io as sio
+
+        _check_fitted(model)
+        data = sio.dumps(model)
+        trusted = _trusted_types(data, trust_types)
+        return SavedModel({MODEL_FILE: data}, {"format": "skops", "trusted_types": trusted})
+
+    def read_file(self, path: Path, *, trust_types: bool, trust_pickle: bool) -> SavedModel:
+        data = path.read_bytes()
+        if path.suffix == ".skops":
+            trusted = _trusted_types(data, trust_types)
+            return SavedModel({MODEL_FILE: data}, {"format": "skops", "trusted_types": trusted})
+        if not trust_pickle:
+            raise UntrustedContent(
+                f"{path.name} is a pickle: loading it runs arbitrary code. Re-run with "
+                "--trust-pickle (trust_pickle=True) if you trust its source, or save it with skops"
+            )
+        model = _unpickle(data, path.name)
+        if not self.detect(model):
+            raise UnsupportedModel(
+                f"{path.name} holds a {type(model).__name__}, not a scikit-learn estimator"
+            )
+        return SavedModel({PICKLE_FILE: data}, {"format": "pickle"})
+
+    def load(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> SklearnAdapter:
+        if meta.get("format") == "pickle":
+            return SklearnAdapter(_unpickle(files[PICKLE_FILE], PICKLE_FILE))
+        import skops.io as sio
+
+        try:
+            model = sio.loads(files[MODEL_FILE], trusted=list(meta.get("trusted_types", [])))
+        except Exception as exc:  # skops raises many kinds on damaged or refused input
+            raise UnsupportedModel(f"cannot load the skops file: {exc}") from None
+        return SklearnAdapter(model)
+
+    def libraries(self) -> dict[str, str]:
+        return {lib: package_version(lib) for lib in ("scikit-learn", "skops", "numpy", "scipy")}
+
+
+def _check_fitted(model: object) -> None:
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise UnsupportedModel(f"the {type(model).__name__} is not fitted; fit it first") from None
+    except TypeError as exc:
+        raise UnsupportedModel(str(exc)) from None
+
+
+def _trusted_types(data: bytes, trust_types: bool) -> list[str]:
+    import skops.io as sio
+
+    try:
+        untrusted = sorted(sio.get_untrusted_types(data=data))
+    except Exception as exc:  # a damaged archive surfaces as zipfile/json/key errors
+        raise UnsupportedModel(f"not a valid skops file: {exc}") from None
+    foreign = [t for t in untrusted if t.split(".", 1)[0] not in TRUSTED_ROOTS]
+    if foreign and not trust_types:
+        raise UntrustedContent(
+            "the model contains types from outside scikit-learn/numpy/scipy: "
+            f"{', '.join(foreign)}; pass trust_types=True (CLI --trust-types) to accept them"
+        )
+    return untrusted
+
+
+def _unpickle(data: bytes, label: str) -> Any:
+    import joblib
+
+    try:
+        return joblib.load(io.BytesIO(data))
+    except Exception as exc:  # unpickling can raise anything
+        raise UnsupportedModel(f"cannot unpickle {label}: {exc}") from None

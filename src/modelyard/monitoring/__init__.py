@@ -1,0 +1,1 @@
+"""Reference profiles, sketches, drift and quality: measuring, never deciding."""

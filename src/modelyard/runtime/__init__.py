@@ -1,0 +1,1 @@
+"""Models in memory: verified loading and the predictor callers hold."""

@@ -1,0 +1,1 @@
+"""What is known: the database (SQLAlchemy + Alembic) and the content-addressed artifacts."""

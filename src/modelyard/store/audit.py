@@ -1,0 +1,47 @@
+"""The audit trail and the change counter, written inside the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from modelyard.domain.entities import AuditEvent
+from modelyard.store.schema import AuditRow, RevisionRow, utcnow
+
+
+def record(
+    session: Session, actor: str, action: str, target: str, details: dict[str, Any] | None = None
+) -> None:
+    session.add(
+        AuditRow(at=utcnow(), actor=actor, action=action, target=target, details=details or {})
+    )
+
+
+def bump_revision(session: Session) -> None:
+    """Tell running servers something they serve may have moved."""
+    done = session.execute(
+        update(RevisionRow).where(RevisionRow.id == 1).values(value=RevisionRow.value + 1)
+    )
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(RevisionRow(id=1, value=1))
+
+
+def revision(session: Session) -> int:
+    value = session.scalar(select(RevisionRow.value).where(RevisionRow.id == 1))
+    return int(value or 0)
+
+
+def list_events(
+    session: Session, *, target: str | None, action: str | None, limit: int
+) -> list[AuditEvent]:
+    query = select(AuditRow).order_by(AuditRow.seq.desc()).limit(limit)
+    if target:
+        query = query.where((AuditRow.target == target) | AuditRow.target.startswith(f"{target}@"))
+    if action:
+        query = query.where(AuditRow.action == action)
+    return [
+        AuditEvent(r.seq, r.at, r.actor, r.action, r.target, dict(r.details))
+        for r in session.scalars(query)
+    ]

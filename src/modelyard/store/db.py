@@ -1,0 +1,199 @@
+"""The database: one engine per yard, write transactions that serialise, migrations on open.
+
+SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
+``BEGIN IMMEDIATE`` so two writers queue on the lock instead of failing with
+"database is locked" when a read transaction tries to upgrade. PostgreSQL serialises
+per model through ``SELECT … FOR UPDATE`` on the model's row.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from modelyard.errors import StoreUnavailable
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_MS = 60_000
+_RETRIES = 8
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreUnavailable(f"invalid database URL {url!r}: {exc}") from None
+        self.url = url
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine = _sqlite_engine(url)
+        else:
+            try:
+                self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            except ModuleNotFoundError as exc:
+                raise StoreUnavailable(
+                    f"the driver for {parsed.drivername} is not installed ({exc.name}); "
+                    "install modelyard[postgres]"
+                ) from None
+        self._writer = self.engine.execution_options(modelyard_write=True)
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one write transaction, retried on transient lock errors."""
+        return self._run(self._writer, work)
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        return self._run(self.engine, work)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read transaction that sees one consistent state (for backups)."""
+        engine = self.engine
+        if self.dialect == "postgresql":
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _run(self, engine: Engine, work: Callable[[Session], T]) -> T:
+        delay = 0.01
+        for attempt in range(_RETRIES):
+            try:
+                with Session(engine, expire_on_commit=False) as session, session.begin():
+                    return work(session)
+            except DBAPIError as exc:
+                if not _transient(exc) or attempt == _RETRIES - 1:
+                    if isinstance(exc, OperationalError) and not _transient(exc):
+                        raise StoreUnavailable(f"database error: {exc.orig}") from exc
+                    raise
+                log.info("transient database error, retrying: %s", exc.orig)
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision; safe when many processes open at once."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        head = ScriptDirectory.from_config(config).get_current_head()
+
+        def current() -> str | None:
+            with self.engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+
+        try:
+            if current() == head:
+                return
+            with self._migration_lock(), self.engine.begin() as conn:
+                if MigrationContext.configure(conn).get_current_revision() == head:
+                    return
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"cannot open the database {self.safe_url}: {exc.orig}"
+            ) from None
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.dialect == "sqlite":
+            database = make_url(self.url).database
+            if not database or database == ":memory:":
+                yield
+                return
+            with open(f"{database}.migrate-lock", "w") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        else:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(727001)"))
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(727001)"))
+                    conn.commit()
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _transient(exc: DBAPIError) -> bool:
+    message = str(exc.orig).lower()
+    return any(
+        hint in message
+        for hint in ("database is locked", "deadlock detected", "could not serialize", "busy")
+    )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # NullPool: a fresh connection per transaction is cheap on SQLite and keeps forked or
+    # threaded callers from sharing a connection.
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        write = conn.get_execution_options().get("modelyard_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def insert_ignore(
+    session: Session, row_class: Any, values: dict[str, Any], unique: list[str]
+) -> None:
+    """INSERT unless a row with the same unique key exists (racing creators both succeed)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(
+            pg_insert(row_class).values(**values).on_conflict_do_nothing(index_elements=unique)
+        )
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(
+            sqlite_insert(row_class).values(**values).on_conflict_do_nothing(index_elements=unique)
+        )

@@ -1,0 +1,447 @@
+"""``Yard``: the one service the Python API, the CLI and the server all go through."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from modelyard.config import Settings
+from modelyard.domain.entities import (
+    AliasEvent,
+    AuditEvent,
+    DatasetVersion,
+    FileRef,
+    Model,
+    ModelVersion,
+    Run,
+    VersionStatus,
+)
+from modelyard.domain.names import check_name, parse_ref
+from modelyard.errors import InvalidInput, NotFound
+from modelyard.flavors import Flavor, SavedModel, detect_flavor, flavor_for_file
+from modelyard.provenance import capture
+from modelyard.runtime.loader import REFERENCE_FILE, load_version
+from modelyard.runtime.predictor import Predictor
+from modelyard.store import audit as audit_log
+from modelyard.store.artifacts import ArtifactStore
+from modelyard.store.datasets import DatasetStore
+from modelyard.store.db import Database
+from modelyard.store.registry import NewVersion, RegistryStore
+from modelyard.store.tracking import TrackingStore
+from modelyard.tabular import read_table, table_format
+from modelyard.yard.datasets import describe_table
+from modelyard.yard.registration import prepare
+from modelyard.yard.runs import ActiveRun
+
+log = logging.getLogger(__name__)
+
+
+class Yard:
+    """Models, versions, aliases, runs and datasets over one database and artifact store."""
+
+    def __init__(
+        self,
+        home: str | Path | None = None,
+        *,
+        db_url: str | None = None,
+        artifacts: str | None = None,
+        actor: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        settings = settings or Settings()
+        overrides: dict[str, Any] = {}
+        if home is not None:
+            overrides["home"] = Path(home)
+        if db_url is not None:
+            overrides["db_url"] = db_url
+        if artifacts is not None:
+            overrides["artifacts"] = artifacts
+        if actor is not None:
+            overrides["actor"] = actor
+        self.settings = settings.model_copy(update=overrides)
+        self.actor = self.settings.actor
+        self.db = Database(self.settings.resolved_db_url)
+        self.db.migrate()
+        self.artifacts = ArtifactStore(self.settings.resolved_artifacts)
+        self.registry = RegistryStore(self.db)
+        self.tracking = TrackingStore(self.db)
+        self.datasets = DatasetStore(self.db)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Yard:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Yard(db={self.db.safe_url!r}, artifacts={self.artifacts.url!r})"
+
+    # -- registering ----------------------------------------------------------------------
+
+    def register(
+        self,
+        model: object,
+        name: str,
+        *,
+        sample: object | None = None,
+        metrics: dict[str, float] | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        description: str = "",
+        datasets: Iterable[DatasetVersion | str] = (),
+        run: ActiveRun | str | None = None,
+        trust_types: bool = False,
+    ) -> ModelVersion:
+        """Save ``model`` as the next version of ``name`` with signature, profile and lineage."""
+        check_name(name, "model name")
+        flavor = detect_flavor(model)
+        saved = flavor.save(model, trust_types=trust_types)
+        return self._register(
+            flavor,
+            saved,
+            name,
+            sample=sample,
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            description=description,
+            datasets=datasets,
+            run=run,
+            audit_details={"trusted_types": trust_types},
+        )
+
+    def register_file(
+        self,
+        path: str | Path,
+        name: str,
+        *,
+        sample: object | None = None,
+        metrics: dict[str, float] | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        description: str = "",
+        datasets: Iterable[DatasetVersion | str] = (),
+        run: ActiveRun | str | None = None,
+        trust_types: bool = False,
+        trust_pickle: bool = False,
+    ) -> ModelVersion:
+        """Register a saved model file (``.onnx``, ``.skops``; pickles only when trusted)."""
+        check_name(name, "model name")
+        source = Path(path)
+        flavor = flavor_for_file(source)
+        if not source.is_file():
+            raise NotFound(f"{source}: no such file")
+        if isinstance(sample, str | Path):
+            sample = read_table(Path(sample))
+        saved = flavor.read_file(source, trust_types=trust_types, trust_pickle=trust_pickle)
+        details = {
+            "source": str(source.name),
+            "trusted_types": trust_types,
+            "trusted_pickle": trust_pickle and saved.meta.get("format") == "pickle",
+        }
+        return self._register(
+            flavor,
+            saved,
+            name,
+            sample=sample,
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            description=description,
+            datasets=datasets,
+            run=run,
+            audit_details=details,
+        )
+
+    def _register(
+        self,
+        flavor: Flavor,
+        saved: SavedModel,
+        name: str,
+        *,
+        sample: object | None,
+        metrics: dict[str, float] | None,
+        params: dict[str, Any] | None,
+        tags: dict[str, str] | None,
+        description: str,
+        datasets: Iterable[DatasetVersion | str],
+        run: ActiveRun | str | None,
+        audit_details: dict[str, Any],
+    ) -> ModelVersion:
+        clean_metrics = _numbers(metrics or {})
+        clean_params = _jsonable(params or {}, "params")
+        clean_tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        dataset_refs = tuple(self._dataset_ref(d) for d in datasets)
+        run_id = self._run_id(run)
+        prepared = prepare(
+            flavor,
+            saved,
+            sample,
+            bins=self.settings.profile_bins,
+            sample_rows=self.settings.reference_sample_rows,
+        )
+        contents = dict(saved.files)
+        if prepared.reference is not None:
+            contents[REFERENCE_FILE] = prepared.reference
+        files: list[FileRef] = []
+        try:
+            for file_name, data in sorted(contents.items()):
+                blob = self.artifacts.put_bytes(data)
+                files.append(FileRef(file_name, blob.sha256, blob.size))
+            new = NewVersion(
+                name=name,
+                flavor=flavor.name,
+                signature=prepared.signature.to_dict(),
+                profile=prepared.profile,
+                params=clean_params,
+                metrics=clean_metrics,
+                tags=clean_tags,
+                description=description,
+                files=tuple(files),
+                flavor_meta=saved.meta,
+                provenance=capture(self.actor, flavor.libraries()),
+                run_id=run_id,
+                datasets=dataset_refs,
+            )
+            return self.registry.create_version(new, self.actor, audit_details)
+        except BaseException:
+            self._discard_unreferenced(files)
+            raise
+
+    def _discard_unreferenced(self, files: Sequence[FileRef]) -> None:
+        """Undo blob writes of a failed registration, unless another row uses the same bytes."""
+        if not files:
+            return
+        try:
+            referenced = self.referenced_blobs()
+            for ref in files:
+                if ref.sha256 not in referenced and self.artifacts.exists(ref.sha256):
+                    self.artifacts.delete_blob(ref.sha256)
+        except Exception:  # cleanup is best effort; gc removes what is left
+            log.warning("could not remove blobs of a failed registration; run `modelyard gc`")
+
+    def referenced_blobs(self) -> set[str]:
+        from sqlalchemy import select
+
+        from modelyard.store.schema import FileRow
+
+        return self.db.read(lambda s: set(s.scalars(select(FileRow.sha256).distinct())))
+
+    def _dataset_ref(self, dataset: DatasetVersion | str) -> str:
+        if isinstance(dataset, DatasetVersion):
+            return dataset.ref
+        name, version, alias = parse_ref(dataset)
+        if alias is not None:
+            raise InvalidInput(f"datasets are referenced as name or name@version, not {dataset!r}")
+        return self.datasets.get(name, version).ref
+
+    def _run_id(self, run: ActiveRun | str | None) -> str | None:
+        if run is None:
+            return None
+        if isinstance(run, ActiveRun):
+            return run.id
+        return self.tracking.find_run(run)
+
+    # -- reading the registry -------------------------------------------------------------
+
+    def get_version(self, ref: str, version: int | None = None) -> ModelVersion:
+        return self.registry.resolve(ref, version)
+
+    def load(self, ref: str, version: int | None = None) -> Predictor:
+        """A predictor for ``churn@production``, ``churn@3`` or ``churn`` (latest ready)."""
+        return load_version(self.registry.resolve(ref, version), self.artifacts)
+
+    def list_models(self) -> list[Model]:
+        return self.registry.list_models()
+
+    def get_model(self, name: str) -> Model:
+        return self.registry.get_model(name)
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        return self.registry.list_versions(name)
+
+    def profile(self, ref: str) -> dict[str, Any]:
+        version = self.registry.resolve(ref)
+        return self.registry.profile(version.name, version.version)
+
+    def lineage(self, ref: str) -> dict[str, Any]:
+        """version → run → datasets → code commit, as one JSON-friendly document."""
+        version = self.registry.resolve(ref)
+        run = self.tracking.get_run(version.run_id) if version.run_id else None
+        datasets = [self.datasets.get(*_split(d)) for d in version.datasets]
+        git = version.provenance.get("git", {})
+        return {
+            "version": {
+                "ref": version.ref,
+                "flavor": version.flavor,
+                "status": str(version.status),
+                "created_at": version.created_at.isoformat(),
+                "created_by": version.created_by,
+                "metrics": version.metrics,
+                "aliases": list(version.aliases),
+                "files": [
+                    {"name": f.name, "sha256": f.sha256, "size": f.size} for f in version.files
+                ],
+            },
+            "run": None
+            if run is None
+            else {
+                "id": run.id,
+                "experiment": run.experiment,
+                "name": run.name,
+                "status": str(run.status),
+                "params": run.params,
+                "metrics": run.metrics,
+                "git": run.provenance.get("git", {}),
+            },
+            "datasets": [
+                {
+                    "ref": d.ref,
+                    "sha256": d.sha256,
+                    "rows": d.rows,
+                    "size": d.size,
+                    "source": d.source,
+                }
+                for d in datasets
+            ],
+            "code": {
+                "commit": git.get("commit"),
+                "dirty": git.get("dirty"),
+                "branch": git.get("branch"),
+            },
+            "environment": {
+                "python": version.provenance.get("python"),
+                "libraries": version.provenance.get("libraries", {}),
+                "host": version.provenance.get("host"),
+                "user": version.provenance.get("user"),
+            },
+        }
+
+    # -- aliases and lifecycle ------------------------------------------------------------
+
+    def set_alias(
+        self, name: str, alias: str, version: int, *, reason: str = "", expect: int | None = None
+    ) -> AliasEvent:
+        return self.registry.set_alias(name, alias, version, self.actor, reason, expect)
+
+    def rollback(
+        self, name: str, alias: str = "production", *, reason: str = "", expect: int | None = None
+    ) -> AliasEvent:
+        return self.registry.rollback(name, alias, self.actor, reason, expect)
+
+    def delete_alias(self, name: str, alias: str, *, reason: str = "") -> AliasEvent:
+        return self.registry.delete_alias(name, alias, self.actor, reason)
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        return self.registry.alias_history(name, alias)
+
+    def archive(self, name: str, version: int, *, reason: str = "") -> ModelVersion:
+        return self.registry.set_status(name, version, VersionStatus.ARCHIVED, self.actor, reason)
+
+    def unarchive(self, name: str, version: int, *, reason: str = "") -> ModelVersion:
+        return self.registry.set_status(name, version, VersionStatus.READY, self.actor, reason)
+
+    def delete_version(self, name: str, version: int, *, reason: str = "") -> None:
+        self.registry.delete_version(name, version, self.actor, reason)
+
+    def audit(
+        self, target: str | None = None, action: str | None = None, limit: int = 100
+    ) -> list[AuditEvent]:
+        if limit < 1 or limit > 100_000:
+            raise InvalidInput(f"limit must be between 1 and 100000, got {limit}")
+        return self.db.read(
+            lambda s: audit_log.list_events(s, target=target, action=action, limit=limit)
+        )
+
+    def revision(self) -> int:
+        return self.db.read(audit_log.revision)
+
+    # -- tracking -------------------------------------------------------------------------
+
+    def start_run(self, experiment: str = "default", name: str = "") -> ActiveRun:
+        run_id = self.tracking.create_run(experiment, name, capture(self.actor))
+        return ActiveRun(self, run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        return self.tracking.get_run(self.tracking.find_run(run_id))
+
+    def list_runs(self, experiment: str | None = None, limit: int = 100) -> list[Run]:
+        return self.tracking.list_runs(experiment, limit)
+
+    # -- datasets -------------------------------------------------------------------------
+
+    def add_dataset(self, path: str | Path, name: str, *, description: str = "") -> DatasetVersion:
+        """Store a data file content-addressed; the same bytes again return the same version."""
+        check_name(name, "dataset name")
+        source = Path(path)
+        fmt = table_format(source)
+        rows, schema, profile = describe_table(source, self.settings.profile_bins)
+        blob = self.artifacts.put_file(source)
+        try:
+            return self.datasets.create(
+                name,
+                sha256=blob.sha256,
+                size=blob.size,
+                rows=rows,
+                fmt=fmt,
+                schema=schema,
+                profile=profile,
+                source=str(source.name),
+                description=description,
+                actor=self.actor,
+            )
+        except BaseException:
+            self._discard_unreferenced([FileRef("data", blob.sha256, blob.size)])
+            raise
+
+    def get_dataset(self, ref: str) -> DatasetVersion:
+        return self.datasets.get(*_split(ref))
+
+    def list_datasets(self) -> list[DatasetVersion]:
+        return self.datasets.list()
+
+    def export_dataset(self, ref: str, out: str | Path) -> Path:
+        dataset = self.get_dataset(ref)
+        dest = Path(out)
+        if dest.is_dir():
+            dest = dest / f"{dataset.name}-v{dataset.version}.{dataset.format}"
+        self.artifacts.copy_to(dataset.sha256, dest, f"dataset {dataset.ref}")
+        return dest
+
+
+def _split(ref: str) -> tuple[str, int | None]:
+    name, version, alias = parse_ref(ref)
+    if alias is not None:
+        raise InvalidInput(f"datasets are referenced as name or name@version, not {ref!r}")
+    return name, version
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        try:
+            out[str(key)] = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"metric {key!r} must be a number, got {value!r}") from None
+    return out
+
+
+def _jsonable(values: dict[str, Any], what: str) -> dict[str, Any]:
+    import orjson
+
+    try:
+        return dict(
+            orjson.loads(
+                orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+            )
+        )
+    except TypeError as exc:
+        raise InvalidInput(f"{what} must be JSON-serialisable: {exc}") from None
+
+
+__all__ = ["Yard"]

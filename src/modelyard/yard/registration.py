@@ -1,0 +1,142 @@
+"""Turning a model (object or file) and a sample into what a version row records.
+
+Everything here happens before the database is touched: the model is saved, loaded back
+from the very bytes that will be stored (so a version that registers is a version that
+loads), checked against the sample, and profiled.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelyard.domain.signature import FeatureSpec, OutputSpec, Signature, infer_signature
+from modelyard.errors import SchemaMismatch
+from modelyard.flavors import Flavor, SavedModel
+from modelyard.flavors.base import ModelAdapter, ModelTraits
+from modelyard.monitoring.profile import build_profile
+
+CHECK_ROWS = 1000
+SEED = 20261122
+
+
+@dataclass(frozen=True)
+class Prepared:
+    saved: SavedModel
+    signature: Signature
+    profile: dict[str, Any]
+    reference: bytes | None  # a capped sample as Parquet
+
+
+def prepare(
+    flavor: Flavor, saved: SavedModel, sample: object | None, *, bins: int, sample_rows: int
+) -> Prepared:
+    adapter = flavor.load(saved.files, saved.meta)
+    traits = adapter.traits
+    if sample is None:
+        return Prepared(saved, _signature_without_sample(traits), {}, None)
+    frame = _sample_frame(sample, traits)
+    head = frame.iloc[:CHECK_ROWS]
+    predictions = _try_predict(adapter, head)
+    classes = traits.classes
+    if traits.kind == "classification" and not classes:
+        classes = tuple(np.unique(predictions).tolist())
+    signature = infer_signature(
+        frame,
+        input_format=traits.input_format,
+        output_kind=traits.kind,
+        classes=classes,
+        has_proba=traits.has_proba,
+        output_width=1 if predictions.ndim == 1 else int(predictions.shape[1]),
+    )
+    reservoir = _reservoir(frame, sample_rows)
+    reservoir_predictions = predictions if reservoir is head else _try_predict(adapter, reservoir)
+    profile = build_profile(frame, signature, reservoir_predictions, bins)
+    reference = _parquet(reservoir) if sample_rows > 0 else None
+    return Prepared(saved, signature, profile, reference)
+
+
+def _sample_frame(sample: object, traits: ModelTraits) -> pd.DataFrame:
+    if isinstance(sample, pd.DataFrame):
+        frame = sample.copy()
+        frame.columns = [str(c) for c in frame.columns]
+    else:
+        try:
+            array = np.asarray(sample)
+        except (ValueError, TypeError) as exc:
+            raise SchemaMismatch(f"the sample is not a table: {exc}") from None
+        if array.ndim != 2:
+            raise SchemaMismatch(f"the sample must be 2-D (rows × features), got {array.ndim}-D")
+        names = traits.feature_names or tuple(f"f{i}" for i in range(array.shape[1]))
+        if len(names) != array.shape[1]:
+            raise SchemaMismatch(
+                f"the sample has {array.shape[1]} columns, the model takes {len(names)}"
+            )
+        frame = pd.DataFrame(array, columns=list(names))
+    if frame.shape[0] == 0:
+        raise SchemaMismatch("the sample has no rows")
+    if len(set(frame.columns)) != frame.shape[1]:
+        raise SchemaMismatch("the sample has duplicate column names")
+    if traits.feature_names is not None:
+        expected = list(traits.feature_names)
+        missing = [n for n in expected if n not in frame.columns]
+        extra = [n for n in frame.columns if n not in expected]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing {', '.join(missing[:5])}{'…' if len(missing) > 5 else ''}")
+            if extra:
+                parts.append(f"unknown {', '.join(extra[:5])}{'…' if len(extra) > 5 else ''}")
+            raise SchemaMismatch(
+                f"the sample's columns don't match the model's features: {'; '.join(parts)}",
+                [{"row": None, "feature": n, "rule": "missing feature"} for n in missing]
+                + [{"row": None, "feature": n, "rule": "unknown feature"} for n in extra],
+            )
+        frame = frame[expected]
+    elif traits.n_features is not None and frame.shape[1] != traits.n_features:
+        raise SchemaMismatch(
+            f"the sample has {frame.shape[1]} columns, the model takes {traits.n_features}"
+        )
+    return frame
+
+
+def _try_predict(adapter: ModelAdapter, frame: pd.DataFrame) -> np.ndarray:
+    try:
+        return np.asarray(adapter.predict(frame))
+    except Exception as exc:  # the model's own error, whatever its type
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SchemaMismatch(f"the model cannot predict on the sample: {message}") from None
+
+
+def _reservoir(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
+    if frame.shape[0] <= rows:
+        return frame
+    rng = np.random.default_rng(SEED)
+    keep = np.sort(rng.choice(frame.shape[0], size=rows, replace=False))
+    return frame.iloc[keep]
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.reset_index(drop=True).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _signature_without_sample(traits: ModelTraits) -> Signature:
+    if traits.feature_names is not None:
+        names = list(traits.feature_names)
+    elif traits.n_features is not None:
+        names = [f"f{i}" for i in range(traits.n_features)]
+    else:
+        raise SchemaMismatch(
+            "the model does not say how many features it takes; pass a sample (--sample)"
+        )
+    return Signature(
+        inputs=tuple(FeatureSpec(n, "float", nullable=True) for n in names),
+        output=OutputSpec(traits.kind, traits.classes, traits.has_proba),
+        input_format=traits.input_format,
+    )

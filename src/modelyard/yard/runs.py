@@ -1,0 +1,64 @@
+"""The handle a training script holds while a run is open."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from modelyard.domain.entities import FileRef, Run, RunStatus
+from modelyard.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from modelyard.yard.core import Yard
+
+
+class ActiveRun:
+    """``with yard.start_run(...) as run:`` — finished on exit, failed if an exception escapes."""
+
+    def __init__(self, yard: Yard, run_id: str) -> None:
+        self._yard = yard
+        self.id = run_id
+
+    def log_param(self, key: str, value: Any) -> None:
+        self._yard.tracking.log_params(self.id, {key: value})
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self._yard.tracking.log_params(self.id, params)
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        self._yard.tracking.log_metrics(self.id, {key: value}, step)
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self._yard.tracking.log_metrics(self.id, metrics, step)
+
+    def log_artifact(self, path: str | Path, name: str | None = None) -> FileRef:
+        source = Path(path)
+        if not source.is_file():
+            raise NotFound(f"{source}: no such file")
+        logical = name or source.name
+        if "/" in logical or logical in (".", "..") or not logical:
+            raise InvalidInput(f"invalid artifact name {logical!r}")
+        blob = self._yard.artifacts.put_file(source)
+        ref = FileRef(logical, blob.sha256, blob.size)
+        self._yard.tracking.add_file(self.id, ref)
+        return ref
+
+    def info(self) -> Run:
+        return self._yard.tracking.get_run(self.id)
+
+    def end(self, status: RunStatus = RunStatus.FINISHED, error: str = "") -> None:
+        self._yard.tracking.end_run(self.id, status, error)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None:
+            self.end(RunStatus.FINISHED)
+        else:
+            detail = "".join(traceback.format_exception_only(exc)).strip()
+            self.end(RunStatus.FAILED, detail)
