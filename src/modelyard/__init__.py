@@ -11,30 +11,69 @@ The public Python API::
     predictor = yard.load("churn@production")
 """
 
-from modelyard.domain.entities import (
-    AliasEvent,
-    AuditEvent,
-    DatasetVersion,
-    Model,
-    ModelVersion,
-    Run,
-    RunStatus,
-    VersionStatus,
-)
-from modelyard.domain.signature import Signature
-from modelyard.errors import (
-    AlreadyExists,
-    Conflict,
-    IntegrityError,
-    InvalidInput,
-    NotFound,
-    SchemaMismatch,
-    UnsupportedModel,
-    UntrustedContent,
-    YardError,
-)
-from modelyard.runtime.predictor import Predictor
-from modelyard.yard import ActiveRun, Yard
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelyard.domain.entities import (
+        AliasEvent,
+        AuditEvent,
+        DatasetVersion,
+        Model,
+        ModelVersion,
+        Run,
+        RunStatus,
+        VersionStatus,
+    )
+    from modelyard.domain.signature import Signature
+    from modelyard.errors import (
+        AlreadyExists,
+        Conflict,
+        IntegrityError,
+        InvalidInput,
+        NotFound,
+        SchemaMismatch,
+        UnsupportedModel,
+        UntrustedContent,
+        YardError,
+    )
+    from modelyard.runtime.predictor import Predictor
+    from modelyard.yard import ActiveRun, Yard
+
+# Heavy modules (pandas, scikit-learn) load on first use, so `modelyard --help` stays fast.
+_LAZY = {
+    "ActiveRun": "modelyard.yard",
+    "AliasEvent": "modelyard.domain.entities",
+    "AlreadyExists": "modelyard.errors",
+    "AuditEvent": "modelyard.domain.entities",
+    "Conflict": "modelyard.errors",
+    "DatasetVersion": "modelyard.domain.entities",
+    "IntegrityError": "modelyard.errors",
+    "InvalidInput": "modelyard.errors",
+    "Model": "modelyard.domain.entities",
+    "ModelVersion": "modelyard.domain.entities",
+    "NotFound": "modelyard.errors",
+    "Predictor": "modelyard.runtime.predictor",
+    "Run": "modelyard.domain.entities",
+    "RunStatus": "modelyard.domain.entities",
+    "SchemaMismatch": "modelyard.errors",
+    "Signature": "modelyard.domain.signature",
+    "UnsupportedModel": "modelyard.errors",
+    "UntrustedContent": "modelyard.errors",
+    "VersionStatus": "modelyard.domain.entities",
+    "Yard": "modelyard.yard",
+    "YardError": "modelyard.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelyard' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "ActiveRun",

@@ -13,13 +13,13 @@ _ALIAS = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
 
 
 def check_name(value: str, what: str = "name") -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidInput(f"invalid {what} {value!r}: must match {NAME_RULE}")
     return value
 
 
 def check_alias(value: str) -> str:
-    if not isinstance(value, str) or not _ALIAS.match(value):
+    if not isinstance(value, str) or not _ALIAS.fullmatch(value):
         raise InvalidInput(
             f"invalid alias {value!r}: must start with a letter and match [a-z][a-z0-9._-]{{0,63}}"
         )
@@ -34,7 +34,7 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
     check_name(name, "model name")
     if not sep:
         return name, None, None
-    if selector.isdigit():
+    if selector.isascii() and selector.isdigit():
         version = int(selector)
         if version < 1:
             raise InvalidInput(f"invalid version in {ref!r}: versions start at 1")

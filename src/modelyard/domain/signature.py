@@ -73,7 +73,9 @@ class Signature:
             FeatureSpec(
                 **{
                     **f,
-                    "categories": tuple(f["categories"]) if f.get("categories") else None,
+                    "categories": (
+                        tuple(f["categories"]) if f.get("categories") is not None else None
+                    ),
                 }
             )
             for f in data["inputs"]
@@ -99,6 +101,7 @@ class Signature:
                 f"expected a table (DataFrame, columns, records or 2-D array), got "
                 f"{type(data).__name__}"
             )
+        frame = _str_columns(frame)
         self.check(frame)
         return frame[self.names] if list(frame.columns) != self.names else frame
 
@@ -124,7 +127,8 @@ class Signature:
     def problems(self, frame: pd.DataFrame) -> list[dict[str, object]]:
         """Every way ``frame`` breaks the signature, as ``{row, feature, rule}`` (first 100)."""
         found: list[dict[str, object]] = []
-        columns = [str(c) for c in frame.columns]
+        frame = _str_columns(frame)
+        columns = list(frame.columns)
         known = set(self.names)
         for name in self.names:
             if name not in columns:
@@ -132,8 +136,11 @@ class Signature:
         for name in columns:
             if name not in known:
                 found.append({"row": None, "feature": name, "rule": "unknown feature"})
+        duplicated = sorted({c for c in columns if columns.count(c) > 1})
+        for name in duplicated:
+            found.append({"row": None, "feature": name, "rule": "duplicate feature"})
         for spec in self.inputs:
-            if spec.name in columns and len(found) < MAX_PROBLEMS:
+            if spec.name in columns and spec.name not in duplicated and len(found) < MAX_PROBLEMS:
                 found.extend(_column_problems(spec, frame[spec.name]))
         return found[:MAX_PROBLEMS]
 
@@ -146,6 +153,13 @@ class Signature:
             raise SchemaMismatch(
                 f"feature {first['feature']!r}{where}: {first['rule']}{more}", found
             )
+
+
+def _str_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column labels as strings, like signatures name features (``0`` is feature ``"0"``)."""
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    return frame.rename(columns=str)
 
 
 def _frame_from_columns(data: Mapping[Any, Any]) -> pd.DataFrame:

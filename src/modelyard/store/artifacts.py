@@ -138,7 +138,7 @@ class ArtifactStore:
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
         digest = hashlib.sha256()
         try:
-            with os.fdopen(fd, "wb") as out, self._open(sha256, label) as src:
+            with os.fdopen(fd, "wb") as out, self.open_blob(sha256, label) as src:
                 while chunk := src.read(CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
@@ -152,7 +152,7 @@ class ArtifactStore:
                 os.unlink(tmp_name)
             raise
 
-    def _open(self, sha256: str, label: str) -> IO[bytes]:
+    def open_blob(self, sha256: str, label: str) -> IO[bytes]:
         try:
             handle: IO[bytes] = self.fs.open(self._blob_path(sha256), "rb")
         except FileNotFoundError:
@@ -161,9 +161,12 @@ class ArtifactStore:
             ) from None
         return handle
 
+    def blob_size(self, sha256: str) -> int:
+        return int(self.fs.size(self._blob_path(sha256)))
+
     def verify(self, sha256: str, label: str) -> None:
         digest = hashlib.sha256()
-        with self._open(sha256, label) as src:
+        with self.open_blob(sha256, label) as src:
             while chunk := src.read(CHUNK):
                 digest.update(chunk)
         if digest.hexdigest() != sha256:

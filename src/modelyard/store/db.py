@@ -138,6 +138,12 @@ class Database:
                     conn.execute(text("SELECT pg_advisory_unlock(727001)"))
                     conn.commit()
 
+    def schema_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
     @property
     def safe_url(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)

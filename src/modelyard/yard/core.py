@@ -26,8 +26,10 @@ from modelyard.runtime.loader import REFERENCE_FILE, load_version
 from modelyard.runtime.predictor import Predictor
 from modelyard.store import audit as audit_log
 from modelyard.store.artifacts import ArtifactStore
+from modelyard.store.backup import BackupReport, create_backup, restore_backup
 from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
+from modelyard.store.gc import GcReport, collect
 from modelyard.store.registry import NewVersion, RegistryStore
 from modelyard.store.tracking import TrackingStore
 from modelyard.tabular import read_table, table_format
@@ -360,6 +362,44 @@ class Yard:
 
     def revision(self) -> int:
         return self.db.read(audit_log.revision)
+
+    # -- maintenance ----------------------------------------------------------------------
+
+    def gc(self, *, dry_run: bool = True, grace_seconds: float | None = None) -> GcReport:
+        """Find (and unless ``dry_run``, remove) blobs no row references and stale temp files."""
+        grace = self.settings.gc_grace_seconds if grace_seconds is None else grace_seconds
+        if grace < 0:
+            raise InvalidInput(f"grace period must be >= 0 seconds, got {grace}")
+        report = collect(self.db, self.artifacts, dry_run=dry_run, grace_seconds=grace)
+        if not dry_run and (report.orphan_blobs or report.temp_files):
+            self.db.write(
+                lambda s: audit_log.record(
+                    s,
+                    self.actor,
+                    "gc",
+                    "artifacts",
+                    {
+                        "blobs": len(report.orphan_blobs),
+                        "temp_files": len(report.temp_files),
+                        "bytes": report.bytes,
+                    },
+                )
+            )
+        return report
+
+    def backup(self, path: str | Path) -> BackupReport:
+        """A consistent snapshot of the database plus every referenced blob, as .tar.gz."""
+        return create_backup(self.db, self.artifacts, Path(path), self.db.schema_revision())
+
+    def restore(self, path: str | Path) -> BackupReport:
+        """Load a backup into this yard, which must be empty; every hash is verified."""
+        report = restore_backup(self.db, self.artifacts, Path(path))
+        self.db.write(
+            lambda s: audit_log.record(
+                s, self.actor, "restore", "yard", {"source": Path(path).name, "rows": report.rows}
+            )
+        )
+        return report
 
     # -- tracking -------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The ``modelyard`` command: thin Typer shells over :class:`modelyard.Yard`."""

@@ -1,0 +1,77 @@
+"""Yard maintenance: gc, backup, restore, and the demo scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from modelyard.cli.context import open_yard
+from modelyard.cli.output import JsonOption, console, print_json
+
+
+def gc(
+    ctx: typer.Context,
+    apply: bool = typer.Option(False, "--apply", help="Delete; without it, only report."),
+    grace_seconds: float | None = typer.Option(
+        None,
+        help="Keep unreferenced blobs younger than this (default "
+        "MODELYARD_GC_GRACE_SECONDS, 3600).",
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Find blobs no row references and temp files of dead writers (dry run by default)."""
+    report = open_yard(ctx).gc(dry_run=not apply, grace_seconds=grace_seconds)
+    if as_json:
+        print_json(report)
+        return
+    verb = "removed" if apply else "would remove"
+    console.print(
+        f"{verb} {len(report.orphan_blobs)} unreferenced blobs and "
+        f"{len(report.temp_files)} temp files ({report.bytes} bytes); "
+        f"kept {report.kept_young} younger than the grace period"
+    )
+    if not apply and (report.orphan_blobs or report.temp_files):
+        console.print("run again with --apply to delete them")
+
+
+def backup(
+    ctx: typer.Context, file: Path = typer.Argument(..., help="Archive to write (.tar.gz).")
+) -> None:
+    """Write a consistent snapshot of the database and every referenced artifact."""
+    report = open_yard(ctx).backup(file)
+    console.print(
+        f"wrote {report.path}: {sum(report.rows.values())} rows, {report.blobs} "
+        f"blobs, {report.bytes} bytes"
+    )
+
+
+def restore(
+    ctx: typer.Context, file: Path = typer.Argument(..., help="Archive from `modelyard backup`.")
+) -> None:
+    """Restore a backup into an empty yard, verifying every hash."""
+    report = open_yard(ctx).restore(file)
+    console.print(
+        f"restored {sum(report.rows.values())} rows and {report.blobs} blobs from {report.path}"
+    )
+
+
+def demo(
+    home: Path = typer.Option(
+        Path(".modelyard-demo"), help="Fresh yard folder for the demo (replaced if it exists)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Train two models in tracked runs, register both, make the better one production."""
+    from modelyard.cli.demo import run_demo
+
+    summary = run_demo(home, quiet=as_json)
+    if as_json:
+        print_json(summary)
+
+
+def install(app: typer.Typer) -> None:
+    app.command("gc")(gc)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+    app.command("demo")(demo)

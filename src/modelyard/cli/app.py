@@ -1,0 +1,80 @@
+"""The root command, global options and the one table from errors to exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from modelyard.cli import admin, data, models, runs
+from modelyard.cli.context import Options
+from modelyard.cli.output import errors
+
+# Exit codes by error kind: scripts can tell "not there" from "refused" from "broken".
+EXIT_CODES = {
+    "invalid": 2,
+    "schema": 2,
+    "unsupported": 2,
+    "not_found": 3,
+    "conflict": 4,
+    "already_exists": 4,
+    "untrusted": 5,
+    "integrity": 6,
+    "unavailable": 7,
+}
+
+
+class _Group(TyperGroup):
+    """Turns modelyard's own errors into one line on stderr and an exit code, no traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
+        from modelyard.errors import YardError
+
+        try:
+            return super().invoke(ctx)
+        except YardError as exc:
+            errors.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+            raise SystemExit(EXIT_CODES.get(exc.code, 1)) from None
+        except KeyboardInterrupt:
+            errors.print("interrupted")
+            raise SystemExit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="modelyard: register → validate → serve → observe → decide → act.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    home: Path | None = typer.Option(
+        None, "--home", envvar="MODELYARD_HOME", help="Folder of the embedded yard."
+    ),
+    db_url: str | None = typer.Option(
+        None, "--db-url", envvar="MODELYARD_DB_URL", help="Database URL (default SQLite in home)."
+    ),
+    artifacts: str | None = typer.Option(
+        None, "--artifacts", envvar="MODELYARD_ARTIFACTS", help="Artifact store URL."
+    ),
+    actor: str | None = typer.Option(
+        None, "--actor", envvar="MODELYARD_ACTOR", help="Who the audit log names."
+    ),
+) -> None:
+    ctx.obj = Options(home=home, db_url=db_url, artifacts=artifacts, actor=actor)
+
+
+models.install(app)
+runs.install(app)
+data.install(app)
+admin.install(app)
+
+
+def main() -> None:
+    app(prog_name="modelyard")

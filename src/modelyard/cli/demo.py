@@ -1,0 +1,188 @@
+"""The demo scenario `make demo` runs: a real, short register → compare → promote story.
+
+It trains two classifiers on scikit-learn's bundled breast-cancer data (standing in for a
+churn table) inside tracked runs, registers both with their dataset and metrics, points
+``churn@production`` at the better one, and prints the registry and lineage.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from rich.panel import Panel
+
+from modelyard.cli.output import console, short_metrics, table, when
+from modelyard.errors import Conflict
+
+MODEL = "churn"
+
+
+def _fresh_home(home: Path) -> None:
+    if home.exists():
+        looks_like_yard = (home / "yard.db").exists() or not any(home.iterdir())
+        if not looks_like_yard:
+            raise Conflict(f"{home} exists and is not a modelyard home; choose another --home")
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+
+
+def run_demo(home: Path, quiet: bool = False) -> dict[str, Any]:
+    import numpy as np
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from modelyard.yard import Yard
+
+    def say(message: object) -> None:
+        if not quiet:
+            console.print(message)
+
+    _fresh_home(home)
+    yard = Yard(home, actor="demo")
+    say(Panel.fit(f"modelyard demo in [bold]{home}[/bold] — {yard.db.safe_url}"))
+
+    frame, target = load_breast_cancer(return_X_y=True, as_frame=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        frame, target, test_size=0.25, random_state=7, stratify=target
+    )
+    data_dir = home / "data"
+    data_dir.mkdir()
+    X_train.assign(target=y_train).to_csv(data_dir / "train.csv", index=False)
+    dataset = yard.add_dataset(
+        data_dir / "train.csv",
+        "cancer-train",
+        description="breast cancer, 75% stratified split, seed 7",
+    )
+    say(
+        f"1. dataset [bold]{dataset.ref}[/bold]: {dataset.rows} rows, sha256 "
+        f"{dataset.sha256[:12]}…    [dim]$ modelyard data add data/train.csv --name "
+        f"cancer-train[/dim]"
+    )
+
+    candidates = {
+        "logistic": (
+            make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000)),
+            {"model": "logistic-regression", "C": 0.5},
+        ),
+        "hgb": (
+            HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, random_state=7),
+            {"model": "hist-gradient-boosting", "max_iter": 100, "learning_rate": 0.1},
+        ),
+    }
+    versions = []
+    for step, (run_name, (model, params)) in enumerate(candidates.items(), start=2):
+        with (
+            console.status(f"training {run_name}…", spinner="dots") if not quiet else _nothing(),
+            yard.start_run(experiment=MODEL, name=run_name) as run,
+        ):
+            run.log_params(params)
+            model.fit(X_train, y_train)
+            scores = model.predict_proba(X_test)[:, 1]
+            predicted = model.predict(X_test)
+            metrics = {
+                "accuracy": float(accuracy_score(y_test, predicted)),
+                "f1": float(f1_score(y_test, predicted)),
+                "roc_auc": float(roc_auc_score(y_test, scores)),
+            }
+            run.log_metrics(metrics)
+            version = yard.register(
+                model,
+                MODEL,
+                sample=X_train,
+                metrics=metrics,
+                params=params,
+                datasets=[dataset],
+                run=run,
+                description=f"{params['model']} on {dataset.ref}",
+            )
+        versions.append(version)
+        say(
+            f"{step}. run [bold]{run.id[:12]}[/bold] ({run_name}) → registered "
+            f"[bold]{version.ref}[/bold]: {short_metrics(metrics)}"
+        )
+
+    best = max(versions, key=lambda v: (v.metrics["roc_auc"], v.metrics["accuracy"]))
+    other = next(v for v in versions if v.version != best.version)
+    yard.set_alias(
+        MODEL,
+        "production",
+        best.version,
+        reason=f"best roc_auc on the holdout ({best.metrics['roc_auc']:.4f})",
+    )
+    yard.set_alias(MODEL, "staging", other.version, reason="runner-up kept for comparison")
+    say(
+        f"4. [bold]{MODEL}@production[/bold] → v{best.version}, {MODEL}@staging → "
+        f"v{other.version}    [dim]$ modelyard alias set {MODEL} production {best.version} "
+        f"--reason …[/dim]"
+    )
+
+    predictor = yard.load(f"{MODEL}@production")
+    sample = X_test.iloc[:5]
+    predicted = predictor.predict(sample)
+    say(
+        f"5. loaded {predictor.ref} (sha256 verified) and predicted {len(sample)} rows: "
+        f"{np.asarray(predicted).tolist()}"
+    )
+
+    if not quiet:
+        table(
+            "registry",
+            ["version", "aliases", "flavor", "metrics", "run", "created"],
+            [
+                [
+                    v.ref,
+                    ", ".join(v.aliases) or "—",
+                    v.flavor,
+                    short_metrics(v.metrics),
+                    (v.run_id or "—")[:12],
+                    when(v.created_at),
+                ]
+                for v in yard.list_versions(MODEL)
+            ],
+        )
+        lineage = yard.lineage(f"{MODEL}@production")
+        code = lineage["code"]
+        table(
+            f"lineage of {MODEL}@production",
+            ["version", "run", "dataset", "code commit"],
+            [
+                [
+                    lineage["version"]["ref"],
+                    f"{lineage['run']['id'][:12]} ({lineage['run']['name']})",
+                    ", ".join(d["ref"] for d in lineage["datasets"]),
+                    (code["commit"] or "not in a git repository")[:12],
+                ]
+            ],
+        )
+        console.print(
+            "\nTry it yourself:\n"
+            f"  modelyard --home {home} models versions {MODEL}\n"
+            f"  modelyard --home {home} lineage {MODEL}@production\n"
+            f"  modelyard --home {home} runs compare {versions[0].run_id} {versions[1].run_id}\n"
+            f"  modelyard --home {home} rollback {MODEL} --alias staging --reason test\n"
+            f"  modelyard --home {home} audit"
+        )
+    summary = {
+        "home": str(home),
+        "versions": [v.ref for v in versions],
+        "production": best.ref,
+        "metrics": {v.ref: v.metrics for v in versions},
+        "dataset": dataset.ref,
+    }
+    yard.close()
+    return summary
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None

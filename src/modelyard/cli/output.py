@@ -1,0 +1,72 @@
+"""Printing: rich tables for people, ``--json`` for scripts, one-line errors on stderr."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def plain(value: Any) -> Any:
+    """Entities, datetimes and enums to JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(
+        orjson.dumps(
+            plain(value),
+            option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+        ).decode()
+        + "\n"
+    )
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    grid = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*(cell if hasattr(cell, "__rich__") else _text(cell) for cell in row))
+    console.print(grid)
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, datetime):
+        return when(value)
+    return str(value)
+
+
+def short_metrics(metrics: dict[str, float], limit: int = 4) -> str:
+    items = [f"{k}={v:.4g}" for k, v in sorted(metrics.items())[:limit]]
+    return ", ".join(items) + (" …" if len(metrics) > limit else "")

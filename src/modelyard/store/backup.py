@@ -1,0 +1,273 @@
+"""Backups: a consistent logical dump of every table plus the blobs rows reference.
+
+The archive (``.tar.gz``) holds ``manifest.json`` (format, schema revision, row counts,
+sha256 of every member), ``db/<table>.jsonl`` and ``blobs/<sha256>``. Being logical, a
+backup taken on SQLite restores onto PostgreSQL and back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tarfile
+import tempfile
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from modelyard.errors import Conflict, IntegrityError, InvalidInput, NotFound
+from modelyard.store.artifacts import CHUNK, ArtifactStore
+from modelyard.store.db import Database
+from modelyard.store.schema import Base, FileRow, UTCDateTime
+
+FORMAT = "modelyard-backup/1"
+_BLOB = re.compile(r"^blobs/[0-9a-f]{64}$")
+_TABLES = {t.name: t for t in Base.metadata.sorted_tables}
+MAX_MEMBER_JSON = 2 << 30
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    path: Path
+    rows: dict[str, int]
+    blobs: int
+    bytes: int
+
+
+def create_backup(
+    db: Database, artifacts: ArtifactStore, dest: Path, schema_revision: str | None
+) -> BackupReport:
+    if dest.exists():
+        raise Conflict(f"{dest} already exists; choose a new file name")
+    if not dest.name.endswith((".tar.gz", ".tgz")):
+        raise InvalidInput(f"{dest.name}: backups are .tar.gz files")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+    os.close(fd)
+    try:
+        with db.snapshot() as session:
+            dumps = {name: _dump_table(session, table) for name, table in _TABLES.items()}
+            blobs = sorted(set(session.scalars(select(FileRow.sha256).distinct())))
+        sizes: dict[str, int] = {}
+        members: dict[str, str] = {}
+        with tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
+            for name, data in dumps.items():
+                members[f"db/{name}.jsonl"] = hashlib.sha256(data).hexdigest()
+                _add_bytes(tar, f"db/{name}.jsonl", data)
+            for sha256 in blobs:
+                sizes[sha256] = _add_blob(tar, artifacts, sha256)
+                members[f"blobs/{sha256}"] = sha256
+            manifest = {
+                "format": FORMAT,
+                "created_at": datetime.now(UTC).isoformat(),
+                "schema_revision": schema_revision,
+                "rows": {name: data.count(b"\n") for name, data in dumps.items()},
+                "members": members,
+            }
+            _add_bytes(tar, "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return BackupReport(dest, manifest["rows"], len(blobs), dest.stat().st_size)  # type: ignore[arg-type]
+
+
+def restore_backup(db: Database, artifacts: ArtifactStore, source: Path) -> BackupReport:
+    """Load a backup into an empty yard; every blob and table file is verified first."""
+    if not source.is_file():
+        raise NotFound(f"{source}: no such file")
+    if not db.read(_is_empty):
+        raise Conflict("the target yard is not empty; restore only into a new home/database")
+    try:
+        with tarfile.open(source, "r:gz") as tar:
+            tables, blob_count = _read_archive(tar, artifacts, source.name)
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        raise InvalidInput(f"{source.name}: not a readable modelyard backup ({exc})") from None
+    rows = db.write(lambda session: _load_tables(session, tables))
+    return BackupReport(source, rows, blob_count, source.stat().st_size)
+
+
+# -- dumping ------------------------------------------------------------------------------
+
+
+def _dump_table(session: Session, table: Table) -> bytes:
+    out = io.BytesIO()
+    order = list(table.primary_key.columns)
+    for row in session.execute(select(table).order_by(*order)).mappings():
+        out.write(orjson.dumps({k: _plain(v) for k, v in row.items()}))
+        out.write(b"\n")
+    return out.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(time.time())
+    tar.addfile(info, io.BytesIO(data))
+
+
+class _HashingReader:
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.handle.read(size)
+        self.digest.update(chunk)
+        return chunk
+
+
+def _add_blob(tar: tarfile.TarFile, artifacts: ArtifactStore, sha256: str) -> int:
+    size = artifacts.blob_size(sha256)
+    info = tarfile.TarInfo(f"blobs/{sha256}")
+    info.size = size
+    info.mtime = int(time.time())
+    with artifacts.open_blob(sha256, f"blob {sha256}") as handle:
+        reader = _HashingReader(handle)
+        tar.addfile(info, reader)
+    if reader.digest.hexdigest() != sha256:
+        raise IntegrityError(
+            f"blob {sha256} is corrupted: expected sha256 {sha256}, found "
+            f"{reader.digest.hexdigest()}; the backup was not written"
+        )
+    return size
+
+
+# -- restoring ----------------------------------------------------------------------------
+
+
+def _read_archive(
+    tar: tarfile.TarFile, artifacts: ArtifactStore, label: str
+) -> tuple[dict[str, bytes], int]:
+    manifest = _read_manifest(tar, label)
+    members: dict[str, str] = manifest["members"]
+    tables: dict[str, bytes] = {}
+    blob_count = 0
+    for info in tar:
+        if info.name == "manifest.json":
+            continue
+        expected = members.get(info.name)
+        if expected is None or not info.isfile():
+            raise InvalidInput(f"{label}: unexpected member {info.name!r}")
+        handle = tar.extractfile(info)
+        if handle is None:
+            raise InvalidInput(f"{label}: {info.name} is not a regular file")
+        if _BLOB.match(info.name):
+            _restore_blob(artifacts, handle, expected, info.size)
+            blob_count += 1
+            continue
+        if info.size > MAX_MEMBER_JSON:
+            raise InvalidInput(f"{label}: {info.name} is too large")
+        data = handle.read()
+        found = hashlib.sha256(data).hexdigest()
+        if found != expected:
+            raise IntegrityError(
+                f"{label}: {info.name} is corrupted: expected sha256 {expected}, found {found}"
+            )
+        tables[info.name] = data
+    missing = [m for m in members if m.startswith("db/") and m not in tables]
+    listed_blobs = sum(1 for m in members if m.startswith("blobs/"))
+    if missing or blob_count != listed_blobs:
+        raise IntegrityError(f"{label}: members listed in the manifest are missing")
+    return tables, blob_count
+
+
+def _read_manifest(tar: tarfile.TarFile, label: str) -> dict[str, Any]:
+    try:
+        info = tar.getmember("manifest.json")
+    except KeyError:
+        raise InvalidInput(f"{label}: not a modelyard backup (no manifest.json)") from None
+    handle = tar.extractfile(info)
+    if handle is None or info.size > 64 << 20:
+        raise InvalidInput(f"{label}: manifest.json is not a regular file of sane size")
+    try:
+        manifest = orjson.loads(handle.read())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"{label}: manifest.json is not JSON: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise InvalidInput(
+            f"{label}: unknown backup format {manifest.get('format')!r}"
+            if isinstance(manifest, dict)
+            else f"{label}: bad manifest"
+        )
+    if not isinstance(manifest.get("members"), dict):
+        raise InvalidInput(f"{label}: manifest.json lists no members")
+    return manifest
+
+
+def _restore_blob(artifacts: ArtifactStore, handle: IO[bytes], sha256: str, size: int) -> None:
+    fd, tmp = tempfile.mkstemp(prefix="modelyard-restore-")
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise IntegrityError(
+                f"backup blob {sha256} is corrupted: expected sha256 {sha256}, "
+                f"found {digest.hexdigest()}"
+            )
+        blob = artifacts.put_file(Path(tmp))
+        if blob.sha256 != sha256 or blob.size != size:
+            raise IntegrityError(f"backup blob {sha256} changed while being restored")
+    finally:
+        os.unlink(tmp)
+
+
+def _is_empty(session: Session) -> bool:
+    for name in ("models", "runs", "datasets", "audit_events"):
+        if session.scalar(select(func.count()).select_from(_TABLES[name])):
+            return False
+    return True
+
+
+def _rows(data: bytes, table: Table) -> Iterator[dict[str, Any]]:
+    columns = {c.name: c for c in table.columns}
+    for line in data.splitlines():
+        raw = orjson.loads(line)
+        if not isinstance(raw, dict) or set(raw) - set(columns):
+            raise InvalidInput(f"backup rows of {table.name} do not match this schema")
+        yield {
+            k: datetime.fromisoformat(v) if isinstance(columns[k].type, UTCDateTime) and v else v
+            for k, v in raw.items()
+        }
+
+
+def _load_tables(session: Session, tables: dict[str, bytes]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name, table in _TABLES.items():
+        rows = list(_rows(tables.get(f"db/{name}.jsonl", b""), table))
+        if rows:
+            session.execute(insert(table), rows)
+        counts[name] = len(rows)
+    if session.get_bind().dialect.name == "postgresql":
+        for name, table in _TABLES.items():
+            for column in table.primary_key.columns:
+                if column.autoincrement is True or (
+                    column.autoincrement == "auto"
+                    and column.type.python_type is int
+                    and len(table.primary_key.columns) == 1
+                ):
+                    session.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{name}', '{column.name}'), "
+                            f"COALESCE((SELECT MAX({column.name}) FROM {name}), 0) + 1, false)"
+                        )
+                    )
+    return counts
