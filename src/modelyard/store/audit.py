@@ -38,7 +38,9 @@ def list_events(
 ) -> list[AuditEvent]:
     query = select(AuditRow).order_by(AuditRow.seq.desc()).limit(limit)
     if target:
-        query = query.where((AuditRow.target == target) | AuditRow.target.startswith(f"{target}@"))
+        query = query.where(
+            (AuditRow.target == target) | AuditRow.target.startswith(f"{target}@", autoescape=True)
+        )
     if action:
         query = query.where(AuditRow.action == action)
     return [

@@ -32,7 +32,7 @@ from modelyard.store.schema import Base, FileRow, UTCDateTime
 
 FORMAT = "modelyard-backup/1"
 _BLOB = re.compile(r"^blobs/[0-9a-f]{64}$")
-_TABLES = {t.name: t for t in Base.metadata.sorted_tables}
+_TABLES = {str(t.name): t for t in Base.metadata.sorted_tables}
 MAX_MEMBER_JSON = 2 << 30
 
 

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelyard.domain.signature import FeatureSpec, OutputSpec, Signature, infer_signature
+from modelyard.domain.signature import (
+    FeatureSpec,
+    OutputSpec,
+    Signature,
+    infer_signature,
+    to_plain,
+)
 from modelyard.errors import SchemaMismatch
 from modelyard.flavors import Flavor, SavedModel
 from modelyard.flavors.base import ModelAdapter, ModelTraits
@@ -137,6 +143,10 @@ def _signature_without_sample(traits: ModelTraits) -> Signature:
         )
     return Signature(
         inputs=tuple(FeatureSpec(n, "float", nullable=True) for n in names),
-        output=OutputSpec(traits.kind, traits.classes, traits.has_proba),
+        output=OutputSpec(
+            traits.kind,
+            tuple(to_plain(c) for c in traits.classes) if traits.classes is not None else None,
+            traits.has_proba,
+        ),
         input_format=traits.input_format,
     )
