@@ -35,3 +35,6 @@ test: lint typecheck unit
 
 clean:
 	rm -rf $(VENV) .modelyard .modelyard-demo .mypy_cache .ruff_cache .pytest_cache
+
+docs-cli: $(VENV)/.installed-dev
+	$(BIN)/python -m typer modelyard.cli.app utils docs --name modelyard --output docs/cli.md
