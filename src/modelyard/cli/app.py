@@ -35,11 +35,20 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except YardError as exc:
-            errors.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
-            raise SystemExit(EXIT_CODES.get(exc.code, 1)) from None
+            _fail(str(exc), EXIT_CODES.get(exc.code, 1))
+        except OSError as exc:  # the user's files: permissions, full disk, a folder for a file
+            _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 2)
         except KeyboardInterrupt:
             errors.print("interrupted")
             raise SystemExit(130) from None
+
+
+def _fail(message: str, code: int) -> None:
+    from rich.markup import escape
+
+    one_line = " ".join(message.split())
+    errors.print(f"[red]error:[/red] {escape(one_line)}", soft_wrap=True)
+    raise SystemExit(code) from None
 
 
 app = typer.Typer(

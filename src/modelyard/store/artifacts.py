@@ -59,8 +59,11 @@ class ArtifactStore:
         self.root = root.rstrip("/")
         self.local = "file" in _protocols(self.fs)
         if self.local:
-            self.fs.makedirs(f"{self.root}/blobs", exist_ok=True)
-            self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+            try:
+                self.fs.makedirs(f"{self.root}/blobs", exist_ok=True)
+                self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot create the artifact store {url!r}: {exc}") from None
 
     def _blob_path(self, sha256: str) -> str:
         return f"{self.root}/blobs/{sha256[:2]}/{sha256}"

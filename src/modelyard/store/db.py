@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -40,16 +40,23 @@ class Database:
             raise StoreUnavailable(f"invalid database URL {url!r}: {exc}") from None
         self.url = url
         self.dialect = parsed.get_backend_name()
-        if self.dialect == "sqlite":
-            self.engine = _sqlite_engine(url)
-        else:
-            try:
+        try:
+            if self.dialect == "sqlite":
+                self.engine = _sqlite_engine(url)
+            else:
                 self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-            except ModuleNotFoundError as exc:
-                raise StoreUnavailable(
-                    f"the driver for {parsed.drivername} is not installed ({exc.name}); "
-                    "install modelyard[postgres]"
-                ) from None
+        except ModuleNotFoundError as exc:
+            raise StoreUnavailable(
+                f"the driver for {parsed.drivername} is not installed ({exc.name}); "
+                "for PostgreSQL install modelyard[postgres]"
+            ) from None
+        except NoSuchModuleError:
+            raise StoreUnavailable(
+                f"unsupported database {parsed.drivername!r}: use sqlite:///PATH or "
+                "postgresql+psycopg://USER@HOST/DB"
+            ) from None
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the database folder: {exc}") from None
         self._writer = self.engine.execution_options(modelyard_write=True)
 
     # -- transactions ---------------------------------------------------------------------
