@@ -46,9 +46,7 @@ def assert_matches(yard: Yard, ref: str, pipeline: Pipeline, features: np.ndarra
     )
 
 
-def test_register_model_proto(
-    yard: Yard, graph: object, pipeline: Pipeline, features: np.ndarray
-):
+def test_register_model_proto(yard: Yard, graph: object, pipeline: Pipeline, features: np.ndarray):
     version = yard.register(graph, "churn-onnx", sample=features)
     assert version.flavor == "onnx"
     assert version.signature["output"]["kind"] == "classification"

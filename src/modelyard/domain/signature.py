@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from modelyard.errors import SchemaMismatch
@@ -61,11 +62,14 @@ class Signature:
         return self._index[name]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """JSON-ready (tuples become lists), so a stored and a fresh signature compare equal."""
+        data = {
             "inputs": [asdict(f) for f in self.inputs],
             "output": asdict(self.output),
             "input_format": self.input_format,
         }
+        result: dict[str, Any] = orjson.loads(orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY))
+        return result
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Signature:

@@ -105,18 +105,18 @@ class _LightGBMAdapter:
             classes is not None,
             tuple(names),
             len(names),
-            "dataframe",
+            "array",  # columns arrive in the model's order; names may differ (see registration)
         )
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         if self.classes is None:
             raise UnsupportedModel("this model has no predict_proba")
-        raw = np.asarray(self.booster.predict(frame))
+        raw = np.asarray(self.booster.predict(frame.to_numpy()))
         return np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if self.classes is None:
-            return np.asarray(self.booster.predict(frame))
+            return np.asarray(self.booster.predict(frame.to_numpy()))
         return np.asarray(self.classes[np.argmax(self.predict_proba(frame), axis=1)])
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from modelyard.domain.entities import AuditEvent
+from modelyard.store.db import insert_ignore
 from modelyard.store.schema import AuditRow, RevisionRow, utcnow
 
 
@@ -21,11 +22,11 @@ def record(
 
 def bump_revision(session: Session) -> None:
     """Tell running servers something they serve may have moved."""
-    done = session.execute(
-        update(RevisionRow).where(RevisionRow.id == 1).values(value=RevisionRow.value + 1)
-    )
-    if done.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(RevisionRow(id=1, value=1))
+    bump = update(RevisionRow).where(RevisionRow.id == 1).values(value=RevisionRow.value + 1)
+    if session.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
+        # First change ever: racing writers may both get here; only one insert wins.
+        insert_ignore(session, RevisionRow, {"id": 1, "value": 0}, ["id"])
+        session.execute(bump)
 
 
 def revision(session: Session) -> int:

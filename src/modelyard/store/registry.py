@@ -110,6 +110,7 @@ class RegistryStore:
             audit.record(
                 session, actor, "register", target, {"flavor": new.flavor, **audit_details}
             )
+            audit.bump_revision(session)
             session.flush()
             return _to_version(session, model.name, row)
 
@@ -282,6 +283,7 @@ class RegistryStore:
             if status == VersionStatus.ARCHIVED:
                 _refuse_if_aliased(session, model, version, "archive")
             row.status = status.value
+            audit.bump_revision(session)
             audit.record(
                 session,
                 actor,

@@ -8,6 +8,7 @@ loads), checked against the sample, and profiled.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,9 @@ def _sample_frame(sample: object, traits: ModelTraits) -> pd.DataFrame:
         raise SchemaMismatch("the sample has duplicate column names")
     if traits.feature_names is not None:
         expected = list(traits.feature_names)
+        aligned = _align_sanitised_names(frame, expected)
+        if aligned is not None:
+            return aligned
         missing = [n for n in expected if n not in frame.columns]
         extra = [n for n in frame.columns if n not in expected]
         if missing or extra:
@@ -108,6 +112,21 @@ def _sample_frame(sample: object, traits: ModelTraits) -> pd.DataFrame:
             f"the sample has {frame.shape[1]} columns, the model takes {traits.n_features}"
         )
     return frame
+
+
+def _align_sanitised_names(frame: pd.DataFrame, expected: list[str]) -> pd.DataFrame | None:
+    """Some libraries (LightGBM) store ``mean radius`` as ``mean_radius``; keep the user's names.
+
+    When the sample's columns match the model's only after replacing whitespace with ``_``,
+    the signature keeps the sample's names, in the model's order; None when not applicable.
+    """
+    if set(frame.columns) == set(expected):
+        return None
+    renamed = {c: re.sub(r"\s", "_", c) for c in frame.columns}
+    if len(set(renamed.values())) != len(renamed) or set(renamed.values()) != set(expected):
+        return None
+    by_model_name = {v: k for k, v in renamed.items()}
+    return frame[[by_model_name[name] for name in expected]]
 
 
 def _try_predict(adapter: ModelAdapter, frame: pd.DataFrame) -> np.ndarray:
