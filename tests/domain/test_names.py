@@ -50,7 +50,9 @@ def test_valid_aliases(alias: str) -> None:
     assert check_alias(alias) == alias
 
 
-@pytest.mark.parametrize("alias", ["3", "0", "12", "1e3", "2x", "", "Prod", "a" * 65, "a/b", "prod\n", 7])
+@pytest.mark.parametrize(
+    "alias", ["3", "0", "12", "1e3", "2x", "", "Prod", "a" * 65, "a/b", "prod\n", 7]
+)
 def test_aliases_must_start_with_a_letter(alias: object) -> None:
     with pytest.raises(InvalidInput, match="invalid alias"):
         check_alias(alias)  # type: ignore[arg-type]

@@ -59,8 +59,9 @@ def test_corrupted_blob_is_refused_naming_both_hashes(store: ArtifactStore) -> N
     store.put_bytes(DATA)
     _blob_file(store, SHA).write_bytes(DATA + b"tampered")
     found = hashlib.sha256(DATA + b"tampered").hexdigest()
-    with pytest.raises(IntegrityError, match=f"model.bin is corrupted: expected sha256 {SHA}, "
-                       f"found {found}"):
+    with pytest.raises(
+        IntegrityError, match=f"model.bin is corrupted: expected sha256 {SHA}, found {found}"
+    ):
         store.get_bytes(SHA, "model.bin")
     with pytest.raises(IntegrityError, match=found):
         store.verify(SHA, "model.bin")
@@ -80,9 +81,7 @@ def test_copy_to_writes_verified_bytes(store: ArtifactStore, tmp_path: Path) -> 
     assert dest.read_bytes() == DATA
 
 
-def test_copy_to_never_leaves_a_partial_destination(
-    store: ArtifactStore, tmp_path: Path
-) -> None:
+def test_copy_to_never_leaves_a_partial_destination(store: ArtifactStore, tmp_path: Path) -> None:
     store.put_bytes(DATA)
     _blob_file(store, SHA).write_bytes(DATA[:-1])
     out = tmp_path / "out"

@@ -6,6 +6,7 @@ import math
 import uuid
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -87,14 +88,13 @@ class TrackingStore:
         points: list[tuple[str, float]] = []
         for key, value in metrics.items():
             check_key(key, "metric")
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise InvalidInput(f"metric {key!r} must be a number, got {value!r}") from None
-            if math.isnan(number):
-                raise InvalidInput(f"metric {key!r} is NaN")
+            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                raise InvalidInput(f"metric {key!r} must be a number, got {value!r}")
+            number = float(value)
+            if not math.isfinite(number):
+                raise InvalidInput(f"metric {key!r} is {number}; metrics must be finite")
             points.append((key, number))
-        if step is not None and (not isinstance(step, int) or step < 0):
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
             raise InvalidInput(f"step must be a non-negative integer, got {step!r}")
 
         def work(session: Session) -> None:

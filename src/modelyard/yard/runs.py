@@ -20,6 +20,7 @@ class ActiveRun:
     def __init__(self, yard: Yard, run_id: str) -> None:
         self._yard = yard
         self.id = run_id
+        self._ended = False
 
     def log_param(self, key: str, value: Any) -> None:
         self._yard.tracking.log_params(self.id, {key: value})
@@ -50,6 +51,7 @@ class ActiveRun:
 
     def end(self, status: RunStatus = RunStatus.FINISHED, error: str = "") -> None:
         self._yard.tracking.end_run(self.id, status, error)
+        self._ended = True
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -57,6 +59,8 @@ class ActiveRun:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._ended:  # ended explicitly inside the block
+            return
         if exc is None:
             self.end(RunStatus.FINISHED)
         else:
