@@ -102,7 +102,11 @@ def test_restore_rejects_path_traversal_members(tmp_path: Path) -> None:
     import orjson
 
     hostile = tmp_path / "hostile.tar.gz"
-    manifest = orjson.dumps({"format": "modelyard-backup/1", "members": {}})
+    with Yard(tmp_path / "probe") as probe:
+        revision = probe.db.schema_revision()
+    manifest = orjson.dumps(
+        {"format": "modelyard-backup/1", "schema_revision": revision, "members": {}}
+    )
     with tarfile.open(hostile, "w:gz") as tar:
         for name, data in (("manifest.json", manifest), ("../../etc/evil", b"x")):
             info = tarfile.TarInfo(name)

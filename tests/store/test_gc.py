@@ -1,3 +1,4 @@
+import hashlib
 import os
 import subprocess
 import sys
@@ -24,12 +25,28 @@ def test_gc_is_a_dry_run_by_default_and_keeps_referenced(sqlite_yard: Yard, logr
     assert sqlite_yard.load("churn@1").predict(cancer[0].iloc[:2]).shape == (2,)
 
 
-def test_gc_keeps_young_blobs_within_the_grace_period(sqlite_yard: Yard) -> None:
-    orphan = sqlite_yard.artifacts.put_bytes(b"written by a registration still in flight")
-    report = sqlite_yard.gc(dry_run=False, grace_seconds=3600)
-    assert report.orphan_blobs == []
-    assert report.kept_young == 1
-    assert sqlite_yard.artifacts.exists(orphan.sha256)
+def test_gc_keeps_reserved_blobs_until_the_reservation_is_stale(sqlite_yard: Yard) -> None:
+    data = b"written by a registration still in flight"
+    sqlite_yard.blobs.reserve("writer", [hashlib.sha256(data).hexdigest()])
+    blob = sqlite_yard.artifacts.put_bytes(data)
+    kept = sqlite_yard.gc(dry_run=False, grace_seconds=3600)
+    assert (kept.orphan_blobs, kept.reserved) == ([], 1)
+    assert sqlite_yard.artifacts.exists(blob.sha256)
+    dropped = sqlite_yard.gc(dry_run=False, grace_seconds=0)
+    assert dropped.stale_reservations == 1
+    assert dropped.orphan_blobs == [(blob.sha256, blob.size)]
+
+
+def test_a_failed_writer_never_deletes_a_blob_another_writer_reserved(sqlite_yard: Yard) -> None:
+    data = b"the same reference sample in two registrations"
+    sha = hashlib.sha256(data).hexdigest()
+    sqlite_yard.blobs.reserve("first", [sha])
+    sqlite_yard.artifacts.put_bytes(data)
+    sqlite_yard.blobs.reserve("second", [sha])  # deduplicates onto the first one's blob
+    assert sqlite_yard.blobs.discard("first", [sha]) == []
+    assert sqlite_yard.artifacts.exists(sha)
+    assert sqlite_yard.blobs.discard("second", [sha]) == [sha]
+    assert not sqlite_yard.artifacts.exists(sha)
 
 
 def test_gc_frees_the_bytes_of_a_deleted_version(sqlite_yard: Yard, logreg, cancer) -> None:

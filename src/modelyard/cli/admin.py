@@ -15,7 +15,7 @@ def gc(
     apply: bool = typer.Option(False, "--apply", help="Delete; without it, only report."),
     grace_seconds: float | None = typer.Option(
         None,
-        help="Keep unreferenced blobs younger than this (default "
+        help="Reservations older than this are taken as left by dead writers (default "
         "MODELYARD_GC_GRACE_SECONDS, 3600).",
     ),
     as_json: bool = JsonOption,
@@ -28,8 +28,10 @@ def gc(
     verb = "removed" if apply else "would remove"
     console.print(
         f"{verb} {len(report.orphan_blobs)} unreferenced blobs and "
-        f"{len(report.temp_files)} temp files ({report.bytes} bytes); "
-        f"kept {report.kept_young} younger than the grace period"
+        f"{len(report.temp_files)} temp files of dead writers ({report.bytes} bytes); "
+        f"kept {report.reserved} blobs reserved by writers in flight; "
+        f"{'dropped' if apply else 'would drop'} {report.stale_reservations} reservations "
+        "older than the grace period"
     )
     if not apply and (report.orphan_blobs or report.temp_files):
         console.print("run again with --apply to delete them")
@@ -47,10 +49,15 @@ def backup(
 
 
 def restore(
-    ctx: typer.Context, file: Path = typer.Argument(..., help="Archive from `modelyard backup`.")
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Archive from `modelyard backup`."),
+    trust_types: bool = typer.Option(
+        False, help="Accept versions that trust types from outside scikit-learn/numpy/scipy."
+    ),
+    trust_pickle: bool = typer.Option(False, help="Accept versions stored as pickles."),
 ) -> None:
     """Restore a backup into an empty yard, verifying every hash."""
-    report = open_yard(ctx).restore(file)
+    report = open_yard(ctx).restore(file, trust_types=trust_types, trust_pickle=trust_pickle)
     console.print(
         f"restored {sum(report.rows.values())} rows and {report.blobs} blobs from {report.path}"
     )

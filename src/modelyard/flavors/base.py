@@ -55,6 +55,12 @@ class Flavor(Protocol):
 
     def load(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> ModelAdapter: ...
 
+    def check_trust(
+        self, meta: Mapping[str, Any], *, trust_types: bool, trust_pickle: bool
+    ) -> None:
+        """Refuse stored metadata that would run untrusted code without the matching flag."""
+        ...
+
     def libraries(self) -> dict[str, str]: ...
 
 

@@ -87,6 +87,11 @@ class XGBoostFlavor:
         model.load_model(bytearray(files[self.MODEL_FILE]))
         return _WrappedAdapter(model, classifier)
 
+    def check_trust(
+        self, meta: Mapping[str, Any], *, trust_types: bool, trust_pickle: bool
+    ) -> None:
+        return None  # a data format: loading runs no code from the file
+
     def libraries(self) -> dict[str, str]:
         return {
             "xgboost": package_version("xgboost")
@@ -152,6 +157,11 @@ class LightGBMFlavor:
 
         booster = lightgbm.Booster(model_str=files[self.MODEL_FILE].decode())
         return _LightGBMAdapter(booster, meta.get("classes"), list(meta["names"]))
+
+    def check_trust(
+        self, meta: Mapping[str, Any], *, trust_types: bool, trust_pickle: bool
+    ) -> None:
+        return None  # a data format: loading runs no code from the file
 
     def libraries(self) -> dict[str, str]:
         return {"lightgbm": package_version("lightgbm")}

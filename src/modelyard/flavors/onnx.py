@@ -112,5 +112,10 @@ class OnnxFlavor:
     def load(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> OnnxAdapter:
         return OnnxAdapter(files[MODEL_FILE])
 
+    def check_trust(
+        self, meta: Mapping[str, Any], *, trust_types: bool, trust_pickle: bool
+    ) -> None:
+        return None  # a data format: loading runs no code from the file
+
     def libraries(self) -> dict[str, str]:
         return {lib: package_version(lib) for lib in ("onnxruntime", "numpy")}

@@ -82,14 +82,12 @@ class SklearnFlavor:
 
         _check_fitted(model)
         data = sio.dumps(model)
-        trusted = _trusted_types(data, trust_types)
-        return SavedModel({MODEL_FILE: data}, {"format": "skops", "trusted_types": trusted})
+        return SavedModel({MODEL_FILE: data}, _skops_meta(data, trust_types))
 
     def read_file(self, path: Path, *, trust_types: bool, trust_pickle: bool) -> SavedModel:
         data = path.read_bytes()
-        if path.suffix == ".skops":
-            trusted = _trusted_types(data, trust_types)
-            return SavedModel({MODEL_FILE: data}, {"format": "skops", "trusted_types": trusted})
+        if path.suffix.lower() == ".skops":
+            return SavedModel({MODEL_FILE: data}, _skops_meta(data, trust_types))
         if not trust_pickle:
             raise UntrustedContent(
                 f"{path.name} is a pickle: loading it runs arbitrary code. Re-run with "
@@ -104,14 +102,41 @@ class SklearnFlavor:
 
     def load(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> SklearnAdapter:
         if meta.get("format") == "pickle":
-            return SklearnAdapter(_unpickle(files[PICKLE_FILE], PICKLE_FILE))
-        import skops.io as sio
+            model = _unpickle(files[PICKLE_FILE], PICKLE_FILE)
+        else:
+            import skops.io as sio
 
-        try:
-            model = sio.loads(files[MODEL_FILE], trusted=list(meta.get("trusted_types", [])))
-        except Exception as exc:  # skops raises many kinds on damaged or refused input
-            raise UnsupportedModel(f"cannot load the skops file: {exc}") from None
+            trusted = list(meta.get("trusted_types", []))
+            foreign = _foreign(trusted)
+            if foreign and not meta.get("foreign_types_trusted"):
+                raise UntrustedContent(
+                    f"stored trust list names types from outside scikit-learn/numpy/scipy "
+                    f"({', '.join(foreign)}) that were never trusted at registration"
+                )
+            try:
+                model = sio.loads(files[MODEL_FILE], trusted=trusted)
+            except Exception as exc:  # skops raises many kinds on damaged or refused input
+                raise UnsupportedModel(f"cannot load the skops file: {exc}") from None
+        if not self.detect(model):
+            raise UnsupportedModel(
+                f"the stored object is a {type(model).__name__}, not an estimator"
+            )
         return SklearnAdapter(model)
+
+    def check_trust(
+        self, meta: Mapping[str, Any], *, trust_types: bool, trust_pickle: bool
+    ) -> None:
+        if meta.get("format") == "pickle" and not trust_pickle:
+            raise UntrustedContent(
+                "a version is a pickle: loading it runs arbitrary code; pass --trust-pickle "
+                "(trust_pickle=True) if you trust where it came from"
+            )
+        foreign = _foreign(list(meta.get("trusted_types", [])))
+        if foreign and not trust_types:
+            raise UntrustedContent(
+                f"a version trusts types from outside scikit-learn/numpy/scipy "
+                f"({', '.join(foreign)}); pass --trust-types (trust_types=True) to accept them"
+            )
 
     def libraries(self) -> dict[str, str]:
         return {lib: package_version(lib) for lib in ("scikit-learn", "skops", "numpy", "scipy")}
@@ -129,6 +154,19 @@ def _check_fitted(model: object) -> None:
         raise UnsupportedModel(str(exc)) from None
 
 
+def _foreign(types: list[str]) -> list[str]:
+    return [t for t in types if not isinstance(t, str) or t.split(".", 1)[0] not in TRUSTED_ROOTS]
+
+
+def _skops_meta(data: bytes, trust_types: bool) -> dict[str, Any]:
+    trusted = _trusted_types(data, trust_types)
+    return {
+        "format": "skops",
+        "trusted_types": trusted,
+        "foreign_types_trusted": bool(_foreign(trusted)),
+    }
+
+
 def _trusted_types(data: bytes, trust_types: bool) -> list[str]:
     import skops.io as sio
 
@@ -136,7 +174,7 @@ def _trusted_types(data: bytes, trust_types: bool) -> list[str]:
         untrusted = sorted(sio.get_untrusted_types(data=data))
     except Exception as exc:  # a damaged archive surfaces as zipfile/json/key errors
         raise UnsupportedModel(f"not a valid skops file: {exc}") from None
-    foreign = [t for t in untrusted if t.split(".", 1)[0] not in TRUSTED_ROOTS]
+    foreign = _foreign(untrusted)
     if foreign and not trust_types:
         raise UntrustedContent(
             "the model contains types from outside scikit-learn/numpy/scipy: "

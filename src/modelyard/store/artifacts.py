@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import time
 import uuid
@@ -37,6 +36,29 @@ class StoredBlob:
     sha256: str
     size: int
     modified: float  # seconds since the epoch
+
+
+class HashingReader:
+    """Wraps a binary stream and hashes what is read through it."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.handle.read(size)
+        self._digest.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def check_digest(label: str, expected: str, found: str) -> None:
+    if found != expected:
+        raise IntegrityError(f"{label} is corrupted: expected sha256 {expected}, found {found}")
 
 
 def sha256_file(path: Path) -> Blob:
@@ -72,7 +94,7 @@ class ArtifactStore:
 
     def put_bytes(self, data: bytes) -> Blob:
         blob = Blob(hashlib.sha256(data).hexdigest(), len(data))
-        if self.exists(blob.sha256):
+        if self._intact(blob):
             return blob
         if self.local:
             tmp = self._tmp_path()
@@ -99,15 +121,25 @@ class ArtifactStore:
                 dst.flush()
                 os.fsync(dst.fileno())
             blob = Blob(digest.hexdigest(), size)
-            if self.exists(blob.sha256):
+            if self._intact(blob):
                 os.unlink(tmp)
             else:
                 self._publish_local(tmp, blob.sha256)
             return blob
         blob = sha256_file(path)
-        if not self.exists(blob.sha256):
+        if not self._intact(blob):
             self.fs.put_file(str(path), self._blob_path(blob.sha256))
         return blob
+
+    def _intact(self, blob: Blob) -> bool:
+        """Deduplicate only onto a stored copy that is still good; a rotten one is replaced."""
+        if not self.exists(blob.sha256):
+            return False
+        if self.blob_size(blob.sha256) != blob.size:
+            return False
+        if not self.local:  # re-reading remote objects would double the upload's cost
+            return True
+        return self._digest(blob.sha256, "") == blob.sha256
 
     def _tmp_path(self) -> str:
         return f"{self.root}/tmp/{os.getpid()}-{uuid.uuid4().hex}"
@@ -139,16 +171,12 @@ class ArtifactStore:
         """Stream a blob to ``dest`` verifying as it goes; ``dest`` appears only if it verifies."""
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-        digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as out, self.open_blob(sha256, label) as src:
-                while chunk := src.read(CHUNK):
-                    digest.update(chunk)
+                reader = HashingReader(src)
+                while chunk := reader.read(CHUNK):
                     out.write(chunk)
-            if digest.hexdigest() != sha256:
-                raise IntegrityError(
-                    f"{label} is corrupted: expected sha256 {sha256}, found {digest.hexdigest()}"
-                )
+            check_digest(label, sha256, reader.hexdigest())
             os.replace(tmp_name, dest)
         except BaseException:
             if os.path.exists(tmp_name):
@@ -165,17 +193,21 @@ class ArtifactStore:
         return handle
 
     def blob_size(self, sha256: str) -> int:
-        return int(self.fs.size(self._blob_path(sha256)))
+        try:
+            return int(self.fs.size(self._blob_path(sha256)))
+        except FileNotFoundError:
+            raise IntegrityError(f"blob sha256:{sha256} is missing from the store") from None
+
+    def _digest(self, sha256: str, label: str) -> str:
+        with self.open_blob(sha256, label) as src:
+            reader = HashingReader(src)
+            while reader.read(CHUNK):
+                pass
+        return reader.hexdigest()
 
     def verify(self, sha256: str, label: str) -> None:
-        digest = hashlib.sha256()
-        with self.open_blob(sha256, label) as src:
-            while chunk := src.read(CHUNK):
-                digest.update(chunk)
-        if digest.hexdigest() != sha256:
-            raise IntegrityError(
-                f"{label} is corrupted: expected sha256 {sha256}, found {digest.hexdigest()}"
-            )
+        """Re-hash a stored blob; an integrity error names it and both hashes."""
+        check_digest(label, sha256, self._digest(sha256, label))
 
     # -- listing and removal (gc) ---------------------------------------------------------
 
@@ -205,14 +237,6 @@ class ArtifactStore:
     def delete_tmp(self, path: str) -> None:
         if os.path.dirname(path) == f"{self.root}/tmp":
             os.unlink(path)
-
-    def total_size(self) -> int:
-        return sum(b.size for b in self.list_blobs())
-
-    def wipe_local(self) -> None:
-        """Remove a local store entirely (only used on a failed restore into an empty home)."""
-        if self.local:
-            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:

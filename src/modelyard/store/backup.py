@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,17 +23,23 @@ from typing import IO, Any
 
 import orjson
 from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from modelyard.errors import Conflict, IntegrityError, InvalidInput, NotFound
-from modelyard.store.artifacts import CHUNK, ArtifactStore
+from modelyard.store.artifacts import CHUNK, ArtifactStore, HashingReader, check_digest
+from modelyard.store.blobs import BlobLedger, referenced
 from modelyard.store.db import Database
-from modelyard.store.schema import Base, FileRow, UTCDateTime
+from modelyard.store.schema import Base, UTCDateTime
 
 FORMAT = "modelyard-backup/1"
 _BLOB = re.compile(r"^blobs/[0-9a-f]{64}$")
-_TABLES = {str(t.name): t for t in Base.metadata.sorted_tables}
-MAX_MEMBER_JSON = 2 << 30
+# Reservations and lock rows are live coordination state, not data: never backed up.
+_LIVE_ONLY = {"pending_blobs", "store_locks"}
+_TABLES = {str(t.name): t for t in Base.metadata.sorted_tables if t.name not in _LIVE_ONLY}
+MAX_MEMBER_JSON = 256 << 20
+
+RowVetter = Callable[[str, list[dict[str, Any]]], None]
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,10 @@ class BackupReport:
 
 
 def create_backup(
-    db: Database, artifacts: ArtifactStore, dest: Path, schema_revision: str | None
+    db: Database, ledger: BlobLedger, dest: Path, schema_revision: str | None
 ) -> BackupReport:
+    """Snapshot the tables, then copy every blob they reference while reserved against gc."""
+    artifacts = ledger.artifacts
     if dest.exists():
         raise Conflict(f"{dest} already exists; choose a new file name")
     if not dest.name.endswith((".tar.gz", ".tgz")):
@@ -57,15 +65,14 @@ def create_backup(
     try:
         with db.snapshot() as session:
             dumps = {name: _dump_table(session, table) for name, table in _TABLES.items()}
-            blobs = sorted(set(session.scalars(select(FileRow.sha256).distinct())))
-        sizes: dict[str, int] = {}
+            blobs = sorted(referenced(session))
         members: dict[str, str] = {}
-        with tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
+        with ledger.reservation(blobs), tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
             for name, data in dumps.items():
                 members[f"db/{name}.jsonl"] = hashlib.sha256(data).hexdigest()
                 _add_bytes(tar, f"db/{name}.jsonl", data)
             for sha256 in blobs:
-                sizes[sha256] = _add_blob(tar, artifacts, sha256)
+                _add_blob(tar, artifacts, sha256)
                 members[f"blobs/{sha256}"] = sha256
             manifest = {
                 "format": FORMAT,
@@ -83,19 +90,38 @@ def create_backup(
     return BackupReport(dest, manifest["rows"], len(blobs), dest.stat().st_size)  # type: ignore[arg-type]
 
 
-def restore_backup(db: Database, artifacts: ArtifactStore, source: Path) -> BackupReport:
-    """Load a backup into an empty yard; every blob and table file is verified first."""
+def restore_backup(
+    db: Database, artifacts: ArtifactStore, source: Path, vet: RowVetter | None = None
+) -> BackupReport:
+    """Load a backup into an empty yard; every blob and table file is verified first.
+
+    ``vet`` sees each table's rows before anything is written and may refuse them (the
+    service layer uses it to refuse pickled or foreign-typed models unless trusted).
+    """
     if not source.is_file():
         raise NotFound(f"{source}: no such file")
     if not db.read(_is_empty):
         raise Conflict("the target yard is not empty; restore only into a new home/database")
     try:
         with tarfile.open(source, "r:gz") as tar:
-            tables, blob_count = _read_archive(tar, artifacts, source.name)
+            tables, blobs = _read_archive(tar, artifacts, source.name, db.schema_revision())
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise InvalidInput(f"{source.name}: not a readable modelyard backup ({exc})") from None
-    rows = db.write(lambda session: _load_tables(session, tables))
-    return BackupReport(source, rows, blob_count, source.stat().st_size)
+    rows = {
+        name: list(_rows(tables.get(f"db/{name}.jsonl", b""), table, source.name))
+        for name, table in _TABLES.items()
+    }
+    missing = {r["sha256"] for r in rows["files"]} - blobs
+    if missing:
+        raise IntegrityError(
+            f"{source.name}: rows reference {len(missing)} blobs the archive "
+            f"does not hold (e.g. sha256 {sorted(missing)[0]})"
+        )
+    for name, table_rows in rows.items():
+        if vet is not None:
+            vet(name, table_rows)
+    counts = db.write(lambda session: _load_tables(session, rows))
+    return BackupReport(source, counts, len(blobs), source.stat().st_size)
 
 
 # -- dumping ------------------------------------------------------------------------------
@@ -121,43 +147,31 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-class _HashingReader:
-    def __init__(self, handle: IO[bytes]) -> None:
-        self.handle = handle
-        self.digest = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self.handle.read(size)
-        self.digest.update(chunk)
-        return chunk
-
-
-def _add_blob(tar: tarfile.TarFile, artifacts: ArtifactStore, sha256: str) -> int:
-    size = artifacts.blob_size(sha256)
+def _add_blob(tar: tarfile.TarFile, artifacts: ArtifactStore, sha256: str) -> None:
     info = tarfile.TarInfo(f"blobs/{sha256}")
-    info.size = size
+    info.size = artifacts.blob_size(sha256)
     info.mtime = int(time.time())
     with artifacts.open_blob(sha256, f"blob {sha256}") as handle:
-        reader = _HashingReader(handle)
+        reader = HashingReader(handle)
         tar.addfile(info, reader)
-    if reader.digest.hexdigest() != sha256:
-        raise IntegrityError(
-            f"blob {sha256} is corrupted: expected sha256 {sha256}, found "
-            f"{reader.digest.hexdigest()}; the backup was not written"
-        )
-    return size
+    check_digest(f"blob {sha256}", sha256, reader.hexdigest())
 
 
 # -- restoring ----------------------------------------------------------------------------
 
 
 def _read_archive(
-    tar: tarfile.TarFile, artifacts: ArtifactStore, label: str
-) -> tuple[dict[str, bytes], int]:
+    tar: tarfile.TarFile, artifacts: ArtifactStore, label: str, schema_revision: str | None
+) -> tuple[dict[str, bytes], set[str]]:
     manifest = _read_manifest(tar, label)
+    if manifest.get("schema_revision") != schema_revision:
+        raise InvalidInput(
+            f"{label} was written by schema revision {manifest.get('schema_revision')!r}; this "
+            f"modelyard is at {schema_revision!r}. Restore with the modelyard that wrote it"
+        )
     members: dict[str, str] = manifest["members"]
     tables: dict[str, bytes] = {}
-    blob_count = 0
+    blobs: set[str] = set()
     for info in tar:
         if info.name == "manifest.json":
             continue
@@ -169,7 +183,7 @@ def _read_archive(
             raise InvalidInput(f"{label}: {info.name} is not a regular file")
         if _BLOB.match(info.name):
             _restore_blob(artifacts, handle, expected, info.size)
-            blob_count += 1
+            blobs.add(expected)
             continue
         if info.size > MAX_MEMBER_JSON:
             raise InvalidInput(f"{label}: {info.name} is too large")
@@ -182,9 +196,9 @@ def _read_archive(
         tables[info.name] = data
     missing = [m for m in members if m.startswith("db/") and m not in tables]
     listed_blobs = sum(1 for m in members if m.startswith("blobs/"))
-    if missing or blob_count != listed_blobs:
+    if missing or len(blobs) != listed_blobs:
         raise IntegrityError(f"{label}: members listed in the manifest are missing")
-    return tables, blob_count
+    return tables, blobs
 
 
 def _read_manifest(tar: tarfile.TarFile, label: str) -> dict[str, Any]:
@@ -212,17 +226,12 @@ def _read_manifest(tar: tarfile.TarFile, label: str) -> dict[str, Any]:
 
 def _restore_blob(artifacts: ArtifactStore, handle: IO[bytes], sha256: str, size: int) -> None:
     fd, tmp = tempfile.mkstemp(prefix="modelyard-restore-")
-    digest = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
+            reader = HashingReader(handle)
+            while chunk := reader.read(CHUNK):
                 out.write(chunk)
-        if digest.hexdigest() != sha256:
-            raise IntegrityError(
-                f"backup blob {sha256} is corrupted: expected sha256 {sha256}, "
-                f"found {digest.hexdigest()}"
-            )
+        check_digest(f"backup blob {sha256}", sha256, reader.hexdigest())
         blob = artifacts.put_file(Path(tmp))
         if blob.sha256 != sha256 or blob.size != size:
             raise IntegrityError(f"backup blob {sha256} changed while being restored")
@@ -237,25 +246,49 @@ def _is_empty(session: Session) -> bool:
     return True
 
 
-def _rows(data: bytes, table: Table) -> Iterator[dict[str, Any]]:
+def _rows(data: bytes, table: Table, label: str) -> Iterator[dict[str, Any]]:
+    """Parse one table's JSON lines; anything that is not this schema's rows is refused."""
     columns = {c.name: c for c in table.columns}
-    for line in data.splitlines():
-        raw = orjson.loads(line)
-        if not isinstance(raw, dict) or set(raw) - set(columns):
-            raise InvalidInput(f"backup rows of {table.name} do not match this schema")
-        yield {
-            k: datetime.fromisoformat(v) if isinstance(columns[k].type, UTCDateTime) and v else v
-            for k, v in raw.items()
-        }
+    required = {c.name for c in table.columns if not c.nullable and c.default is None}
+    for number, line in enumerate(data.splitlines(), start=1):
+        where = f"{label}: db/{table.name}.jsonl line {number}"
+        try:
+            raw = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(f"{where} is not JSON: {exc}") from None
+        if not isinstance(raw, dict) or set(raw) - set(columns) or required - set(raw):
+            raise InvalidInput(f"{where} does not match this schema")
+        row = {}
+        for key, value in raw.items():
+            if isinstance(columns[key].type, UTCDateTime) and value is not None:
+                row[key] = _timestamp(value, where)
+            else:
+                row[key] = value
+        yield row
 
 
-def _load_tables(session: Session, tables: dict[str, bytes]) -> dict[str, int]:
+def _timestamp(value: object, where: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise InvalidInput(f"{where}: {value!r} is not a timestamp with a time zone")
+    return parsed
+
+
+def _load_tables(session: Session, rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for name, table in _TABLES.items():
-        rows = list(_rows(tables.get(f"db/{name}.jsonl", b""), table))
-        if rows:
-            session.execute(insert(table), rows)
-        counts[name] = len(rows)
+        if rows[name]:
+            try:
+                session.execute(insert(table), rows[name])
+            except (DBAPIError, StatementError) as exc:
+                raise InvalidInput(
+                    f"backup rows of {name} were refused by the database: "
+                    f"{str(exc.orig if isinstance(exc, DBAPIError) else exc)[:200]}"
+                ) from None
+        counts[name] = len(rows[name])
     if session.get_bind().dialect.name == "postgresql":
         for name, table in _TABLES.items():
             for column in table.primary_key.columns:

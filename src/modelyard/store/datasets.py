@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from modelyard.domain.entities import DatasetVersion
 from modelyard.domain.names import check_name
 from modelyard.errors import NotFound
-from modelyard.store import audit
+from modelyard.store import audit, blobs
 from modelyard.store.db import Database, insert_ignore
 from modelyard.store.schema import DatasetRow, DatasetVersionRow, FileRow, utcnow
 
@@ -34,6 +34,7 @@ class DatasetStore:
         source: str,
         description: str,
         actor: str,
+        reservation: str,
     ) -> DatasetVersion:
         check_name(name, "dataset name")
 
@@ -53,6 +54,7 @@ class DatasetStore:
                     DatasetVersionRow.dataset_id == dataset.id, DatasetVersionRow.sha256 == sha256
                 )
             )
+            blobs.release(session, reservation)
             if same is not None:  # the same bytes again are the same version
                 return _to_entity(name, same)
             dataset.latest_version += 1

@@ -18,7 +18,7 @@ from modelyard.domain.entities import (
 )
 from modelyard.domain.names import check_alias, check_name, parse_ref
 from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.store import audit
+from modelyard.store import audit, blobs
 from modelyard.store.db import Database, insert_ignore
 from modelyard.store.schema import (
     AliasEventRow,
@@ -61,8 +61,9 @@ class RegistryStore:
     # -- registration ---------------------------------------------------------------------
 
     def create_version(
-        self, new: NewVersion, actor: str, audit_details: dict[str, Any]
+        self, new: NewVersion, actor: str, audit_details: dict[str, Any], reservation: str
     ) -> ModelVersion:
+        """Insert the version and its file rows, and drop the blob reservation, atomically."""
         check_name(new.name, "model name")
 
         def work(session: Session) -> ModelVersion:
@@ -111,6 +112,7 @@ class RegistryStore:
                 session, actor, "register", target, {"flavor": new.flavor, **audit_details}
             )
             audit.bump_revision(session)
+            blobs.release(session, reservation)
             session.flush()
             return _to_version(session, model.name, row)
 

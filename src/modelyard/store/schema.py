@@ -209,3 +209,20 @@ class RevisionRow(Base):
     __tablename__ = "revision"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PendingBlobRow(Base):
+    """A blob a writer has reserved but not yet referenced from a committed row."""
+
+    __tablename__ = "pending_blobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LockRow(Base):
+    """Named rows locked ``FOR UPDATE`` to serialise blob reservation against deletion."""
+
+    __tablename__ = "store_locks"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from modelyard.domain.entities import FileRef, MetricPoint, Run, RunStatus
 from modelyard.domain.names import check_name
 from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.store import blobs
 from modelyard.store.db import Database, insert_ignore
 from modelyard.store.schema import ExperimentRow, FileRow, MetricRow, ParamRow, RunRow, utcnow
 
@@ -114,8 +115,9 @@ class TrackingStore:
 
         self.db.write(work)
 
-    def add_file(self, run_id: str, ref: FileRef) -> None:
+    def add_file(self, run_id: str, ref: FileRef, reservation: str) -> None:
         def work(session: Session) -> None:
+            blobs.release(session, reservation)
             _running(session, run_id)
             existing = session.scalar(
                 select(FileRow).where(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,17 @@ from modelyard.domain.entities import (
     VersionStatus,
 )
 from modelyard.domain.names import check_name, parse_ref
-from modelyard.errors import InvalidInput, NotFound
-from modelyard.flavors import Flavor, SavedModel, detect_flavor, flavor_for_file
+from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.flavors import Flavor, SavedModel, detect_flavor, flavor_for_file, get_flavor
 from modelyard.provenance import capture
 from modelyard.runtime.loader import REFERENCE_FILE, load_version
 from modelyard.runtime.predictor import Predictor
 from modelyard.store import audit as audit_log
-from modelyard.store.artifacts import ArtifactStore
+from modelyard.store.artifacts import ArtifactStore, sha256_file
 from modelyard.store.backup import BackupReport, create_backup, restore_backup
+from modelyard.store.blobs import BlobLedger, GcReport, new_token
 from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
-from modelyard.store.gc import GcReport, collect
 from modelyard.store.registry import NewVersion, RegistryStore
 from modelyard.store.tracking import TrackingStore
 from modelyard.tabular import read_table, table_format
@@ -67,6 +68,7 @@ class Yard:
         self.db = Database(self.settings.resolved_db_url)
         self.db.migrate()
         self.artifacts = ArtifactStore(self.settings.resolved_artifacts)
+        self.blobs = BlobLedger(self.db, self.artifacts)
         self.registry = RegistryStore(self.db)
         self.tracking = TrackingStore(self.db)
         self.datasets = DatasetStore(self.db)
@@ -190,8 +192,11 @@ class Yard:
         contents = dict(saved.files)
         if prepared.reference is not None:
             contents[REFERENCE_FILE] = prepared.reference
-        files: list[FileRef] = []
+        hashes = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+        token = new_token()
+        self.blobs.reserve(token, hashes.values())
         try:
+            files = []
             for file_name, data in sorted(contents.items()):
                 blob = self.artifacts.put_bytes(data)
                 files.append(FileRef(file_name, blob.sha256, blob.size))
@@ -210,29 +215,20 @@ class Yard:
                 run_id=run_id,
                 datasets=dataset_refs,
             )
-            return self.registry.create_version(new, self.actor, audit_details)
+            return self.registry.create_version(new, self.actor, audit_details, token)
         except BaseException:
-            self._discard_unreferenced(files)
+            self.abandon(token, hashes.values())
             raise
 
-    def _discard_unreferenced(self, files: Sequence[FileRef]) -> None:
-        """Undo blob writes of a failed registration, unless another row uses the same bytes."""
-        if not files:
-            return
+    def abandon(self, token: str, hashes: Iterable[str]) -> None:
+        """Undo a failed write: blobs nobody references or reserves are removed again."""
         try:
-            referenced = self.referenced_blobs()
-            for ref in files:
-                if ref.sha256 not in referenced and self.artifacts.exists(ref.sha256):
-                    self.artifacts.delete_blob(ref.sha256)
+            self.blobs.discard(token, hashes)
         except Exception:  # cleanup is best effort; gc removes what is left
-            log.warning("could not remove blobs of a failed registration; run `modelyard gc`")
+            log.warning("could not remove blobs of a failed write; run `modelyard gc --apply`")
 
     def referenced_blobs(self) -> set[str]:
-        from sqlalchemy import select
-
-        from modelyard.store.schema import FileRow
-
-        return self.db.read(lambda s: set(s.scalars(select(FileRow.sha256).distinct())))
+        return self.blobs.referenced()
 
     def _dataset_ref(self, dataset: DatasetVersion | str) -> str:
         if isinstance(dataset, DatasetVersion):
@@ -370,7 +366,7 @@ class Yard:
         grace = self.settings.gc_grace_seconds if grace_seconds is None else grace_seconds
         if grace < 0:
             raise InvalidInput(f"grace period must be >= 0 seconds, got {grace}")
-        report = collect(self.db, self.artifacts, dry_run=dry_run, grace_seconds=grace)
+        report = self.blobs.collect(dry_run=dry_run, grace_seconds=grace)
         if not dry_run and (report.orphan_blobs or report.temp_files):
             self.db.write(
                 lambda s: audit_log.record(
@@ -389,16 +385,37 @@ class Yard:
 
     def backup(self, path: str | Path) -> BackupReport:
         """A consistent snapshot of the database plus every referenced blob, as .tar.gz."""
-        return create_backup(self.db, self.artifacts, Path(path), self.db.schema_revision())
+        return create_backup(self.db, self.blobs, Path(path), self.db.schema_revision())
 
-    def restore(self, path: str | Path) -> BackupReport:
-        """Load a backup into this yard, which must be empty; every hash is verified."""
-        report = restore_backup(self.db, self.artifacts, Path(path))
-        self.db.write(
-            lambda s: audit_log.record(
-                s, self.actor, "restore", "yard", {"source": Path(path).name, "rows": report.rows}
-            )
-        )
+    def restore(
+        self, path: str | Path, *, trust_types: bool = False, trust_pickle: bool = False
+    ) -> BackupReport:
+        """Load a backup into this yard, which must be empty; every hash is verified.
+
+        An archive is outside data: versions in it that are pickles, or that trust types from
+        outside scikit-learn/numpy/scipy, are refused unless the same flags as for
+        registering are given.
+        """
+
+        def vet(table: str, rows: list[dict[str, Any]]) -> None:
+            if table != "model_versions":
+                return
+            for row in rows:
+                meta = row.get("flavor_meta")
+                if not isinstance(meta, dict):
+                    raise InvalidInput(f"{Path(path).name}: a version row has no flavor metadata")
+                get_flavor(str(row.get("flavor"))).check_trust(
+                    meta, trust_types=trust_types, trust_pickle=trust_pickle
+                )
+
+        report = restore_backup(self.db, self.artifacts, Path(path), vet)
+        details = {
+            "source": Path(path).name,
+            "rows": report.rows,
+            "trusted_types": trust_types,
+            "trusted_pickle": trust_pickle,
+        }
+        self.db.write(lambda s: audit_log.record(s, self.actor, "restore", "yard", details))
         return report
 
     # -- tracking -------------------------------------------------------------------------
@@ -421,8 +438,13 @@ class Yard:
         source = Path(path)
         fmt = table_format(source)
         rows, schema, profile = describe_table(source, self.settings.profile_bins)
-        blob = self.artifacts.put_file(source)
+        expected = sha256_file(source)
+        token = new_token()
+        self.blobs.reserve(token, [expected.sha256])
         try:
+            blob = self.artifacts.put_file(source)
+            if blob != expected:
+                raise Conflict(f"{source} changed while it was being stored; try again")
             return self.datasets.create(
                 name,
                 sha256=blob.sha256,
@@ -434,9 +456,10 @@ class Yard:
                 source=str(source.name),
                 description=description,
                 actor=self.actor,
+                reservation=token,
             )
         except BaseException:
-            self._discard_unreferenced([FileRef("data", blob.sha256, blob.size)])
+            self.abandon(token, [expected.sha256])
             raise
 
     def get_dataset(self, ref: str) -> DatasetVersion:

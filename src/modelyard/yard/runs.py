@@ -8,7 +8,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from modelyard.domain.entities import FileRef, Run, RunStatus
-from modelyard.errors import InvalidInput, NotFound
+from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.store.artifacts import sha256_file
+from modelyard.store.blobs import new_token
 
 if TYPE_CHECKING:
     from modelyard.yard.core import Yard
@@ -41,9 +43,18 @@ class ActiveRun:
         logical = name or source.name
         if "/" in logical or logical in (".", "..") or not logical:
             raise InvalidInput(f"invalid artifact name {logical!r}")
-        blob = self._yard.artifacts.put_file(source)
-        ref = FileRef(logical, blob.sha256, blob.size)
-        self._yard.tracking.add_file(self.id, ref)
+        expected = sha256_file(source)
+        token = new_token()
+        self._yard.blobs.reserve(token, [expected.sha256])
+        try:
+            blob = self._yard.artifacts.put_file(source)
+            if blob != expected:
+                raise Conflict(f"{source} changed while it was being stored; try again")
+            ref = FileRef(logical, blob.sha256, blob.size)
+            self._yard.tracking.add_file(self.id, ref, token)
+        except BaseException:
+            self._yard.abandon(token, [expected.sha256])
+            raise
         return ref
 
     def info(self) -> Run:
