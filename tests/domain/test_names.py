@@ -72,7 +72,7 @@ def test_parse_ref_of_an_alias() -> None:
 
 
 def test_parse_ref_refuses_version_zero() -> None:
-    with pytest.raises(InvalidInput, match="versions start at 1"):
+    with pytest.raises(InvalidInput, match="must be between 1 and 2147483647, got 0"):
         parse_ref("churn@0")
 
 

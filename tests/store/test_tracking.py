@@ -151,8 +151,10 @@ def test_bad_metric_values_are_refused(yard: Yard, value: object, pattern: str) 
         ("", None, "invalid metric name"),
         ("a\nb", None, "invalid metric name"),
         ("x" * 251, None, "invalid metric name"),
-        ("loss", -1, "step must be a non-negative integer"),
-        ("loss", 1.5, "step must be a non-negative integer"),
+        ("loss", -1, "step must be a whole number from 0 to"),
+        ("loss", 1.5, "step must be a whole number from 0 to"),
+        ("loss", True, "step must be a whole number from 0 to"),
+        ("loss", 2**70, "step must be a whole number from 0 to"),
     ],
 )
 def test_bad_metric_keys_and_steps(yard: Yard, key: str, step: object, pattern: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from modelyard.domain.values import check_version
 from modelyard.errors import InvalidInput
 
 NAME_RULE = "[a-z0-9][a-z0-9._-]{0,63}"
@@ -35,8 +36,5 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
     if not sep:
         return name, None, None
     if selector.isascii() and selector.isdigit():
-        version = int(selector)
-        if version < 1:
-            raise InvalidInput(f"invalid version in {ref!r}: versions start at 1")
-        return name, version, None
+        return name, check_version(int(selector), f"version in {ref!r}"), None
     return name, None, check_alias(selector)

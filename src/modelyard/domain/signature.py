@@ -106,6 +106,8 @@ class Signature:
                 f"{type(data).__name__}"
             )
         frame = _str_columns(frame)
+        if frame.shape[0] == 0:
+            raise SchemaMismatch("no rows given")
         self.check(frame)
         return frame[self.names] if list(frame.columns) != self.names else frame
 
@@ -184,14 +186,7 @@ def _column_problems(spec: FeatureSpec, column: pd.Series) -> list[dict[str, obj
 
     missing = column.isna().to_numpy()
     if spec.numeric:
-        if column.dtype == bool or pd.api.types.is_numeric_dtype(column.dtype):
-            values = column.to_numpy(dtype=float, na_value=np.nan)
-            wrong_type = np.zeros(len(column), dtype=bool)
-        else:
-            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-            wrong_type = np.isnan(values) & ~missing
-            strings = column.map(lambda v: isinstance(v, str | bytes)).to_numpy(dtype=bool)
-            wrong_type |= strings
+        values, wrong_type = _as_real_numbers(column, missing)
         add(wrong_type, f"expected a number ({spec.kind})")
         infinite = np.isinf(values)
         add(infinite, "value is not finite")
@@ -207,6 +202,25 @@ def _column_problems(spec: FeatureSpec, column: pd.Series) -> list[dict[str, obj
             unseen[np.flatnonzero(present)[~seen]] = True
             add(unseen, "category never seen in training")
     return out
+
+
+def _as_real_numbers(column: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float values of a column and a mask of entries that are not real numbers."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
+    ):
+        return column.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(column), dtype=bool)
+
+    def real(value: object) -> float:
+        if isinstance(value, bool | int | float | np.integer | np.floating):
+            return float(value)
+        return np.nan
+
+    values = np.fromiter(
+        (real(v) for v in column.to_numpy(dtype=object)), dtype=float, count=len(column)
+    )
+    return values, np.isnan(values) & ~missing
 
 
 # -- inference -------------------------------------------------------------------------------

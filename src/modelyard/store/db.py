@@ -18,11 +18,18 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+)
+from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from modelyard.errors import StoreUnavailable
+from modelyard.errors import Conflict, InvalidInput, StoreUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -83,6 +90,10 @@ class Database:
             try:
                 with Session(engine, expire_on_commit=False) as session, session.begin():
                     return work(session)
+            except DataError as exc:  # a value one backend accepts and the other refuses
+                raise InvalidInput(f"value refused by the database: {_first_line(exc)}") from None
+            except SQLIntegrityError as exc:
+                raise Conflict(f"refused by the database: {_first_line(exc)}") from None
             except DBAPIError as exc:
                 if not _transient(exc) or attempt == _RETRIES - 1:
                     if isinstance(exc, OperationalError) and not _transient(exc):
@@ -118,9 +129,9 @@ class Database:
                     return
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
-        except OperationalError as exc:
+        except DBAPIError as exc:
             raise StoreUnavailable(
-                f"cannot open the database {self.safe_url}: {exc.orig}"
+                f"cannot open the database {self.safe_url}: {_first_line(exc)}"
             ) from None
 
     @contextmanager
@@ -157,6 +168,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig).strip()
+    return text.splitlines()[0] if text else type(exc.orig).__name__
 
 
 def _transient(exc: DBAPIError) -> bool:

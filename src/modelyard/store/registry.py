@@ -17,6 +17,7 @@ from modelyard.domain.entities import (
     VersionStatus,
 )
 from modelyard.domain.names import check_alias, check_name, parse_ref
+from modelyard.domain.values import check_text, check_version
 from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.store import audit, blobs
 from modelyard.store.db import Database, insert_ignore
@@ -165,6 +166,7 @@ class RegistryStore:
         """``churn``(latest) / ``churn@3`` / ``churn@production`` → the version."""
         name, ref_version, alias = parse_ref(ref)
         if version is not None:
+            version = check_version(version)
             if ref_version is not None or alias is not None:
                 raise InvalidInput(f"give either {ref!r} or version={version}, not both")
             ref_version = version
@@ -208,6 +210,8 @@ class RegistryStore:
         expect: int | None = None,
     ) -> AliasEvent:
         check_alias(alias)
+        version = check_version(version)
+        _check_move(reason, expect)
 
         def work(session: Session) -> AliasEvent:
             model = _lock_model(session, name)
@@ -228,6 +232,7 @@ class RegistryStore:
     ) -> AliasEvent:
         """Move the alias back to the target it had before its current one (like "back")."""
         check_alias(alias)
+        _check_move(reason, expect)
 
         def work(session: Session) -> AliasEvent:
             model = _lock_model(session, name)
@@ -254,6 +259,7 @@ class RegistryStore:
 
     def delete_alias(self, name: str, alias: str, actor: str, reason: str = "") -> AliasEvent:
         check_alias(alias)
+        _check_move(reason, None)
 
         def work(session: Session) -> AliasEvent:
             model = _lock_model(session, name)
@@ -279,6 +285,9 @@ class RegistryStore:
     def set_status(
         self, name: str, version: int, status: VersionStatus, actor: str, reason: str = ""
     ) -> ModelVersion:
+        version = check_version(version)
+        _check_move(reason, None)
+
         def work(session: Session) -> ModelVersion:
             model = _lock_model(session, name)
             row = _version(session, model, version)
@@ -299,6 +308,8 @@ class RegistryStore:
 
     def delete_version(self, name: str, version: int, actor: str, reason: str = "") -> None:
         """Remove the row and its file references; gc removes the blobs later."""
+        version = check_version(version)
+        _check_move(reason, None)
 
         def work(session: Session) -> None:
             model = _lock_model(session, name)
@@ -360,13 +371,24 @@ def _dataset_version_id(session: Session, ref: str) -> int:
     return int(row)
 
 
+MAX_REASON = 2000
+
+
+def _check_move(reason: str, expect: int | None) -> None:
+    """``expect``: None skips the check, 0 means "the alias must not be set yet"."""
+    check_text(reason, "reason", MAX_REASON)
+    if isinstance(expect, bool) or (expect is not None and expect != 0):
+        check_version(expect, "expected version")
+
+
 def _check_expectation(name: str, alias: str, current: AliasRow | None, expect: int | None) -> None:
     if expect is None:
         return
     actual = current.version if current is not None else None
-    if actual != expect:
+    if actual != (expect or None):
         where = f"points at version {actual}" if actual is not None else "is not set"
-        raise Conflict(f"{name}@{alias} {where}, not {expect} as expected; nothing changed")
+        wanted = "unset" if expect == 0 else str(expect)
+        raise Conflict(f"{name}@{alias} {where}, not {wanted} as expected; nothing changed")
 
 
 def _move(

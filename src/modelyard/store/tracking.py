@@ -2,43 +2,38 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from typing import Any
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modelyard.domain.entities import FileRef, MetricPoint, Run, RunStatus
 from modelyard.domain.names import check_name
+from modelyard.domain.values import (
+    MAX_STEP,
+    check_key,
+    check_mapping,
+    check_metrics,
+    check_text,
+)
 from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.store import blobs
+from modelyard.store import audit, blobs
 from modelyard.store.db import Database, insert_ignore
 from modelyard.store.schema import ExperimentRow, FileRow, MetricRow, ParamRow, RunRow, utcnow
 
 OWNER_RUN = "run"
-MAX_KEY = 250
 MAX_PARAM_VALUE = 6000
-
-
-def check_key(key: str, what: str) -> str:
-    if (
-        not isinstance(key, str)
-        or not key
-        or len(key) > MAX_KEY
-        or any(c in key for c in "\n\r\t\0")
-    ):
-        raise InvalidInput(f"invalid {what} name {key!r}: 1–{MAX_KEY} printable characters")
-    return key
+MAX_RUN_NAME = 128
 
 
 class TrackingStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create_run(self, experiment: str, name: str, provenance: dict[str, Any]) -> str:
+    def create_run(self, experiment: str, name: str, provenance: dict[str, Any], actor: str) -> str:
         check_name(experiment, "experiment name")
+        check_text(name, "run name", MAX_RUN_NAME)
         run_id = uuid.uuid4().hex
 
         def work(session: Session) -> str:
@@ -48,6 +43,7 @@ class TrackingStore:
             exp_id = session.scalar(
                 select(ExperimentRow.id).where(ExperimentRow.name == experiment)
             )
+            audit.record(session, actor, "run.start", f"run:{run_id}", {"experiment": experiment})
             session.add(
                 RunRow(
                     id=run_id,
@@ -64,7 +60,7 @@ class TrackingStore:
         return self.db.write(work)
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
-        values = {check_key(k, "param"): str(v) for k, v in params.items()}
+        values = {check_key(k, "param"): str(v) for k, v in check_mapping(params, "params").items()}
         for key, value in values.items():
             if len(value) > MAX_PARAM_VALUE:
                 raise InvalidInput(
@@ -86,17 +82,11 @@ class TrackingStore:
         self.db.write(work)
 
     def log_metrics(self, run_id: str, metrics: dict[str, float], step: int | None) -> None:
-        points: list[tuple[str, float]] = []
-        for key, value in metrics.items():
-            check_key(key, "metric")
-            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                raise InvalidInput(f"metric {key!r} must be a number, got {value!r}")
-            number = float(value)
-            if not math.isfinite(number):
-                raise InvalidInput(f"metric {key!r} is {number}; metrics must be finite")
-            points.append((key, number))
-        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-            raise InvalidInput(f"step must be a non-negative integer, got {step!r}")
+        points = list(check_metrics(metrics).items())
+        if step is not None and (
+            isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP
+        ):
+            raise InvalidInput(f"step must be a whole number from 0 to {MAX_STEP}, got {step!r}")
 
         def work(session: Session) -> None:
             _running(session, run_id)
@@ -140,9 +130,10 @@ class TrackingStore:
 
         self.db.write(work)
 
-    def end_run(self, run_id: str, status: RunStatus, error: str = "") -> None:
+    def end_run(self, run_id: str, status: RunStatus, actor: str, error: str = "") -> None:
         def work(session: Session) -> None:
             row = _running(session, run_id)
+            audit.record(session, actor, "run.end", f"run:{run_id}", {"status": status.value})
             row.status = status.value
             row.ended_at = utcnow()
             row.error = error[:4000]

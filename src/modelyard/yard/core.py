@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from modelyard.config import Settings
 from modelyard.domain.entities import (
@@ -20,6 +22,7 @@ from modelyard.domain.entities import (
     VersionStatus,
 )
 from modelyard.domain.names import check_name, parse_ref
+from modelyard.domain.values import check_key, check_mapping, check_metrics, check_text
 from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.flavors import Flavor, SavedModel, detect_flavor, flavor_for_file, get_flavor
 from modelyard.provenance import capture
@@ -40,6 +43,10 @@ from modelyard.yard.runs import ActiveRun
 
 log = logging.getLogger(__name__)
 
+MAX_ACTOR = 128
+MAX_TAG = 5000
+MAX_DESCRIPTION = 10_000
+
 
 class Yard:
     """Models, versions, aliases, runs and datasets over one database and artifact store."""
@@ -53,7 +60,13 @@ class Yard:
         actor: str | None = None,
         settings: Settings | None = None,
     ) -> None:
-        settings = settings or Settings()
+        if settings is None:
+            try:
+                settings = Settings()
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                field = "MODELYARD_" + "_".join(str(p) for p in first["loc"]).upper()
+                raise InvalidInput(f"setting {field}: {first['msg']}") from None
         overrides: dict[str, Any] = {}
         if home is not None:
             overrides["home"] = Path(home)
@@ -63,6 +76,7 @@ class Yard:
             overrides["artifacts"] = artifacts
         if actor is not None:
             overrides["actor"] = actor
+        check_text(overrides.get("actor", settings.actor), "actor", MAX_ACTOR)
         self.settings = settings.model_copy(update=overrides)
         self.actor = self.settings.actor
         self.db = Database(self.settings.resolved_db_url)
@@ -140,8 +154,6 @@ class Yard:
         flavor = flavor_for_file(source)
         if not source.is_file():
             raise NotFound(f"{source}: no such file")
-        if isinstance(sample, str | Path):
-            sample = read_table(Path(sample))
         saved = flavor.read_file(source, trust_types=trust_types, trust_pickle=trust_pickle)
         details = {
             "source": str(source.name),
@@ -177,11 +189,19 @@ class Yard:
         run: ActiveRun | str | None,
         audit_details: dict[str, Any],
     ) -> ModelVersion:
-        clean_metrics = _numbers(metrics or {})
-        clean_params = _jsonable(params or {}, "params")
-        clean_tags = {str(k): str(v) for k, v in (tags or {}).items()}
+        clean_metrics = check_metrics(metrics)
+        clean_params = _jsonable(check_mapping(params, "params"), "params")
+        clean_tags = {
+            check_key(str(k), "tag"): check_text(str(v), f"tag {k!r}", MAX_TAG)
+            for k, v in check_mapping(tags, "tags").items()
+        }
+        check_text(description, "description", MAX_DESCRIPTION)
+        if isinstance(datasets, str | DatasetVersion):
+            datasets = [datasets]
         dataset_refs = tuple(self._dataset_ref(d) for d in datasets)
         run_id = self._run_id(run)
+        if isinstance(sample, str | Path):
+            sample = read_table(Path(sample))
         prepared = prepare(
             flavor,
             saved,
@@ -233,6 +253,8 @@ class Yard:
     def _dataset_ref(self, dataset: DatasetVersion | str) -> str:
         if isinstance(dataset, DatasetVersion):
             return dataset.ref
+        if not isinstance(dataset, str):
+            raise InvalidInput(f"datasets are DatasetVersions or 'name@version', got {dataset!r}")
         name, version, alias = parse_ref(dataset)
         if alias is not None:
             raise InvalidInput(f"datasets are referenced as name or name@version, not {dataset!r}")
@@ -243,6 +265,8 @@ class Yard:
             return None
         if isinstance(run, ActiveRun):
             return run.id
+        if not isinstance(run, str):
+            raise InvalidInput(f"run must be an ActiveRun or a run id, got {run!r}")
         return self.tracking.find_run(run)
 
     # -- reading the registry -------------------------------------------------------------
@@ -350,7 +374,7 @@ class Yard:
     def audit(
         self, target: str | None = None, action: str | None = None, limit: int = 100
     ) -> list[AuditEvent]:
-        if limit < 1 or limit > 100_000:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000:
             raise InvalidInput(f"limit must be between 1 and 100000, got {limit}")
         return self.db.read(
             lambda s: audit_log.list_events(s, target=target, action=action, limit=limit)
@@ -421,7 +445,7 @@ class Yard:
     # -- tracking -------------------------------------------------------------------------
 
     def start_run(self, experiment: str = "default", name: str = "") -> ActiveRun:
-        run_id = self.tracking.create_run(experiment, name, capture(self.actor))
+        run_id = self.tracking.create_run(experiment, name, capture(self.actor), self.actor)
         return ActiveRun(self, run_id)
 
     def get_run(self, run_id: str) -> Run:
@@ -484,17 +508,7 @@ def _split(ref: str) -> tuple[str, int | None]:
     return name, version
 
 
-def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for key, value in metrics.items():
-        try:
-            out[str(key)] = float(value)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"metric {key!r} must be a number, got {value!r}") from None
-    return out
-
-
-def _jsonable(values: dict[str, Any], what: str) -> dict[str, Any]:
+def _jsonable(values: Mapping[Any, Any], what: str) -> dict[str, Any]:
     import orjson
 
     try:

@@ -41,8 +41,14 @@ class ActiveRun:
         if not source.is_file():
             raise NotFound(f"{source}: no such file")
         logical = name or source.name
-        if "/" in logical or logical in (".", "..") or not logical:
-            raise InvalidInput(f"invalid artifact name {logical!r}")
+        if (
+            "/" in logical
+            or logical in (".", "..")
+            or not logical
+            or len(logical) > 512
+            or ("\0" in logical)
+        ):
+            raise InvalidInput(f"invalid artifact name {logical!r}: 1–512 characters, no '/'")
         expected = sha256_file(source)
         token = new_token()
         self._yard.blobs.reserve(token, [expected.sha256])
@@ -61,7 +67,7 @@ class ActiveRun:
         return self._yard.tracking.get_run(self.id)
 
     def end(self, status: RunStatus = RunStatus.FINISHED, error: str = "") -> None:
-        self._yard.tracking.end_run(self.id, status, error)
+        self._yard.tracking.end_run(self.id, status, self._yard.actor, error)
         self._ended = True
 
     def __enter__(self) -> ActiveRun:
