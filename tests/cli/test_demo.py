@@ -30,5 +30,14 @@ def test_demo_refuses_a_folder_that_is_not_a_yard(cli: Invoke, tmp_path: Path) -
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "thesis.tex").write_text("do not delete")
-    assert_one_line_error(cli("demo", "--home", str(precious)), 4, "is not a modelyard home")
+    assert_one_line_error(cli("demo", "--home", str(precious)), 4, "was not made by")
     assert (precious / "thesis.tex").exists()
+
+
+def test_demo_never_wipes_a_real_yard(cli: Invoke, tmp_path: Path) -> None:
+    from modelyard import Yard
+
+    real = tmp_path / "real"
+    Yard(real).close()
+    assert_one_line_error(cli("demo", "--home", str(real)), 4, "was not made by")
+    assert (real / "yard.db").exists()

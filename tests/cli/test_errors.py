@@ -33,3 +33,38 @@ def test_os_errors_on_user_files_are_one_line(cli: Invoke, tmp_path: Path, cance
     blocker.write_text("x")
     result = cli("data", "get", "d@1", "--out", str(blocker / "sub" / "out.csv"))
     assert_one_line_error(result, 2, "Not a directory")
+
+
+def test_markup_in_user_text_is_shown_literally(
+    cli: Invoke, tmp_path: Path, logreg, cancer
+) -> None:
+    import skops.io as sio
+
+    model = tmp_path / "m.skops"
+    sio.dump(logreg, model)
+    cli("register", str(model), "--name", "churn", "--description", "[bold]x[/oops]")
+    assert cli("alias", "set", "churn", "production", "1", "--reason", "[/red] oops").exit_code == 0
+    history = cli("alias", "history", "churn")
+    assert history.exit_code == 0, history.output
+    assert "[/red] oops" in history.output
+    shown = cli("models", "show", "churn@1")
+    assert shown.exit_code == 0, shown.output
+    assert "[bold]x[/oops]" in shown.output
+    assert cli("audit").exit_code == 0
+
+
+def test_non_finite_metrics_are_refused_on_the_command_line(
+    cli: Invoke, tmp_path: Path, logreg
+) -> None:
+    import skops.io as sio
+
+    model = tmp_path / "m.skops"
+    sio.dump(logreg, model)
+    result = cli("register", str(model), "--name", "churn", "--metric", "auc=nan")
+    assert_one_line_error(result, 2, "metrics must be finite")
+
+
+def test_versions_beyond_the_range_are_one_line(cli: Invoke) -> None:
+    assert_one_line_error(
+        cli("models", "show", "churn@99999999999999999999"), 2, "between 1 and 2147483647"
+    )

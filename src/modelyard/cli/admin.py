@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from modelyard.cli.context import open_yard
-from modelyard.cli.output import JsonOption, console, print_json
+from modelyard.cli.output import JsonOption, print_json, say
 
 
 def gc(
@@ -26,7 +26,7 @@ def gc(
         print_json(report)
         return
     verb = "removed" if apply else "would remove"
-    console.print(
+    say(
         f"{verb} {len(report.orphan_blobs)} unreferenced blobs and "
         f"{len(report.temp_files)} temp files of dead writers ({report.bytes} bytes); "
         f"kept {report.reserved} blobs reserved by writers in flight; "
@@ -34,7 +34,7 @@ def gc(
         "older than the grace period"
     )
     if not apply and (report.orphan_blobs or report.temp_files):
-        console.print("run again with --apply to delete them")
+        say("run again with --apply to delete them")
 
 
 def backup(
@@ -42,7 +42,7 @@ def backup(
 ) -> None:
     """Write a consistent snapshot of the database and every referenced artifact."""
     report = open_yard(ctx).backup(file)
-    console.print(
+    say(
         f"wrote {report.path}: {sum(report.rows.values())} rows, {report.blobs} "
         f"blobs, {report.bytes} bytes"
     )
@@ -58,9 +58,7 @@ def restore(
 ) -> None:
     """Restore a backup into an empty yard, verifying every hash."""
     report = open_yard(ctx).restore(file, trust_types=trust_types, trust_pickle=trust_pickle)
-    console.print(
-        f"restored {sum(report.rows.values())} rows and {report.blobs} blobs from {report.path}"
-    )
+    say(f"restored {sum(report.rows.values())} rows and {report.blobs} blobs from {report.path}")
 
 
 def demo(

@@ -64,16 +64,18 @@ app = typer.Typer(
 def _root(
     ctx: typer.Context,
     home: Path | None = typer.Option(
-        None, "--home", envvar="MODELYARD_HOME", help="Folder of the embedded yard."
+        None, "--home", help="Folder of the embedded yard [default: MODELYARD_HOME or .modelyard]."
     ),
     db_url: str | None = typer.Option(
-        None, "--db-url", envvar="MODELYARD_DB_URL", help="Database URL (default SQLite in home)."
+        None, "--db-url", help="Database URL [default: MODELYARD_DB_URL or SQLite in the home]."
     ),
     artifacts: str | None = typer.Option(
-        None, "--artifacts", envvar="MODELYARD_ARTIFACTS", help="Artifact store URL."
+        None,
+        "--artifacts",
+        help="Artifact store URL [default: MODELYARD_ARTIFACTS or <home>/artifacts].",
     ),
     actor: str | None = typer.Option(
-        None, "--actor", envvar="MODELYARD_ACTOR", help="Who the audit log names."
+        None, "--actor", help="Who the audit log names [default: MODELYARD_ACTOR or the OS user]."
     ),
 ) -> None:
     ctx.obj = Options(home=home, db_url=db_url, artifacts=artifacts, actor=actor)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from modelyard.cli.context import open_yard
-from modelyard.cli.output import JsonOption, console, print_json, table, when
+from modelyard.cli.output import JsonOption, print_json, say, table, when
 
 data_app = typer.Typer(help="Versioned, content-addressed data files.", no_args_is_help=True)
 
@@ -25,9 +25,7 @@ def add(
     if as_json:
         print_json(dataset)
         return
-    console.print(
-        f"{dataset.ref}: {dataset.rows} rows, {dataset.size} bytes, sha256 {dataset.sha256[:16]}…"
-    )
+    say(f"{dataset.ref}: {dataset.rows} rows, {dataset.size} bytes, sha256 {dataset.sha256[:16]}…")
 
 
 @data_app.command("list")
@@ -58,9 +56,7 @@ def show(
     if as_json:
         print_json(dataset)
         return
-    console.print(
-        f"{dataset.ref}: {dataset.rows} rows, {dataset.size} bytes, sha256 {dataset.sha256}"
-    )
+    say(f"{dataset.ref}: {dataset.rows} rows, {dataset.size} bytes, sha256 {dataset.sha256}")
     rows = []
     for column in dataset.schema["columns"]:
         stats = dataset.profile.get(column["name"], {})
@@ -83,7 +79,7 @@ def get(
 ) -> None:
     """Write a dataset version's bytes (verified) to a file."""
     path = open_yard(ctx).export_dataset(ref, out)
-    console.print(f"wrote {path}")
+    say(f"wrote {path}")
 
 
 def _summary(dataset: object) -> dict[str, object]:

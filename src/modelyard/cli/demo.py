@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.panel import Panel
+from rich.text import Text
 
 from modelyard.cli.output import console, short_metrics, table, when
 from modelyard.errors import Conflict
@@ -19,13 +20,21 @@ from modelyard.errors import Conflict
 MODEL = "churn"
 
 
+MARKER = ".modelyard-demo"
+
+
 def _fresh_home(home: Path) -> None:
+    """Start from nothing, but only ever delete a folder an earlier demo created."""
     if home.exists():
-        looks_like_yard = (home / "yard.db").exists() or not any(home.iterdir())
-        if not looks_like_yard:
-            raise Conflict(f"{home} exists and is not a modelyard home; choose another --home")
+        if not home.is_dir():
+            raise Conflict(f"{home} exists and is not a folder; choose another --home")
+        if any(home.iterdir()) and not (home / MARKER).exists():
+            raise Conflict(
+                f"{home} exists and was not made by `modelyard demo`; choose another --home"
+            )
         shutil.rmtree(home)
     home.mkdir(parents=True)
+    (home / MARKER).write_text("made by `modelyard demo`; the next demo run replaces it\n")
 
 
 def run_demo(home: Path, quiet: bool = False) -> dict[str, Any]:
@@ -46,7 +55,7 @@ def run_demo(home: Path, quiet: bool = False) -> dict[str, Any]:
 
     _fresh_home(home)
     yard = Yard(home, actor="demo")
-    say(Panel.fit(f"modelyard demo in [bold]{home}[/bold] — {yard.db.safe_url}"))
+    say(Panel.fit(Text(f"modelyard demo in {home} — {yard.db.safe_url}")))
 
     frame, target = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -166,7 +175,9 @@ def run_demo(home: Path, quiet: bool = False) -> dict[str, Any]:
             f"  modelyard --home {home} models versions {MODEL}\n"
             f"  modelyard --home {home} lineage {MODEL}@production\n"
             f"  modelyard --home {home} runs compare {versions[0].run_id} {versions[1].run_id}\n"
-            f"  modelyard --home {home} rollback {MODEL} --alias staging --reason test\n"
+            f"  modelyard --home {home} alias set {MODEL} production {other.version} "
+            f"--expect {best.version} --reason 'try the runner-up'\n"
+            f"  modelyard --home {home} rollback {MODEL} --reason 'back to v{best.version}'\n"
             f"  modelyard --home {home} audit"
         )
     summary = {

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from modelyard.cli.context import open_yard, parse_pairs
-from modelyard.cli.output import JsonOption, console, print_json, short_metrics, table, when
+from modelyard.cli.output import JsonOption, print_json, say, short_metrics, table, when
 
 models_app = typer.Typer(help="List and inspect registered models.", no_args_is_help=True)
 alias_app = typer.Typer(help="Named pointers to versions (churn@production).", no_args_is_help=True)
@@ -126,7 +126,7 @@ def delete_version(
     yard = open_yard(ctx)
     version = yard.get_version(ref)
     yard.delete_version(version.name, version.version, reason=reason)
-    console.print(f"deleted {version.ref}")
+    say(f"deleted {version.ref}")
 
 
 def register(
@@ -154,15 +154,16 @@ def register(
     as_json: bool = JsonOption,
 ) -> None:
     """Register a saved model file as the next version of a model."""
+    from modelyard.domain.values import check_metric
     from modelyard.errors import InvalidInput
 
-    metrics_raw = parse_pairs(metric, "metric")
     metrics: dict[str, float] = {}
-    for key, value in metrics_raw.items():
+    for key, value in parse_pairs(metric, "metric").items():
         try:
-            metrics[key] = float(value)
+            number = float(value)
         except ValueError:
             raise InvalidInput(f"--metric {key}={value}: the value must be a number") from None
+        metrics.update([check_metric(key, number)])
     yard = open_yard(ctx)
     version = yard.register_file(
         file,
@@ -180,10 +181,7 @@ def register(
     if as_json:
         print_json(version)
         return
-    console.print(
-        f"registered [bold]{version.ref}[/bold] ({version.flavor}, "
-        f"{len(version.signature['inputs'])} features)"
-    )
+    say(f"registered {version.ref} ({version.flavor}, {len(version.signature['inputs'])} features)")
 
 
 @alias_app.command("set")
@@ -193,13 +191,13 @@ def alias_set(
     alias: str,
     version: int,
     expect: int | None = typer.Option(
-        None, help="Move only if the alias still points at this version."
+        None, help="Move only if the alias still points at this version (0: only if unset)."
     ),
     reason: str = typer.Option("", help="Why, for the audit log."),
 ) -> None:
     """Point NAME@ALIAS at VERSION."""
     event = open_yard(ctx).set_alias(name, alias, version, reason=reason, expect=expect)
-    console.print(f"{name}@{alias}: {event.from_version or '—'} → {event.to_version}")
+    say(f"{name}@{alias}: {event.from_version or '—'} → {event.to_version}")
 
 
 @alias_app.command("show")
@@ -256,7 +254,7 @@ def alias_delete(
 ) -> None:
     """Remove an alias (its history stays)."""
     open_yard(ctx).delete_alias(name, alias, reason=reason)
-    console.print(f"deleted alias {name}@{alias}")
+    say(f"deleted alias {name}@{alias}")
 
 
 def rollback(
@@ -268,7 +266,7 @@ def rollback(
 ) -> None:
     """Move an alias back to the target it had before its current one."""
     event = open_yard(ctx).rollback(name, alias, reason=reason, expect=expect)
-    console.print(f"{name}@{alias}: {event.from_version} → {event.to_version} (rolled back)")
+    say(f"{name}@{alias}: {event.from_version} → {event.to_version} (rolled back)")
 
 
 def archive(
@@ -281,7 +279,7 @@ def archive(
     """Archive a version (kept and loadable by number, never aliased)."""
     yard = open_yard(ctx)
     done = (yard.unarchive if undo else yard.archive)(name, version, reason=reason)
-    console.print(f"{done.ref} is {done.status.value}")
+    say(f"{done.ref} is {done.status.value}")
 
 
 def lineage(

@@ -12,11 +12,17 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def say(*parts: str) -> None:
+    """Print a line made of user-supplied text, literally (no markup)."""
+    console.print(Text("".join(parts)))
 
 
 def plain(value: Any) -> Any:
@@ -49,7 +55,8 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     for column in columns:
         grid.add_column(column)
     for row in rows:
-        grid.add_row(*(cell if hasattr(cell, "__rich__") else _text(cell) for cell in row))
+        # User text (reasons, descriptions, params) is shown literally, never as markup.
+        grid.add_row(*(cell if isinstance(cell, Text) else Text(_text(cell)) for cell in row))
     console.print(grid)
 
 

@@ -6,7 +6,7 @@ import typer
 from rich.text import Text
 
 from modelyard.cli.context import open_yard
-from modelyard.cli.output import JsonOption, console, print_json, short_metrics, table, when
+from modelyard.cli.output import JsonOption, print_json, say, short_metrics, table, when
 
 runs_app = typer.Typer(help="Training runs: params, metrics, artifacts.", no_args_is_help=True)
 
@@ -109,7 +109,7 @@ def compare(ctx: typer.Context, first: str, second: str, as_json: bool = JsonOpt
         ],
     )
     changed = sum(1 for r in rows if r["differs"])
-    console.print(f"{changed} of {len(rows)} differ")
+    say(f"{changed} of {len(rows)} differ")
 
 
 def _cell(value: object, differs: bool) -> Text:

@@ -1,0 +1,42 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _modelyard(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    code = "from modelyard.cli.app import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+def test_environment_settings_choose_the_yard(tmp_path: Path) -> None:
+    home = tmp_path / "from-env"
+    done = _modelyard("models", "list", "--json", env={"MODELYARD_HOME": str(home)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert (home / "yard.db").exists()
+
+
+def test_options_override_the_environment(tmp_path: Path) -> None:
+    env_home, flag_home = tmp_path / "env", tmp_path / "flag"
+    done = _modelyard(
+        "--home", str(flag_home), "models", "list", env={"MODELYARD_HOME": str(env_home)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert (flag_home / "yard.db").exists()
+    assert not env_home.exists()
+
+
+def test_a_bad_setting_is_one_line(tmp_path: Path) -> None:
+    done = _modelyard(
+        "models", "list", env={"MODELYARD_HOME": str(tmp_path), "MODELYARD_PROFILE_BINS": "many"}
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "setting MODELYARD_PROFILE_BINS" in done.stderr
