@@ -9,7 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def _default_actor() -> str:
+def current_user() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     artifacts: str | None = Field(
         default=None, description="fsspec URL of the artifact store; default <home>/artifacts."
     )
-    actor: str = Field(default_factory=_default_actor, description="Who mutations are by.")
+    actor: str = Field(default_factory=current_user, description="Who mutations are by.")
     reference_sample_rows: int = Field(
         default=10_000, ge=0, description="Rows kept of a registration sample (reservoir)."
     )

@@ -67,3 +67,9 @@ class StoreUnavailable(YardError):
     """The database or artifact store cannot be reached or opened."""
 
     code = "unavailable"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (libraries often write paragraphs)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import getpass
 import platform
 import socket
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from modelyard.flavors.base import package_version
+from modelyard.config import current_user
+from modelyard.packages import package_version
 
 
 def git_state(cwd: Path | None = None) -> dict[str, Any]:
@@ -36,10 +36,7 @@ def git_state(cwd: Path | None = None) -> dict[str, Any]:
 
 
 def capture(actor: str, libraries: dict[str, str] | None = None) -> dict[str, Any]:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
+    user = current_user()
     return {
         "git": git_state(),
         "python": platform.python_version(),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from modelyard.errors import InvalidInput, NotFound
+from modelyard.errors import InvalidInput, NotFound, first_line
 
 FORMATS = {
     ".csv": "csv",
@@ -39,8 +39,7 @@ def read_table(path: Path) -> pd.DataFrame:
         else:
             frame = pd.read_json(path, lines=True)
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidInput(f"{path.name}: cannot read as {fmt}: {first}") from None
+        raise InvalidInput(f"{path.name}: cannot read as {fmt}: {first_line(exc)}") from None
     except Exception as exc:  # pyarrow raises its own error types on damaged files
         raise InvalidInput(f"{path.name}: cannot read as {fmt}: {exc}") from None
     if frame.shape[1] == 0:

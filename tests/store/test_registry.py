@@ -39,6 +39,16 @@ def test_list_models_and_versions(yard: Yard, register) -> None:
     ]
 
 
+def test_latest_version_is_the_highest_ready_one(yard: Yard, register) -> None:
+    register("churn", 3)
+    yard.archive("churn", 3)
+    yard.delete_version("churn", 2)
+    model = yard.get_model("churn")
+    assert (model.latest_version, model.versions) == (1, 2)
+    assert yard.list_models()[0].latest_version == 1
+    assert register("churn") == [4]
+
+
 def test_get_version_records_what_was_registered(yard: Yard, register, cancer) -> None:
     register()
     version = yard.get_version("churn@1")

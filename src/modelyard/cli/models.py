@@ -22,11 +22,12 @@ def list_models(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         return
     table(
         "models",
-        ["name", "latest", "aliases", "created"],
+        ["name", "latest ready", "versions", "aliases", "created"],
         [
             [
                 m.name,
                 m.latest_version,
+                m.versions,
                 ", ".join(f"{a}→{v}" for a, v in sorted(m.aliases.items())) or "—",
                 when(m.created_at),
             ]

@@ -32,7 +32,8 @@ class FileRef:
 class Model:
     name: str
     description: str
-    latest_version: int
+    latest_version: int | None  # the highest version that is ready (not archived or deleted)
+    versions: int  # how many versions exist now
     created_at: datetime
     aliases: dict[str, int] = field(default_factory=dict)
 

@@ -66,12 +66,3 @@ class Flavor(Protocol):
 
 def module_of(model: object) -> str:
     return type(model).__module__.split(".", 1)[0]
-
-
-def package_version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"

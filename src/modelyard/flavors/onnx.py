@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from modelyard.errors import UnsupportedModel
-from modelyard.flavors.base import ModelTraits, SavedModel, module_of, package_version
+from modelyard.flavors.base import ModelTraits, SavedModel, module_of
+from modelyard.packages import package_version
 
 MODEL_FILE = "model.onnx"
 _NUMPY_TYPES = {

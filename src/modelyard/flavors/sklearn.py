@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from modelyard.errors import UnsupportedModel, UntrustedContent
-from modelyard.flavors.base import ModelTraits, SavedModel, module_of, package_version
+from modelyard.flavors.base import ModelTraits, SavedModel, module_of
+from modelyard.packages import package_version
 
 MODEL_FILE = "model.skops"
 PICKLE_FILE = "model.pkl"

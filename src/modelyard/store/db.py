@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from modelyard.errors import Conflict, InvalidInput, StoreUnavailable
+from modelyard.errors import Conflict, InvalidInput, StoreUnavailable, first_line
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -171,8 +171,7 @@ class Database:
 
 
 def _first_line(exc: DBAPIError) -> str:
-    text = str(exc.orig).strip()
-    return text.splitlines()[0] if text else type(exc.orig).__name__
+    return first_line(exc.orig if exc.orig is not None else exc)
 
 
 def _transient(exc: DBAPIError) -> bool:

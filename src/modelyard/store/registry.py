@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from modelyard.domain.entities import (
@@ -126,13 +126,8 @@ class RegistryStore:
 
         def work(session: Session) -> Model:
             row = _model(session, name)
-            return Model(
-                row.name,
-                row.description,
-                row.latest_version,
-                row.created_at,
-                _aliases(session, row.id),
-            )
+            counts = _version_counts(session, row.id)
+            return _to_model(row, counts.get(row.id, (None, 0)), _aliases(session, row.id))
 
         return self.db.read(work)
 
@@ -142,10 +137,8 @@ class RegistryStore:
             aliases: dict[int, dict[str, int]] = {}
             for alias in session.scalars(select(AliasRow)):
                 aliases.setdefault(alias.model_id, {})[alias.name] = alias.version
-            return [
-                Model(r.name, r.description, r.latest_version, r.created_at, aliases.get(r.id, {}))
-                for r in rows
-            ]
+            counts = _version_counts(session)
+            return [_to_model(r, counts.get(r.id, (None, 0)), aliases.get(r.id, {})) for r in rows]
 
         return self.db.read(work)
 
@@ -352,6 +345,21 @@ def _version(session: Session, model: ModelRow, version: int) -> VersionRow:
     if row is None:
         raise NotFound(f"version {model.name}@{version} not found")
     return row
+
+
+def _version_counts(
+    session: Session, model_id: int | None = None
+) -> dict[int, tuple[int | None, int]]:
+    """Per model: (highest ready version, number of versions), in one grouped query."""
+    ready = case((VersionRow.status == VersionStatus.READY.value, VersionRow.version))
+    query = select(VersionRow.model_id, func.max(ready), func.count()).group_by(VersionRow.model_id)
+    if model_id is not None:
+        query = query.where(VersionRow.model_id == model_id)
+    return {m: (latest, int(count)) for m, latest, count in session.execute(query)}
+
+
+def _to_model(row: ModelRow, counts: tuple[int | None, int], aliases: dict[str, int]) -> Model:
+    return Model(row.name, row.description, counts[0], counts[1], row.created_at, aliases)
 
 
 def _aliases(session: Session, model_id: int) -> dict[str, int]:

@@ -22,7 +22,7 @@ from modelyard.domain.signature import (
     infer_signature,
     to_plain,
 )
-from modelyard.errors import SchemaMismatch
+from modelyard.errors import SchemaMismatch, first_line
 from modelyard.flavors import Flavor, SavedModel
 from modelyard.flavors.base import ModelAdapter, ModelTraits
 from modelyard.monitoring.profile import build_profile
@@ -133,8 +133,7 @@ def _try_predict(adapter: ModelAdapter, frame: pd.DataFrame) -> np.ndarray:
     try:
         return np.asarray(adapter.predict(frame))
     except Exception as exc:  # the model's own error, whatever its type
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SchemaMismatch(f"the model cannot predict on the sample: {message}") from None
+        raise SchemaMismatch(f"the model cannot predict on the sample: {first_line(exc)}") from None
 
 
 def _reservoir(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
