@@ -115,3 +115,14 @@ def test_restore_rejects_path_traversal_members(tmp_path: Path) -> None:
     with Yard(tmp_path / "t") as target, pytest.raises(InvalidInput, match="unexpected member"):
         target.restore(hostile)
     assert not (tmp_path / "etc").exists()
+
+
+def test_backup_and_restore_report_progress(filled: Yard, tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    archive = tmp_path / "backup.tar.gz"
+    report = filled.backup(archive, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (report.blobs, report.blobs)
+    restored: list[tuple[int, int]] = []
+    with Yard(tmp_path / "restored") as target:
+        target.restore(archive, progress=lambda done, total: restored.append((done, total)))
+    assert restored == seen

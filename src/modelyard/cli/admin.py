@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from modelyard.cli.context import open_yard
-from modelyard.cli.output import JsonOption, print_json, say
+from modelyard.cli.output import JsonOption, print_json, progress_bar, say
 
 
 def gc(
@@ -41,7 +41,9 @@ def backup(
     ctx: typer.Context, file: Path = typer.Argument(..., help="Archive to write (.tar.gz).")
 ) -> None:
     """Write a consistent snapshot of the database and every referenced artifact."""
-    report = open_yard(ctx).backup(file)
+    yard = open_yard(ctx)
+    with progress_bar("copying blobs") as progress:
+        report = yard.backup(file, progress)
     say(
         f"wrote {report.path}: {sum(report.rows.values())} rows, {report.blobs} "
         f"blobs, {report.bytes} bytes"
@@ -57,7 +59,11 @@ def restore(
     trust_pickle: bool = typer.Option(False, help="Accept versions stored as pickles."),
 ) -> None:
     """Restore a backup into an empty yard, verifying every hash."""
-    report = open_yard(ctx).restore(file, trust_types=trust_types, trust_pickle=trust_pickle)
+    yard = open_yard(ctx)
+    with progress_bar("restoring blobs") as progress:
+        report = yard.restore(
+            file, trust_types=trust_types, trust_pickle=trust_pickle, progress=progress
+        )
     say(f"restored {sum(report.rows.values())} rows and {report.blobs} blobs from {report.path}")
 
 

@@ -40,6 +40,7 @@ _TABLES = {str(t.name): t for t in Base.metadata.sorted_tables if t.name not in 
 MAX_MEMBER_JSON = 256 << 20
 
 RowVetter = Callable[[str, list[dict[str, Any]]], None]
+Progress = Callable[[int, int], None]  # (blobs done, blobs in all)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,11 @@ class BackupReport:
 
 
 def create_backup(
-    db: Database, ledger: BlobLedger, dest: Path, schema_revision: str | None
+    db: Database,
+    ledger: BlobLedger,
+    dest: Path,
+    schema_revision: str | None,
+    progress: Progress | None = None,
 ) -> BackupReport:
     """Snapshot the tables, then copy every blob they reference while reserved against gc."""
     artifacts = ledger.artifacts
@@ -71,8 +76,10 @@ def create_backup(
             for name, data in dumps.items():
                 members[f"db/{name}.jsonl"] = hashlib.sha256(data).hexdigest()
                 _add_bytes(tar, f"db/{name}.jsonl", data)
-            for sha256 in blobs:
+            for done, sha256 in enumerate(blobs, start=1):
                 _add_blob(tar, artifacts, sha256)
+                if progress is not None:
+                    progress(done, len(blobs))
                 members[f"blobs/{sha256}"] = sha256
             manifest = {
                 "format": FORMAT,
@@ -91,7 +98,11 @@ def create_backup(
 
 
 def restore_backup(
-    db: Database, artifacts: ArtifactStore, source: Path, vet: RowVetter | None = None
+    db: Database,
+    artifacts: ArtifactStore,
+    source: Path,
+    vet: RowVetter | None = None,
+    progress: Progress | None = None,
 ) -> BackupReport:
     """Load a backup into an empty yard; every blob and table file is verified first.
 
@@ -104,7 +115,9 @@ def restore_backup(
         raise Conflict("the target yard is not empty; restore only into a new home/database")
     try:
         with tarfile.open(source, "r:gz") as tar:
-            tables, blobs = _read_archive(tar, artifacts, source.name, db.schema_revision())
+            tables, blobs = _read_archive(
+                tar, artifacts, source.name, db.schema_revision(), progress
+            )
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise InvalidInput(f"{source.name}: not a readable modelyard backup ({exc})") from None
     rows = {
@@ -161,7 +174,11 @@ def _add_blob(tar: tarfile.TarFile, artifacts: ArtifactStore, sha256: str) -> No
 
 
 def _read_archive(
-    tar: tarfile.TarFile, artifacts: ArtifactStore, label: str, schema_revision: str | None
+    tar: tarfile.TarFile,
+    artifacts: ArtifactStore,
+    label: str,
+    schema_revision: str | None,
+    progress: Progress | None,
 ) -> tuple[dict[str, bytes], set[str]]:
     manifest = _read_manifest(tar, label)
     if manifest.get("schema_revision") != schema_revision:
@@ -170,6 +187,7 @@ def _read_archive(
             f"modelyard is at {schema_revision!r}. Restore with the modelyard that wrote it"
         )
     members: dict[str, str] = manifest["members"]
+    listed_blobs = sum(1 for m in members if m.startswith("blobs/"))
     tables: dict[str, bytes] = {}
     blobs: set[str] = set()
     for info in tar:
@@ -184,6 +202,8 @@ def _read_archive(
         if _BLOB.match(info.name):
             _restore_blob(artifacts, handle, expected, info.size)
             blobs.add(expected)
+            if progress is not None:
+                progress(len(blobs), listed_blobs)
             continue
         if info.size > MAX_MEMBER_JSON:
             raise InvalidInput(f"{label}: {info.name} is too large")
@@ -195,7 +215,6 @@ def _read_archive(
             )
         tables[info.name] = data
     missing = [m for m in members if m.startswith("db/") and m not in tables]
-    listed_blobs = sum(1 for m in members if m.startswith("blobs/"))
     if missing or len(blobs) != listed_blobs:
         raise IntegrityError(f"{label}: members listed in the manifest are missing")
     return tables, blobs

@@ -30,7 +30,7 @@ from modelyard.runtime.loader import REFERENCE_FILE, load_version
 from modelyard.runtime.predictor import Predictor
 from modelyard.store import audit as audit_log
 from modelyard.store.artifacts import ArtifactStore, sha256_file
-from modelyard.store.backup import BackupReport, create_backup, restore_backup
+from modelyard.store.backup import BackupReport, Progress, create_backup, restore_backup
 from modelyard.store.blobs import BlobLedger, GcReport, new_token
 from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
@@ -407,12 +407,17 @@ class Yard:
             )
         return report
 
-    def backup(self, path: str | Path) -> BackupReport:
+    def backup(self, path: str | Path, progress: Progress | None = None) -> BackupReport:
         """A consistent snapshot of the database plus every referenced blob, as .tar.gz."""
-        return create_backup(self.db, self.blobs, Path(path), self.db.schema_revision())
+        return create_backup(self.db, self.blobs, Path(path), self.db.schema_revision(), progress)
 
     def restore(
-        self, path: str | Path, *, trust_types: bool = False, trust_pickle: bool = False
+        self,
+        path: str | Path,
+        *,
+        trust_types: bool = False,
+        trust_pickle: bool = False,
+        progress: Progress | None = None,
     ) -> BackupReport:
         """Load a backup into this yard, which must be empty; every hash is verified.
 
@@ -432,7 +437,7 @@ class Yard:
                     meta, trust_types=trust_types, trust_pickle=trust_pickle
                 )
 
-        report = restore_backup(self.db, self.artifacts, Path(path), vet)
+        report = restore_backup(self.db, self.artifacts, Path(path), vet, progress)
         details = {
             "source": Path(path).name,
             "rows": report.rows,
