@@ -69,6 +69,30 @@ class StoreUnavailable(YardError):
     code = "unavailable"
 
 
+class Overloaded(YardError):
+    """The endpoint's queue is full; the caller should retry later (HTTP 503)."""
+
+    code = "overloaded"
+
+
+class TimedOut(YardError):
+    """The prediction did not finish within the endpoint's timeout (HTTP 504)."""
+
+    code = "timeout"
+
+
+class ModelFailed(YardError):
+    """The model itself raised or produced unusable output; not the caller's fault (HTTP 500)."""
+
+    code = "model_error"
+
+
+class NotReady(YardError):
+    """The endpoint exists but no version of it is loaded yet (HTTP 503)."""
+
+    code = "not_ready"
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (libraries often write paragraphs)."""
     text = str(exc).strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,10 @@ class FeatureSpec:
     @property
     def numeric(self) -> bool:
         return self.kind in ("float", "int", "bool")
+
+    @cached_property
+    def category_set(self) -> frozenset[str]:
+        return frozenset(self.categories or ())
 
 
 @dataclass(frozen=True)

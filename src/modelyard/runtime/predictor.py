@@ -20,6 +20,11 @@ class Predictor:
         self.flavor = flavor
 
     @property
+    def adapter(self) -> ModelAdapter:
+        """The flavor's model object: callers must pass frames already checked and ordered."""
+        return self._adapter
+
+    @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
 

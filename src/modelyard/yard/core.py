@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelyard.config import Settings
+from modelyard.domain.endpoints import Endpoint, Limits, Route
 from modelyard.domain.entities import (
     AliasEvent,
     AuditEvent,
@@ -21,6 +22,7 @@ from modelyard.domain.entities import (
     Run,
     VersionStatus,
 )
+from modelyard.domain.keys import ApiKey
 from modelyard.domain.names import check_name, parse_ref
 from modelyard.domain.values import check_key, check_mapping, check_metrics, check_text
 from modelyard.errors import Conflict, InvalidInput, NotFound
@@ -34,6 +36,8 @@ from modelyard.store.backup import BackupReport, Progress, create_backup, restor
 from modelyard.store.blobs import BlobLedger, GcReport, new_token
 from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
+from modelyard.store.endpoints import EndpointStore
+from modelyard.store.keys import KeyStore
 from modelyard.store.registry import NewVersion, RegistryStore
 from modelyard.store.tracking import TrackingStore
 from modelyard.tabular import read_table, table_format
@@ -86,6 +90,8 @@ class Yard:
         self.registry = RegistryStore(self.db)
         self.tracking = TrackingStore(self.db)
         self.datasets = DatasetStore(self.db)
+        self.endpoints = EndpointStore(self.db)
+        self.keys = KeyStore(self.db)
 
     def close(self) -> None:
         self.db.dispose()
@@ -382,6 +388,35 @@ class Yard:
 
     def revision(self) -> int:
         return self.db.read(audit_log.revision)
+
+    # -- endpoints and keys ---------------------------------------------------------------
+
+    def create_endpoint(self, name: str, model: str, *, limits: Limits | None = None) -> Endpoint:
+        """Serve ``model`` (``churn@production``) under ``name``; the reference must resolve."""
+        endpoint = Endpoint(name, (Route(model),), limits or Limits())
+        self.registry.resolve(model)
+        return self.endpoints.create(endpoint, self.actor)
+
+    def get_endpoint(self, name: str) -> Endpoint:
+        return self.endpoints.get(name)
+
+    def list_endpoints(self) -> list[Endpoint]:
+        return self.endpoints.list()
+
+    def delete_endpoint(self, name: str, *, reason: str = "") -> None:
+        self.endpoints.delete(name, self.actor, reason)
+
+    def create_key(
+        self, scopes: list[str], *, endpoint: str | None = None, description: str = ""
+    ) -> tuple[ApiKey, str]:
+        """A new API key and its secret; the secret is returned once and never stored."""
+        return self.keys.create(scopes, endpoint, description, self.actor)
+
+    def list_keys(self) -> list[ApiKey]:
+        return self.keys.list()
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        return self.keys.revoke(key_id, self.actor)
 
     # -- maintenance ----------------------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""Endpoints: a served name, its routes to model versions, and its serving limits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from modelyard.domain.names import check_name, parse_ref
+from modelyard.errors import InvalidInput
+
+ROLES = ("primary", "canary", "shadow")
+
+
+@dataclass(frozen=True)
+class Route:
+    """Traffic to one model reference: ``churn@production`` with a weight and a role."""
+
+    model: str
+    weight: float = 100.0
+    role: str = "primary"
+
+    def __post_init__(self) -> None:
+        parse_ref(self.model)
+        if self.role not in ROLES:
+            raise InvalidInput(f"route role {self.role!r}: must be one of {', '.join(ROLES)}")
+        if (
+            isinstance(self.weight, bool)
+            or not isinstance(self.weight, int | float)
+            or not (0 <= self.weight <= 100)
+        ):
+            raise InvalidInput(f"route weight {self.weight!r}: must be a number from 0 to 100")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How one endpoint batches and sheds load."""
+
+    max_batch: int = 64
+    max_wait_ms: float = 2.0
+    queue_rows: int = 1024
+    timeout_ms: float = 30_000.0
+
+    def __post_init__(self) -> None:
+        _bounded("max_batch", self.max_batch, 1, 10_000, whole=True)
+        _bounded("max_wait_ms", self.max_wait_ms, 0, 1_000)
+        _bounded("queue_rows", self.queue_rows, 1, 10_000_000, whole=True)
+        _bounded("timeout_ms", self.timeout_ms, 1, 3_600_000)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    routes: tuple[Route, ...]
+    limits: Limits = field(default_factory=Limits)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    created_by: str = ""
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "endpoint name")
+        if not self.routes:
+            raise InvalidInput(f"endpoint {self.name!r} needs at least one route")
+        if not any(r.role == "primary" and r.weight > 0 for r in self.routes):
+            raise InvalidInput(f"endpoint {self.name!r} needs a primary route with weight > 0")
+
+    @property
+    def primary(self) -> Route:
+        return next(r for r in self.routes if r.role == "primary" and r.weight > 0)
+
+    def spec(self) -> dict[str, Any]:
+        return {"routes": [asdict(r) for r in self.routes], "limits": asdict(self.limits)}
+
+    @classmethod
+    def from_spec(cls, name: str, spec: Mapping[str, Any], **when: Any) -> Endpoint:
+        return cls(
+            name=name,
+            routes=tuple(Route(**r) for r in spec["routes"]),
+            limits=Limits(**spec.get("limits", {})),
+            **when,
+        )
+
+
+def _bounded(what: str, value: object, low: float, high: float, whole: bool = False) -> None:
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        raise InvalidInput(f"{what} must be {kind} from {low:g} to {high:g}, got {value!r}")

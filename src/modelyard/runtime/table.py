@@ -1,0 +1,176 @@
+"""Which loaded version serves each endpoint, kept in step with the registry.
+
+The table polls the store's change counter; when it moves, every endpoint's reference is
+resolved again, new versions are loaded and warmed off the event loop, and only then is the
+table swapped — one dict assignment, so a request sees either the old or the new version.
+Requests already queued on the old version finish there. A version that fails to load
+never replaces the serving one; the failure is kept for health and status reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from modelyard.domain.endpoints import Endpoint
+from modelyard.domain.entities import ModelVersion
+from modelyard.errors import NotFound, NotReady, YardError, first_line
+from modelyard.runtime.batcher import BatchObserver, MicroBatcher
+from modelyard.runtime.pool import LoadedVersion, ModelPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ActiveEndpoint:
+    endpoint: Endpoint
+    loaded: LoadedVersion
+    batcher: MicroBatcher
+
+
+ObserverFactory = Callable[[str, str], BatchObserver | None]  # (endpoint, version ref)
+
+
+class Registry(Protocol):
+    """What the table reads from the yard (``modelyard.Yard`` provides it)."""
+
+    def revision(self) -> int: ...
+
+    def list_endpoints(self) -> list[Endpoint]: ...
+
+    def get_version(self, ref: str, version: int | None = None) -> ModelVersion: ...
+
+
+class EndpointTable:
+    def __init__(
+        self,
+        yard: Registry,
+        pool: ModelPool,
+        poll_seconds: float = 1.0,
+        observer: ObserverFactory | None = None,
+    ) -> None:
+        self.yard = yard
+        self.pool = pool
+        self.poll_seconds = poll_seconds
+        self.observer = observer
+        self._active: dict[str, ActiveEndpoint] = {}
+        self._known: set[str] = set()
+        self.errors: dict[str, str] = {}
+        self._revision: int | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._draining: set[asyncio.Task[None]] = set()
+
+    # -- reading (hot path) ---------------------------------------------------------------
+
+    def get(self, name: str) -> ActiveEndpoint:
+        active = self._active.get(name)
+        if active is not None:
+            return active
+        if name in self._known:
+            reason = self.errors.get(name, "still loading")
+            raise NotReady(f"endpoint {name!r} has no version loaded: {reason}")
+        raise NotFound(f"endpoint {name!r} not found")
+
+    @property
+    def active(self) -> dict[str, ActiveEndpoint]:
+        return self._active
+
+    @property
+    def ready(self) -> bool:
+        return self._revision is not None and self._known <= set(self._active)
+
+    # -- keeping in step ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._watch_task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                revision = await asyncio.to_thread(self.yard.revision)
+                if revision != self._revision:
+                    await self.refresh()
+                self._close_expired()
+            except Exception:  # the watcher must outlive a database hiccup
+                log.exception("refreshing endpoints failed; will retry")
+
+    async def refresh(self) -> None:
+        async with self._lock:
+            revision = await asyncio.to_thread(self.yard.revision)
+            endpoints = await asyncio.to_thread(self.yard.list_endpoints)
+            table: dict[str, ActiveEndpoint] = {}
+            for endpoint in endpoints:
+                active = await self._resolve(endpoint)
+                if active is not None:
+                    table[endpoint.name] = active
+            previous, self._active = self._active, table  # the atomic switch
+            self._known = {e.name for e in endpoints}
+            self._revision = revision
+            self._retire(previous, table)
+
+    async def _resolve(self, endpoint: Endpoint) -> ActiveEndpoint | None:
+        current = self._active.get(endpoint.name)
+        try:
+            version = await asyncio.to_thread(self.yard.get_version, endpoint.primary.model)
+            if (
+                current is not None
+                and current.loaded.ref == version.ref
+                and current.endpoint.limits == endpoint.limits
+            ):
+                self.errors.pop(endpoint.name, None)
+                return ActiveEndpoint(endpoint, current.loaded, current.batcher)
+            loaded = await self.pool.acquire(version)
+        except (YardError, Exception) as exc:  # keep serving what was serving
+            message = first_line(exc)
+            self.errors[endpoint.name] = message
+            log.error(
+                "endpoint %s: cannot switch to %s: %s",
+                endpoint.name,
+                endpoint.primary.model,
+                message,
+            )
+            return current
+        self.errors.pop(endpoint.name, None)
+        observer = self.observer(endpoint.name, loaded.ref) if self.observer else None
+        batcher = MicroBatcher(loaded.runner, endpoint.limits, observer)
+        if current is not None:
+            log.info("endpoint %s: %s → %s", endpoint.name, current.loaded.ref, loaded.ref)
+        return ActiveEndpoint(endpoint, loaded, batcher)
+
+    def _retire(
+        self, previous: dict[str, ActiveEndpoint], table: dict[str, ActiveEndpoint]
+    ) -> None:
+        live = {id(a.batcher) for a in table.values()}
+        for old in previous.values():
+            if id(old.batcher) not in live:
+                task = asyncio.get_running_loop().create_task(old.batcher.close())
+                self._draining.add(task)
+                task.add_done_callback(self._draining.discard)
+        used = {a.loaded.ref for a in table.values()}
+        for ref in self.pool.loaded:
+            if ref not in used:
+                self.pool.release(ref)
+
+    def _close_expired(self) -> None:
+        for loaded in self.pool.expired():
+            log.info("unloading %s after its grace period", loaded.ref)
+            loaded.runner.close()
+
+    async def close(self) -> None:
+        """Stop watching, let queued requests finish, unload every model."""
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch_task
+        for active in self._active.values():
+            await active.batcher.close()
+        if self._draining:
+            await asyncio.gather(*self._draining, return_exceptions=True)
+        await asyncio.to_thread(self.pool.close)
