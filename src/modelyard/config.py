@@ -37,6 +37,24 @@ class Settings(BaseSettings):
         default=3600.0, ge=0, description="gc never removes blobs or temp files younger than this."
     )
 
+    # -- serving ------------------------------------------------------------------------
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest request body accepted (413)."
+    )
+    poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often servers check for alias/endpoint moves."
+    )
+    swap_grace_seconds: float = Field(
+        default=300.0, ge=0, description="How long a replaced version stays loaded (rollback)."
+    )
+    native_threads: int = Field(
+        default=1, ge=1, le=256, description="OpenMP/BLAS threads per model call."
+    )
+    drain_seconds: float = Field(
+        default=2.0, ge=0, le=300, description="After SIGTERM, readiness is 503 this long first."
+    )
+    dev: bool = Field(default=False, description="No API keys (only on a loopback address).")
+
     @property
     def resolved_db_url(self) -> str:
         return self.db_url or f"sqlite:///{(self.home / 'yard.db').absolute()}"
@@ -44,3 +62,17 @@ class Settings(BaseSettings):
     @property
     def resolved_artifacts(self) -> str:
         return self.artifacts or str((self.home / "artifacts").absolute())
+
+
+def load_settings() -> Settings:
+    """Read MODELYARD_* once; a value that does not parse is an error naming the variable."""
+    from pydantic import ValidationError
+
+    from modelyard.errors import InvalidInput
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "MODELYARD_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise InvalidInput(f"setting {field}: {first['msg']}") from None

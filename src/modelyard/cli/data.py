@@ -83,7 +83,7 @@ def get(
 
 
 def _summary(dataset: object) -> dict[str, object]:
-    from modelyard.cli.output import plain
+    from modelyard.domain.jsonable import plain
 
     data = plain(dataset)
     assert isinstance(data, dict)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import orjson
@@ -15,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from modelyard.domain.jsonable import plain
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -25,21 +25,6 @@ JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table."
 def say(*parts: str) -> None:
     """Print a line made of user-supplied text, literally (no markup)."""
     console.print(Text("".join(parts)))
-
-
-def plain(value: Any) -> Any:
-    """Entities, datetimes and enums to JSON-ready values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
 
 
 def print_json(value: Any) -> None:

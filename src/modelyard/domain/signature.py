@@ -63,6 +63,11 @@ class Signature:
     def names(self) -> list[str]:
         return [f.name for f in self.inputs]
 
+    @cached_property
+    def all_numeric(self) -> bool:
+        """Every feature is a number that may not be null (requests fit one float matrix)."""
+        return all(f.numeric and not f.nullable for f in self.inputs)
+
     def feature(self, name: str) -> FeatureSpec:
         return self._index[name]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -33,14 +33,21 @@ class SavedModel:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+# What adapters are called with: a DataFrame, or — when the adapter says it accepts one and
+# every feature is numeric — a 2-D float array with columns in signature order, which skips
+# pandas' per-column checks inside the model library (the larger part of a one-row call).
+Table: TypeAlias = "pd.DataFrame | np.ndarray"
+
+
 class ModelAdapter(Protocol):
-    """A model in memory, called with a frame already in the signature's column order."""
+    """A model in memory, called with rows already checked and in signature column order."""
 
     traits: ModelTraits
+    accepts_matrix: bool
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
+    def predict(self, rows: Table) -> np.ndarray: ...
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray: ...
+    def predict_proba(self, rows: Table) -> np.ndarray: ...
 
 
 class Flavor(Protocol):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from modelyard.errors import UnsupportedModel
-from modelyard.flavors.base import ModelTraits, SavedModel, module_of
+from modelyard.flavors.base import ModelTraits, SavedModel, Table, module_of
 from modelyard.packages import package_version
 
 
@@ -41,17 +41,25 @@ class _WrappedAdapter:
     def __init__(self, model: Any, classifier: bool) -> None:
         self.model = model
         self.traits = _sklearn_api_traits(model, classifier)
+        # XGBoost checks feature names itself: a named model gets a DataFrame, always.
+        self.accepts_matrix = self.traits.input_format == "array"
 
-    def _x(self, frame: pd.DataFrame) -> Any:
-        return frame if self.traits.input_format == "dataframe" else frame.to_numpy()
+    def _x(self, frame: Table) -> Any:
+        if isinstance(frame, pd.DataFrame) and self.traits.input_format == "array":
+            return frame.to_numpy()
+        return frame
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, frame: Table) -> np.ndarray:
         return np.asarray(self.model.predict(self._x(frame)))
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: Table) -> np.ndarray:
         if not self.traits.has_proba:
             raise UnsupportedModel("this model has no predict_proba")
         return np.asarray(self.model.predict_proba(self._x(frame)))
+
+
+def _matrix(rows: Table) -> np.ndarray:
+    return np.asarray(rows.to_numpy() if isinstance(rows, pd.DataFrame) else rows)
 
 
 class XGBoostFlavor:
@@ -113,16 +121,17 @@ class _LightGBMAdapter:
             len(names),
             "array",  # columns arrive in the model's order; names may differ (see registration)
         )
+        self.accepts_matrix = True
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: Table) -> np.ndarray:
         if self.classes is None:
             raise UnsupportedModel("this model has no predict_proba")
-        raw = np.asarray(self.booster.predict(frame.to_numpy()))
+        raw = np.asarray(self.booster.predict(_matrix(frame)))
         return np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, frame: Table) -> np.ndarray:
         if self.classes is None:
-            return np.asarray(self.booster.predict(frame.to_numpy()))
+            return np.asarray(self.booster.predict(_matrix(frame)))
         return np.asarray(self.classes[np.argmax(self.predict_proba(frame), axis=1)])
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from modelyard.errors import UnsupportedModel
-from modelyard.flavors.base import ModelTraits, SavedModel, module_of
+from modelyard.flavors.base import ModelTraits, SavedModel, Table, module_of
 from modelyard.packages import package_version
 
 MODEL_FILE = "model.onnx"
@@ -43,6 +43,7 @@ class OnnxAdapter:
             (i for i, o in enumerate(self.outputs[1:], 1) if "prob" in o.name.lower()), None
         )
         self.traits = self._traits()
+        self.accepts_matrix = len(self.inputs) == 1 and len(self.inputs[0].shape) == 2
 
     def _traits(self) -> ModelTraits:
         if len(self.inputs) == 1 and len(self.inputs[0].shape) == 2:
@@ -61,10 +62,15 @@ class OnnxAdapter:
             kind = "other"
         return ModelTraits(kind, None, self._proba_index is not None, names, n_features, "array")
 
-    def _feed(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        if len(self.inputs) == 1 and len(self.inputs[0].shape) == 2:
+    def _feed(self, frame: Table) -> dict[str, np.ndarray]:
+        if self.accepts_matrix:
             single = self.inputs[0]
-            return {single.name: frame.to_numpy(dtype=_NUMPY_TYPES.get(single.type, np.float32))}
+            dtype = _NUMPY_TYPES.get(single.type, np.float32)
+            if isinstance(frame, np.ndarray):
+                return {single.name: frame.astype(dtype, copy=False)}
+            return {single.name: frame.to_numpy(dtype=dtype)}
+        if not isinstance(frame, pd.DataFrame):
+            raise UnsupportedModel("this ONNX model takes one tensor per feature: give a table")
         return {
             i.name: frame[i.name]
             .to_numpy(dtype=_NUMPY_TYPES.get(i.type, np.float32))
@@ -72,12 +78,12 @@ class OnnxAdapter:
             for i in self.inputs
         }
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, frame: Table) -> np.ndarray:
         result = self.session.run([self.outputs[0].name], self._feed(frame))[0]
         array = np.asarray(result)
         return array.ravel() if array.ndim == 2 and array.shape[1] == 1 else array
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: Table) -> np.ndarray:
         if self._proba_index is None:
             raise UnsupportedModel("this ONNX model has no probability output")
         result = self.session.run([self.outputs[self._proba_index].name], self._feed(frame))[0]

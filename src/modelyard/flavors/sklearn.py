@@ -9,6 +9,7 @@ exactly that list at load time.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from modelyard.errors import UnsupportedModel, UntrustedContent
-from modelyard.flavors.base import ModelTraits, SavedModel, module_of
+from modelyard.flavors.base import ModelTraits, SavedModel, Table, module_of
 from modelyard.packages import package_version
 
 MODEL_FILE = "model.skops"
@@ -26,19 +27,29 @@ TRUSTED_ROOTS = ("sklearn", "numpy", "scipy")
 
 
 class SklearnAdapter:
+    accepts_matrix = True
+
     def __init__(self, model: Any) -> None:
         self.model = model
         self.traits = traits_of(model)
+        self._named = self.traits.feature_names is not None
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.model.predict(_input(frame, self.traits)))
+    def predict(self, rows: Table) -> np.ndarray:
+        return self._call(self.model.predict, rows)
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.model.predict_proba(_input(frame, self.traits)))
+    def predict_proba(self, rows: Table) -> np.ndarray:
+        return self._call(self.model.predict_proba, rows)
 
-
-def _input(frame: pd.DataFrame, traits: ModelTraits) -> Any:
-    return frame if traits.input_format == "dataframe" else frame.to_numpy()
+    def _call(self, method: Any, rows: Table) -> np.ndarray:
+        if isinstance(rows, pd.DataFrame):
+            return np.asarray(method(rows if self._named else rows.to_numpy()))
+        if not self._named:
+            return np.asarray(method(rows))
+        # Columns are in the fitted order already (the signature guarantees it); only the
+        # names are missing, which scikit-learn would warn about on every call.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return np.asarray(method(rows))
 
 
 def traits_of(model: Any) -> ModelTraits:

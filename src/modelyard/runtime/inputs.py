@@ -22,23 +22,47 @@ _NUMBER_KINDS = frozenset("iuf")
 
 @dataclass(frozen=True)
 class Columns:
-    """Validated input: one numpy array per feature, in signature order."""
+    """Validated input in signature order: a float matrix when every feature is numeric
+    (one array for the whole request, the cheap case), else one array per feature."""
 
-    arrays: dict[str, np.ndarray]
+    names: tuple[str, ...]
     rows: int
+    numbers: np.ndarray | None = None  # rows × features, float64
+    arrays: dict[str, np.ndarray] | None = None
 
     @classmethod
     def concat(cls, parts: Sequence[Columns]) -> Columns:
         if len(parts) == 1:
             return parts[0]
-        names = list(parts[0].arrays)
+        rows = sum(p.rows for p in parts)
+        if all(p.numbers is not None for p in parts):
+            return cls(parts[0].names, rows, numbers=np.concatenate([p.numbers for p in parts]))
         return cls(
-            {n: np.concatenate([p.arrays[n] for p in parts]) for n in names},
-            sum(p.rows for p in parts),
+            parts[0].names,
+            rows,
+            arrays={n: np.concatenate([p.column(n) for p in parts]) for n in parts[0].names},
         )
 
+    def column(self, name: str) -> np.ndarray:
+        if self.arrays is not None:
+            return self.arrays[name]
+        assert self.numbers is not None
+        return self.numbers[:, self.names.index(name)]
+
     def frame(self) -> pd.DataFrame:
+        if self.numbers is not None:
+            return pd.DataFrame(self.numbers, columns=list(self.names), copy=False)
         return pd.DataFrame(self.arrays, copy=False)
+
+    def matrix(self) -> np.ndarray | None:
+        """Rows × features as one float array, when every column is numeric."""
+        if self.numbers is not None:
+            return self.numbers
+        assert self.arrays is not None
+        arrays = list(self.arrays.values())
+        if not all(a.dtype.kind in "biuf" for a in arrays):
+            return None
+        return np.column_stack(arrays).astype(np.float64, copy=False)
 
 
 def from_records(signature: Signature, records: object) -> Columns:
@@ -49,13 +73,17 @@ def from_records(signature: Signature, records: object) -> Columns:
     width = len(names)
     if all(type(r) is dict and len(r) == width for r in records):
         try:
+            if signature.all_numeric:
+                numbers = _numbers([[r[n] for n in names] for r in records])
+                if numbers is not None:
+                    return Columns(tuple(names), len(records), numbers=numbers)
+                return _slow(signature, records)
             columns = {n: [r[n] for r in records] for n in names}
         except KeyError:
-            columns = None
-        if columns is not None:
-            fast = _fast(signature, columns, len(records))
-            if fast is not None:
-                return fast
+            return _slow(signature, records)
+        fast = _fast(signature, columns, len(records))
+        if fast is not None:
+            return fast
     return _slow(signature, records)
 
 
@@ -74,7 +102,20 @@ def from_columns(signature: Signature, columns: object) -> Columns:
 
 def from_frame(signature: Signature, frame: pd.DataFrame) -> Columns:
     checked = signature.to_frame(frame)
-    return Columns({n: checked[n].to_numpy() for n in signature.names}, int(checked.shape[0]))
+    return Columns(
+        tuple(signature.names),
+        int(checked.shape[0]),
+        arrays={n: checked[n].to_numpy() for n in signature.names},
+    )
+
+
+def _numbers(rows: list[list[Any]]) -> np.ndarray | None:
+    """All values real and finite → one float matrix; anything else → None (slow path)."""
+    array = np.array(rows)
+    if array.dtype.kind not in _NUMBER_KINDS or array.ndim != 2:
+        return None
+    array = array.astype(np.float64, copy=False)
+    return array if np.isfinite(array).all() else None
 
 
 def _fast(signature: Signature, columns: dict[str, list[Any]], rows: int) -> Columns | None:
@@ -98,7 +139,7 @@ def _fast(signature: Signature, columns: dict[str, list[Any]], rows: int) -> Col
             elif not all(type(v) is str for v in values):
                 return None
             arrays[spec.name] = np.asarray(values, dtype=object)
-    return Columns(arrays, rows)
+    return Columns(tuple(signature.names), rows, arrays=arrays)
 
 
 def _slow(signature: Signature, data: object) -> Columns:

@@ -79,7 +79,7 @@ class ModelPool:
     def _load_blocking(self, version: ModelVersion) -> ModelRunner:
         predictor = load_version(version, self.artifacts)
         runner = ModelRunner(predictor, self.native_threads)
-        runner.run(self._warm_rows(version, predictor.signature))
+        runner.executor.submit(runner.run, self._warm_rows(version, predictor.signature)).result()
         return runner
 
     def _warm_rows(self, version: ModelVersion, signature: Signature) -> Columns:
@@ -124,4 +124,4 @@ def _synthetic_rows(signature: Signature) -> Columns:
         else:
             first = spec.categories[0] if spec.categories else ""
             arrays[spec.name] = np.full(WARM_ROWS, first, dtype=object)
-    return Columns(arrays, WARM_ROWS)
+    return Columns(tuple(signature.names), WARM_ROWS, arrays=arrays)

@@ -81,6 +81,11 @@ class EndpointTable:
         return self._active
 
     @property
+    def known(self) -> list[str]:
+        """Every endpoint the store has, loaded or not."""
+        return sorted(self._known)
+
+    @property
     def ready(self) -> bool:
         return self._revision is not None and self._known <= set(self._active)
 

@@ -8,9 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from modelyard.config import Settings
+from modelyard.config import Settings, load_settings
 from modelyard.domain.endpoints import Endpoint, Limits, Route
 from modelyard.domain.entities import (
     AliasEvent,
@@ -65,12 +63,7 @@ class Yard:
         settings: Settings | None = None,
     ) -> None:
         if settings is None:
-            try:
-                settings = Settings()
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                field = "MODELYARD_" + "_".join(str(p) for p in first["loc"]).upper()
-                raise InvalidInput(f"setting {field}: {first['msg']}") from None
+            settings = load_settings()
         overrides: dict[str, Any] = {}
         if home is not None:
             overrides["home"] = Path(home)

@@ -1,0 +1,172 @@
+"""Serving commands: endpoint create|list|show|delete, keys create|list|revoke, serve."""
+
+from __future__ import annotations
+
+import typer
+
+from modelyard.cli.context import Options, open_yard
+from modelyard.cli.output import JsonOption, print_json, say, table, when
+
+endpoint_app = typer.Typer(help="Served names bound to model references.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (stored hashed) with scopes.", no_args_is_help=True)
+
+
+@endpoint_app.command("create")
+def endpoint_create(
+    ctx: typer.Context,
+    name: str,
+    model: str = typer.Option(..., "--model", "-m", help="Model reference, e.g. churn@production."),
+    max_batch: int = typer.Option(64, help="Most rows per model call."),
+    max_wait_ms: float = typer.Option(2.0, help="Longest a request waits for batch company."),
+    queue_rows: int = typer.Option(1024, help="Rows allowed to wait; past it: 503."),
+    timeout_ms: float = typer.Option(30_000.0, help="Per-request timeout; past it: 504."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create an endpoint serving MODEL under NAME."""
+    from modelyard.domain.endpoints import Limits
+
+    endpoint = open_yard(ctx).create_endpoint(
+        name, model, limits=Limits(max_batch, max_wait_ms, queue_rows, timeout_ms)
+    )
+    if as_json:
+        print_json(endpoint)
+        return
+    say(f"endpoint {endpoint.name} → {endpoint.primary.model}")
+
+
+@endpoint_app.command("list")
+def endpoint_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
+    """Every endpoint and the model reference it serves."""
+    found = open_yard(ctx).list_endpoints()
+    if as_json:
+        print_json(found)
+        return
+    table(
+        "endpoints",
+        ["name", "routes", "max batch", "queue rows", "updated"],
+        [
+            [
+                e.name,
+                ", ".join(f"{r.model} ({r.role} {r.weight:g}%)" for r in e.routes),
+                e.limits.max_batch,
+                e.limits.queue_rows,
+                when(e.updated_at),
+            ]
+            for e in found
+        ],
+    )
+
+
+@endpoint_app.command("show")
+def endpoint_show(ctx: typer.Context, name: str, as_json: bool = JsonOption) -> None:
+    """One endpoint: routes, limits, and the version each route resolves to now."""
+    yard = open_yard(ctx)
+    endpoint = yard.get_endpoint(name)
+    resolved = {r.model: yard.get_version(r.model).ref for r in endpoint.routes}
+    if as_json:
+        print_json({"endpoint": endpoint, "resolves_to": resolved})
+        return
+    table(
+        f"endpoint {name}",
+        ["route", "role", "weight", "resolves to"],
+        [[r.model, r.role, r.weight, resolved[r.model]] for r in endpoint.routes],
+    )
+    limits = endpoint.limits
+    say(
+        f"max batch {limits.max_batch}, max wait {limits.max_wait_ms:g} ms, queue "
+        f"{limits.queue_rows} rows, timeout {limits.timeout_ms:g} ms"
+    )
+
+
+@endpoint_app.command("delete")
+def endpoint_delete(
+    ctx: typer.Context, name: str, reason: str = typer.Option("", help="Why, for the audit log.")
+) -> None:
+    """Delete an endpoint (servers stop serving it within the poll interval)."""
+    open_yard(ctx).delete_endpoint(name, reason=reason)
+    say(f"deleted endpoint {name}")
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    scope: list[str] = typer.Option(..., help="predict, read, write or admin; repeatable."),
+    endpoint: str | None = typer.Option(None, help="Limit the key to one endpoint."),
+    description: str = typer.Option("", help="Who or what the key is for."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a key; its secret is printed once and never stored."""
+    key, secret = open_yard(ctx).create_key(scope, endpoint=endpoint, description=description)
+    if as_json:
+        print_json({"key": key, "secret": secret})
+        return
+    say(
+        f"key {key.id} ({', '.join(key.scopes)}"
+        f"{', endpoint ' + key.endpoint if key.endpoint else ''}); the secret, shown once:"
+    )
+    say(secret)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
+    """Every key (never the secrets)."""
+    found = open_yard(ctx).list_keys()
+    if as_json:
+        print_json(found)
+        return
+    table(
+        "API keys",
+        ["id", "scopes", "endpoint", "description", "created", "revoked"],
+        [
+            [
+                k.id,
+                ", ".join(k.scopes),
+                k.endpoint or "all",
+                k.description or "—",
+                when(k.created_at),
+                when(k.revoked_at),
+            ]
+            for k in found
+        ],
+    )
+
+
+@keys_app.command("revoke")
+def keys_revoke(ctx: typer.Context, key_id: str) -> None:
+    """Revoke a key by id (servers refuse it within a few seconds)."""
+    open_yard(ctx).revoke_key(key_id)
+    say(f"revoked key {key_id}")
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes sharing the port."),
+    dev: bool = typer.Option(False, "--dev", help="No API keys (loopback addresses only)."),
+) -> None:
+    """Serve every endpoint over HTTP (simple JSON, Open Inference Protocol v2, /metrics)."""
+    from modelyard.config import load_settings
+    from modelyard.serving.server import serve as run
+
+    options = ctx.find_root().obj if isinstance(ctx.find_root().obj, Options) else Options()
+    overrides = {
+        k: v
+        for k, v in {
+            "home": options.home,
+            "db_url": options.db_url,
+            "artifacts": options.artifacts,
+            "actor": options.actor,
+            "dev": dev or None,
+        }.items()
+        if v is not None
+    }
+    settings = load_settings().model_copy(update=overrides)
+    open_yard(ctx).close()  # migrate and check the store once, before any worker starts
+    run(settings, host, port, workers)
+
+
+def install(app: typer.Typer) -> None:
+    app.add_typer(endpoint_app, name="endpoint")
+    app.add_typer(keys_app, name="keys")
+    app.command("serve")(serve)

@@ -1,0 +1,153 @@
+"""The composition root of the server: wires the yard, runtime, metrics and routes.
+
+``create_app`` takes built objects so tests can pass their own; ``build_app`` builds them
+from settings (it is what ``uvicorn --factory`` and ``modelyard serve --workers N`` call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import FrameType
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CollectorRegistry
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+from modelyard.config import Settings, load_settings
+from modelyard.errors import YardError
+from modelyard.packages import package_version
+from modelyard.runtime.pool import ModelPool
+from modelyard.runtime.table import EndpointTable
+from modelyard.serving import status, v1, v2
+from modelyard.serving.auth import Authenticator
+from modelyard.serving.context import RequestContext, request_id
+from modelyard.serving.errors import (
+    HttpError,
+    error_response,
+    respond_to_error,
+    shape_for_path,
+)
+from modelyard.serving.fastpath import FastPaths
+from modelyard.serving.metrics import Metrics
+from modelyard.yard import Yard
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    yard: Yard, settings: Settings, *, auth: bool = True, handle_sigterm: bool = False
+) -> FastAPI:
+    pool = ModelPool(yard.artifacts, settings.native_threads, settings.swap_grace_seconds)
+    metrics = Metrics(CollectorRegistry(auto_describe=True))
+    table = EndpointTable(yard, pool, settings.poll_seconds, metrics.observer)
+    metrics.watch(table)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if handle_sigterm:
+            _drain_on_sigterm(app, settings.drain_seconds)
+        await table.start()
+        try:
+            yield
+        finally:
+            app.state.draining = True
+            await table.close()
+            yard.close()
+
+    app = FastAPI(
+        title="modelyard",
+        version=package_version("modelyard"),
+        description="Inference (simple JSON and Open Inference Protocol v2), health, metrics "
+        "and admin for the models in a modelyard.",
+        lifespan=lifespan,
+    )
+    app.state.table = table
+    app.state.metrics = metrics
+    app.state.auth = Authenticator(yard.keys, enabled=auth)
+    app.state.max_body_bytes = settings.max_body_bytes
+    app.state.draining = False
+    app.include_router(v1.router)
+    app.include_router(v2.router)
+    app.include_router(status.router)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(YardError)
+    async def yard_error(request: Request, exc: YardError) -> Response:
+        return respond_to_error(request.scope, exc)
+
+    @app.exception_handler(HttpError)
+    async def http_error(request: Request, exc: HttpError) -> Response:
+        return respond_to_error(request.scope, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "rule": e.get("msg")}
+            for e in exc.errors()
+        ]
+        return shape_for_path(
+            request.scope,
+            error_response(
+                422, "invalid", "the request is not valid", request_id(request.scope), problems
+            ),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return shape_for_path(
+            request.scope,
+            error_response(
+                exc.status_code,
+                code,
+                str(exc.detail),
+                request_id(request.scope),
+                headers=getattr(exc, "headers", None),
+            ),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        return respond_to_error(request.scope, exc)
+
+
+def _drain_on_sigterm(app: FastAPI, seconds: float) -> None:
+    """On SIGTERM report not-ready first, so load balancers stop sending, then shut down."""
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if app.state.draining:
+            return
+        app.state.draining = True
+        log.info("SIGTERM: not ready for %.1fs, then finishing in-flight requests", seconds)
+
+        def hand_over() -> None:
+            if callable(previous):
+                previous(signum, frame)
+
+        loop.call_soon_threadsafe(loop.call_later, seconds, hand_over)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def asgi_app(app: FastAPI) -> ASGIApp:
+    """What the server runs: request ids around the inference fast path around FastAPI."""
+    return RequestContext(FastPaths(app))
+
+
+def build_app() -> ASGIApp:
+    """Build from MODELYARD_* settings (used by uvicorn workers)."""
+    settings = load_settings()
+    app = create_app(Yard(settings=settings), settings, auth=not settings.dev, handle_sigterm=True)
+    return asgi_app(app)

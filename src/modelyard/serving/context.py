@@ -1,0 +1,43 @@
+"""Per-request context as a pure ASGI middleware: request id in, request id out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_HEADER = b"x-request-id"
+_MAX_ID = 128
+
+
+def request_id(scope: Scope) -> str:
+    return str(scope.get("state", {}).get("request_id", ""))
+
+
+def _valid(value: bytes) -> bool:
+    return 0 < len(value) <= _MAX_ID and all(33 <= b < 127 for b in value)
+
+
+class RequestContext:
+    """Honours a caller's ``X-Request-ID`` (or makes one) and echoes it on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == _HEADER), b"")
+        rid = given if _valid(given) else uuid.uuid4().hex.encode()
+        scope.setdefault("state", {})["request_id"] = rid.decode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[Any] = list(message.get("headers", []))
+                headers.append((_HEADER, rid))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

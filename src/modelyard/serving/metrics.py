@@ -1,0 +1,125 @@
+"""Prometheus metrics on an injected registry (never the global one)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from modelyard.runtime.batcher import BatchObserver
+from modelyard.runtime.table import EndpointTable
+
+LATENCY_BUCKETS_MS = (
+    0.5,
+    1,
+    2,
+    3,
+    5,
+    7.5,
+    10,
+    15,
+    25,
+    50,
+    75,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "modelyard_requests",
+            "Inference requests by endpoint, version and HTTP status.",
+            ["endpoint", "version", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "modelyard_request_duration_milliseconds",
+            "Inference request latency (ms).",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS_MS,
+            registry=registry,
+        )
+        self.rows = Counter(
+            "modelyard_predicted_rows",
+            "Rows predicted.",
+            ["endpoint", "version"],
+            registry=registry,
+        )
+        self.batch_rows = Histogram(
+            "modelyard_batch_rows",
+            "Rows per model call (micro-batch size).",
+            ["endpoint", "version"],
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.batch_ms = Histogram(
+            "modelyard_batch_duration_milliseconds",
+            "Model call time per batch (ms).",
+            ["endpoint", "version"],
+            buckets=LATENCY_BUCKETS_MS,
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "modelyard_in_flight_requests", "Requests being handled.", registry=registry
+        )
+
+    def observer(self, endpoint: str, version: str) -> BatchObserver:
+        rows = self.batch_rows.labels(endpoint, version)
+        duration = self.batch_ms.labels(endpoint, version)
+
+        def observe(batch_rows: int, seconds: float) -> None:
+            rows.observe(batch_rows)
+            duration.observe(seconds * 1000)
+
+        return observe
+
+    def watch(self, table: EndpointTable) -> None:
+        self.registry.register(_TableCollector(table))
+
+
+class _TableCollector(Collector):
+    """Values read from the live table at scrape time: queue depth, loaded models."""
+
+    def __init__(self, table: EndpointTable) -> None:
+        self.table = table
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        queue = GaugeMetricFamily(
+            "modelyard_queue_rows",
+            "Rows waiting in an endpoint's queue.",
+            labels=["endpoint", "version"],
+        )
+        serving = GaugeMetricFamily(
+            "modelyard_endpoint_serving",
+            "1 for the version an endpoint routes to.",
+            labels=["endpoint", "version"],
+        )
+        for name, active in self.table.active.items():
+            queue.add_metric([name, active.loaded.ref], active.batcher.queued_rows)
+            serving.add_metric([name, active.loaded.ref], 1)
+        load = GaugeMetricFamily(
+            "modelyard_model_load_seconds",
+            "Seconds it took to load, verify and warm a version.",
+            labels=["version"],
+        )
+        for ref, loaded in self.table.pool.loaded.items():
+            load.add_metric([ref], loaded.load_seconds)
+        errors = GaugeMetricFamily(
+            "modelyard_endpoint_load_failed",
+            "1 when the newest version of an endpoint failed to load.",
+            labels=["endpoint"],
+        )
+        for name in self.table.errors:
+            errors.add_metric([name], 1)
+        yield from (queue, serving, load, errors)

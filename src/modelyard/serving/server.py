@@ -1,0 +1,62 @@
+"""Running the server: uvicorn with uvloop + httptools, no access log, N worker processes."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+
+from modelyard.config import Settings
+from modelyard.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    if settings.dev and not is_loopback(host):
+        raise InvalidInput(
+            f"--dev turns API keys off; it is only allowed on a loopback address, not {host}"
+        )
+    if not 1 <= workers <= 64:
+        raise InvalidInput(f"--workers must be from 1 to 64, got {workers}")
+    if not 0 <= port <= 65535:
+        raise InvalidInput(f"--port must be from 0 to 65535, got {port}")
+    _check_port_free(host, port)
+    if settings.dev:
+        log.warning("--dev: API keys are OFF (loopback only)")
+    # Workers are separate processes that build their own app from MODELYARD_* settings, so
+    # the settings this process resolved are handed down through the environment.
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            os.environ[f"MODELYARD_{name.upper()}"] = str(value)
+    uvicorn.run(
+        "modelyard.serving.app:build_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="info",
+        timeout_graceful_shutdown=30,
+    )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None

@@ -1,0 +1,72 @@
+"""Health, metrics and read-only admin routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from modelyard.domain.jsonable import plain
+from modelyard.errors import NotFound
+from modelyard.serving.auth import OPEN, require
+
+router = APIRouter()
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(plain(body)), status_code=status, media_type="application/json")
+
+
+@router.get("/health/live", dependencies=[Depends(require(OPEN))], tags=["health"])
+async def live() -> Response:
+    """The process is up and its event loop answers."""
+    return _json({"live": True})
+
+
+@router.get("/health/ready", dependencies=[Depends(require(OPEN))], tags=["health"])
+async def ready(request: Request) -> Response:
+    """Every endpoint has a loaded, warmed version and the server is not draining."""
+    state = request.app.state
+    is_ready = state.table.ready and not state.draining
+    return _json(
+        {"ready": is_ready, "draining": state.draining, "errors": state.table.errors},
+        200 if is_ready else 503,
+    )
+
+
+@router.get("/metrics", dependencies=[Depends(require(OPEN))], tags=["health"])
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition."""
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )
+
+
+@router.get("/api/endpoints", dependencies=[Depends(require("read"))], tags=["admin"])
+async def list_endpoints(request: Request) -> Response:
+    """Every endpoint as this server process serves it."""
+    return _json([_status(request, name) for name in request.app.state.table.known])
+
+
+@router.get("/api/endpoints/{name}", dependencies=[Depends(require("read"))], tags=["admin"])
+async def endpoint_status(name: str, request: Request) -> Response:
+    """One endpoint: its routes, the version this process serves, queue and last load error."""
+    if name not in request.app.state.table.known:
+        raise NotFound(f"endpoint {name!r} not found")
+    return _json(_status(request, name))
+
+
+def _status(request: Request, name: str) -> dict[str, Any]:
+    table = request.app.state.table
+    active = table.active.get(name)
+    return {
+        "name": name,
+        "serving": active.loaded.ref if active else None,
+        "routes": [plain(r) for r in active.endpoint.routes] if active else None,
+        "limits": plain(active.endpoint.limits) if active else None,
+        "queued_rows": active.batcher.queued_rows if active else 0,
+        "load_error": table.errors.get(name),
+    }

@@ -1,0 +1,110 @@
+"""Simple JSON protocol: ``POST /v1/endpoints/{name}/predict`` with records or columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from modelyard.errors import SchemaMismatch
+from modelyard.runtime.inputs import from_columns, from_records
+from modelyard.serving.auth import require
+from modelyard.serving.body import read_json
+from modelyard.serving.inference import infer
+
+router = APIRouter(tags=["inference"])
+
+REQUEST_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["instances"],
+                            "properties": {
+                                "instances": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {"type": "object"},
+                                }
+                            },
+                            "description": "Records: one object per row, feature → value.",
+                        },
+                        {
+                            "type": "object",
+                            "required": ["inputs"],
+                            "properties": {
+                                "inputs": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "array"},
+                                }
+                            },
+                            "description": "Columns: feature → list of values.",
+                        },
+                    ]
+                },
+                "example": {"instances": [{"mean radius": 14.1, "mean texture": 19.3}]},
+            }
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "predictions, probabilities (classifiers), model, version, "
+            "prediction_ids"
+        },
+        "400": {"description": "malformed JSON"},
+        "413": {"description": "body over the limit"},
+        "415": {"description": "not application/json"},
+        "422": {"description": "rows that break the model's signature: {row, feature, rule}"},
+        "503": {"description": "queue full or not loaded yet (Retry-After)"},
+        "504": {"description": "prediction timed out"},
+    },
+}
+
+
+@router.post(
+    "/v1/endpoints/{name}/predict",
+    dependencies=[Depends(require("predict"))],
+    openapi_extra=REQUEST_SCHEMA,
+    summary="Predict rows (records or columns)",
+)
+async def predict(name: str, request: Request) -> Response:
+    return await handle_predict(request.app.state, name, request)
+
+
+async def handle_predict(state: Any, name: str, request: Request) -> Response:
+    """The whole of one simple-JSON prediction (also called by the fast path, see fastpath.py)."""
+    payload = await read_json(request, state.max_body_bytes)
+    active = state.table.get(name)
+    signature = active.loaded.runner.predictor.signature
+    columns = decode(signature, payload)
+    served = await infer(active, columns, state.metrics)
+    body: dict[str, Any] = {
+        "predictions": served.output.predictions.tolist(),
+        "model": active.loaded.version.name,
+        "version": active.loaded.version.version,
+        "prediction_ids": served.prediction_ids,
+    }
+    if served.output.probabilities is not None:
+        body["probabilities"] = served.output.probabilities.tolist()
+        body["classes"] = list(signature.output.classes or ())
+    return Response(
+        orjson.dumps(body),
+        media_type="application/json",
+        headers={"X-Modelyard-Version": served.version},
+    )
+
+
+def decode(signature: Any, payload: object) -> Any:
+    if not isinstance(payload, dict):
+        raise SchemaMismatch("the body must be a JSON object with 'instances' or 'inputs'")
+    if "instances" in payload and "inputs" not in payload:
+        return from_records(signature, payload["instances"])
+    if "inputs" in payload and "instances" not in payload:
+        return from_columns(signature, payload["inputs"])
+    raise SchemaMismatch("give exactly one of 'instances' (records) or 'inputs' (columns)")

@@ -1,0 +1,262 @@
+"""Open Inference Protocol v2 (the REST protocol KServe, Triton and MLServer clients speak).
+
+A v2 *model* is a modelyard endpoint. Inputs are either one tensor per feature (shape
+``[N]`` or ``[N, 1]``; BYTES for categorical features) or a single numeric tensor of shape
+``[N, F]`` with features in signature order. Outputs are ``predict`` and, for classifiers,
+``predict_proba``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from modelyard.domain.signature import Signature
+from modelyard.errors import SchemaMismatch
+from modelyard.packages import package_version
+from modelyard.runtime.inputs import Columns, from_columns
+from modelyard.serving.auth import OPEN, require
+from modelyard.serving.body import read_json
+from modelyard.serving.inference import infer
+
+router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
+
+NUMERIC_TYPES = {
+    "FP16",
+    "FP32",
+    "FP64",
+    "INT8",
+    "INT16",
+    "INT32",
+    "INT64",
+    "UINT8",
+    "UINT16",
+    "UINT32",
+    "UINT64",
+}
+_KIND_TO_TYPE = {"i": "INT64", "u": "UINT64", "f": "FP64", "b": "BOOL"}
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+@router.get("", dependencies=[Depends(require(OPEN))], summary="Server metadata")
+async def server_metadata() -> Response:
+    return _json({"name": "modelyard", "version": package_version("modelyard"), "extensions": []})
+
+
+@router.get("/health/live", dependencies=[Depends(require(OPEN))], summary="Server live")
+async def live() -> Response:
+    return _json({"live": True})
+
+
+@router.get("/health/ready", dependencies=[Depends(require(OPEN))], summary="Server ready")
+async def ready(request: Request) -> Response:
+    is_ready = request.app.state.table.ready and not request.app.state.draining
+    return _json({"ready": is_ready}, 200 if is_ready else 503)
+
+
+@router.get("/models/{name}", dependencies=[Depends(require("read"))], summary="Model metadata")
+async def model_metadata(name: str, request: Request) -> Response:
+    active = request.app.state.table.get(name)
+    signature = active.loaded.runner.predictor.signature
+    outputs = [{"name": "predict", "datatype": _output_type(signature), "shape": [-1]}]
+    if signature.output.has_proba:
+        width = len(signature.output.classes or ()) or -1
+        outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, width]})
+    return _json(
+        {
+            "name": name,
+            "versions": [str(active.loaded.version.version)],
+            "platform": f"modelyard-{active.loaded.version.flavor}",
+            "inputs": [
+                {"name": f.name, "datatype": "FP64" if f.numeric else "BYTES", "shape": [-1, 1]}
+                for f in signature.inputs
+            ],
+            "outputs": outputs,
+            "parameters": {
+                "model": active.loaded.version.name,
+                "classes": list(signature.output.classes or ()),
+            },
+        }
+    )
+
+
+@router.get("/models/{name}/ready", dependencies=[Depends(require("read"))], summary="Model ready")
+async def model_ready(name: str, request: Request) -> Response:
+    active = request.app.state.table.get(name)
+    return _json({"name": name, "ready": True, "version": str(active.loaded.version.version)})
+
+
+@router.post(
+    "/models/{name}/infer",
+    dependencies=[Depends(require("predict"))],
+    summary="Inference",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["inputs"],
+                        "properties": {"inputs": {"type": "array"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def model_infer(name: str, request: Request) -> Response:
+    return await handle_infer(request.app.state, name, request)
+
+
+async def handle_infer(state: Any, name: str, request: Request) -> Response:
+    """The whole of one v2 inference (also called by the fast path, see fastpath.py)."""
+    payload = await read_json(request, state.max_body_bytes)
+    active = state.table.get(name)
+    signature = active.loaded.runner.predictor.signature
+    columns = decode(signature, payload)
+    wanted = _requested_outputs(payload)
+    served = await infer(active, columns, state.metrics)
+    outputs = []
+    if wanted is None or "predict" in wanted:
+        predictions = served.output.predictions
+        outputs.append(
+            {
+                "name": "predict",
+                "shape": list(predictions.shape),
+                "datatype": _type_of(predictions),
+                "data": _flat(predictions),
+            }
+        )
+    probabilities = served.output.probabilities
+    if probabilities is not None and (wanted is None or "predict_proba" in wanted):
+        outputs.append(
+            {
+                "name": "predict_proba",
+                "shape": list(probabilities.shape),
+                "datatype": "FP64",
+                "data": _flat(probabilities),
+            }
+        )
+    body: dict[str, Any] = {
+        "model_name": name,
+        "model_version": str(active.loaded.version.version),
+        "outputs": outputs,
+        "parameters": {"prediction_ids": served.prediction_ids},
+    }
+    if isinstance(payload.get("id"), str):
+        body["id"] = payload["id"]
+    return Response(
+        orjson.dumps(body),
+        media_type="application/json",
+        headers={"X-Modelyard-Version": served.version},
+    )
+
+
+def decode(signature: Signature, payload: object) -> Columns:
+    if (
+        not isinstance(payload, dict)
+        or not isinstance(payload.get("inputs"), list)
+        or not (payload["inputs"])
+    ):
+        raise SchemaMismatch("the body must be an object with a non-empty 'inputs' list")
+    tensors = payload["inputs"]
+    for index, tensor in enumerate(tensors):
+        _check_tensor(tensor, index)
+    if len(tensors) == 1 and len(tensors[0]["shape"]) == 2 and len(signature.inputs) > 1:
+        return _from_matrix(signature, tensors[0])
+    columns: dict[str, list[Any]] = {}
+    for tensor in tensors:
+        shape = tensor["shape"]
+        if len(shape) == 2 and shape[1] != 1:
+            raise SchemaMismatch(
+                f"input {tensor['name']!r}: shape {shape}; one feature per tensor is [N] or [N, 1]"
+            )
+        columns[tensor["name"]] = _values(tensor)
+    return from_columns(signature, columns)
+
+
+def _check_tensor(tensor: object, index: int) -> None:
+    where = f"inputs[{index}]"
+    if not isinstance(tensor, dict):
+        raise SchemaMismatch(f"{where} must be an object with name, shape, datatype, data")
+    for field, kind in (("name", str), ("shape", list), ("datatype", str), ("data", list)):
+        if not isinstance(tensor.get(field), kind):
+            raise SchemaMismatch(f"{where}.{field} is missing or not a {kind.__name__}")
+    shape = tensor["shape"]
+    if not 1 <= len(shape) <= 2 or not all(type(d) is int and d >= 0 for d in shape):
+        raise SchemaMismatch(f"{where}.shape {shape} must be [N] or [N, F] with sizes >= 0")
+    if tensor["datatype"] not in NUMERIC_TYPES | {"BYTES", "BOOL"}:
+        raise SchemaMismatch(f"{where}.datatype {tensor['datatype']!r} is not a v2 datatype")
+    expected = int(np.prod(shape))
+    if len(_flatten(tensor["data"])) != expected:
+        raise SchemaMismatch(
+            f"{where}: shape {shape} needs {expected} values, got {len(_flatten(tensor['data']))}"
+        )
+
+
+def _flatten(data: list[Any]) -> list[Any]:
+    if data and isinstance(data[0], list):
+        return [v for row in data for v in (_flatten(row) if isinstance(row, list) else [row])]
+    return data
+
+
+def _values(tensor: dict[str, Any]) -> list[Any]:
+    return _flatten(tensor["data"])
+
+
+def _from_matrix(signature: Signature, tensor: dict[str, Any]) -> Columns:
+    rows, width = tensor["shape"]
+    if width != len(signature.inputs):
+        raise SchemaMismatch(
+            f"input {tensor['name']!r} has {width} columns; the model takes {len(signature.inputs)}"
+        )
+    if tensor["datatype"] not in NUMERIC_TYPES:
+        raise SchemaMismatch(f"input {tensor['name']!r}: a [N, F] tensor must be numeric")
+    flat = _values(tensor)
+    columns = {spec.name: flat[i::width] for i, spec in enumerate(signature.inputs)}
+    if rows == 0:
+        raise SchemaMismatch("no rows given")
+    return from_columns(signature, columns)
+
+
+def _requested_outputs(payload: dict[str, Any]) -> set[str] | None:
+    outputs = payload.get("outputs")
+    if outputs is None:
+        return None
+    if not isinstance(outputs, list) or not all(
+        isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs
+    ):
+        raise SchemaMismatch("'outputs' must be a list of {name} objects")
+    names = {o["name"] for o in outputs}
+    unknown = names - {"predict", "predict_proba"}
+    if unknown:
+        raise SchemaMismatch(f"unknown outputs {sorted(unknown)}; use predict, predict_proba")
+    return names
+
+
+def _type_of(values: np.ndarray) -> str:
+    return _KIND_TO_TYPE.get(values.dtype.kind, "BYTES")
+
+
+def _output_type(signature: Signature) -> str:
+    classes = signature.output.classes
+    if classes and all(isinstance(c, bool | int) for c in classes):
+        return "INT64"
+    if classes:
+        return "BYTES"
+    return "FP64"
+
+
+def _flat(values: np.ndarray) -> list[Any]:
+    flat = values.reshape(-1)
+    if flat.dtype.kind in "OUS":
+        return [str(v) for v in flat]
+    return flat.tolist()
