@@ -26,6 +26,30 @@ PICKLE_FILE = "model.pkl"
 TRUSTED_ROOTS = ("sklearn", "numpy", "scipy")
 
 
+# Classifiers whose ``predict`` is exactly ``classes_[argmax(predict_proba)]`` (same tie
+# rule), so serving can get both from one call. SVC(probability=True) is NOT among them:
+# its probabilities come from a separate calibration and may disagree with predict.
+ARGMAX_CONSISTENT = frozenset(
+    {
+        "LogisticRegression",
+        "RandomForestClassifier",
+        "ExtraTreesClassifier",
+        "DecisionTreeClassifier",
+        "ExtraTreeClassifier",
+        "HistGradientBoostingClassifier",
+        "GradientBoostingClassifier",
+        "KNeighborsClassifier",
+        "GaussianNB",
+        "MultinomialNB",
+        "BernoulliNB",
+        "ComplementNB",
+        "MLPClassifier",
+        "LinearDiscriminantAnalysis",
+        "QuadraticDiscriminantAnalysis",
+    }
+)
+
+
 class SklearnAdapter:
     accepts_matrix = True
 
@@ -33,6 +57,22 @@ class SklearnAdapter:
         self.model = model
         self.traits = traits_of(model)
         self._named = self.traits.feature_names is not None
+        final = model.steps[-1][1] if hasattr(model, "steps") else model
+        self._classes = np.asarray(getattr(model, "classes_", []))
+        self.one_call = (
+            self.traits.has_proba
+            and type(final).__name__ in ARGMAX_CONSISTENT
+            and type(final).__module__.startswith("sklearn.")
+        )
+
+    def predict_with_proba(self, rows: Table) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and probabilities, from one model call where that gives the same labels."""
+        if not self.one_call:
+            return self.predict(rows), self.predict_proba(rows)
+        probabilities = self.predict_proba(rows)
+        if probabilities.ndim != 2 or probabilities.shape[1] != len(self._classes):
+            return self.predict(rows), probabilities
+        return self._classes[np.argmax(probabilities, axis=1)], probabilities
 
     def predict(self, rows: Table) -> np.ndarray:
         return self._call(self.model.predict, rows)

@@ -41,11 +41,15 @@ class ModelRunner:
         rows: Table | None = columns.matrix() if adapter.accepts_matrix else None
         if rows is None:
             rows = columns.frame()
+        both = getattr(adapter, "predict_with_proba", None)
         try:
-            predictions = np.asarray(adapter.predict(rows))
-            probabilities = (
-                np.asarray(adapter.predict_proba(rows)) if self.predictor.has_proba else None
-            )
+            if self.predictor.has_proba and both is not None:
+                predictions, probabilities = both(rows)
+            else:
+                predictions = np.asarray(adapter.predict(rows))
+                probabilities = (
+                    np.asarray(adapter.predict_proba(rows)) if self.predictor.has_proba else None
+                )
         except Exception as exc:  # whatever the model raises is the model's failure
             raise ModelFailed(f"{self.predictor.ref} failed: {first_line(exc)}") from exc
         if len(predictions) != columns.rows:
