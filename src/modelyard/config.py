@@ -47,8 +47,11 @@ class Settings(BaseSettings):
     swap_grace_seconds: float = Field(
         default=300.0, ge=0, description="How long a replaced version stays loaded (rollback)."
     )
-    native_threads: int = Field(
-        default=1, ge=1, le=256, description="OpenMP/BLAS threads per model call."
+    native_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="OpenMP/BLAS threads per model call; default: cores / server workers.",
     )
     drain_seconds: float = Field(
         default=2.0, ge=0, le=300, description="After SIGTERM, readiness is 503 this long first."

@@ -7,6 +7,7 @@ executor thread, and every call runs under ``threadpool_limits`` with an explici
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from modelyard.errors import ModelFailed, first_line
 from modelyard.flavors.base import Table
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.predictor import Predictor
+
+_thread_state = threading.local()
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,11 @@ class ModelRunner:
         self.predictor = predictor
         self.native_threads = native_threads
         self.executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=f"model-{predictor.ref}"
+            max_workers=1,
+            thread_name_prefix=f"model-{predictor.ref}",
+            initializer=_limit_native_threads,
+            initargs=(native_threads,),
         )
-        from threadpoolctl import threadpool_limits
-
-        self._limits = threadpool_limits  # imported once, not per call
 
     def run(self, columns: Columns) -> Output:
         """Predict a batch; call it in this model's executor thread, where the limits hold."""
@@ -71,4 +74,6 @@ def _limit_native_threads(threads: int) -> None:
     """
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=threads)
+    # The limiter restores the old sizes when it is garbage collected: keep it alive as
+    # long as the thread.
+    _thread_state.limiter = threadpool_limits(limits=threads)

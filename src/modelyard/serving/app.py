@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,7 +46,8 @@ log = logging.getLogger(__name__)
 def create_app(
     yard: Yard, settings: Settings, *, auth: bool = True, handle_sigterm: bool = False
 ) -> FastAPI:
-    pool = ModelPool(yard.artifacts, settings.native_threads, settings.swap_grace_seconds)
+    threads = settings.native_threads or max(1, os.cpu_count() or 1)
+    pool = ModelPool(yard.artifacts, threads, settings.swap_grace_seconds)
     metrics = Metrics(CollectorRegistry(auto_describe=True))
     table = EndpointTable(yard, pool, settings.poll_seconds, metrics.observer)
     metrics.watch(table)

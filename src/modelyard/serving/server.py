@@ -34,6 +34,12 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     _check_port_free(host, port)
     if settings.dev:
         log.warning("--dev: API keys are OFF (loopback only)")
+    if settings.native_threads is None:
+        # Share the cores between the workers' model threads instead of inheriting library
+        # defaults (each would size its pool to every core: oversubscription).
+        settings = settings.model_copy(
+            update={"native_threads": max(1, (os.cpu_count() or 1) // workers)}
+        )
     # Workers are separate processes that build their own app from MODELYARD_* settings, so
     # the settings this process resolved are handed down through the environment.
     for name, value in settings.model_dump().items():
