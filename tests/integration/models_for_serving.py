@@ -1,0 +1,57 @@
+"""Estimators with controlled behaviour for serving tests (imported by the server process).
+
+They are registered with ``trust_types=True`` because skops must rebuild them from this
+module; the server subprocess gets the repository root on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+
+class SlowClassifier(ClassifierMixin, BaseEstimator):
+    """Predicts class 1 after sleeping ``delay`` seconds per call (a busy model)."""
+
+    def __init__(self, delay: float = 0.2) -> None:
+        self.delay = delay
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict_proba(self, X):
+        time.sleep(self.delay)
+        rows = np.asarray(X).shape[0]
+        return np.tile([0.25, 0.75], (rows, 1))
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class NanRegressor(RegressorMixin, BaseEstimator):
+    """Returns NaN for every row (a broken model)."""
+
+    def fit(self, X, y):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict(self, X):
+        return np.full(np.asarray(X).shape[0], np.nan)
+
+
+class ExplodingRegressor(RegressorMixin, BaseEstimator):
+    """Raises when a row's first feature is negative (a model bug), predicts 1.0 otherwise."""
+
+    def fit(self, X, y):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict(self, X):
+        values = np.asarray(X, dtype=float)
+        if (values[:, 0] < 0).any():
+            raise RuntimeError("boom: negative input reached the model")
+        return np.ones(values.shape[0])
