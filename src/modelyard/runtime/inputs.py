@@ -111,7 +111,10 @@ def from_frame(signature: Signature, frame: pd.DataFrame) -> Columns:
 
 def _numbers(rows: list[list[Any]]) -> np.ndarray | None:
     """All values real and finite → one float matrix; anything else → None (slow path)."""
-    array = np.array(rows)
+    try:
+        array = np.array(rows)
+    except (ValueError, TypeError, OverflowError):  # ragged or nested values
+        return None
     if array.dtype.kind not in _NUMBER_KINDS or array.ndim != 2:
         return None
     array = array.astype(np.float64, copy=False)
@@ -123,7 +126,12 @@ def _fast(signature: Signature, columns: dict[str, list[Any]], rows: int) -> Col
     for spec in signature.inputs:
         values = columns[spec.name]
         if spec.numeric:
-            array = np.asarray(values)
+            try:
+                array = np.asarray(values)
+            except (ValueError, TypeError, OverflowError):  # nested or ragged values
+                return None
+            if array.ndim != 1:
+                return None
             if array.dtype.kind not in _NUMBER_KINDS and not (
                 array.dtype.kind == "b" and spec.kind == "bool"
             ):

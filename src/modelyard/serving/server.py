@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import signal
 import socket
+from types import FrameType
 
 from modelyard.config import Settings
 from modelyard.errors import InvalidInput
@@ -45,6 +47,9 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     for name, value in settings.model_dump().items():
         if value is not None:
             os.environ[f"MODELYARD_{name.upper()}"] = str(value)
+    # uvicorn re-raises the signal that stopped it once it has shut down cleanly; with this
+    # handler in place, a drained SIGTERM ends the process with status 0, not -15.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "modelyard.serving.app:build_app",
         factory=True,
@@ -57,6 +62,10 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         log_level="info",
         timeout_graceful_shutdown=30,
     )
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _check_port_free(host: str, port: int) -> None:

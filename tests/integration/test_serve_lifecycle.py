@@ -1,0 +1,205 @@
+"""Hot swap, overload, timeouts, auth and shutdown of a real ``modelyard serve``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sklearn.dummy import DummyClassifier
+from tests.integration.models_for_serving import SlowClassifier
+from tests.integration.serving_fixtures import running_server
+
+from modelyard import Yard
+from modelyard.domain.endpoints import Limits
+
+pytestmark = pytest.mark.slow
+FAST_POLL = {"MODELYARD_POLL_SECONDS": "0.2"}
+
+
+def _row(X) -> dict[str, list[float]]:
+    return {"inputs": X.iloc[:1].to_dict(orient="list")}
+
+
+def test_alias_flips_under_load_drop_nothing(tmp_path: Path, cancer) -> None:
+    X, y = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(DummyClassifier(strategy="constant", constant=0).fit(X, y), "churn", sample=X)
+        yard.register(DummyClassifier(strategy="constant", constant=1).fit(X, y), "churn", sample=X)
+        yard.set_alias("churn", "production", 1)
+        yard.create_endpoint("churn-api", "churn@production")
+    answers: Counter[tuple[int, int]] = Counter()
+    failures: list[str] = []
+    stop = threading.Event()
+
+    with running_server(home, "--dev", env=FAST_POLL) as server:
+
+        def load() -> None:
+            with server.client() as client:
+                while not stop.is_set():
+                    response = client.post("/v1/endpoints/churn-api/predict", json=_row(X))
+                    if response.status_code != 200:
+                        failures.append(f"{response.status_code} {response.text}")
+                        continue
+                    body = response.json()
+                    answers[(body["version"], body["predictions"][0])] += 1
+
+        clients = [threading.Thread(target=load) for _ in range(4)]
+        for thread in clients:
+            thread.start()
+        with Yard(home, actor="flipper") as yard:
+            for flip in range(20):
+                yard.set_alias("churn", "production", 2 if flip % 2 == 0 else 1)
+                time.sleep(0.4)
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=30)
+    assert failures == []
+    # version 1 always predicts 0 and version 2 always 1: every answer names its computer
+    assert set(answers) == {(1, 0), (2, 1)}
+    assert min(answers.values()) > 10
+
+
+def test_a_version_that_fails_to_load_never_replaces_the_serving_one(
+    tmp_path: Path, logreg, forest, cancer
+) -> None:
+    X, _ = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(logreg, "churn", sample=X)
+        broken = yard.register(forest, "churn", sample=X)
+        yard.set_alias("churn", "production", 1)
+        yard.create_endpoint("churn-api", "churn@production")
+        blob = next((home / "artifacts" / "blobs").rglob(broken.file("model.skops").sha256))
+    with running_server(home, "--dev", env=FAST_POLL) as server, server.client() as client:
+        blob.write_bytes(b"tampered")
+        with Yard(home) as yard:
+            yard.set_alias("churn", "production", 2)
+        deadline = time.monotonic() + 10
+        while client.get("/api/endpoints/churn-api").json()["load_error"] is None:
+            assert time.monotonic() < deadline, server.logs()
+            time.sleep(0.1)
+        status = client.get("/api/endpoints/churn-api").json()
+        assert status["serving"] == "churn@1"
+        assert "corrupted" in status["load_error"]
+        response = client.post("/v1/endpoints/churn-api/predict", json=_row(X))
+        assert (response.status_code, response.json()["version"]) == (200, 1)
+        assert (
+            'modelyard_endpoint_load_failed{endpoint="churn-api"} 1.0'
+            in client.get("/metrics").text
+        )
+
+
+def test_a_full_queue_answers_503_quickly_and_live_stays_fast(tmp_path: Path, cancer) -> None:
+    X, y = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(SlowClassifier(delay=0.5).fit(X, y), "slow", sample=X, trust_types=True)
+        yard.create_endpoint(
+            "slow-api", "slow@1", limits=Limits(max_batch=1, queue_rows=2, timeout_ms=20_000)
+        )
+        yard.create_endpoint("slow-timeout", "slow@1", limits=Limits(timeout_ms=100))
+    statuses: list[int] = []
+    retry_after: list[str] = []
+
+    with running_server(home, "--dev") as server:
+
+        def call() -> None:
+            with server.client() as client:
+                response = client.post("/v1/endpoints/slow-api/predict", json=_row(X))
+                statuses.append(response.status_code)
+                if response.status_code == 503:
+                    retry_after.append(response.headers.get("retry-after", ""))
+
+        threads = [threading.Thread(target=call) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.3)
+        with server.client() as client:
+            started = time.perf_counter()
+            assert client.get("/health/live").status_code == 200
+            assert time.perf_counter() - started < 0.25
+            timed_out = client.post("/v1/endpoints/slow-timeout/predict", json=_row(X))
+            assert timed_out.status_code == 504
+            assert timed_out.json()["error"]["code"] == "timeout"
+        for thread in threads:
+            thread.join(timeout=60)
+    assert statuses.count(200) >= 2
+    assert statuses.count(503) >= 5
+    assert set(retry_after) == {"1"}
+
+
+def test_keys_and_scopes(tmp_path: Path, logreg, cancer) -> None:
+    X, _ = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(logreg, "churn", sample=X)
+        yard.create_endpoint("churn-api", "churn@1")
+        yard.create_endpoint("other-api", "churn@1")
+        _, predict = yard.create_key(["predict"], endpoint="churn-api")
+        _, reader = yard.create_key(["read"])
+        revoked, gone = yard.create_key(["admin"])
+        yard.revoke_key(revoked.id)
+    with running_server(home) as server, server.client() as client:
+        url = "/v1/endpoints/churn-api/predict"
+        assert client.post(url, json=_row(X)).status_code == 401
+        assert client.post(url, json=_row(X), headers={"X-API-Key": "myk_nope"}).status_code == 401
+        assert (
+            client.post(url, json=_row(X), headers={"Authorization": f"Bearer {gone}"}).status_code
+            == 401
+        )
+        ok = client.post(url, json=_row(X), headers={"Authorization": f"Bearer {predict}"})
+        assert ok.status_code == 200
+        other = client.post(
+            "/v1/endpoints/other-api/predict", json=_row(X), headers={"X-API-Key": predict}
+        )
+        assert (other.status_code, other.json()["error"]["code"]) == (403, "forbidden")
+        assert client.post(url, json=_row(X), headers={"X-API-Key": reader}).status_code == 403
+        assert client.get("/api/endpoints", headers={"X-API-Key": predict}).status_code == 403
+        assert client.get("/api/endpoints", headers={"X-API-Key": reader}).status_code == 200
+        assert client.get("/health/ready").status_code == 200
+        assert client.get("/metrics").status_code == 200
+
+
+def test_dev_mode_is_refused_off_loopback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from modelyard.cli.app import app
+
+    result = CliRunner().invoke(
+        app, ["--home", str(tmp_path / "h"), "serve", "--host", "0.0.0.0", "--dev"]
+    )
+    assert result.exit_code == 2
+    assert "only allowed on a loopback address" in result.output
+
+
+def test_sigterm_drains_then_exits_zero(tmp_path: Path, cancer) -> None:
+    X, y = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(SlowClassifier(delay=1.0).fit(X, y), "slow", sample=X, trust_types=True)
+        yard.create_endpoint("slow-api", "slow@1")
+    results: list[int] = []
+    with running_server(home, "--dev", env={"MODELYARD_DRAIN_SECONDS": "1"}) as server:
+
+        def call() -> None:
+            with server.client() as client:
+                results.append(
+                    client.post("/v1/endpoints/slow-api/predict", json=_row(X)).status_code
+                )
+
+        in_flight = threading.Thread(target=call)
+        in_flight.start()
+        time.sleep(0.3)
+        os.killpg(server.process.pid, signal.SIGTERM)
+        time.sleep(0.3)
+        with server.client() as client:
+            assert client.get("/health/ready").status_code == 503
+        in_flight.join(timeout=30)
+        assert server.process.wait(timeout=30) == 0
+    assert results == [200]

@@ -1,0 +1,90 @@
+"""The micro-batcher on a real model: batching under load, no wait when idle, bounds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from modelyard import Yard
+from modelyard.domain.endpoints import Limits
+from modelyard.errors import Overloaded, TimedOut
+from modelyard.runtime.batcher import MicroBatcher
+from modelyard.runtime.inputs import from_frame
+from modelyard.runtime.runner import ModelRunner
+
+
+@pytest.fixture
+def runner(sqlite_yard: Yard, logreg, cancer):
+    sqlite_yard.register(logreg, "churn", sample=cancer[0])
+    runner = ModelRunner(sqlite_yard.load("churn@1"))
+    yield runner
+    runner.close()
+
+
+def _rows(runner: ModelRunner, cancer, start: int, count: int = 1):
+    return from_frame(runner.predictor.signature, cancer[0].iloc[start : start + count])
+
+
+def test_concurrent_requests_share_batches_and_get_their_own_rows(runner, cancer, logreg) -> None:
+    sizes: list[int] = []
+    batcher = MicroBatcher(runner, Limits(max_batch=16), on_batch=lambda n, _: sizes.append(n))
+
+    async def main() -> list[np.ndarray]:
+        outputs = await asyncio.gather(
+            *(batcher.submit(_rows(runner, cancer, i)) for i in range(40))
+        )
+        await batcher.close()
+        return [o.predictions for o in outputs]
+
+    predictions = asyncio.run(main())
+    expected = logreg.predict(cancer[0].iloc[:40])
+    assert [int(p[0]) for p in predictions] == expected.tolist()
+    assert sum(sizes) == 40
+    assert max(sizes) <= 16
+    assert len(sizes) < 40  # some requests were batched together
+
+
+def test_an_idle_request_runs_at_once(runner, cancer) -> None:
+    batcher = MicroBatcher(runner, Limits(max_wait_ms=500))
+
+    async def main() -> float:
+        await batcher.submit(_rows(runner, cancer, 0))  # warm the thread
+        started = time.perf_counter()
+        await batcher.submit(_rows(runner, cancer, 1))
+        elapsed = time.perf_counter() - started
+        await batcher.close()
+        return elapsed
+
+    assert asyncio.run(main()) < 0.5  # never waits out max_wait_ms when nothing else queues
+
+
+def test_a_full_queue_refuses_instead_of_waiting(runner, cancer) -> None:
+    batcher = MicroBatcher(runner, Limits(max_batch=1, queue_rows=3))
+
+    async def main() -> list[object]:
+        results = await asyncio.gather(
+            *(batcher.submit(_rows(runner, cancer, i)) for i in range(10)), return_exceptions=True
+        )
+        await batcher.close()
+        return results
+
+    results = asyncio.run(main())
+    refused = [r for r in results if isinstance(r, Overloaded)]
+    assert refused
+    assert "queue full" in str(refused[0])
+
+
+def test_a_request_that_waits_too_long_times_out(runner, cancer) -> None:
+    batcher = MicroBatcher(runner, Limits(timeout_ms=1))
+    blocker = runner.executor.submit(time.sleep, 0.3)  # the model thread is busy
+
+    async def main() -> None:
+        with pytest.raises(TimedOut, match="no prediction within 1 ms"):
+            await batcher.submit(_rows(runner, cancer, 0))
+        blocker.result()
+        await batcher.close()
+
+    asyncio.run(main())
