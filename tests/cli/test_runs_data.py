@@ -57,3 +57,31 @@ def test_data_bad_input(cli: Invoke, tmp_path: Path) -> None:
         cli("data", "add", str(tmp_path / "none.csv"), "--name", "x"), 3, "no such file"
     )
     assert_one_line_error(cli("data", "get", "x@1", "--out", str(tmp_path)), 3, "not found")
+
+
+def test_predict_command_scores_a_file(cli: Invoke, tmp_path: Path, logreg, cancer) -> None:
+    import pandas as pd
+
+    with Yard(tmp_path / "home") as yard:
+        yard.register(logreg, "churn", sample=cancer[0])
+    source, dest = tmp_path / "rows.csv", tmp_path / "scored.parquet"
+    cancer[0].to_csv(source, index=False)
+    done = cli(
+        "predict",
+        "churn@1",
+        "--input",
+        str(source),
+        "--output",
+        str(dest),
+        "--chunk-rows",
+        "200",
+        "--json",
+    )
+    assert done.exit_code == 0, done.output
+    assert orjson.loads(done.output)["rows_out"] == len(cancer[0])
+    assert pd.read_parquet(dest)["prediction"].tolist() == logreg.predict(cancer[0]).tolist()
+    assert_one_line_error(
+        cli("predict", "churn@1", "--input", str(source), "--output", str(dest)),
+        4,
+        "already exists",
+    )

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from modelyard.cli import admin, data, models, runs, serving
+from modelyard.cli import admin, batch, data, models, runs, serving
 from modelyard.cli.context import Options
 from modelyard.cli.output import errors
 
@@ -86,6 +86,7 @@ runs.install(app)
 data.install(app)
 admin.install(app)
 serving.install(app)
+batch.install(app)
 
 
 def main() -> None:

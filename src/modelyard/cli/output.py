@@ -85,3 +85,24 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
             bar.update(task, completed=done, total=total)
 
         yield advance
+
+
+@contextmanager
+def progress_rows(description: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A rich progress bar over rows, when the total may be unknown (CSV)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        description,
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance

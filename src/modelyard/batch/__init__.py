@@ -1,0 +1,1 @@
+"""Batch scoring: files in, predictions out, in chunks with bounded memory."""

@@ -1,0 +1,75 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelyard import Conflict, SchemaMismatch, Yard
+from modelyard.batch.local import score_file
+
+
+@pytest.fixture
+def predictor(sqlite_yard: Yard, logreg, cancer):
+    sqlite_yard.register(logreg, "churn", sample=cancer[0])
+    return sqlite_yard.load("churn@1")
+
+
+@pytest.mark.parametrize(
+    ("source_name", "dest_name"), [("in.parquet", "out.parquet"), ("in.csv", "out.csv")]
+)
+def test_streams_in_chunks_and_matches_the_model(
+    predictor, logreg, cancer, tmp_path: Path, source_name: str, dest_name: str
+) -> None:
+    X = cancer[0].assign(user_id=np.arange(len(cancer[0])) + 1000)
+    source, dest = tmp_path / source_name, tmp_path / dest_name
+    X.to_parquet(source) if source_name.endswith("parquet") else X.to_csv(source, index=False)
+    seen: list[int] = []
+    report = score_file(
+        predictor,
+        source,
+        dest,
+        id_column="user_id",
+        chunk_rows=100,
+        progress=lambda done, _total: seen.append(done),
+    )
+    assert seen == [100, 200, 300, 400, 500, 569]
+    assert (report.rows_in, report.rows_out, report.skipped) == (569, 569, 0)
+    out = pd.read_parquet(dest) if dest_name.endswith("parquet") else pd.read_csv(dest)
+    assert out["user_id"].tolist() == X["user_id"].tolist()
+    assert out["prediction"].tolist() == logreg.predict(cancer[0]).tolist()
+    np.testing.assert_allclose(out["probability_1"], logreg.predict_proba(cancer[0])[:, 1])
+
+
+def test_bad_rows_fail_or_are_skipped_and_reported(predictor, cancer, tmp_path: Path) -> None:
+    X = cancer[0].copy()
+    X["mean radius"] = X["mean radius"].astype(object)
+    X.loc[3, "mean radius"] = "oops"
+    X.loc[250, "mean texture"] = None
+    source = tmp_path / "in.csv"
+    X.to_csv(source, index=False)
+    with pytest.raises(SchemaMismatch, match="row 3"):
+        score_file(predictor, source, tmp_path / "fail.parquet", chunk_rows=100)
+    assert not (tmp_path / "fail.parquet").exists()
+    report = score_file(
+        predictor, source, tmp_path / "skip.parquet", on_error="skip", chunk_rows=100
+    )
+    assert (report.rows_out, report.skipped) == (567, 2)
+    assert [(p["row"], p["feature"]) for p in report.problems] == [
+        (3, "mean radius"),
+        (250, "mean texture"),
+    ]
+
+
+def test_refuses_to_overwrite_and_checks_inputs(predictor, cancer, tmp_path: Path) -> None:
+    source = tmp_path / "in.parquet"
+    cancer[0].to_parquet(source)
+    existing = tmp_path / "out.parquet"
+    existing.write_bytes(b"keep me")
+    with pytest.raises(Conflict, match="already exists"):
+        score_file(predictor, source, existing)
+    assert existing.read_bytes() == b"keep me"
+    with pytest.raises(SchemaMismatch, match="id column 'nope'"):
+        score_file(predictor, source, tmp_path / "o.parquet", id_column="nope")
+    cancer[0].drop(columns=["mean area"]).to_parquet(tmp_path / "narrow.parquet")
+    with pytest.raises(SchemaMismatch, match="mean area"):
+        score_file(predictor, tmp_path / "narrow.parquet", tmp_path / "o2.parquet")
