@@ -203,3 +203,29 @@ def test_sigterm_drains_then_exits_zero(tmp_path: Path, cancer) -> None:
         in_flight.join(timeout=30)
         assert server.process.wait(timeout=30) == 0
     assert results == [200]
+
+
+def test_two_workers_share_a_port_and_both_follow_the_alias(tmp_path: Path, cancer) -> None:
+    X, y = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        for constant in (0, 1):
+            yard.register(
+                DummyClassifier(strategy="constant", constant=constant).fit(X, y), "churn", sample=X
+            )
+        yard.set_alias("churn", "production", 1)
+        yard.create_endpoint("churn-api", "churn@production")
+    with (
+        running_server(home, "--dev", "--workers", "2", env=FAST_POLL) as server,
+        server.client() as client,
+    ):
+        first = [client.post("/v1/endpoints/churn-api/predict", json=_row(X)) for _ in range(40)]
+        assert {r.status_code for r in first} == {200}
+        with Yard(home) as yard:
+            yard.set_alias("churn", "production", 2)
+        time.sleep(2.0)
+        after = [
+            client.post("/v1/endpoints/churn-api/predict", json=_row(X)).json()["version"]
+            for _ in range(40)
+        ]
+        assert set(after) == {2}

@@ -1,0 +1,68 @@
+import orjson
+import skops.io as sio
+
+from tests.cli.conftest import Invoke, assert_one_line_error
+
+
+def _registered(cli: Invoke, tmp_path, logreg) -> None:
+    model = tmp_path / "m.skops"
+    sio.dump(logreg, model)
+    assert cli("register", str(model), "--name", "churn").exit_code == 0
+    assert cli("alias", "set", "churn", "production", "1").exit_code == 0
+
+
+def test_endpoint_create_list_show_delete(cli: Invoke, tmp_path, logreg) -> None:
+    _registered(cli, tmp_path, logreg)
+    created = cli(
+        "endpoint",
+        "create",
+        "churn-api",
+        "--model",
+        "churn@production",
+        "--max-batch",
+        "32",
+        "--json",
+    )
+    assert created.exit_code == 0, created.output
+    assert orjson.loads(created.output)["limits"]["max_batch"] == 32
+    listed = orjson.loads(cli("endpoint", "list", "--json").output)
+    assert [e["name"] for e in listed] == ["churn-api"]
+    shown = orjson.loads(cli("endpoint", "show", "churn-api", "--json").output)
+    assert shown["resolves_to"] == {"churn@production": "churn@1"}
+    assert cli("endpoint", "delete", "churn-api").exit_code == 0
+    assert orjson.loads(cli("endpoint", "list", "--json").output) == []
+    assert cli("audit", "--action", "endpoint.create").exit_code == 0
+
+
+def test_endpoint_bad_input(cli: Invoke, tmp_path, logreg) -> None:
+    _registered(cli, tmp_path, logreg)
+    assert_one_line_error(
+        cli("endpoint", "create", "x", "--model", "nope@production"), 3, "model 'nope' not found"
+    )
+    assert_one_line_error(
+        cli("endpoint", "create", "Bad Name", "--model", "churn@1"), 2, "invalid endpoint name"
+    )
+    assert_one_line_error(
+        cli("endpoint", "create", "x", "--model", "churn@1", "--max-batch", "0"),
+        2,
+        "max_batch must be a whole number from 1",
+    )
+    cli("endpoint", "create", "x", "--model", "churn@1")
+    assert_one_line_error(cli("endpoint", "create", "x", "--model", "churn@1"), 4, "already exists")
+    assert_one_line_error(cli("endpoint", "show", "missing"), 3, "not found")
+
+
+def test_keys_are_shown_once_and_stored_hashed(cli: Invoke, tmp_path) -> None:
+    created = orjson.loads(
+        cli("keys", "create", "--scope", "predict", "--scope", "read", "--json").output
+    )
+    secret, key_id = created["secret"], created["key"]["id"]
+    assert secret.startswith(f"myk_{key_id}_")
+    db = (tmp_path / "home" / "yard.db").read_bytes()
+    assert secret.encode() not in db
+    listed = cli("keys", "list", "--json").output
+    assert secret not in listed
+    assert orjson.loads(listed)[0]["scopes"] == ["predict", "read"]
+    assert cli("keys", "revoke", key_id).exit_code == 0
+    assert_one_line_error(cli("keys", "revoke", key_id), 4, "already revoked")
+    assert_one_line_error(cli("keys", "create", "--scope", "root"), 2, "unknown scope 'root'")
