@@ -215,9 +215,10 @@ def test_two_workers_share_a_port_and_both_follow_the_alias(tmp_path: Path, canc
             )
         yard.set_alias("churn", "production", 1)
         yard.create_endpoint("churn-api", "churn@production")
+    no_keepalive = httpx.Limits(max_keepalive_connections=0)  # new connections: both workers
     with (
         running_server(home, "--dev", "--workers", "2", env=FAST_POLL) as server,
-        server.client() as client,
+        server.client(limits=no_keepalive) as client,
     ):
         first = [client.post("/v1/endpoints/churn-api/predict", json=_row(X)) for _ in range(40)]
         assert {r.status_code for r in first} == {200}
