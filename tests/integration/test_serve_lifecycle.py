@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 from sklearn.dummy import DummyClassifier
 from tests.integration.models_for_serving import SlowClassifier
