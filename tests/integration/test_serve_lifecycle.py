@@ -94,6 +94,10 @@ def test_a_version_that_fails_to_load_never_replaces_the_serving_one(
             'modelyard_endpoint_load_failed{endpoint="churn-api"} 1.0'
             in client.get("/metrics").text
         )
+        with Yard(home) as yard:  # what `modelyard endpoint show` prints
+            [replica] = yard.serving_status("churn-api")
+        assert replica.version == "churn@1"
+        assert "corrupted" in replica.error
 
 
 def test_a_full_queue_answers_503_quickly_and_live_stays_fast(tmp_path: Path, cancer) -> None:

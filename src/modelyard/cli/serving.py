@@ -59,7 +59,7 @@ def endpoint_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
 
 @endpoint_app.command("show")
 def endpoint_show(ctx: typer.Context, name: str, as_json: bool = JsonOption) -> None:
-    """One endpoint: routes, limits, and the version each route resolves to now."""
+    """One endpoint: routes, limits, what they resolve to, and what each server serves."""
     yard = open_yard(ctx)
     endpoint = yard.get_endpoint(name)
     resolved = {r.model: yard.get_version(r.model).ref for r in endpoint.routes}

@@ -87,3 +87,14 @@ def _bounded(what: str, value: object, low: float, high: float, whole: bool = Fa
     if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
         kind = "a whole number" if whole else "a number"
         raise InvalidInput(f"{what} must be {kind} from {low:g} to {high:g}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ReplicaStatus:
+    """One server process's report for one endpoint: what it serves, what failed to load."""
+
+    replica: str
+    endpoint: str
+    version: str | None
+    error: str
+    updated_at: datetime

@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,6 +26,7 @@ from modelyard.runtime.batcher import BatchObserver, MicroBatcher
 from modelyard.runtime.pool import LoadedVersion, ModelPool
 
 log = logging.getLogger(__name__)
+REPORT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class Registry(Protocol):
 
     def get_version(self, ref: str, version: int | None = None) -> ModelVersion: ...
 
+    def report_serving(self, replica: str, statuses: dict[str, tuple[str | None, str]]) -> None: ...
+
 
 class EndpointTable:
     def __init__(
@@ -64,6 +70,9 @@ class EndpointTable:
         self._watch_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._draining: set[asyncio.Task[None]] = set()
+        self.replica = f"{socket.gethostname()}:{os.getpid()}"
+        self._reported: dict[str, tuple[str | None, str]] | None = None
+        self._reported_at = 0.0
 
     # -- reading (hot path) ---------------------------------------------------------------
 
@@ -103,6 +112,7 @@ class EndpointTable:
                 if revision != self._revision:
                     await self.refresh()
                 self._close_expired()
+                await self._report()
             except Exception:  # the watcher must outlive a database hiccup
                 log.exception("refreshing endpoints failed; will retry")
 
@@ -119,6 +129,7 @@ class EndpointTable:
             self._known = {e.name for e in endpoints}
             self._revision = revision
             self._retire(previous, table)
+        await self._report()
 
     async def _resolve(self, endpoint: Endpoint) -> ActiveEndpoint | None:
         current = self._active.get(endpoint.name)
@@ -163,6 +174,25 @@ class EndpointTable:
             if ref not in used:
                 self.pool.release(ref)
 
+    async def _report(self, force: bool = False) -> None:
+        """Tell the store what this process serves: on change, and every REPORT_SECONDS."""
+        statuses = {
+            name: (
+                self._active[name].loaded.ref if name in self._active else None,
+                self.errors.get(name, ""),
+            )
+            for name in self._known
+        }
+        due = time.monotonic() - self._reported_at >= REPORT_SECONDS
+        if not force and statuses == self._reported and not due:
+            return
+        try:
+            await asyncio.to_thread(self.yard.report_serving, self.replica, statuses)
+        except Exception:  # status is informational; serving goes on without it
+            log.exception("could not report serving status")
+            return
+        self._reported, self._reported_at = statuses, time.monotonic()
+
     def _close_expired(self) -> None:
         for loaded in self.pool.expired():
             log.info("unloading %s after its grace period", loaded.ref)
@@ -178,4 +208,7 @@ class EndpointTable:
             await active.batcher.close()
         if self._draining:
             await asyncio.gather(*self._draining, return_exceptions=True)
+        self._known.clear()
+        self._active = {}
+        await self._report(force=True)  # no rows left: this process serves nothing now
         await asyncio.to_thread(self.pool.close)

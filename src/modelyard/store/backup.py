@@ -35,7 +35,7 @@ from modelyard.store.schema import Base, UTCDateTime
 FORMAT = "modelyard-backup/1"
 _BLOB = re.compile(r"^blobs/[0-9a-f]{64}$")
 # Reservations and lock rows are live coordination state, not data: never backed up.
-_LIVE_ONLY = {"pending_blobs", "store_locks"}
+_LIVE_ONLY = {"pending_blobs", "store_locks", "replica_status"}
 _TABLES = {str(t.name): t for t in Base.metadata.sorted_tables if t.name not in _LIVE_ONLY}
 MAX_MEMBER_JSON = 256 << 20
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.config import Settings, load_settings
-from modelyard.domain.endpoints import Endpoint, Limits, Route
+from modelyard.domain.endpoints import Endpoint, Limits, ReplicaStatus, Route
 from modelyard.domain.entities import (
     AliasEvent,
     AuditEvent,
@@ -37,6 +37,7 @@ from modelyard.store.db import Database
 from modelyard.store.endpoints import EndpointStore
 from modelyard.store.keys import KeyStore
 from modelyard.store.registry import NewVersion, RegistryStore
+from modelyard.store.status import StatusStore
 from modelyard.store.tracking import TrackingStore
 from modelyard.tabular import read_table, table_format
 from modelyard.yard.datasets import describe_table
@@ -85,6 +86,7 @@ class Yard:
         self.datasets = DatasetStore(self.db)
         self.endpoints = EndpointStore(self.db)
         self.keys = KeyStore(self.db)
+        self.status = StatusStore(self.db)
 
     def close(self) -> None:
         self.db.dispose()
@@ -398,6 +400,14 @@ class Yard:
 
     def delete_endpoint(self, name: str, *, reason: str = "") -> None:
         self.endpoints.delete(name, self.actor, reason)
+
+    def report_serving(self, replica: str, statuses: dict[str, tuple[str | None, str]]) -> None:
+        """A server process says what it serves per endpoint (and what failed to load)."""
+        self.status.report(replica, statuses)
+
+    def serving_status(self, endpoint: str) -> list[ReplicaStatus]:
+        """What each live server process reported for ``endpoint``."""
+        return self.status.list(endpoint)
 
     def create_key(
         self, scopes: list[str], *, endpoint: str | None = None, description: str = ""
