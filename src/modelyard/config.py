@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
         default=2.0, ge=0, le=300, description="After SIGTERM, readiness is 503 this long first."
     )
     dev: bool = Field(default=False, description="No API keys (only on a loopback address).")
+    metrics_scope: Literal["open", "read"] = Field(
+        default="open", description="Whether /metrics needs a key with the read scope."
+    )
 
     @property
     def resolved_db_url(self) -> str:

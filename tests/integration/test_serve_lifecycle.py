@@ -169,6 +169,12 @@ def test_keys_and_scopes(tmp_path: Path, logreg, cancer) -> None:
         assert client.get("/api/endpoints", headers={"X-API-Key": reader}).status_code == 200
         assert client.get("/health/ready").status_code == 200
         assert client.get("/metrics").status_code == 200
+    with (
+        running_server(home, env={"MODELYARD_METRICS_SCOPE": "read"}) as server,
+        server.client() as client,
+    ):
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"X-API-Key": reader}).status_code == 200
 
 
 def test_dev_mode_is_refused_off_loopback(tmp_path: Path) -> None:
@@ -235,3 +241,72 @@ def test_two_workers_share_a_port_and_both_follow_the_alias(tmp_path: Path, canc
             for _ in range(40)
         ]
         assert set(after) == {2}
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_rejected_load_keeps_memory_flat(tmp_path: Path, cancer) -> None:
+    X, y = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(SlowClassifier(delay=3.0).fit(X, y), "slow", sample=X, trust_types=True)
+        yard.create_endpoint("slow-api", "slow@1", limits=Limits(max_batch=1, queue_rows=1))
+    with running_server(home, "--dev") as server:
+        busy = [
+            threading.Thread(
+                target=lambda: httpx.post(
+                    f"{server.url}/v1/endpoints/slow-api/predict", json=_row(X), timeout=60
+                )
+            )
+            for _ in range(2)
+        ]
+        for thread in busy:
+            thread.start()
+        time.sleep(0.5)
+        with server.client() as client:
+            for _ in range(100):  # let allocator pools settle before measuring
+                client.post("/v1/endpoints/slow-api/predict", json=_row(X))
+            before = _rss_mib(server.process.pid)
+            statuses = Counter(
+                client.post("/v1/endpoints/slow-api/predict", json=_row(X)).status_code
+                for _ in range(1000)
+            )
+            after = _rss_mib(server.process.pid)
+        for thread in busy:
+            thread.join(timeout=60)
+    assert statuses == {503: 1000}
+    assert after - before < 20, f"RSS grew from {before:.0f} to {after:.0f} MiB"
+
+
+def test_rolling_back_within_the_grace_period_reuses_the_loaded_version(
+    tmp_path: Path, logreg, forest, cancer
+) -> None:
+    X, _ = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(logreg, "churn", sample=X)
+        yard.register(forest, "churn", sample=X)
+        yard.set_alias("churn", "production", 1)
+        yard.create_endpoint("churn-api", "churn@production")
+    with running_server(home, "--dev", env=FAST_POLL) as server, server.client() as client:
+        for target in (2, 1):
+            with Yard(home) as yard:
+                yard.set_alias("churn", "production", target)
+            deadline = time.monotonic() + 10
+            while (
+                client.post("/v1/endpoints/churn-api/predict", json=_row(X)).json()["version"]
+                != target
+            ):
+                assert time.monotonic() < deadline, server.logs()
+                time.sleep(0.1)
+        metrics = client.get("/metrics").text
+        logs = server.logs()
+    assert 'modelyard_model_load_seconds{version="churn@1"}' in metrics
+    assert 'modelyard_model_load_seconds{version="churn@2"}' in metrics
+    assert logs.count("loaded churn@1 in") == 1  # the rollback did not load it again
+    assert "endpoint churn-api: churn@2 → churn@1" in logs

@@ -7,7 +7,7 @@ from fastapi.routing import APIRoute
 from modelyard import Yard
 from modelyard.config import Settings
 from modelyard.serving.app import create_app
-from modelyard.serving.auth import OPEN
+from modelyard.serving.auth import METRICS, OPEN
 from modelyard.serving.fastpath import ROUTES, match
 
 DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -34,6 +34,7 @@ def test_every_route_declares_a_scope(tmp_path: Path) -> None:
         assert len(scopes) == 1, f"{route.path} declares no scope"
         declared[route.path] = scopes[0]
     assert {p for p, s in declared.items() if s == OPEN} == OPEN_PATHS
+    assert declared["/metrics"] == METRICS  # open unless MODELYARD_METRICS_SCOPE=read
     assert declared["/v1/endpoints/{name}/predict"] == "predict"
     assert declared["/api/endpoints"] == "read"
 

@@ -78,7 +78,7 @@ def create_app(
     )
     app.state.table = table
     app.state.metrics = metrics
-    app.state.auth = Authenticator(yard.keys, enabled=auth)
+    app.state.auth = Authenticator(yard.keys, enabled=auth, metrics_scope=settings.metrics_scope)
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.draining = False
     app.include_router(v1.router)
@@ -149,6 +149,17 @@ def _drain_on_sigterm(app: FastAPI, seconds: float) -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
+def _log_to_stderr() -> None:
+    """Model loads, swaps and failures are operators' business: show them like uvicorn's."""
+    logger = logging.getLogger("modelyard")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     [%(process)d] %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def asgi_app(app: FastAPI) -> ASGIApp:
     """What the server runs: request ids around the inference fast path around FastAPI."""
     return RequestContext(FastPaths(app))
@@ -156,6 +167,7 @@ def asgi_app(app: FastAPI) -> ASGIApp:
 
 def build_app() -> ASGIApp:
     """Build from MODELYARD_* settings (used by uvicorn workers)."""
+    _log_to_stderr()
     settings = load_settings()
     app = create_app(Yard(settings=settings), settings, auth=not settings.dev, handle_sigterm=True)
     return asgi_app(app)

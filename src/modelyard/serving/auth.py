@@ -16,13 +16,15 @@ from modelyard.serving.errors import HttpError
 from modelyard.store.keys import KeyStore
 
 CACHE_SECONDS = 5.0
-OPEN = "open"  # health and metrics: no key needed
+OPEN = "open"  # health: no key needed
+METRICS = "metrics"  # open, or read when MODELYARD_METRICS_SCOPE=read
 
 
 class Authenticator:
-    def __init__(self, keys: KeyStore, enabled: bool) -> None:
+    def __init__(self, keys: KeyStore, enabled: bool, metrics_scope: str = OPEN) -> None:
         self.keys = keys
         self.enabled = enabled
+        self.metrics_scope = metrics_scope
         self._cache: dict[str, tuple[ApiKey | None, float]] = {}
 
     def _lookup(self, secret: str) -> ApiKey | None:
@@ -37,6 +39,8 @@ class Authenticator:
         return key
 
     def check(self, request: Request, scope: str) -> ApiKey | None:
+        if scope == METRICS:
+            scope = self.metrics_scope
         if scope == OPEN or not self.enabled:
             return None
         secret = _presented(request)

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from modelyard.domain.jsonable import plain
 from modelyard.errors import NotFound
-from modelyard.serving.auth import OPEN, require
+from modelyard.serving.auth import METRICS, OPEN, require
 
 router = APIRouter()
 
@@ -37,7 +37,7 @@ async def ready(request: Request) -> Response:
     )
 
 
-@router.get("/metrics", dependencies=[Depends(require(OPEN))], tags=["health"])
+@router.get("/metrics", dependencies=[Depends(require(METRICS))], tags=["health"])
 async def metrics(request: Request) -> Response:
     """Prometheus exposition."""
     return Response(
