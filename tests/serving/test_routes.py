@@ -14,7 +14,6 @@ DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 OPEN_PATHS = {
     "/health/live",
     "/health/ready",
-    "/metrics",
     "/v2",
     "/v2/health/live",
     "/v2/health/ready",
