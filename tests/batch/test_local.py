@@ -73,3 +73,19 @@ def test_refuses_to_overwrite_and_checks_inputs(predictor, cancer, tmp_path: Pat
     cancer[0].drop(columns=["mean area"]).to_parquet(tmp_path / "narrow.parquet")
     with pytest.raises(SchemaMismatch, match="mean area"):
         score_file(predictor, tmp_path / "narrow.parquet", tmp_path / "o2.parquet")
+
+
+def test_extra_columns_are_ignored_and_text_ids_keep_their_type(
+    predictor, logreg, cancer, tmp_path: Path
+) -> None:
+    X = cancer[0].assign(
+        target=cancer[1], uid=[str(i) if i < 300 else f"u{i}" for i in range(len(cancer[0]))]
+    )
+    source = tmp_path / "in.csv"
+    X.to_csv(source, index=False)
+    dest = tmp_path / "out.parquet"
+    report = score_file(predictor, source, dest, id_column="uid", chunk_rows=200)
+    assert report.rows_out == len(X)
+    out = pd.read_parquet(dest)
+    assert out["uid"].iloc[[0, 299, 300]].tolist() == ["0", "299", "u300"]
+    assert out["prediction"].tolist() == logreg.predict(cancer[0]).tolist()

@@ -224,3 +224,65 @@ def test_v2_per_feature_tensors_and_errors(client: httpx.Client, logreg, cancer)
     )
     assert bad.status_code == 422
     assert "needs 60 values" in bad.json()["error"]
+
+
+def test_refusals_are_counted_without_growing_label_sets(client: httpx.Client) -> None:
+    client.post("/v1/endpoints/no-such-endpoint-1/predict", json={"instances": [{}]})
+    client.post("/v1/endpoints/no-such-endpoint-2/predict", json={"instances": [{}]})
+    client.post(
+        "/v1/endpoints/churn-api/predict",
+        content=b"{",
+        headers={"content-type": "application/json"},
+    )
+    metrics = client.get("/metrics").text
+    unknown = 'modelyard_requests_total{endpoint="unknown",status="404",version=""} '
+    [line] = [line for line in metrics.splitlines() if line.startswith(unknown)]
+    assert float(line.removeprefix(unknown)) >= 2
+    assert 'endpoint="churn-api",status="400"' in metrics
+    assert "no-such-endpoint" not in metrics
+
+
+def test_bools_are_not_numbers_for_numeric_features(client: httpx.Client, cancer) -> None:
+    X, _ = cancer
+    rows = _records(X, 1)
+    rows[0]["mean radius"] = True
+    response = client.post("/v1/endpoints/churn-api/predict", json={"instances": rows})
+    assert response.status_code == 422
+    assert response.json()["error"]["problems"][0]["feature"] == "mean radius"
+
+
+def test_trailing_slash_and_head(client: httpx.Client) -> None:
+    slash = client.post("/v1/endpoints/churn-api/predict/", json={"instances": []})
+    assert (slash.status_code, slash.json()["error"]["code"]) == (404, "not_found")
+    assert client.head("/health/live").status_code == 200
+
+
+def test_v2_versions_and_duplicate_tensors(client: httpx.Client, cancer) -> None:
+    X, _ = cancer
+    tensor = {"name": "input-0", "shape": [1, 30], "datatype": "FP64", "data": X.iloc[0].tolist()}
+    assert (
+        client.post("/v2/models/churn-api/versions/1/infer", json={"inputs": [tensor]}).status_code
+        == 200
+    )
+    other = client.post("/v2/models/churn-api/versions/7/infer", json={"inputs": [tensor]})
+    assert other.status_code == 404
+    assert "serves version 1" in other.json()["error"]
+    assert client.get("/v2/models/churn-api/versions/1/ready").status_code == 200
+    column = {"name": "mean radius", "shape": [1], "datatype": "FP64", "data": [1.0]}
+    twice = client.post("/v2/models/churn-api/infer", json={"inputs": [column, column]})
+    assert twice.status_code == 422
+    assert "more than once" in twice.json()["error"]
+    assert twice.json()["code"] == "schema"
+
+
+def test_api_docs_are_served_from_local_files(client: httpx.Client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/docs/assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    script = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert (script.status_code, script.headers["content-type"].split(";")[0]) == (
+        200,
+        "text/javascript",
+    )
+    assert client.get("/docs/assets/..%2Fsecrets").status_code == 404

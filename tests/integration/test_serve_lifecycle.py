@@ -148,6 +148,7 @@ def test_keys_and_scopes(tmp_path: Path, logreg, cancer) -> None:
         yard.create_endpoint("other-api", "churn@1")
         _, predict = yard.create_key(["predict"], endpoint="churn-api")
         _, reader = yard.create_key(["read"])
+        _, limited_reader = yard.create_key(["read"], endpoint="churn-api")
         revoked, gone = yard.create_key(["admin"])
         yard.revoke_key(revoked.id)
     with running_server(home) as server, server.client() as client:
@@ -167,6 +168,12 @@ def test_keys_and_scopes(tmp_path: Path, logreg, cancer) -> None:
         assert client.post(url, json=_row(X), headers={"X-API-Key": reader}).status_code == 403
         assert client.get("/api/endpoints", headers={"X-API-Key": predict}).status_code == 403
         assert client.get("/api/endpoints", headers={"X-API-Key": reader}).status_code == 200
+        limited_view = client.get("/api/endpoints", headers={"X-API-Key": limited_reader}).json()
+        assert [e["name"] for e in limited_view] == ["churn-api"]
+        huge = "myk_" + "x" * 1_000_000
+        assert client.post(url, json=_row(X), headers={"X-API-Key": huge}).status_code == 401
+        assert client.get("/openapi.json").status_code == 401
+        assert client.get("/openapi.json", headers={"X-API-Key": reader}).status_code == 200
         assert client.get("/health/ready").status_code == 200
         assert client.get("/metrics").status_code == 200
     with (
@@ -310,3 +317,39 @@ def test_rolling_back_within_the_grace_period_reuses_the_loaded_version(
     assert 'modelyard_model_load_seconds{version="churn@2"}' in metrics
     assert logs.count("loaded churn@1 in") == 1  # the rollback did not load it again
     assert "endpoint churn-api: churn@2 → churn@1" in logs
+
+
+def test_queued_requests_finish_when_their_version_is_retired_at_once(
+    tmp_path: Path, cancer
+) -> None:
+    X, y = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(SlowClassifier(delay=0.4).fit(X, y), "churn", sample=X, trust_types=True)
+        yard.register(DummyClassifier(strategy="constant", constant=0).fit(X, y), "churn", sample=X)
+        yard.set_alias("churn", "production", 1)
+        yard.create_endpoint("churn-api", "churn@production", limits=Limits(max_batch=1))
+    statuses: list[int] = []
+    env = {**FAST_POLL, "MODELYARD_SWAP_GRACE_SECONDS": "0"}
+    with running_server(home, "--dev", env=env) as server:
+
+        def call() -> None:
+            with server.client() as client:
+                statuses.append(
+                    client.post("/v1/endpoints/churn-api/predict", json=_row(X)).status_code
+                )
+
+        queued = [threading.Thread(target=call) for _ in range(5)]
+        for thread in queued:
+            thread.start()
+        time.sleep(0.2)
+        with Yard(home) as yard:
+            yard.set_alias("churn", "production", 2)
+        for thread in queued:
+            thread.join(timeout=60)
+        time.sleep(1.5)  # the retired version's grace (0 s) passes while nothing uses it
+        with server.client() as client:
+            assert (
+                client.post("/v1/endpoints/churn-api/predict", json=_row(X)).json()["version"] == 2
+            )
+    assert statuses == [200] * 5

@@ -88,3 +88,23 @@ def test_a_request_that_waits_too_long_times_out(runner, cancer) -> None:
         await batcher.close()
 
     asyncio.run(main())
+
+
+def test_timed_out_requests_leave_the_queue(runner, cancer) -> None:
+    batcher = MicroBatcher(runner, Limits(timeout_ms=20, queue_rows=10))
+    blocker = runner.executor.submit(time.sleep, 0.3)
+
+    async def main() -> int:
+        first = asyncio.ensure_future(batcher.submit(_rows(runner, cancer, 0)))
+        await asyncio.sleep(0.05)  # the first one is in the model thread's queue now
+        results = await asyncio.gather(
+            *(batcher.submit(_rows(runner, cancer, i)) for i in range(1, 6)), return_exceptions=True
+        )
+        assert all(isinstance(r, TimedOut) for r in results)
+        waiting = batcher.queued_rows
+        blocker.result()
+        await asyncio.gather(first, return_exceptions=True)
+        await batcher.close()
+        return waiting
+
+    assert asyncio.run(main()) == 0

@@ -7,6 +7,7 @@ signature exactly as the server checks requests; bad rows either stop the run
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,18 +56,20 @@ def score_file(
     if dest.exists():
         raise Conflict(f"{dest} already exists; choose a new output file")
     report = BatchReport()
-    runner = ModelRunner(predictor)
+    runner = ModelRunner(predictor, native_threads=os.cpu_count() or 1)  # nothing else runs
     tmp = dest.with_name(f".{dest.name}.partial")
     writer = _Writer(tmp, out_format)
     try:
-        chunks, total = _chunks(source, chunk_rows)
+        chunks, total = _chunks(source, chunk_rows, id_column)
         is_csv = table_format(source) == "csv"
+        wanted = set(predictor.signature.names)
         for raw in chunks:
             chunk = _numbers_from_text(raw, predictor) if is_csv else raw
             start = report.rows_in
             report.rows_in += len(chunk)
             ids = _ids(chunk, id_column)
-            features = chunk.drop(columns=[id_column]) if id_column else chunk
+            # Columns the model does not take (labels, ids, notes) are not its business.
+            features = chunk[[c for c in chunk.columns if c in wanted]]
             good = _good_rows(predictor, features, start, on_error, report)
             if good.any():
                 columns = from_frame(predictor.signature, features[good].reset_index(drop=True))
@@ -90,7 +93,9 @@ def score_file(
     return report
 
 
-def _chunks(source: Path, rows: int) -> tuple[Iterator[pd.DataFrame], int | None]:
+def _chunks(
+    source: Path, rows: int, id_column: str | None
+) -> tuple[Iterator[pd.DataFrame], int | None]:
     fmt = table_format(source)
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -103,7 +108,10 @@ def _chunks(source: Path, rows: int) -> tuple[Iterator[pd.DataFrame], int | None
         return batches, parquet.metadata.num_rows
     if fmt == "csv":
         try:
-            reader = pd.read_csv(source, chunksize=rows)
+            # Ids are text: a column that looks numeric in one chunk and not in the next must
+            # not change type half-way through the output.
+            dtype = {id_column: str} if id_column else None
+            reader = pd.read_csv(source, chunksize=rows, dtype=dtype)
         except (ValueError, OSError, pd.errors.ParserError) as exc:
             raise InvalidInput(f"{source.name}: cannot read as csv: {exc}") from None
         return _guarded(reader, source.name), None
@@ -237,6 +245,14 @@ class _Writer:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.path, table.schema)
+        elif table.schema != self._parquet.schema:
+            try:
+                table = table.cast(self._parquet.schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise InvalidInput(
+                    f"a later chunk's columns have other types than the first "
+                    f"chunk's ({exc}); use one type per column"
+                ) from None
         self._parquet.write_table(table)
 
     def close(self) -> None:

@@ -64,6 +64,10 @@ class Signature:
         return [f.name for f in self.inputs]
 
     @cached_property
+    def has_bool(self) -> bool:
+        return any(f.kind == "bool" for f in self.inputs)
+
+    @cached_property
     def all_numeric(self) -> bool:
         """Every feature is a number that may not be null (requests fit one float matrix)."""
         return all(f.numeric and not f.nullable for f in self.inputs)
@@ -196,7 +200,7 @@ def _column_problems(spec: FeatureSpec, column: pd.Series) -> list[dict[str, obj
 
     missing = column.isna().to_numpy()
     if spec.numeric:
-        values, wrong_type = _as_real_numbers(column, missing)
+        values, wrong_type = _as_real_numbers(column, missing, spec.kind == "bool")
         add(wrong_type, f"expected a number ({spec.kind})")
         infinite = np.isinf(values)
         add(infinite, "value is not finite")
@@ -214,16 +218,23 @@ def _column_problems(spec: FeatureSpec, column: pd.Series) -> list[dict[str, obj
     return out
 
 
-def _as_real_numbers(column: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Float values of a column and a mask of entries that are not real numbers."""
+def _as_real_numbers(
+    column: pd.Series, missing: np.ndarray, bools_allowed: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Float values of a column and a mask of entries that are not real numbers (a bool is
+    a number only for a bool feature: JSON ``true`` for a price is a mistake)."""
     dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype) and not bools_allowed:
+        return np.zeros(len(column)), ~missing
     if pd.api.types.is_bool_dtype(dtype) or (
         pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
     ):
         return column.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(column), dtype=bool)
 
     def real(value: object) -> float:
-        if isinstance(value, bool | int | float | np.integer | np.floating):
+        if isinstance(value, bool | np.bool_):
+            return float(value) if bools_allowed else np.nan
+        if isinstance(value, int | float | np.integer | np.floating):
             return float(value)
         return np.nan
 

@@ -68,8 +68,17 @@ class MicroBatcher:
         try:
             return await asyncio.wait_for(job.future, self.limits.timeout_ms / 1000)
         except TimeoutError:
+            self._forget(job)
             ref = self.runner.predictor.ref
             raise TimedOut(f"no prediction within {self.limits.timeout_ms:g} ms ({ref})") from None
+
+    def _forget(self, job: _Job) -> None:
+        """A job given up on while still queued leaves the queue (and its row count)."""
+        try:
+            self._queue.remove(job)
+        except ValueError:
+            return  # already taken into a batch
+        self._queued_rows -= job.columns.rows
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -87,33 +96,39 @@ class MicroBatcher:
                 await self._wakeup.wait()
                 continue
             batch = self._take()
-            if self._rows(batch) < self.limits.max_batch and self.limits.max_wait_ms > 0:
-                deadline = batch[0].queued_at + self.limits.max_wait_ms / 1000
-                await asyncio.sleep(0)  # let requests already received enqueue
-                if time.perf_counter() < deadline:
-                    batch.extend(self._take(self.limits.max_batch - self._rows(batch)))
-            batch = [job for job in batch if not job.future.done()]  # timed out meanwhile
-            if not batch:
-                continue
-            columns = Columns.concat([job.columns for job in batch])
-            started = time.perf_counter()
             try:
-                output = await loop.run_in_executor(self.runner.executor, self.runner.run, columns)
-            except Exception as exc:  # delivered to every caller of this batch
+                if self._rows(batch) < self.limits.max_batch and self.limits.max_wait_ms > 0:
+                    deadline = batch[0].queued_at + self.limits.max_wait_ms / 1000
+                    await asyncio.sleep(0)  # let requests already received enqueue
+                    if time.perf_counter() < deadline:
+                        batch.extend(self._take(self.limits.max_batch - self._rows(batch)))
+                batch = [job for job in batch if not job.future.done()]  # timed out meanwhile
+                if not batch:
+                    continue
+                output = await self._compute(loop, batch)
+            except Exception as exc:  # delivered to every caller of this batch; the loop goes on
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(exc)
                 continue
-            finally:
-                if self.on_batch is not None:
-                    try:
-                        self.on_batch(columns.rows, time.perf_counter() - started)
-                    except Exception:  # an observer never breaks serving
-                        log.exception("batch observer failed")
             self._deliver(batch, output)
+
+    async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> Output:
+        columns = Columns.concat([job.columns for job in batch])
+        started = time.perf_counter()
+        try:
+            return await loop.run_in_executor(self.runner.executor, self.runner.run, columns)
+        finally:
+            if self.on_batch is not None:
+                try:
+                    self.on_batch(columns.rows, time.perf_counter() - started)
+                except Exception:  # an observer never breaks serving
+                    log.exception("batch observer failed")
 
     def _take(self, room: int | None = None) -> list[_Job]:
         room = self.limits.max_batch if room is None else room
+        if room <= 0:
+            return []
         taken: list[_Job] = []
         rows = 0
         while self._queue and (not taken or rows + self._queue[0].columns.rows <= room):

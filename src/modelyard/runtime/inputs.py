@@ -73,7 +73,7 @@ def from_records(signature: Signature, records: object) -> Columns:
     width = len(names)
     if all(type(r) is dict and len(r) == width for r in records):
         try:
-            if signature.all_numeric:
+            if signature.all_numeric and not signature.has_bool:
                 numbers = _numbers([[r[n] for n in names] for r in records])
                 if numbers is not None:
                     return Columns(tuple(names), len(records), numbers=numbers)
@@ -111,6 +111,8 @@ def from_frame(signature: Signature, frame: pd.DataFrame) -> Columns:
 
 def _numbers(rows: list[list[Any]]) -> np.ndarray | None:
     """All values real and finite → one float matrix; anything else → None (slow path)."""
+    if any(v is True or v is False for row in rows for v in row):  # numpy would make 1.0
+        return None
     try:
         array = np.array(rows)
     except (ValueError, TypeError, OverflowError):  # ragged or nested values
@@ -131,6 +133,8 @@ def _fast(signature: Signature, columns: dict[str, list[Any]], rows: int) -> Col
             except (ValueError, TypeError, OverflowError):  # nested or ragged values
                 return None
             if array.ndim != 1:
+                return None
+            if spec.kind != "bool" and any(v is True or v is False for v in values):
                 return None
             if array.dtype.kind not in _NUMBER_KINDS and not (
                 array.dtype.kind == "b" and spec.kind == "bool"

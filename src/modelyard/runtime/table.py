@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -21,7 +22,7 @@ from typing import Protocol
 
 from modelyard.domain.endpoints import Endpoint
 from modelyard.domain.entities import ModelVersion
-from modelyard.errors import NotFound, NotReady, YardError, first_line
+from modelyard.errors import NotFound, NotReady, first_line
 from modelyard.runtime.batcher import BatchObserver, MicroBatcher
 from modelyard.runtime.pool import LoadedVersion, ModelPool
 
@@ -70,7 +71,8 @@ class EndpointTable:
         self._watch_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._draining: set[asyncio.Task[None]] = set()
-        self.replica = f"{socket.gethostname()}:{os.getpid()}"
+        self._closing: dict[int, str] = {}  # batchers still draining → the version they use
+        self.replica = f"{socket.gethostname()[:100]}:{os.getpid()}"
         self._reported: dict[str, tuple[str | None, str]] | None = None
         self._reported_at = 0.0
 
@@ -96,7 +98,9 @@ class EndpointTable:
 
     @property
     def ready(self) -> bool:
-        return self._revision is not None and self._known <= set(self._active)
+        """The first refresh is done. One endpoint that cannot load does not take the whole
+        replica out of a load balancer: it answers 503 itself and reports the failure."""
+        return self._revision is not None
 
     # -- keeping in step ------------------------------------------------------------------
 
@@ -111,7 +115,7 @@ class EndpointTable:
                 revision = await asyncio.to_thread(self.yard.revision)
                 if revision != self._revision:
                     await self.refresh()
-                self._close_expired()
+                await self._close_expired()
                 await self._report()
             except Exception:  # the watcher must outlive a database hiccup
                 log.exception("refreshing endpoints failed; will retry")
@@ -143,7 +147,7 @@ class EndpointTable:
                 self.errors.pop(endpoint.name, None)
                 return ActiveEndpoint(endpoint, current.loaded, current.batcher)
             loaded = await self.pool.acquire(version)
-        except (YardError, Exception) as exc:  # keep serving what was serving
+        except Exception as exc:  # keep serving what was serving, whatever went wrong
             message = first_line(exc)
             self.errors[endpoint.name] = message
             log.error(
@@ -163,13 +167,26 @@ class EndpointTable:
     def _retire(
         self, previous: dict[str, ActiveEndpoint], table: dict[str, ActiveEndpoint]
     ) -> None:
+        """Close batchers no endpoint uses now; a version's grace period starts only when no
+        endpoint routes to it and no batcher on it still has queued work."""
         live = {id(a.batcher) for a in table.values()}
         for old in previous.values():
-            if id(old.batcher) not in live:
-                task = asyncio.get_running_loop().create_task(old.batcher.close())
-                self._draining.add(task)
-                task.add_done_callback(self._draining.discard)
-        used = {a.loaded.ref for a in table.values()}
+            if id(old.batcher) in live:
+                continue
+            key = id(old.batcher)
+            self._closing[key] = old.loaded.ref
+            task = asyncio.get_running_loop().create_task(old.batcher.close())
+            self._draining.add(task)
+            task.add_done_callback(self._draining.discard)
+            task.add_done_callback(functools.partial(self._closed, key))
+        self._release_unused()
+
+    def _closed(self, batcher_id: int, _task: object = None) -> None:
+        self._closing.pop(batcher_id, None)
+        self._release_unused()
+
+    def _release_unused(self) -> None:
+        used = {a.loaded.ref for a in self._active.values()} | set(self._closing.values())
         for ref in self.pool.loaded:
             if ref not in used:
                 self.pool.release(ref)
@@ -193,10 +210,10 @@ class EndpointTable:
             return
         self._reported, self._reported_at = statuses, time.monotonic()
 
-    def _close_expired(self) -> None:
+    async def _close_expired(self) -> None:
         for loaded in self.pool.expired():
             log.info("unloading %s after its grace period", loaded.ref)
-            loaded.runner.close()
+            await asyncio.to_thread(loaded.runner.close)
 
     async def close(self) -> None:
         """Stop watching, let queued requests finish, unload every model."""

@@ -27,15 +27,10 @@ from modelyard.errors import YardError
 from modelyard.packages import package_version
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
-from modelyard.serving import status, v1, v2
+from modelyard.serving import docs, status, v1, v2
 from modelyard.serving.auth import Authenticator
-from modelyard.serving.context import RequestContext, request_id
-from modelyard.serving.errors import (
-    HttpError,
-    error_response,
-    respond_to_error,
-    shape_for_path,
-)
+from modelyard.serving.context import RequestContext
+from modelyard.serving.errors import HttpError, error_response, respond_to_error
 from modelyard.serving.fastpath import FastPaths
 from modelyard.serving.metrics import Metrics
 from modelyard.yard import Yard
@@ -75,6 +70,10 @@ def create_app(
         description="Inference (simple JSON and Open Inference Protocol v2), health, metrics "
         "and admin for the models in a modelyard.",
         lifespan=lifespan,
+        docs_url=None,  # served by serving/docs.py behind a scope, from local files
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,  # a trailing slash is a 404 in JSON, not a bare redirect
     )
     app.state.table = table
     app.state.metrics = metrics
@@ -84,6 +83,7 @@ def create_app(
     app.include_router(v1.router)
     app.include_router(v2.router)
     app.include_router(status.router)
+    app.include_router(docs.router)
     _install_error_handlers(app)
     return app
 
@@ -103,25 +103,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e.get("loc", ())), "rule": e.get("msg")}
             for e in exc.errors()
         ]
-        return shape_for_path(
-            request.scope,
-            error_response(
-                422, "invalid", "the request is not valid", request_id(request.scope), problems
-            ),
-        )
+        return error_response(request.scope, 422, "invalid", "the request is not valid", problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return shape_for_path(
+        return error_response(
             request.scope,
-            error_response(
-                exc.status_code,
-                code,
-                str(exc.detail),
-                request_id(request.scope),
-                headers=getattr(exc, "headers", None),
-            ),
+            exc.status_code,
+            code,
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(Exception)

@@ -1,21 +1,27 @@
 """API-key checks: every route declares the scope it needs; deny by default.
 
-Verified keys are cached for a few seconds so the hot path does not query the database on
-every request; a revoked key stops working within ``CACHE_SECONDS``.
+Verified keys are cached (by the sha256 of the secret, in a bounded LRU) so the hot path
+does not query the database on every request; a revoked key stops working within
+``CACHE_SECONDS``. Anything that cannot be a key is refused before it costs memory or a
+database round trip, and database look-ups run off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
 from modelyard.domain.keys import ApiKey
 from modelyard.serving.errors import HttpError
-from modelyard.store.keys import KeyStore
+from modelyard.store.keys import PREFIX, KeyStore, secret_digest
 
 CACHE_SECONDS = 5.0
+CACHE_ENTRIES = 4096
+MAX_SECRET = 200
 OPEN = "open"  # health: no key needed
 METRICS = "metrics"  # open, or read when MODELYARD_METRICS_SCOPE=read
 
@@ -25,20 +31,23 @@ class Authenticator:
         self.keys = keys
         self.enabled = enabled
         self.metrics_scope = metrics_scope
-        self._cache: dict[str, tuple[ApiKey | None, float]] = {}
+        self._cache: OrderedDict[str, tuple[ApiKey | None, float]] = OrderedDict()
 
-    def _lookup(self, secret: str) -> ApiKey | None:
+    async def _lookup(self, secret: str) -> ApiKey | None:
+        digest = secret_digest(secret)
         now = time.monotonic()
-        cached = self._cache.get(secret)
+        cached = self._cache.get(digest)
         if cached is not None and cached[1] > now:
+            self._cache.move_to_end(digest)
             return cached[0]
-        key = self.keys.authenticate(secret)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[secret] = (key, now + CACHE_SECONDS)
+        key = await asyncio.to_thread(self.keys.authenticate, secret)
+        self._cache[digest] = (key, now + CACHE_SECONDS)
+        self._cache.move_to_end(digest)
+        while len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
         return key
 
-    def check(self, request: Request, scope: str) -> ApiKey | None:
+    async def check(self, request: Request, scope: str) -> ApiKey | None:
         if scope == METRICS:
             scope = self.metrics_scope
         if scope == OPEN or not self.enabled:
@@ -51,7 +60,9 @@ class Authenticator:
                 "an API key is required (Authorization: Bearer <key> or X-API-Key)",
                 {"WWW-Authenticate": "Bearer"},
             )
-        key = self._lookup(secret)
+        key = None
+        if secret.startswith(PREFIX) and len(secret) <= MAX_SECRET:
+            key = await self._lookup(secret)
         if key is None or key.revoked_at is not None:
             raise HttpError(
                 401, "unauthorized", "the API key is not valid", {"WWW-Authenticate": "Bearer"}
@@ -77,7 +88,7 @@ def require(scope: str) -> Callable[[Request], Awaitable[None]]:
 
     async def dependency(request: Request) -> None:
         authenticator: Authenticator = request.app.state.auth
-        request.state.key = authenticator.check(request, scope)
+        request.state.key = await authenticator.check(request, scope)
 
     dependency.scope = scope  # type: ignore[attr-defined]
     return dependency

@@ -1,4 +1,9 @@
-"""The one table from modelyard's errors to HTTP status codes, and the error body."""
+"""The one table from modelyard's errors to HTTP status codes, and the error body.
+
+Bodies are ``{"error": {"code", "message", "problems"?}, "request_id"}``; on the Open
+Inference Protocol's ``/v2/`` routes the protocol's own shape, ``{"error": "<message>"}``,
+with ``code``, ``problems`` and ``request_id`` beside it.
+"""
 
 from __future__ import annotations
 
@@ -43,61 +48,45 @@ class HttpError(Exception):
 
 
 def error_response(
+    scope: Scope,
     status: int,
     code: str,
     message: str,
-    request_id: str | None,
     problems: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    if problems:
-        body["error"]["problems"] = problems
-    if request_id:
-        body["request_id"] = request_id
+    from modelyard.serving.context import request_id
+
+    rid = request_id(scope)
+    body: dict[str, Any]
+    if str(scope.get("path", "")).startswith("/v2/"):
+        body = {"error": message, "code": code}
+        if problems:
+            body["problems"] = problems
+    else:
+        body = {"error": {"code": code, "message": message}}
+        if problems:
+            body["error"]["problems"] = problems
+    if rid:
+        body["request_id"] = rid
     return Response(
         orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
     )
 
 
-def yard_error_response(exc: YardError, request_id: str | None) -> Response:
-    status = STATUS.get(exc.code, 500)
-    headers = {"Retry-After": "1"} if exc.code in ("overloaded", "not_ready") else None
-    problems = exc.problems if isinstance(exc, SchemaMismatch) else None
-    return error_response(status, exc.code, str(exc), request_id, problems, headers)
-
-
 def respond_to_error(scope: Scope, exc: Exception) -> Response:
     """Any exception raised while handling a request → the JSON error response."""
+    if isinstance(exc, YardError):
+        headers = {"Retry-After": "1"} if exc.code in ("overloaded", "not_ready") else None
+        problems = exc.problems if isinstance(exc, SchemaMismatch) else None
+        return error_response(
+            scope, STATUS.get(exc.code, 500), exc.code, str(exc), problems, headers
+        )
+    if isinstance(exc, HttpError):
+        return error_response(scope, exc.status, exc.code, str(exc), headers=exc.headers)
     from modelyard.serving.context import request_id
 
-    rid = request_id(scope)
-    if isinstance(exc, YardError):
-        response = yard_error_response(exc, rid)
-    elif isinstance(exc, HttpError):
-        response = error_response(exc.status, exc.code, str(exc), rid, headers=exc.headers)
-    else:
-        log.error("request %s failed", rid, exc_info=exc)
-        response = error_response(
-            500, "internal", "internal error; see the server log for this request id", rid
-        )
-    return shape_for_path(scope, response)
-
-
-def shape_for_path(scope: Scope, response: Response) -> Response:
-    """The v2 protocol's error body is ``{"error": "<message>"}``; keep that shape there."""
-    if not str(scope.get("path", "")).startswith("/v2/"):
-        return response
-    body: dict[str, Any] = orjson.loads(bytes(response.body))
-    flat = {"error": body["error"]["message"], **{k: v for k, v in body.items() if k != "error"}}
-    headers = {
-        k: v
-        for k, v in response.headers.items()
-        if k.lower() not in ("content-length", "content-type")
-    }
-    return Response(
-        orjson.dumps(flat),
-        status_code=response.status_code,
-        media_type="application/json",
-        headers=headers,
+    log.error("request %s failed", request_id(scope), exc_info=exc)
+    return error_response(
+        scope, 500, "internal", "internal error; see the server log for this request id"
     )

@@ -8,6 +8,7 @@ call, with the same auth check and error responses; everything else goes to Fast
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -53,13 +54,21 @@ class FastPaths:
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, needed: str, handler: Handler, name: str
     ) -> None:
+        started = time.perf_counter()
         scope["app"] = self.app
         scope["path_params"] = {"name": name}
         request = Request(scope, receive)
         state = self.app.state
         try:
-            request.state.key = state.auth.check(request, needed)
+            request.state.key = await state.auth.check(request, needed)
             response = await handler(state, name, request)
         except Exception as exc:  # every failure becomes the documented JSON error
             response = respond_to_error(scope, exc)
         await response(scope, receive, send)
+        # Counted here so refusals (4xx) show too; unknown names share one label value so
+        # URLs cannot grow the number of series.
+        known = name in state.table.active or name in state.table.errors
+        label = name if known else "unknown"
+        version = response.headers.get("x-modelyard-version", "")
+        state.metrics.requests.labels(label, version, str(response.status_code)).inc()
+        state.metrics.latency.labels(label).observe((time.perf_counter() - started) * 1000)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -23,28 +22,18 @@ class Served:
 
 
 async def infer(active: ActiveEndpoint, columns: Columns, metrics: Metrics) -> Served:
-    started = time.perf_counter()
-    ref = active.loaded.ref
-    name = active.endpoint.name
-    status = "500"
+    """Queue rows on the endpoint's batcher; requests and latency are counted by the caller."""
     metrics.in_flight.inc()
     try:
         output = await active.batcher.submit(columns)
-        _check_finite(output, ref)
-        status = "200"
-        metrics.rows.labels(name, ref).inc(columns.rows)
-        # One random id per request, one suffix per row: unique, and cheap for big batches.
-        base = uuid.uuid4().hex
-        return Served(output, ref, [f"{base}-{i}" for i in range(columns.rows)])
-    except Exception as exc:
-        from modelyard.serving.errors import STATUS
-
-        status = str(STATUS.get(getattr(exc, "code", ""), 500))
-        raise
     finally:
         metrics.in_flight.dec()
-        metrics.requests.labels(name, ref, status).inc()
-        metrics.latency.labels(name).observe((time.perf_counter() - started) * 1000)
+    ref = active.loaded.ref
+    _check_finite(output, ref)
+    metrics.rows.labels(active.endpoint.name, ref).inc(columns.rows)
+    # One random id per request, one suffix per row: unique, and cheap for big batches.
+    base = uuid.uuid4().hex
+    return Served(output, ref, [f"{base}-{i}" for i in range(columns.rows)])
 
 
 def _check_finite(output: Output, ref: str) -> None:

@@ -20,17 +20,21 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(plain(body)), status_code=status, media_type="application/json")
 
 
-@router.get("/health/live", dependencies=[Depends(require(OPEN))], tags=["health"])
+@router.api_route(
+    "/health/live", methods=["GET", "HEAD"], dependencies=[Depends(require(OPEN))], tags=["health"]
+)
 async def live() -> Response:
     """The process is up and its event loop answers."""
     return _json({"live": True})
 
 
-@router.get("/health/ready", dependencies=[Depends(require(OPEN))], tags=["health"])
+@router.api_route(
+    "/health/ready", methods=["GET", "HEAD"], dependencies=[Depends(require(OPEN))], tags=["health"]
+)
 async def ready(request: Request) -> Response:
     """Every endpoint has a loaded, warmed version and the server is not draining."""
     state = request.app.state
-    is_ready = state.table.ready and not state.draining
+    is_ready = ready_to_serve(state)
     return _json(
         {"ready": is_ready, "draining": state.draining, "errors": state.table.errors},
         200 if is_ready else 503,
@@ -48,7 +52,11 @@ async def metrics(request: Request) -> Response:
 @router.get("/api/endpoints", dependencies=[Depends(require("read"))], tags=["admin"])
 async def list_endpoints(request: Request) -> Response:
     """Every endpoint as this server process serves it."""
-    return _json([_status(request, name) for name in request.app.state.table.known])
+    key = request.state.key
+    names = request.app.state.table.known
+    if key is not None and key.endpoint is not None:  # a key for one endpoint sees only it
+        names = [n for n in names if n == key.endpoint]
+    return _json([_status(request, name) for name in names])
 
 
 @router.get("/api/endpoints/{name}", dependencies=[Depends(require("read"))], tags=["admin"])
@@ -57,6 +65,10 @@ async def endpoint_status(name: str, request: Request) -> Response:
     if name not in request.app.state.table.known:
         raise NotFound(f"endpoint {name!r} not found")
     return _json(_status(request, name))
+
+
+def ready_to_serve(state: Any) -> bool:
+    return bool(state.table.ready and not state.draining)
 
 
 def _status(request: Request, name: str) -> dict[str, Any]:

@@ -79,7 +79,10 @@ async def predict(name: str, request: Request) -> Response:
 
 async def handle_predict(state: Any, name: str, request: Request) -> Response:
     """The whole of one simple-JSON prediction (also called by the fast path, see fastpath.py)."""
+    state.table.get(name)  # before reading the body: unknown names cost nothing
     payload = await read_json(request, state.max_body_bytes)
+    # Looked up again after the await: the table may have swapped while the body arrived,
+    # and the batcher that was current then may be closing now.
     active = state.table.get(name)
     signature = active.loaded.runner.predictor.signature
     columns = decode(signature, payload)

@@ -16,12 +16,13 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from modelyard.domain.signature import Signature
-from modelyard.errors import SchemaMismatch
+from modelyard.errors import NotFound, SchemaMismatch
 from modelyard.packages import package_version
 from modelyard.runtime.inputs import Columns, from_columns
 from modelyard.serving.auth import OPEN, require
 from modelyard.serving.body import read_json
 from modelyard.serving.inference import infer
+from modelyard.serving.status import ready_to_serve
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 
@@ -57,13 +58,18 @@ async def live() -> Response:
 
 @router.get("/health/ready", dependencies=[Depends(require(OPEN))], summary="Server ready")
 async def ready(request: Request) -> Response:
-    is_ready = request.app.state.table.ready and not request.app.state.draining
+    is_ready = ready_to_serve(request.app.state)
     return _json({"ready": is_ready}, 200 if is_ready else 503)
 
 
 @router.get("/models/{name}", dependencies=[Depends(require("read"))], summary="Model metadata")
-async def model_metadata(name: str, request: Request) -> Response:
-    active = request.app.state.table.get(name)
+@router.get(
+    "/models/{name}/versions/{version}",
+    dependencies=[Depends(require("read"))],
+    summary="Model metadata (one version)",
+)
+async def model_metadata(name: str, request: Request, version: str | None = None) -> Response:
+    active = _active(request.app.state, name, version)
     signature = active.loaded.runner.predictor.signature
     outputs = [{"name": "predict", "datatype": _output_type(signature), "shape": [-1]}]
     if signature.output.has_proba:
@@ -88,38 +94,54 @@ async def model_metadata(name: str, request: Request) -> Response:
 
 
 @router.get("/models/{name}/ready", dependencies=[Depends(require("read"))], summary="Model ready")
-async def model_ready(name: str, request: Request) -> Response:
-    active = request.app.state.table.get(name)
+@router.get(
+    "/models/{name}/versions/{version}/ready",
+    dependencies=[Depends(require("read"))],
+    summary="Model ready (one version)",
+)
+async def model_ready(name: str, request: Request, version: str | None = None) -> Response:
+    active = _active(request.app.state, name, version)
     return _json({"name": name, "ready": True, "version": str(active.loaded.version.version)})
+
+
+INFER_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["inputs"],
+                    "properties": {"inputs": {"type": "array"}},
+                }
+            }
+        },
+    }
+}
 
 
 @router.post(
     "/models/{name}/infer",
     dependencies=[Depends(require("predict"))],
     summary="Inference",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["inputs"],
-                        "properties": {"inputs": {"type": "array"}},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=INFER_SCHEMA,
 )
-async def model_infer(name: str, request: Request) -> Response:
+@router.post(
+    "/models/{name}/versions/{version}/infer",
+    dependencies=[Depends(require("predict"))],
+    summary="Inference (one version)",
+    openapi_extra=INFER_SCHEMA,
+)
+async def model_infer(name: str, request: Request, version: str | None = None) -> Response:
     return await handle_infer(request.app.state, name, request)
 
 
 async def handle_infer(state: Any, name: str, request: Request) -> Response:
     """The whole of one v2 inference (also called by the fast path, see fastpath.py)."""
+    version = request.path_params.get("version")
+    _active(state, name, version)  # before reading the body: unknown names cost nothing
     payload = await read_json(request, state.max_body_bytes)
-    active = state.table.get(name)
+    active = _active(state, name, version)  # again: the table may have swapped meanwhile
     signature = active.loaded.runner.predictor.signature
     columns = decode(signature, payload)
     wanted = _requested_outputs(payload)
@@ -160,6 +182,16 @@ async def handle_infer(state: Any, name: str, request: Request) -> Response:
     )
 
 
+def _active(state: Any, name: str, version: str | None) -> Any:
+    """The endpoint's active version; a v2 version in the path must be the one served."""
+    active = state.table.get(name)
+    if version is not None and version != str(active.loaded.version.version):
+        raise NotFound(
+            f"model {name!r} serves version {active.loaded.version.version}, not {version!r}"
+        )
+    return active
+
+
 def decode(signature: Signature, payload: object) -> Columns:
     if (
         not isinstance(payload, dict)
@@ -170,6 +202,10 @@ def decode(signature: Signature, payload: object) -> Columns:
     tensors = payload["inputs"]
     for index, tensor in enumerate(tensors):
         _check_tensor(tensor, index)
+    names = [t["name"] for t in tensors]
+    if len(set(names)) != len(names):
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        raise SchemaMismatch(f"inputs name the same tensor more than once: {duplicated}")
     if len(tensors) == 1 and len(tensors[0]["shape"]) == 2 and len(signature.inputs) > 1:
         return _from_matrix(signature, tensors[0])
     columns: dict[str, list[Any]] = {}
