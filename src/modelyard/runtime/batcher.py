@@ -36,11 +36,18 @@ class _Job:
 
 class MicroBatcher:
     def __init__(
-        self, runner: ModelRunner, limits: Limits, on_batch: BatchObserver | None = None
+        self,
+        runner: ModelRunner,
+        limits: Limits,
+        on_batch: BatchObserver | None = None,
+        crowded: Callable[[], bool] | None = None,
     ) -> None:
         self.runner = runner
         self.limits = limits
         self.on_batch = on_batch
+        # Whether other requests are being received right now; when none are, yielding to
+        # the loop for company would only add latency.
+        self.crowded = crowded
         self._queue: deque[_Job] = deque()
         self._queued_rows = 0
         self._wakeup: asyncio.Event | None = None
@@ -97,7 +104,11 @@ class MicroBatcher:
                 continue
             batch = self._take()
             try:
-                if self._rows(batch) < self.limits.max_batch and self.limits.max_wait_ms > 0:
+                if (
+                    self._rows(batch) < self.limits.max_batch
+                    and self.limits.max_wait_ms > 0
+                    and (self.crowded is None or self.crowded())
+                ):
                     deadline = batch[0].queued_at + self.limits.max_wait_ms / 1000
                     await asyncio.sleep(0)  # let requests already received enqueue
                     if time.perf_counter() < deadline:

@@ -59,11 +59,13 @@ class EndpointTable:
         pool: ModelPool,
         poll_seconds: float = 1.0,
         observer: ObserverFactory | None = None,
+        crowded: Callable[[], bool] | None = None,
     ) -> None:
         self.yard = yard
         self.pool = pool
         self.poll_seconds = poll_seconds
         self.observer = observer
+        self.crowded = crowded
         self._active: dict[str, ActiveEndpoint] = {}
         self._known: set[str] = set()
         self.errors: dict[str, str] = {}
@@ -159,7 +161,7 @@ class EndpointTable:
             return current
         self.errors.pop(endpoint.name, None)
         observer = self.observer(endpoint.name, loaded.ref) if self.observer else None
-        batcher = MicroBatcher(loaded.runner, endpoint.limits, observer)
+        batcher = MicroBatcher(loaded.runner, endpoint.limits, observer, self.crowded)
         if current is not None:
             log.info("endpoint %s: %s → %s", endpoint.name, current.loaded.ref, loaded.ref)
         return ActiveEndpoint(endpoint, loaded, batcher)

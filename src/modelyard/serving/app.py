@@ -44,7 +44,10 @@ def create_app(
     threads = settings.native_threads or max(1, os.cpu_count() or 1)
     pool = ModelPool(yard.artifacts, threads, settings.swap_grace_seconds)
     metrics = Metrics(CollectorRegistry(auto_describe=True))
-    table = EndpointTable(yard, pool, settings.poll_seconds, metrics.observer)
+    receiving = Receiving()
+    table = EndpointTable(
+        yard, pool, settings.poll_seconds, metrics.observer, crowded=receiving.crowded
+    )
     metrics.watch(table)
 
     @asynccontextmanager
@@ -80,12 +83,23 @@ def create_app(
     app.state.auth = Authenticator(yard.keys, enabled=auth, metrics_scope=settings.metrics_scope)
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.draining = False
+    app.state.receiving = receiving
     app.include_router(v1.router)
     app.include_router(v2.router)
     app.include_router(status.router)
     app.include_router(docs.router)
     _install_error_handlers(app)
     return app
+
+
+class Receiving:
+    """How many inference requests this process is handling (read by the batchers)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def crowded(self) -> bool:
+        return self.count > 1
 
 
 def _install_error_handlers(app: FastAPI) -> None:

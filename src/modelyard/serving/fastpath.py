@@ -59,11 +59,14 @@ class FastPaths:
         scope["path_params"] = {"name": name}
         request = Request(scope, receive)
         state = self.app.state
+        state.receiving.count += 1
         try:
             request.state.key = await state.auth.check(request, needed)
             response = await handler(state, name, request)
         except Exception as exc:  # every failure becomes the documented JSON error
             response = respond_to_error(scope, exc)
+        finally:
+            state.receiving.count -= 1
         await response(scope, receive, send)
         # Counted here so refusals (4xx) show too; unknown names share one label value so
         # URLs cannot grow the number of series.
