@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -65,28 +66,33 @@ def venv_python(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def ensure_mlflow_venv(pins: list[str]) -> tuple[Path | None, str | None]:
-    """The MLflow interpreter, or None and the reason it cannot be had."""
-    marker = MLFLOW_VENV / ".bench-pins"
-    python = venv_python(MLFLOW_VENV)
+def build_venv(
+    venv: Path, pins: list[str], label: str, report: Callable[[str], None]
+) -> tuple[Path | None, str | None]:
+    """A peer's virtualenv folder with exactly ``pins``, or None and why it cannot be had.
+
+    Built only when missing or when its pins changed (recorded in ``.bench-pins``); shared by
+    every bench in this folder.
+    """
+    marker = venv / ".bench-pins"
+    python = venv_python(venv)
     wanted = "\n".join(pins) + "\n"
+    where = venv.relative_to(BENCH.parent)
     if python.exists() and marker.exists() and marker.read_text(encoding="utf-8") == wanted:
-        say(f"MLflow virtualenv present: {MLFLOW_VENV.relative_to(BENCH.parent)}")
-        return python, None
-    if MLFLOW_VENV.exists():
-        say(f"{MLFLOW_VENV.relative_to(BENCH.parent)} is incomplete or has other pins; rebuilding")
-        shutil.rmtree(MLFLOW_VENV)
-    say(f"creating {MLFLOW_VENV.relative_to(BENCH.parent)} with {sys.executable} -m venv")
+        report(f"{label} virtualenv present: {where}")
+        return venv, None
+    if venv.exists():
+        report(f"{where} is incomplete or has other pins; rebuilding")
+        shutil.rmtree(venv)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    report(f"creating {where} with {sys.executable} -m venv")
     done = subprocess.run(
-        [sys.executable, "-m", "venv", str(MLFLOW_VENV)],
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         return None, f"`python -m venv` failed: {_tail(done.stderr)}"
-    log = MLFLOW_VENV / "pip-install.log"
-    say(f"pip install {' '.join(pins)}  (a few minutes; log: {log})")
+    log = venv / "pip-install.log"
+    report(f"pip install {' '.join(pins)}  (a few minutes; log: {log})")
     started = time.perf_counter()
     try:
         with log.open("w", encoding="utf-8") as out:
@@ -101,9 +107,9 @@ def ensure_mlflow_venv(pins: list[str]) -> tuple[Path | None, str | None]:
         return None, f"pip install did not finish in {PIP_TIMEOUT} s (see {log})"
     if done.returncode != 0:
         return None, f"pip install failed (exit {done.returncode}): {_tail(log.read_text())}"
-    say(f"installed in {time.perf_counter() - started:.0f} s")
+    report(f"{label}: installed in {time.perf_counter() - started:.0f} s")
     marker.write_text(wanted, encoding="utf-8")
-    return python, None
+    return venv, None
 
 
 def check_mlflow(python: Path) -> str | None:
@@ -278,7 +284,8 @@ def main() -> int:
     pythons: dict[str, Path] = {"modelyard": Path(sys.executable)}
     mlflow_problem: str | None = "skipped (--skip-mlflow)" if args.skip_mlflow else None
     if not args.skip_mlflow:
-        python, mlflow_problem = ensure_mlflow_venv(pins)
+        venv, mlflow_problem = build_venv(MLFLOW_VENV, pins, "MLflow", say)
+        python = venv_python(venv) if venv is not None else None
         if python is not None:
             mlflow_problem = check_mlflow(python)
         if mlflow_problem is None and python is not None:

@@ -53,7 +53,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from registry import _tail, machine, venv_python
+from registry import _tail, build_venv, machine, venv_python
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -97,7 +97,6 @@ MODEL_TITLES = {
 CEILING_ROWS = 64
 CHECK_ROWS = 100
 READY_TIMEOUT = 180
-PIP_TIMEOUT = 1800
 
 
 def say(message: str) -> None:
@@ -114,42 +113,7 @@ def venv_pins(name: str) -> list[str]:
 
 def ensure_venv(name: str) -> tuple[Path | None, str | None]:
     """The virtualenv's folder, or None and why it cannot be had. Built only if missing."""
-    venv = VENVS / name
-    pins = venv_pins(name)
-    marker = venv / ".bench-pins"
-    wanted = "\n".join(pins) + "\n"
-    python = venv_python(venv)
-    if python.exists() and marker.exists() and marker.read_text(encoding="utf-8") == wanted:
-        say(f"{name} virtualenv present: {venv.relative_to(ROOT)}")
-        return venv, None
-    if venv.exists():
-        say(f"{venv.relative_to(ROOT)} is incomplete or has other pins; rebuilding")
-        shutil.rmtree(venv)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        return None, f"`python -m venv` failed: {_tail(done.stderr)}"
-    log = venv / "pip-install.log"
-    say(f"pip install {' '.join(pins)}  (log: {log.relative_to(ROOT)})")
-    started = time.perf_counter()
-    try:
-        with log.open("w", encoding="utf-8") as out:
-            done = subprocess.run(
-                [str(python), "-m", "pip", "install", "--disable-pip-version-check", *pins],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=PIP_TIMEOUT,
-                check=False,
-            )
-    except subprocess.TimeoutExpired:
-        return None, f"pip install did not finish in {PIP_TIMEOUT} s (see {log})"
-    if done.returncode != 0:
-        return None, f"pip install failed (exit {done.returncode}): {_tail(log.read_text())}"
-    say(f"{name}: installed in {time.perf_counter() - started:.0f} s")
-    marker.write_text(wanted, encoding="utf-8")
-    return venv, None
+    return build_venv(VENVS / name, venv_pins(name), name, say)
 
 
 def installed(venv: Path, names: list[str]) -> dict[str, str]:
