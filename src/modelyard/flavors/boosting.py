@@ -102,10 +102,9 @@ class XGBoostFlavor:
         return None  # a data format: loading runs no code from the file
 
     def libraries(self) -> dict[str, str]:
+        version = package_version("xgboost")
         return {
-            "xgboost": package_version("xgboost")
-            if package_version("xgboost") != "not installed"
-            else package_version("xgboost-cpu")
+            "xgboost": version if version != "not installed" else package_version("xgboost-cpu")
         }
 
 

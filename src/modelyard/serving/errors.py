@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from modelyard.errors import SchemaMismatch, YardError
+from modelyard.serving.context import request_id
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,6 @@ def error_response(
     problems: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    from modelyard.serving.context import request_id
-
     rid = request_id(scope)
     body: dict[str, Any]
     if str(scope.get("path", "")).startswith("/v2/"):
@@ -84,8 +83,6 @@ def respond_to_error(scope: Scope, exc: Exception) -> Response:
         )
     if isinstance(exc, HttpError):
         return error_response(scope, exc.status, exc.code, str(exc), headers=exc.headers)
-    from modelyard.serving.context import request_id
-
     log.error("request %s failed", request_id(scope), exc_info=exc)
     return error_response(
         scope, 500, "internal", "internal error; see the server log for this request id"

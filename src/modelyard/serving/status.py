@@ -16,7 +16,7 @@ from modelyard.serving.auth import METRICS, OPEN, require
 router = APIRouter()
 
 
-def _json(body: Any, status: int = 200) -> Response:
+def json_response(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(plain(body)), status_code=status, media_type="application/json")
 
 
@@ -25,7 +25,7 @@ def _json(body: Any, status: int = 200) -> Response:
 )
 async def live() -> Response:
     """The process is up and its event loop answers."""
-    return _json({"live": True})
+    return json_response({"live": True})
 
 
 @router.api_route(
@@ -35,7 +35,7 @@ async def ready(request: Request) -> Response:
     """Every endpoint has a loaded, warmed version and the server is not draining."""
     state = request.app.state
     is_ready = ready_to_serve(state)
-    return _json(
+    return json_response(
         {"ready": is_ready, "draining": state.draining, "errors": state.table.errors},
         200 if is_ready else 503,
     )
@@ -56,7 +56,7 @@ async def list_endpoints(request: Request) -> Response:
     names = request.app.state.table.known
     if key is not None and key.endpoint is not None:  # a key for one endpoint sees only it
         names = [n for n in names if n == key.endpoint]
-    return _json([_status(request, name) for name in names])
+    return json_response([_status(request, name) for name in names])
 
 
 @router.get("/api/endpoints/{name}", dependencies=[Depends(require("read"))], tags=["admin"])
@@ -64,7 +64,7 @@ async def endpoint_status(name: str, request: Request) -> Response:
     """One endpoint: its routes, the version this process serves, queue and last load error."""
     if name not in request.app.state.table.known:
         raise NotFound(f"endpoint {name!r} not found")
-    return _json(_status(request, name))
+    return json_response(_status(request, name))
 
 
 def ready_to_serve(state: Any) -> bool:

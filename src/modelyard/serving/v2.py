@@ -22,7 +22,7 @@ from modelyard.runtime.inputs import Columns, from_columns
 from modelyard.serving.auth import OPEN, require
 from modelyard.serving.body import read_json
 from modelyard.serving.inference import infer
-from modelyard.serving.status import ready_to_serve
+from modelyard.serving.status import json_response, ready_to_serve
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 
@@ -42,24 +42,22 @@ NUMERIC_TYPES = {
 _KIND_TO_TYPE = {"i": "INT64", "u": "UINT64", "f": "FP64", "b": "BOOL"}
 
 
-def _json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
 @router.get("", dependencies=[Depends(require(OPEN))], summary="Server metadata")
 async def server_metadata() -> Response:
-    return _json({"name": "modelyard", "version": package_version("modelyard"), "extensions": []})
+    return json_response(
+        {"name": "modelyard", "version": package_version("modelyard"), "extensions": []}
+    )
 
 
 @router.get("/health/live", dependencies=[Depends(require(OPEN))], summary="Server live")
 async def live() -> Response:
-    return _json({"live": True})
+    return json_response({"live": True})
 
 
 @router.get("/health/ready", dependencies=[Depends(require(OPEN))], summary="Server ready")
 async def ready(request: Request) -> Response:
     is_ready = ready_to_serve(request.app.state)
-    return _json({"ready": is_ready}, 200 if is_ready else 503)
+    return json_response({"ready": is_ready}, 200 if is_ready else 503)
 
 
 @router.get("/models/{name}", dependencies=[Depends(require("read"))], summary="Model metadata")
@@ -75,7 +73,7 @@ async def model_metadata(name: str, request: Request, version: str | None = None
     if signature.output.has_proba:
         width = len(signature.output.classes or ()) or -1
         outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, width]})
-    return _json(
+    return json_response(
         {
             "name": name,
             "versions": [str(active.loaded.version.version)],
@@ -101,7 +99,9 @@ async def model_metadata(name: str, request: Request, version: str | None = None
 )
 async def model_ready(name: str, request: Request, version: str | None = None) -> Response:
     active = _active(request.app.state, name, version)
-    return _json({"name": name, "ready": True, "version": str(active.loaded.version.version)})
+    return json_response(
+        {"name": name, "ready": True, "version": str(active.loaded.version.version)}
+    )
 
 
 INFER_SCHEMA = {
