@@ -6,6 +6,7 @@ module; the server subprocess gets the repository root on PYTHONPATH.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -13,7 +14,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 
 class SlowClassifier(ClassifierMixin, BaseEstimator):
-    """Predicts class 1 after sleeping ``delay`` seconds per call (a busy model)."""
+    """Predicts class 1 after sleeping ``delay`` seconds per call (a busy model).
+
+    ``SLOW_MODEL_DELAY`` in the environment overrides the delay, so a test can keep
+    registration quick and make only the served copy slow.
+    """
 
     def __init__(self, delay: float = 0.2) -> None:
         self.delay = delay
@@ -24,7 +29,7 @@ class SlowClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        time.sleep(self.delay)
+        time.sleep(float(os.environ.get("SLOW_MODEL_DELAY", self.delay)))
         rows = np.asarray(X).shape[0]
         return np.tile([0.25, 0.75], (rows, 1))
 

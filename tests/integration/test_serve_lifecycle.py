@@ -257,13 +257,30 @@ def _rss_mib(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
+def _wait_until_full(client: httpx.Client, row: dict) -> None:
+    """Return once the busy requests fill the queue, so no later request can be admitted.
+
+    A fixed sleep raced the busy threads on a loaded CI machine: the test's own requests got
+    the slots and each waited the model's full delay.
+    """
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        # one request is in the model, the other waits: the queue (one row) is full
+        if client.get("/api/endpoints/slow-api").json()["queued_rows"] >= 1:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the busy requests never filled the queue")
+
+
 def test_rejected_load_keeps_memory_flat(tmp_path: Path, cancer) -> None:
     X, y = cancer
     home = tmp_path / "home"
     with Yard(home) as yard:
-        yard.register(SlowClassifier(delay=3.0).fit(X, y), "slow", sample=X, trust_types=True)
+        yard.register(SlowClassifier(delay=0.0).fit(X, y), "slow", sample=X, trust_types=True)
         yard.create_endpoint("slow-api", "slow@1", limits=Limits(max_batch=1, queue_rows=1))
-    with running_server(home, "--dev") as server:
+    # A request calls the model twice (labels and probabilities): 4 s each holds the queue
+    # for 8 s while the ~1,100 rejections (about 4 s here) run, even on a loaded machine.
+    with running_server(home, "--dev", env={"SLOW_MODEL_DELAY": "4"}) as server:
         busy = [
             threading.Thread(
                 target=lambda: httpx.post(
@@ -274,8 +291,8 @@ def test_rejected_load_keeps_memory_flat(tmp_path: Path, cancer) -> None:
         ]
         for thread in busy:
             thread.start()
-        time.sleep(0.5)
         with server.client() as client:
+            _wait_until_full(client, _row(X))
             for _ in range(100):  # let allocator pools settle before measuring
                 client.post("/v1/endpoints/slow-api/predict", json=_row(X))
             before = _rss_mib(server.process.pid)
