@@ -11,7 +11,10 @@ StandardScaler + LogisticRegression pipeline. Every peer serves that same pickle
   default settings). One row per request only.
 - ``mlflow``: ``mlflow models serve`` of the model saved with ``mlflow.sklearn``.
 - ``mlserver``: Seldon MLServer + mlserver-sklearn, adaptive batching (64 rows / 5 ms).
-- ``modelyard-1w`` / ``modelyard-2w``: ``modelyard serve --dev [--workers 2]``.
+- ``modelyard-1w`` / ``modelyard-2w``: ``modelyard serve --dev [--workers 2]`` (monitoring on,
+  the default: prediction log and sketches).
+- ``modelyard-1w-nomon``: one worker with ``MODELYARD_MONITORING=false``, only in the 1-row
+  c=64 cells, to measure what monitoring costs.
 
 Load comes from wrk (a separate process, ``bench/serve_peers/post.lua``) at concurrency 1, 8
 and 64 for 10 s each, with one-row and 100-row requests in each peer's own request format.
@@ -87,7 +90,8 @@ VENV_PINS: dict[str, list[str]] = {
         "uvloop<0.22",
     ],
 }
-PEERS = ("naive", "mlflow", "mlserver", "modelyard-1w", "modelyard-2w")
+PEERS = ("naive", "mlflow", "mlserver", "modelyard-1w", "modelyard-1w-nomon", "modelyard-2w")
+MONITOR_OFF = "modelyard-1w-nomon"  # measured in the 1-row c=64 cells only
 PEER_VENV = {"naive": "naive-fastapi", "mlflow": "mlflow", "mlserver": "mlserver"}
 MODELS = ("hgb", "logreg")
 MODEL_TITLES = {
@@ -312,6 +316,8 @@ def start(peer: str, prepared: Prepared, venvs: dict[str, Path], scratch: Path) 
         env = server_env()
         command = [str(ROOT / ".venv" / "bin" / "modelyard"), "--home", str(prepared.yard_home)]
         command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--dev"]
+        if peer == MONITOR_OFF:
+            env["MODELYARD_MONITORING"] = "false"
         if peer == "modelyard-2w":
             command += ["--workers", "2"]
         ready, route = "/health/ready", "/v1/endpoints/bench-api/predict"
@@ -647,6 +653,18 @@ def targets(cells: dict[str, Any]) -> list[dict[str, Any]]:
                     f"p99 {me['p99_ms']:.1f} vs {ms['p99_ms']:.1f} ms",
                 }
             )
+        off = cells.get(f"{model}|1|64|{MONITOR_OFF}")
+        if me and off:
+            kept = me["req_s"] / off["req_s"]
+            verdicts.append(
+                {
+                    "target": f"{model}, 1-row, c=64: monitoring on keeps >= 90% of the "
+                    "throughput of monitoring off",
+                    "met": kept >= 0.9,
+                    "detail": f"{me['req_s']:,.0f} vs {off['req_s']:,.0f} req/s = {kept:.0%}; "
+                    f"p99 {me['p99_ms']:.1f} vs {off['p99_ms']:.1f} ms",
+                }
+            )
         me1 = cells.get(f"{model}|1|1|modelyard-1w")
         naive = cells.get(f"{model}|1|1|naive")
         if me1 and naive:
@@ -663,7 +681,7 @@ def targets(cells: dict[str, Any]) -> list[dict[str, Any]]:
 def write_markdown(report: dict[str, Any]) -> None:
     m = report["machine"]
     lines = [
-        "# Serving benchmark results",
+        "## Serving",
         "",
         "Written by `bench/serve.py` (see the `serve` section of `bench/README.md` for method",
         "and caveats); every window is in `bench/results/serve.json`.",
@@ -678,7 +696,7 @@ def write_markdown(report: dict[str, Any]) -> None:
         "wrk -t1, one fixed body per cell",
         "- pins: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in report["pins"].items()),
         "",
-        "## Targets (issue 3), one modelyard worker, same run",
+        "### Targets (issues 3 and 4), one modelyard worker, same run",
         "",
     ]
     for v in report["targets"]:
@@ -694,7 +712,7 @@ def write_markdown(report: dict[str, Any]) -> None:
     if report["problems"]:
         lines += ["", "Peers not measured or failed:", ""]
         lines += [f"- {peer}: {why}" for peer, why in report["problems"].items()]
-    lines += ["", "## In-process ceiling (`model.predict`, median of 200 calls, default threads)"]
+    lines += ["", "### In-process ceiling (`model.predict`, median of 200 calls, default threads)"]
     lines += ["", "| model | 64 rows: ms / call | 64 rows: rows/s | 1 row: ms / call |"]
     lines += ["|---|---:|---:|---:|"]
     for model, c in report["ceiling"].items():
@@ -706,9 +724,23 @@ def write_markdown(report: dict[str, Any]) -> None:
         for rows in report["rows"]:
             title = "one-row" if rows == 1 else f"{rows}-row"
             naive = " (the naive app takes one row only)" if rows != 1 else ""
-            lines += ["", f"## {MODEL_TITLES[model]}, {title} requests{naive}", ""]
+            lines += ["", f"### {MODEL_TITLES[model]}, {title} requests{naive}", ""]
             lines.append(markdown_table(report["cells"], model, rows, report["concurrency"]))
-    RESULTS_MD.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    replace_section(RESULTS_MD, "serve", "\n".join(lines))
+
+
+def replace_section(path: Path, name: str, text: str) -> None:
+    """Rewrite this bench's part of a shared results file, keeping the other benches' parts."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{text}\n{end}\n"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if start in old and end in old:
+        before, rest = old.split(start, 1)
+        after = rest.split(end, 1)[1].lstrip("\n")
+        new = before + block + ("\n" + after if after else "")
+    else:
+        new = block + ("\n" + old if old else "")
+    path.write_text(new, encoding="utf-8")
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -815,7 +847,7 @@ def run(
             for rows in row_sizes
             for c in concurrency
             for p in peers
-            if not (p == "naive" and rows != 1)
+            if not (p == "naive" and rows != 1) and not (p == MONITOR_OFF and (rows, c) != (1, 64))
         )
         per_model = per_server * (seconds + args.warmup + 0.5) + 8 * len(peers)
         estimate = runs * len(models) * per_model
@@ -831,6 +863,7 @@ def run(
                         for c in concurrency
                         if not (peer == "naive" and rows != 1)
                         and not (thin and run_index > 0 and (rows == 100 or c == 8))
+                        and not (peer == MONITOR_OFF and (rows, c) != (1, 64))
                     ]
                     started = time.perf_counter()
                     try:

@@ -62,6 +62,38 @@ class Settings(BaseSettings):
         default="open", description="Whether /metrics needs a key with the read scope."
     )
 
+    # -- monitoring -----------------------------------------------------------------------
+    monitoring: bool = Field(
+        default=True, description="Record predictions and sketches while serving."
+    )
+    monitor_flush_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often servers write prediction rows and sketches (kill -9 loses "
+        "at most this much).",
+    )
+    monitor_bucket_seconds: int = Field(
+        default=300, ge=1, le=86_400, description="Length of a monitor window's time bucket."
+    )
+    monitor_rolling_seconds: int = Field(
+        default=3600,
+        ge=1,
+        le=30 * 86_400,
+        description="Trailing period the Prometheus drift/quality gauges summarise.",
+    )
+    monitor_refresh_seconds: float = Field(
+        default=15.0, gt=0, le=3600, description="How often servers recompute those gauges."
+    )
+    monitor_max_pending_rows: int = Field(
+        default=200_000,
+        ge=1000,
+        description="Prediction rows queued for the log before new ones are dropped (counted).",
+    )
+    quality_max_rows: int = Field(
+        default=100_000, ge=100, description="Most recent labelled predictions quality reads."
+    )
+
     @property
     def resolved_db_url(self) -> str:
         return self.db_url or f"sqlite:///{(self.home / 'yard.db').absolute()}"

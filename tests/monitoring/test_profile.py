@@ -38,9 +38,9 @@ def test_ties_merge_bins_but_keep_every_value() -> None:
     assert sum(profile["counts"]) == 100
 
 
-def test_a_constant_feature_has_one_degenerate_bin() -> None:
+def test_a_constant_feature_has_one_narrow_bin() -> None:
     profile = numeric_profile(np.array([5.0] * 10 + [np.nan]), 100)
-    assert profile["edges"] == [5.0, 5.0]
+    assert profile["edges"] == [5.0, float(np.nextafter(5.0, np.inf))]
     assert profile["counts"] == [10]
     assert (profile["count"], profile["missing"], profile["std"]) == (10, 1, 0.0)
 
@@ -97,3 +97,13 @@ def test_build_profile_of_mixed_features_and_a_regression_output() -> None:
     assert profile["output"]["type"] == "numeric"
     assert profile["output"]["count"] == 4
     assert build_profile(frame, signature, None, bins=2)["output"] is None
+
+
+def test_few_distinct_values_get_one_bin_each() -> None:
+    """A 0/1 flag or a 1–5 rating: every value its own bin, so a shift between two
+    neighbouring values shows (with quantile edges the top two values shared a bin)."""
+    flags = numeric_profile(np.array([0.0] * 95 + [1.0] * 5), 100)
+    assert flags["counts"] == [95, 5]
+    stars = numeric_profile(np.repeat([1.0, 2.0, 3.0, 4.0, 5.0], [5, 10, 40, 30, 15]), 100)
+    assert stars["edges"][:5] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert stars["counts"] == [5, 10, 40, 30, 15]

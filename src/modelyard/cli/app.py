@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from modelyard.cli import admin, batch, data, models, runs, serving
+from modelyard.cli import admin, batch, data, gate, models, monitor, runs, serving
 from modelyard.cli.context import Options
 from modelyard.cli.output import errors
 
@@ -87,6 +87,8 @@ data.install(app)
 admin.install(app)
 serving.install(app)
 batch.install(app)
+monitor.install(app)
+gate.install(app)
 
 
 def main() -> None:

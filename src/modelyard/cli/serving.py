@@ -34,6 +34,42 @@ def endpoint_create(
     say(f"endpoint {endpoint.name} → {endpoint.primary.model}")
 
 
+@endpoint_app.command("routes")
+def endpoint_routes(
+    ctx: typer.Context,
+    name: str,
+    route: list[str] = typer.Option(
+        ..., "--route", "-r", help="REF=WEIGHT, e.g. churn@production=90 (repeat; sum 100)."
+    ),
+    sticky_key: str | None = typer.Option(
+        None, "--sticky-key", help="Payload field (or X-Routing-Key header) that pins callers."
+    ),
+    reason: str = typer.Option("", "--reason", help="Why (kept in the audit log)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Split NAME's traffic between versions; the first route is the primary."""
+    from modelyard.domain.endpoints import Route
+    from modelyard.errors import InvalidInput
+
+    routes = []
+    for index, item in enumerate(route):
+        ref, sep, weight = item.rpartition("=")
+        try:
+            value = float(weight)
+        except ValueError:
+            value = -1.0
+        if not sep or not ref or value < 0:
+            raise InvalidInput(f"--route {item!r}: expected REF=WEIGHT, e.g. churn@4=10")
+        routes.append(Route(ref, value, "primary" if index == 0 else "canary"))
+    endpoint = open_yard(ctx).set_routes(name, routes, sticky_key=sticky_key, reason=reason)
+    if as_json:
+        print_json(endpoint)
+        return
+    split = ", ".join(f"{r.model} {r.weight:g}%" for r in endpoint.serving_routes)
+    sticky = f", sticky by {endpoint.sticky_key}" if endpoint.sticky_key else ""
+    say(f"endpoint {endpoint.name}: {split}{sticky}")
+
+
 @endpoint_app.command("list")
 def endpoint_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     """Every endpoint and the model reference it serves."""

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from modelyard.domain.monitoring import MonitorSpec
 from modelyard.domain.names import check_name, parse_ref
 from modelyard.errors import InvalidInput
 
@@ -54,6 +55,8 @@ class Endpoint:
     name: str
     routes: tuple[Route, ...]
     limits: Limits = field(default_factory=Limits)
+    monitoring: MonitorSpec = field(default_factory=MonitorSpec)
+    sticky_key: str | None = None  # payload field (or X-Routing-Key header) that picks a route
     created_at: datetime | None = None
     updated_at: datetime | None = None
     created_by: str = ""
@@ -64,13 +67,36 @@ class Endpoint:
             raise InvalidInput(f"endpoint {self.name!r} needs at least one route")
         if not any(r.role == "primary" and r.weight > 0 for r in self.routes):
             raise InvalidInput(f"endpoint {self.name!r} needs a primary route with weight > 0")
+        total = sum(r.weight for r in self.serving_routes)
+        if abs(total - 100) > 1e-6:
+            raise InvalidInput(
+                f"endpoint {self.name!r}: the weights of its routes must add up to 100, "
+                f"not {total:g}"
+            )
+        refs = [r.model for r in self.routes]
+        if len(set(refs)) != len(refs):
+            raise InvalidInput(f"endpoint {self.name!r}: a model reference appears twice")
+        if self.sticky_key is not None and (
+            not isinstance(self.sticky_key, str) or not 0 < len(self.sticky_key) <= 128
+        ):
+            raise InvalidInput("sticky key must be a field name of 1 to 128 characters")
 
     @property
     def primary(self) -> Route:
         return next(r for r in self.routes if r.role == "primary" and r.weight > 0)
 
+    @property
+    def serving_routes(self) -> tuple[Route, ...]:
+        """Routes that answer callers (weight > 0, not shadows), in order."""
+        return tuple(r for r in self.routes if r.role != "shadow" and r.weight > 0)
+
     def spec(self) -> dict[str, Any]:
-        return {"routes": [asdict(r) for r in self.routes], "limits": asdict(self.limits)}
+        return {
+            "routes": [asdict(r) for r in self.routes],
+            "limits": asdict(self.limits),
+            "monitoring": self.monitoring.spec(),
+            "sticky_key": self.sticky_key,
+        }
 
     @classmethod
     def from_spec(cls, name: str, spec: Mapping[str, Any], **when: Any) -> Endpoint:
@@ -78,6 +104,8 @@ class Endpoint:
             name=name,
             routes=tuple(Route(**r) for r in spec["routes"]),
             limits=Limits(**spec.get("limits", {})),
+            monitoring=MonitorSpec.from_spec(spec.get("monitoring", {})),
+            sticky_key=spec.get("sticky_key"),
             **when,
         )
 

@@ -13,40 +13,51 @@ import numpy as np
 import pandas as pd
 
 from modelyard.domain.signature import Signature, to_plain
+from modelyard.monitoring.sketch import bin_counts, quantile_edges, sorted_finite
 
 
 def numeric_profile(values: np.ndarray, bins: int) -> dict[str, Any]:
-    values = np.asarray(values, dtype=float)
-    missing = int(np.isnan(values).sum())
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
+    ordered, missing = sorted_finite(values)
+    return numeric_profile_sorted(ordered, missing, bins)
+
+
+def numeric_profile_sorted(ordered: np.ndarray, missing: int, bins: int) -> dict[str, Any]:
+    if ordered.size == 0:
         return {"type": "numeric", "count": 0, "missing": missing, "edges": [], "counts": []}
-    edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)))
-    if edges.size == 1:  # a constant feature: one degenerate bin
-        edges = np.array([edges[0], edges[0]])
-    counts = np.histogram(finite, bins=edges)[0] if edges[0] != edges[-1] else [finite.size]
+    edges = quantile_edges(ordered, bins)
+    counts, _, _ = bin_counts(ordered, edges)
     return {
         "type": "numeric",
-        "count": int(finite.size),
+        "count": int(ordered.size),
         "missing": missing,
         "edges": [float(e) for e in edges],
         "counts": [int(c) for c in counts],
-        "mean": float(finite.mean()),
-        "std": float(finite.std()),
-        "min": float(finite.min()),
-        "max": float(finite.max()),
+        "mean": float(ordered.mean()),
+        "std": float(ordered.std()),
+        "min": float(ordered[0]),
+        "max": float(ordered[-1]),
     }
 
 
 def categorical_profile(values: pd.Series) -> dict[str, Any]:
-    present = values.dropna().astype(str)
-    frequencies = present.value_counts()
+    frequencies = category_frequencies(values)
+    present = sum(frequencies.values())
     return {
         "type": "categorical",
-        "count": int(present.size),
-        "missing": int(values.size - present.size),
-        "frequencies": {str(k): int(v) for k, v in frequencies.items()},
+        "count": present,
+        "missing": int(values.size - present),
+        "frequencies": frequencies,
     }
+
+
+def category_frequencies(values: pd.Series) -> dict[str, int]:
+    """Counts per category as text, most frequent first (counted before the conversion to
+    text, which is the slow part on a big column)."""
+    frequencies: dict[str, int] = {}
+    for value, count in values.value_counts(dropna=True).items():
+        key = str(value)
+        frequencies[key] = frequencies.get(key, 0) + int(count)
+    return frequencies
 
 
 def build_profile(

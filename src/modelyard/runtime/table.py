@@ -22,6 +22,7 @@ from typing import Protocol
 
 from modelyard.domain.endpoints import Endpoint
 from modelyard.domain.entities import ModelVersion
+from modelyard.domain.routing import bounds_of, choose
 from modelyard.errors import NotFound, NotReady, first_line
 from modelyard.runtime.batcher import BatchObserver, MicroBatcher
 from modelyard.runtime.pool import LoadedVersion, ModelPool
@@ -32,9 +33,31 @@ REPORT_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class ActiveEndpoint:
+    """An endpoint as served now: its primary version, and every weighted route's
+    (``variants``, the primary among them) when traffic is split."""
+
     endpoint: Endpoint
     loaded: LoadedVersion
     batcher: MicroBatcher
+    variants: tuple[ActiveEndpoint, ...] = ()
+    bounds: tuple[int, ...] = ()
+
+    @property
+    def every(self) -> tuple[ActiveEndpoint, ...]:
+        return self.variants or (self,)
+
+    def pick(self, key: str | None, version: str | None = None) -> ActiveEndpoint:
+        """The route a request goes to: ``version`` if given (it must be one of this
+        endpoint's), else by the stable hash of ``key``, else at random by weight."""
+        if version is not None:
+            for variant in self.every:
+                if variant.loaded.ref == version:
+                    return variant
+            served = ", ".join(v.loaded.ref for v in self.every)
+            raise NotFound(f"endpoint {self.endpoint.name!r} serves {served}, not {version!r}")
+        if not self.variants:
+            return self
+        return self.variants[choose(self.bounds, key)]
 
 
 ObserverFactory = Callable[[str, str], BatchObserver | None]  # (endpoint, version ref)
@@ -138,49 +161,68 @@ class EndpointTable:
         await self._report()
 
     async def _resolve(self, endpoint: Endpoint) -> ActiveEndpoint | None:
+        """Load every weighted route's version (reusing what is loaded and unchanged);
+        if any fails, keep serving what was serving."""
         current = self._active.get(endpoint.name)
+        reusable = {}
+        if current is not None and current.endpoint.limits == endpoint.limits:
+            reusable = {v.loaded.ref: v for v in current.every}
+        variants: list[ActiveEndpoint] = []
         try:
-            version = await asyncio.to_thread(self.yard.get_version, endpoint.primary.model)
-            if (
-                current is not None
-                and current.loaded.ref == version.ref
-                and current.endpoint.limits == endpoint.limits
-            ):
-                self.errors.pop(endpoint.name, None)
-                return ActiveEndpoint(endpoint, current.loaded, current.batcher)
-            loaded = await self.pool.acquire(version)
+            for route in endpoint.serving_routes:
+                version = await asyncio.to_thread(self.yard.get_version, route.model)
+                old = reusable.get(version.ref)
+                if old is not None:
+                    variants.append(ActiveEndpoint(endpoint, old.loaded, old.batcher))
+                    continue
+                loaded = await self.pool.acquire(version)
+                observer = self.observer(endpoint.name, loaded.ref) if self.observer else None
+                batcher = MicroBatcher(loaded.runner, endpoint.limits, observer, self.crowded)
+                variants.append(ActiveEndpoint(endpoint, loaded, batcher))
         except Exception as exc:  # keep serving what was serving, whatever went wrong
             message = first_line(exc)
             self.errors[endpoint.name] = message
-            log.error(
-                "endpoint %s: cannot switch to %s: %s",
-                endpoint.name,
-                endpoint.primary.model,
-                message,
-            )
+            log.error("endpoint %s: cannot switch routes: %s", endpoint.name, message)
+            for variant in variants:  # batchers made for the switch that did not happen
+                if variant.loaded.ref not in reusable:
+                    self._close_later(variant)
             return current
         self.errors.pop(endpoint.name, None)
-        observer = self.observer(endpoint.name, loaded.ref) if self.observer else None
-        batcher = MicroBatcher(loaded.runner, endpoint.limits, observer, self.crowded)
-        if current is not None:
-            log.info("endpoint %s: %s → %s", endpoint.name, current.loaded.ref, loaded.ref)
-        return ActiveEndpoint(endpoint, loaded, batcher)
+        primary = variants[[r.model for r in endpoint.serving_routes].index(endpoint.primary.model)]
+        if current is not None and [v.loaded.ref for v in current.every] != [
+            v.loaded.ref for v in variants
+        ]:
+            log.info(
+                "endpoint %s: %s → %s",
+                endpoint.name,
+                ", ".join(v.loaded.ref for v in current.every),
+                ", ".join(v.loaded.ref for v in variants),
+            )
+        if len(variants) == 1:
+            return primary
+        weights = [r.weight for r in endpoint.serving_routes]
+        return ActiveEndpoint(
+            endpoint, primary.loaded, primary.batcher, tuple(variants), bounds_of(weights)
+        )
+
+    def _close_later(self, variant: ActiveEndpoint) -> None:
+        key = id(variant.batcher)
+        self._closing[key] = variant.loaded.ref
+        task = asyncio.get_running_loop().create_task(variant.batcher.close())
+        self._draining.add(task)
+        task.add_done_callback(self._draining.discard)
+        task.add_done_callback(functools.partial(self._closed, key))
 
     def _retire(
         self, previous: dict[str, ActiveEndpoint], table: dict[str, ActiveEndpoint]
     ) -> None:
         """Close batchers no endpoint uses now; a version's grace period starts only when no
         endpoint routes to it and no batcher on it still has queued work."""
-        live = {id(a.batcher) for a in table.values()}
+        live = {id(v.batcher) for a in table.values() for v in a.every}
         for old in previous.values():
-            if id(old.batcher) in live:
-                continue
-            key = id(old.batcher)
-            self._closing[key] = old.loaded.ref
-            task = asyncio.get_running_loop().create_task(old.batcher.close())
-            self._draining.add(task)
-            task.add_done_callback(self._draining.discard)
-            task.add_done_callback(functools.partial(self._closed, key))
+            for variant in old.every:
+                if id(variant.batcher) not in live and id(variant.batcher) not in self._closing:
+                    self._close_later(variant)
         self._release_unused()
 
     def _closed(self, batcher_id: int, _task: object = None) -> None:
@@ -188,7 +230,8 @@ class EndpointTable:
         self._release_unused()
 
     def _release_unused(self) -> None:
-        used = {a.loaded.ref for a in self._active.values()} | set(self._closing.values())
+        used = {v.loaded.ref for a in self._active.values() for v in a.every}
+        used |= set(self._closing.values())
         for ref in self.pool.loaded:
             if ref not in used:
                 self.pool.release(ref)
@@ -224,7 +267,8 @@ class EndpointTable:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch_task
         for active in self._active.values():
-            await active.batcher.close()
+            for variant in active.every:
+                await variant.batcher.close()
         if self._draining:
             await asyncio.gather(*self._draining, return_exceptions=True)
         self._known.clear()

@@ -12,7 +12,8 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from types import FrameType
 
 from fastapi import FastAPI, Request
@@ -24,10 +25,13 @@ from starlette.types import ASGIApp
 
 from modelyard.config import Settings, load_settings
 from modelyard.errors import YardError
+from modelyard.monitoring.prometheus import MonitorGauges
+from modelyard.monitoring.recorder import Recorder
+from modelyard.monitoring.summary import summarize_recent
 from modelyard.packages import package_version
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
-from modelyard.serving import docs, status, v1, v2
+from modelyard.serving import docs, feedback, monitor, status, v1, v2
 from modelyard.serving.auth import Authenticator
 from modelyard.serving.context import RequestContext
 from modelyard.serving.errors import HttpError, error_response, respond_to_error
@@ -49,12 +53,50 @@ def create_app(
         yard, pool, settings.poll_seconds, metrics.observer, crowded=receiving.crowded
     )
     metrics.watch(table)
+    recorder = (
+        Recorder(
+            yard,
+            bucket_seconds=settings.monitor_bucket_seconds,
+            flush_seconds=settings.monitor_flush_seconds,
+            max_pending_rows=settings.monitor_max_pending_rows,
+        )
+        if settings.monitoring
+        else None
+    )
+    gauges = MonitorGauges(recorder)
+    metrics.registry.register(gauges)
+
+    def monitor_summary(
+        name: str, period: timedelta, histograms: bool = False, timeline: bool = True
+    ) -> dict[str, object]:
+        return summarize_recent(
+            yard,
+            name,
+            period,
+            max_labeled=settings.quality_max_rows,
+            histograms=histograms,
+            timeline=timeline,
+            bucket_seconds=settings.monitor_bucket_seconds,
+        )
+
+    def rolling_summary(name: str) -> dict[str, object]:
+        return monitor_summary(
+            name, timedelta(seconds=settings.monitor_rolling_seconds), False, False
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if handle_sigterm:
             _drain_on_sigterm(app, settings.drain_seconds)
         await table.start()
+        refreshing = None
+        if recorder is not None:
+            recorder.start()
+            refreshing = asyncio.get_running_loop().create_task(
+                gauges.keep_fresh(
+                    lambda: table.known, rolling_summary, settings.monitor_refresh_seconds
+                )
+            )
         # Models, libraries and the app are loaded now and live as long as the process:
         # move them out of the collector's sight so full collections stay short (they
         # otherwise walk every loaded model object and show up as p99 spikes).
@@ -64,8 +106,18 @@ def create_app(
             yield
         finally:
             app.state.draining = True
-            await table.close()
-            yard.close()
+            if refreshing is not None:
+                refreshing.cancel()
+                with suppress(asyncio.CancelledError):
+                    await refreshing
+            await table.close()  # in-flight requests finish, and are recorded ...
+            try:
+                if recorder is not None:
+                    await asyncio.to_thread(recorder.close)  # ... then written: none lost
+            except Exception:  # the store is gone: say so, and still close what is open
+                log.exception("the last monitoring flush failed; queued rows are lost")
+            finally:
+                yard.close()
 
     app = FastAPI(
         title="modelyard",
@@ -84,7 +136,12 @@ def create_app(
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.draining = False
     app.state.receiving = receiving
+    app.state.yard = yard
+    app.state.observer = recorder
+    app.state.monitor_summary = monitor_summary
     app.include_router(v1.router)
+    app.include_router(feedback.router)
+    app.include_router(monitor.router)
     app.include_router(v2.router)
     app.include_router(status.router)
     app.include_router(docs.router)

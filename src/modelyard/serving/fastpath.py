@@ -74,4 +74,15 @@ class FastPaths:
         label = name if known else "unknown"
         version = response.headers.get("x-modelyard-version", "")
         state.metrics.requests.labels(label, version, str(response.status_code)).inc()
+        # Refused keys (401/403) are the caller's business, not the endpoint's error rate.
+        if (
+            response.status_code >= 400
+            and response.status_code not in (401, 403)
+            and known
+            and state.observer is not None
+        ):
+            active = state.table.active.get(name)
+            serving = version or (active.loaded.ref if active is not None else "")
+            if serving:  # errors before any version loaded have no window to go to
+                state.observer.failed(name, serving, response.status_code)
         state.metrics.latency.labels(label).observe((time.perf_counter() - started) * 1000)

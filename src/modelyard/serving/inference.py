@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from modelyard.errors import ModelFailed
+from modelyard.runtime.events import PredictionEvent, PredictionObserver
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import Output
 from modelyard.runtime.table import ActiveEndpoint
@@ -21,8 +23,15 @@ class Served:
     prediction_ids: list[str]
 
 
-async def infer(active: ActiveEndpoint, columns: Columns, metrics: Metrics) -> Served:
+async def infer(
+    active: ActiveEndpoint,
+    columns: Columns,
+    metrics: Metrics,
+    observer: PredictionObserver | None = None,
+    routing_key: str | None = None,
+) -> Served:
     """Queue rows on the endpoint's batcher; requests and latency are counted by the caller."""
+    started = time.perf_counter()
     metrics.in_flight.inc()
     try:
         output = await active.batcher.submit(columns)
@@ -31,9 +40,26 @@ async def infer(active: ActiveEndpoint, columns: Columns, metrics: Metrics) -> S
     ref = active.loaded.ref
     _check_finite(output, ref)
     metrics.rows.labels(active.endpoint.name, ref).inc(columns.rows)
-    # One random id per request, one suffix per row: unique, and cheap for big batches.
-    base = uuid.uuid4().hex
-    return Served(output, ref, [f"{base}-{i}" for i in range(columns.rows)])
+    # One id per request, one suffix per row: unique, and cheap for big batches. The id
+    # starts with the time so the prediction log appends at the end of its primary-key
+    # index instead of at random places (several times cheaper to insert).
+    base = f"{time.time_ns():016x}{secrets.token_hex(8)}"
+    ids = [f"{base}-{i}" for i in range(columns.rows)]
+    if observer is not None:
+        observer.predicted(
+            PredictionEvent(
+                endpoint=active.endpoint.name,
+                version=ref,
+                columns=columns,
+                output=output,
+                prediction_ids=ids,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                at=time.time(),
+                log_inputs=active.endpoint.monitoring.log_inputs,
+                routing_key=routing_key,
+            )
+        )
+    return Served(output, ref, ids)
 
 
 def _check_finite(output: Output, ref: str) -> None:

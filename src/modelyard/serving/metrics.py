@@ -106,8 +106,9 @@ class _TableCollector(Collector):
             labels=["endpoint", "version"],
         )
         for name, active in self.table.active.items():
-            queue.add_metric([name, active.loaded.ref], active.batcher.queued_rows)
-            serving.add_metric([name, active.loaded.ref], 1)
+            for variant in active.every:
+                queue.add_metric([name, variant.loaded.ref], variant.batcher.queued_rows)
+                serving.add_metric([name, variant.loaded.ref], 1)
         load = GaugeMetricFamily(
             "modelyard_model_load_seconds",
             "Seconds it took to load, verify and warm a version.",

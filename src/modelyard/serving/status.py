@@ -77,6 +77,7 @@ def _status(request: Request, name: str) -> dict[str, Any]:
     return {
         "name": name,
         "serving": active.loaded.ref if active else None,
+        "versions": [v.loaded.ref for v in active.every] if active else [],
         "routes": [plain(r) for r in active.endpoint.routes] if active else None,
         "limits": plain(active.endpoint.limits) if active else None,
         "queued_rows": active.batcher.queued_rows if active else 0,

@@ -13,6 +13,7 @@ from modelyard.runtime.inputs import from_columns, from_records
 from modelyard.serving.auth import require
 from modelyard.serving.body import read_json
 from modelyard.serving.inference import infer
+from modelyard.serving.routing import pick_route, without_field
 
 router = APIRouter(tags=["inference"])
 
@@ -83,10 +84,13 @@ async def handle_predict(state: Any, name: str, request: Request) -> Response:
     payload = await read_json(request, state.max_body_bytes)
     # Looked up again after the await: the table may have swapped while the body arrived,
     # and the batcher that was current then may be closing now.
-    active = state.table.get(name)
+    active, key = pick_route(state.table.get(name), request, payload)
     signature = active.loaded.runner.predictor.signature
+    sticky = active.endpoint.sticky_key
+    if sticky is not None:
+        payload = without_field(payload, sticky, set(signature.names))
     columns = decode(signature, payload)
-    served = await infer(active, columns, state.metrics)
+    served = await infer(active, columns, state.metrics, state.observer, key)
     body: dict[str, Any] = {
         "predictions": served.output.predictions.tolist(),
         "model": active.loaded.version.name,

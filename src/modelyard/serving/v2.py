@@ -22,6 +22,7 @@ from modelyard.runtime.inputs import Columns, from_columns
 from modelyard.serving.auth import OPEN, require
 from modelyard.serving.body import read_json
 from modelyard.serving.inference import infer
+from modelyard.serving.routing import pick_route
 from modelyard.serving.status import json_response, ready_to_serve
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
@@ -142,10 +143,13 @@ async def handle_infer(state: Any, name: str, request: Request) -> Response:
     _active(state, name, version)  # before reading the body: unknown names cost nothing
     payload = await read_json(request, state.max_body_bytes)
     active = _active(state, name, version)  # again: the table may have swapped meanwhile
+    key = None
+    if version is None:  # a versioned URL asks for that version; otherwise route
+        active, key = pick_route(active, request, None)
     signature = active.loaded.runner.predictor.signature
     columns = decode(signature, payload)
     wanted = _requested_outputs(payload)
-    served = await infer(active, columns, state.metrics)
+    served = await infer(active, columns, state.metrics, state.observer, key)
     outputs = []
     if wanted is None or "predict" in wanted:
         predictions = served.output.predictions
@@ -183,13 +187,15 @@ async def handle_infer(state: Any, name: str, request: Request) -> Response:
 
 
 def _active(state: Any, name: str, version: str | None) -> Any:
-    """The endpoint's active version; a v2 version in the path must be the one served."""
+    """The endpoint as served; a v2 version in the path must be one of its routes'."""
     active = state.table.get(name)
-    if version is not None and version != str(active.loaded.version.version):
-        raise NotFound(
-            f"model {name!r} serves version {active.loaded.version.version}, not {version!r}"
-        )
-    return active
+    if version is None:
+        return active
+    for variant in active.every:
+        if version == str(variant.loaded.version.version):
+            return variant
+    served = ", ".join(str(v.loaded.version.version) for v in active.every)
+    raise NotFound(f"model {name!r} serves version {served}, not {version!r}")
 
 
 def decode(signature: Signature, payload: object) -> Columns:

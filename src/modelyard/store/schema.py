@@ -30,14 +30,17 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return None if value is None else stored_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def stored_utc(value: datetime) -> datetime:
+    """How every timestamp is stored: naive UTC (raw inserts use it too)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
 
 
 def utcnow() -> datetime:
@@ -261,3 +264,46 @@ class ReplicaStatusRow(Base):
     version: Mapped[str | None] = mapped_column(String(140), nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PredictionRow(Base):
+    """One served row: what was predicted, by which version, when (inputs only if sampled)."""
+
+    __tablename__ = "predictions"
+    # One index beside the key, for retention (prune by age): every index costs each of
+    # the many inserts. Quality reads start from feedback and join by id.
+    __table_args__ = (Index("ix_predictions_created_at", "created_at"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(140))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    prediction: Mapped[str] = mapped_column(Text)  # JSON text (written with orjson)
+    scores: Mapped[str | None] = mapped_column(Text, nullable=True)  # class probabilities
+    routing_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    inputs: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FeedbackRow(Base):
+    """The ground truth for one prediction, as it arrived later."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_endpoint_received", "endpoint", "received_at"),)
+    prediction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(64))
+    actual: Mapped[str] = mapped_column(Text)  # JSON text
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MonitorWindowRow(Base):
+    """One replica's sketches for endpoint × version × time bucket (merged by addition)."""
+
+    __tablename__ = "monitor_windows"
+    __table_args__ = (Index("ix_monitor_windows_endpoint_bucket", "endpoint", "bucket_start"),)
+    endpoint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(140), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    replica: Mapped[str] = mapped_column(String(128), primary_key=True)
+    bucket_seconds: Mapped[int] = mapped_column(Integer)
+    sketch: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from modelyard.config import Settings, load_settings
 from modelyard.domain.endpoints import Endpoint, Limits, ReplicaStatus, Route
@@ -21,6 +25,7 @@ from modelyard.domain.entities import (
     VersionStatus,
 )
 from modelyard.domain.keys import ApiKey
+from modelyard.domain.monitoring import MonitorSpec
 from modelyard.domain.names import check_name, parse_ref
 from modelyard.domain.values import check_key, check_mapping, check_metrics, check_text
 from modelyard.errors import Conflict, InvalidInput, NotFound
@@ -36,11 +41,16 @@ from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
 from modelyard.store.endpoints import EndpointStore
 from modelyard.store.keys import KeyStore
+from modelyard.store.predictions import FeedbackResult, LogRow, PredictionLog
 from modelyard.store.registry import NewVersion, RegistryStore
+from modelyard.store.schema import utcnow
 from modelyard.store.status import StatusStore
 from modelyard.store.tracking import TrackingStore
+from modelyard.store.windows import StoredWindow, WindowStore
 from modelyard.tabular import read_table, table_format
+from modelyard.validation.gate import GateSettings
 from modelyard.yard.datasets import describe_table
+from modelyard.yard.promotion import Promotion, promote
 from modelyard.yard.registration import prepare
 from modelyard.yard.runs import ActiveRun
 
@@ -87,6 +97,8 @@ class Yard:
         self.endpoints = EndpointStore(self.db)
         self.keys = KeyStore(self.db)
         self.status = StatusStore(self.db)
+        self.predictions = PredictionLog(self.db)
+        self.windows = WindowStore(self.db)
 
     def close(self) -> None:
         self.db.dispose()
@@ -352,6 +364,32 @@ class Yard:
     ) -> AliasEvent:
         return self.registry.set_alias(name, alias, version, self.actor, reason, expect)
 
+    def promote(
+        self,
+        name: str,
+        version: int,
+        alias: str = "production",
+        *,
+        holdout: pd.DataFrame | str | Path | None = None,
+        label: str | None = None,
+        settings: GateSettings | None = None,
+        force: bool = False,
+        reason: str = "",
+    ) -> Promotion:
+        """Run the promotion gate on ``name@version`` and point ``alias`` at it only if it
+        passes (or ``force`` with a ``reason``); the report is audited either way."""
+        return promote(
+            self,
+            name,
+            version,
+            alias,
+            holdout=holdout,
+            label=label,
+            settings=settings,
+            force=force,
+            reason=reason,
+        )
+
     def rollback(
         self, name: str, alias: str = "production", *, reason: str = "", expect: int | None = None
     ) -> AliasEvent:
@@ -400,6 +438,71 @@ class Yard:
 
     def delete_endpoint(self, name: str, *, reason: str = "") -> None:
         self.endpoints.delete(name, self.actor, reason)
+
+    def set_routes(
+        self,
+        name: str,
+        routes: Sequence[Route],
+        *,
+        sticky_key: str | None = None,
+        reason: str = "",
+    ) -> Endpoint:
+        """Split ``name``'s traffic (weights add up to 100; the first route is primary);
+        audited, and picked up by every running server within a poll interval."""
+        for route in routes:
+            self.registry.resolve(route.model)
+        endpoint = dataclasses.replace(
+            self.endpoints.get(name), routes=tuple(routes), sticky_key=sticky_key
+        )
+        return self.endpoints.update(endpoint, self.actor, reason)
+
+    def configure_monitoring(
+        self, name: str, monitoring: MonitorSpec, *, reason: str = ""
+    ) -> Endpoint:
+        """Replace an endpoint's monitoring settings (input sampling, drift tests); audited."""
+        endpoint = dataclasses.replace(self.endpoints.get(name), monitoring=monitoring)
+        return self.endpoints.update(endpoint, self.actor, reason)
+
+    # -- monitoring records ---------------------------------------------------------------
+
+    def monitor_profile(self, ref: str) -> tuple[dict[str, Any], bool]:
+        """A version's reference profile, and whether it classifies (for its output sketch)."""
+        version = self.get_version(ref)
+        profile = self.registry.profile(version.name, version.version)
+        return profile, version.signature.get("output", {}).get("kind") == "classification"
+
+    def log_predictions(self, rows: Sequence[LogRow | Mapping[str, Any]]) -> None:
+        self.predictions.append(rows)
+
+    def save_windows(self, windows: Sequence[StoredWindow]) -> None:
+        self.windows.save(windows)
+
+    def add_feedback(self, endpoint: str, items: Sequence[tuple[str, str]]) -> FeedbackResult:
+        """Ground truth for predictions of ``endpoint``: (prediction id, actual as JSON)."""
+        self.endpoints.get(endpoint)
+        return self.predictions.add_feedback(endpoint, items, utcnow())
+
+    def prune_monitoring(self, older_than: timedelta, *, dry_run: bool = False) -> Pruned:
+        """Delete prediction rows, their feedback and monitor windows older than the cutoff."""
+        cutoff = utcnow() - older_than
+        predictions, feedback = self.predictions.prune(cutoff, dry_run)
+        windows = self.windows.prune(cutoff, dry_run)
+        if not dry_run:
+            self.db.write(
+                lambda session: audit_log.record(
+                    session,
+                    self.actor,
+                    "monitor.prune",
+                    "monitoring",
+                    {
+                        "older_than_seconds": older_than.total_seconds(),
+                        "predictions": predictions,
+                        "feedback": feedback,
+                        "windows": windows,
+                    },
+                )
+            )
+        return Pruned(predictions, feedback, windows, cutoff)
 
     def report_serving(self, replica: str, statuses: dict[str, tuple[str | None, str]]) -> None:
         """A server process says what it serves per endpoint (and what failed to load)."""
@@ -542,6 +645,14 @@ class Yard:
             dest = dest / f"{dataset.name}-v{dataset.version}.{dataset.format}"
         self.artifacts.copy_to(dataset.sha256, dest, f"dataset {dataset.ref}")
         return dest
+
+
+@dataclasses.dataclass(frozen=True)
+class Pruned:
+    predictions: int
+    feedback: int
+    windows: int
+    cutoff: datetime
 
 
 def _split(ref: str) -> tuple[str, int | None]:

@@ -1,0 +1,387 @@
+"""Observe: ``drift`` (offline, for CI), ``monitor status|report|configure|prune`` and
+``feedback import``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from modelyard.cli.context import open_yard, parse_pairs
+from modelyard.cli.output import JsonOption, console, print_json, progress_bar, say, table
+
+monitor_app = typer.Typer(
+    help="Traffic, latency, drift and quality of served endpoints.", no_args_is_help=True
+)
+feedback_app = typer.Typer(help="Ground truth for earlier predictions.", no_args_is_help=True)
+
+FEEDBACK_CHUNK = 1000
+SHOWN_UNKNOWN = 5
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def drift(
+    reference: Path = typer.Option(..., "--reference", "-r", help="Reference data (Parquet/CSV)."),
+    current: Path = typer.Option(..., "--current", "-c", help="Current data (Parquet/CSV)."),
+    exact: bool = typer.Option(
+        False, "--exact", help="KS and Wasserstein from raw samples (scipy) instead of bins."
+    ),
+    columns: str | None = typer.Option(
+        None, "--columns", help="Comma-separated columns to compare [default: all]."
+    ),
+    drift_share: float = typer.Option(
+        0.5, "--drift-share", help="Share of drifted columns that makes the dataset drift."
+    ),
+    numeric_test: str = typer.Option(
+        "wasserstein", help="Effect size judging numeric columns on large samples."
+    ),
+    categorical_test: str = typer.Option(
+        "jensenshannon", help="Effect size judging categorical columns on large samples."
+    ),
+    threshold: list[str] | None = typer.Option(
+        None, "--threshold", help="TEST=VALUE, e.g. psi=0.25 (repeatable)."
+    ),
+    min_rows: int = typer.Option(100, help="Below this many current rows: no verdict."),
+    bins: int = typer.Option(100, help="Quantile bins per numeric column (2 … 1000)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Compare CURRENT with REFERENCE column by column; exit 1 when the dataset drifted.
+
+    Exit codes: 0 no drift (or not enough data), 1 drift, 2 bad input.
+    """
+    from modelyard.domain.monitoring import DriftConfig
+    from modelyard.errors import InvalidInput, NotFound
+    from modelyard.monitoring.offline import drift_frames
+    from modelyard.tabular import read_table
+
+    if not 2 <= bins <= 1000:
+        raise InvalidInput(f"--bins {bins}: must be from 2 to 1000")
+    try:  # in a CI gate every input problem is exit code 2, a missing file included
+        frames = read_table(reference), read_table(current)
+    except NotFound as exc:
+        raise InvalidInput(str(exc)) from None
+    config = DriftConfig(
+        numeric_test=numeric_test,
+        categorical_test=categorical_test,
+        thresholds=_thresholds(threshold),
+        min_rows=min_rows,
+        drift_share=drift_share,
+    )
+    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    report = drift_frames(*frames, config, exact=exact, bins=bins, columns=wanted)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        _drift_table(report.to_json(), f"drift of {current.name} against {reference.name}")
+    raise typer.Exit(1 if report.drifted else 0)
+
+
+def _thresholds(pairs: list[str] | None) -> dict[str, float]:
+    from modelyard.errors import InvalidInput
+
+    out: dict[str, float] = {}
+    for test, value in parse_pairs(pairs, "threshold").items():
+        try:
+            out[test] = float(value)
+        except ValueError:
+            raise InvalidInput(f"--threshold {test}={value}: the value must be a number") from None
+    return out
+
+
+def _drift_table(report: dict[str, Any], title: str) -> None:
+    rows = []
+    for item in sorted(report["features"], key=lambda f: f["verdict"] != "drift"):
+        values = item["values"]
+        rows.append(
+            [
+                item["feature"],
+                item["kind"],
+                item["current_rows"],
+                _fmt(values.get("psi")),
+                _fmt(values.get("jensenshannon")),
+                _fmt(values.get("ks")),
+                _fmt(values.get("wasserstein")),
+                _fmt(values.get("ks_p_value", values.get("chi2_p_value"))),
+                f"{item['test']} {'<' if item['test'].endswith('p_value') else '≥'} "
+                f"{item['threshold']:g}",
+                item["verdict"],
+            ]
+        )
+    table(
+        title,
+        ["feature", "kind", "rows", "PSI", "JS", "KS", "W/σ", "p-value", "drift when", "verdict"],
+        rows,
+    )
+    share = report["drift_share"]
+    say(
+        f"dataset: {report['verdict']} — {len(report['drifted_features'])} of "
+        f"{len(report['features'])} features drifted (share {_fmt(share)}, "
+        f"threshold {report['drift_share_threshold']:g})"
+    )
+
+
+@monitor_app.command("status")
+def status(
+    ctx: typer.Context,
+    endpoint: str,
+    since: str = typer.Option("1h", "--since", help="Period: 90s, 15m, 1h, 7d …"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Per version: traffic, latency percentiles, error rate, drift, quality, feedback."""
+    from modelyard.domain.monitoring import parse_period
+    from modelyard.monitoring.summary import summarize_recent
+
+    yard = open_yard(ctx)
+    summary = summarize_recent(
+        yard,
+        endpoint,
+        parse_period(since),
+        max_labeled=yard.settings.quality_max_rows,
+        bucket_seconds=yard.settings.monitor_bucket_seconds,
+    )
+    if as_json:
+        print_json(summary)
+        return
+    versions = summary["versions"]
+    if not versions:
+        say(f"{endpoint}: no traffic recorded in the last {since}")
+        return
+    rows = []
+    for v in versions:
+        latency = v["latency_ms"]
+        quality = v["quality"]
+        fed = v["feedback"]
+        rows.append(
+            [
+                v["version"],
+                v["requests"],
+                v["rows"],
+                " / ".join(_fmt(latency[p]) for p in ("p50", "p95", "p99")),
+                _fmt(v["error_rate"]),
+                _fmt(v["drift_share"]),
+                ", ".join(v["top_drifted"]) or "—",
+                _quality_text(quality),
+                f"{_fmt(fed['coverage'])} (lag {_fmt(fed['lag_seconds_p50'])} s)",
+            ]
+        )
+    table(
+        f"{endpoint}, last {since}",
+        [
+            "version",
+            "requests",
+            "rows",
+            "p50/p95/p99 ms",
+            "5xx rate",
+            "drift share",
+            "top drifted",
+            "quality",
+            "feedback",
+        ],
+        rows,
+    )
+
+
+def _quality_text(quality: dict[str, Any]) -> str:
+    shown = [
+        f"{name} {_fmt(quality[name])}"
+        for name in ("accuracy", "f1", "roc_auc", "mae", "rmse", "r2")
+        if quality.get(name) is not None
+    ]
+    return ", ".join(shown) or "—"
+
+
+@monitor_app.command("report")
+def report(
+    ctx: typer.Context,
+    endpoint: str,
+    since: str = typer.Option("1h", "--since", help="Period: 90s, 15m, 1h, 7d …"),
+    fmt: str = typer.Option("html", "--format", help="html (self-contained) or json."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="File to write [default: <endpoint>-report.<format>]."
+    ),
+) -> None:
+    """Write a report: reference-vs-current histograms, drift table, quality and latency."""
+    from modelyard.domain.monitoring import parse_period
+    from modelyard.errors import InvalidInput
+    from modelyard.monitoring.report import render_html, render_json
+    from modelyard.monitoring.summary import summarize_recent
+
+    if fmt not in ("html", "json"):
+        raise InvalidInput(f"--format {fmt!r}: use html or json")
+    period = parse_period(since)
+    yard = open_yard(ctx)
+    summary = summarize_recent(
+        yard,
+        endpoint,
+        period,
+        max_labeled=yard.settings.quality_max_rows,
+        histograms=True,
+        bucket_seconds=yard.settings.monitor_bucket_seconds,
+    )
+    text = render_html(summary) if fmt == "html" else render_json(summary)
+    target = out or Path(f"{endpoint}-report.{fmt}")
+    target.write_text(text, encoding="utf-8")
+    say(f"wrote {target} ({target.stat().st_size / 1024:,.0f} KiB)")
+
+
+@monitor_app.command("configure")
+def configure(
+    ctx: typer.Context,
+    endpoint: str,
+    log_inputs: float | None = typer.Option(
+        None, "--log-inputs", help="Share of rows whose raw inputs are stored (0 … 1)."
+    ),
+    numeric_test: str | None = typer.Option(
+        None, help="wasserstein, psi, ks or jensenshannon (large samples)."
+    ),
+    categorical_test: str | None = typer.Option(
+        None, help="jensenshannon, psi or chi2 (large samples)."
+    ),
+    threshold: list[str] | None = typer.Option(
+        None, "--threshold", help="TEST=VALUE, e.g. psi=0.25 (repeatable)."
+    ),
+    drift_share: float | None = typer.Option(None, help="Share of drifted features = drift."),
+    min_rows: int | None = typer.Option(None, help="Below this many rows: no verdict."),
+    large_rows: int | None = typer.Option(
+        None, help="Above this many rows effect sizes judge, below p-values."
+    ),
+    p_value: float | None = typer.Option(None, help="Significance level of the p-value tests."),
+    reason: str = typer.Option("", "--reason", help="Why (kept in the audit log)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change how ENDPOINT is monitored; settings not given keep their value."""
+    import dataclasses
+
+    from modelyard.domain.monitoring import DriftConfig, MonitorSpec
+
+    yard = open_yard(ctx)
+    current = yard.get_endpoint(endpoint).monitoring
+    changes: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "numeric_test": numeric_test,
+            "categorical_test": categorical_test,
+            "drift_share": drift_share,
+            "min_rows": min_rows,
+            "large_rows": large_rows,
+            "p_value": p_value,
+        }.items()
+        if value is not None
+    }
+    if threshold:
+        changes["thresholds"] = {**current.drift.thresholds, **_thresholds(threshold)}
+    drift_config: DriftConfig = dataclasses.replace(current.drift, **changes)
+    spec = MonitorSpec(
+        log_inputs=current.log_inputs if log_inputs is None else log_inputs, drift=drift_config
+    )
+    updated = yard.configure_monitoring(endpoint, spec, reason=reason)
+    if as_json:
+        print_json(updated.monitoring)
+        return
+    d = updated.monitoring.drift
+    say(
+        f"{endpoint}: log_inputs {updated.monitoring.log_inputs:g}, numeric {d.numeric_test}, "
+        f"categorical {d.categorical_test}, drift share {d.drift_share:g}, "
+        f"min rows {d.min_rows}"
+    )
+
+
+@monitor_app.command("prune")
+def prune(
+    ctx: typer.Context,
+    older_than: str = typer.Option(..., "--older-than", help="Age to keep, e.g. 30d."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would go; delete nothing."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete prediction rows, their feedback and monitor windows older than a period."""
+    from modelyard.domain.monitoring import parse_period
+
+    pruned = open_yard(ctx).prune_monitoring(parse_period(older_than), dry_run=dry_run)
+    if as_json:
+        print_json(pruned)
+        return
+    verb = "would delete" if dry_run else "deleted"
+    say(
+        f"{verb} {pruned.predictions} predictions, {pruned.feedback} feedback rows and "
+        f"{pruned.windows} windows from before {pruned.cutoff:%Y-%m-%d %H:%M:%S} UTC"
+    )
+
+
+@feedback_app.command("import")
+def feedback_import(
+    ctx: typer.Context,
+    path: Path,
+    endpoint: str = typer.Option(..., "--endpoint", "-e", help="Endpoint that made them."),
+    id_column: str = typer.Option("prediction_id", help="Column of prediction ids."),
+    actual_column: str = typer.Option("actual", help="Column of actual outcomes."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Import labels from a CSV/Parquet file with prediction_id and actual columns."""
+    from modelyard.domain.feedback import feedback_items
+    from modelyard.errors import InvalidInput
+    from modelyard.tabular import read_table
+
+    frame = read_table(path)
+    for column in (id_column, actual_column):
+        if column not in frame.columns:
+            raise InvalidInput(f"{path.name}: no column {column!r}")
+    yard = open_yard(ctx)
+    yard.get_endpoint(endpoint)
+    ids = frame[id_column].astype(object).where(frame[id_column].notna(), None).tolist()
+    actuals = frame[actual_column].astype(object).where(frame[actual_column].notna(), None)
+    records = [
+        {"prediction_id": str(pid) if pid is not None else None, "actual": _plain(value)}
+        for pid, value in zip(ids, actuals.tolist(), strict=True)
+    ]
+    totals = {"accepted": 0, "updated": 0, "duplicates": 0}
+    unknown: list[dict[str, Any]] = []
+    invalid: list[dict[str, Any]] = []
+    with progress_bar(f"importing {path.name}") as advance:
+        for start in range(0, len(records), FEEDBACK_CHUNK):
+            chunk = records[start : start + FEEDBACK_CHUNK]
+            items, problems = feedback_items(chunk)
+            result = yard.add_feedback(endpoint, [(i.prediction_id, i.actual) for i in items])
+            totals["accepted"] += result.accepted
+            totals["updated"] += result.updated
+            totals["duplicates"] += result.duplicates
+            unknown += [
+                {"row": start + items[i].index + 1, "prediction_id": pid}
+                for i, pid in result.unknown
+            ]
+            invalid += [
+                {"row": start + p["index"] + 1, "field": p["field"], "rule": p["rule"]}
+                for p in problems
+            ]
+            advance(min(start + FEEDBACK_CHUNK, len(records)), len(records))
+    if as_json:
+        print_json({**totals, "unknown": unknown, "invalid": invalid})
+        return
+    say(
+        f"{totals['accepted']} accepted, {totals['updated']} updated, "
+        f"{totals['duplicates']} duplicates, {len(unknown)} unknown ids, {len(invalid)} invalid"
+    )
+    for item in unknown[:SHOWN_UNKNOWN]:
+        say(f"  row {item['row']}: unknown prediction id {item['prediction_id']!r}")
+    for problem in invalid[:SHOWN_UNKNOWN]:
+        say(f"  row {problem['row']}: {problem['field']} {problem['rule']}")
+    if len(unknown) + len(invalid) > 2 * SHOWN_UNKNOWN:
+        console.print("  … (--json lists them all)")
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars from the file → Python values the feedback check understands."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def install(app: typer.Typer) -> None:
+    app.command("drift")(drift)
+    app.add_typer(monitor_app, name="monitor")
+    app.add_typer(feedback_app, name="feedback")

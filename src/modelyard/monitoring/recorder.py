@@ -1,0 +1,353 @@
+"""The server-side observer: queue prediction events, and on a thread of its own every
+flush interval count them into window sketches and write them with the prediction log.
+
+The event loop only appends to a list under a lock; the vectorised sketch updates, JSON
+encoding and database writes all happen here, once per flush for every request in it.
+The queue is bounded: past ``max_pending_rows`` queued rows, new requests are neither
+logged nor counted in the sketches, only in ``dropped_rows`` (the server never slows down or
+runs out of memory because monitoring cannot keep up). Log rows whose write failed are kept
+(up to the same bound) and written again at the next flush; inserts ignore rows already
+there, so a write that committed but looked failed is not counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import numpy as np
+import orjson
+
+from modelyard.errors import NotFound
+from modelyard.monitoring.window import Window, add_output, output_profile
+from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.inputs import Columns
+from modelyard.store.predictions import LogRow
+from modelyard.store.windows import StoredWindow
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """Where the recorder reads profiles and writes (``modelyard.Yard`` provides it)."""
+
+    def monitor_profile(self, ref: str) -> tuple[dict[str, Any], bool]: ...
+
+    def log_predictions(self, rows: Sequence[LogRow]) -> None: ...
+
+    def save_windows(self, windows: Sequence[StoredWindow]) -> None: ...
+
+
+@dataclass
+class _Error:
+    endpoint: str
+    version: str
+    status: int
+    at: float
+
+
+Key = tuple[str, str, int]  # endpoint, version, bucket start (unix seconds)
+FLUSH_NICE = 10
+
+
+class Recorder:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        bucket_seconds: int = 300,
+        flush_seconds: float = 1.0,
+        max_pending_rows: int = 200_000,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.sink = sink
+        self.bucket_seconds = bucket_seconds
+        self.flush_seconds = flush_seconds
+        self.max_pending_rows = max_pending_rows
+        self.replica = f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.dropped_rows = 0
+        self.flush_failures = 0
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._events: list[PredictionEvent] = []
+        self._errors: list[_Error] = []
+        self._pending_rows = 0
+        self._windows: dict[Key, Window] = {}
+        self._dirty: set[Key] = set()  # windows changed since they were last saved
+        self._late: dict[Key, str] = {}  # windows of forgotten buckets: their own replica id
+        self._horizon = 0  # buckets before this start were forgotten
+        self._saved_at = 0.0
+        self.window_save_seconds = max(flush_seconds, min(5.0, bucket_seconds / 2))
+        self._unwritten: list[LogRow] = []  # log rows a failed flush kept for retry
+        self._profiles: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._random = random.Random()
+
+    # -- the observer (event loop side) ----------------------------------------------------
+
+    def predicted(self, event: PredictionEvent) -> None:
+        with self._lock:
+            if self._pending_rows + event.columns.rows > self.max_pending_rows:
+                self.dropped_rows += event.columns.rows
+                return
+            self._events.append(event)
+            self._pending_rows += event.columns.rows
+
+    def failed(self, endpoint: str, version: str, status: int) -> None:
+        with self._lock:
+            if len(self._errors) < self.max_pending_rows:
+                self._errors.append(_Error(endpoint, version, status, self._now()))
+
+    # -- the flusher (its own thread) ------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="monitor-flush", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        _lower_priority()
+        while not self._stop.wait(self.flush_seconds):
+            try:
+                self.flush(every_window=False)
+            except Exception:  # the store may be down: keep serving, retry next time
+                self.flush_failures += 1
+                log.exception("monitoring flush failed; will retry")
+
+    def close(self) -> None:
+        """Stop the thread and write everything still queued (graceful shutdown)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+
+    def flush(self, every_window: bool = True) -> None:
+        """Count queued events into windows, write their log rows, and save the windows
+        that changed (the periodic flush saves them only every few seconds and when
+        their bucket ends; an explicit flush saves them all)."""
+        with self._flush_lock:
+            with self._lock:
+                events, self._events = self._events, []
+                errors, self._errors = self._errors, []
+                self._pending_rows = 0
+            rows, self._unwritten = self._unwritten, []
+            for key, group in _group(events, self.bucket_seconds).items():
+                _count(self._window(key, group[0].log_inputs > 0), group)
+                self._dirty.add(key)
+                rows.extend(self._log_rows(group))
+            for error in errors:
+                key = (error.endpoint, error.version, _bucket(error.at, self.bucket_seconds))
+                self._window(key).add_error(error.status)
+                self._dirty.add(key)
+            failure: Exception | None = None
+            try:
+                self.sink.log_predictions(rows)
+            except Exception as exc:  # kept for the next flush (inserts are idempotent)
+                kept = rows[: self.max_pending_rows]
+                with self._lock:
+                    self.dropped_rows += len(rows) - len(kept)
+                self._unwritten, failure = kept, exc
+            if self._dirty and (every_window or self._windows_due()):
+                dirty = sorted(self._dirty)
+                self.sink.save_windows([self._stored(key) for key in dirty])
+                self._dirty.difference_update(dirty)
+                self._saved_at = self._now()
+            self._forget_old_buckets()
+            if failure is not None:
+                raise failure
+
+    def _windows_due(self) -> bool:
+        """Windows are whole sketches: rewrite them every few seconds, not every flush,
+        and at once when a bucket they belong to has ended."""
+        now = self._now()
+        if now - self._saved_at >= self.window_save_seconds:
+            return True
+        current = _bucket(now, self.bucket_seconds)
+        return any(key[2] < current for key in self._dirty)
+
+    def _log_rows(self, events: list[PredictionEvent]) -> list[LogRow]:
+        try:  # the usual case: every answer of the group encoded in a few array calls
+            return _group_log_rows(events, self._random)
+        except Exception:  # mixed shapes or odd values: one request at a time, below
+            log.debug("encoding %d requests one by one", len(events))
+        rows: list[LogRow] = []
+        for event in events:
+            try:
+                rows.extend(_group_log_rows([event], self._random))
+            except Exception:  # one unencodable answer must not cost the others
+                with self._lock:
+                    self.dropped_rows += event.columns.rows
+                log.exception("could not encode the prediction rows of %s", event.version)
+        return rows
+
+    def _window(self, key: Key, keep_values: bool = False) -> Window:
+        window = self._windows.get(key)
+        if window is None:
+            profile, output_spec = self._profile(key[1])
+            window = self._windows[key] = Window.empty(profile, output_spec, keep_values)
+            if key[2] < self._horizon:
+                # This bucket's window was saved and forgotten: a fresh one would overwrite
+                # the stored counts, so late rows go to a row of their own.
+                self._late[key] = f"{self.replica}:late:{uuid.uuid4().hex[:8]}"
+        return window
+
+    def _profile(self, ref: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        cached = self._profiles.get(ref)
+        if cached is not None:
+            return cached
+        try:
+            profile, classification = self.sink.monitor_profile(ref)
+        except NotFound:  # deleted version: traffic still counts, there is nothing to compare
+            profile, classification = {}, False
+        except Exception:  # a store hiccup: count traffic now, try the profile again later
+            log.warning("reference profile of %s not readable now; will retry", ref)
+            return {}, None
+        cached = self._profiles[ref] = (profile, output_profile(profile, classification))
+        return cached
+
+    def _stored(self, key: Key) -> StoredWindow:
+        endpoint, version, start = key
+        return StoredWindow(
+            endpoint=endpoint,
+            version=version,
+            bucket_start=datetime.fromtimestamp(start, UTC),
+            bucket_seconds=self.bucket_seconds,
+            replica=self._late.get(key, self.replica),
+            sketch=self._windows[key].to_json(),
+        )
+
+    def _forget_old_buckets(self) -> None:
+        """Buckets that ended a bucket ago are written for the last time; memory stays
+        bounded."""
+        self._horizon = _bucket(self._now(), self.bucket_seconds) - self.bucket_seconds
+        for key in [k for k in self._windows if k[2] < self._horizon and k not in self._dirty]:
+            del self._windows[key]
+            self._late.pop(key, None)
+        live = {k[1] for k in self._windows}
+        for ref in [r for r in self._profiles if r not in live]:
+            del self._profiles[ref]
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else datetime.now(UTC).timestamp()
+
+
+def _lower_priority() -> None:
+    """Run this thread at a lower CPU priority (Linux applies nice per thread): when cores
+    are scarce the scheduler serves requests first and monitoring catches up after."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), FLUSH_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: normal priority
+        log.debug("monitoring thread keeps normal priority")
+
+
+def _bucket(at: float, seconds: int) -> int:
+    return int(at // seconds) * seconds
+
+
+def _group(events: list[PredictionEvent], seconds: int) -> dict[Key, list[PredictionEvent]]:
+    groups: dict[Key, list[PredictionEvent]] = {}
+    for event in events:
+        key = (event.endpoint, event.version, _bucket(event.at, seconds))
+        groups.setdefault(key, []).append(event)
+    return groups
+
+
+def _count(window: Window, events: list[PredictionEvent]) -> None:
+    """One vectorised update for all the rows of a group of requests."""
+    columns = Columns.concat([e.columns for e in events])
+    for name, sketch in window.features.items():
+        if name in columns.names:
+            try:
+                sketch.add(columns.column(name))
+            except Exception:  # one odd column must not cost the others or the log
+                log.exception("could not count feature %r into its sketch", name)
+    try:
+        predictions = np.concatenate([np.asarray(e.output.predictions) for e in events])
+        add_output(window, predictions)
+    except Exception:  # answers of mixed or odd types: traffic still counts
+        log.exception("could not count the outputs of %s", events[0].version)
+    window.add_latencies(np.array([e.latency_ms for e in events]))
+    window.rows += columns.rows
+    window.requests += len(events)
+
+
+def _group_log_rows(events: list[PredictionEvent], rng: random.Random) -> list[LogRow]:
+    """Log rows of many requests of one endpoint × version at once: concatenated outputs,
+    one ``tolist``, and tuples built by ``zip`` (per-request work was most of a flush's
+    cost with one-row requests)."""
+    first = events[0]
+    sizes = [len(e.prediction_ids) for e in events]
+    total = sum(sizes)
+    single = total == len(events)
+
+    def per_row(values: list[Any]) -> list[Any]:
+        return (
+            values if single else [v for v, n in zip(values, sizes, strict=True) for _ in range(n)]
+        )
+
+    ids = [pid for e in events for pid in e.prediction_ids]
+    created = per_row([datetime.fromtimestamp(e.at, UTC) for e in events])
+    latency = per_row([e.latency_ms for e in events])
+    keys = per_row([e.routing_key for e in events])
+    predictions = np.concatenate([e.output.predictions for e in events])
+    if predictions.ndim == 1 and predictions.dtype.kind in "iu":
+        texts = [str(v) for v in predictions.tolist()]
+    else:
+        texts = [_json(v) for v in predictions.tolist()]
+    scores: list[str | None]
+    if all(e.output.probabilities is not None for e in events):
+        matrix = np.concatenate([e.output.probabilities for e in events])
+        scores = [_json(row) for row in matrix.tolist()]
+    else:
+        scores = [None] * total
+    inputs: list[str | None] = [None] * total
+    if any(e.log_inputs > 0 for e in events):
+        offset = 0
+        for event, size in zip(events, sizes, strict=True):
+            for i, text in _sampled_rows(event, rng).items():
+                inputs[offset + i] = text
+            offset += size
+    if len(texts) != total or len(scores) != total:
+        raise ValueError("outputs and prediction ids do not line up")
+    return list(
+        zip(
+            ids,
+            [first.endpoint] * total,
+            [first.version] * total,
+            created,
+            latency,
+            texts,
+            scores,
+            keys,
+            inputs,
+            strict=True,
+        )
+    )
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
+
+
+def _sampled_rows(event: PredictionEvent, rng: random.Random) -> Mapping[int, str]:
+    """Raw inputs of a ``log_inputs`` share of rows, as JSON text (none by default)."""
+    if event.log_inputs <= 0:
+        return {}
+    chosen = [i for i in range(event.columns.rows) if rng.random() < event.log_inputs]
+    if not chosen:
+        return {}
+    columns = {name: event.columns.column(name) for name in event.columns.names}
+    return {i: _json({name: _plain(values[i]) for name, values in columns.items()}) for i in chosen}
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,266 @@
+"""What an endpoint's monitor says for a period: per version traffic, latency, errors,
+drift against the version's reference profile, quality from feedback, and the same per
+time bucket. Read by ``monitor status``, the report, the admin API and the gauges."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from modelyard.domain.endpoints import Endpoint
+from modelyard.domain.entities import ModelVersion
+from modelyard.domain.monitoring import DriftConfig
+from modelyard.monitoring.drift import compare
+from modelyard.monitoring.quality import quality
+from modelyard.monitoring.sketch import CategoryCounts, NumericCounts
+from modelyard.monitoring.window import Window, output_profile
+from modelyard.store.predictions import LabeledPrediction, PredictionLog
+from modelyard.store.schema import utcnow
+from modelyard.store.windows import StoredWindow, WindowStore
+
+PERCENTILES = (50, 95, 99)
+MAX_POINTS = 200  # timeline points per version, whatever the period
+
+
+class Source(Protocol):
+    """What the summary reads (``modelyard.Yard`` provides it)."""
+
+    @property
+    def windows(self) -> WindowStore: ...
+
+    @property
+    def predictions(self) -> PredictionLog: ...
+
+    def get_endpoint(self, name: str) -> Endpoint: ...
+
+    def get_version(self, ref: str, version: int | None = None) -> ModelVersion: ...
+
+    def monitor_profile(self, ref: str) -> tuple[dict[str, Any], bool]: ...
+
+
+def summarize(
+    source: Source,
+    endpoint: str,
+    since: datetime,
+    until: datetime,
+    *,
+    max_labeled: int = 100_000,
+    histograms: bool = False,
+    timeline: bool = True,
+    bucket_seconds: int = 300,
+) -> dict[str, Any]:
+    """The monitor of ``endpoint`` over the windows that overlap [since, until)
+    (``bucket_seconds``: the longest bucket to look back for)."""
+    config = source.get_endpoint(endpoint).monitoring.drift
+    stored = [
+        w
+        for w in source.windows.read(endpoint, since - timedelta(seconds=bucket_seconds), until)
+        if w.bucket_start + timedelta(seconds=w.bucket_seconds) > since
+    ]
+    labeled = source.predictions.labeled(endpoint, since, until, max_labeled)
+    by_version: dict[str, list[StoredWindow]] = defaultdict(list)
+    for window in stored:
+        by_version[window.version].append(window)
+    labels: dict[str, list[LabeledPrediction]] = defaultdict(list)
+    for row in labeled:
+        labels[row.version].append(row)
+    versions = [
+        _version(
+            source,
+            ref,
+            by_version.get(ref, []),
+            labels.get(ref, []),
+            config,
+            histograms=histograms,
+            timeline=timeline,
+        )
+        for ref in sorted(set(by_version) | set(labels))
+    ]
+    versions.sort(key=lambda v: -v["requests"])
+    return {
+        "endpoint": endpoint,
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "drift_config": {
+            "numeric_test": config.numeric_test,
+            "categorical_test": config.categorical_test,
+            "thresholds": dict(config.thresholds),
+            "p_value": config.p_value,
+            "large_rows": config.large_rows,
+            "min_rows": config.min_rows,
+            "drift_share": config.drift_share,
+        },
+        "versions": versions,
+    }
+
+
+def summarize_recent(
+    source: Source,
+    endpoint: str,
+    period: timedelta,
+    *,
+    max_labeled: int = 100_000,
+    histograms: bool = False,
+    timeline: bool = True,
+    bucket_seconds: int = 300,
+) -> dict[str, Any]:
+    """The monitor over the last ``period`` (the current bucket included)."""
+    now = utcnow()
+    return summarize(
+        source,
+        endpoint,
+        now - period,
+        now + timedelta(seconds=1),
+        max_labeled=max_labeled,
+        histograms=histograms,
+        timeline=timeline,
+        bucket_seconds=bucket_seconds,
+    )
+
+
+def _version(
+    source: Source,
+    ref: str,
+    stored: list[StoredWindow],
+    labeled: list[LabeledPrediction],
+    config: DriftConfig,
+    *,
+    histograms: bool,
+    timeline: bool,
+) -> dict[str, Any]:
+    try:
+        profile, classification = source.monitor_profile(ref)
+        output = source.get_version(ref).signature.get("output", {})
+        kind, classes = output.get("kind", "other"), output.get("classes")
+    except Exception:  # the version was deleted since: its traffic still shows
+        profile, classification, kind, classes = {}, False, "other", None
+    output_spec = output_profile(profile, classification)
+    merged = Window.empty(profile, output_spec)
+    buckets: dict[datetime, Window] = {}
+    seconds = {w.bucket_seconds for w in stored}
+    step = _timeline_step(stored)
+    for window in stored:
+        part = Window.from_json(profile, output_spec, window.sketch)
+        merged.merge(part)
+        if timeline:
+            start = _align(window.bucket_start, step)
+            bucket = buckets.setdefault(start, Window.empty(profile, output_spec))
+            bucket.merge(part)
+    result = _traffic(merged)
+    result["version"] = ref
+    drift = compare(profile, merged.features, merged.output, config) if profile else None
+    result["drift"] = drift.to_json() if drift else None
+    result["drift_share"] = drift.drift_share if drift else None
+    result["top_drifted"] = [f.feature for f in drift.top()] if drift else []
+    result["classes"] = merged.class_counts()
+    result["quality"] = quality(labeled, kind, classes)
+    # Rows counted by the sketches stand for the rows logged: counting the log itself would
+    # scan millions of rows on every gauge refresh.
+    result["feedback"] = _feedback(labeled, merged.rows)
+    if histograms:
+        result["histograms"] = _histograms(profile, merged)
+    if timeline:
+        result["timeline"] = _timeline(
+            profile, buckets, labeled, kind, classes, config, max(step, *seconds, 1)
+        )
+    return result
+
+
+def _timeline_step(stored: list[StoredWindow]) -> int:
+    """Seconds per timeline point: the bucket length, or whole multiples of it so a long
+    period gives at most MAX_POINTS points (and as many drift computations)."""
+    if not stored:
+        return 0
+    seconds = max(w.bucket_seconds for w in stored)
+    first = min(w.bucket_start for w in stored)
+    last = max(w.bucket_start for w in stored)
+    buckets = int((last - first).total_seconds() // seconds) + 1
+    return seconds * max(1, -(-buckets // MAX_POINTS))
+
+
+def _align(start: datetime, step: int) -> datetime:
+    stamp = start.timestamp()
+    return datetime.fromtimestamp(stamp - stamp % step, start.tzinfo) if step else start
+
+
+def _traffic(window: Window) -> dict[str, Any]:
+    total = window.requests + window.error_count
+    return {
+        "requests": window.requests,
+        "rows": window.rows,
+        "errors": dict(sorted(window.errors.items())),
+        "error_rate": window.count_errors("5") / total if total else None,
+        "client_error_rate": window.count_errors("4") / total if total else None,
+        "latency_ms": {f"p{q}": window.percentile(q) for q in PERCENTILES},
+    }
+
+
+def _feedback(labeled: list[LabeledPrediction], predicted: int) -> dict[str, Any]:
+    lags = [(r.received_at - r.created_at).total_seconds() for r in labeled]
+    return {
+        "logged": predicted,
+        "labeled": len(labeled),
+        "coverage": min(len(labeled) / predicted, 1.0) if predicted else None,
+        "lag_seconds_p50": statistics.median(lags) if lags else None,
+    }
+
+
+def _timeline(
+    profile: dict[str, Any],
+    buckets: dict[datetime, Window],
+    labeled: Sequence[LabeledPrediction],
+    kind: str,
+    classes: Sequence[Any] | None,
+    config: DriftConfig,
+    bucket_seconds: int,
+) -> list[dict[str, Any]]:
+    labels: dict[datetime, list[LabeledPrediction]] = defaultdict(list)
+    for row in labeled:
+        stamp = row.created_at.timestamp()
+        start = datetime.fromtimestamp(stamp - stamp % bucket_seconds, row.created_at.tzinfo)
+        labels[start].append(row)
+    points = []
+    for start in sorted(set(buckets) | set(labels)):
+        window = buckets.get(start)
+        point: dict[str, Any] = {"bucket_start": start.isoformat()}
+        if window is not None:
+            point.update(_traffic(window))
+            if profile:
+                drift = compare(profile, window.features, window.output, config)
+                point["drift_share"] = drift.drift_share
+                point["drift_scores"] = {f.feature: f.score for f in drift.features}
+        point["quality"] = quality(labels.get(start, []), kind, classes)
+        points.append(point)
+    return points
+
+
+def _histograms(profile: dict[str, Any], window: Window) -> dict[str, Any]:
+    """Reference and current counts per feature, in the reference's bins (for charts)."""
+    charts: dict[str, Any] = {}
+    for name, sketch in window.features.items():
+        spec = profile["features"][name]
+        if isinstance(sketch, NumericCounts):
+            charts[name] = {
+                "type": "numeric",
+                "edges": spec["edges"],
+                "reference": spec["counts"],
+                "current": sketch.counts.tolist(),
+                "below": sketch.low,
+                "above": sketch.high,
+                "missing": sketch.missing,
+            }
+        elif isinstance(sketch, CategoryCounts):
+            categories = list(spec["frequencies"])
+            charts[name] = {
+                "type": "categorical",
+                "categories": categories,
+                "reference": [spec["frequencies"][c] for c in categories],
+                "current": [sketch.counts.get(c, 0) for c in categories],
+                "unseen": sketch.unseen,
+                "unseen_values": sketch.unseen_values,
+                "missing": sketch.missing,
+            }
+    return charts

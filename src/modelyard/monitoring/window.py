@@ -1,0 +1,159 @@
+"""A monitor window: everything known about endpoint × version × time bucket, as counts.
+
+Feature and output sketches in the reference profile's bins, the latency histogram, row,
+request and error counts. Windows merge by addition, so the same code sums a replica's
+flushes, several replicas and several buckets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modelyard.monitoring.sketch import (
+    CategoryCounts,
+    Counts,
+    NumericCounts,
+    counts_for,
+    counts_from_json,
+)
+
+# Latency bucket upper bounds (ms): geometric from 0.1 ms to 60 s, ~23% apart, so a
+# percentile read from the histogram is within about 12% of the true value.
+LATENCY_EDGES_MS = np.geomspace(0.1, 60_000.0, 65)
+
+
+def output_profile(profile: Mapping[str, Any], classification: bool) -> dict[str, Any] | None:
+    """The profile the output sketch uses: the stored one, or an empty class table."""
+    stored = profile.get("output")
+    if stored is not None:
+        return dict(stored)
+    if classification:
+        return {"type": "categorical", "count": 0, "missing": 0, "frequencies": {}}
+    return None
+
+
+@dataclass
+class Window:
+    profile: Mapping[str, Any]
+    output_spec: Mapping[str, Any] | None
+    features: dict[str, Counts] = field(default_factory=dict)
+    output: Counts | None = None
+    latency: np.ndarray = field(
+        default_factory=lambda: np.zeros(LATENCY_EDGES_MS.size + 1, dtype=np.int64)
+    )
+    rows: int = 0
+    requests: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def empty(
+        cls,
+        profile: Mapping[str, Any],
+        output_spec: Mapping[str, Any] | None,
+        keep_values: bool = False,
+    ) -> Window:
+        """``keep_values``: remember unseen input categories by name (only when the
+        endpoint samples raw inputs anyway; otherwise they are counted, not kept)."""
+        features = {
+            name: counts_for(spec, keep_values)
+            for name, spec in profile.get("features", {}).items()
+        }
+        output = counts_for(output_spec) if output_spec is not None else None
+        return cls(profile, output_spec, features, output)
+
+    def add_latencies(self, milliseconds: np.ndarray) -> None:
+        index = np.searchsorted(LATENCY_EDGES_MS, milliseconds, side="left")
+        self.latency += np.bincount(index, minlength=self.latency.size)
+
+    def add_error(self, status: int, count: int = 1) -> None:
+        key = str(status)
+        self.errors[key] = self.errors.get(key, 0) + count
+
+    def merge(self, other: Window) -> None:
+        for name, sketch in other.features.items():
+            mine = self.features.get(name)
+            if mine is None:
+                continue
+            mine.merge(sketch)  # type: ignore[arg-type]
+        if self.output is not None and other.output is not None:
+            self.output.merge(other.output)  # type: ignore[arg-type]
+        self.latency += other.latency
+        self.rows += other.rows
+        self.requests += other.requests
+        for status, count in other.errors.items():
+            self.add_error(int(status), count)
+
+    def percentile(self, q: float) -> float | None:
+        """Latency percentile (ms) read from the histogram, interpolated in log space."""
+        total = int(self.latency.sum())
+        if total == 0:
+            return None
+        target = q / 100 * total
+        cumulative = np.cumsum(self.latency)
+        index = int(np.searchsorted(cumulative, target, side="left"))
+        if index >= LATENCY_EDGES_MS.size:
+            return float(LATENCY_EDGES_MS[-1])
+        upper = float(LATENCY_EDGES_MS[index])
+        lower = float(LATENCY_EDGES_MS[index - 1]) if index > 0 else upper / 1.23
+        before = float(cumulative[index - 1]) if index > 0 else 0.0
+        share = (target - before) / max(float(self.latency[index]), 1.0)
+        return float(np.exp(np.log(lower) + share * (np.log(upper) - np.log(lower))))
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    def count_errors(self, first_digit: str) -> int:
+        return sum(n for status, n in self.errors.items() if status.startswith(first_digit))
+
+    def class_counts(self) -> dict[str, int]:
+        if isinstance(self.output, CategoryCounts):
+            counts = dict(self.output.counts)
+            counts.update(self.output.unseen_values)
+            return counts
+        return {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "requests": self.requests,
+            "errors": dict(self.errors),
+            "latency": self.latency.tolist(),
+            "features": {name: sketch.to_json() for name, sketch in self.features.items()},
+            "output": self.output.to_json() if self.output is not None else None,
+        }
+
+    @classmethod
+    def from_json(
+        cls,
+        profile: Mapping[str, Any],
+        output_spec: Mapping[str, Any] | None,
+        data: Mapping[str, Any],
+    ) -> Window:
+        window = cls.empty(profile, output_spec)
+        window.rows, window.requests = int(data["rows"]), int(data["requests"])
+        window.errors = {str(k): int(v) for k, v in data["errors"].items()}
+        latency = np.asarray(data["latency"], dtype=np.int64)
+        if latency.shape == window.latency.shape:
+            window.latency = latency
+        specs = profile.get("features", {})
+        for name, stored in data.get("features", {}).items():
+            if name in specs:
+                window.features[name] = counts_from_json(specs[name], stored)
+        if output_spec is not None and data.get("output") is not None:
+            window.output = counts_from_json(output_spec, data["output"])
+        return window
+
+
+def add_output(window: Window, predictions: np.ndarray) -> None:
+    if isinstance(window.output, NumericCounts):
+        if predictions.ndim == 1:
+            window.output.add(predictions.astype(float, copy=False))
+    elif isinstance(window.output, CategoryCounts) and predictions.ndim == 1:
+        labels, counts = np.unique(predictions, return_counts=True)
+        for label, count in zip(labels.tolist(), counts.tolist(), strict=True):
+            window.output.add_count(str(label), int(count))

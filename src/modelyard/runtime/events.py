@@ -1,0 +1,38 @@
+"""What serving tells the outside about each prediction: the observer interface.
+
+Serving emits events and never learns who listens; monitoring implements the observer and
+never imports serving. Calls happen on the event loop, so an observer must only queue the
+event and return (work belongs on its own thread).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from modelyard.runtime.inputs import Columns
+from modelyard.runtime.runner import Output
+
+
+@dataclass(frozen=True)
+class PredictionEvent:
+    endpoint: str
+    version: str  # "churn@3"
+    columns: Columns
+    output: Output
+    prediction_ids: list[str]
+    latency_ms: float  # queue + model time of the request
+    at: float  # time.time() when the answer was ready
+    log_inputs: float  # share of rows whose raw inputs may be stored
+    routing_key: str | None = None
+
+
+class PredictionObserver(Protocol):
+    def predicted(self, event: PredictionEvent) -> None:
+        """Rows were predicted (called on the event loop: queue and return)."""
+
+    def failed(self, endpoint: str, version: str, status: int) -> None:
+        """A request to ``endpoint`` ended with an HTTP error ``status``."""
+
+    def flush(self) -> None:
+        """Write everything queued so far (blocking; call from a worker thread)."""

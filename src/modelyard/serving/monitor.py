@@ -1,0 +1,39 @@
+"""Admin API for the monitor: the same summary ``monitor status`` prints, as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from modelyard.domain.monitoring import parse_period
+from modelyard.errors import InvalidInput
+from modelyard.serving.auth import require
+from modelyard.serving.status import json_response
+
+router = APIRouter(tags=["admin"])
+MAX_PERIOD = timedelta(days=31)
+
+
+@router.get(
+    "/api/endpoints/{name}/monitor",
+    dependencies=[Depends(require("read"))],
+    summary="Traffic, latency, errors, drift and quality per version",
+)
+async def monitor(
+    name: str,
+    request: Request,
+    since: str = Query("1h", description="Period to summarise: 90s, 15m, 1h, 7d …"),
+    histograms: bool = Query(False, description="Include reference vs current counts."),
+) -> Response:
+    period = parse_period(since)
+    if period > MAX_PERIOD:  # a read key must not be able to keep the server busy for minutes
+        raise InvalidInput(
+            f"since {since!r}: at most {MAX_PERIOD.days} days over HTTP; use "
+            "`modelyard monitor status|report` for longer periods"
+        )
+    summarize: Any = request.app.state.monitor_summary
+    return json_response(await asyncio.to_thread(summarize, name, period, histograms))

@@ -1,0 +1,281 @@
+"""The prediction log and the feedback joined to it later.
+
+Rows arrive in batches from servers (one insert per flush, never per request). Feedback
+is keyed by prediction id: a repeat with the same value changes nothing, a different
+value is a correction and replaces the earlier one; ids the log does not know for that
+endpoint are reported back one by one.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from modelyard.domain.feedback import same_label
+from modelyard.errors import Conflict
+from modelyard.store.db import Database
+from modelyard.store.schema import FeedbackRow, PredictionRow, stored_utc
+
+CHUNK = 500  # ids per IN (…) clause
+LOG_COLUMNS = (
+    "id",
+    "endpoint",
+    "version",
+    "created_at",
+    "latency_ms",
+    "prediction",
+    "scores",
+    "routing_key",
+    "inputs",
+)
+ROWS_PER_INSERT = 500  # 4,500 parameters: under SQLite's and PostgreSQL's limits
+# id, endpoint, version, created_at (aware), latency_ms, prediction, scores, routing key, inputs
+LogRow = tuple[str, str, str, datetime, float, str, str | None, str | None, str | None]
+PRUNE_BATCH = 5000  # rows deleted per transaction
+CLOCK_SKEW = timedelta(minutes=5)  # between the replica that predicted and the one labelling
+
+
+@dataclass
+class FeedbackResult:
+    accepted: int = 0  # new labels
+    updated: int = 0  # corrections of an earlier label
+    duplicates: int = 0  # the same label again
+    unknown: list[tuple[int, str]] = field(default_factory=list)  # (item index, id)
+
+
+@dataclass(frozen=True)
+class LabeledPrediction:
+    version: str
+    created_at: datetime
+    received_at: datetime
+    prediction: str  # JSON text
+    scores: str | None
+    actual: str  # JSON text
+
+
+class PredictionLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def append(self, rows: Sequence[LogRow | Mapping[str, Any]]) -> None:
+        """Insert prediction rows (tuples in LOG_COLUMNS order, or dicts) in one transaction.
+
+        This is the monitor's hottest write (every served row), so it goes to the driver
+        directly as multi-row INSERTs of ROWS_PER_INSERT rows: the ORM's per-value
+        processing cost ~20 µs a row, and executemany gives up and takes back the
+        interpreter lock for every row, which the busy event loop then has to hand over
+        thousands of times a second. Ids already stored are skipped: a retried write whose
+        first attempt committed must not fail (and block every later flush) on the key.
+        """
+        if not rows:
+            return
+        tuples = [r if isinstance(r, tuple) else tuple(r[c] for c in LOG_COLUMNS) for r in rows]
+
+        def work(session: Session) -> None:
+            connection = session.connection()
+            sqlite = connection.dialect.name == "sqlite"
+            when: Callable[[datetime], Any] = _sqlite_time if sqlite else stored_utc
+            times: dict[datetime, Any] = {}  # rows of one request share their time
+            flat: list[Any] = []
+            for row in tuples:
+                at = row[3]
+                stored = times.get(at)
+                if stored is None:
+                    stored = times[at] = when(at)
+                flat.extend((row[0], row[1], row[2], stored, *row[4:]))
+            width = len(LOG_COLUMNS)
+            for start in range(0, len(tuples), ROWS_PER_INSERT):
+                count = min(ROWS_PER_INSERT, len(tuples) - start)
+                params = flat[start * width : (start + count) * width]
+                connection.exec_driver_sql(_insert_sql(sqlite, count), tuple(params))
+
+        self.db.write(work)
+
+    def add_feedback(
+        self, endpoint: str, items: Sequence[tuple[str, str]], now: datetime
+    ) -> FeedbackResult:
+        """``items`` are (prediction id, actual as JSON text) in the caller's order."""
+
+        def work(session: Session) -> FeedbackResult:
+            result = FeedbackResult()
+            ids = list({pid for pid, _ in items})
+            known: set[str] = set()
+            existing: dict[str, FeedbackRow] = {}
+            for chunk in _chunks(ids):
+                known.update(
+                    session.scalars(
+                        select(PredictionRow.id).where(
+                            PredictionRow.endpoint == endpoint, PredictionRow.id.in_(chunk)
+                        )
+                    )
+                )
+                for label in session.scalars(
+                    select(FeedbackRow).where(FeedbackRow.prediction_id.in_(chunk))
+                ):
+                    existing[label.prediction_id] = label
+            for index, (pid, actual) in enumerate(items):
+                if pid not in known:
+                    result.unknown.append((index, pid))
+                    continue
+                row = existing.get(pid)
+                if row is None:
+                    existing[pid] = FeedbackRow(
+                        prediction_id=pid, endpoint=endpoint, actual=actual, received_at=now
+                    )
+                    session.add(existing[pid])
+                    result.accepted += 1
+                elif same_label(row.actual, actual):
+                    result.duplicates += 1
+                else:
+                    row.actual, row.received_at = actual, now
+                    result.updated += 1
+            return result
+
+        try:
+            return self.db.write(work)
+        except Conflict:
+            # Another writer labelled some of these ids between our read and our insert;
+            # once more sees its rows, so repeats count as duplicates, not a failed batch.
+            return self.db.write(work)
+
+    def labeled(
+        self, endpoint: str, since: datetime, until: datetime, limit: int
+    ) -> list[LabeledPrediction]:
+        """Predictions made in [since, until) that have feedback, newest first; at most the
+        ``limit`` most recently received labels are read.
+
+        Two steps on purpose: labels by the feedback index (labels come after their
+        predictions, so only those received since the period began can match), then their
+        predictions by primary key. A join let SQLite walk every prediction of the period
+        instead — hundreds of thousands of rows on each gauge refresh of a busy server.
+        """
+
+        def work(session: Session) -> list[LabeledPrediction]:
+            labels = session.execute(
+                select(FeedbackRow.prediction_id, FeedbackRow.received_at, FeedbackRow.actual)
+                .where(
+                    FeedbackRow.endpoint == endpoint,
+                    FeedbackRow.received_at >= since - CLOCK_SKEW,
+                )
+                .order_by(FeedbackRow.received_at.desc())
+                .limit(limit)
+            ).all()
+            by_id = {pid: (received, actual) for pid, received, actual in labels}
+            found: list[LabeledPrediction] = []
+            for chunk in _chunks(list(by_id)):
+                for pid, version, created, prediction, scores in session.execute(
+                    select(
+                        PredictionRow.id,
+                        PredictionRow.version,
+                        PredictionRow.created_at,
+                        PredictionRow.prediction,
+                        PredictionRow.scores,
+                    ).where(
+                        PredictionRow.id.in_(chunk),
+                        PredictionRow.created_at >= since,
+                        PredictionRow.created_at < until,
+                    )
+                ):
+                    received, actual = by_id[pid]
+                    found.append(
+                        LabeledPrediction(version, created, received, prediction, scores, actual)
+                    )
+            found.sort(key=lambda row: row.created_at, reverse=True)
+            return found
+
+        return self.db.read(work)
+
+    def counts(self, endpoint: str, since: datetime, until: datetime) -> dict[str, int]:
+        """Logged predictions per version in [since, until)."""
+
+        def work(session: Session) -> dict[str, int]:
+            query = (
+                select(PredictionRow.version, func.count())
+                .where(
+                    PredictionRow.endpoint == endpoint,
+                    PredictionRow.created_at >= since,
+                    PredictionRow.created_at < until,
+                )
+                .group_by(PredictionRow.version)
+            )
+            return {version: int(n) for version, n in session.execute(query)}
+
+        return self.db.read(work)
+
+    def get(self, prediction_id: str) -> dict[str, Any] | None:
+        def work(session: Session) -> dict[str, Any] | None:
+            row = session.get(PredictionRow, prediction_id)
+            if row is None:
+                return None
+            label = session.get(FeedbackRow, prediction_id)
+            return {
+                "id": row.id,
+                "endpoint": row.endpoint,
+                "version": row.version,
+                "created_at": row.created_at,
+                "latency_ms": row.latency_ms,
+                "prediction": row.prediction,
+                "scores": row.scores,
+                "routing_key": row.routing_key,
+                "inputs": row.inputs,
+                "actual": label.actual if label else None,
+            }
+
+        return self.db.read(work)
+
+    def prune(self, cutoff: datetime, dry_run: bool = False) -> tuple[int, int]:
+        """Delete predictions made before ``cutoff`` and their feedback, PRUNE_BATCH rows per
+        transaction so writers (servers flushing) never wait long for the lock."""
+        old = select(PredictionRow.id).where(PredictionRow.created_at < cutoff)
+        if dry_run:
+
+            def count(session: Session) -> tuple[int, int]:
+                predictions = session.scalar(select(func.count()).select_from(old.subquery()))
+                labels = session.scalar(
+                    select(func.count()).where(FeedbackRow.prediction_id.in_(old.scalar_subquery()))
+                )
+                return int(predictions or 0), int(labels or 0)
+
+            return self.db.read(count)
+
+        def batch(session: Session) -> tuple[int, int]:
+            ids = list(session.scalars(old.limit(PRUNE_BATCH)))
+            if not ids:
+                return 0, 0
+            labels = session.execute(delete(FeedbackRow).where(FeedbackRow.prediction_id.in_(ids)))
+            rows = session.execute(delete(PredictionRow).where(PredictionRow.id.in_(ids)))
+            return int(rows.rowcount), int(labels.rowcount)  # type: ignore[attr-defined]
+
+        predictions = labels = 0
+        while True:
+            done, labelled = self.db.write(batch)
+            predictions, labels = predictions + done, labels + labelled
+            if done < PRUNE_BATCH:
+                return predictions, labels
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_sql(sqlite: bool, rows: int) -> str:
+    mark = "?" if sqlite else "%s"
+    one = "(" + ", ".join(mark for _ in LOG_COLUMNS) + ")"
+    values = ", ".join(one for _ in range(rows))
+    names = ", ".join(LOG_COLUMNS)
+    if sqlite:
+        return f"INSERT OR IGNORE INTO predictions ({names}) VALUES {values}"
+    return f"INSERT INTO predictions ({names}) VALUES {values} ON CONFLICT DO NOTHING"
+
+
+def _sqlite_time(at: datetime) -> str:
+    """SQLAlchemy's SQLite DateTime text, so ORM reads of these rows see the same value."""
+    return stored_utc(at).isoformat(" ", "microseconds")
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]

@@ -1,0 +1,1 @@
+"""Checks a version must pass before it is trusted with traffic."""

@@ -1,0 +1,98 @@
+"""Promotion: run the gate on a candidate and move the alias only when it passes.
+
+The alias moves with compare-and-set against the champion the gate compared with, so a
+promotion racing another alias move fails instead of replacing a version nobody checked.
+Every run is audited with its whole report (``gate.pass``, ``gate.fail``, ``gate.forced``).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from modelyard.domain.entities import AliasEvent, ModelVersion
+from modelyard.errors import InvalidInput, NotFound
+from modelyard.runtime.loader import REFERENCE_FILE
+from modelyard.store import audit as audit_log
+from modelyard.tabular import read_table
+from modelyard.validation.gate import GateReport, GateSettings, run_gate
+
+if TYPE_CHECKING:
+    from modelyard.yard.core import Yard
+
+
+@dataclass(frozen=True)
+class Promotion:
+    report: GateReport
+    moved: AliasEvent | None  # None: the gate failed and nothing moved
+    forced: bool = False
+
+
+def promote(
+    yard: Yard,
+    name: str,
+    version: int,
+    alias: str,
+    *,
+    holdout: pd.DataFrame | str | Path | None = None,
+    label: str | None = None,
+    settings: GateSettings | None = None,
+    force: bool = False,
+    reason: str = "",
+) -> Promotion:
+    if force and not reason.strip():
+        raise InvalidInput("forcing a promotion past its gate needs a reason")
+    candidate_version = yard.get_version(name, version)
+    try:
+        champion_version: ModelVersion | None = yard.get_version(f"{name}@{alias}")
+    except NotFound:
+        champion_version = None
+    frame = read_table(Path(holdout)) if isinstance(holdout, str | Path) else holdout
+    candidate = yard.load(candidate_version.ref)
+    champion = None
+    if champion_version is not None and champion_version.version != version:
+        champion = yard.load(champion_version.ref)
+    report = run_gate(
+        candidate,
+        champion,
+        alias,
+        _reference_sample(yard, candidate_version) if frame is None else frame,
+        holdout=frame,
+        label=label,
+        settings=settings,
+    )
+    target = candidate_version.ref
+    if not report.passed and not force:
+        _audit(yard, "gate.fail", target, report, reason)
+        return Promotion(report, None)
+    action = "gate.pass" if report.passed else "gate.forced"
+    note = reason or f"promotion gate passed ({len(report.checks)} checks)"
+    moved = yard.set_alias(
+        name,
+        alias,
+        version,
+        reason=note,
+        expect=champion_version.version if champion_version is not None else 0,
+    )
+    _audit(yard, action, target, report, reason)
+    return Promotion(report, moved, forced=not report.passed)
+
+
+def _reference_sample(yard: Yard, version: ModelVersion) -> pd.DataFrame:
+    try:
+        stored = version.file(REFERENCE_FILE)
+    except KeyError:
+        raise InvalidInput(
+            f"{version.ref} was registered without sample rows: give a holdout file"
+        ) from None
+    data = yard.artifacts.get_bytes(stored.sha256, f"{version.ref} file {REFERENCE_FILE!r}")
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def _audit(yard: Yard, action: str, target: str, report: GateReport, reason: str) -> None:
+    details = {**report.to_json(), "reason": reason}
+    yard.db.write(lambda session: audit_log.record(session, yard.actor, action, target, details))

@@ -1,0 +1,352 @@
+"""The recorder with a real yard as its sink: prediction rows and per-replica windows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+
+from modelyard import Yard
+from modelyard.domain.signature import Signature
+from modelyard.monitoring.recorder import Recorder
+from modelyard.monitoring.sketch import NumericCounts
+from modelyard.monitoring.summary import summarize
+from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.inputs import from_frame
+from modelyard.runtime.runner import Output
+
+AT = datetime(2024, 5, 1, 12, 1, tzinfo=UTC).timestamp()  # inside the 12:00 bucket
+BUCKET = 300
+PERIOD = (datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC))
+
+
+@pytest.fixture
+def served(sqlite_yard: Yard, logreg, cancer):
+    """The yard with ``churn@1`` registered and an endpoint serving it, and an event maker."""
+    X, _ = cancer
+    version = sqlite_yard.register(logreg, "churn", sample=X)
+    sqlite_yard.create_endpoint("churn", "churn@1")
+    signature = Signature.from_dict(version.signature)
+
+    def event(frame: pd.DataFrame, at: float = AT, log_inputs: float = 0.0) -> PredictionEvent:
+        output = Output(logreg.predict(frame), logreg.predict_proba(frame))
+        ids = [uuid.uuid4().hex for _ in range(len(frame))]
+        columns = from_frame(signature, frame)
+        return PredictionEvent("churn", "churn@1", columns, output, ids, 4.0, at, log_inputs)
+
+    return sqlite_yard, event
+
+
+def _recorder(yard: Yard, **options) -> Recorder:
+    return Recorder(yard, bucket_seconds=BUCKET, clock=lambda: AT, **options)
+
+
+def _summary(yard: Yard, **options) -> dict:
+    return summarize(yard, "churn", *PERIOD, **options)
+
+
+def test_flush_writes_prediction_rows_and_a_window(served, logreg, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard)
+    first = event(X.iloc[:10])
+    recorder.predicted(first)
+    recorder.flush()
+    stored = yard.predictions.get(first.prediction_ids[3])
+    assert stored is not None
+    assert (stored["endpoint"], stored["version"], stored["latency_ms"]) == (
+        "churn",
+        "churn@1",
+        4.0,
+    )
+    assert stored["created_at"] == datetime.fromtimestamp(AT, UTC)
+    assert orjson.loads(stored["prediction"]) == logreg.predict(X.iloc[3:4])[0]
+    assert orjson.loads(stored["scores"]) == pytest.approx(logreg.predict_proba(X.iloc[3:4])[0])
+    (window,) = yard.windows.read("churn", *PERIOD)
+    assert (window.replica, window.bucket_start.timestamp(), window.bucket_seconds) == (
+        recorder.replica,
+        AT - AT % BUCKET,
+        BUCKET,
+    )
+    assert (window.sketch["rows"], window.sketch["requests"]) == (10, 1)
+    radius = window.sketch["features"]["mean radius"]
+    assert sum(radius["counts"]) + radius["low"] + radius["high"] == 10
+
+
+def test_later_flushes_rewrite_the_cumulative_window(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard)
+    recorder.predicted(event(X.iloc[:10]))
+    recorder.flush()
+    recorder.predicted(event(X.iloc[10:30]))
+    recorder.predicted(event(X.iloc[30:35]))
+    recorder.flush()
+    (window,) = yard.windows.read("churn", *PERIOD)
+    assert (window.sketch["rows"], window.sketch["requests"]) == (35, 3)
+    assert yard.predictions.counts("churn", *PERIOD) == {"churn@1": 35}
+
+
+def test_two_replicas_merge_by_addition(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    one, other = _recorder(yard), _recorder(yard)
+    one.predicted(event(X.iloc[:100]))
+    other.predicted(event(X.iloc[100:250]))
+    other.predicted(event(X.iloc[250:300]))
+    one.flush()
+    other.flush()
+    (version,) = _summary(yard, histograms=True)["versions"]
+    assert (version["requests"], version["rows"]) == (3, 300)
+    radius = version["histograms"]["mean radius"]
+    whole = NumericCounts.empty(radius["edges"])
+    whole.add(X["mean radius"].iloc[:300].to_numpy())
+    assert radius["current"] == whole.counts.tolist()
+    assert (radius["below"], radius["above"]) == (whole.low, whole.high)
+    assert sum(version["classes"].values()) == 300
+    replicas = {w.replica for w in yard.windows.read("churn", *PERIOD)}
+    assert replicas == {one.replica, other.replica}
+
+
+def test_the_reference_data_itself_shows_no_drift(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard)
+    recorder.predicted(event(X))
+    recorder.flush()
+    (version,) = _summary(yard)["versions"]
+    assert version["drift"]["verdict"] == "no drift"
+    assert version["drift_share"] == 0.0
+
+
+def test_events_fall_in_their_time_buckets(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard)
+    recorder.predicted(event(X.iloc[:5]))
+    recorder.predicted(event(X.iloc[5:12], at=AT + BUCKET))
+    recorder.flush()
+    windows = yard.windows.read("churn", *PERIOD)
+    assert [w.sketch["rows"] for w in windows] == [5, 7]
+    timeline = _summary(yard)["versions"][0]["timeline"]
+    assert [point["rows"] for point in timeline] == [5, 7]
+
+
+def test_errors_are_counted_in_the_window(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard)
+    recorder.predicted(event(X.iloc[:5]))
+    recorder.failed("churn", "churn@1", 503)
+    recorder.failed("churn", "churn@1", 503)
+    recorder.failed("churn", "churn@1", 422)
+    recorder.flush()
+    (version,) = _summary(yard)["versions"]
+    assert version["errors"] == {"422": 1, "503": 2}
+    assert version["error_rate"] == pytest.approx(2 / 4)
+    assert version["client_error_rate"] == pytest.approx(1 / 4)
+
+
+def test_a_bucket_with_only_errors(served) -> None:
+    yard, _ = served
+    recorder = _recorder(yard)
+    recorder.failed("churn", "churn@1", 503)
+    recorder.flush()
+    (version,) = _summary(yard)["versions"]
+    assert (version["requests"], version["errors"], version["error_rate"]) == (0, {"503": 1}, 1.0)
+    assert version["drift"]["verdict"] == "not enough data"
+    assert version["latency_ms"] == {"p50": None, "p95": None, "p99": None}
+
+
+def test_a_full_queue_drops_rows_and_counts_them(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard, max_pending_rows=15)
+    kept, dropped, small = event(X.iloc[:10]), event(X.iloc[10:20]), event(X.iloc[20:25])
+    for e in (kept, dropped, small):
+        recorder.predicted(e)
+    assert recorder.dropped_rows == 10
+    recorder.flush()
+    assert yard.predictions.get(dropped.prediction_ids[0]) is None
+    assert yard.predictions.get(kept.prediction_ids[0]) is not None
+    assert yard.predictions.get(small.prediction_ids[-1]) is not None
+    recorder.predicted(dropped)  # the queue has room again after a flush
+    assert recorder.dropped_rows == 10
+
+
+def test_no_raw_inputs_are_stored_by_default(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard)
+    unlogged = event(X.iloc[:50], log_inputs=0.0)
+    recorder.predicted(unlogged)
+    recorder.flush()
+    assert all(yard.predictions.get(pid)["inputs"] is None for pid in unlogged.prediction_ids)
+
+
+def test_log_inputs_one_stores_every_row(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard)
+    logged = event(X.iloc[:50], log_inputs=1.0)
+    recorder.predicted(logged)
+    recorder.flush()
+    for i, pid in enumerate(logged.prediction_ids):
+        assert orjson.loads(yard.predictions.get(pid)["inputs"]) == X.iloc[i].to_dict()
+
+
+def test_log_inputs_stores_a_share_of_rows(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard)
+    half = event(X, log_inputs=0.5)
+    recorder.predicted(half)
+    recorder.flush()
+    stored = sum(yard.predictions.get(pid)["inputs"] is not None for pid in half.prediction_ids)
+    assert 0 < stored < len(X)  # 569 coin flips: all or none has probability 2^-568
+
+
+def test_close_flushes_everything(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard, flush_seconds=3600)
+    recorder.start()
+    last = event(X.iloc[:20])
+    recorder.predicted(last)
+    recorder.failed("churn", "churn@1", 500)
+    recorder.close()
+    assert yard.predictions.get(last.prediction_ids[-1]) is not None
+    (window,) = yard.windows.read("churn", *PERIOD)
+    assert (window.sketch["rows"], window.sketch["errors"]) == (20, {"500": 1})
+    assert recorder.flush_failures == 0
+
+
+def test_a_version_without_a_profile_still_counts_traffic(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard)
+    lost = event(X.iloc[:5])
+    recorder.predicted(
+        PredictionEvent(
+            "churn", "churn@9", lost.columns, lost.output, lost.prediction_ids, 1.0, AT, 0.0
+        )
+    )
+    recorder.flush()
+    (window,) = yard.windows.read("churn", *PERIOD)
+    assert (window.version, window.sketch["rows"], window.sketch["features"]) == ("churn@9", 5, {})
+    assert np.sum(window.sketch["latency"]) == 1
+
+
+class _FlakySink:
+    """The real yard, with one write that commits and then reports a failure (a lost
+    acknowledgement) or fails outright — the faults a network store produces."""
+
+    def __init__(self, yard: Yard, commit_then_fail: bool) -> None:
+        self.yard = yard
+        self.commit_then_fail = commit_then_fail
+        self.failures_left = 1
+
+    def monitor_profile(self, ref: str):
+        return self.yard.monitor_profile(ref)
+
+    def save_windows(self, windows) -> None:
+        self.yard.save_windows(windows)
+
+    def log_predictions(self, rows) -> None:
+        if self.failures_left:
+            self.failures_left -= 1
+            if self.commit_then_fail:
+                self.yard.log_predictions(rows)
+            raise ConnectionError("connection reset while committing")
+        self.yard.log_predictions(rows)
+
+
+@pytest.mark.parametrize("commit_then_fail", [True, False], ids=["acked-lost", "failed"])
+def test_a_failed_log_write_is_retried_without_duplicates_or_loss(
+    served, cancer, commit_then_fail: bool
+) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = Recorder(_FlakySink(yard, commit_then_fail), bucket_seconds=BUCKET, clock=lambda: AT)
+    first = event(X.iloc[:50])
+    recorder.predicted(first)
+    with pytest.raises(ConnectionError):
+        recorder.flush()
+    (window,) = yard.windows.read("churn", *PERIOD)  # windows are saved all the same
+    assert window.sketch["rows"] == 50
+    second = event(X.iloc[50:60])
+    recorder.predicted(second)
+    recorder.flush()  # retries the 50 rows (some already there) and writes 10 more
+    recorder.predicted(event(X.iloc[60:61]))
+    recorder.flush()  # and nothing is stuck behind them
+    assert yard.predictions.counts("churn", *PERIOD) == {"churn@1": 61}
+    assert all(yard.predictions.get(pid) for pid in first.prediction_ids)
+
+
+def test_late_rows_for_a_forgotten_bucket_never_shrink_its_stored_counts(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    now = [AT]
+    recorder = Recorder(yard, bucket_seconds=BUCKET, clock=lambda: now[0])
+    recorder.predicted(event(X.iloc[:100]))
+    recorder.flush()
+    now[0] = AT + 3 * BUCKET  # three buckets later: the first one is forgotten
+    recorder.predicted(event(X.iloc[:5], at=now[0]))
+    recorder.flush()
+    recorder.predicted(event(X.iloc[:3]))  # late rows stamped in the first bucket
+    recorder.flush()
+    first_bucket = [
+        w for w in yard.windows.read("churn", *PERIOD) if w.bucket_start.timestamp() <= AT
+    ]
+    assert sorted(w.sketch["rows"] for w in first_bucket) == [3, 100]
+    assert _summary(yard)["versions"][0]["rows"] == 108
+
+
+def test_a_profile_that_could_not_be_read_is_tried_again(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+
+    class Hiccup(_FlakySink):
+        def monitor_profile(self, ref: str):
+            if self.failures_left:
+                self.failures_left -= 1
+                raise ConnectionError("store restarting")
+            return self.yard.monitor_profile(ref)
+
+    now = [AT]
+    recorder = Recorder(Hiccup(yard, False), bucket_seconds=BUCKET, clock=lambda: now[0])
+    recorder.predicted(event(X.iloc[:10]))
+    recorder.flush()
+    now[0] = AT + BUCKET  # the next bucket gets the profile
+    recorder.predicted(event(X.iloc[:200], at=now[0]))
+    recorder.flush()
+    windows = sorted(yard.windows.read("churn", *PERIOD), key=lambda w: w.bucket_start)
+    assert windows[0].sketch["features"] == {}
+    assert windows[1].sketch["features"]["mean radius"]["counts"]
+
+
+def test_an_answer_that_cannot_be_encoded_costs_only_its_own_rows(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard)
+    good = event(X.iloc[:5])
+    odd = event(X.iloc[5:7])
+    weird = np.array([object(), object()], dtype=object)  # not JSON in any reading
+    odd = PredictionEvent(
+        odd.endpoint,
+        odd.version,
+        odd.columns,
+        Output(weird, None),
+        odd.prediction_ids,
+        odd.latency_ms,
+        odd.at,
+        odd.log_inputs,
+    )
+    recorder.predicted(good)
+    recorder.predicted(odd)
+    recorder.flush()
+    assert all(yard.predictions.get(pid) for pid in good.prediction_ids)

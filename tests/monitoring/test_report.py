@@ -1,0 +1,488 @@
+"""The monitor report: a self-contained HTML page from a real summary, and JSON."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from plotly.offline import get_plotlyjs
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from modelyard import Yard
+from modelyard.domain.jsonable import plain
+from modelyard.domain.signature import Signature
+from modelyard.monitoring import report
+from modelyard.monitoring.recorder import Recorder
+from modelyard.monitoring.report import render_html, render_json
+from modelyard.monitoring.summary import summarize
+from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.inputs import Columns, from_frame
+from modelyard.runtime.runner import Output
+
+BUCKET = 60
+START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+HOSTILE = ["<script>alert(1)</script>", "</script>", '"><img src=x onerror=alert(1)>']
+
+
+class Page(HTMLParser):
+    """What the report is made of: tags, scripts, figure references, table cells."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self.open_details = 0
+        self.plots_in_details: list[str] = []
+        self.text: list[str] = []
+        self._script: dict[str, str | None] | None = None
+        self._script_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if tag == "script":
+            self._script, self._script_text = attributes, []
+        elif tag == "details":
+            self.open_details += 1
+        elif tag == "div" and attributes.get("class") == "plot" and self.open_details:
+            self.plots_in_details.append(str(attributes["id"]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._script is not None:
+            self.scripts.append((self._script, "".join(self._script_text)))
+            self._script = None
+        elif tag == "details":
+            self.open_details -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            self._script_text.append(data)
+        else:
+            self.text.append(data)
+
+    def all(self, tag: str, **attrs: str) -> list[dict[str, str | None]]:
+        return [
+            a
+            for t, a in self.tags
+            if t == tag and all(a.get(k.rstrip("_")) == v for k, v in attrs.items())
+        ]
+
+    def figures(self) -> dict[str, dict[str, Any]]:
+        """Every chart's figure, checked to be referenced by exactly one plot div."""
+        blocks = {
+            str(a["id"]): json.loads(text, parse_constant=no_constants)
+            for a, text in self.scripts
+            if a.get("type") == "application/json"
+        }
+        plots = self.all("div", class_="plot")
+        assert sorted(str(p["data-figure"]) for p in plots) == sorted(blocks)
+        return blocks
+
+
+def no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON (JSON.parse refuses it)")
+
+
+def parse(text: str) -> Page:
+    page = Page()
+    page.feed(text)
+    page.close()
+    assert page.open_details == 0
+    return page
+
+
+def assert_self_contained(text: str, page: Page) -> None:
+    # plotly.js has map attribution links in its strings; the page around it has none
+    outside = text.replace(get_plotlyjs(), "")
+    assert 'src="http' not in outside
+    assert 'href="http' not in outside
+    for _, attrs in page.tags:
+        for name in ("src", "href"):
+            value = attrs.get(name)
+            assert value is None or value.startswith("#"), (name, value)
+    assert not page.all("link")
+    assert all(a.get("src") is None for a, _ in page.scripts)
+
+
+# -- a real summary ---------------------------------------------------------------------
+
+
+def record(
+    yard: Yard,
+    model: Pipeline,
+    batches: list[pd.DataFrame],
+    *,
+    checked: bool = True,
+    errors: int = 0,
+) -> list[str]:
+    """Predict each batch one bucket after the other through the real recorder."""
+    signature = Signature.from_dict(yard.get_version("cancer@1").signature)
+    now = START.timestamp()
+    # errors are stamped by the clock: in the last batch's bucket (a bucket with errors and
+    # no rows trips a 0/0 warning in the drift tests of the timeline)
+    last = now + (len(batches) - 1) * BUCKET + 2
+    recorder = Recorder(yard, bucket_seconds=BUCKET, clock=lambda: last)
+    ids: list[str] = []
+    for i, frame in enumerate(batches):
+        if checked or i == 0:
+            columns = from_frame(signature, frame)
+        else:  # values the signature would refuse (unseen categories) still get counted
+            arrays = {name: frame[name].to_numpy() for name in signature.names}
+            columns = Columns(tuple(signature.names), len(frame), arrays=arrays)
+        output = Output(model.predict(frame), model.predict_proba(frame))
+        batch_ids = [uuid.uuid4().hex for _ in range(len(frame))]
+        event = PredictionEvent(
+            "cancer-api",
+            "cancer@1",
+            columns,
+            output,
+            batch_ids,
+            latency_ms=8.0 + 20 * i,
+            at=now + i * BUCKET + 1,
+            # unseen categories are remembered by name only where raw inputs are sampled
+            log_inputs=0.0 if checked else 1.0,
+        )
+        recorder.predicted(event)
+        ids.extend(batch_ids)
+    for _ in range(errors):
+        recorder.failed("cancer-api", "cancer@1", 503)
+    recorder.flush()
+    return ids
+
+
+def summary_of(yard: Yard) -> dict[str, Any]:
+    return summarize(
+        yard,
+        "cancer-api",
+        START - timedelta(hours=1),
+        START + timedelta(hours=1),
+        histograms=True,
+        timeline=True,
+    )
+
+
+@pytest.fixture
+def traffic(
+    sqlite_yard: Yard, logreg: Pipeline, cancer: tuple[pd.DataFrame, pd.Series]
+) -> dict[str, Any]:
+    """Normal rows, then rows with 'mean radius' shifted far up; feedback for most."""
+    X, y = cancer
+    sqlite_yard.register(logreg, "cancer", sample=X)
+    sqlite_yard.create_endpoint("cancer-api", "cancer@1")
+    shifted = X.iloc[300:].copy()
+    shifted["mean radius"] += X["mean radius"].max()  # every shifted row above the range
+    ids = record(sqlite_yard, logreg, [X.iloc[:300], shifted], errors=3)
+    sqlite_yard.add_feedback(
+        "cancer-api", [(pid, str(int(y.iloc[i]))) for i, pid in enumerate(ids[:400])]
+    )
+    return summary_of(sqlite_yard)
+
+
+def test_report_of_real_traffic(
+    traffic: dict[str, Any], cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path
+) -> None:
+    X, _ = cancer
+    version = traffic["versions"][0]
+    assert version["drift"]["features"]  # the summary is the real thing
+    text = render_html(traffic)
+    path = tmp_path / "report.html"
+    path.write_text(text, encoding="utf-8")
+    page = parse(path.read_text(encoding="utf-8"))
+
+    assert_self_contained(text, page)
+    assert text.count(get_plotlyjs()) == 1
+    assert len(page.all("table")) >= 3  # versions, drift settings, facts, drift table
+    assert page.all("th", scope="col")
+    assert page.all("th", scope="row")
+    words = " ".join(page.text)
+    for name in X.columns:
+        assert html.escape(name) in text
+        assert name in words
+    assert version["drift"]["verdict"] in words
+    assert "cancer@1" in words
+
+    rows = [r for r in page.all("tr") if r.get("class") == "drifted"]
+    drifted = [f for f in version["drift"]["features"] if f["verdict"] == "drift"]
+    assert "mean radius" in {f["feature"] for f in drifted}
+    output_drifted = int(version["drift"]["output"]["verdict"] == "drift")
+    assert len(rows) == len(drifted) + output_drifted
+
+    figures = page.figures()
+    charts = [a for a in page.all("div", class_="plot")]
+    # 5 series (requests, latency, errors, drift share, quality) + one chart per feature
+    assert len(charts) == 5 + len(X.columns)
+    assert len(page.plots_in_details) == len(X.columns) - 12
+    for figure in figures.values():
+        assert figure["data"]
+        assert "layout" in figure
+
+    # the drifted feature's chart is drawn open and first, with its above-range bar
+    first_feature = charts[5]["data-figure"]
+    radius = figures[str(first_feature)]
+    assert "above" in radius["layout"]["xaxis"]["ticktext"]
+    current = next(t for t in radius["data"] if t["name"] == "current")
+    assert math.isclose(sum(current["y"]), 1.0, abs_tol=1e-4)
+    above = version["histograms"]["mean radius"]["above"]
+    assert above == len(X) - 300
+    assert current["y"][-1] == pytest.approx(above / len(X), abs=1e-6)
+
+    titles = {h4 for h4 in page.text}
+    assert {"Latency (ms)", "Error rates", "Quality from feedback"} <= titles
+    assert "Error from feedback" not in titles  # a classifier: no MAE/RMSE
+    assert "Accuracy" in words
+    assert "F1" in words
+
+
+def test_report_json_is_the_summary(traffic: dict[str, Any]) -> None:
+    text = render_json(traffic)
+    assert orjson.loads(text) == orjson.loads(orjson.dumps(plain(traffic)))
+    assert text.startswith("{\n  ")
+
+
+def test_hostile_names_are_escaped(
+    sqlite_yard: Yard, cancer: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    X, y = cancer
+    frame = X.iloc[:, :3].copy()
+    frame.columns = HOSTILE
+    frame["plan"] = np.where(y == 1, "basic", "<b>pro</b>")
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["plan"]), remainder=StandardScaler()
+        ),
+        LogisticRegression(max_iter=500),
+    ).fit(frame, y)
+    sqlite_yard.register(model, "cancer", sample=frame)
+    sqlite_yard.create_endpoint("cancer-api", "cancer@1")
+    unseen = frame.iloc[200:400].assign(plan="</script><script>alert(2)</script>")
+    unseen["</script>"] += 100
+    record(sqlite_yard, model, [frame.iloc[:200], unseen], checked=False)
+    summary = summary_of(sqlite_yard)
+    version = summary["versions"][0]
+    assert set(version["histograms"]) == {*HOSTILE, "plan"}
+    assert version["histograms"]["plan"]["unseen_values"]
+
+    text = render_html(summary)
+    page = parse(text)
+    assert_self_contained(text, page)
+    outside = text.replace(get_plotlyjs(), "")
+    for raw in ["<script>alert(1)", '"><img', "<img", "<b>pro</b>", "<script>alert(2)"]:
+        assert raw not in outside
+    for name in HOSTILE:
+        assert html.escape(name) in text
+        assert any(name in t for t in page.text)  # shown as written
+    assert "&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in text  # unseen, listed
+    # one <script> element per opening tag: no value closed one early
+    assert text.lower().count("</script") == text.lower().count("<script")
+    inline = [s for a, s in page.scripts if a.get("type") is None]
+    assert len(inline) == 2  # plotly.js and the loader
+    # plotly draws labels as (a subset of) HTML: they reach it escaped, shown as written
+    figures = page.figures()
+    plan = next(f for f in figures.values() if f["data"][0].get("customdata", [""])[0] == "basic")
+    assert plan["data"][0]["customdata"] == ["basic", "&lt;b&gt;pro&lt;/b&gt;", "(unseen)"]
+    assert plan["layout"]["xaxis"]["ticktext"][1] == "&lt;b&gt;pro&lt;/b&gt;"
+
+
+def test_hostile_text_anywhere_in_a_summary() -> None:
+    evil = '</script><script>alert("x")</script><!--'
+    summary = {
+        "endpoint": evil,
+        "since": evil,
+        "until": None,
+        "drift_config": {"numeric_test": evil, "thresholds": {evil: 0.1}, "drift_share": 0.5},
+        "versions": [
+            {
+                "version": evil,
+                "requests": 3,
+                "errors": {evil: 2},
+                "classes": {evil: 3},
+                "top_drifted": [evil],
+                "drift": {
+                    "verdict": evil,
+                    "features": [
+                        {
+                            "feature": evil,
+                            "kind": evil,
+                            "values": {evil: 1.0},
+                            "test": evil,
+                            "threshold": 0.1,
+                            "verdict": "drift",
+                        }
+                    ],
+                },
+                "histograms": {
+                    evil: {
+                        "type": "categorical",
+                        "categories": [evil, "a"],
+                        "reference": [3, 4],
+                        "current": [1, 1],
+                        "unseen": 1,
+                        "unseen_values": {evil: 1},
+                        "missing": 0,
+                    }
+                },
+                "timeline": [{"bucket_start": evil, "requests": 3}],
+            }
+        ],
+    }
+    text = render_html(summary)
+    page = parse(text)
+    outside = text.replace(get_plotlyjs(), "")
+    assert "<script>alert" not in outside
+    assert "<!--" not in outside
+    assert text.lower().count("</script") == text.lower().count("<script")
+    assert html.escape(evil) in text
+    page.figures()
+
+
+def test_figure_json_cannot_close_its_script() -> None:
+    """Even text that reached a figure unescaped stays inside its <script> element."""
+    figure = go.Figure(go.Bar(x=[0], y=[1], name="</script><!--<script>"))
+    markup = report._Page().figure(figure, "</script>")
+    page = parse(markup)
+    assert markup.count("</script") == 1  # the element's own end tag
+    assert "<!--" not in markup
+    ((attrs, payload),) = page.scripts
+    assert attrs["type"] == "application/json"
+    assert "<" not in payload
+    assert json.loads(payload)["data"][0]["name"] == "</script><!--<script>"
+
+
+def test_an_endpoint_without_traffic(sqlite_yard: Yard, logreg: Pipeline, cancer: Any) -> None:
+    X, _ = cancer
+    sqlite_yard.register(logreg, "cancer", sample=X)
+    sqlite_yard.create_endpoint("cancer-api", "cancer@1")
+    summary = summary_of(sqlite_yard)
+    assert summary["versions"] == []
+    text = render_html(summary)
+    page = parse(text)
+    assert "No traffic" in " ".join(page.text)
+    assert not page.scripts  # nothing to draw: no 4 MB of plotly.js either
+    assert_self_contained(text, page)
+    assert orjson.loads(render_json(summary))["versions"] == []
+
+
+def test_missing_and_malformed_values_render_as_dashes() -> None:
+    summary: dict[str, Any] = {
+        "endpoint": "e",
+        "versions": [
+            {"version": "m@1"},  # nothing at all
+            {
+                "version": "m@2",
+                "requests": 0,
+                "error_rate": None,
+                "latency_ms": {"p50": None, "p95": math.nan, "p99": math.inf},
+                "drift": None,
+                "drift_share": None,
+                "quality": {"labeled": 0},
+                "feedback": {"logged": 0, "labeled": 0, "coverage": None},
+                "histograms": {
+                    "empty": {
+                        "type": "numeric",
+                        "edges": [],
+                        "reference": [],
+                        "current": [],
+                        "below": 0,
+                        "above": 4,
+                        "missing": 1,
+                    },
+                    "constant": {
+                        "type": "numeric",
+                        "edges": [5.0, 5.0],
+                        "reference": [10],
+                        "current": [math.nan],
+                        "below": 2,
+                        "above": 3,
+                        "missing": 0,
+                    },
+                    "ragged": {
+                        "type": "categorical",
+                        "categories": ["a", "b"],
+                        "reference": [1],
+                        "current": None,
+                    },
+                    "odd": {"type": "image"},
+                    "junk": "not a chart",
+                },
+                "timeline": [
+                    {"bucket_start": "2025-03-01T12:00:00+00:00", "quality": {"labeled": 0}},
+                    {"bucket_start": None, "latency_ms": None, "requests": None},
+                    "junk",
+                ],
+            },
+            "junk",
+        ],
+    }
+    text = render_html(summary)
+    page = parse(text)
+    words = " ".join(page.text)
+    assert "—" in words
+    assert "malformed" in words
+    assert "The reference has no values to bin" in words
+    assert "Histograms are not part of this summary" in words  # m@1
+    figures = page.figures()
+    assert len(figures) == 1  # only the constant feature has something to draw
+    (constant,) = figures.values()
+    ticks = constant["layout"]["xaxis"]["ticktext"]
+    assert (ticks[0], ticks[-1]) == ("below", "above")
+    current = next(t for t in constant["data"] if t["name"] == "current")
+    assert current["y"] == [0.4, 0.0, 0.6]  # below, the one bin, above
+    assert orjson.loads(render_json(summary))["versions"][1]["latency_ms"]["p95"] is None
+
+
+def test_many_features_collapse_after_the_drifted_ones() -> None:
+    def feature(i: int) -> dict[str, Any]:
+        return {
+            "feature": f"f{i:03d}",
+            "kind": "numeric",
+            "values": {"psi": i / 100},
+            "test": "psi",
+            "threshold": 0.5,
+            "verdict": "drift" if i >= 190 else "no drift",
+        }
+
+    histogram = {
+        "type": "numeric",
+        "edges": [0.0, 1.0, 2.0],
+        "reference": [5, 5],
+        "current": [3, 7],
+        "below": 0,
+        "above": 0,
+        "missing": 0,
+    }
+    features = [feature(i) for i in range(200)]
+    summary = {
+        "endpoint": "wide",
+        "versions": [
+            {
+                "version": "wide@1",
+                "requests": 1,
+                "drift": {"verdict": "no drift", "features": features},
+                "histograms": {f["feature"]: histogram for f in features},
+            }
+        ],
+    }
+    page = parse(render_html(summary, expanded=12))
+    plots = [str(p["id"]) for p in page.all("div", class_="plot")]
+    assert len(plots) == 200
+    assert len(page.plots_in_details) == 188
+    headings = [t for t in page.text if t.startswith("f")]
+    # the drift table, then the charts: drifted first, most shifted first
+    table, charts = headings[:200], headings[200:]
+    assert table[:10] == [f"f{i:03d}" for i in range(199, 189, -1)]
+    assert charts[:12] == [*(f"f{i:03d}" for i in range(199, 189, -1)), "f189", "f188"]
+    assert "188 more features" in page.text

@@ -1,0 +1,167 @@
+"""The prediction log and its feedback, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from modelyard import NotFound, Yard
+from modelyard.store.windows import StoredWindow
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def yard(yard: Yard, logreg, cancer) -> Yard:
+    """A yard serving one model under two endpoints."""
+    X, _ = cancer
+    yard.register(logreg, "churn", sample=X.iloc[:20])
+    yard.create_endpoint("churn", "churn@1")
+    yard.create_endpoint("fraud", "churn@1")
+    return yard
+
+
+def _row(pid: str, endpoint: str = "churn", age: timedelta = timedelta(0), **extra) -> dict:
+    return {
+        "id": pid,
+        "endpoint": endpoint,
+        "version": "churn@1",
+        "created_at": NOW - age,
+        "latency_ms": 2.5,
+        "prediction": "1",
+        "scores": "[0.25,0.75]",
+        "routing_key": None,
+        "inputs": None,
+    } | extra
+
+
+def test_a_logged_prediction_reads_back(yard: Yard) -> None:
+    yard.log_predictions([_row("p1", routing_key="user-7", inputs='{"age":41}'), _row("p2")])
+    assert yard.predictions.get("p1") == {
+        "id": "p1",
+        "endpoint": "churn",
+        "version": "churn@1",
+        "created_at": NOW,
+        "latency_ms": 2.5,
+        "prediction": "1",
+        "scores": "[0.25,0.75]",
+        "routing_key": "user-7",
+        "inputs": '{"age":41}',
+        "actual": None,
+    }
+    assert yard.predictions.get("nope") is None
+    yard.log_predictions([])  # nothing to write is fine
+
+
+def test_feedback_is_idempotent_and_corrections_replace(yard: Yard) -> None:
+    yard.log_predictions([_row("p1"), _row("p2")])
+    first = yard.add_feedback("churn", [("p1", "1"), ("p2", "0")])
+    assert (first.accepted, first.updated, first.duplicates, first.unknown) == (2, 0, 0, [])
+    again = yard.add_feedback("churn", [("p1", "1"), ("p2", "0")])
+    assert (again.accepted, again.updated, again.duplicates) == (0, 0, 2)
+    corrected = yard.add_feedback("churn", [("p1", "1"), ("p2", "1")])
+    assert (corrected.accepted, corrected.updated, corrected.duplicates) == (0, 1, 1)
+    assert yard.predictions.get("p2")["actual"] == "1"
+
+
+def test_unknown_ids_are_reported_with_their_index(yard: Yard) -> None:
+    yard.log_predictions([_row("p1"), _row("p2")])
+    result = yard.add_feedback("churn", [("p1", "1"), ("nope", "1"), ("p2", "0"), ("x", "0")])
+    assert result.unknown == [(1, "nope"), (3, "x")]
+    assert result.accepted == 2
+
+
+def test_ids_of_another_endpoint_are_unknown(yard: Yard) -> None:
+    yard.log_predictions([_row("p1", endpoint="fraud")])
+    result = yard.add_feedback("churn", [("p1", "1")])
+    assert (result.accepted, result.unknown) == (0, [(0, "p1")])
+    assert yard.predictions.get("p1")["actual"] is None
+    assert yard.add_feedback("fraud", [("p1", "1")]).accepted == 1
+
+
+def test_feedback_for_an_unknown_endpoint_is_refused(yard: Yard) -> None:
+    with pytest.raises(NotFound, match="nobody"):
+        yard.add_feedback("nobody", [("p1", "1")])
+
+
+def test_one_id_twice_in_a_batch(yard: Yard) -> None:
+    yard.log_predictions([_row("p1"), _row("p2")])
+    result = yard.add_feedback("churn", [("p1", "1"), ("p1", "0"), ("p2", "1"), ("p2", "1")])
+    assert (result.accepted, result.updated, result.duplicates) == (2, 1, 1)
+    assert yard.predictions.get("p1")["actual"] == "0"
+
+
+def test_many_ids_in_one_batch(yard: Yard) -> None:
+    ids = [f"p{i}" for i in range(1200)]  # more than one IN (…) chunk
+    yard.log_predictions([_row(pid) for pid in ids])
+    result = yard.add_feedback("churn", [(pid, "1") for pid in ids] + [("zzz", "1")])
+    assert (result.accepted, result.unknown) == (1200, [(1200, "zzz")])
+
+
+def test_labeled_predictions_in_a_period_newest_first(yard: Yard) -> None:
+    yard.log_predictions(
+        [
+            _row("old", age=timedelta(days=2)),
+            _row("a", age=timedelta(minutes=30)),
+            _row("b", age=timedelta(minutes=10), prediction="0", scores=None),
+            _row("unlabeled", age=timedelta(minutes=5)),
+            _row("other", endpoint="fraud", age=timedelta(minutes=5)),
+        ]
+    )
+    yard.add_feedback("churn", [("old", "1"), ("a", "0"), ("b", '"no"')])
+    yard.add_feedback("fraud", [("other", "1")])
+    since, until = NOW - timedelta(hours=1), NOW + timedelta(seconds=1)
+    rows = yard.predictions.labeled("churn", since, until, limit=10)
+    assert [(r.prediction, r.scores, r.actual) for r in rows] == [
+        ("0", None, '"no"'),
+        ("1", "[0.25,0.75]", "0"),
+    ]
+    assert rows[0].created_at == NOW - timedelta(minutes=10)
+    assert rows[0].received_at >= rows[0].created_at
+    assert len(yard.predictions.labeled("churn", since, until, limit=1)) == 1
+
+
+def test_counts_per_version(yard: Yard) -> None:
+    yard.log_predictions(
+        [
+            _row("a"),
+            _row("b"),
+            _row("c", version="churn@2"),
+            _row("d", endpoint="fraud"),
+            _row("e", age=timedelta(days=3)),
+        ]
+    )
+    counts = yard.predictions.counts("churn", NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert counts == {"churn@1": 2, "churn@2": 1}
+
+
+def test_prune_removes_old_rows_their_feedback_and_windows(yard: Yard) -> None:
+    yard.log_predictions(
+        [
+            _row("old1", age=timedelta(days=40)),
+            _row("old2", age=timedelta(days=31)),
+            _row("new", age=timedelta(days=29)),
+        ]
+    )
+    yard.add_feedback("churn", [("old1", "1"), ("new", "0")])
+    yard.save_windows(
+        [
+            StoredWindow("churn", "churn@1", NOW - timedelta(days=35), 300, "r1", {"rows": 1}),
+            StoredWindow("churn", "churn@1", NOW - timedelta(days=1), 300, "r1", {"rows": 2}),
+        ]
+    )
+    dry = yard.prune_monitoring(timedelta(days=30), dry_run=True)
+    assert (dry.predictions, dry.feedback, dry.windows) == (2, 1, 1)
+    assert yard.predictions.get("old1")["actual"] == "1"  # nothing deleted yet
+    assert yard.audit(action="monitor.prune") == []
+    done = yard.prune_monitoring(timedelta(days=30))
+    assert (done.predictions, done.feedback, done.windows) == (2, 1, 1)
+    assert [yard.predictions.get(pid) for pid in ("old1", "old2")] == [None, None]
+    assert yard.predictions.get("new")["actual"] == "0"
+    everything = yard.windows.read("churn", NOW - timedelta(days=400), NOW)
+    assert [w.sketch for w in everything] == [{"rows": 2}]
+    (event,) = yard.audit(action="monitor.prune")
+    assert event.details["predictions"] == 2
+    assert yard.prune_monitoring(timedelta(days=30)).predictions == 0
+    assert yard.add_feedback("churn", [("old1", "0")]).unknown == [(0, "old1")]
