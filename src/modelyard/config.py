@@ -94,6 +94,22 @@ class Settings(BaseSettings):
         default=100_000, ge=100, description="Most recent labelled predictions quality reads."
     )
 
+    # -- control --------------------------------------------------------------------------
+    controller: bool = Field(
+        default=True,
+        description="Run the controller (rollouts, policies) inside `modelyard serve`; "
+        "one process acts at a time whatever the number of replicas.",
+    )
+    controller_interval: float = Field(
+        default=5.0, ge=0.1, le=3600, description="Seconds between two controller ticks."
+    )
+    webhook_attempts: int = Field(
+        default=4, ge=1, le=20, description="Tries per alert webhook before it counts as failed."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=0.5, gt=0, le=600, description="Wait before the second try; doubles after each."
+    )
+
     @property
     def resolved_db_url(self) -> str:
         return self.db_url or f"sqlite:///{(self.home / 'yard.db').absolute()}"

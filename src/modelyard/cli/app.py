@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from modelyard.cli import admin, batch, data, gate, models, monitor, runs, serving
+from modelyard.cli import admin, batch, control, data, gate, models, monitor, runs, serving
 from modelyard.cli.context import Options
 from modelyard.cli.output import errors
 
@@ -89,6 +89,7 @@ serving.install(app)
 batch.install(app)
 monitor.install(app)
 gate.install(app)
+control.install(app)
 
 
 def main() -> None:

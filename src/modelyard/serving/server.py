@@ -8,9 +8,13 @@ import os
 import signal
 import socket
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from modelyard.config import Settings
 from modelyard.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from modelyard.control.controller import Controller
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,16 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # uvicorn re-raises the signal that stopped it once it has shut down cleanly; with this
     # handler in place, a drained SIGTERM ends the process with status 0, not -15.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    controller = _start_controller(settings) if settings.controller else None
+    try:
+        _run(uvicorn, host, port, workers)
+    finally:
+        if controller is not None:
+            controller.stop()
+            controller.yard.close()
+
+
+def _run(uvicorn: Any, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "modelyard.serving.app:build_app",
         factory=True,
@@ -62,6 +76,20 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         log_level="info",
         timeout_graceful_shutdown=30,
     )
+
+
+def _start_controller(settings: Settings) -> Controller:
+    """One controller per `serve` (beside its workers, in this process): they take turns
+    through the lease, so a fleet of replicas still acts once."""
+    from modelyard.control.actions import Retry
+    from modelyard.control.controller import Controller
+    from modelyard.yard.core import Yard
+
+    yard = Yard(settings=settings, actor=f"controller@{socket.gethostname()[:100]}")
+    retry = Retry(attempts=settings.webhook_attempts, first_delay=settings.webhook_backoff_seconds)
+    controller = Controller(yard, interval=settings.controller_interval, retry=retry)
+    controller.start()
+    return controller
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

@@ -42,7 +42,9 @@ def list_events(
         query = query.where(
             (AuditRow.target == target) | AuditRow.target.startswith(f"{target}@", autoescape=True)
         )
-    if action:
+    if action and action.endswith("*"):  # "policy.*": every action of that family
+        query = query.where(AuditRow.action.startswith(action[:-1], autoescape=True))
+    elif action:
         query = query.where(AuditRow.action == action)
     return [
         AuditEvent(r.seq, r.at, r.actor, r.action, r.target, dict(r.details))

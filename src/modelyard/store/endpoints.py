@@ -40,22 +40,7 @@ class EndpointStore:
         return self.db.write(work)
 
     def update(self, endpoint: Endpoint, actor: str, reason: str = "") -> Endpoint:
-        def work(session: Session) -> Endpoint:
-            row = _get(session, endpoint.name, lock=True)
-            before = row.spec
-            row.spec = endpoint.spec()
-            row.updated_at = utcnow()
-            audit.record(
-                session,
-                actor,
-                "endpoint.update",
-                f"endpoint:{endpoint.name}",
-                {"from": before, "to": row.spec, "reason": reason},
-            )
-            audit.bump_revision(session)
-            return _to_entity(row)
-
-        return self.db.write(work)
+        return self.db.write(lambda session: write_endpoint(session, endpoint, actor, reason))
 
     def get(self, name: str) -> Endpoint:
         check_name(name, "endpoint name")
@@ -85,6 +70,28 @@ class EndpointStore:
             audit.bump_revision(session)
 
         self.db.write(work)
+
+
+def write_endpoint(session: Session, endpoint: Endpoint, actor: str, reason: str = "") -> Endpoint:
+    """Replace an endpoint's spec inside the caller's transaction (audited; servers notice),
+    so a rollout step and its routes commit together."""
+    row = _get(session, endpoint.name, lock=True)
+    before = row.spec
+    row.spec = endpoint.spec()
+    row.updated_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        "endpoint.update",
+        f"endpoint:{endpoint.name}",
+        {"from": before, "to": row.spec, "reason": reason},
+    )
+    audit.bump_revision(session)
+    return _to_entity(row)
+
+
+def read_endpoint(session: Session, name: str, lock: bool = False) -> Endpoint:
+    return _to_entity(_get(session, name, lock))
 
 
 def _get(session: Session, name: str, lock: bool = False) -> EndpointRow:

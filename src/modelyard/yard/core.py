@@ -41,14 +41,17 @@ from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
 from modelyard.store.endpoints import EndpointStore
 from modelyard.store.keys import KeyStore
+from modelyard.store.policies import PolicyStore
 from modelyard.store.predictions import FeedbackResult, LogRow, PredictionLog
 from modelyard.store.registry import NewVersion, RegistryStore
+from modelyard.store.rollouts import RolloutStore
 from modelyard.store.schema import utcnow
 from modelyard.store.status import StatusStore
 from modelyard.store.tracking import TrackingStore
 from modelyard.store.windows import StoredWindow, WindowStore
 from modelyard.tabular import read_table, table_format
 from modelyard.validation.gate import GateSettings
+from modelyard.yard.control import ControlMixin
 from modelyard.yard.datasets import describe_table
 from modelyard.yard.promotion import Promotion, promote
 from modelyard.yard.registration import prepare
@@ -61,7 +64,7 @@ MAX_TAG = 5000
 MAX_DESCRIPTION = 10_000
 
 
-class Yard:
+class Yard(ControlMixin):
     """Models, versions, aliases, runs and datasets over one database and artifact store."""
 
     def __init__(
@@ -99,6 +102,8 @@ class Yard:
         self.status = StatusStore(self.db)
         self.predictions = PredictionLog(self.db)
         self.windows = WindowStore(self.db)
+        self.rollouts = RolloutStore(self.db)
+        self.policies = PolicyStore(self.db)
 
     def close(self) -> None:
         self.db.dispose()

@@ -1,0 +1,173 @@
+"""One controller tick for one canary rollout: read both versions' monitor over the
+current step, decide, and write the decision (routes and state in one transaction).
+
+Checks are judged as soon as the candidate has its minimum sample: a failing check
+aborts at once (fail fast protects callers); advancing needs the whole interval with
+every check passing. A check with no data (no feedback yet) keeps the step waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from modelyard.control.actions import Actions, Context
+from modelyard.control.signals import endpoint_metrics
+from modelyard.domain.conditions import Verdict
+from modelyard.domain.names import parse_ref
+from modelyard.domain.rollouts import Rollout
+from modelyard.monitoring.summary import summarize
+
+if TYPE_CHECKING:
+    from modelyard.yard.core import Yard
+
+log = logging.getLogger(__name__)
+
+Metrics = dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # "wait", "advance", "finish" or "abort"
+    message: str
+    verdicts: tuple[tuple[str, Verdict], ...] = ()
+
+    def checks(self) -> list[dict[str, object]]:
+        return [{"check": c, "passed": v.passed, "detail": v.message} for c, v in self.verdicts]
+
+
+def decide(rollout: Rollout, candidate: Metrics, baseline: Metrics, now: datetime) -> Decision:
+    plan = rollout.plan
+    label = f"step {rollout.step + 1}/{len(plan.steps)} ({rollout.weight}% to {plan.candidate})"
+    rows = int(candidate.get("rows") or 0)
+    if rows < plan.min_rows:
+        return Decision("wait", f"{label}: {rows} of {plan.min_rows} rows needed so far")
+    verdicts = tuple((c.text, c.judge(candidate, baseline)) for c in plan.checks)
+    failed = [f"{text}: {v.message}" for text, v in verdicts if v.passed is False]
+    if failed:
+        return Decision("abort", f"{label}: check failed — {'; '.join(failed)}", verdicts)
+    left = plan.interval - (now - rollout.step_started_at)
+    if left > timedelta(0):
+        return Decision(
+            "wait", f"{label}: checks pass so far, {left.total_seconds():.0f}s left", verdicts
+        )
+    pending = [text for text, v in verdicts if v.passed is None]
+    if pending:
+        return Decision("wait", f"{label}: waiting for data for {', '.join(pending)}", verdicts)
+    kind = "finish" if rollout.last_step else "advance"
+    return Decision(kind, f"{label}: every check passed over {rows} rows", verdicts)
+
+
+def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollout:
+    """Bring one active rollout one decision further."""
+    if rollout.state != "running":
+        return rollout
+    wanted = rollout.plan.routes_at(rollout.step)
+    if tuple(yard.get_endpoint(rollout.plan.endpoint).routes) != wanted:
+        log.info("rollout %d: routes differ from its step; setting them again", rollout.id)
+        yard.rollouts.reroute(rollout, wanted, yard.actor)
+    summary = summarize(
+        yard,
+        rollout.plan.endpoint,
+        rollout.step_started_at,
+        now + timedelta(seconds=1),
+        timeline=False,
+        bucket_seconds=yard.settings.monitor_bucket_seconds,
+    )
+    candidate = endpoint_metrics(summary, rollout.plan.candidate)
+    baseline = endpoint_metrics(summary, rollout.plan.baseline)
+    decision = decide(rollout, candidate, baseline, now)
+    if decision.kind == "wait":
+        if decision.message != rollout.message:
+            yard.rollouts.note(rollout, decision.message)
+        return rollout
+    if decision.kind == "abort":
+        return abort(yard, rollout, actions, decision.message, checks=decision.checks())
+    if decision.kind == "advance":
+        step = rollout.step + 1
+        weight = rollout.plan.steps[step]
+        return yard.rollouts.transition(
+            rollout,
+            yard.actor,
+            action="rollout.step",
+            routes=rollout.plan.routes_at(step),
+            details={"passed": decision.message, "checks": decision.checks()},
+            step=step,
+            step_started_at=now,
+            message=f"step {step + 1}/{len(rollout.plan.steps)}: {weight}% to "
+            f"{rollout.plan.candidate}",
+        )
+    return finish(yard, rollout, actions, decision)
+
+
+def finish(yard: Yard, rollout: Rollout, actions: Actions, decision: Decision) -> Rollout:
+    """Move the alias (compare-and-set against the baseline), then hand the endpoint back
+    to it. Re-running after a crash between the two finds the alias already moved."""
+    plan = rollout.plan
+    if plan.alias is not None:
+        name, candidate_version, _ = parse_ref(plan.candidate)
+        _, baseline_version, _ = parse_ref(plan.baseline)
+        assert candidate_version is not None
+        current = yard.get_version(f"{name}@{plan.alias}").version
+        if current != candidate_version:
+            yard.set_alias(
+                name,
+                plan.alias,
+                candidate_version,
+                reason=f"rollout {rollout.id} finished: {decision.message}",
+                expect=baseline_version,
+            )
+    done = yard.rollouts.transition(
+        rollout,
+        yard.actor,
+        action="rollout.succeeded",
+        routes=plan.final_routes(),
+        details={"checks": decision.checks()},
+        state="succeeded",
+        message=f"{plan.candidate} took over: {decision.message}",
+    )
+    _tell(yard, actions, done, "succeeded")
+    return done
+
+
+def abort(
+    yard: Yard,
+    rollout: Rollout,
+    actions: Actions,
+    message: str,
+    *,
+    checks: list[dict[str, object]] | None = None,
+    actor: str | None = None,
+) -> Rollout:
+    """Traffic back to how it was before the rollout, in the same write as the state."""
+    done = yard.rollouts.transition(
+        rollout,
+        actor or yard.actor,
+        action="rollout.abort",
+        routes=rollout.plan.original_routes,
+        details={"checks": checks or []},
+        state="aborted",
+        message=message,
+    )
+    _tell(yard, actions, done, "aborted")
+    return done
+
+
+def _tell(yard: Yard, actions: Actions, rollout: Rollout, outcome: str) -> None:
+    if rollout.plan.alert is None:
+        return
+    context = Context(
+        endpoint=rollout.plan.endpoint,
+        subject=f"rollout {rollout.id}",
+        message=f"rollout of {rollout.plan.candidate} {outcome}: {rollout.message}",
+        details={"rollout": rollout.id, "state": rollout.state},
+    )
+
+    def record(kind: str, details: dict[str, object]) -> None:
+        yard.record_event(
+            rollout.plan.endpoint, f"rollout.{kind}", {"rollout": rollout.id, **details}
+        )
+
+    actions.submit_alert(rollout.plan.alert, context, record)

@@ -1,0 +1,85 @@
+"""The controller: while it holds the lease, every tick advances the rollouts and
+evaluates the policies. It runs on a thread inside ``modelyard serve`` and alone as
+``modelyard controller``; any number may run, one acts.
+
+Everything it knows lives in the store (rollout step and start time, policy breach
+state), so a controller that takes over — after a crash, mid-step — carries on from
+what is stored, not from memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from modelyard.control import canary, policies
+from modelyard.control.actions import Actions, Retry
+from modelyard.control.lease import Lease, lease_for
+from modelyard.errors import Conflict, first_line
+from modelyard.store.schema import utcnow
+
+if TYPE_CHECKING:
+    from modelyard.yard.core import Yard
+
+log = logging.getLogger(__name__)
+
+
+class Controller:
+    def __init__(
+        self,
+        yard: Yard,
+        *,
+        interval: float = 5.0,
+        lease: Lease | None = None,
+        retry: Retry | None = None,
+    ) -> None:
+        self.yard = yard
+        self.interval = interval
+        self.lease = lease or lease_for(yard.db)
+        self.actions = Actions(yard, retry=retry)
+        self.leading = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self, now: datetime | None = None) -> bool:
+        """One round if this process holds the lease; returns whether it acted."""
+        held = self.lease.acquire()
+        if held != self.leading:
+            log.info("controller lease %s", "taken: this process acts" if held else "lost")
+            self.leading = held
+        if not held:
+            return False
+        now = now or utcnow()
+        for rollout in self.yard.rollouts.active():
+            try:
+                canary.tick(self.yard, rollout, self.actions, now)
+            except Conflict as exc:  # someone paused or aborted it meanwhile: next tick
+                log.info("rollout %d moved meanwhile: %s", rollout.id, first_line(exc))
+            except Exception:
+                log.exception("rollout %d: tick failed; will retry", rollout.id)
+        policies.tick(self.yard, self.actions, now)
+        return True
+
+    # -- as a thread ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="controller", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        """Tick until stopped; a failing tick (database away) is logged and retried."""
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("controller tick failed; will retry")
+            self._stop.wait(self.interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.actions.close(wait=False)
+        self.lease.release()

@@ -1,0 +1,156 @@
+"""Conditions over monitor metrics: ``p95_ms<50``, ``accuracy>=baseline-0.02``,
+``drift_share>0.3 for 15m`` — the language rollout checks and policies share.
+
+A condition compares one metric of a version with a number, or with the same metric of
+a baseline version plus/minus/times a number. A metric without data gives no verdict
+(``None``), never a pass: a check that cannot be judged keeps a rollout waiting.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from modelyard.domain.monitoring import parse_period
+from modelyard.errors import InvalidInput
+
+# metric → (what it measures, higher is better). Names match `modelyard monitor status`.
+METRICS: dict[str, str] = {
+    "error_rate": "share of requests that failed on the server side (5xx)",
+    "client_error_rate": "share of requests rejected as bad input (4xx)",
+    "p50_ms": "median latency (ms)",
+    "p95_ms": "95th percentile latency (ms)",
+    "p99_ms": "99th percentile latency (ms)",
+    "drift_share": "share of features whose drift test fires",
+    "output_drift": "1 when the output distribution drifted, else 0",
+    "requests": "requests served",
+    "rows": "rows predicted",
+    "feedback_coverage": "share of predictions with ground truth",
+    "accuracy": "accuracy on predictions with ground truth",
+    "precision": "precision on predictions with ground truth",
+    "recall": "recall on predictions with ground truth",
+    "f1": "F1 on predictions with ground truth",
+    "roc_auc": "ROC AUC on predictions with ground truth",
+    "mae": "mean absolute error on predictions with ground truth",
+    "rmse": "root mean squared error on predictions with ground truth",
+    "r2": "R² on predictions with ground truth",
+}
+
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+
+MAX_TEXT = 200
+_PATTERN = re.compile(
+    r"^\s*(?P<metric>[a-z0-9_]+)\s*(?P<op><=|>=|<|>)\s*"
+    r"(?:(?P<baseline>baseline)\s*(?:(?P<sign>[-+*])\s*(?P<offset>[0-9.eE+-]+))?"
+    r"|(?P<value>[-+]?[0-9.eE+-]+))"
+    r"(?:\s+for\s+(?P<for>\S+))?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool | None  # None: no data to judge
+    message: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``metric op value``; with ``relative`` the value applies to the baseline's metric
+    (``sign``: how — ``-``/``+`` an offset, ``*`` a factor)."""
+
+    metric: str
+    op: str
+    value: float
+    relative: bool = False
+    sign: str = "+"
+    hold: timedelta = timedelta(0)  # "for 15m": how long it must hold before it counts
+    text: str = ""
+
+    def threshold(self, baseline: float | None) -> float | None:
+        if not self.relative:
+            return self.value
+        if baseline is None:
+            return None
+        if self.sign == "*":
+            return baseline * self.value
+        return baseline - self.value if self.sign == "-" else baseline + self.value
+
+    def judge(
+        self,
+        metrics: Mapping[str, float | None],
+        baseline: Mapping[str, float | None] | None = None,
+    ) -> Verdict:
+        current = metrics.get(self.metric)
+        if current is None:
+            return Verdict(None, f"{self.metric}: no data yet")
+        limit = self.threshold(baseline.get(self.metric) if baseline is not None else None)
+        if limit is None:
+            return Verdict(None, f"{self.metric}: no baseline data yet")
+        passed = OPERATORS[self.op](current, limit)
+        return Verdict(passed, f"{self.metric} = {current:.4g} (wants {self.op} {limit:.4g})")
+
+    def spec(self) -> str:
+        return self.text
+
+
+def parse_condition(
+    text: str, *, allow_baseline: bool = True, allow_hold: bool = False
+) -> Condition:
+    """Parse one condition; the message names the part that is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("a condition must be text such as 'error_rate<0.01'")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"condition longer than {MAX_TEXT} characters")
+    match = _PATTERN.match(text)
+    if match is None:
+        raise InvalidInput(
+            f"condition {text!r}: expected METRIC OP NUMBER"
+            + (" or METRIC OP baseline[+-*]NUMBER" if allow_baseline else "")
+            + (" [for PERIOD]" if allow_hold else "")
+            + ", e.g. 'p95_ms<50'"
+        )
+    metric = match["metric"]
+    if metric not in METRICS:
+        raise InvalidInput(
+            f"condition {text!r}: unknown metric {metric!r}; known: {', '.join(METRICS)}"
+        )
+    relative = match["baseline"] is not None
+    if relative and not allow_baseline:
+        raise InvalidInput(f"condition {text!r}: 'baseline' is only meaningful in rollout checks")
+    raw = match["offset"] if relative else match["value"]
+    value = _number(text, raw) if raw is not None else (1.0 if match["sign"] == "*" else 0.0)
+    if relative and match["sign"] is None:
+        value = 0.0
+    hold = timedelta(0)
+    if match["for"] is not None:
+        if not allow_hold:
+            raise InvalidInput(f"condition {text!r}: 'for PERIOD' is only for policies")
+        hold = parse_period(match["for"])
+    return Condition(
+        metric=metric,
+        op=match["op"],
+        value=value,
+        relative=relative,
+        sign=match["sign"] or "+",
+        hold=hold,
+        text=" ".join(text.split()),
+    )
+
+
+def _number(text: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(f"condition {text!r}: {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InvalidInput(f"condition {text!r}: the number must be finite")
+    return value

@@ -1,0 +1,213 @@
+"""The Yard's rollout and policy operations (a mixin, so ``core.py`` stays one idea).
+
+Users start, pause, resume and abort rollouts and add or remove policies here; the
+controller (``modelyard.control``) does the stepping and the acting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from modelyard.config import Settings
+from modelyard.domain.endpoints import Endpoint
+from modelyard.domain.entities import AuditEvent, ModelVersion
+from modelyard.domain.names import parse_ref
+from modelyard.domain.policies import Policy, parse_action, parse_policy
+from modelyard.domain.rollouts import (
+    Rollout,
+    RolloutPlan,
+    parse_checks,
+    parse_interval,
+    parse_steps,
+)
+from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.store import audit as audit_log
+from modelyard.store.db import Database
+from modelyard.store.endpoints import EndpointStore
+from modelyard.store.policies import PolicyStore
+from modelyard.store.rollouts import RolloutStore
+from modelyard.store.schema import utcnow
+
+MAX_REASON = 1000
+
+
+class ControlMixin:
+    db: Database
+    actor: str
+    settings: Settings
+    endpoints: EndpointStore
+    rollouts: RolloutStore
+    policies: PolicyStore
+
+    def get_version(self, ref: str, version: int | None = None) -> ModelVersion:
+        raise NotImplementedError
+
+    # -- rollouts -------------------------------------------------------------------------
+
+    def start_rollout(
+        self,
+        endpoint: str,
+        candidate: str,
+        *,
+        steps: str | Sequence[int] = "5,25,50,100",
+        interval: str = "10m",
+        checks: Sequence[str] = (),
+        min_rows: int = 100,
+        alert: str | None = None,
+        reason: str = "",
+    ) -> Rollout:
+        """Give ``candidate`` (``churn@4``) the first step of ``endpoint``'s traffic; the
+        controller takes it from there. The primary route is the baseline; when it names an
+        alias (``churn@production``), that alias moves to the candidate at the end."""
+        current = self.endpoints.get(endpoint)
+        running = self.active_rollout(endpoint)
+        if running is not None:
+            raise Conflict(
+                f"endpoint {endpoint!r} already has rollout {running.id} in progress "
+                f"({running.state}); abort it first"
+            )
+        if any(
+            r.role != "shadow" and r.weight > 0 for r in current.routes if r is not current.primary
+        ):
+            raise Conflict(
+                f"endpoint {endpoint!r} already splits its traffic; set one route with "
+                "`modelyard endpoint routes` before a rollout"
+            )
+        name, _, alias = parse_ref(current.primary.model)
+        baseline = self.get_version(current.primary.model)
+        chosen = self.get_version(candidate)
+        if chosen.name != name:
+            raise InvalidInput(
+                f"candidate {candidate} is a version of {chosen.name!r}, but {endpoint} serves "
+                f"{name!r}"
+            )
+        if alert is not None:
+            parse_action(f"alert:{alert}")  # the same URL rule as a policy's alert
+        plan = RolloutPlan(
+            endpoint=endpoint,
+            candidate=chosen.ref,
+            baseline=baseline.ref,
+            baseline_route=current.primary.model,
+            steps=parse_steps(steps) if isinstance(steps, str) else tuple(steps),
+            interval=parse_interval(interval),
+            checks=parse_checks(checks),
+            min_rows=min_rows,
+            alias=alias,
+            alert=alert,
+            original_routes=current.routes,
+            shadows=tuple(r for r in current.routes if r.role == "shadow"),
+        )
+        Endpoint(endpoint, plan.routes_at(0))  # every step's routes must be valid routes
+        return self.rollouts.start(plan, self.actor, _reason(reason))
+
+    def active_rollout(self, endpoint: str) -> Rollout | None:
+        return next((r for r in self.rollouts.active() if r.plan.endpoint == endpoint), None)
+
+    def rollout_status(self, endpoint: str) -> Rollout:
+        """The endpoint's rollout in progress, or its latest one."""
+        self.endpoints.get(endpoint)
+        return self.active_rollout(endpoint) or self.rollouts.latest(endpoint)
+
+    def pause_rollout(self, endpoint: str, *, reason: str = "") -> Rollout:
+        rollout = self._in_progress(endpoint, "running")
+        return self.rollouts.transition(
+            rollout,
+            self.actor,
+            action="rollout.pause",
+            details={"reason": _reason(reason)},
+            state="paused",
+            message=f"paused at {rollout.weight}% by {self.actor}",
+        )
+
+    def resume_rollout(self, endpoint: str, *, reason: str = "") -> Rollout:
+        """Carry on; the step's interval starts again (paused time proves nothing)."""
+        rollout = self._in_progress(endpoint, "paused")
+        return self.rollouts.transition(
+            rollout,
+            self.actor,
+            action="rollout.resume",
+            details={"reason": _reason(reason)},
+            state="running",
+            step_started_at=utcnow(),
+            message=f"resumed at {rollout.weight}% by {self.actor}",
+        )
+
+    def abort_rollout(self, endpoint: str, *, reason: str = "") -> Rollout:
+        """Traffic back to the routes the endpoint had before the rollout; the alias stays."""
+        rollout = self._in_progress(endpoint, None)
+        return self.rollouts.transition(
+            rollout,
+            self.actor,
+            action="rollout.abort",
+            routes=rollout.plan.original_routes,
+            details={"reason": _reason(reason)},
+            state="aborted",
+            message=f"aborted by {self.actor}" + (f": {reason}" if reason else ""),
+        )
+
+    def _in_progress(self, endpoint: str, state: str | None) -> Rollout:
+        self.endpoints.get(endpoint)
+        rollout = self.active_rollout(endpoint)
+        if rollout is None:
+            raise NotFound(f"endpoint {endpoint!r} has no rollout in progress")
+        if state is not None and rollout.state != state:
+            raise Conflict(f"rollout {rollout.id} is {rollout.state}, not {state}")
+        return rollout
+
+    # -- policies -------------------------------------------------------------------------
+
+    def add_policy(
+        self,
+        endpoint: str,
+        when: str,
+        then: Sequence[str],
+        *,
+        window: str | None = None,
+        cooldown: str | None = None,
+        run_timeout: str | None = None,
+    ) -> Policy:
+        """``when``: ``drift_share>0.3 for 15m``; ``then``: ``alert:URL``, ``rollback``,
+        ``shift:REF=WEIGHT``, ``run:COMMAND``."""
+        self.endpoints.get(endpoint)
+        policy = parse_policy(
+            endpoint, when, then, window=window, cooldown=cooldown, run_timeout=run_timeout
+        )
+        return self.policies.add(policy, self.actor)
+
+    def list_policies(self, endpoint: str | None = None) -> list[Policy]:
+        if endpoint is not None:
+            self.endpoints.get(endpoint)
+        return self.policies.list(endpoint)
+
+    def remove_policy(self, policy_id: int, *, reason: str = "") -> Policy:
+        return self.policies.remove(policy_id, self.actor, _reason(reason))
+
+    def policy_history(self, endpoint: str, limit: int = 100) -> list[AuditEvent]:
+        """What the endpoint's policies did: added, fired, acted, delivered, failed."""
+        self.endpoints.get(endpoint)
+        return self._events(endpoint, "policy.*", limit)
+
+    def rollout_history(self, endpoint: str, limit: int = 100) -> list[AuditEvent]:
+        self.endpoints.get(endpoint)
+        return self._events(endpoint, "rollout.*", limit)
+
+    def record_event(self, endpoint: str, action: str, details: dict[str, Any]) -> None:
+        self.db.write(
+            lambda session: audit_log.record(
+                session, self.actor, action, f"endpoint:{endpoint}", details
+            )
+        )
+
+    def _events(self, endpoint: str, action: str, limit: int) -> list[AuditEvent]:
+        return self.db.read(
+            lambda s: audit_log.list_events(
+                s, target=f"endpoint:{endpoint}", action=action, limit=limit
+            )
+        )
+
+
+def _reason(reason: str) -> str:
+    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+        raise InvalidInput(f"reason must be text of at most {MAX_REASON} characters")
+    return reason
