@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from modelyard.cli.context import Options, open_yard
 from modelyard.cli.output import JsonOption, print_json, say, table, when
+
+if TYPE_CHECKING:
+    from modelyard.domain.endpoints import Route
 
 endpoint_app = typer.Typer(help="Served names bound to model references.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (stored hashed) with scopes.", no_args_is_help=True)
@@ -41,13 +46,20 @@ def endpoint_routes(
     route: list[str] = typer.Option(
         ..., "--route", "-r", help="REF=WEIGHT, e.g. churn@production=90 (repeat; sum 100)."
     ),
+    shadow: list[str] | None = typer.Option(
+        None,
+        "--shadow",
+        help="REF or REF=PERCENT: mirror answered requests to it, off the response path, "
+        "and compare (repeat, at most 3; omit to stop shadowing).",
+    ),
     sticky_key: str | None = typer.Option(
         None, "--sticky-key", help="Payload field (or X-Routing-Key header) that pins callers."
     ),
     reason: str = typer.Option("", "--reason", help="Why (kept in the audit log)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Split NAME's traffic between versions; the first route is the primary."""
+    """Split NAME's traffic between versions; the first route is the primary. Shadows get
+    a copy of answered requests; their answers are logged and compared, never returned."""
     from modelyard.domain.endpoints import Route
     from modelyard.errors import InvalidInput
 
@@ -61,13 +73,35 @@ def endpoint_routes(
         if not sep or not ref or value < 0:
             raise InvalidInput(f"--route {item!r}: expected REF=WEIGHT, e.g. churn@4=10")
         routes.append(Route(ref, value, "primary" if index == 0 else "canary"))
+    routes += [_shadow_route(item) for item in shadow or []]
     endpoint = open_yard(ctx).set_routes(name, routes, sticky_key=sticky_key, reason=reason)
     if as_json:
         print_json(endpoint)
         return
     split = ", ".join(f"{r.model} {r.weight:g}%" for r in endpoint.serving_routes)
     sticky = f", sticky by {endpoint.sticky_key}" if endpoint.sticky_key else ""
-    say(f"endpoint {endpoint.name}: {split}{sticky}")
+    mirrored = "".join(
+        f", shadow {r.model}" + (f" ({r.weight:g}% mirrored)" if r.weight < 100 else "")
+        for r in endpoint.shadows
+    )
+    say(f"endpoint {endpoint.name}: {split}{sticky}{mirrored}")
+
+
+def _shadow_route(item: str) -> Route:
+    """``churn@5`` (every answered request mirrored) or ``churn@5=25`` (a quarter)."""
+    from modelyard.domain.endpoints import Route
+    from modelyard.errors import InvalidInput
+
+    ref, sep, share = item.partition("=")
+    value = 100.0
+    if sep:
+        try:
+            value = float(share)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 100:
+            raise InvalidInput(f"--shadow {item!r}: expected REF or REF=PERCENT (0 to 100)")
+    return Route(ref, value, "shadow")
 
 
 @endpoint_app.command("list")

@@ -12,11 +12,19 @@ from modelyard.domain.names import check_name, parse_ref
 from modelyard.errors import InvalidInput
 
 ROLES = ("primary", "canary", "shadow")
+MAX_SHADOWS = 3  # each shadow runs every mirrored row again on this machine's cores
+# Shadow answers are stored under the shadow's version with this mark ("churn@5~shadow"),
+# so nothing that reads served traffic, feedback or errors can take them for answers.
+SHADOW_MARK = "~shadow"
 
 
 @dataclass(frozen=True)
 class Route:
-    """Traffic to one model reference: ``churn@production`` with a weight and a role."""
+    """Traffic to one model reference: ``churn@production`` with a weight and a role.
+
+    For primary and canary routes the weight is the share of requests answered; for a
+    shadow it is the share of answered requests mirrored to it (100: every one).
+    """
 
     model: str
     weight: float = 100.0
@@ -73,9 +81,19 @@ class Endpoint:
                 f"endpoint {self.name!r}: the weights of its routes must add up to 100, "
                 f"not {total:g}"
             )
+        shadowed = {r.model for r in self.shadows}
+        for route in self.routes:
+            if route.role != "shadow" and route.model in shadowed:
+                raise InvalidInput(
+                    f"endpoint {self.name!r}: {route.model} is a shadow and answers callers too"
+                )
         refs = [r.model for r in self.routes]
         if len(set(refs)) != len(refs):
             raise InvalidInput(f"endpoint {self.name!r}: a model reference appears twice")
+        if len(self.shadows) > MAX_SHADOWS:
+            raise InvalidInput(
+                f"endpoint {self.name!r}: at most {MAX_SHADOWS} shadows, not {len(self.shadows)}"
+            )
         if self.sticky_key is not None and (
             not isinstance(self.sticky_key, str) or not 0 < len(self.sticky_key) <= 128
         ):
@@ -89,6 +107,11 @@ class Endpoint:
     def serving_routes(self) -> tuple[Route, ...]:
         """Routes that answer callers (weight > 0, not shadows), in order."""
         return tuple(r for r in self.routes if r.role != "shadow" and r.weight > 0)
+
+    @property
+    def shadows(self) -> tuple[Route, ...]:
+        """Routes that get a copy of answered requests, off the response path."""
+        return tuple(r for r in self.routes if r.role == "shadow")
 
     def spec(self) -> dict[str, Any]:
         return {
@@ -115,6 +138,16 @@ def _bounded(what: str, value: object, low: float, high: float, whole: bool = Fa
     if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
         kind = "a whole number" if whole else "a number"
         raise InvalidInput(f"{what} must be {kind} from {low:g} to {high:g}, got {value!r}")
+
+
+def shadow_label(ref: str) -> str:
+    """The version label a shadow's answers are logged and windowed under."""
+    return ref + SHADOW_MARK
+
+
+def shadowed_ref(label: str) -> str | None:
+    """The shadow's own reference when ``label`` marks shadow answers, else None."""
+    return label[: -len(SHADOW_MARK)] if label.endswith(SHADOW_MARK) else None
 
 
 @dataclass(frozen=True)
