@@ -153,6 +153,7 @@ def status(
     versions = summary["versions"]
     if not versions:
         say(f"{endpoint}: no traffic recorded in the last {since}")
+        _shadow_table(endpoint, since, summary.get("shadows", []))
         return
     rows = []
     for v in versions:
@@ -184,6 +185,47 @@ def status(
             "top drifted",
             "quality",
             "feedback",
+        ],
+        rows,
+    )
+    _shadow_table(endpoint, since, summary.get("shadows", []))
+
+
+def _shadow_table(endpoint: str, since: str, shadows: list[dict[str, Any]]) -> None:
+    """Each shadow against each version that answered the requests it was sent."""
+    rows = []
+    for shadow in shadows:
+        for c in shadow["compared"]:
+            latency = c["latency_ms"]
+            rows.append(
+                [
+                    shadow["version"],
+                    c["primary"],
+                    c["rows"],
+                    _fmt(c["agreement_rate"]),
+                    _fmt(c["mean_abs_diff"]),
+                    _fmt(c["mean_proba_abs_diff"]),
+                    " / ".join(_fmt(latency["shadow"][p]) for p in ("p50", "p95")),
+                    " / ".join(_fmt(latency["primary"][p]) for p in ("p50", "p95")),
+                    c["errors"],
+                    c["skipped"],
+                ]
+            )
+    if not rows:
+        return
+    table(
+        f"{endpoint} shadows, last {since} (answers never returned to callers)",
+        [
+            "shadow",
+            "compared with",
+            "rows",
+            "agreement",
+            "mean |Δ|",
+            "mean |Δ| proba",
+            "shadow p50/p95 ms",
+            "primary p50/p95 ms",
+            "errors",
+            "skipped",
         ],
         rows,
     )

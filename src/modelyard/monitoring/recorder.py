@@ -8,6 +8,11 @@ logged nor counted in the sketches, only in ``dropped_rows`` (the server never s
 runs out of memory because monitoring cannot keep up). Log rows whose write failed are kept
 (up to the same bound) and written again at the next flush; inserts ignore rows already
 there, so a write that committed but looked failed is not counted twice.
+
+Shadow answers are counted and logged under the shadow's version marked as a shadow
+(``churn@5~shadow``), so they have windows and log rows of their own that no reader of
+answered traffic, errors or feedback mistakes for answers; the comparison with the
+answering version goes into the same window.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from typing import Any, Protocol
 import numpy as np
 import orjson
 
+from modelyard.domain.endpoints import shadow_label, shadowed_ref
 from modelyard.errors import NotFound
 from modelyard.monitoring.window import Window, add_output, output_profile
-from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.events import PredictionEvent, ShadowEvent
 from modelyard.runtime.inputs import Columns
 from modelyard.store.predictions import LogRow
 from modelyard.store.windows import StoredWindow
@@ -80,6 +86,7 @@ class Recorder:
         self._flush_lock = threading.Lock()
         self._events: list[PredictionEvent] = []
         self._errors: list[_Error] = []
+        self._shadows: list[ShadowEvent] = []
         self._pending_rows = 0
         self._windows: dict[Key, Window] = {}
         self._dirty: set[Key] = set()  # windows changed since they were last saved
@@ -107,6 +114,15 @@ class Recorder:
         with self._lock:
             if len(self._errors) < self.max_pending_rows:
                 self._errors.append(_Error(endpoint, version, status, self._now()))
+
+    def shadowed(self, event: ShadowEvent) -> None:
+        cost = event.rows if event.prediction is not None else 1
+        with self._lock:
+            if self._pending_rows + cost > self.max_pending_rows:
+                self.dropped_rows += event.rows
+                return
+            self._shadows.append(event)
+            self._pending_rows += cost
 
     # -- the flusher (its own thread) ------------------------------------------------------
 
@@ -138,15 +154,27 @@ class Recorder:
             with self._lock:
                 events, self._events = self._events, []
                 errors, self._errors = self._errors, []
+                shadows, self._shadows = self._shadows, []
                 self._pending_rows = 0
+            events += [s.prediction for s in shadows if s.prediction is not None]
             rows, self._unwritten = self._unwritten, []
             for key, group in _group(events, self.bucket_seconds).items():
                 _count(self._window(key, group[0].log_inputs > 0), group)
                 self._dirty.add(key)
                 rows.extend(self._log_rows(group))
+            seconds = self.bucket_seconds
             for error in errors:
-                key = (error.endpoint, error.version, _bucket(error.at, self.bucket_seconds))
+                key = (error.endpoint, error.version, _bucket(error.at, seconds))
                 self._window(key).add_error(error.status)
+                self._dirty.add(key)
+            for shadow in shadows:
+                key = (shadow.endpoint, shadow_label(shadow.version), _bucket(shadow.at, seconds))
+                stats = self._window(key).compared_with(shadow.primary)
+                if shadow.comparison is not None and shadow.prediction is not None:
+                    latency = shadow.prediction.latency_ms
+                    stats.add(shadow.comparison, latency, shadow.primary_latency_ms)
+                else:
+                    stats.add_missed(shadow.rows, skipped=shadow.outcome == "skipped")
                 self._dirty.add(key)
             failure: Exception | None = None
             try:
@@ -205,7 +233,7 @@ class Recorder:
         if cached is not None:
             return cached
         try:
-            profile, classification = self.sink.monitor_profile(ref)
+            profile, classification = self.sink.monitor_profile(shadowed_ref(ref) or ref)
         except NotFound:  # deleted version: traffic still counts, there is nothing to compare
             profile, classification = {}, False
         except Exception:  # a store hiccup: count traffic now, try the profile again later

@@ -1,6 +1,9 @@
 """What an endpoint's monitor says for a period: per version traffic, latency, errors,
 drift against the version's reference profile, quality from feedback, and the same per
-time bucket. Read by ``monitor status``, the report, the admin API and the gauges."""
+time bucket. Read by ``monitor status``, the report, the admin API and the gauges.
+
+Shadows are summarised apart, under ``shadows``: ``versions`` holds only answers callers
+got, so nothing that adds up an endpoint's traffic or errors counts mirrored rows."""
 
 from __future__ import annotations
 
@@ -10,13 +13,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from modelyard.domain.endpoints import Endpoint
+from modelyard.domain.endpoints import Endpoint, shadowed_ref
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.monitoring import DriftConfig
 from modelyard.monitoring.drift import compare
 from modelyard.monitoring.quality import quality
 from modelyard.monitoring.sketch import CategoryCounts, NumericCounts
-from modelyard.monitoring.window import Window, output_profile
+from modelyard.monitoring.window import ShadowStats, Window, output_profile, percentile
 from modelyard.store.predictions import LabeledPrediction, PredictionLog
 from modelyard.store.schema import utcnow
 from modelyard.store.windows import StoredWindow, WindowStore
@@ -62,8 +65,13 @@ def summarize(
     ]
     labeled = source.predictions.labeled(endpoint, since, until, max_labeled)
     by_version: dict[str, list[StoredWindow]] = defaultdict(list)
+    by_shadow: dict[str, list[StoredWindow]] = defaultdict(list)
     for window in stored:
-        by_version[window.version].append(window)
+        shadow = shadowed_ref(window.version)
+        if shadow is None:
+            by_version[window.version].append(window)
+        else:
+            by_shadow[shadow].append(window)
     labels: dict[str, list[LabeledPrediction]] = defaultdict(list)
     for row in labeled:
         labels[row.version].append(row)
@@ -80,6 +88,10 @@ def summarize(
         for ref in sorted(set(by_version) | set(labels))
     ]
     versions.sort(key=lambda v: -v["requests"])
+    shadows = [
+        _shadow(source, ref, windows, config, histograms=histograms)
+        for ref, windows in sorted(by_shadow.items())
+    ]
     return {
         "endpoint": endpoint,
         "since": since.isoformat(),
@@ -94,6 +106,7 @@ def summarize(
             "drift_share": config.drift_share,
         },
         "versions": versions,
+        "shadows": shadows,
     }
 
 
@@ -167,6 +180,50 @@ def _version(
             profile, buckets, labeled, kind, classes, config, max(step, *seconds, 1)
         )
     return result
+
+
+def _shadow(
+    source: Source,
+    ref: str,
+    stored: list[StoredWindow],
+    config: DriftConfig,
+    *,
+    histograms: bool,
+) -> dict[str, Any]:
+    """A shadow's own traffic, latency, drift and outputs (no quality: no caller got its
+    answers, so no feedback is about them), and how it compares with each version that
+    answered the requests it was sent."""
+    result = _version(source, ref, stored, [], config, histograms=histograms, timeline=False)
+    for key in ("errors", "error_rate", "client_error_rate", "quality", "feedback"):
+        result.pop(key, None)  # about answers given to callers: never a shadow's
+    merged: dict[str, ShadowStats] = defaultdict(ShadowStats)
+    for window in stored:
+        for primary, stats in (window.sketch.get("shadow") or {}).items():
+            merged[primary].merge(ShadowStats.from_json(stats))
+    result["compared"] = [compared(primary, s) for primary, s in sorted(merged.items())]
+    return result
+
+
+def compared(primary: str, stats: ShadowStats) -> dict[str, Any]:
+    """Means and rates from a shadow's comparison counts against ``primary``."""
+    attempted = stats.rows + stats.errors
+    return {
+        "primary": primary,
+        "requests": stats.requests,
+        "rows": stats.rows,
+        "agreement_rate": stats.agreements / stats.rows if stats.rows else None,
+        "mean_abs_diff": stats.abs_diff / stats.diff_rows if stats.diff_rows else None,
+        "mean_proba_abs_diff": (
+            stats.proba_abs_diff / stats.proba_rows if stats.proba_rows else None
+        ),
+        "errors": stats.errors,
+        "error_rate": stats.errors / attempted if attempted else None,
+        "skipped": stats.skipped,
+        "latency_ms": {
+            side: {f"p{q}": percentile(histogram, q) for q in PERCENTILES}
+            for side, histogram in (("shadow", stats.latency), ("primary", stats.primary_latency))
+        },
+    }
 
 
 def _timeline_step(stored: list[StoredWindow]) -> int:

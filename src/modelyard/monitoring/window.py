@@ -2,7 +2,8 @@
 
 Feature and output sketches in the reference profile's bins, the latency histogram, row,
 request and error counts. Windows merge by addition, so the same code sums a replica's
-flushes, several replicas and several buckets.
+flushes, several replicas and several buckets. A shadow's window also holds, per version
+it was compared with, the comparison counts (:class:`ShadowStats`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from modelyard.monitoring.sketch import (
     counts_for,
     counts_from_json,
 )
+from modelyard.runtime.shadow import Comparison
 
 # Latency bucket upper bounds (ms): geometric from 0.1 ms to 60 s, ~23% apart, so a
 # percentile read from the histogram is within about 12% of the true value.
@@ -36,18 +38,117 @@ def output_profile(profile: Mapping[str, Any], classification: bool) -> dict[str
     return None
 
 
+def _latency_counts() -> np.ndarray:
+    return np.zeros(LATENCY_EDGES_MS.size + 1, dtype=np.int64)
+
+
+def _add_latencies(histogram: np.ndarray, milliseconds: np.ndarray) -> None:
+    index = np.searchsorted(LATENCY_EDGES_MS, milliseconds, side="left")
+    histogram += np.bincount(index, minlength=histogram.size)
+
+
+def percentile(histogram: np.ndarray, q: float) -> float | None:
+    """Latency percentile (ms) read from a histogram, interpolated in log space."""
+    total = int(histogram.sum())
+    if total == 0:
+        return None
+    target = q / 100 * total
+    cumulative = np.cumsum(histogram)
+    index = int(np.searchsorted(cumulative, target, side="left"))
+    if index >= LATENCY_EDGES_MS.size:
+        return float(LATENCY_EDGES_MS[-1])
+    upper = float(LATENCY_EDGES_MS[index])
+    lower = float(LATENCY_EDGES_MS[index - 1]) if index > 0 else upper / 1.23
+    before = float(cumulative[index - 1]) if index > 0 else 0.0
+    share = (target - before) / max(float(histogram[index]), 1.0)
+    return float(np.exp(np.log(lower) + share * (np.log(upper) - np.log(lower))))
+
+
+_STAT_FIELDS = (
+    "requests",
+    "rows",
+    "agreements",
+    "diff_rows",
+    "abs_diff",
+    "proba_rows",
+    "proba_abs_diff",
+    "errors",
+    "skipped",
+)
+
+
+@dataclass
+class ShadowStats:
+    """A shadow against one answering version over the same requests: comparison counts,
+    rows it failed on or skipped, and both sides' latency (so percentiles compare like
+    with like)."""
+
+    requests: int = 0  # mirrored requests, whatever became of them
+    rows: int = 0  # rows compared
+    agreements: int = 0
+    diff_rows: int = 0
+    abs_diff: float = 0.0
+    proba_rows: int = 0
+    proba_abs_diff: float = 0.0
+    errors: int = 0  # rows
+    skipped: int = 0  # rows
+    latency: np.ndarray = field(default_factory=_latency_counts)  # the shadow's
+    primary_latency: np.ndarray = field(default_factory=_latency_counts)
+
+    def add(self, comparison: Comparison, shadow_ms: float, primary_ms: float) -> None:
+        self.requests += 1
+        self.rows += comparison.rows
+        self.agreements += comparison.agreements
+        self.diff_rows += comparison.diff_rows
+        self.abs_diff += comparison.abs_diff
+        self.proba_rows += comparison.proba_rows
+        self.proba_abs_diff += comparison.proba_abs_diff
+        _add_latencies(self.latency, np.array([shadow_ms]))
+        _add_latencies(self.primary_latency, np.array([primary_ms]))
+
+    def add_missed(self, rows: int, skipped: bool) -> None:
+        self.requests += 1
+        if skipped:
+            self.skipped += rows
+        else:
+            self.errors += rows
+
+    def merge(self, other: ShadowStats) -> None:
+        for name in _STAT_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.latency += other.latency
+        self.primary_latency += other.primary_latency
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {name: getattr(self, name) for name in _STAT_FIELDS}
+        data["latency"] = self.latency.tolist()
+        data["primary_latency"] = self.primary_latency.tolist()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ShadowStats:
+        stats = cls()
+        for name in _STAT_FIELDS:
+            kind = float if name.endswith("abs_diff") else int
+            setattr(stats, name, kind(data.get(name, 0)))
+        for name in ("latency", "primary_latency"):
+            counts = np.asarray(data.get(name, []), dtype=np.int64)
+            if counts.shape == stats.latency.shape:
+                setattr(stats, name, counts)
+        return stats
+
+
 @dataclass
 class Window:
     profile: Mapping[str, Any]
     output_spec: Mapping[str, Any] | None
     features: dict[str, Counts] = field(default_factory=dict)
     output: Counts | None = None
-    latency: np.ndarray = field(
-        default_factory=lambda: np.zeros(LATENCY_EDGES_MS.size + 1, dtype=np.int64)
-    )
+    latency: np.ndarray = field(default_factory=_latency_counts)
     rows: int = 0
     requests: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    shadow: dict[str, ShadowStats] = field(default_factory=dict)  # answering version → stats
 
     @classmethod
     def empty(
@@ -66,8 +167,14 @@ class Window:
         return cls(profile, output_spec, features, output)
 
     def add_latencies(self, milliseconds: np.ndarray) -> None:
-        index = np.searchsorted(LATENCY_EDGES_MS, milliseconds, side="left")
-        self.latency += np.bincount(index, minlength=self.latency.size)
+        _add_latencies(self.latency, milliseconds)
+
+    def compared_with(self, primary: str) -> ShadowStats:
+        """This shadow's counts against the answering version ``primary``."""
+        stats = self.shadow.get(primary)
+        if stats is None:
+            stats = self.shadow[primary] = ShadowStats()
+        return stats
 
     def add_error(self, status: int, count: int = 1) -> None:
         key = str(status)
@@ -86,22 +193,12 @@ class Window:
         self.requests += other.requests
         for status, count in other.errors.items():
             self.add_error(int(status), count)
+        for primary, stats in other.shadow.items():
+            self.compared_with(primary).merge(stats)
 
     def percentile(self, q: float) -> float | None:
         """Latency percentile (ms) read from the histogram, interpolated in log space."""
-        total = int(self.latency.sum())
-        if total == 0:
-            return None
-        target = q / 100 * total
-        cumulative = np.cumsum(self.latency)
-        index = int(np.searchsorted(cumulative, target, side="left"))
-        if index >= LATENCY_EDGES_MS.size:
-            return float(LATENCY_EDGES_MS[-1])
-        upper = float(LATENCY_EDGES_MS[index])
-        lower = float(LATENCY_EDGES_MS[index - 1]) if index > 0 else upper / 1.23
-        before = float(cumulative[index - 1]) if index > 0 else 0.0
-        share = (target - before) / max(float(self.latency[index]), 1.0)
-        return float(np.exp(np.log(lower) + share * (np.log(upper) - np.log(lower))))
+        return percentile(self.latency, q)
 
     @property
     def error_count(self) -> int:
@@ -118,7 +215,7 @@ class Window:
         return {}
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "rows": self.rows,
             "requests": self.requests,
             "errors": dict(self.errors),
@@ -126,6 +223,9 @@ class Window:
             "features": {name: sketch.to_json() for name, sketch in self.features.items()},
             "output": self.output.to_json() if self.output is not None else None,
         }
+        if self.shadow:  # answering versions' windows stay exactly as they were
+            data["shadow"] = {primary: s.to_json() for primary, s in self.shadow.items()}
+        return data
 
     @classmethod
     def from_json(
@@ -146,6 +246,8 @@ class Window:
                 window.features[name] = counts_from_json(specs[name], stored)
         if output_spec is not None and data.get("output") is not None:
             window.output = counts_from_json(output_spec, data["output"])
+        for primary, stats in (data.get("shadow") or {}).items():
+            window.shadow[str(primary)] = ShadowStats.from_json(stats)
         return window
 
 

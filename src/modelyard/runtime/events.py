@@ -12,6 +12,9 @@ from typing import Protocol
 
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import Output
+from modelyard.runtime.shadow import Comparison
+
+SHADOW_OUTCOMES = ("compared", "failed", "skipped")
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,32 @@ class PredictionEvent:
     routing_key: str | None = None
 
 
+@dataclass(frozen=True)
+class ShadowEvent:
+    """What became of one request mirrored to a shadow (never seen by the caller)."""
+
+    endpoint: str
+    version: str  # the shadow, "churn@5"
+    primary: str  # the version whose answer the caller got, "churn@3"
+    rows: int
+    primary_latency_ms: float
+    at: float
+    outcome: str  # compared, failed (the shadow raised or timed out), skipped (queue full)
+    comparison: Comparison | None = None
+    # The shadow's own answer, logged under its version marked as a shadow ("churn@5~shadow")
+    # with ids of its own, so it never passes for an answer a caller got.
+    prediction: PredictionEvent | None = None
+
+
 class PredictionObserver(Protocol):
     def predicted(self, event: PredictionEvent) -> None:
         """Rows were predicted (called on the event loop: queue and return)."""
 
     def failed(self, endpoint: str, version: str, status: int) -> None:
         """A request to ``endpoint`` ended with an HTTP error ``status``."""
+
+    def shadowed(self, event: ShadowEvent) -> None:
+        """A mirrored request was compared, failed or skipped (on the event loop)."""
 
     def flush(self) -> None:
         """Write everything queued so far (blocking; call from a worker thread)."""

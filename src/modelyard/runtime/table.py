@@ -5,12 +5,15 @@ resolved again, new versions are loaded and warmed off the event loop, and only 
 table swapped — one dict assignment, so a request sees either the old or the new version.
 Requests already queued on the old version finish there. A version that fails to load
 never replaces the serving one; the failure is kept for health and status reports.
+Shadows load after the routes that answer callers, and one that fails is left out (its
+failure kept in ``shadow_errors``): a shadow never holds back the answering versions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from modelyard.domain.endpoints import Endpoint
+from modelyard.domain.endpoints import Endpoint, shadow_label
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.routing import bounds_of, choose
 from modelyard.errors import NotFound, NotReady, first_line
@@ -33,18 +36,27 @@ REPORT_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class ActiveEndpoint:
-    """An endpoint as served now: its primary version, and every weighted route's
-    (``variants``, the primary among them) when traffic is split."""
+    """An endpoint as served now: its primary version, every weighted route's
+    (``variants``, the primary among them) when traffic is split, and the ``shadows``
+    answered requests are mirrored to (each variant carries them too)."""
 
     endpoint: Endpoint
     loaded: LoadedVersion
     batcher: MicroBatcher
     variants: tuple[ActiveEndpoint, ...] = ()
     bounds: tuple[int, ...] = ()
+    shadows: tuple[ActiveEndpoint, ...] = ()
+    mirrored: float = 100.0  # a shadow's share (percent) of answered requests it gets
 
     @property
     def every(self) -> tuple[ActiveEndpoint, ...]:
+        """The versions that answer callers."""
         return self.variants or (self,)
+
+    @property
+    def in_use(self) -> tuple[ActiveEndpoint, ...]:
+        """Every version with a batcher here: the answering ones and the shadows."""
+        return self.every + self.shadows
 
     def pick(self, key: str | None, version: str | None = None) -> ActiveEndpoint:
         """The route a request goes to: ``version`` if given (it must be one of this
@@ -92,6 +104,7 @@ class EndpointTable:
         self._active: dict[str, ActiveEndpoint] = {}
         self._known: set[str] = set()
         self.errors: dict[str, str] = {}
+        self.shadow_errors: dict[str, dict[str, str]] = {}  # endpoint → shadow route → why
         self._revision: int | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -166,7 +179,7 @@ class EndpointTable:
         current = self._active.get(endpoint.name)
         reusable = {}
         if current is not None and current.endpoint.limits == endpoint.limits:
-            reusable = {v.loaded.ref: v for v in current.every}
+            reusable = {v.loaded.ref: v for v in current.in_use}
         variants: list[ActiveEndpoint] = []
         try:
             for route in endpoint.serving_routes:
@@ -188,6 +201,9 @@ class EndpointTable:
                     self._close_later(variant)
             return current
         self.errors.pop(endpoint.name, None)
+        shadows = await self._load_shadows(endpoint, reusable, {v.loaded.ref for v in variants})
+        if shadows:
+            variants = [dataclasses.replace(v, shadows=shadows) for v in variants]
         primary = variants[[r.model for r in endpoint.serving_routes].index(endpoint.primary.model)]
         if current is not None and [v.loaded.ref for v in current.every] != [
             v.loaded.ref for v in variants
@@ -202,8 +218,42 @@ class EndpointTable:
             return primary
         weights = [r.weight for r in endpoint.serving_routes]
         return ActiveEndpoint(
-            endpoint, primary.loaded, primary.batcher, tuple(variants), bounds_of(weights)
+            endpoint, primary.loaded, primary.batcher, tuple(variants), bounds_of(weights), shadows
         )
+
+    async def _load_shadows(
+        self, endpoint: Endpoint, reusable: dict[str, ActiveEndpoint], answering: set[str]
+    ) -> tuple[ActiveEndpoint, ...]:
+        """Each shadow route's version, reusing loaded batchers; a shadow that cannot load
+        (or resolves to a version already answering) is left out and its reason kept."""
+        shadows: list[ActiveEndpoint] = []
+        problems: dict[str, str] = {}
+        for route in endpoint.shadows:
+            try:
+                version = await asyncio.to_thread(self.yard.get_version, route.model)
+                taken = answering | {s.loaded.ref for s in shadows}
+                if version.ref in taken:
+                    problems[route.model] = f"resolves to {version.ref}, which runs already"
+                    continue
+                old = reusable.get(version.ref)
+                if old is not None:
+                    loaded, batcher = old.loaded, old.batcher
+                else:
+                    loaded = await self.pool.acquire(version)
+                    label = shadow_label(loaded.ref)
+                    observer = self.observer(endpoint.name, label) if self.observer else None
+                    batcher = MicroBatcher(loaded.runner, endpoint.limits, observer, self.crowded)
+                shadows.append(ActiveEndpoint(endpoint, loaded, batcher, mirrored=route.weight))
+            except Exception as exc:  # the answering versions serve on without it
+                problems[route.model] = first_line(exc)
+        for ref, message in problems.items():
+            if self.shadow_errors.get(endpoint.name, {}).get(ref) != message:
+                log.error("endpoint %s: shadow %s left out: %s", endpoint.name, ref, message)
+        if problems:
+            self.shadow_errors[endpoint.name] = problems
+        else:
+            self.shadow_errors.pop(endpoint.name, None)
+        return tuple(shadows)
 
     def _close_later(self, variant: ActiveEndpoint) -> None:
         key = id(variant.batcher)
@@ -218,9 +268,9 @@ class EndpointTable:
     ) -> None:
         """Close batchers no endpoint uses now; a version's grace period starts only when no
         endpoint routes to it and no batcher on it still has queued work."""
-        live = {id(v.batcher) for a in table.values() for v in a.every}
+        live = {id(v.batcher) for a in table.values() for v in a.in_use}
         for old in previous.values():
-            for variant in old.every:
+            for variant in old.in_use:
                 if id(variant.batcher) not in live and id(variant.batcher) not in self._closing:
                     self._close_later(variant)
         self._release_unused()
@@ -230,7 +280,7 @@ class EndpointTable:
         self._release_unused()
 
     def _release_unused(self) -> None:
-        used = {v.loaded.ref for a in self._active.values() for v in a.every}
+        used = {v.loaded.ref for a in self._active.values() for v in a.in_use}
         used |= set(self._closing.values())
         for ref in self.pool.loaded:
             if ref not in used:
@@ -267,7 +317,7 @@ class EndpointTable:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch_task
         for active in self._active.values():
-            for variant in active.every:
+            for variant in active.in_use:
                 await variant.batcher.close()
         if self._draining:
             await asyncio.gather(*self._draining, return_exceptions=True)

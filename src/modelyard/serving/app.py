@@ -37,6 +37,7 @@ from modelyard.serving.context import RequestContext
 from modelyard.serving.errors import HttpError, error_response, respond_to_error
 from modelyard.serving.fastpath import FastPaths
 from modelyard.serving.metrics import Metrics
+from modelyard.serving.shadow import Mirror
 from modelyard.yard import Yard
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def create_app(
         if settings.monitoring
         else None
     )
+    mirror = Mirror(metrics.shadow, recorder)
     gauges = MonitorGauges(recorder)
     metrics.registry.register(gauges)
 
@@ -111,6 +113,7 @@ def create_app(
                 with suppress(asyncio.CancelledError):
                     await refreshing
             await table.close()  # in-flight requests finish, and are recorded ...
+            await mirror.drain()  # (mirrored ones too)
             try:
                 if recorder is not None:
                     await asyncio.to_thread(recorder.close)  # ... then written: none lost
@@ -138,6 +141,7 @@ def create_app(
     app.state.receiving = receiving
     app.state.yard = yard
     app.state.observer = recorder
+    app.state.mirror = mirror
     app.state.monitor_summary = monitor_summary
     app.include_router(v1.router)
     app.include_router(feedback.router)

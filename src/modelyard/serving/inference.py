@@ -14,6 +14,7 @@ from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import Output
 from modelyard.runtime.table import ActiveEndpoint
 from modelyard.serving.metrics import Metrics
+from modelyard.serving.shadow import Mirror
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,11 @@ async def infer(
     metrics: Metrics,
     observer: PredictionObserver | None = None,
     routing_key: str | None = None,
+    mirror: Mirror | None = None,
 ) -> Served:
-    """Queue rows on the endpoint's batcher; requests and latency are counted by the caller."""
+    """Queue rows on the endpoint's batcher; requests and latency are counted by the caller.
+    Once the answer exists, ``mirror`` copies the request to the route's shadows (tasks of
+    their own: the answer never waits for them)."""
     started = time.perf_counter()
     metrics.in_flight.inc()
     try:
@@ -45,6 +49,7 @@ async def infer(
     # index instead of at random places (several times cheaper to insert).
     base = f"{time.time_ns():016x}{secrets.token_hex(8)}"
     ids = [f"{base}-{i}" for i in range(columns.rows)]
+    latency_ms = (time.perf_counter() - started) * 1000
     if observer is not None:
         observer.predicted(
             PredictionEvent(
@@ -53,12 +58,14 @@ async def infer(
                 columns=columns,
                 output=output,
                 prediction_ids=ids,
-                latency_ms=(time.perf_counter() - started) * 1000,
+                latency_ms=latency_ms,
                 at=time.time(),
                 log_inputs=active.endpoint.monitoring.log_inputs,
                 routing_key=routing_key,
             )
         )
+    if mirror is not None and active.shadows:
+        mirror.send(active, columns, output, latency_ms, ids, routing_key)
     return Served(output, ref, ids)
 
 

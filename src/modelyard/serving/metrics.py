@@ -73,6 +73,7 @@ class Metrics:
         self.in_flight = Gauge(
             "modelyard_in_flight_requests", "Requests being handled.", registry=registry
         )
+        self.shadow = ShadowMetrics(registry)
 
     def observer(self, endpoint: str, version: str) -> BatchObserver:
         rows = self.batch_rows.labels(endpoint, version)
@@ -86,6 +87,34 @@ class Metrics:
 
     def watch(self, table: EndpointTable) -> None:
         self.registry.register(_TableCollector(table))
+
+
+class ShadowMetrics:
+    """Shadow vs the version that answered, labelled endpoint/primary/shadow. Means are
+    ratios: abs_diff / rows, proba_abs_diff / proba_rows, agreements / rows."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ["endpoint", "primary", "shadow"]
+
+        def counter(name: str, text: str) -> Counter:
+            return Counter(f"modelyard_shadow_{name}", text, labels, registry=registry)
+
+        self.rows = counter("rows", "Rows answered by both a shadow and the primary.")
+        self.agreements = counter("agreements", "Compared rows where the two answers agree.")
+        self.abs_diff = counter("abs_diff", "Sum of |shadow − primary| numeric predictions.")
+        self.proba_rows = counter("proba_rows", "Compared rows with probabilities on both sides.")
+        self.proba_abs_diff = counter(
+            "proba_abs_diff", "Sum of per-row mean |Δ| class probabilities (binary: positive)."
+        )
+        self.errors = counter("errors", "Mirrored rows the shadow failed on (raised, timed out).")
+        self.skipped = counter("skipped", "Rows not mirrored because the shadow's queue was full.")
+        self.latency = Histogram(
+            "modelyard_shadow_duration_milliseconds",
+            "Shadow latency (queue + model) of mirrored requests (ms).",
+            labels,
+            buckets=LATENCY_BUCKETS_MS,
+            registry=registry,
+        )
 
 
 class _TableCollector(Collector):
@@ -123,4 +152,20 @@ class _TableCollector(Collector):
         )
         for name in self.table.errors:
             errors.add_metric([name], 1)
-        yield from (queue, serving, load, errors)
+        shadow_queue = GaugeMetricFamily(
+            "modelyard_shadow_queue_rows",
+            "Rows waiting in a shadow's queue.",
+            labels=["endpoint", "shadow"],
+        )
+        for name, active in self.table.active.items():
+            for shadow in active.shadows:
+                shadow_queue.add_metric([name, shadow.loaded.ref], shadow.batcher.queued_rows)
+        shadow_failed = GaugeMetricFamily(
+            "modelyard_shadow_load_failed",
+            "1 for a shadow route left out because it could not load.",
+            labels=["endpoint", "route"],
+        )
+        for name, problems in self.table.shadow_errors.items():
+            for route in problems:
+                shadow_failed.add_metric([name, route], 1)
+        yield from (queue, serving, load, errors, shadow_queue, shadow_failed)

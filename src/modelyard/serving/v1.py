@@ -90,7 +90,7 @@ async def handle_predict(state: Any, name: str, request: Request) -> Response:
     if sticky is not None:
         payload = without_field(payload, sticky, set(signature.names))
     columns = decode(signature, payload)
-    served = await infer(active, columns, state.metrics, state.observer, key)
+    served = await infer(active, columns, state.metrics, state.observer, key, state.mirror)
     body: dict[str, Any] = {
         "predictions": served.output.predictions.tolist(),
         "model": active.loaded.version.name,

@@ -149,7 +149,7 @@ async def handle_infer(state: Any, name: str, request: Request) -> Response:
     signature = active.loaded.runner.predictor.signature
     columns = decode(signature, payload)
     wanted = _requested_outputs(payload)
-    served = await infer(active, columns, state.metrics, state.observer, key)
+    served = await infer(active, columns, state.metrics, state.observer, key, state.mirror)
     outputs = []
     if wanted is None or "predict" in wanted:
         predictions = served.output.predictions

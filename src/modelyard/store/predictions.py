@@ -3,7 +3,8 @@
 Rows arrive in batches from servers (one insert per flush, never per request). Feedback
 is keyed by prediction id: a repeat with the same value changes nothing, a different
 value is a correction and replaces the earlier one; ids the log does not know for that
-endpoint are reported back one by one.
+endpoint are reported back one by one. Shadow answers (version ``churn@5~shadow``) are
+logged too but never take feedback: no caller got them, so an id of one is unknown.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from modelyard.domain.endpoints import SHADOW_MARK
 from modelyard.domain.feedback import same_label
 from modelyard.errors import Conflict
 from modelyard.store.db import Database
@@ -111,7 +113,9 @@ class PredictionLog:
                 known.update(
                     session.scalars(
                         select(PredictionRow.id).where(
-                            PredictionRow.endpoint == endpoint, PredictionRow.id.in_(chunk)
+                            PredictionRow.endpoint == endpoint,
+                            PredictionRow.id.in_(chunk),
+                            ~PredictionRow.version.endswith(SHADOW_MARK, autoescape=True),
                         )
                     )
                 )

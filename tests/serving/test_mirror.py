@@ -1,0 +1,77 @@
+"""Mirroring in one process: real models, table, recorder and store; the shadow's
+answer is compared with the caller's, counted apart, and takes no feedback."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry
+
+from modelyard import Yard
+from modelyard.domain.endpoints import Route
+from modelyard.monitoring.recorder import Recorder
+from modelyard.monitoring.summary import summarize_recent
+from modelyard.runtime.inputs import from_frame
+from modelyard.runtime.pool import ModelPool
+from modelyard.runtime.table import EndpointTable
+from modelyard.serving.inference import Served, infer
+from modelyard.serving.metrics import Metrics
+from modelyard.serving.shadow import Mirror, shadow_id_tag
+
+
+def _serve_once(yard: Yard, rows: Any) -> tuple[Served, Metrics]:
+    async def main() -> tuple[Served, Metrics]:
+        table = EndpointTable(yard, ModelPool(yard.artifacts))
+        await table.refresh()
+        metrics = Metrics(CollectorRegistry())
+        recorder = Recorder(yard, bucket_seconds=60)
+        active = table.get("churn-api")
+        columns = from_frame(active.loaded.runner.predictor.signature, rows)
+        mirror = Mirror(metrics.shadow, recorder)
+        served = await infer(active, columns, metrics, recorder, None, mirror)
+        await mirror.drain()
+        await table.close()
+        recorder.flush()
+        return served, metrics
+
+    return asyncio.run(main())
+
+
+def test_the_shadow_is_compared_counted_apart_and_takes_no_feedback(
+    sqlite_yard: Yard, logreg, forest, cancer
+) -> None:
+    X, _ = cancer
+    rows = X.iloc[::5]
+    sqlite_yard.register(logreg, "churn", sample=X)
+    sqlite_yard.register(forest, "churn", sample=X)
+    sqlite_yard.create_endpoint("churn-api", "churn@1")
+    sqlite_yard.set_routes("churn-api", [Route("churn@1"), Route("churn@2", 100, "shadow")])
+
+    served, metrics = _serve_once(sqlite_yard, rows)
+
+    assert served.version == "churn@1"
+    assert served.output.predictions.tolist() == logreg.predict(rows).tolist()
+    summary = summarize_recent(sqlite_yard, "churn-api", timedelta(hours=1))
+    [version] = summary["versions"]
+    assert (version["version"], version["rows"]) == ("churn@1", len(rows))
+    [shadow] = summary["shadows"]
+    [vs] = shadow["compared"]
+    agree = np.mean(logreg.predict(rows) == forest.predict(rows))
+    gap = np.abs(logreg.predict_proba(rows)[:, 1] - forest.predict_proba(rows)[:, 1]).mean()
+    assert (shadow["version"], shadow["rows"], vs["primary"]) == ("churn@2", len(rows), "churn@1")
+    assert vs["agreement_rate"] == pytest.approx(agree)
+    assert vs["mean_proba_abs_diff"] == pytest.approx(gap)
+    assert (vs["errors"], vs["skipped"]) == (0, 0)
+    labels = {"endpoint": "churn-api", "primary": "churn@1", "shadow": "churn@2"}
+    rows_seen = metrics.registry.get_sample_value("modelyard_shadow_rows_total", labels)
+    assert rows_seen == len(rows)
+
+    first = served.prediction_ids[0]
+    shadow_id = f"{first}~{shadow_id_tag('churn@2')}"
+    assert sqlite_yard.predictions.get(shadow_id)["version"] == "churn@2~shadow"
+    result = sqlite_yard.add_feedback("churn-api", [(shadow_id, "1"), (first, "1")])
+    assert (result.accepted, result.unknown) == (1, [(0, shadow_id)])
