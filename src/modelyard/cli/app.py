@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from modelyard.cli import admin, batch, control, data, gate, models, monitor, runs, serving
+from modelyard.cli import abtest, admin, batch, control, data, gate, models, monitor, runs, serving
 from modelyard.cli.context import Options
 from modelyard.cli.output import errors
 
@@ -90,6 +90,7 @@ batch.install(app)
 monitor.install(app)
 gate.install(app)
 control.install(app)
+abtest.install(app)
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from modelyard.provenance import capture
 from modelyard.runtime.loader import REFERENCE_FILE, load_version
 from modelyard.runtime.predictor import Predictor
 from modelyard.store import audit as audit_log
+from modelyard.store.abtests import ABTestStore
 from modelyard.store.artifacts import ArtifactStore, sha256_file
 from modelyard.store.backup import BackupReport, Progress, create_backup, restore_backup
 from modelyard.store.blobs import BlobLedger, GcReport, new_token
@@ -51,6 +52,7 @@ from modelyard.store.tracking import TrackingStore
 from modelyard.store.windows import StoredWindow, WindowStore
 from modelyard.tabular import read_table, table_format
 from modelyard.validation.gate import GateSettings
+from modelyard.yard.abtests import ABTestMixin
 from modelyard.yard.control import ControlMixin
 from modelyard.yard.datasets import describe_table
 from modelyard.yard.promotion import Promotion, promote
@@ -64,7 +66,7 @@ MAX_TAG = 5000
 MAX_DESCRIPTION = 10_000
 
 
-class Yard(ControlMixin):
+class Yard(ControlMixin, ABTestMixin):
     """Models, versions, aliases, runs and datasets over one database and artifact store."""
 
     def __init__(
@@ -104,6 +106,7 @@ class Yard(ControlMixin):
         self.windows = WindowStore(self.db)
         self.rollouts = RolloutStore(self.db)
         self.policies = PolicyStore(self.db)
+        self.abtests = ABTestStore(self.db)
 
     def close(self) -> None:
         self.db.dispose()
