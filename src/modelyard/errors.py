@@ -11,6 +11,7 @@ class YardError(Exception):
     """Base of every error modelyard raises on purpose."""
 
     code = "error"
+    served_by: str | None = None  # the model version a request failed on, when one did
 
 
 class InvalidInput(YardError):

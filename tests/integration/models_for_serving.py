@@ -60,3 +60,24 @@ class ExplodingRegressor(RegressorMixin, BaseEstimator):
         if (values[:, 0] < 0).any():
             raise RuntimeError("boom: negative input reached the model")
         return np.ones(values.shape[0])
+
+
+class ExplodingClassifier(ClassifierMixin, BaseEstimator):
+    """A classifier with a bug: in a process where ``EXPLODE_ABOVE`` is set, raises when a
+    row's first feature is above it (registration, which predicts on the sample, passes);
+    predicts class 1 otherwise. A bad canary."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict_proba(self, X):
+        values = np.asarray(X, dtype=float)
+        limit = os.environ.get("EXPLODE_ABOVE")
+        if limit is not None and (values[:, 0] > float(limit)).any():
+            raise RuntimeError("boom: a large first feature reached the model")
+        return np.tile([0.0, 1.0], (values.shape[0], 1))
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

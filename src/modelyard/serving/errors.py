@@ -76,7 +76,9 @@ def error_response(
 def respond_to_error(scope: Scope, exc: Exception) -> Response:
     """Any exception raised while handling a request → the JSON error response."""
     if isinstance(exc, YardError):
-        headers = {"Retry-After": "1"} if exc.code in ("overloaded", "not_ready") else None
+        headers = {"Retry-After": "1"} if exc.code in ("overloaded", "not_ready") else {}
+        if exc.served_by:  # the version that failed: its error rate, not the primary's
+            headers["X-Modelyard-Version"] = exc.served_by
         problems = exc.problems if isinstance(exc, SchemaMismatch) else None
         return error_response(
             scope, STATUS.get(exc.code, 500), exc.code, str(exc), problems, headers

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from modelyard.errors import ModelFailed
+from modelyard.errors import ModelFailed, YardError
 from modelyard.runtime.events import PredictionEvent, PredictionObserver
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import Output
@@ -36,13 +36,18 @@ async def infer(
     Once the answer exists, ``mirror`` copies the request to the route's shadows (tasks of
     their own: the answer never waits for them)."""
     started = time.perf_counter()
+    ref = active.loaded.ref
     metrics.in_flight.inc()
     try:
         output = await active.batcher.submit(columns)
+        _check_finite(output, ref)
+    except YardError as exc:
+        # Which route failed goes with the error, so a canary's failures count against
+        # the canary (and can abort it), not against the endpoint's primary version.
+        exc.served_by = ref
+        raise
     finally:
         metrics.in_flight.dec()
-    ref = active.loaded.ref
-    _check_finite(output, ref)
     metrics.rows.labels(active.endpoint.name, ref).inc(columns.rows)
     # One id per request, one suffix per row: unique, and cheap for big batches. The id
     # starts with the time so the prediction log appends at the end of its primary-key
