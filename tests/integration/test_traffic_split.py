@@ -30,17 +30,17 @@ def _home(tmp_path: Path, logreg, cancer) -> Path:
     return home
 
 
-def test_sticky_split_keeps_every_key_on_one_version(tmp_path: Path, logreg, cancer) -> None:
-    X, _ = cancer
+def test_sticky_ab_test_keeps_every_key_on_one_version_and_reports(
+    tmp_path: Path, logreg, cancer
+) -> None:
+    X, y = cancer
     home = _home(tmp_path, logreg, cancer)
-    row = X.iloc[0].to_dict()
-    with running_server(home, "--dev", env=FAST_POLL) as server:
+    rows = X.to_dict(orient="records")
+    env = {**FAST_POLL, "MODELYARD_MONITOR_FLUSH_SECONDS": "0.2"}
+    with running_server(home, "--dev", env=env) as server:
         with Yard(home) as yard:  # applied while serving: no restart
-            yard.set_routes(
-                "churn-api",
-                [Route("churn@production", 90), Route("churn@2", 10, "canary")],
-                sticky_key="user_id",
-                reason="canary by hand",
+            yard.start_abtest(
+                "churn-api", "churn@production", "churn@2", split=30, sticky_key="user_id"
             )
         with server.client() as client:
 
@@ -53,29 +53,46 @@ def test_sticky_split_keeps_every_key_on_one_version(tmp_path: Path, logreg, can
                 assert time.monotonic() < deadline, "the new routes were never applied"
                 time.sleep(0.2)
 
-        seen: dict[str, set[str]] = defaultdict(set)
-
-        def send(start: int) -> list[tuple[str, str]]:
+        def send(start: int) -> list[tuple[str, str, str, int]]:
             out = []
             with httpx.Client(base_url=server.url, timeout=30) as client:
                 for i in range(start, start + 1250):
                     user = f"user-{i % 2000}"  # 2,000 users, 5 requests each
+                    row = i % len(rows)
                     response = client.post(
                         "/v1/endpoints/churn-api/predict",
-                        json={"instances": [{**row, "user_id": user}]},
+                        json={"instances": [{**rows[row], "user_id": user}]},
                     )
                     assert response.status_code == 200, response.text
-                    out.append((user, response.headers["x-modelyard-version"]))
+                    version = response.headers["x-modelyard-version"]
+                    pid = response.json()["prediction_ids"][0]
+                    out.append((user, version, pid, int(y.iloc[row])))
             return out
 
         with ThreadPoolExecutor(8) as pool:
             answers = [a for part in pool.map(send, range(0, 10_000, 1250)) for a in part]
+        with Yard(home) as yard:
+            labels = [(pid, str(label)) for _, _, pid, label in answers]
+            deadline = time.monotonic() + 20
+            while yard.add_feedback("churn-api", labels).unknown:  # until the log is flushed
+                assert time.monotonic() < deadline, "predictions never reached the log"
+                time.sleep(0.3)
+            report = yard.abtest_report("churn-api")
+            stopped = yard.stop_abtest("churn-api", promote=True)
+            routes = yard.get_endpoint("churn-api").routes
     assert len(answers) == 10_000
-    for user, version in answers:
+    seen: dict[str, set[str]] = defaultdict(set)
+    for user, version, _, _ in answers:
         seen[user].add(version)
     assert all(len(versions) == 1 for versions in seen.values())
-    share = Counter(v for _, v in answers)["churn@2"] / len(answers)
-    assert 0.08 <= share <= 0.12, share  # ±2 points of the 10% weight
+    served = Counter(v for _, v, _, _ in answers)
+    assert 0.28 <= served["churn@2"] / len(answers) <= 0.32, served  # ±2 points of 30%
+    assert report["arms"]["a"]["n"] == served["churn@1"]
+    assert report["arms"]["b"]["n"] == served["churn@2"]
+    assert report["test"] == "two-proportion z-test" and report["p_value"] < 0.001
+    assert report["winner"] == "a"  # logistic regression beats the majority-class dummy
+    assert stopped["promoted"] is None  # --promote moves only a winning B
+    assert [(r.model, r.weight) for r in routes] == [("churn@production", 100.0)]
 
 
 def test_the_override_header_needs_the_write_scope(tmp_path: Path, logreg, cancer) -> None:
