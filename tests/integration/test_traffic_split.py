@@ -89,7 +89,8 @@ def test_sticky_ab_test_keeps_every_key_on_one_version_and_reports(
     assert 0.28 <= served["churn@2"] / len(answers) <= 0.32, served  # ±2 points of 30%
     assert report["arms"]["a"]["n"] == served["churn@1"]
     assert report["arms"]["b"]["n"] == served["churn@2"]
-    assert report["test"] == "two-proportion z-test" and report["p_value"] < 0.001
+    assert report["test"] == "two-proportion z-test"
+    assert report["p_value"] < 0.001
     assert report["winner"] == "a"  # logistic regression beats the majority-class dummy
     assert stopped["promoted"] is None  # --promote moves only a winning B
     assert [(r.model, r.weight) for r in routes] == [("churn@production", 100.0)]

@@ -1,0 +1,100 @@
+"""The canary's decision, and one controller tick against a real yard."""
+
+from datetime import UTC, datetime, timedelta
+
+from modelyard import Yard
+from modelyard.control.canary import decide
+from modelyard.control.controller import Controller
+from modelyard.domain.rollouts import Rollout, RolloutPlan, parse_checks
+
+T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def _rollout(step: int = 0) -> Rollout:
+    plan = RolloutPlan(
+        endpoint="churn-api",
+        candidate="churn@2",
+        baseline="churn@1",
+        baseline_route="churn@production",
+        steps=(10, 100),
+        interval=timedelta(minutes=5),
+        checks=parse_checks(["error_rate<0.05", "accuracy>=baseline-0.02"]),
+        min_rows=100,
+    )
+    return Rollout(id=1, plan=plan, state="running", step=step, step_started_at=T0)
+
+
+GOOD = {"rows": 500.0, "error_rate": 0.0, "accuracy": 0.95}
+BASE = {"rows": 5000.0, "error_rate": 0.0, "accuracy": 0.96}
+
+
+def test_a_step_waits_for_its_minimum_sample() -> None:
+    decision = decide(_rollout(), {**GOOD, "rows": 40.0, "error_rate": 0.5}, BASE, T0)
+    assert decision.kind == "wait"
+    assert "40 of 100 rows" in decision.message
+
+
+def test_a_failing_check_aborts_at_once_without_waiting_for_the_interval() -> None:
+    decision = decide(_rollout(), {**GOOD, "error_rate": 0.2}, BASE, T0 + timedelta(seconds=30))
+    assert decision.kind == "abort"
+    assert "error_rate" in decision.message
+
+
+def test_a_relative_check_compares_with_the_baseline() -> None:
+    worse = {**GOOD, "accuracy": 0.90}
+    assert decide(_rollout(), worse, BASE, T0).kind == "abort"
+
+
+def test_passing_checks_advance_only_after_the_interval() -> None:
+    assert decide(_rollout(), GOOD, BASE, T0 + timedelta(minutes=4)).kind == "wait"
+    assert decide(_rollout(), GOOD, BASE, T0 + timedelta(minutes=5)).kind == "advance"
+    assert decide(_rollout(1), GOOD, BASE, T0 + timedelta(minutes=5)).kind == "finish"
+
+
+def test_a_check_without_data_keeps_the_step_waiting() -> None:
+    decision = decide(_rollout(), {**GOOD, "accuracy": None}, BASE, T0 + timedelta(hours=1))
+    assert decision.kind == "wait"
+    assert "accuracy" in decision.message
+
+
+def test_a_controller_puts_back_routes_a_crash_or_a_hand_left_wrong(
+    yard: Yard, logreg, forest, cancer
+) -> None:
+    X, _ = cancer
+    yard.register(logreg, "churn", sample=X)
+    yard.register(forest, "churn", sample=X)
+    yard.set_alias("churn", "production", 1)
+    yard.create_endpoint("churn-api", "churn@production")
+    rollout = yard.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
+    yard.set_routes("churn-api", rollout.plan.original_routes, reason="someone undid it")
+    controller = Controller(yard, interval=1)
+    try:
+        assert controller.tick()
+    finally:
+        controller.stop()
+    routes = yard.get_endpoint("churn-api").routes
+    assert [(r.model, r.weight) for r in routes] == [("churn@production", 90.0), ("churn@2", 10.0)]
+    after = yard.rollout_status("churn-api")
+    assert after.state == "running"
+    assert "0 of 100 rows" in after.message
+
+
+def test_finishing_twice_after_a_crash_finds_the_alias_already_moved(
+    yard: Yard, logreg, forest, cancer
+) -> None:
+    from modelyard.control.actions import Actions
+    from modelyard.control.canary import Decision, finish
+
+    X, _ = cancer
+    yard.register(logreg, "churn", sample=X)
+    yard.register(forest, "churn", sample=X)
+    yard.set_alias("churn", "production", 1)
+    yard.create_endpoint("churn-api", "churn@production")
+    rollout = yard.start_rollout("churn-api", "churn@2", steps="100", interval="1m")
+    yard.set_alias("churn", "production", 2, reason="the crashed controller got this far")
+    actions = Actions(yard)
+    done = finish(yard, rollout, actions, Decision("finish", "checks passed"))
+    actions.close()
+    assert done.state == "succeeded"
+    assert yard.get_version("churn@production").version == 2
+    assert [r.model for r in yard.get_endpoint("churn-api").routes] == ["churn@production"]

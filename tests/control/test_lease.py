@@ -1,0 +1,46 @@
+"""Only one controller acts: a file lock on SQLite, an advisory lock on PostgreSQL."""
+
+from pathlib import Path
+
+from modelyard.control.lease import AdvisoryLease, FileLease, lease_for
+from modelyard.store.db import Database
+
+
+def test_a_file_lease_has_one_holder_at_a_time(tmp_path: Path) -> None:
+    path = str(tmp_path / "yard.db.controller-lock")
+    first, second = FileLease(path), FileLease(path)
+    assert first.acquire()
+    assert first.acquire()  # holding it already
+    assert not second.acquire()
+    first.release()
+    assert second.acquire()
+    second.release()
+
+
+def test_sqlite_yards_lease_a_file_beside_the_database(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'yard.db'}")
+    lease = lease_for(db)
+    assert isinstance(lease, FileLease)
+    assert lease.path.endswith("yard.db.controller-lock")
+    db.dispose()
+
+
+def test_an_advisory_lease_passes_on_when_its_connection_dies(pg_url: str) -> None:
+    one, two = Database(pg_url), Database(pg_url)
+    first, second = AdvisoryLease(one), AdvisoryLease(two)
+    try:
+        assert isinstance(lease_for(one), AdvisoryLease)
+        assert first.acquire()
+        assert not second.acquire()
+        assert first._connection is not None
+        first._connection.invalidate()  # as if the process holding it had crashed
+        first._connection = None
+        assert second.acquire()
+        assert not first.acquire()
+        second.release()
+        assert first.acquire()
+    finally:
+        first.release()
+        second.release()
+        one.dispose()
+        two.dispose()
