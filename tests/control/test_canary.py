@@ -98,3 +98,27 @@ def test_finishing_twice_after_a_crash_finds_the_alias_already_moved(
     assert done.state == "succeeded"
     assert yard.get_version("churn@production").version == 2
     assert [r.model for r in yard.get_endpoint("churn-api").routes] == ["churn@production"]
+
+
+def test_a_candidate_no_replica_can_load_is_aborted_after_its_interval(
+    sqlite_yard: Yard, logreg, forest, cancer
+) -> None:
+    from modelyard.control.actions import Actions
+    from modelyard.control.canary import tick
+
+    X, _ = cancer
+    yard = sqlite_yard
+    yard.register(logreg, "churn", sample=X)
+    yard.register(forest, "churn", sample=X)
+    yard.set_alias("churn", "production", 1)
+    yard.create_endpoint("churn-api", "churn@production")
+    rollout = yard.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
+    yard.report_serving("host:1", {"churn-api": ("churn@1", "cannot load the skops file: boom")})
+    actions = Actions(yard)
+    waiting = tick(yard, rollout, actions, rollout.step_started_at + timedelta(seconds=30))
+    assert waiting.state == "running"  # within its interval it still waits
+    done = tick(yard, rollout, actions, rollout.step_started_at + timedelta(minutes=2))
+    actions.close()
+    assert done.state == "aborted"
+    assert "reports: cannot load the skops file" in done.message
+    assert [r.weight for r in yard.get_endpoint("churn-api").routes] == [100.0]

@@ -214,8 +214,14 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, help="Worker processes sharing the port."),
     dev: bool = typer.Option(False, "--dev", help="No API keys (loopback addresses only)."),
+    no_controller: bool = typer.Option(
+        False,
+        "--no-controller",
+        help="Do not run the controller here (rollouts, policies); run `modelyard controller`.",
+    ),
 ) -> None:
-    """Serve every endpoint over HTTP (simple JSON, Open Inference Protocol v2, /metrics)."""
+    """Serve every endpoint over HTTP (simple JSON, Open Inference Protocol v2, /metrics),
+    with the controller that advances rollouts and acts on policies (one acts fleet-wide)."""
     from modelyard.config import load_settings
     from modelyard.serving.server import serve as run
 
@@ -228,6 +234,7 @@ def serve(
             "artifacts": options.artifacts,
             "actor": options.actor,
             "dev": dev or None,
+            "controller": False if no_controller else None,
         }.items()
         if v is not None
     }

@@ -79,6 +79,9 @@ def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollo
     candidate = endpoint_metrics(summary, rollout.plan.candidate)
     baseline = endpoint_metrics(summary, rollout.plan.baseline)
     decision = decide(rollout, candidate, baseline, now)
+    unservable = _load_failure(yard, rollout, candidate, now)
+    if unservable is not None:
+        decision = Decision("abort", unservable)
     if decision.kind == "wait":
         if decision.message != rollout.message:
             yard.rollouts.note(rollout, decision.message)
@@ -100,6 +103,20 @@ def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollo
             f"{rollout.plan.candidate}",
         )
     return finish(yard, rollout, actions, decision)
+
+
+def _load_failure(yard: Yard, rollout: Rollout, candidate: Metrics, now: datetime) -> str | None:
+    """A candidate that no replica could load gets no traffic, so its checks would wait
+    forever: after a whole interval without a row, a replica's load error aborts it."""
+    if candidate.get("requests") or now - rollout.step_started_at < rollout.plan.interval:
+        return None
+    for status in yard.serving_status(rollout.plan.endpoint):
+        if status.error and status.updated_at >= rollout.step_started_at:
+            return (
+                f"{rollout.plan.candidate} got no traffic and replica {status.replica} "
+                f"reports: {status.error}"
+            )
+    return None
 
 
 def finish(yard: Yard, rollout: Rollout, actions: Actions, decision: Decision) -> Rollout:
