@@ -65,26 +65,17 @@ def test_a_command_runs_with_its_output_and_exit_code_kept(sqlite_yard: Yard) ->
     assert log.entries[2][1]["outcome"] == "failed"
 
 
-def _endpoint(yard: Yard, logreg, forest, cancer) -> None:
-    X, _ = cancer
-    yard.register(logreg, "churn", sample=X)
-    yard.register(forest, "churn", sample=X)
-    yard.set_alias("churn", "production", 1)
+def test_rollback_moves_the_primary_alias_back(churn: Yard) -> None:
+    yard = churn
     yard.set_alias("churn", "production", 2)
-    yard.create_endpoint("churn-api", "churn@production")
-
-
-def test_rollback_moves_the_primary_alias_back(yard: Yard, logreg, forest, cancer) -> None:
-    _endpoint(yard, logreg, forest, cancer)
     log = Log()
     Actions(yard).perform(parse_action("rollback"), CONTEXT, log)
     assert log.entries[0][1]["outcome"] == "alias moved back"
     assert yard.get_version("churn@production").version == 1
 
 
-def test_rollback_during_a_rollout_aborts_it(yard: Yard, logreg, forest, cancer) -> None:
-    _endpoint(yard, logreg, forest, cancer)
-    yard.set_alias("churn", "production", 1)
+def test_rollback_during_a_rollout_aborts_it(churn: Yard) -> None:
+    yard = churn
     yard.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
     log = Log()
     Actions(yard).perform(parse_action("rollback"), CONTEXT, log)
@@ -93,10 +84,9 @@ def test_rollback_during_a_rollout_aborts_it(yard: Yard, logreg, forest, cancer)
     assert [r.weight for r in yard.get_endpoint("churn-api").routes] == [100.0]
 
 
-def test_shift_moves_weight_between_the_primary_and_a_route(
-    yard: Yard, logreg, forest, cancer
-) -> None:
-    _endpoint(yard, logreg, forest, cancer)
+def test_shift_moves_weight_between_the_primary_and_a_route(churn: Yard) -> None:
+    yard = churn
+    yard.set_alias("churn", "production", 2)
     yard.set_routes("churn-api", [Route("churn@production", 80), Route("churn@1", 20, "canary")])
     log = Log()
     actions = Actions(yard)

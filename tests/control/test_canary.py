@@ -57,14 +57,8 @@ def test_a_check_without_data_keeps_the_step_waiting() -> None:
     assert "accuracy" in decision.message
 
 
-def test_a_controller_puts_back_routes_a_crash_or_a_hand_left_wrong(
-    yard: Yard, logreg, forest, cancer
-) -> None:
-    X, _ = cancer
-    yard.register(logreg, "churn", sample=X)
-    yard.register(forest, "churn", sample=X)
-    yard.set_alias("churn", "production", 1)
-    yard.create_endpoint("churn-api", "churn@production")
+def test_a_controller_puts_back_routes_a_crash_or_a_hand_left_wrong(churn: Yard) -> None:
+    yard = churn
     rollout = yard.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
     yard.set_routes("churn-api", rollout.plan.original_routes, reason="someone undid it")
     controller = Controller(yard, interval=1)
@@ -79,17 +73,11 @@ def test_a_controller_puts_back_routes_a_crash_or_a_hand_left_wrong(
     assert "0 of 100 rows" in after.message
 
 
-def test_finishing_twice_after_a_crash_finds_the_alias_already_moved(
-    yard: Yard, logreg, forest, cancer
-) -> None:
+def test_finishing_twice_after_a_crash_finds_the_alias_already_moved(churn: Yard) -> None:
     from modelyard.control.actions import Actions
     from modelyard.control.canary import Decision, finish
 
-    X, _ = cancer
-    yard.register(logreg, "churn", sample=X)
-    yard.register(forest, "churn", sample=X)
-    yard.set_alias("churn", "production", 1)
-    yard.create_endpoint("churn-api", "churn@production")
+    yard = churn
     rollout = yard.start_rollout("churn-api", "churn@2", steps="100", interval="1m")
     yard.set_alias("churn", "production", 2, reason="the crashed controller got this far")
     actions = Actions(yard)
@@ -101,17 +89,12 @@ def test_finishing_twice_after_a_crash_finds_the_alias_already_moved(
 
 
 def test_a_candidate_no_replica_can_load_is_aborted_after_its_interval(
-    sqlite_yard: Yard, logreg, forest, cancer
+    sqlite_churn: Yard,
 ) -> None:
     from modelyard.control.actions import Actions
     from modelyard.control.canary import tick
 
-    X, _ = cancer
-    yard = sqlite_yard
-    yard.register(logreg, "churn", sample=X)
-    yard.register(forest, "churn", sample=X)
-    yard.set_alias("churn", "production", 1)
-    yard.create_endpoint("churn-api", "churn@production")
+    yard = sqlite_churn
     rollout = yard.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
     yard.report_serving("host:1", {"churn-api": ("churn@1", "cannot load the skops file: boom")})
     actions = Actions(yard)

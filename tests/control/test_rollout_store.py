@@ -6,16 +6,6 @@ from modelyard import Yard
 from modelyard.errors import Conflict
 
 
-@pytest.fixture
-def churn(yard: Yard, logreg, forest, cancer) -> Yard:
-    X, _ = cancer
-    yard.register(logreg, "churn", sample=X)
-    yard.register(forest, "churn", sample=X)
-    yard.set_alias("churn", "production", 1)
-    yard.create_endpoint("churn-api", "churn@production")
-    return yard
-
-
 def test_starting_routes_the_first_step_in_the_same_write(churn: Yard) -> None:
     rollout = churn.start_rollout("churn-api", "churn@2", steps="25,100", interval="5m")
     assert (rollout.state, rollout.step, rollout.plan.baseline) == ("running", 0, "churn@1")
