@@ -65,6 +65,24 @@ def test_a_command_runs_with_its_output_and_exit_code_kept(sqlite_yard: Yard) ->
     assert log.entries[2][1]["outcome"] == "failed"
 
 
+def test_a_command_with_binary_output_and_one_cut_short_by_a_shutdown(sqlite_yard: Yard) -> None:
+    import time
+
+    log = Log()
+    actions = Actions(sqlite_yard)
+    binary = "import sys; sys.stdout.buffer.write(bytes([0xFF, 0xFE]) + b'done')"
+    actions.run(parse_action(f'run:{sys.executable} -c "{binary}"'), CONTEXT, log, timeout=30)
+    assert log.entries[0][1]["outcome"] == "ok"
+    assert log.entries[0][1]["output"].endswith("done")
+    long = parse_action(f'run:{sys.executable} -c "import time; time.sleep(60)"')
+    actions.perform(long, CONTEXT, log, timeout=120)
+    time.sleep(0.5)
+    started = time.monotonic()
+    actions.close(wait=0.1)
+    assert time.monotonic() - started < 10  # the command was ended, not waited for
+    assert log.entries[-1][1]["outcome"].startswith("cancelled")
+
+
 def test_rollback_moves_the_primary_alias_back(churn: Yard) -> None:
     yard = churn
     yard.set_alias("churn", "production", 2)

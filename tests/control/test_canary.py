@@ -1,6 +1,9 @@
 """The canary's decision, and one controller tick against a real yard."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from modelyard import Yard
 from modelyard.control.canary import decide
@@ -34,6 +37,13 @@ def test_a_step_waits_for_its_minimum_sample() -> None:
     assert "40 of 100 rows" in decision.message
 
 
+def test_failed_requests_count_towards_the_sample() -> None:
+    failing = {"rows": 0.0, "attempts": 300.0, "error_rate": 1.0, "accuracy": None}
+    decision = decide(_rollout(), failing, BASE, T0 + timedelta(seconds=10))
+    assert decision.kind == "abort"
+    assert "error_rate" in decision.message
+
+
 def test_a_failing_check_aborts_at_once_without_waiting_for_the_interval() -> None:
     decision = decide(_rollout(), {**GOOD, "error_rate": 0.2}, BASE, T0 + timedelta(seconds=30))
     assert decision.kind == "abort"
@@ -60,7 +70,9 @@ def test_a_check_without_data_keeps_the_step_waiting() -> None:
 def test_a_controller_puts_back_routes_a_crash_or_a_hand_left_wrong(churn: Yard) -> None:
     yard = churn
     rollout = yard.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
-    yard.set_routes("churn-api", rollout.plan.original_routes, reason="someone undid it")
+    # The routes as a crash between two writes of an older version could have left them.
+    endpoint = yard.get_endpoint("churn-api")
+    yard.endpoints.update(replace(endpoint, routes=rollout.plan.original_routes), "someone")
     controller = Controller(yard, interval=1)
     try:
         assert controller.tick()
@@ -105,3 +117,46 @@ def test_a_candidate_no_replica_can_load_is_aborted_after_its_interval(
     assert done.state == "aborted"
     assert "reports: cannot load the skops file" in done.message
     assert [r.weight for r in yard.get_endpoint("churn-api").routes] == [100.0]
+
+
+def test_an_abort_racing_the_controller_keeps_its_routes_and_alias(churn: Yard) -> None:
+    from modelyard.control.actions import Actions
+    from modelyard.control.canary import Decision, finish
+    from modelyard.errors import Conflict
+
+    yard = churn
+    stale = yard.start_rollout("churn-api", "churn@2", steps="100", interval="1m")
+    yard.abort_rollout("churn-api", reason="by hand, while the controller was busy")
+    actions = Actions(yard)
+    with pytest.raises(Conflict):
+        yard.rollouts.reroute(stale, stale.plan.routes_at(0), "controller")
+    with pytest.raises(Conflict):
+        finish(yard, stale, actions, Decision("finish", "checks passed"))
+    actions.close()
+    assert yard.get_version("churn@production").version == 1
+    assert [r.weight for r in yard.get_endpoint("churn-api").routes] == [100.0]
+
+
+def test_an_alias_moved_elsewhere_during_the_rollout_aborts_it(churn: Yard, logreg, cancer) -> None:
+    from modelyard.control.actions import Actions
+    from modelyard.control.canary import Decision, finish
+
+    yard = churn
+    yard.register(logreg, "churn", sample=cancer[0])
+    rollout = yard.start_rollout("churn-api", "churn@2", steps="100", interval="1m")
+    yard.set_alias("churn", "production", 3, reason="a hotfix went out by hand")
+    actions = Actions(yard)
+    done = finish(yard, rollout, actions, Decision("finish", "checks passed"))
+    actions.close()
+    assert done.state == "aborted"
+    assert "moved to version 3" in done.message
+    assert yard.get_version("churn@production").version == 3
+
+
+def test_routes_are_not_set_by_hand_while_a_rollout_owns_them(churn: Yard) -> None:
+    from modelyard.domain.endpoints import Route
+    from modelyard.errors import Conflict
+
+    churn.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
+    with pytest.raises(Conflict, match="owns the routes"):
+        churn.set_routes("churn-api", [Route("churn@production")])

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from sqlalchemy import text
+
 from modelyard.control.lease import AdvisoryLease, FileLease, lease_for
 from modelyard.store.db import Database
 
@@ -31,6 +33,12 @@ def test_an_advisory_lease_passes_on_when_its_connection_dies(pg_url: str) -> No
     try:
         assert isinstance(lease_for(one), AdvisoryLease)
         assert first.acquire()
+        assert first.acquire()  # the liveness ping
+        with one.engine.connect() as probe:
+            states = probe.execute(
+                text("SELECT state FROM pg_stat_activity WHERE query LIKE 'SELECT 1%'")
+            ).scalars()
+            assert "idle in transaction" not in list(states)
         assert not second.acquire()
         assert first._connection is not None
         first._connection.invalidate()  # as if the process holding it had crashed

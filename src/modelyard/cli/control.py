@@ -233,7 +233,7 @@ def controller(
     )
     if once:
         acted = worker.tick()
-        worker.actions.close(wait=True)
+        worker.actions.close(wait=None)  # this tick's alerts and commands run to their end
         worker.lease.release()
         say("ticked" if acted else "another controller holds the lease; did nothing")
         return

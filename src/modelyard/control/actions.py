@@ -7,16 +7,18 @@ with a timeout — run on worker threads so the controller keeps ticking; every 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import httpx
 
@@ -28,6 +30,7 @@ from modelyard.errors import InvalidInput, first_line
 log = logging.getLogger(__name__)
 
 OUTPUT_TAIL = 10_000  # characters of a command's output kept in the history
+MAX_COMMANDS = 4  # commands running at once (each may be a whole retrain)
 
 
 class Hands(Protocol):
@@ -69,23 +72,26 @@ class Context:
 
 
 class Actions:
-    def __init__(self, hands: Hands, *, retry: Retry | None = None, workers: int = 4) -> None:
+    def __init__(self, hands: Hands, *, retry: Retry | None = None) -> None:
         self.hands = hands
         self.retry = retry or Retry()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="action")
-        self._running: dict[str, Future[None]] = {}
+        self._running: dict[str, threading.Thread] = {}
+        self._commands: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
+        self._closing = False
 
     def perform(
         self, action: Action, context: Context, record: Record, *, timeout: float = 3600.0
     ) -> None:
-        """Do ``action``; quick ones now, slow ones on a worker. Never raises."""
+        """Do ``action``; quick ones now, slow ones on a thread of their own. Never raises."""
         try:
             if action.kind == "alert":
                 self.submit_alert(action.target, context, record)
             elif action.kind == "run":
                 key = f"{context.subject}:{action.text}"
-                self._background(key, lambda: self.run(action, context, record, timeout))
+                self._background(
+                    key, action, record, lambda: self.run(action, context, record, timeout)
+                )
             elif action.kind == "rollback":
                 record("action", {"action": "rollback", **self.rollback(context)})
             elif action.kind == "shift":
@@ -95,16 +101,39 @@ class Actions:
             record("action_failed", {"action": action.text, "error": first_line(exc)})
 
     def submit_alert(self, url: str, context: Context, record: Record) -> None:
-        """Deliver a webhook on a worker (retries with backoff take seconds)."""
-        self._background(f"{context.subject}:alert:{url}", lambda: self.alert(url, context, record))
+        """Deliver a webhook on its own thread (retries with backoff take seconds)."""
+        action = Action("alert", url)
+        key = f"{context.subject}:alert:{url}"
+        self._background(key, action, record, lambda: self.alert(url, context, record))
 
-    def _background(self, key: str, work: Callable[[], None]) -> None:
+    def _background(
+        self, key: str, action: Action, record: Record, work: Callable[[], None]
+    ) -> None:
+        """Run ``work`` on a daemon thread: a retrain or a slow receiver never holds up the
+        controller or another action, nor the process's exit. Whatever it raises is
+        logged and recorded, never lost in a thread."""
+
+        def guarded() -> None:
+            try:
+                work()
+            except Exception as exc:
+                log.warning("%s failed: %s", action.text, first_line(exc))
+                try:
+                    record("action_failed", {"action": action.text, "error": first_line(exc)})
+                except Exception:
+                    log.exception("could not record the failure of %s", action.text)
+
         with self._lock:
-            self._running = {k: f for k, f in self._running.items() if not f.done()}
-            running = self._running.get(key)
-            if running is not None and not running.done():
+            self._running = {k: t for k, t in self._running.items() if t.is_alive()}
+            if key in self._running:
                 raise RuntimeError("the previous run of this action is still going")
-            self._running[key] = self._pool.submit(work)
+            if action.kind == "run" and (
+                sum(k.split(":", 1)[1].startswith("run") for k in self._running) >= MAX_COMMANDS
+            ):
+                raise RuntimeError(f"{MAX_COMMANDS} commands are running already")
+            thread = threading.Thread(target=guarded, name=f"action {key}"[:60], daemon=True)
+            self._running[key] = thread
+        thread.start()
 
     # -- the actions ----------------------------------------------------------------------
 
@@ -133,29 +162,42 @@ class Actions:
         record("delivery_failed", {"url": url, "attempts": len(errors), "errors": errors})
 
     def run(self, action: Action, context: Context, record: Record, timeout: float) -> None:
+        """The command in a session of its own (so a timeout or a shutdown ends it and its
+        children), output to a temporary file (an hour of training logs stays off the heap)."""
         environment = {
             **os.environ,
             "MODELYARD_ENDPOINT": context.endpoint,
             "MODELYARD_TRIGGER": context.subject,
         }
         started = time.monotonic()
-        try:
-            done = subprocess.run(
-                action.argv(),
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                env=environment,
-                check=False,
-            )
-            code: int | None = done.returncode
-            output = (done.stdout or "") + (done.stderr or "")
-            outcome = "ok" if done.returncode == 0 else "failed"
-        except subprocess.TimeoutExpired as exc:
-            code, outcome = None, "timed out"
-            output = _text(exc.stdout) + _text(exc.stderr)
-        except OSError as exc:
-            code, outcome, output = None, "failed", first_line(exc)
+        code: int | None = None
+        with tempfile.TemporaryFile() as output:
+            try:
+                process = subprocess.Popen(
+                    action.argv(),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=environment,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                outcome, text = "failed", first_line(exc)
+            else:
+                with self._lock:
+                    self._commands.add(process)
+                try:
+                    code = process.wait(timeout)
+                    outcome = "ok" if code == 0 else "failed"
+                except subprocess.TimeoutExpired:
+                    _end(process)
+                    outcome = "timed out"
+                finally:
+                    with self._lock:
+                        self._commands.discard(process)
+                if self._closing and outcome != "ok":
+                    outcome, code = "cancelled (controller stopped)", None
+                text = _tail(output)
         record(
             "run",
             {
@@ -163,7 +205,7 @@ class Actions:
                 "outcome": outcome,
                 "exit_code": code,
                 "seconds": round(time.monotonic() - started, 3),
-                "output": output[-OUTPUT_TAIL:],
+                "output": text,
             },
         )
 
@@ -212,11 +254,38 @@ class Actions:
         )
         return {"outcome": "routes changed", "routes": [f"{r.model}={r.weight:g}" for r in routes]}
 
-    def close(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+    def close(self, wait: float | None = 5.0) -> None:
+        """Give running actions ``wait`` seconds (None: until they end), then end the
+        commands still running (their whole process group). Threads are daemons, so
+        nothing holds the process's exit after that."""
+        with self._lock:
+            threads = list(self._running.values())
+        deadline = None if wait is None else time.monotonic() + wait
+        for thread in threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._closing = True
+            commands = list(self._commands)
+        for process in commands:
+            _end(process)
+        for thread in threads:  # their "cancelled" records
+            thread.join(10.0)
 
 
-def _text(value: str | bytes | None) -> str:
-    if value is None:
-        return ""
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the command's process group, SIGKILL it if still there after 2 s."""
+    for sig, grace in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _tail(output: IO[bytes]) -> str:
+    output.seek(0, os.SEEK_END)
+    size = output.tell()
+    output.seek(max(0, size - 4 * OUTPUT_TAIL))
+    return output.read().decode("utf-8", errors="replace")[-OUTPUT_TAIL:]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelyard.control.actions import Actions, Context
 from modelyard.control.signals import endpoint_metrics
 from modelyard.domain.conditions import Verdict
 from modelyard.domain.names import parse_ref
 from modelyard.domain.rollouts import Rollout
+from modelyard.errors import NotFound, first_line
 from modelyard.monitoring.summary import summarize
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ def decide(rollout: Rollout, candidate: Metrics, baseline: Metrics, now: datetim
     plan = rollout.plan
     label = f"step {rollout.step + 1}/{len(plan.steps)} ({rollout.weight}% to {plan.candidate})"
     rows = int(candidate.get("rows") or 0)
-    if rows < plan.min_rows:
+    attempts = int(candidate.get("attempts") or 0)  # failed requests are evidence too
+    if max(rows, attempts) < plan.min_rows:
         return Decision("wait", f"{label}: {rows} of {plan.min_rows} rows needed so far")
     verdicts = tuple((c.text, c.judge(candidate, baseline)) for c in plan.checks)
     failed = [f"{text}: {v.message}" for text, v in verdicts if v.passed is False]
@@ -68,16 +70,14 @@ def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollo
     if tuple(yard.get_endpoint(rollout.plan.endpoint).routes) != wanted:
         log.info("rollout %d: routes differ from its step; setting them again", rollout.id)
         yard.rollouts.reroute(rollout, wanted, yard.actor)
-    summary = summarize(
-        yard,
-        rollout.plan.endpoint,
-        rollout.step_started_at,
-        now + timedelta(seconds=1),
-        timeline=False,
-        bucket_seconds=yard.settings.monitor_bucket_seconds,
-    )
+    step_start = rollout.step_started_at
+    summary = _summary(yard, rollout, step_start, now + timedelta(seconds=1))
     candidate = endpoint_metrics(summary, rollout.plan.candidate)
-    baseline = endpoint_metrics(summary, rollout.plan.baseline)
+    if rollout.weight < 100:
+        baseline = endpoint_metrics(summary, rollout.plan.baseline)
+    else:  # the baseline gets no traffic now: compare with it over the step before
+        before = _summary(yard, rollout, step_start - rollout.plan.interval, step_start)
+        baseline = endpoint_metrics(before, rollout.plan.baseline)
     decision = decide(rollout, candidate, baseline, now)
     unservable = _load_failure(yard, rollout, candidate, now)
     if unservable is not None:
@@ -105,6 +105,17 @@ def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollo
     return finish(yard, rollout, actions, decision)
 
 
+def _summary(yard: Yard, rollout: Rollout, since: datetime, until: datetime) -> dict[str, Any]:
+    return summarize(
+        yard,
+        rollout.plan.endpoint,
+        since,
+        until,
+        timeline=False,
+        bucket_seconds=yard.settings.monitor_bucket_seconds,
+    )
+
+
 def _load_failure(yard: Yard, rollout: Rollout, candidate: Metrics, now: datetime) -> str | None:
     """A candidate that no replica could load gets no traffic, so its checks would wait
     forever: after a whole interval without a row, a replica's load error aborts it."""
@@ -120,27 +131,36 @@ def _load_failure(yard: Yard, rollout: Rollout, candidate: Metrics, now: datetim
 
 
 def finish(yard: Yard, rollout: Rollout, actions: Actions, decision: Decision) -> Rollout:
-    """Move the alias (compare-and-set against the baseline), then hand the endpoint back
-    to it. Re-running after a crash between the two finds the alias already moved."""
+    """Move the alias (compare-and-set against the baseline) and hand the endpoint back to
+    it, in the same write as the state: an abort racing this leaves the alias alone. An
+    alias someone else moved (or deleted) meanwhile aborts the rollout instead."""
     plan = rollout.plan
+    move = None
     if plan.alias is not None:
         name, candidate_version, _ = parse_ref(plan.candidate)
         _, baseline_version, _ = parse_ref(plan.baseline)
         assert candidate_version is not None
-        current = yard.get_version(f"{name}@{plan.alias}").version
-        if current != candidate_version:
-            yard.set_alias(
-                name,
-                plan.alias,
-                candidate_version,
-                reason=f"rollout {rollout.id} finished: {decision.message}",
-                expect=baseline_version,
+        try:
+            current = yard.get_version(f"{name}@{plan.alias}").version
+        except NotFound as exc:
+            return abort(yard, rollout, actions, f"cannot finish: {first_line(exc)}")
+        if current not in (candidate_version, baseline_version):
+            return abort(
+                yard,
+                rollout,
+                actions,
+                f"cannot finish: {name}@{plan.alias} was moved to version {current} "
+                "during the rollout",
             )
+        if current != candidate_version:  # else a crashed controller already moved it
+            reason = f"rollout {rollout.id} finished: {decision.message}"
+            move = (name, plan.alias, candidate_version, reason, baseline_version)
     done = yard.rollouts.transition(
         rollout,
         yard.actor,
         action="rollout.succeeded",
         routes=plan.final_routes(),
+        alias=move,
         details={"checks": decision.checks()},
         state="succeeded",
         message=f"{plan.candidate} took over: {decision.message}",

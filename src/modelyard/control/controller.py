@@ -81,5 +81,5 @@ class Controller:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self.actions.close(wait=False)
+        self.actions.close(wait=2.0)
         self.lease.release()

@@ -17,7 +17,7 @@ from typing import IO, Protocol
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from modelyard.errors import first_line
+from modelyard.errors import InvalidInput, first_line
 from modelyard.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,9 @@ class AdvisoryLease:
                 log.warning("controller lease lost with its connection: %s", first_line(exc))
                 self._drop()
         try:
-            connection = self.db.engine.connect()
+            # Autocommit: the liveness ping must not leave the session "idle in transaction"
+            # (servers may kill those, and with them the lease).
+            connection = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         except Exception as exc:
             log.warning("cannot reach the database for the controller lease: %s", first_line(exc))
             return False
@@ -83,13 +85,12 @@ class AdvisoryLease:
             held = connection.execute(
                 text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}
             ).scalar()
-            connection.commit()
         except Exception as exc:
             log.warning("cannot take the controller lease: %s", first_line(exc))
             connection.close()
             return False
         if not held:
-            connection.close()
+            connection.close()  # it holds nothing: back to the pool is fine
             return False
         self._connection = connection
         return True
@@ -105,8 +106,11 @@ class AdvisoryLease:
         self._drop()
 
     def _drop(self) -> None:
+        """Discard the connection rather than pool it: a session that might still hold
+        the lock must end, or nobody could take the lease while this process lives."""
         if self._connection is not None:
             try:
+                self._connection.invalidate()
                 self._connection.close()
             except Exception:
                 log.debug("closing the lease connection failed", exc_info=True)
@@ -118,5 +122,5 @@ def lease_for(db: Database) -> Lease:
         return AdvisoryLease(db)
     database = make_url(db.url).database
     if not database or database == ":memory:":
-        raise ValueError("an in-memory SQLite database cannot share a controller lease")
+        raise InvalidInput("an in-memory SQLite database cannot share a controller lease")
     return FileLease(f"{database}.controller-lock")

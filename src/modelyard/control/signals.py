@@ -14,9 +14,13 @@ def version_metrics(version: Mapping[str, Any] | None) -> dict[str, float | None
     """``version``: one entry of ``summarize(...)["versions"]`` (None: no traffic at all)."""
     values: dict[str, float | None] = dict.fromkeys(METRICS)
     if version is None:
-        values["requests"] = values["rows"] = 0.0
+        values["requests"] = values["rows"] = values["attempts"] = 0.0
         return values
-    values["requests"] = float(version.get("requests") or 0)
+    requests = float(version.get("requests") or 0)
+    values["requests"] = requests
+    # Requests that reached the version, failed ones included: a candidate that fails
+    # every request has no rows, yet plenty of evidence.
+    values["attempts"] = requests + float(sum((version.get("errors") or {}).values()))
     values["rows"] = float(version.get("rows") or 0)
     values["error_rate"] = version.get("error_rate")
     values["client_error_rate"] = version.get("client_error_rate")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from modelyard.domain.signature import Signature
 from modelyard.errors import ModelFailed, YardError
 from modelyard.runtime.events import PredictionEvent, PredictionObserver
 from modelyard.runtime.inputs import Columns
@@ -72,6 +74,21 @@ async def infer(
     if mirror is not None and active.shadows:
         mirror.send(active, columns, output, latency_ms, ids, routing_key)
     return Served(output, ref, ids)
+
+
+def decode_for(
+    active: ActiveEndpoint,
+    signature: Signature,
+    payload: object,
+    decode: Callable[[Signature, object], Columns],
+) -> Columns:
+    """Decode against the picked route's signature; a refusal names that route's version
+    (a candidate with a stricter signature must not charge its 422s to the primary)."""
+    try:
+        return decode(signature, payload)
+    except YardError as exc:
+        exc.served_by = active.loaded.ref
+        raise
 
 
 def _check_finite(output: Output, ref: str) -> None:

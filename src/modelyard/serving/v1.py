@@ -12,7 +12,7 @@ from modelyard.errors import SchemaMismatch
 from modelyard.runtime.inputs import from_columns, from_records
 from modelyard.serving.auth import require
 from modelyard.serving.body import read_json
-from modelyard.serving.inference import infer
+from modelyard.serving.inference import decode_for, infer
 from modelyard.serving.routing import pick_route, without_field
 
 router = APIRouter(tags=["inference"])
@@ -89,7 +89,7 @@ async def handle_predict(state: Any, name: str, request: Request) -> Response:
     sticky = active.endpoint.sticky_key
     if sticky is not None:
         payload = without_field(payload, sticky, set(signature.names))
-    columns = decode(signature, payload)
+    columns = decode_for(active, signature, payload, decode)
     served = await infer(active, columns, state.metrics, state.observer, key, state.mirror)
     body: dict[str, Any] = {
         "predictions": served.output.predictions.tolist(),

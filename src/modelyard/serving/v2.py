@@ -21,7 +21,7 @@ from modelyard.packages import package_version
 from modelyard.runtime.inputs import Columns, from_columns
 from modelyard.serving.auth import OPEN, require
 from modelyard.serving.body import read_json
-from modelyard.serving.inference import infer
+from modelyard.serving.inference import decode_for, infer
 from modelyard.serving.routing import pick_route
 from modelyard.serving.status import json_response, ready_to_serve
 
@@ -147,7 +147,7 @@ async def handle_infer(state: Any, name: str, request: Request) -> Response:
     if version is None:  # a versioned URL asks for that version; otherwise route
         active, key = pick_route(active, request, None)
     signature = active.loaded.runner.predictor.signature
-    columns = decode(signature, payload)
+    columns = decode_for(active, signature, payload, decode)
     wanted = _requested_outputs(payload)
     served = await infer(active, columns, state.metrics, state.observer, key, state.mirror)
     outputs = []

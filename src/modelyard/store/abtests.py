@@ -15,6 +15,8 @@ from modelyard.errors import Conflict, NotFound
 from modelyard.store import audit
 from modelyard.store.db import Database
 from modelyard.store.endpoints import read_endpoint, write_endpoint
+from modelyard.store.registry import set_alias_in
+from modelyard.store.rollouts import AliasMove
 from modelyard.store.schema import ABTestRow, PredictionRow, RolloutRow, utcnow
 
 
@@ -64,13 +66,24 @@ class ABTestStore:
 
         return self.db.write(work)
 
-    def stop(self, test: ABTest, result: Mapping[str, Any], actor: str, reason: str) -> ABTest:
-        """Put the routes back as they were and keep the final report."""
+    def stop(
+        self,
+        test: ABTest,
+        result: Mapping[str, Any],
+        actor: str,
+        reason: str,
+        alias: AliasMove | None = None,
+    ) -> ABTest:
+        """Put the routes back as they were, keep the final report and move ``alias`` to
+        the winner — one transaction, so a stop racing another cannot promote twice."""
 
         def work(session: Session) -> ABTest:
             row = session.get(ABTestRow, test.id, with_for_update=True)
             if row is None or row.state != "running":
                 raise Conflict(f"A/B test {test.id} is not running")
+            if alias is not None:
+                name, alias_name, version, why, expect = alias
+                set_alias_in(session, name, alias_name, version, actor, why, expect)
             row.state, row.stopped_at = "stopped", utcnow()
             row.result = {**result, "state": "stopped", "stopped_at": row.stopped_at.isoformat()}
             endpoint = read_endpoint(session, test.endpoint, lock=True)
@@ -104,6 +117,17 @@ class ABTestStore:
             if row is None:
                 raise NotFound(f"endpoint {endpoint!r} has no A/B test")
             return _to_entity(row)
+
+        return self.db.read(work)
+
+    def running(self, endpoint: str) -> ABTest | None:
+        def work(session: Session) -> ABTest | None:
+            row = session.scalar(
+                select(ABTestRow).where(
+                    ABTestRow.endpoint == endpoint, ABTestRow.state == "running"
+                )
+            )
+            return None if row is None else _to_entity(row)
 
         return self.db.read(work)
 

@@ -202,23 +202,9 @@ class RegistryStore:
         reason: str = "",
         expect: int | None = None,
     ) -> AliasEvent:
-        check_alias(alias)
-        version = check_version(version)
-        _check_move(reason, expect)
-
-        def work(session: Session) -> AliasEvent:
-            model = _lock_model(session, name)
-            target = _version(session, model, version)
-            if target.status != VersionStatus.READY.value:
-                raise Conflict(
-                    f"{name}@{version} is {target.status}; unarchive it before "
-                    f"pointing {name}@{alias} at it"
-                )
-            current = session.get(AliasRow, (model.id, alias))
-            _check_expectation(name, alias, current, expect)
-            return _move(session, model, alias, current, version, "set", actor, reason)
-
-        return self.db.write(work)
+        return self.db.write(
+            lambda session: set_alias_in(session, name, alias, version, actor, reason, expect)
+        )
 
     def rollback(
         self, name: str, alias: str, actor: str, reason: str = "", expect: int | None = None
@@ -387,6 +373,32 @@ def _check_move(reason: str, expect: int | None) -> None:
     check_text(reason, "reason", MAX_REASON)
     if isinstance(expect, bool) or (expect is not None and expect != 0):
         check_version(expect, "expected version")
+
+
+def set_alias_in(
+    session: Session,
+    name: str,
+    alias: str,
+    version: int,
+    actor: str,
+    reason: str = "",
+    expect: int | None = None,
+) -> AliasEvent:
+    """Move an alias inside the caller's transaction (a rollout's last step moves it in
+    the same write as its state, so an abort racing it cannot leave the alias moved)."""
+    check_alias(alias)
+    version = check_version(version)
+    _check_move(reason, expect)
+    model = _lock_model(session, name)
+    target = _version(session, model, version)
+    if target.status != VersionStatus.READY.value:
+        raise Conflict(
+            f"{name}@{version} is {target.status}; unarchive it before "
+            f"pointing {name}@{alias} at it"
+        )
+    current = session.get(AliasRow, (model.id, alias))
+    _check_expectation(name, alias, current, expect)
+    return _move(session, model, alias, current, version, "set", actor, reason)
 
 
 def _check_expectation(name: str, alias: str, current: AliasRow | None, expect: int | None) -> None:

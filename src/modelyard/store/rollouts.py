@@ -20,7 +20,11 @@ from modelyard.errors import Conflict, NotFound
 from modelyard.store import audit
 from modelyard.store.db import Database
 from modelyard.store.endpoints import read_endpoint, write_endpoint
-from modelyard.store.schema import RolloutRow, utcnow
+from modelyard.store.registry import set_alias_in
+from modelyard.store.schema import ABTestRow, RolloutRow, utcnow
+
+# (model name, alias, version, reason, expected current version) for set_alias_in
+AliasMove = tuple[str, str, int, str, int | None]
 
 
 class RolloutStore:
@@ -41,6 +45,15 @@ class RolloutStore:
                 raise Conflict(
                     f"endpoint {plan.endpoint!r} already has rollout {active} in progress; "
                     "abort it first"
+                )
+            testing = session.scalar(
+                select(ABTestRow.id).where(
+                    ABTestRow.endpoint == plan.endpoint, ABTestRow.state == "running"
+                )
+            )
+            if testing is not None:
+                raise Conflict(
+                    f"endpoint {plan.endpoint!r} has A/B test {testing} running; stop it first"
                 )
             now = utcnow()
             row = RolloutRow(
@@ -72,17 +85,17 @@ class RolloutStore:
         action: str,
         routes: Sequence[Route] | None = None,
         details: dict[str, Any] | None = None,
+        alias: AliasMove | None = None,
         **changes: Any,
     ) -> Rollout:
         """Move ``rollout`` (read at ``rollout.revision``) to ``changes``; set ``routes``
-        on its endpoint in the same transaction; audit as ``action``."""
+        on its endpoint and move ``alias`` in the same transaction; audit as ``action``."""
 
         def work(session: Session) -> Rollout:
-            row = session.get(RolloutRow, rollout.id, with_for_update=True)
-            if row is None:
-                raise NotFound(f"rollout {rollout.id} not found")
-            if row.revision != rollout.revision:
-                raise Conflict(f"rollout {rollout.id} changed meanwhile; read it again")
+            row = _locked(session, rollout)
+            if alias is not None:
+                name, alias_name, version, reason, expect = alias
+                set_alias_in(session, name, alias_name, version, actor, reason, expect)
             moved = dataclasses.replace(rollout, **changes)
             row.state, row.step = moved.state, moved.step
             row.step_started_at, row.message = moved.step_started_at, moved.message
@@ -120,9 +133,13 @@ class RolloutStore:
         self.db.write(work)
 
     def reroute(self, rollout: Rollout, routes: Sequence[Route], actor: str) -> None:
-        """Put the endpoint's routes back to what ``rollout`` wants (after a crash)."""
+        """Put the endpoint's routes back to what ``rollout`` wants (after a crash) — only
+        if it is still running as read: an abort racing this must keep its routes."""
 
         def work(session: Session) -> None:
+            row = _locked(session, rollout)
+            if row.state != "running":
+                raise Conflict(f"rollout {rollout.id} is {row.state}; routes left alone")
             _route(session, rollout.plan, routes, actor, f"rollout {rollout.id}: resumed")
 
         self.db.write(work)
@@ -165,6 +182,15 @@ class RolloutStore:
         if endpoint is not None:
             query = query.where(RolloutRow.endpoint == endpoint)
         return self.db.read(lambda session: [_to_entity(r) for r in session.scalars(query)])
+
+
+def _locked(session: Session, rollout: Rollout) -> RolloutRow:
+    row = session.get(RolloutRow, rollout.id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"rollout {rollout.id} not found")
+    if row.revision != rollout.revision:
+        raise Conflict(f"rollout {rollout.id} changed meanwhile; read it again")
+    return row
 
 
 def _route(

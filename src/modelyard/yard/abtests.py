@@ -9,7 +9,7 @@ import orjson
 
 from modelyard.control.experiment import compare_arms, get_metric, outcomes
 from modelyard.domain.abtests import ABTest
-from modelyard.domain.entities import AliasEvent, ModelVersion
+from modelyard.domain.entities import ModelVersion
 from modelyard.domain.names import parse_ref
 from modelyard.errors import Conflict, InvalidInput
 from modelyard.store.abtests import ABTestStore
@@ -27,11 +27,6 @@ class ABTestMixin:
     predictions: PredictionLog
 
     def get_version(self, ref: str, version: int | None = None) -> ModelVersion:
-        raise NotImplementedError
-
-    def set_alias(
-        self, name: str, alias: str, version: int, *, reason: str = "", expect: int | None = None
-    ) -> AliasEvent:
         raise NotImplementedError
 
     def start_abtest(
@@ -84,6 +79,7 @@ class ABTestMixin:
             raise Conflict(f"A/B test {test.id} on {endpoint!r} is already stopped")
         report = self._report(test, 0.05)
         moved: dict[str, Any] | None = None
+        move = None
         if promote:
             name, _, route_alias = parse_ref(test.a_route)
             target = alias or route_alias
@@ -95,16 +91,11 @@ class ABTestMixin:
                 _, b_version, _ = parse_ref(test.b)
                 _, a_version, _ = parse_ref(test.a)
                 assert b_version is not None
-                event = self.set_alias(
-                    name,
-                    target,
-                    b_version,
-                    reason=f"A/B test {test.id}: B won on {test.metric}",
-                    expect=a_version if route_alias == target else None,
-                )
-                moved = {"alias": f"{name}@{target}", "to": event.to_version}
+                why = f"A/B test {test.id}: B won on {test.metric}"
+                move = (name, target, b_version, why, a_version if route_alias == target else None)
+                moved = {"alias": f"{name}@{target}", "to": b_version}
         report["promoted"] = moved
-        stopped = self.abtests.stop(test, report, self.actor, reason)
+        stopped = self.abtests.stop(test, report, self.actor, reason, alias=move)
         report["state"] = stopped.state
         report["stopped_at"] = stopped.stopped_at.isoformat() if stopped.stopped_at else None
         return report

@@ -23,6 +23,7 @@ from modelyard.domain.rollouts import (
 )
 from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.store import audit as audit_log
+from modelyard.store.abtests import ABTestStore
 from modelyard.store.db import Database
 from modelyard.store.endpoints import EndpointStore
 from modelyard.store.policies import PolicyStore
@@ -39,6 +40,7 @@ class ControlMixin:
     endpoints: EndpointStore
     rollouts: RolloutStore
     policies: PolicyStore
+    abtests: ABTestStore
 
     def get_version(self, ref: str, version: int | None = None) -> ModelVersion:
         raise NotImplementedError
@@ -145,6 +147,22 @@ class ControlMixin:
             state="aborted",
             message=f"aborted by {self.actor}" + (f": {reason}" if reason else ""),
         )
+
+    def refuse_if_routes_owned(self, endpoint: str) -> None:
+        """A rollout or an A/B test sets the endpoint's routes itself; a change by hand (or
+        by a policy's shift) would be undone on the controller's next tick."""
+        rollout = self.active_rollout(endpoint)
+        if rollout is not None:
+            raise Conflict(
+                f"rollout {rollout.id} owns the routes of {endpoint!r}; "
+                "abort it (`modelyard rollout abort`) first"
+            )
+        test = self.abtests.running(endpoint)
+        if test is not None:
+            raise Conflict(
+                f"A/B test {test.id} owns the routes of {endpoint!r}; stop it first "
+                "(`modelyard abtest stop`)"
+            )
 
     def _in_progress(self, endpoint: str, state: str | None) -> Rollout:
         self.endpoints.get(endpoint)

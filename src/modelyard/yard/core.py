@@ -456,7 +456,9 @@ class Yard(ControlMixin, ABTestMixin):
         reason: str = "",
     ) -> Endpoint:
         """Split ``name``'s traffic (weights add up to 100; the first route is primary);
-        audited, and picked up by every running server within a poll interval."""
+        audited, and picked up by every running server within a poll interval. Refused
+        while a rollout or an A/B test owns the routes."""
+        self.refuse_if_routes_owned(name)
         for route in routes:
             self.registry.resolve(route.model)
         endpoint = dataclasses.replace(
