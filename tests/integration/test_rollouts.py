@@ -97,6 +97,11 @@ def test_canary_aborts_bad_candidates_and_promotes_a_good_one(
 
         _until(settled, 90, "the three rollouts to end", traffic, progress, server.logs)
         final = client.post("/v1/endpoints/good-api/predict", json=rows[0])
+        shown = client.get("/api/endpoints/buggy-api/rollout").json()  # the admin API
+        assert shown["state"] == "aborted"
+        assert [h["action"] for h in shown["history"]] == ["rollout.abort", "rollout.start"]
+        missing = client.get("/api/endpoints/nope/rollout")
+        assert missing.status_code == 404
     with Yard(home) as yard:
         good, buggy, slow = (yard.rollout_status(f"{n}-api") for n in ("good", "buggy", "slow"))
         assert good.state == "succeeded", good.message
@@ -165,6 +170,9 @@ def test_a_drift_policy_rolls_back_every_worker_and_calls_the_webhook(
                 )
 
             _until(rolled_back, 60, "the rollback to reach every worker", lambda: send(shifted))
+            shown = client.get("/api/endpoints/churn-api/policies").json()
+            assert shown["policies"][0]["state"] == "fired; re-arms when clear"
+            assert "policy.fired" in [h["action"] for h in shown["history"]]
         deadline = time.monotonic() + 20
         while not webhook.received and time.monotonic() < deadline:
             time.sleep(0.1)

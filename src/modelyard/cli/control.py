@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -71,7 +71,7 @@ def rollout_status(
     rollout = yard.rollout_status(endpoint)
     history = [e for e in yard.rollout_history(endpoint) if e.details.get("rollout") == rollout.id]
     if as_json:
-        print_json({**rollout_view(rollout), "history": [_event_view(e) for e in history]})
+        print_json({**rollout.to_json(), "history": [e.to_json() for e in history]})
         return
     _show(rollout, False)
     table(
@@ -136,7 +136,7 @@ def policy_add(
         endpoint, when_, then, window=window, cooldown=cooldown, run_timeout=run_timeout
     )
     if as_json:
-        print_json(policy_view(policy))
+        print_json(policy.to_json())
         return
     say(f"policy {policy.id} on {endpoint}: when {policy.condition.text} → " + _then(policy))
 
@@ -150,7 +150,7 @@ def policy_list(
     """Every policy, with its state (armed, breaching since, last fired)."""
     policies = open_yard(ctx).list_policies(endpoint)
     if as_json:
-        print_json([policy_view(p) for p in policies])
+        print_json([p.to_json() for p in policies])
         return
     table(
         None,
@@ -163,7 +163,7 @@ def policy_list(
                 _then(p),
                 _period(p.window.total_seconds()),
                 _period(p.cooldown.total_seconds()),
-                _state(p),
+                _policy_state(p),
                 when(p.fired_at),
             ]
             for p in policies
@@ -192,7 +192,7 @@ def policy_history(
     """What the endpoint's policies did: fired, acted, delivered or failed, and why."""
     events = open_yard(ctx).policy_history(endpoint, limit)
     if as_json:
-        print_json([_event_view(e) for e in events])
+        print_json([e.to_json() for e in events])
         return
     table(
         None,
@@ -250,37 +250,9 @@ def controller(
 # -- views --------------------------------------------------------------------------------
 
 
-def rollout_view(rollout: Rollout) -> dict[str, Any]:
-    return {
-        "id": rollout.id,
-        "endpoint": rollout.plan.endpoint,
-        "state": rollout.state,
-        "step": rollout.step + 1,
-        "weight": rollout.weight,
-        "step_started_at": rollout.step_started_at.isoformat(),
-        "message": rollout.message,
-        "plan": rollout.plan.spec(),
-        "created_at": rollout.created_at.isoformat() if rollout.created_at else None,
-        "created_by": rollout.created_by,
-    }
-
-
-def policy_view(policy: Policy) -> dict[str, Any]:
-    return {
-        "id": policy.id,
-        "endpoint": policy.endpoint,
-        **policy.spec(),
-        "enabled": policy.enabled,
-        "state": _state(policy),
-        "breach_since": policy.breach_since.isoformat() if policy.breach_since else None,
-        "fired_at": policy.fired_at.isoformat() if policy.fired_at else None,
-        "created_by": policy.created_by,
-    }
-
-
 def _show(rollout: Rollout, as_json: bool) -> None:
     if as_json:
-        print_json(rollout_view(rollout))
+        print_json(rollout.to_json())
         return
     plan = rollout.plan
     steps = ",".join(str(s) for s in plan.steps)
@@ -293,25 +265,14 @@ def _show(rollout: Rollout, as_json: bool) -> None:
         say(f"  {rollout.message}")
 
 
-def _event_view(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "at": event.at.isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "details": event.details,
-    }
-
-
 def _then(policy: Policy) -> str:
     return ", ".join(a.text for a in policy.actions)
 
 
-def _state(policy: Policy) -> str:
-    if not policy.armed:
-        return "fired; re-arms when clear"
-    if policy.breach_since is not None:
+def _policy_state(policy: Policy) -> str:
+    if policy.state == "breaching" and policy.breach_since is not None:
         return f"breaching since {when(policy.breach_since)}"
-    return "armed"
+    return policy.state
 
 
 def _detail(event: AuditEvent) -> str:

@@ -97,6 +97,14 @@ class AuditEvent:
     target: str
     details: dict[str, Any]
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "details": self.details,
+        }
+
 
 @dataclass(frozen=True)
 class MetricPoint:

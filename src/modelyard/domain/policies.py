@@ -126,6 +126,24 @@ class Policy:
     def moved(self, **changes: Any) -> Policy:
         return replace(self, **changes)
 
+    @property
+    def state(self) -> str:
+        if not self.armed:
+            return "fired; re-arms when clear"
+        return "breaching" if self.breach_since is not None else "armed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "endpoint": self.endpoint,
+            **self.spec(),
+            "enabled": self.enabled,
+            "state": self.state,
+            "breach_since": self.breach_since.isoformat() if self.breach_since else None,
+            "fired_at": self.fired_at.isoformat() if self.fired_at else None,
+            "created_by": self.created_by,
+        }
+
     @classmethod
     def from_spec(cls, endpoint: str, spec: Mapping[str, Any], **rest: Any) -> Policy:
         return cls(

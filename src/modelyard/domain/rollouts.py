@@ -142,6 +142,20 @@ class Rollout:
     def moved(self, **changes: Any) -> Rollout:
         return replace(self, **changes)
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "endpoint": self.plan.endpoint,
+            "state": self.state,
+            "step": self.step + 1,
+            "weight": self.weight,
+            "step_started_at": self.step_started_at.isoformat(),
+            "message": self.message,
+            "plan": self.plan.spec(),
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "created_by": self.created_by,
+        }
+
 
 def parse_steps(text: str) -> tuple[int, ...]:
     """``5,25,50,100`` → (5, 25, 50, 100)."""

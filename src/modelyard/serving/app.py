@@ -31,7 +31,7 @@ from modelyard.monitoring.summary import summarize_recent
 from modelyard.packages import package_version
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
-from modelyard.serving import docs, feedback, monitor, status, v1, v2
+from modelyard.serving import docs, feedback, monitor, rollouts, status, v1, v2
 from modelyard.serving.auth import Authenticator
 from modelyard.serving.context import RequestContext
 from modelyard.serving.errors import HttpError, error_response, respond_to_error
@@ -146,6 +146,7 @@ def create_app(
     app.include_router(v1.router)
     app.include_router(feedback.router)
     app.include_router(monitor.router)
+    app.include_router(rollouts.router)
     app.include_router(v2.router)
     app.include_router(status.router)
     app.include_router(docs.router)
