@@ -237,7 +237,7 @@ def controller(
         worker.lease.release()
         say("ticked" if acted else "another controller holds the lease; did nothing")
         return
-    signal.signal(signal.SIGTERM, lambda *_: worker._stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
     say(f"controller running every {seconds:g}s (Ctrl-C to stop)")
     try:
         worker.run()

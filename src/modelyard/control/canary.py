@@ -119,7 +119,7 @@ def _summary(yard: Yard, rollout: Rollout, since: datetime, until: datetime) -> 
 def _load_failure(yard: Yard, rollout: Rollout, candidate: Metrics, now: datetime) -> str | None:
     """A candidate that no replica could load gets no traffic, so its checks would wait
     forever: after a whole interval without a row, a replica's load error aborts it."""
-    if candidate.get("requests") or now - rollout.step_started_at < rollout.plan.interval:
+    if candidate.get("attempts") or now - rollout.step_started_at < rollout.plan.interval:
         return None
     for status in yard.serving_status(rollout.plan.endpoint):
         if status.error and status.updated_at >= rollout.step_started_at:

@@ -77,6 +77,10 @@ class Controller:
                 log.exception("controller tick failed; will retry")
             self._stop.wait(self.interval)
 
+    def request_stop(self) -> None:
+        """Ask ``run`` to return after the current tick (safe from a signal handler)."""
+        self._stop.set()
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         if self._thread is not None:
