@@ -27,8 +27,8 @@ def _rollout(step: int = 0) -> Rollout:
     return Rollout(id=1, plan=plan, state="running", step=step, step_started_at=T0)
 
 
-GOOD = {"rows": 500.0, "error_rate": 0.0, "accuracy": 0.95}
-BASE = {"rows": 5000.0, "error_rate": 0.0, "accuracy": 0.96}
+GOOD = {"rows": 500.0, "error_rate": 0.0, "accuracy": 0.95, "labeled": 400.0}
+BASE = {"rows": 5000.0, "error_rate": 0.0, "accuracy": 0.96, "labeled": 4000.0}
 
 
 def test_a_step_waits_for_its_minimum_sample() -> None:
@@ -59,6 +59,13 @@ def test_passing_checks_advance_only_after_the_interval() -> None:
     assert decide(_rollout(), GOOD, BASE, T0 + timedelta(minutes=4)).kind == "wait"
     assert decide(_rollout(), GOOD, BASE, T0 + timedelta(minutes=5)).kind == "advance"
     assert decide(_rollout(1), GOOD, BASE, T0 + timedelta(minutes=5)).kind == "finish"
+
+
+def test_quality_from_a_few_labels_is_not_judged() -> None:
+    unlucky = {**GOOD, "accuracy": 0.5, "labeled": 12.0}
+    decision = decide(_rollout(), unlucky, BASE, T0 + timedelta(hours=1))
+    assert decision.kind == "wait"
+    assert "12 of 100 labelled rows (candidate)" in str(decision.checks())
 
 
 def test_a_check_without_data_keeps_the_step_waiting() -> None:

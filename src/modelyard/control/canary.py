@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from modelyard.control.actions import Actions, Context
-from modelyard.control.signals import endpoint_metrics
-from modelyard.domain.conditions import Verdict
+from modelyard.control.signals import QUALITY, endpoint_metrics
+from modelyard.domain.conditions import Condition, Verdict
 from modelyard.domain.names import parse_ref
 from modelyard.domain.rollouts import Rollout
 from modelyard.errors import NotFound, first_line
@@ -46,7 +46,7 @@ def decide(rollout: Rollout, candidate: Metrics, baseline: Metrics, now: datetim
     attempts = int(candidate.get("attempts") or 0)  # failed requests are evidence too
     if max(rows, attempts) < plan.min_rows:
         return Decision("wait", f"{label}: {rows} of {plan.min_rows} rows needed so far")
-    verdicts = tuple((c.text, c.judge(candidate, baseline)) for c in plan.checks)
+    verdicts = tuple((c.text, _judge(c, candidate, baseline, plan.min_rows)) for c in plan.checks)
     failed = [f"{text}: {v.message}" for text, v in verdicts if v.passed is False]
     if failed:
         return Decision("abort", f"{label}: check failed — {'; '.join(failed)}", verdicts)
@@ -60,6 +60,19 @@ def decide(rollout: Rollout, candidate: Metrics, baseline: Metrics, now: datetim
         return Decision("wait", f"{label}: waiting for data for {', '.join(pending)}", verdicts)
     kind = "finish" if rollout.last_step else "advance"
     return Decision(kind, f"{label}: every check passed over {rows} rows", verdicts)
+
+
+def _judge(check: Condition, candidate: Metrics, baseline: Metrics, min_rows: int) -> Verdict:
+    """Quality from a handful of labels is noise: a quality check waits until both versions
+    have ``min_rows`` labelled rows, so a canary is never aborted on a few unlucky labels."""
+    if check.metric in QUALITY:
+        for who, metrics in (("candidate", candidate), ("baseline", baseline)):
+            labeled = int(metrics.get("labeled") or 0)
+            if labeled < min_rows:
+                return Verdict(
+                    None, f"{check.metric}: {labeled} of {min_rows} labelled rows ({who})"
+                )
+    return check.judge(candidate, baseline)
 
 
 def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollout:

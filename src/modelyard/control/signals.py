@@ -14,7 +14,7 @@ def version_metrics(version: Mapping[str, Any] | None) -> dict[str, float | None
     """``version``: one entry of ``summarize(...)["versions"]`` (None: no traffic at all)."""
     values: dict[str, float | None] = dict.fromkeys(METRICS)
     if version is None:
-        values["requests"] = values["rows"] = values["attempts"] = 0.0
+        values["requests"] = values["rows"] = values["attempts"] = values["labeled"] = 0.0
         return values
     requests = float(version.get("requests") or 0)
     values["requests"] = requests
@@ -36,6 +36,7 @@ def version_metrics(version: Mapping[str, Any] | None) -> dict[str, float | None
     quality = version.get("quality") or {}
     for name in QUALITY:
         values[name] = quality.get(name)
+    values["labeled"] = float(quality.get("labeled") or 0)
     return values
 
 
