@@ -71,14 +71,31 @@ def demo(
     home: Path = typer.Option(
         Path(".modelyard-demo"), help="Fresh yard folder for the demo (replaced if it exists)."
     ),
+    offline: bool = typer.Option(
+        False, "--offline", help="Stop after registering (no server, traffic, canary, policy)."
+    ),
+    exit_when_done: bool = typer.Option(
+        False,
+        "--exit-when-done",
+        help="Stop after the last chapter instead of serving; exit 1 if one did not happen.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Train two models in tracked runs, register both, make the better one production."""
+    """The whole loop on the embedded default: track two runs, register, pass the gate,
+    serve, watch, roll v2 out by canary, shift the data until a policy rolls back and alerts."""
     from modelyard.cli.demo import run_demo
 
-    summary = run_demo(home, quiet=as_json)
+    summary = run_demo(home, quiet=as_json, live=not offline, keep_serving=not exit_when_done)
     if as_json:
         print_json(summary)
+    live = summary.get("live")
+    if exit_when_done and live is not None and not live["complete"]:
+        from modelyard.errors import ModelFailed
+
+        if as_json:
+            raise typer.Exit(1)
+        missing = [c["title"] for c in live["chapters"] if not c["done"]]
+        raise ModelFailed(f"demo: these chapters did not happen: {', '.join(missing)}")
 
 
 def install(app: typer.Typer) -> None:

@@ -1,8 +1,10 @@
-"""The demo scenario `make demo` runs: a real, short register → compare → promote story.
+"""The demo scenario `make demo` runs: the whole loop, narrated.
 
 It trains two classifiers on scikit-learn's bundled breast-cancer data (standing in for a
-churn table) inside tracked runs, registers both with their dataset and metrics, points
-``churn@production`` at the better one, and prints the registry and lineage.
+churn table) inside tracked runs, registers both with their dataset and metrics, passes the
+gate to make v1 ``churn@production`` and creates an endpoint; then (unless ``--offline``)
+the live chapters in ``modelyard.demo.story``: a real server, callers with late labels, a
+canary of v2 the controller promotes, a drift policy that rolls back and alerts.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from modelyard.cli.output import console, short_metrics, table, when
-from modelyard.errors import Conflict
+from modelyard.errors import Conflict, ModelFailed
 
 MODEL = "churn"
 
@@ -37,7 +39,9 @@ def _fresh_home(home: Path) -> None:
     (home / MARKER).write_text("made by `modelyard demo`; the next demo run replaces it\n")
 
 
-def run_demo(home: Path, quiet: bool = False) -> dict[str, Any]:
+def run_demo(
+    home: Path, quiet: bool = False, *, live: bool = False, keep_serving: bool = True
+) -> dict[str, Any]:
     import numpy as np
     from sklearn.datasets import load_breast_cancer
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -117,28 +121,26 @@ def run_demo(home: Path, quiet: bool = False) -> dict[str, Any]:
             f"[bold]{version.ref}[/bold]: {short_metrics(metrics)}"
         )
 
-    best = max(versions, key=lambda v: (v.metrics["roc_auc"], v.metrics["accuracy"]))
-    other = next(v for v in versions if v.version != best.version)
-    yard.set_alias(
-        MODEL,
-        "production",
-        best.version,
-        reason=f"best roc_auc on the holdout ({best.metrics['roc_auc']:.4f})",
-    )
-    yard.set_alias(MODEL, "staging", other.version, reason="runner-up kept for comparison")
+    first, second = versions
+    holdout = X_test.assign(label=y_test)
+    promotion = yard.promote(MODEL, first.version, "production", holdout=holdout, label="label")
+    if promotion.moved is None:
+        raise ModelFailed(f"demo: the gate refused {first.ref}; see `modelyard audit`")
     say(
-        f"4. [bold]{MODEL}@production[/bold] → v{best.version}, {MODEL}@staging → "
-        f"v{other.version}    [dim]$ modelyard alias set {MODEL} production {best.version} "
-        f"--reason …[/dim]"
+        f"4. gate passed ({', '.join(c.name for c in promotion.report.checks)}): "
+        f"[bold]{MODEL}@production[/bold] → v{first.version}    [dim]$ modelyard promote "
+        f"{MODEL} {first.version} --to production --holdout holdout.parquet[/dim]"
     )
-
+    yard.create_endpoint("churn-api", f"{MODEL}@production")
     predictor = yard.load(f"{MODEL}@production")
     sample = X_test.iloc[:5]
     predicted = predictor.predict(sample)
     say(
-        f"5. loaded {predictor.ref} (sha256 verified) and predicted {len(sample)} rows: "
-        f"{np.asarray(predicted).tolist()}"
+        f"5. endpoint [bold]churn-api[/bold] → {MODEL}@production; loaded {predictor.ref} "
+        f"(sha256 verified), predicted {np.asarray(predicted).tolist()}    "
+        f"[dim]$ modelyard endpoint create churn-api --model {MODEL}@production[/dim]"
     )
+    best, other = first, second
 
     if not quiet:
         table(
@@ -170,23 +172,37 @@ def run_demo(home: Path, quiet: bool = False) -> dict[str, Any]:
                 ]
             ],
         )
+    if not quiet and not live:
         console.print(
             "\nTry it yourself:\n"
             f"  modelyard --home {home} models versions {MODEL}\n"
             f"  modelyard --home {home} lineage {MODEL}@production\n"
             f"  modelyard --home {home} runs compare {versions[0].run_id} {versions[1].run_id}\n"
-            f"  modelyard --home {home} alias set {MODEL} production {other.version} "
-            f"--expect {best.version} --reason 'try the runner-up'\n"
-            f"  modelyard --home {home} rollback {MODEL} --reason 'back to v{best.version}'\n"
+            f"  modelyard --home {home} endpoint show churn-api\n"
+            f"  modelyard --home {home} serve --dev\n"
             f"  modelyard --home {home} audit"
         )
-    summary = {
+    summary: dict[str, Any] = {
         "home": str(home),
         "versions": [v.ref for v in versions],
         "production": best.ref,
         "metrics": {v.ref: v.metrics for v in versions},
         "dataset": dataset.ref,
     }
+    if live:
+        from modelyard.demo.story import run_live
+
+        result = run_live(
+            home, yard, X_test, y_test, say, candidate=other.ref, keep_serving=keep_serving
+        )
+        summary["live"] = {
+            "url": result.url,
+            "report": result.report,
+            "chapters": [
+                {"title": c.title, "done": c.done, "figures": c.figures} for c in result.chapters
+            ],
+            "complete": result.complete,
+        }
     yard.close()
     return summary
 
