@@ -1,6 +1,7 @@
 import orjson
 import skops.io as sio
 
+from modelyard import Yard
 from tests.cli.conftest import Invoke, assert_one_line_error
 
 
@@ -29,6 +30,14 @@ def test_endpoint_create_list_show_delete(cli: Invoke, tmp_path, logreg) -> None
     assert [e["name"] for e in listed] == ["churn-api"]
     shown = orjson.loads(cli("endpoint", "show", "churn-api", "--json").output)
     assert shown["resolves_to"] == {"churn@production": "churn@1"}
+    assert shown["replicas"] == []
+    with Yard(tmp_path / "home") as yard:  # what a running server reports
+        yard.report_serving("host-a:41", {"churn-api": ("churn@1", "")})
+    servers = cli("endpoint", "show", "churn-api")
+    assert "host-a:41" in servers.output
+    assert "churn@1" in servers.output
+    shown = orjson.loads(cli("endpoint", "show", "churn-api", "--json").output)
+    assert [(r["replica"], r["version"]) for r in shown["replicas"]] == [("host-a:41", "churn@1")]
     assert cli("endpoint", "delete", "churn-api").exit_code == 0
     assert orjson.loads(cli("endpoint", "list", "--json").output) == []
     assert cli("audit", "--action", "endpoint.create").exit_code == 0

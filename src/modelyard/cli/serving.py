@@ -133,8 +133,9 @@ def endpoint_show(ctx: typer.Context, name: str, as_json: bool = JsonOption) -> 
     yard = open_yard(ctx)
     endpoint = yard.get_endpoint(name)
     resolved = {r.model: yard.get_version(r.model).ref for r in endpoint.routes}
+    replicas = yard.serving_status(name)
     if as_json:
-        print_json({"endpoint": endpoint, "resolves_to": resolved})
+        print_json({"endpoint": endpoint, "resolves_to": resolved, "replicas": replicas})
         return
     table(
         f"endpoint {name}",
@@ -146,6 +147,12 @@ def endpoint_show(ctx: typer.Context, name: str, as_json: bool = JsonOption) -> 
         f"max batch {limits.max_batch}, max wait {limits.max_wait_ms:g} ms, queue "
         f"{limits.queue_rows} rows, timeout {limits.timeout_ms:g} ms"
     )
+    if replicas:
+        table(
+            "servers",
+            ["replica", "serving", "load error", "reported"],
+            [[r.replica, r.version or "—", r.error or "—", when(r.updated_at)] for r in replicas],
+        )
 
 
 @endpoint_app.command("delete")
