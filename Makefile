@@ -22,8 +22,8 @@ demo: $(VENV)/.installed
 	$(BIN)/modelyard demo $(ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src

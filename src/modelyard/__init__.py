@@ -9,6 +9,8 @@ The public Python API::
         version = yard.register(model, "churn", sample=X_train, run=run)
     yard.set_alias("churn", "production", version.version)
     predictor = yard.load("churn@production")
+
+    model = modelyard.load("churn@production")   # one call, on the environment's yard
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
         YardError,
     )
     from modelyard.runtime.predictor import Predictor
+    from modelyard.shortcuts import load, register
     from modelyard.yard import ActiveRun, Yard
 
 # Heavy modules (pandas, scikit-learn) load on first use, so `modelyard --help` stays fast.
@@ -67,6 +70,8 @@ _LAZY = {
     "VersionStatus": "modelyard.domain.entities",
     "Yard": "modelyard.yard",
     "YardError": "modelyard.errors",
+    "load": "modelyard.shortcuts",
+    "register": "modelyard.shortcuts",
 }
 
 
@@ -100,4 +105,6 @@ __all__ = [
     "VersionStatus",
     "Yard",
     "YardError",
+    "load",
+    "register",
 ]
