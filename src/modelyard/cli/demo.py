@@ -140,7 +140,6 @@ def run_demo(
         f"(sha256 verified), predicted {np.asarray(predicted).tolist()}    "
         f"[dim]$ modelyard endpoint create churn-api --model {MODEL}@production[/dim]"
     )
-    best, other = first, second
 
     if not quiet:
         table(
@@ -185,7 +184,7 @@ def run_demo(
     summary: dict[str, Any] = {
         "home": str(home),
         "versions": [v.ref for v in versions],
-        "production": best.ref,
+        "production": first.ref,
         "metrics": {v.ref: v.metrics for v in versions},
         "dataset": dataset.ref,
     }
@@ -193,7 +192,7 @@ def run_demo(
         from modelyard.demo.story import run_live
 
         result = run_live(
-            home, yard, X_test, y_test, say, candidate=other.ref, keep_serving=keep_serving
+            home, yard, X_test, y_test, say, candidate=second.ref, keep_serving=keep_serving
         )
         summary["live"] = {
             "url": result.url,

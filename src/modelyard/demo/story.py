@@ -22,7 +22,7 @@ import httpx
 import pandas as pd
 
 from modelyard.demo.receiver import AlertReceiver
-from modelyard.demo.traffic import Traffic
+from modelyard.demo.traffic import LABEL_DELAY, Traffic
 from modelyard.domain.endpoints import Route
 from modelyard.errors import ModelFailed
 
@@ -86,7 +86,7 @@ def run_live(
         chapter.figures = {"requests": sum(traffic.served.values())}
         say(
             f"6. serving on {server.url}; callers replay the test split, labels follow "
-            f"{1:.0f} s later    [dim]$ {cli} serve --dev[/dim]"
+            f"{LABEL_DELAY:g} s later    [dim]$ {cli} serve --dev[/dim]"
         )
 
         chapter = _chapter(result, "canary")
