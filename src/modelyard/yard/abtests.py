@@ -9,12 +9,12 @@ import orjson
 
 from modelyard.control.experiment import compare_arms, get_metric, outcomes
 from modelyard.domain.abtests import ABTest
-from modelyard.domain.entities import ModelVersion
 from modelyard.domain.names import parse_ref
 from modelyard.errors import Conflict, InvalidInput
 from modelyard.store.abtests import ABTestStore
 from modelyard.store.endpoints import EndpointStore
 from modelyard.store.predictions import PredictionLog
+from modelyard.store.registry import RegistryStore
 from modelyard.store.schema import utcnow
 
 MAX_ROWS = 1_000_000  # outcomes read per report (the newest)
@@ -25,9 +25,7 @@ class ABTestMixin:
     endpoints: EndpointStore
     abtests: ABTestStore
     predictions: PredictionLog
-
-    def get_version(self, ref: str, version: int | None = None) -> ModelVersion:
-        raise NotImplementedError
+    registry: RegistryStore
 
     def start_abtest(
         self,
@@ -44,7 +42,7 @@ class ABTestMixin:
         sticky key each caller stays in one arm for the whole test."""
         get_metric(metric)
         current = self.endpoints.get(endpoint)
-        first, second = self.get_version(a), self.get_version(b)
+        first, second = self.registry.resolve(a), self.registry.resolve(b)
         test = ABTest(
             endpoint=endpoint,
             a=first.ref,

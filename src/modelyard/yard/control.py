@@ -11,7 +11,7 @@ from typing import Any
 
 from modelyard.config import Settings
 from modelyard.domain.endpoints import Endpoint
-from modelyard.domain.entities import AuditEvent, ModelVersion
+from modelyard.domain.entities import AuditEvent
 from modelyard.domain.names import parse_ref
 from modelyard.domain.policies import Policy, parse_action, parse_policy
 from modelyard.domain.rollouts import (
@@ -27,6 +27,7 @@ from modelyard.store.abtests import ABTestStore
 from modelyard.store.db import Database
 from modelyard.store.endpoints import EndpointStore
 from modelyard.store.policies import PolicyStore
+from modelyard.store.registry import RegistryStore
 from modelyard.store.rollouts import RolloutStore
 from modelyard.store.schema import utcnow
 
@@ -41,9 +42,7 @@ class ControlMixin:
     rollouts: RolloutStore
     policies: PolicyStore
     abtests: ABTestStore
-
-    def get_version(self, ref: str, version: int | None = None) -> ModelVersion:
-        raise NotImplementedError
+    registry: RegistryStore
 
     # -- rollouts -------------------------------------------------------------------------
 
@@ -77,8 +76,8 @@ class ControlMixin:
                 "`modelyard endpoint routes` before a rollout"
             )
         name, _, alias = parse_ref(current.primary.model)
-        baseline = self.get_version(current.primary.model)
-        chosen = self.get_version(candidate)
+        baseline = self.registry.resolve(current.primary.model)
+        chosen = self.registry.resolve(candidate)
         if chosen.name != name:
             raise InvalidInput(
                 f"candidate {candidate} is a version of {chosen.name!r}, but {endpoint} serves "
