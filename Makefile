@@ -4,18 +4,22 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test lint typecheck unit clean docs-cli
+.PHONY: demo test lint typecheck unit clean docs-cli browser
 
+# uv resolves and downloads in parallel: a fresh dev install takes seconds instead of the
+# three minutes pip needs for the same set.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+
+INSTALL := $(BIN)/uv pip install --quiet --python $(BIN)/python
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(INSTALL) -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(INSTALL) -e '.[dev]'
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
@@ -34,7 +38,12 @@ unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -m "not slow" -n 2 $(ARGS) || [ $$? -eq 5 ]  # 5: ARGS chose none of them
 	$(BIN)/pytest -m slow $(ARGS) || [ $$? -eq 5 ]
 
-test: lint typecheck unit
+# The console's browser tests drive Debian's Chromium; they skip, saying why, where it
+# cannot be installed (not root, no apt).
+browser:
+	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
+
+test: lint typecheck browser unit
 
 clean:
 	rm -rf $(VENV) .modelyard .modelyard-demo .mypy_cache .ruff_cache .pytest_cache

@@ -18,6 +18,9 @@ OPEN_PATHS = {
     "/v2/health/live",
     "/v2/health/ready",
     "/docs/assets/{name}",
+    "/",
+    "/ui",
+    "/ui/assets/{digest}/{name}",
 }
 
 

@@ -36,6 +36,7 @@ class Model:
     versions: int  # how many versions exist now
     created_at: datetime
     aliases: dict[str, int] = field(default_factory=dict)
+    last_change: datetime | None = None  # newest registration or alias move
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from modelyard.domain.endpoints import Endpoint, shadowed_ref
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.monitoring import DriftConfig
-from modelyard.monitoring.drift import compare
+from modelyard.monitoring.drift import VALUE_OF_TEST, compare
 from modelyard.monitoring.quality import quality
 from modelyard.monitoring.sketch import CategoryCounts, NumericCounts
 from modelyard.monitoring.window import ShadowStats, Window, output_profile, percentile
@@ -176,8 +176,10 @@ def _version(
     if histograms:
         result["histograms"] = _histograms(profile, merged)
     if timeline:
+        result["timeline_seconds"] = max(step, *seconds, 1)  # one point's span (rates)
+        result["timeline_drift_tests"] = timeline_drift_tests(config)
         result["timeline"] = _timeline(
-            profile, buckets, labeled, kind, classes, config, max(step, *seconds, 1)
+            profile, buckets, labeled, kind, classes, config, result["timeline_seconds"]
         )
     return result
 
@@ -279,6 +281,7 @@ def _timeline(
         stamp = row.created_at.timestamp()
         start = datetime.fromtimestamp(stamp - stamp % bucket_seconds, row.created_at.tzinfo)
         labels[start].append(row)
+    timeline_tests = timeline_drift_tests(config)
     points = []
     for start in sorted(set(buckets) | set(labels)):
         window = buckets.get(start)
@@ -288,10 +291,28 @@ def _timeline(
             if profile:
                 drift = compare(profile, window.features, window.output, config)
                 point["drift_share"] = drift.drift_share
-                point["drift_scores"] = {f.feature: f.score for f in drift.features}
+                # One statistic per kind at every point: the test deciding each bucket
+                # changes with its row count, and p-values shrink as rows grow.
+                point["drift_scores"] = {
+                    f.feature: f.values.get(timeline_tests[f.kind]["test"]) for f in drift.features
+                }
         point["quality"] = quality(labels.get(start, []), kind, classes)
         points.append(point)
     return points
+
+
+def timeline_drift_tests(config: DriftConfig) -> dict[str, dict[str, Any]]:
+    """The statistic a timeline's ``drift_scores`` hold per feature kind, and its threshold
+    (the configured test: what decides once a window holds enough rows)."""
+    tests = {}
+    for kind, configured in (
+        ("numeric", config.numeric_test),
+        ("categorical", config.categorical_test),
+    ):
+        test = VALUE_OF_TEST.get(configured, configured)
+        threshold = config.p_value if test.endswith("p_value") else config.threshold(test)
+        tests[kind] = {"test": test, "threshold": threshold}
+    return tests
 
 
 def _histograms(profile: dict[str, Any], window: Window) -> dict[str, Any]:

@@ -31,7 +31,18 @@ from modelyard.monitoring.summary import summarize_recent
 from modelyard.packages import package_version
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
-from modelyard.serving import docs, feedback, monitor, rollouts, status, v1, v2
+from modelyard.serving import (
+    audit_api,
+    console,
+    docs,
+    feedback,
+    monitor,
+    registry_api,
+    rollouts,
+    status,
+    v1,
+    v2,
+)
 from modelyard.serving.auth import Authenticator
 from modelyard.serving.context import RequestContext
 from modelyard.serving.errors import HttpError, error_response, respond_to_error
@@ -147,6 +158,9 @@ def create_app(
     app.include_router(feedback.router)
     app.include_router(monitor.router)
     app.include_router(rollouts.router)
+    app.include_router(registry_api.router)
+    app.include_router(audit_api.router)
+    app.include_router(console.router)
     app.include_router(v2.router)
     app.include_router(status.router)
     app.include_router(docs.router)

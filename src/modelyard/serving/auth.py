@@ -22,6 +22,7 @@ from modelyard.store.keys import PREFIX, KeyStore, secret_digest
 CACHE_SECONDS = 5.0
 CACHE_ENTRIES = 4096
 MAX_SECRET = 200
+MAX_ACTOR = 128  # the audit's actor column
 OPEN = "open"  # health: no key needed
 METRICS = "metrics"  # open, or read when MODELYARD_METRICS_SCOPE=read
 
@@ -47,7 +48,7 @@ class Authenticator:
             self._cache.popitem(last=False)
         return key
 
-    async def check(self, request: Request, scope: str) -> ApiKey | None:
+    async def check(self, request: Request, scope: str, yard_wide: bool = False) -> ApiKey | None:
         if scope == METRICS:
             scope = self.metrics_scope
         if scope == OPEN or not self.enabled:
@@ -67,7 +68,14 @@ class Authenticator:
             raise HttpError(
                 401, "unauthorized", "the API key is not valid", {"WWW-Authenticate": "Bearer"}
             )
-        endpoint = request.path_params.get("name")
+        if yard_wide and key.endpoint is not None:
+            raise HttpError(
+                403,
+                "forbidden",
+                f"key {key.id} is limited to endpoint {key.endpoint!r}; this route reads or "
+                "changes the whole yard",
+            )
+        endpoint = None if yard_wide else request.path_params.get("name")
         if not key.allows(scope, endpoint):
             where = f" for endpoint {endpoint!r}" if endpoint else ""
             raise HttpError(403, "forbidden", f"key {key.id} lacks the {scope!r} scope{where}")
@@ -83,12 +91,23 @@ def _presented(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def require(scope: str) -> Callable[[Request], Awaitable[None]]:
-    """A route dependency: the scope it needs (read by the deny-by-default test)."""
+def require(scope: str, *, yard_wide: bool = False) -> Callable[[Request], Awaitable[None]]:
+    """A route dependency: the scope it needs (read by the deny-by-default test).
+    ``yard_wide`` routes (models, audit) are refused to keys limited to one endpoint."""
 
     async def dependency(request: Request) -> None:
         authenticator: Authenticator = request.app.state.auth
-        request.state.key = await authenticator.check(request, scope)
+        request.state.key = await authenticator.check(request, scope, yard_wide)
 
     dependency.scope = scope  # type: ignore[attr-defined]
     return dependency
+
+
+def actor_of(request: Request) -> str:
+    """Who a change made through this request is recorded as: the key that made it, or
+    (with keys off, ``--dev``) the server's own actor."""
+    key: ApiKey | None = getattr(request.state, "key", None)
+    if key is None:
+        return str(request.app.state.yard.actor)
+    label = f"key:{key.id}" + (f" ({key.description})" if key.description else "")
+    return label if len(label) <= MAX_ACTOR else label[: MAX_ACTOR - 2] + "…)"

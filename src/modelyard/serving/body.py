@@ -1,10 +1,13 @@
-"""Reading a JSON request body: content type, size limit, parse — each refusal a clear 4xx."""
+"""Reading a JSON request body: content type, size limit, parse, schema — each refusal a
+clear 4xx."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 
 from modelyard.serving.errors import HttpError
@@ -44,3 +47,47 @@ async def read_json(request: Request, limit: int) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise HttpError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+
+
+ADMIN_BODY_LIMIT = 64 * 1024  # an admin action is a few fields; anything bigger is not one
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+class Reasoned(BaseModel):
+    """Every action taken over HTTP says why: the reason goes to the audit log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="Why: recorded in the audit log (and the alias history)",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+async def read_body(request: Request, schema: type[Body]) -> Body:
+    """An admin action's JSON body, checked against ``schema``: 422 names each field and
+    the rule it breaks (as for every other validation error)."""
+    data = await read_json(request, ADMIN_BODY_LIMIT)
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
+
+
+def body_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a body read with :func:`read_body`."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema.model_json_schema()}},
+        }
+    }

@@ -1,21 +1,29 @@
-"""Admin API (read) for rollouts, policies and A/B tests: what `rollout status`,
-`policy list|history` and `abtest report` print, as JSON, for dashboards and the console."""
+"""Admin API for rollouts, policies and A/B tests: what `rollout status`, `policy
+list|history` and `abtest report` print, as JSON, and pausing, resuming or aborting a
+rollout (each with a reason, recorded as the key that asked)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from modelyard.serving.auth import require
+from modelyard.serving.auth import actor_of, require
+from modelyard.serving.body import Reasoned, body_schema, read_body
 from modelyard.serving.status import json_response
 
-router = APIRouter(tags=["admin"], dependencies=[Depends(require("read"))])
+router = APIRouter(tags=["admin"])
+READ = [Depends(require("read"))]
+STEERING = {"pause": "pause_rollout", "resume": "resume_rollout", "abort": "abort_rollout"}
 
 
-@router.get("/api/endpoints/{name}/rollout", summary="The rollout in progress (or the latest)")
+@router.get(
+    "/api/endpoints/{name}/rollout",
+    dependencies=READ,
+    summary="The rollout in progress (or the latest)",
+)
 async def rollout(name: str, request: Request) -> Response:
     yard: Any = request.app.state.yard
 
@@ -31,7 +39,11 @@ async def rollout(name: str, request: Request) -> Response:
     return json_response(await asyncio.to_thread(read))
 
 
-@router.get("/api/endpoints/{name}/policies", summary="Policies, their state and history")
+@router.get(
+    "/api/endpoints/{name}/policies",
+    dependencies=READ,
+    summary="Policies, their state and history",
+)
 async def policies(name: str, request: Request) -> Response:
     yard: Any = request.app.state.yard
 
@@ -44,7 +56,27 @@ async def policies(name: str, request: Request) -> Response:
     return json_response(await asyncio.to_thread(read))
 
 
-@router.get("/api/endpoints/{name}/abtest", summary="The running (or last) A/B test's report")
+@router.get(
+    "/api/endpoints/{name}/abtest",
+    dependencies=READ,
+    summary="The running (or last) A/B test's report",
+)
 async def abtest(name: str, request: Request) -> Response:
     yard: Any = request.app.state.yard
     return json_response(await asyncio.to_thread(yard.abtest_report, name))
+
+
+@router.post(
+    "/api/endpoints/{name}/rollout/{step}",
+    dependencies=[Depends(require("write"))],
+    openapi_extra=body_schema(Reasoned),
+    summary="Pause, resume or abort the endpoint's rollout",
+    responses={409: {"description": "no rollout in a state that allows it"}},
+)
+async def steer(name: str, request: Request, step: Literal["pause", "resume", "abort"]) -> Response:
+    """Aborting puts the routes back as they were before the rollout started."""
+    body = await read_body(request, Reasoned)
+    yard: Any = request.app.state.yard.acting_as(actor_of(request))
+    method = getattr(yard, STEERING[step])
+    rollout = await asyncio.to_thread(lambda: method(name, reason=body.reason))
+    return json_response(rollout.to_json())

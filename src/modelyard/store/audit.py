@@ -35,8 +35,15 @@ def revision(session: Session) -> int:
 
 
 def list_events(
-    session: Session, *, target: str | None, action: str | None, limit: int
+    session: Session,
+    *,
+    target: str | None,
+    action: str | None,
+    limit: int,
+    actor: str | None = None,
+    before: int | None = None,
 ) -> list[AuditEvent]:
+    """Newest first; ``before`` (a seq) pages back, ``action`` ending in ``*`` a family."""
     query = select(AuditRow).order_by(AuditRow.seq.desc()).limit(limit)
     if target:
         query = query.where(
@@ -46,6 +53,10 @@ def list_events(
         query = query.where(AuditRow.action.startswith(action[:-1], autoescape=True))
     elif action:
         query = query.where(AuditRow.action == action)
+    if actor:
+        query = query.where(AuditRow.actor == actor)
+    if before is not None:
+        query = query.where(AuditRow.seq < before)
     return [
         AuditEvent(r.seq, r.at, r.actor, r.action, r.target, dict(r.details))
         for r in session.scalars(query)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, delete, func, select
@@ -126,21 +127,43 @@ class RegistryStore:
 
         def work(session: Session) -> Model:
             row = _model(session, name)
-            counts = _version_counts(session, row.id)
-            return _to_model(row, counts.get(row.id, (None, 0)), _aliases(session, row.id))
+            counts = _version_counts(session, ids=[row.id])
+            changes = _last_changes(session, [row.id])
+            return _to_model(
+                row, counts.get(row.id, (None, 0)), _aliases(session, row.id), changes.get(row.id)
+            )
 
         return self.db.read(work)
 
-    def list_models(self) -> list[Model]:
+    def list_models(
+        self, limit: int | None = None, offset: int = 0, contains: str | None = None
+    ) -> list[Model]:
+        """By name; a page of them when ``limit`` is given (aggregated in SQL per page)."""
+
         def work(session: Session) -> list[Model]:
-            rows = session.scalars(select(ModelRow).order_by(ModelRow.name)).all()
+            query = _models_matching(select(ModelRow), contains).order_by(ModelRow.name)
+            if limit is not None:
+                query = query.limit(limit).offset(offset)
+            rows = session.scalars(query).all()
+            ids = [r.id for r in rows] if limit is not None else None
             aliases: dict[int, dict[str, int]] = {}
-            for alias in session.scalars(select(AliasRow)):
+            alias_query = select(AliasRow)
+            if ids is not None:
+                alias_query = alias_query.where(AliasRow.model_id.in_(ids))
+            for alias in session.scalars(alias_query):
                 aliases.setdefault(alias.model_id, {})[alias.name] = alias.version
-            counts = _version_counts(session)
-            return [_to_model(r, counts.get(r.id, (None, 0)), aliases.get(r.id, {})) for r in rows]
+            counts = _version_counts(session, ids=ids)
+            changes = _last_changes(session, ids)
+            return [
+                _to_model(r, counts.get(r.id, (None, 0)), aliases.get(r.id, {}), changes.get(r.id))
+                for r in rows
+            ]
 
         return self.db.read(work)
+
+    def count_models(self, contains: str | None = None) -> int:
+        query = _models_matching(select(func.count()).select_from(ModelRow), contains)
+        return int(self.db.read(lambda session: session.scalar(query)) or 0)
 
     def list_versions(self, name: str, include_archived: bool = True) -> list[ModelVersion]:
         check_name(name, "model name")
@@ -334,18 +357,46 @@ def _version(session: Session, model: ModelRow, version: int) -> VersionRow:
 
 
 def _version_counts(
-    session: Session, model_id: int | None = None
+    session: Session, *, ids: Sequence[int] | None = None
 ) -> dict[int, tuple[int | None, int]]:
     """Per model: (highest ready version, number of versions), in one grouped query."""
     ready = case((VersionRow.status == VersionStatus.READY.value, VersionRow.version))
     query = select(VersionRow.model_id, func.max(ready), func.count()).group_by(VersionRow.model_id)
-    if model_id is not None:
-        query = query.where(VersionRow.model_id == model_id)
+    if ids is not None:
+        query = query.where(VersionRow.model_id.in_(ids))
     return {m: (latest, int(count)) for m, latest, count in session.execute(query)}
 
 
-def _to_model(row: ModelRow, counts: tuple[int | None, int], aliases: dict[str, int]) -> Model:
-    return Model(row.name, row.description, counts[0], counts[1], row.created_at, aliases)
+def _last_changes(session: Session, ids: Sequence[int] | None) -> dict[int, datetime]:
+    """Per model: when a version was last registered or an alias last moved."""
+    queries = [
+        select(VersionRow.model_id, func.max(VersionRow.created_at)).group_by(VersionRow.model_id),
+        select(AliasEventRow.model_id, func.max(AliasEventRow.at)).group_by(AliasEventRow.model_id),
+    ]
+    latest: dict[int, datetime] = {}
+    for grouped in queries:
+        query = grouped if ids is None else grouped.where(grouped.selected_columns[0].in_(ids))
+        for model_id, at in session.execute(query):
+            if at is not None and (model_id not in latest or at > latest[model_id]):
+                latest[model_id] = at
+    return latest
+
+
+def _models_matching(query: Any, contains: str | None) -> Any:
+    if contains:
+        query = query.where(ModelRow.name.contains(contains, autoescape=True))
+    return query
+
+
+def _to_model(
+    row: ModelRow,
+    counts: tuple[int | None, int],
+    aliases: dict[str, int],
+    last_change: datetime | None = None,
+) -> Model:
+    return Model(
+        row.name, row.description, counts[0], counts[1], row.created_at, aliases, last_change
+    )
 
 
 def _aliases(session: Session, model_id: int) -> dict[str, int]:

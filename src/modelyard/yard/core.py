@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import logging
@@ -51,11 +52,11 @@ from modelyard.store.status import StatusStore
 from modelyard.store.tracking import TrackingStore
 from modelyard.store.windows import StoredWindow, WindowStore
 from modelyard.tabular import read_table, table_format
-from modelyard.validation.gate import GateSettings
+from modelyard.validation.gate import GateReport, GateSettings
 from modelyard.yard.abtests import ABTestMixin
 from modelyard.yard.control import ControlMixin
 from modelyard.yard.datasets import describe_table
-from modelyard.yard.promotion import Promotion, promote
+from modelyard.yard.promotion import Promotion, judge, promote
 from modelyard.yard.registration import prepare
 from modelyard.yard.runs import ActiveRun
 
@@ -107,6 +108,14 @@ class Yard(ControlMixin, ABTestMixin):
         self.rollouts = RolloutStore(self.db)
         self.policies = PolicyStore(self.db)
         self.abtests = ABTestStore(self.db)
+
+    def acting_as(self, actor: str) -> Yard:
+        """The same yard (stores, connections) recording ``actor`` on what it changes: a
+        server acts for the key that made each request."""
+        check_text(actor, "actor", MAX_ACTOR)
+        other = copy.copy(self)
+        other.actor = actor
+        return other
 
     def close(self) -> None:
         self.db.dispose()
@@ -299,8 +308,14 @@ class Yard(ControlMixin, ABTestMixin):
         """A predictor for ``churn@production``, ``churn@3`` or ``churn`` (latest ready)."""
         return load_version(self.registry.resolve(ref, version), self.artifacts)
 
-    def list_models(self) -> list[Model]:
-        return self.registry.list_models()
+    def list_models(
+        self, limit: int | None = None, offset: int = 0, contains: str | None = None
+    ) -> list[Model]:
+        """Models by name; with ``limit``, one page of them (``contains``: part of a name)."""
+        return self.registry.list_models(limit, offset, contains)
+
+    def count_models(self, contains: str | None = None) -> int:
+        return self.registry.count_models(contains)
 
     def get_model(self, name: str) -> Model:
         return self.registry.get_model(name)
@@ -398,6 +413,20 @@ class Yard(ControlMixin, ABTestMixin):
             reason=reason,
         )
 
+    def check_promotion(
+        self,
+        name: str,
+        version: int,
+        alias: str = "production",
+        *,
+        holdout: pd.DataFrame | str | Path | None = None,
+        label: str | None = None,
+        settings: GateSettings | None = None,
+    ) -> GateReport:
+        """What the promotion gate says of ``name@version`` now; nothing moves, nothing is
+        audited (the console shows it before anyone confirms a promotion)."""
+        return judge(self, name, version, alias, holdout=holdout, label=label, settings=settings)[0]
+
     def rollback(
         self, name: str, alias: str = "production", *, reason: str = "", expect: int | None = None
     ) -> AliasEvent:
@@ -419,12 +448,21 @@ class Yard(ControlMixin, ABTestMixin):
         self.registry.delete_version(name, version, self.actor, reason)
 
     def audit(
-        self, target: str | None = None, action: str | None = None, limit: int = 100
+        self,
+        target: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        *,
+        actor: str | None = None,
+        before: int | None = None,
     ) -> list[AuditEvent]:
+        """Newest first; ``before`` (an event's seq) pages further back."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000:
             raise InvalidInput(f"limit must be between 1 and 100000, got {limit}")
         return self.db.read(
-            lambda s: audit_log.list_events(s, target=target, action=action, limit=limit)
+            lambda s: audit_log.list_events(
+                s, target=target, action=action, limit=limit, actor=actor, before=before
+            )
         )
 
     def revision(self) -> int:

@@ -46,6 +46,38 @@ def promote(
 ) -> Promotion:
     if force and not reason.strip():
         raise InvalidInput("forcing a promotion past its gate needs a reason")
+    report, champion_version = judge(
+        yard, name, version, alias, holdout=holdout, label=label, settings=settings
+    )
+    target = f"{name}@{version}"
+    if not report.passed and not force:
+        _audit(yard, "gate.fail", target, report, reason)
+        return Promotion(report, None)
+    action = "gate.pass" if report.passed else "gate.forced"
+    note = reason or f"promotion gate passed ({len(report.checks)} checks)"
+    moved = yard.set_alias(
+        name,
+        alias,
+        version,
+        reason=note,
+        expect=champion_version.version if champion_version is not None else 0,
+    )
+    _audit(yard, action, target, report, reason)
+    return Promotion(report, moved, forced=not report.passed)
+
+
+def judge(
+    yard: Yard,
+    name: str,
+    version: int,
+    alias: str,
+    *,
+    holdout: pd.DataFrame | str | Path | None = None,
+    label: str | None = None,
+    settings: GateSettings | None = None,
+) -> tuple[GateReport, ModelVersion | None]:
+    """The gate's report on ``name@version`` against the version ``alias`` points at now
+    (returned too, for the compare-and-set), without moving anything."""
     candidate_version = yard.get_version(name, version)
     try:
         champion_version: ModelVersion | None = yard.get_version(f"{name}@{alias}")
@@ -65,21 +97,7 @@ def promote(
         label=label,
         settings=settings,
     )
-    target = candidate_version.ref
-    if not report.passed and not force:
-        _audit(yard, "gate.fail", target, report, reason)
-        return Promotion(report, None)
-    action = "gate.pass" if report.passed else "gate.forced"
-    note = reason or f"promotion gate passed ({len(report.checks)} checks)"
-    moved = yard.set_alias(
-        name,
-        alias,
-        version,
-        reason=note,
-        expect=champion_version.version if champion_version is not None else 0,
-    )
-    _audit(yard, action, target, report, reason)
-    return Promotion(report, moved, forced=not report.passed)
+    return report, champion_version
 
 
 def _reference_sample(yard: Yard, version: ModelVersion) -> pd.DataFrame:

@@ -1,0 +1,206 @@
+"""Admin API for the registry: models, versions, lineage and alias history to read; the
+promotion gate, promote and roll back to act. The console is built on these routes only.
+
+Every action takes a reason and is recorded as the key that asked (``key:<id>``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from modelyard.domain.entities import Model, ModelVersion
+from modelyard.domain.jsonable import plain
+from modelyard.serving.auth import actor_of, require
+from modelyard.serving.body import Reasoned, body_schema, read_body
+from modelyard.serving.status import json_response
+
+router = APIRouter(tags=["registry"])
+MAX_PAGE = 500
+NAME = Path(description="The model's name", max_length=64)
+
+
+class GateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=2**31 - 1, description="The candidate version")
+    alias: str = Field("production", min_length=1, max_length=64)
+
+
+class PromoteRequest(Reasoned, GateRequest):
+    force: bool = Field(False, description="Move the alias even if the gate fails")
+
+
+class RollbackRequest(Reasoned):
+    alias: str = Field("production", min_length=1, max_length=64)
+    expect: int | None = Field(
+        None, ge=0, description="Refuse (409) unless the alias points at this version now"
+    )
+
+
+@router.get(
+    "/api/models",
+    dependencies=[Depends(require("read", yard_wide=True))],
+    summary="Models with their aliases, latest version and last change, a page at a time",
+)
+async def list_models(
+    request: Request,
+    limit: int = Query(50, ge=1, le=MAX_PAGE),
+    offset: int = Query(0, ge=0, le=10**9),
+    q: str | None = Query(None, max_length=64, description="Part of a model's name"),
+) -> Response:
+    yard: Any = request.app.state.yard
+
+    def read() -> dict[str, Any]:
+        models = yard.list_models(limit, offset, q)
+        return {
+            "total": yard.count_models(q),
+            "limit": limit,
+            "offset": offset,
+            "models": [_model(m) for m in models],
+        }
+
+    return json_response(await asyncio.to_thread(read))
+
+
+@router.get(
+    "/api/models/{name}",
+    dependencies=[Depends(require("read", yard_wide=True))],
+    summary="A model: its versions (metrics, signature, status), aliases and alias history",
+)
+async def model(
+    request: Request,
+    name: str = NAME,
+    history: int = Query(100, ge=1, le=MAX_PAGE, description="Newest alias events to list"),
+) -> Response:
+    yard: Any = request.app.state.yard
+
+    def read() -> dict[str, Any]:
+        found = yard.get_model(name)
+        versions = yard.list_versions(name)
+        events = yard.alias_history(name)[-history:]
+        return {
+            **_model(found),
+            "versions": [_version(v) for v in reversed(versions)],
+            "alias_history": [plain(e) for e in reversed(events)],
+        }
+
+    return json_response(await asyncio.to_thread(read))
+
+
+@router.get(
+    "/api/models/{name}/versions/{version}",
+    dependencies=[Depends(require("read", yard_wide=True))],
+    summary="One version: signature, parameters, tags and lineage (run, datasets, code)",
+)
+async def version(
+    request: Request, name: str = NAME, version: int = Path(ge=1, le=2**31 - 1)
+) -> Response:
+    yard: Any = request.app.state.yard
+
+    def read() -> dict[str, Any]:
+        found: ModelVersion = yard.get_version(name, version)
+        return {
+            **_version(found),
+            "signature": found.signature,
+            "params": found.params,
+            "tags": found.tags,
+            "description": found.description,
+            "lineage": yard.lineage(found.ref),
+        }
+
+    return json_response(await asyncio.to_thread(read))
+
+
+@router.post(
+    "/api/models/{name}/gate",
+    dependencies=[Depends(require("write", yard_wide=True))],
+    openapi_extra=body_schema(GateRequest),
+    summary="Run the promotion gate on a version, without moving anything",
+)
+async def gate(request: Request, name: str = NAME) -> Response:
+    """Loads the candidate and the alias's current version and judges the candidate on its
+    registered sample rows (data, metrics against the champion, robustness, latency)."""
+    body = await read_body(request, GateRequest)
+    yard: Any = request.app.state.yard
+    report = await asyncio.to_thread(yard.check_promotion, name, body.version, body.alias)
+    return json_response(report.to_json())
+
+
+@router.post(
+    "/api/models/{name}/promote",
+    dependencies=[Depends(require("write", yard_wide=True))],
+    openapi_extra=body_schema(PromoteRequest),
+    summary="Promote a version: the gate runs, and the alias moves only if it passes",
+    responses={409: {"description": "the gate failed (its report is in the body)"}},
+)
+async def promote(request: Request, name: str = NAME) -> Response:
+    body = await read_body(request, PromoteRequest)
+    yard: Any = request.app.state.yard.acting_as(actor_of(request))
+    result = await asyncio.to_thread(
+        yard.promote, name, body.version, body.alias, force=body.force, reason=body.reason
+    )
+    outcome = {
+        "promoted": result.moved is not None,
+        "forced": result.forced,
+        "moved": plain(result.moved) if result.moved is not None else None,
+        "report": result.report.to_json(),
+    }
+    if result.moved is None:
+        failed = [c for c in result.report.checks if not c.passed]
+        outcome["error"] = {
+            "code": "gate_failed",
+            "message": f"the promotion gate failed {len(failed)} check(s); nothing moved",
+            "problems": [{"field": c.name, "rule": c.detail} for c in failed],
+        }
+        return json_response(outcome, 409)
+    return json_response(outcome)
+
+
+@router.post(
+    "/api/models/{name}/rollback",
+    dependencies=[Depends(require("write", yard_wide=True))],
+    openapi_extra=body_schema(RollbackRequest),
+    summary="Point an alias back at the version it pointed at before",
+)
+async def rollback(request: Request, name: str = NAME) -> Response:
+    body = await read_body(request, RollbackRequest)
+    yard: Any = request.app.state.yard.acting_as(actor_of(request))
+    event = await asyncio.to_thread(
+        lambda: yard.rollback(name, body.alias, reason=body.reason, expect=body.expect)
+    )
+    return json_response(plain(event))
+
+
+def _model(model: Model) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "description": model.description,
+        "latest_version": model.latest_version,
+        "versions": model.versions,
+        "aliases": model.aliases,
+        "created_at": model.created_at.isoformat(),
+        "last_change": model.last_change.isoformat() if model.last_change else None,
+    }
+
+
+def _version(version: ModelVersion) -> dict[str, Any]:
+    inputs = version.signature.get("inputs", [])
+    return {
+        "ref": version.ref,
+        "version": version.version,
+        "status": str(version.status),
+        "flavor": version.flavor,
+        "aliases": list(version.aliases),
+        "metrics": version.metrics,
+        "inputs": len(inputs) if isinstance(inputs, list) else None,
+        "output": version.signature.get("output", {}).get("kind"),
+        "run_id": version.run_id,
+        "datasets": list(version.datasets),
+        "commit": version.provenance.get("git", {}).get("commit"),
+        "created_at": version.created_at.isoformat(),
+        "created_by": version.created_by,
+    }

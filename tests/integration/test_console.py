@@ -1,0 +1,345 @@
+"""The web console end to end: Debian's Chromium, driven by Playwright, against a real
+``modelyard serve`` with keys on. Every page loads without a script error, a promotion and
+a rollback made by clicking change the registry, a rollout is paused and aborted from the
+endpoint page, and the basics of accessibility hold (labels, keyboard, contrast).
+
+Screenshots go to a temporary folder, or to ``MODELYARD_SCREENSHOTS`` (``make screenshots``
+refreshes the README's pictures in docs/img/ this way)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from tests.integration.serving_fixtures import Server, running_server
+
+from modelyard import Yard
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# As the machine's notes advise: no sandbox as root, and no calls home on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BATCHES = 12
+FAST_MONITOR = {
+    "MODELYARD_MONITOR_BUCKET_SECONDS": "1",
+    "MODELYARD_MONITOR_FLUSH_SECONDS": "0.3",
+    "MODELYARD_POLL_SECONDS": "0.5",
+    "MODELYARD_CONTROLLER": "false",  # the rollout stays where the test puts it
+}
+
+
+@dataclass
+class Console:
+    server: Server
+    home: Path
+    keys: dict[str, str]
+    shots: Path
+
+    def yard(self) -> Yard:
+        return Yard(self.home)
+
+
+@pytest.fixture(scope="module")
+def playwright_browser() -> Iterator[Any]:
+    if CHROMIUM is None:
+        pytest.skip(
+            "Chromium is not installed: `apt-get install chromium` (make test does it where it "
+            "runs as root with apt)"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def console(
+    tmp_path_factory: pytest.TempPathFactory, logreg, forest, cancer, playwright_browser
+) -> Iterator[Console]:
+    home = tmp_path_factory.mktemp("console")
+    X, y = cancer
+    with Yard(home, actor="data-team") as yard:
+        yard.register(logreg, "churn", sample=X, metrics={"accuracy": 0.951, "f1": 0.96})
+        yard.register(forest, "churn", sample=X, metrics={"accuracy": 0.965, "f1": 0.972})
+        yard.set_alias("churn", "production", 1, reason="first model")
+        yard.create_endpoint("churn-api", "churn@production")
+        keys = {
+            scope: yard.create_key([scope], description=f"console {scope}")[1]
+            for scope in ("read", "write", "predict")
+        }
+    shots = Path(os.environ.get("MODELYARD_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with running_server(home, env=FAST_MONITOR) as server:
+        _send_traffic(server, keys["predict"], X, y)
+        _wait_for_monitor(server, keys["read"])
+        yield Console(server, home, keys, shots)
+
+
+def _send_traffic(server: Server, key: str, X, y) -> None:
+    """Real predictions and feedback over a few one-second buckets, on data that drifts
+    further as time goes on (a timeline and drift to look at)."""
+    rng = np.random.default_rng(7)
+    headers = {"Authorization": f"Bearer {key}"}
+    with server.client(headers=headers) as client:
+        for batch in range(BATCHES):
+            rows = X.sample(150, random_state=batch).copy()
+            shift = 1 + 0.08 * batch * rng.random(len(rows))
+            rows[rows.columns[:10]] = rows[rows.columns[:10]].mul(shift, axis=0)
+            response = client.post(
+                "/v1/endpoints/churn-api/predict", json={"instances": rows.to_dict("records")}
+            )
+            assert response.status_code == 200, response.text
+            feedback = [
+                {"prediction_id": pid, "actual": int(actual)}
+                for pid, actual in zip(
+                    response.json()["prediction_ids"], y[rows.index], strict=True
+                )
+            ]
+            assert client.post("/v1/endpoints/churn-api/feedback", json=feedback).is_success
+            time.sleep(0.5)
+
+
+def _wait_for_monitor(server: Server, read_key: str) -> None:
+    headers = {"Authorization": f"Bearer {read_key}"}
+    deadline = time.monotonic() + 30
+    with server.client(headers=headers) as client:
+        while time.monotonic() < deadline:
+            monitor = client.get("/api/endpoints/churn-api/monitor?since=1h").json()
+            if sum(v["requests"] for v in monitor["versions"]) >= BATCHES:
+                return
+            time.sleep(0.2)
+    raise AssertionError("the server did not record its traffic within 30 s")
+
+
+@pytest.fixture
+def page(console: Console, playwright_browser) -> Iterator[Any]:
+    context = playwright_browser.new_context(viewport={"width": 1280, "height": 860})
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    tab.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            # (4xx answers the page expects, such as 401 before the key or 404 for "no
+            # rollout", are logged by the browser as failed loads: not problems)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    tab.problems = problems
+    yield tab
+    context.close()
+    assert problems == [], problems  # no script error and no CSP violation on any page
+
+
+def _sign_in(page: Any, console: Console, scope: str) -> None:
+    page.goto(f"{console.server.url}/ui#/models")
+    page.get_by_label("API key").fill(console.keys[scope])
+    page.get_by_role("button", name="Use this key").click()
+    page.get_by_role("heading", name="Models").wait_for()
+
+
+def _shot(page: Any, console: Console, name: str, full: bool = True) -> None:
+    path = console.shots / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full)
+    assert path.stat().st_size > 10_000
+
+
+def _charts_drawn(page: Any, count: int) -> None:
+    # (a locator, not wait_for_function: the page's policy forbids evaluating strings)
+    page.locator(".chart .main-svg").nth(count - 1).wait_for(timeout=20_000)
+
+
+def test_every_page_loads_with_a_read_key(page: Any, console: Console) -> None:
+    page.goto(f"{console.server.url}/ui")
+    page.get_by_label("API key").fill("my_not-a-key")
+    page.get_by_role("button", name="Use this key").click()
+    page.get_by_text("That key is not valid").wait_for()
+
+    _sign_in(page, console, "read")
+    assert page.get_by_role("link", name="churn").is_visible()
+    assert "1 model in the yard" in page.inner_text("main")
+    _shot(page, console, "console-models")
+
+    page.get_by_role("link", name="churn").click()
+    page.get_by_role("heading", name="Versions").wait_for()
+    assert page.get_by_role("button", name="Promote v2…").count() == 0  # read key: no actions
+    page.get_by_role("button", name="Details of version 2").click()
+    page.get_by_role("heading", name="Lineage").wait_for()
+    assert "model.skops" in page.inner_text("#version-details")
+    assert "mean radius" in page.inner_text("#version-details")
+
+    page.get_by_role("link", name="Endpoints").click()
+    page.get_by_role("link", name="churn-api").click()
+    page.get_by_role("heading", name="Per version").wait_for()
+    _charts_drawn(page, 4)
+    text = page.inner_text("main")
+    assert "churn@1" in text
+    assert "accuracy" in text
+    _shot(page, console, "console-endpoint")
+
+    page.get_by_role("link", name="Drift by feature →").click()
+    page.get_by_label("Feature").wait_for()
+    _charts_drawn(page, 2)
+    assert "drift" in page.inner_text("table")
+    page.get_by_label("Feature").select_option("mean area")
+    page.get_by_text("of mean area over time").wait_for()
+    _shot(page, console, "console-drift")
+
+    page.get_by_role("link", name="Audit log", exact=True).click()
+    page.get_by_label("Action (promote, gate.*)").fill("alias.*")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("cell", name="first model").wait_for()
+    assert "register" not in page.inner_text("tbody")
+
+
+def test_promote_then_roll_back_by_clicking(page: Any, console: Console) -> None:
+    _sign_in(page, console, "write")
+    page.goto(f"{console.server.url}/ui#/models/churn")
+    page.get_by_role("button", name="Promote v2…").click()
+    dialog = page.locator("#dialog")
+    dialog.get_by_text("The gate passes").wait_for()
+    assert "robustness" in dialog.inner_text()
+    dialog.get_by_label("Reason (required)").fill("v2 recalls more churners")
+    _shot(page, console, "console-promote", full=False)
+    dialog.get_by_role("button", name="Promote").click()
+    page.get_by_text("churn@production → v2").wait_for()
+    with console.yard() as yard:
+        assert yard.get_version("churn@production").version == 2
+        event = yard.alias_history("churn", "production")[-1]
+        assert event.reason == "v2 recalls more churners"
+        assert event.actor.startswith("key:")
+        assert "console write" in event.actor
+    _shot(page, console, "console-model")
+
+    page.get_by_role("button", name="Roll back production…").click()
+    confirm = dialog.get_by_role("button", name="Roll back")
+    reason = dialog.get_by_label("Reason (required)")
+    confirm.click()  # no reason yet: the browser refuses the form, nothing is sent
+    assert reason.evaluate("el => el.validity.valueMissing")
+    reason.fill("   ")  # blank is no reason either
+    confirm.click()
+    dialog.get_by_text("a reason is required").wait_for()
+    with console.yard() as yard:
+        assert yard.get_version("churn@production").version == 2
+    reason.fill("p99 doubled after the swap")
+    confirm.click()
+    page.get_by_text("churn@production: v2 → v1").wait_for()
+    with console.yard() as yard:
+        assert yard.get_version("churn@production").version == 1
+        assert yard.alias_history("churn", "production")[-1].reason == (
+            "p99 doubled after the swap"
+        )
+    page.get_by_role("link", name="Audit log", exact=True).click()
+    page.get_by_role("cell", name="p99 doubled after the swap").wait_for()
+    _shot(page, console, "console-audit")
+
+
+def test_pause_and_abort_a_rollout_from_the_endpoint_page(page: Any, console: Console) -> None:
+    with console.yard() as yard:
+        yard.start_rollout("churn-api", "churn@2", steps="20,100", interval="1h")
+    try:
+        _sign_in(page, console, "write")
+        page.goto(f"{console.server.url}/ui#/endpoints/churn-api")
+        state = page.locator("#rollout-state")
+        assert state.inner_text() == "running"
+        page.get_by_role("button", name="Pause…").click()
+        page.get_by_label("Reason (required)").fill("watching the p99 first")
+        page.locator("#dialog").get_by_role("button", name="Pause rollout").click()
+        page.get_by_text("rollout paused at 20 %").wait_for()
+        page.locator("#rollout-state", has_text="paused").wait_for()
+        page.get_by_role("button", name="Abort…").click()
+        page.get_by_label("Reason (required)").fill("p99 too high")
+        page.locator("#dialog").get_by_role("button", name="Abort rollout").click()
+        page.locator("#rollout-state", has_text="aborted").wait_for()
+        with console.yard() as yard:
+            assert yard.rollout_status("churn-api").state == "aborted"
+            routes = yard.get_endpoint("churn-api").routes
+            assert [(r.model, r.weight) for r in routes] == [("churn@production", 100)]
+    finally:
+        with console.yard() as yard:
+            if yard.active_rollout("churn-api") is not None:
+                yard.abort_rollout("churn-api", reason="test cleanup")
+
+
+def test_actions_are_labelled_keyboard_reachable_and_readable(page: Any, console: Console) -> None:
+    _sign_in(page, console, "write")
+    for route in ("#/models", "#/models/churn", "#/endpoints/churn-api", "#/audit"):
+        page.goto(f"{console.server.url}/ui{route}")
+        page.wait_for_selector("main h1")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(UNLABELLED) == [], route
+        assert page.evaluate(LOW_CONTRAST) == [], route
+    page.goto(f"{console.server.url}/ui#/models/churn")
+    page.get_by_role("button", name="Promote v2…").wait_for()
+    for _ in range(80):  # Tab through the page to the action, as a keyboard user would
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Promote v2…":
+            break
+    else:
+        raise AssertionError("Tab never reached the promote button")
+    page.keyboard.press("Enter")
+    page.locator("#dialog[open]").wait_for()
+    page.locator("#dialog").get_by_text("The gate passes").wait_for()
+    assert page.evaluate(UNLABELLED) == []
+    page.keyboard.press("Escape")
+    page.locator("#dialog[open]").wait_for(state="hidden")
+    with console.yard() as yard:
+        assert yard.get_version("churn@production").version == 1  # cancelled: nothing moved
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter((el) => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .map((el) => el.id || el.outerHTML.slice(0, 80))"""
+
+# WCAG 2 contrast of every visible text outside the charts against its background.
+LOW_CONTRAST = """() => {
+  const channel = (v) => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = (color) => {
+    const [r, g, b] = color.match(/[\\d.]+/g).map(Number);
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = getComputedStyle(el).backgroundColor;
+      if (c && c !== 'transparent' && !/,\\s*0\\)$/.test(c)) return c;
+    }
+    return 'rgb(255, 255, 255)';
+  };
+  const low = [];
+  for (const el of document.querySelectorAll('header *, main *')) {
+    if (el.closest('.chart') || el.closest('[disabled]') || !el.offsetParent) continue;
+    const text = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!text) continue;
+    const a = luminance(getComputedStyle(el).color), b = luminance(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const label = el.textContent.trim().slice(0, 30);
+    if (ratio < 4.5) low.push(`${el.tagName} "${label}" ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
