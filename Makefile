@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test lint typecheck unit clean docs-cli browser
+.PHONY: demo test lint typecheck unit clean docs-cli browser screenshots
 
 # uv resolves and downloads in parallel: a fresh dev install takes seconds instead of the
 # three minutes pip needs for the same set.
@@ -50,3 +50,7 @@ clean:
 
 docs-cli: $(VENV)/.installed-dev
 	$(BIN)/python -m typer modelyard.cli.app utils docs --name modelyard --output docs/cli.md
+
+# The README's console pictures, taken by the end-to-end browser tests.
+screenshots: $(VENV)/.installed-dev browser
+	MODELYARD_SCREENSHOTS=docs/img $(BIN)/pytest tests/integration/test_console.py

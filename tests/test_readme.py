@@ -19,3 +19,12 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (tmp_path / ".modelyard" / "yard.db").exists()
     assert scope["predictor"].ref == "churn@1"  # type: ignore[attr-defined]
     assert os.listdir(tmp_path / ".modelyard" / "artifacts" / "blobs")
+
+
+def test_pictures_in_the_docs_exist() -> None:
+    """The README and docs show the console's screenshots: each must be in the repository."""
+    for page in [README, *sorted((README.parent / "docs").glob("*.md"))]:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text()):
+            picture = page.parent / target
+            assert picture.is_file(), f"{page.name} shows {target}, which does not exist"
+            assert picture.stat().st_size > 10_000, f"{target} is not a real screenshot"

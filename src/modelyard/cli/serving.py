@@ -228,7 +228,8 @@ def serve(
     ),
 ) -> None:
     """Serve every endpoint over HTTP (simple JSON, Open Inference Protocol v2, /metrics),
-    with the controller that advances rollouts and acts on policies (one acts fleet-wide)."""
+    the admin API and the web console at /ui, with the controller that advances rollouts and
+    acts on policies (one acts fleet-wide)."""
     from modelyard.config import load_settings
     from modelyard.serving.server import serve as run
 

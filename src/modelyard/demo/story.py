@@ -155,8 +155,9 @@ def run_live(
             "--since 10m[/dim]"
         )
         say(
-            f"\nAPI docs {server.url}/docs · metrics {server.url}/metrics · monitor "
-            f"{server.url}/api/endpoints/{ENDPOINT}/monitor · report file://{report}"
+            f"\nconsole {server.url}/ui#/endpoints/{ENDPOINT} · API docs {server.url}/docs · "
+            f"metrics {server.url}/metrics · monitor {server.url}/api/endpoints/{ENDPOINT}/monitor"
+            f" · report file://{report}"
         )
         say(
             "\nTry it yourself (in another terminal, while this serves):\n"
