@@ -251,12 +251,18 @@ def test_malformed_actions_are_422_naming_the_field(
 
 def test_bodies_that_are_not_json_or_too_big_are_refused(api: TestClient) -> None:
     url = "/api/models/churn/rollback"
-    assert api.post(url, content=b"{not json").status_code == 400
-    assert api.post(url, content=b"").status_code == 400
+    as_json = {"Content-Type": "application/json"}
+    assert api.post(url, content=b"{not json", headers=as_json).status_code == 400
+    assert api.post(url, content=b"", headers=as_json).status_code == 400
     sent = api.post(url, content=b"<x/>", headers={"Content-Type": "application/xml"})
     assert sent.status_code == 415
+    # what another site can make a browser send without a CORS preflight: refused
+    for content_type in ("text/plain", None):
+        headers = {"Content-Type": content_type} if content_type else {}
+        sent = api.post(url, content=b'{"reason": "x"}', headers=headers)
+        assert sent.status_code == 415
     huge = b'{"reason": "' + b"x" * 70_000 + b'"}'
-    assert api.post(url, content=huge).status_code == 413
+    assert api.post(url, content=huge, headers=as_json).status_code == 413
     assert api.post("/api/models/nope/rollback", json={"reason": "x"}).status_code == 404
 
 

@@ -15,11 +15,14 @@ from modelyard.serving.errors import HttpError
 JSON_TYPES = ("application/json",)
 
 
-async def read_json(request: Request, limit: int) -> Any:
+async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any:
+    """``typed``: the body must say it is JSON (admin actions: a browser sends a JSON type
+    cross-site only after a CORS preflight this server never grants, so another site cannot
+    make a visitor's browser act on a keyless ``--dev`` server)."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     # No Content-Type at all is read as JSON (Open Inference Protocol clients send none);
     # a different one is refused.
-    if content_type and content_type not in JSON_TYPES:
+    if (content_type or typed) and content_type not in JSON_TYPES:
         raise HttpError(
             415,
             "unsupported_media_type",
@@ -76,7 +79,7 @@ class Reasoned(BaseModel):
 async def read_body(request: Request, schema: type[Body]) -> Body:
     """An admin action's JSON body, checked against ``schema``: 422 names each field and
     the rule it breaks (as for every other validation error)."""
-    data = await read_json(request, ADMIN_BODY_LIMIT)
+    data = await read_json(request, ADMIN_BODY_LIMIT, typed=True)
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
