@@ -1,4 +1,4 @@
-"""``modelyard drift``, ``monitor status|report|configure|prune`` and ``feedback import`` on a
+"""``modelyard drift``, ``monitor status|report|configure|prune|compact`` and ``feedback import`` on a
 real SQLite yard: predictions come from the real recorder (or are logged as rows), data
 files are written with pandas from seeded numpy."""
 
@@ -617,6 +617,25 @@ def test_prune_deletes_what_is_older_only(
 def test_prune_refuses_a_bad_period(cli: Invoke, home: Path, older_than: str) -> None:
     result = cli("monitor", "prune", f"--older-than={older_than}")
     assert_one_line_error(result, 2, "period")
+
+
+def test_compact_folds_the_old_window_into_an_hourly_one(
+    cli: Invoke, home: Path, aged: dict[str, list[str]]
+) -> None:
+    result = cli("monitor", "compact")
+    assert result.exit_code == 0, result.output
+    assert "folded 1 windows into 1 hourly ones" in result.output
+    assert _json(cli("monitor", "compact", "--json"))["windows"] == 0
+    with Yard(home) as yard:
+        (window,) = yard.windows.read(ENDPOINT, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC))
+    assert (window.bucket_seconds, window.sketch["rows"]) == (3600, 3)
+
+
+@pytest.mark.parametrize(("older_than", "message"), [("30m", "at least 1h"), ("soon", "period")])
+def test_compact_refuses_recent_or_bad_periods(
+    cli: Invoke, home: Path, older_than: str, message: str
+) -> None:
+    assert_one_line_error(cli("monitor", "compact", "--older-than", older_than), 2, message)
 
 
 # -- feedback import ---------------------------------------------------------------------------

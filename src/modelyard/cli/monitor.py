@@ -1,4 +1,4 @@
-"""Observe: ``drift`` (offline, for CI), ``monitor status|report|configure|prune`` and
+"""Observe: ``drift`` (offline, for CI), ``monitor status|report|configure|prune|compact`` and
 ``feedback import``."""
 
 from __future__ import annotations
@@ -355,6 +355,27 @@ def prune(
         f"{verb} {pruned.predictions} predictions, {pruned.feedback} feedback rows and "
         f"{pruned.windows} windows from before {pruned.cutoff:%Y-%m-%d %H:%M:%S} UTC"
     )
+
+
+@monitor_app.command("compact")
+def compact(
+    ctx: typer.Context,
+    older_than: str = typer.Option(
+        "1d", "--older-than", help="Fold whole hours older than this (at least 1h)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Fold old monitor windows into hourly ones (the controller does this every hour;
+    totals, drift and quality stay the same, old timelines get hourly points)."""
+    from modelyard.domain.monitoring import parse_period
+
+    done = open_yard(ctx).compact_monitoring(parse_period(older_than))
+    if as_json:
+        print_json(done)
+        return
+    say(f"folded {done.windows} windows into {done.rollups} hourly ones")
+    for skipped in done.skipped:
+        say(f"left {skipped} as it is: its version's profile is gone")
 
 
 @feedback_app.command("import")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from modelyard.control import canary, policies
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from modelyard.yard.core import Yard
 
 log = logging.getLogger(__name__)
+
+
+COMPACT_EVERY = timedelta(hours=1)
 
 
 class Controller:
@@ -42,6 +45,7 @@ class Controller:
         self.leading = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._compacted_at: datetime | None = None
 
     def tick(self, now: datetime | None = None) -> bool:
         """One round if this process holds the lease; returns whether it acted."""
@@ -60,7 +64,20 @@ class Controller:
             except Exception:
                 log.exception("rollout %d: tick failed; will retry", rollout.id)
         policies.tick(self.yard, self.actions, now)
+        self._compact_when_due()
         return True
+
+    def _compact_when_due(self) -> None:
+        """Downsample old monitor windows once an hour (what is folded is a day old: no
+        rollout or policy reads it, and the result is the same sketches, merged)."""
+        now = utcnow()
+        if self._compacted_at is not None and now - self._compacted_at < COMPACT_EVERY:
+            return
+        self._compacted_at = now
+        try:
+            self.yard.compact_monitoring()
+        except Exception:
+            log.exception("monitor compaction failed; will retry in an hour")
 
     # -- as a thread ----------------------------------------------------------------------
 

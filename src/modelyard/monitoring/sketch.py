@@ -9,7 +9,7 @@ categorical features keep a count per category, with unseen categories counted a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +33,8 @@ class NumericCounts:
     high_max: float | None = None
 
     @classmethod
-    def empty(cls, edges: Iterable[float]) -> NumericCounts:
-        array = np.asarray(list(edges), dtype=float)
+    def empty(cls, edges: Sequence[float] | np.ndarray) -> NumericCounts:
+        array = np.asarray(edges, dtype=float)  # no copy when given an array of floats
         return cls(array, np.zeros(max(array.size - 1, 0), dtype=np.int64))
 
     @property
@@ -74,7 +74,7 @@ class NumericCounts:
             self.low_min = bottom if self.low_min is None else min(self.low_min, bottom)
 
     def merge(self, other: NumericCounts) -> None:
-        if not np.array_equal(self.edges, other.edges):
+        if self.edges is not other.edges and not np.array_equal(self.edges, other.edges):
             raise ValueError("numeric sketches with different bins cannot be merged")
         self.counts += other.counts
         self.missing += other.missing
@@ -95,16 +95,22 @@ class NumericCounts:
         }
 
     @classmethod
-    def from_json(cls, edges: Iterable[float], data: Mapping[str, Any]) -> NumericCounts:
-        sketch = cls.empty(edges)
+    def from_json(
+        cls, edges: Sequence[float] | np.ndarray, data: Mapping[str, Any]
+    ) -> NumericCounts:
+        array = np.asarray(edges, dtype=float)
         counts = np.asarray(data["counts"], dtype=np.int64)
-        if counts.shape != sketch.counts.shape:
+        if counts.shape != (max(array.size - 1, 0),):
             raise ValueError("stored sketch does not match the profile's bins")
-        sketch.counts = counts
-        sketch.missing = int(data["missing"])
-        sketch.low, sketch.high = int(data["low"]), int(data["high"])
-        sketch.low_min, sketch.high_max = data.get("low_min"), data.get("high_max")
-        return sketch
+        return cls(
+            array,
+            counts,
+            int(data["missing"]),
+            int(data["low"]),
+            int(data["high"]),
+            data.get("low_min"),
+            data.get("high_max"),
+        )
 
 
 @dataclass

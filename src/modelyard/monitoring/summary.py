@@ -19,7 +19,14 @@ from modelyard.domain.monitoring import DriftConfig
 from modelyard.monitoring.drift import VALUE_OF_TEST, compare
 from modelyard.monitoring.quality import quality
 from modelyard.monitoring.sketch import CategoryCounts, NumericCounts
-from modelyard.monitoring.window import ShadowStats, Window, output_profile, percentile
+from modelyard.monitoring.window import (
+    ROLLUP_SECONDS,
+    ShadowStats,
+    Window,
+    output_profile,
+    percentile,
+    with_arrays,
+)
 from modelyard.store.predictions import LabeledPrediction, PredictionLog
 from modelyard.store.schema import utcnow
 from modelyard.store.windows import StoredWindow, WindowStore
@@ -58,9 +65,10 @@ def summarize(
     """The monitor of ``endpoint`` over the windows that overlap [since, until)
     (``bucket_seconds``: the longest bucket to look back for)."""
     config = source.get_endpoint(endpoint).monitoring.drift
+    lookback = timedelta(seconds=max(bucket_seconds, ROLLUP_SECONDS))  # old hours: rollups
     stored = [
         w
-        for w in source.windows.read(endpoint, since - timedelta(seconds=bucket_seconds), until)
+        for w in source.windows.read(endpoint, since - lookback, until)
         if w.bucket_start + timedelta(seconds=w.bucket_seconds) > since
     ]
     labeled = source.predictions.labeled(endpoint, since, until, max_labeled)
@@ -151,17 +159,24 @@ def _version(
     except Exception:  # the version was deleted since: its traffic still shows
         profile, classification, kind, classes = {}, False, "other", None
     output_spec = output_profile(profile, classification)
-    merged = Window.empty(profile, output_spec)
+    bins = with_arrays(profile)  # edges as arrays once, not once per stored window
+    merged = Window.empty(bins, output_spec)
     buckets: dict[datetime, Window] = {}
     seconds = {w.bucket_seconds for w in stored}
     step = _timeline_step(stored)
     for window in stored:
-        part = Window.from_json(profile, output_spec, window.sketch)
-        merged.merge(part)
-        if timeline:
-            start = _align(window.bucket_start, step)
-            bucket = buckets.setdefault(start, Window.empty(profile, output_spec))
+        part = Window.from_json(bins, output_spec, window.sketch)
+        if not timeline:
+            merged.merge(part)
+            continue
+        start = _align(window.bucket_start, step)
+        bucket = buckets.get(start)
+        if bucket is None:
+            buckets[start] = part
+        else:
             bucket.merge(part)
+    for bucket in buckets.values():  # each window merged once, into its point
+        merged.merge(bucket)
     result = _traffic(merged)
     result["version"] = ref
     drift = compare(profile, merged.features, merged.output, config) if profile else None
@@ -289,7 +304,7 @@ def _timeline(
         if window is not None:
             point.update(_traffic(window))
             if profile:
-                drift = compare(profile, window.features, window.output, config)
+                drift = compare(profile, window.features, window.output, config, brief=True)
                 point["drift_share"] = drift.drift_share
                 # One statistic per kind at every point: the test deciding each bucket
                 # changes with its row count, and p-values shrink as rows grow.

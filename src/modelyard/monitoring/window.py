@@ -25,6 +25,9 @@ from modelyard.runtime.shadow import Comparison
 
 # Latency bucket upper bounds (ms): geometric from 0.1 ms to 60 s, ~23% apart, so a
 # percentile read from the histogram is within about 12% of the true value.
+# Windows older than a day are folded into hourly ones (monitoring/compaction.py); readers
+# look back one rollup so a period starting inside an old hour still finds it.
+ROLLUP_SECONDS = 3600
 LATENCY_EDGES_MS = np.geomspace(0.1, 60_000.0, 65)
 
 
@@ -234,21 +237,44 @@ class Window:
         output_spec: Mapping[str, Any] | None,
         data: Mapping[str, Any],
     ) -> Window:
-        window = cls.empty(profile, output_spec)
+        specs = profile.get("features", {})
+        stored = data.get("features", {})
+        # Each sketch is built once, from what was stored or empty (windows are read by
+        # the thousand for a week's summary).
+        features = {
+            name: counts_from_json(spec, stored[name])
+            if name in stored
+            else counts_for(spec, keep_values=False)
+            for name, spec in specs.items()
+        }
+        output = None
+        if output_spec is not None:
+            saved = data.get("output")
+            output = (
+                counts_from_json(output_spec, saved)
+                if saved is not None
+                else counts_for(output_spec)
+            )
+        window = cls(profile, output_spec, features, output)
         window.rows, window.requests = int(data["rows"]), int(data["requests"])
         window.errors = {str(k): int(v) for k, v in data["errors"].items()}
         latency = np.asarray(data["latency"], dtype=np.int64)
         if latency.shape == window.latency.shape:
             window.latency = latency
-        specs = profile.get("features", {})
-        for name, stored in data.get("features", {}).items():
-            if name in specs:
-                window.features[name] = counts_from_json(specs[name], stored)
-        if output_spec is not None and data.get("output") is not None:
-            window.output = counts_from_json(output_spec, data["output"])
         for primary, stats in (data.get("shadow") or {}).items():
             window.shadow[str(primary)] = ShadowStats.from_json(stats)
         return window
+
+
+def with_arrays(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile with each numeric feature's bin edges as an array (sketches share it)."""
+    features = {
+        name: {**spec, "edges": np.asarray(spec["edges"], dtype=float)}
+        if spec.get("type") == "numeric"
+        else spec
+        for name, spec in profile.get("features", {}).items()
+    }
+    return {**profile, "features": features}
 
 
 def add_output(window: Window, predictions: np.ndarray) -> None:

@@ -90,6 +90,62 @@ class WindowStore:
 
         return self.db.read(work)
 
+    def finer_than(self, seconds: int, before: datetime) -> list[tuple[str, str, datetime]]:
+        """(endpoint, version, oldest bucket start) for each pair holding windows shorter
+        than ``seconds`` that start before ``before``: what compaction has left to fold."""
+
+        def work(session: Session) -> list[tuple[str, str, datetime]]:
+            rows = session.execute(
+                select(
+                    MonitorWindowRow.endpoint,
+                    MonitorWindowRow.version,
+                    func.min(MonitorWindowRow.bucket_start),
+                )
+                .where(
+                    MonitorWindowRow.bucket_seconds < seconds,
+                    MonitorWindowRow.bucket_start < before,
+                )
+                .group_by(MonitorWindowRow.endpoint, MonitorWindowRow.version)
+            )
+            return [(endpoint, version, oldest) for endpoint, version, oldest in rows]
+
+        return self.db.read(work)
+
+    def read_version(
+        self, endpoint: str, version: str, since: datetime, until: datetime
+    ) -> list[StoredWindow]:
+        """One version's windows of buckets that start in [since, until)."""
+        return [w for w in self.read(endpoint, since, until) if w.version == version]
+
+    def replace(self, folded: Sequence[StoredWindow], rollup: StoredWindow) -> None:
+        """Put ``rollup`` in place of the ``folded`` windows, in one transaction (so a
+        reader sees the fine windows or their rollup, never both or neither)."""
+
+        def work(session: Session) -> None:
+            for w in folded:
+                session.execute(
+                    delete(MonitorWindowRow).where(
+                        MonitorWindowRow.endpoint == w.endpoint,
+                        MonitorWindowRow.version == w.version,
+                        MonitorWindowRow.bucket_start == w.bucket_start,
+                        MonitorWindowRow.replica == w.replica[:128],
+                    )
+                )
+            session.flush()
+            session.add(
+                MonitorWindowRow(
+                    endpoint=rollup.endpoint,
+                    version=rollup.version,
+                    bucket_start=rollup.bucket_start,
+                    replica=rollup.replica,
+                    bucket_seconds=rollup.bucket_seconds,
+                    sketch=rollup.sketch,
+                    updated_at=utcnow(),
+                )
+            )
+
+        self.db.write(work)
+
     def prune(self, cutoff: datetime, dry_run: bool = False) -> int:
         def work(session: Session) -> int:
             old = MonitorWindowRow.bucket_start < cutoff

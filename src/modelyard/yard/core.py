@@ -31,6 +31,7 @@ from modelyard.domain.names import check_name, parse_ref
 from modelyard.domain.values import check_key, check_mapping, check_metrics, check_text
 from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.flavors import Flavor, SavedModel, detect_flavor, flavor_for_file, get_flavor
+from modelyard.monitoring.compaction import KEEP_FINE, Compacted, compact
 from modelyard.provenance import capture
 from modelyard.runtime.loader import REFERENCE_FILE, load_version
 from modelyard.runtime.predictor import Predictor
@@ -551,6 +552,13 @@ class Yard(ControlMixin, ABTestMixin):
                 )
             )
         return Pruned(predictions, feedback, windows, cutoff)
+
+    def compact_monitoring(self, older_than: timedelta = KEEP_FINE) -> Compacted:
+        """Fold monitor windows of whole hours older than ``older_than`` into hourly ones
+        (the controller does it hourly; totals, drift and quality do not change)."""
+        if older_than < timedelta(hours=1):
+            raise InvalidInput("older_than must be at least 1h: recent windows are still written")
+        return compact(self, older_than)
 
     def report_serving(self, replica: str, statuses: dict[str, tuple[str | None, str]]) -> None:
         """A server process says what it serves per endpoint (and what failed to load)."""
