@@ -617,6 +617,7 @@ function series(versions, pick, name) {
 }
 
 async function endpointPage(name, query) {
+  loadPlotly().catch(() => {});  // fetch the chart library while the API answers
   const since = PERIODS.includes(query.get("since")) ? query.get("since") : "1h";
   const base = `/api/endpoints/${enc(name)}`;
   const [status, monitor, rollout, abtest, policies] = await Promise.all([
@@ -734,6 +735,7 @@ function policySection(data) {
 // -- pages: drift -----------------------------------------------------------------------------
 
 async function driftPage(name, query) {
+  loadPlotly().catch(() => {});  // fetch the chart library while the API answers
   const since = PERIODS.includes(query.get("since")) ? query.get("since") : "1h";
   const monitor = await api(`/api/endpoints/${enc(name)}/monitor?since=${since}&histograms=true`);
   const versions = monitor.versions.filter((v) => v.drift);
