@@ -21,7 +21,8 @@ the way the server's recorder builds them: real rows of the dataset (resampled w
 jitter; a daily traffic cycle), the versions' real predictions, latencies and a few errors,
 counted into ``Window`` sketches in the bins of each version's reference profile and saved
 with ``Yard.save_windows``. Over the last two days six size features drift upwards (up to
-+30 %), and version 20 takes half the traffic.
++30 %), and version 20 takes half the traffic. ``compact_windows`` then folds the windows
+older than a day into hourly ones, as a running server's controller does every hour.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def seed_models(
     from modelyard import Yard
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    plan: dict[str, Any] = {"models": [], "endpoint": ENDPOINT}
+    plan: dict[str, Any] = {"models": [], "endpoint": ENDPOINT, "inputs": list(X.columns)}
     started = time.perf_counter()
     with Yard(home, actor=ACTOR) as yard:
         for m, name in enumerate(model_names(models)):
@@ -260,17 +261,65 @@ def seed_windows(home: Path, model: str, say: Callable[[str], None]) -> dict[str
     }
 
 
+def compact_windows(home: Path) -> dict[str, Any]:
+    """Fold the windows older than a day into hourly ones, as the controller of a running
+    ``modelyard serve`` does once an hour (``Yard.compact_monitoring``); the counts after."""
+    from modelyard import Yard
+
+    with Yard(home, actor=ACTOR) as yard:
+        compact = getattr(yard, "compact_monitoring", None)
+        if compact is None:  # a modelyard without compaction: the fine windows stay
+            return {"compacted": False, "rows": window_rows(yard)}
+        done = compact()
+        return {
+            "compacted": True,
+            "folded": done.windows,
+            "rollups": done.rollups,
+            "rows": window_rows(yard),
+        }
+
+
+def window_rows(yard: Any) -> dict[str, int]:
+    """Stored windows of the endpoint per bucket length (seconds → rows)."""
+    end = datetime.fromtimestamp(time.time() + 86400, UTC)
+    counts: dict[str, int] = {}
+    for window in yard.windows.read(ENDPOINT, datetime.fromtimestamp(0, UTC), end):
+        key = str(window.bucket_seconds)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 # -- MLflow (run with the MLflow virtualenv's Python) ----------------------------------------
+
+
+def mlmodel_text(inputs: list[str]) -> str:
+    """An ``MLmodel`` file with the models' signature and nothing to load: what MLflow's
+    version page reads to show the schema (the model files themselves are not written)."""
+    columns = json.dumps([{"type": "double", "name": c, "required": True} for c in inputs])
+    outputs = json.dumps([{"type": "long", "required": True}])
+    return (
+        "artifact_path: model\n"
+        "flavors:\n"
+        "  python_function:\n"
+        "    loader_module: mlflow.sklearn\n"
+        "  sklearn:\n"
+        "    serialization_format: skops\n"
+        "signature:\n"
+        f"  inputs: '{columns}'\n"
+        f"  outputs: '{outputs}'\n"
+    )
 
 
 def seed_mlflow(plan_file: Path, db: Path, artifacts: Path) -> dict[str, Any]:
     """Replay the plan into MLflow's registry: the same models, versions (each linked to a
-    run holding its metrics and parameters; the source a dummy URI, no files), tags and
-    alias moves (MLflow keeps only where each alias points, not its history)."""
+    run holding its metrics and parameters), tags and alias moves (MLflow keeps only where
+    each alias points, not its history). A version's source is a folder holding only an
+    ``MLmodel`` file with the signature: no model is stored or loaded."""
     import mlflow
     from mlflow import MlflowClient
 
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    mlmodel = mlmodel_text(plan["inputs"])
     mlflow.set_tracking_uri(f"sqlite:///{db}")
     client = MlflowClient()
     experiment = client.create_experiment("console-bench", artifact_location=artifacts.as_uri())
@@ -290,9 +339,12 @@ def seed_mlflow(plan_file: Path, db: Path, artifacts: Path) -> dict[str, Any]:
                 params=[mlflow.entities.Param(k, str(v)) for k, v in item["params"].items()],
             )
             client.set_terminated(run_id)
+            source = artifacts / name / str(item["version"]) / "model"
+            source.mkdir(parents=True, exist_ok=True)
+            (source / "MLmodel").write_text(mlmodel, encoding="utf-8")
             client.create_model_version(
                 name,
-                source=f"{artifacts.as_uri()}/{name}/{item['version']}/model",
+                source=source.as_uri(),
                 run_id=run_id,
                 tags={"team": name.split("-")[0], "seed": str(SEED)},
                 description=f"logistic regression, C={item['params']['C']:.3g}",
