@@ -1,6 +1,6 @@
-"""``modelyard drift``, ``monitor status|report|configure|prune|compact`` and ``feedback import`` on a
-real SQLite yard: predictions come from the real recorder (or are logged as rows), data
-files are written with pandas from seeded numpy."""
+"""``modelyard drift``, ``monitor status|report|configure|prune|compact`` and ``feedback
+import`` on a real SQLite yard: predictions come from the real recorder (or are logged as
+rows), data files are written with pandas from seeded numpy."""
 
 from __future__ import annotations
 
