@@ -68,18 +68,21 @@ class WindowStore:
 
         self.db.write(work)
 
-    def read(self, endpoint: str, since: datetime, until: datetime) -> list[StoredWindow]:
-        """Windows of buckets that start in [since, until), oldest first."""
+    def read(
+        self, endpoint: str, since: datetime, until: datetime, version: str | None = None
+    ) -> list[StoredWindow]:
+        """Windows of buckets that start in [since, until), oldest first (one version's)."""
 
         def work(session: Session) -> list[StoredWindow]:
+            query = select(MonitorWindowRow).where(
+                MonitorWindowRow.endpoint == endpoint,
+                MonitorWindowRow.bucket_start >= since,
+                MonitorWindowRow.bucket_start < until,
+            )
+            if version is not None:  # filtered in SQL, not after reading every version
+                query = query.where(MonitorWindowRow.version == version)
             rows = session.scalars(
-                select(MonitorWindowRow)
-                .where(
-                    MonitorWindowRow.endpoint == endpoint,
-                    MonitorWindowRow.bucket_start >= since,
-                    MonitorWindowRow.bucket_start < until,
-                )
-                .order_by(MonitorWindowRow.bucket_start, MonitorWindowRow.version)
+                query.order_by(MonitorWindowRow.bucket_start, MonitorWindowRow.version)
             )
             return [
                 StoredWindow(
@@ -115,7 +118,7 @@ class WindowStore:
         self, endpoint: str, version: str, since: datetime, until: datetime
     ) -> list[StoredWindow]:
         """One version's windows of buckets that start in [since, until)."""
-        return [w for w in self.read(endpoint, since, until) if w.version == version]
+        return self.read(endpoint, since, until, version)
 
     def replace(self, folded: Sequence[StoredWindow], rollup: StoredWindow) -> None:
         """Put ``rollup`` in place of the ``folded`` windows, in one transaction (so a
