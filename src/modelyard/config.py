@@ -57,6 +57,42 @@ class Settings(BaseSettings):
     drain_seconds: float = Field(
         default=2.0, ge=0, le=300, description="After SIGTERM, readiness is 503 this long first."
     )
+    shutdown_seconds: float = Field(
+        default=20.0,
+        ge=1,
+        le=3600,
+        description="A server exits this long after SIGTERM at the latest: if draining, "
+        "in-flight requests and the last log write have not finished by then (a model call "
+        "or the database hanging), it writes its prediction log (10 s at most) and exits.",
+    )
+    store_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Longest a server waits for one database call on a request or watch path "
+        "(then 503, or the loaded versions serve on).",
+    )
+    key_check_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="A checked API key is checked again (in the background) after this long: "
+        "a revoked key stops working within it while the database answers.",
+    )
+    key_stale_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        le=30 * 86_400,
+        description="How long a checked API key keeps working while the database cannot be "
+        "reached.",
+    )
+    load_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="How often a server tries again to load an endpoint's version that "
+        "failed to load.",
+    )
     dev: bool = Field(default=False, description="No API keys (only on a loopback address).")
     metrics_scope: Literal["open", "read"] = Field(
         default="open", description="Whether /metrics needs a key with the read scope."

@@ -81,3 +81,29 @@ class ExplodingClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+HANG_VALUE = 12345.0
+
+
+class HangingClassifier(ClassifierMixin, BaseEstimator):
+    """Hangs on a row whose first feature is ``HANG_VALUE`` for as long as the file named by
+    ``HANG_WHILE`` exists (a model waiting on a lock or a peer that never answers); answers
+    class 1 at once otherwise."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict_proba(self, X):
+        values = np.asarray(X, dtype=float)
+        flag = os.environ.get("HANG_WHILE")
+        if flag and (values[:, 0] == HANG_VALUE).any():
+            deadline = time.monotonic() + 300
+            while os.path.exists(flag) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return np.tile([0.0, 1.0], (values.shape[0], 1))
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -40,8 +40,14 @@ class Server:
 
 @contextmanager
 def running_server(
-    home: Path, *args: str, env: dict[str, str] | None = None, ready_timeout: float = 60
+    home: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 60,
+    wait_ready: bool = True,
 ) -> Iterator[Server]:
+    """``wait_ready=False``: yield once the process answers at all (for tests of servers
+    that are meant never to become ready)."""
     port = free_port()
     log = home / f"server-{port}.log"
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
@@ -70,7 +76,8 @@ def running_server(
             if process.poll() is not None:
                 raise RuntimeError(f"server exited with {process.returncode}:\n{server.logs()}")
             try:
-                if httpx.get(f"{server.url}/health/ready", timeout=2).status_code == 200:
+                probe = "/health/ready" if wait_ready else "/health/live"
+                if httpx.get(f"{server.url}{probe}", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import numpy as np
@@ -91,8 +92,11 @@ def test_a_request_that_waits_too_long_times_out(runner, cancer) -> None:
 
 
 def test_timed_out_requests_leave_the_queue(runner, cancer) -> None:
-    batcher = MicroBatcher(runner, Limits(timeout_ms=20, queue_rows=10))
-    blocker = runner.executor.submit(time.sleep, 0.3)
+    # The first batch waits behind the blocker; the five after it time out in the queue
+    # (200 ms) before the first is taken as stuck (400 ms after it started).
+    batcher = MicroBatcher(runner, Limits(timeout_ms=200, queue_rows=10))
+    release = threading.Event()
+    blocker = runner.executor.submit(release.wait, 5)
 
     async def main() -> int:
         first = asyncio.ensure_future(batcher.submit(_rows(runner, cancer, 0)))
@@ -102,6 +106,7 @@ def test_timed_out_requests_leave_the_queue(runner, cancer) -> None:
         )
         assert all(isinstance(r, TimedOut) for r in results)
         waiting = batcher.queued_rows
+        release.set()
         blocker.result()
         await asyncio.gather(first, return_exceptions=True)
         await batcher.close()

@@ -73,7 +73,7 @@ def score_file(
             good = _good_rows(predictor, features, start, on_error, report)
             if good.any():
                 columns = from_frame(predictor.signature, features[good].reset_index(drop=True))
-                output = runner.executor.submit(runner.run, columns).result()
+                output = runner.submit(columns).result()
                 writer.write(
                     _result_frame(
                         predictor, output, ids[good] if ids is not None else None, id_column

@@ -6,6 +6,10 @@ computes and the next batch takes everything queued (up to ``max_batch`` rows). 
 batch is closed the batcher yields to the event loop once, so requests whose bytes have
 already arrived can join; ``max_wait_ms`` bounds how long it keeps collecting that way.
 The queue is bounded in rows: past it, :class:`Overloaded` (HTTP 503) instead of latency.
+
+A model call still running when the endpoint's timeout has passed twice over is taken as
+stuck: its callers have had their 504 already, the runner abandons its thread and the next
+batch runs on a fresh one, so one hung call does not time out every request after it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from modelyard.domain.endpoints import Limits
-from modelyard.errors import Overloaded, TimedOut
+from modelyard.errors import NotReady, Overloaded, TimedOut
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import ModelRunner, Output
 
@@ -61,6 +65,11 @@ class MicroBatcher:
     async def submit(self, columns: Columns) -> Output:
         if self._closed:
             raise Overloaded("this model version is shutting down")
+        if not self.runner.ready:
+            raise NotReady(
+                f"{self.runner.predictor.ref} is not ready: {self.runner.stuck} model calls "
+                "have not returned"
+            )
         if self._queued_rows + columns.rows > self.limits.queue_rows and self._queue:
             raise Overloaded(
                 f"queue full ({self._queued_rows} rows waiting, limit {self.limits.queue_rows})"
@@ -127,8 +136,18 @@ class MicroBatcher:
     async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> Output:
         columns = Columns.concat([job.columns for job in batch])
         started = time.perf_counter()
+        call = self.runner.submit(columns)
+        answer = asyncio.wrap_future(call, loop=loop)
+        answer.add_done_callback(_retrieve)  # an abandoned call's late failure is not news
+        stuck_after = 2 * self.limits.timeout_ms / 1000
         try:
-            return await loop.run_in_executor(self.runner.executor, self.runner.run, columns)
+            return await asyncio.wait_for(asyncio.shield(answer), stuck_after)
+        except TimeoutError:
+            self.runner.abandon(call)
+            raise TimedOut(
+                f"{self.runner.predictor.ref}: the model call did not return within "
+                f"{stuck_after * 1000:g} ms"
+            ) from None
         finally:
             if self.on_batch is not None:
                 try:
@@ -174,3 +193,8 @@ class MicroBatcher:
             self._wakeup.set()
         if self._task is not None:
             await self._task
+
+
+def _retrieve(future: asyncio.Future[Output]) -> None:
+    if not future.cancelled():
+        future.exception()

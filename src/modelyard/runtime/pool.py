@@ -19,6 +19,7 @@ import pandas as pd
 
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.signature import Signature
+from modelyard.errors import ModelFailed
 from modelyard.runtime.inputs import Columns, from_frame
 from modelyard.runtime.loader import REFERENCE_FILE, load_version
 from modelyard.runtime.runner import ModelRunner
@@ -26,6 +27,7 @@ from modelyard.store.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
 WARM_ROWS = 8
+WARM_TIMEOUT_SECONDS = 300.0  # a model that cannot answer 8 rows in this long never will
 
 
 @dataclass
@@ -79,7 +81,18 @@ class ModelPool:
     def _load_blocking(self, version: ModelVersion) -> ModelRunner:
         predictor = load_version(version, self.artifacts)
         runner = ModelRunner(predictor, self.native_threads)
-        runner.executor.submit(runner.run, self._warm_rows(version, predictor.signature)).result()
+        warm = runner.submit(self._warm_rows(version, predictor.signature))
+        try:
+            warm.result(timeout=WARM_TIMEOUT_SECONDS)
+        except TimeoutError:
+            runner.abandon(warm)
+            runner.close()
+            raise ModelFailed(
+                f"{version.ref} did not answer its warm-up rows within {WARM_TIMEOUT_SECONDS:g} s"
+            ) from None
+        except BaseException:
+            runner.close()
+            raise
         return runner
 
     def _warm_rows(self, version: ModelVersion, signature: Signature) -> Columns:

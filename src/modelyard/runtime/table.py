@@ -7,6 +7,12 @@ Requests already queued on the old version finish there. A version that fails to
 never replaces the serving one; the failure is kept for health and status reports.
 Shadows load after the routes that answer callers, and one that fails is left out (its
 failure kept in ``shadow_errors``): a shadow never holds back the answering versions.
+
+A replica that starts (or restarts) with no serving version to keep, and cannot load the
+version an endpoint names, falls back to the version that last loaded for that endpoint on
+any replica (``fallbacks`` says which), and tries the named one again every
+``retry_seconds``. Store calls run with a deadline on threads of their own: a database
+that is down or hangs is reported (``store_down_since``), and loaded versions serve on.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from modelyard.domain.routing import bounds_of, choose
 from modelyard.errors import NotFound, NotReady, first_line
 from modelyard.runtime.batcher import BatchObserver, MicroBatcher
 from modelyard.runtime.pool import LoadedVersion, ModelPool
+from modelyard.runtime.threads import StoreCalls
 
 log = logging.getLogger(__name__)
 REPORT_SECONDS = 30.0
@@ -75,6 +82,23 @@ class ActiveEndpoint:
 ObserverFactory = Callable[[str, str], BatchObserver | None]  # (endpoint, version ref)
 
 
+@dataclass(frozen=True)
+class Fallback:
+    """An endpoint served by an earlier version because the one it names cannot load."""
+
+    wanted: str  # the route's reference, e.g. churn@production
+    serving: str  # the version serving instead, e.g. churn@2
+    reason: str  # why the wanted one did not load (operators only: it may name paths)
+
+
+class LoadedLog(Protocol):
+    """Where replicas record, and look up, the version that last served each endpoint."""
+
+    def record_loaded(self, endpoint: str, version: str, replica: str) -> None: ...
+
+    def last_loaded(self, endpoint: str) -> str | None: ...
+
+
 class Registry(Protocol):
     """What the table reads from the yard (``modelyard.Yard`` provides it)."""
 
@@ -95,15 +119,26 @@ class EndpointTable:
         poll_seconds: float = 1.0,
         observer: ObserverFactory | None = None,
         crowded: Callable[[], bool] | None = None,
+        *,
+        loaded_log: LoadedLog | None = None,
+        store_timeout: float = 5.0,
+        retry_seconds: float = 30.0,
     ) -> None:
         self.yard = yard
         self.pool = pool
         self.poll_seconds = poll_seconds
         self.observer = observer
         self.crowded = crowded
+        self.loaded_log = loaded_log
+        self.retry_seconds = retry_seconds
+        self._store = StoreCalls("store", timeout=store_timeout)
         self._active: dict[str, ActiveEndpoint] = {}
         self._known: set[str] = set()
         self.errors: dict[str, str] = {}
+        self.fallbacks: dict[str, Fallback] = {}
+        self.store_down_since: float | None = None  # wall-clock time of the first failure
+        self._recorded: dict[str, str] = {}  # endpoint → version this process recorded
+        self._retried_at = time.monotonic()
         self.shadow_errors: dict[str, dict[str, str]] = {}  # endpoint → shadow route → why
         self._revision: int | None = None
         self._watch_task: asyncio.Task[None] | None = None
@@ -121,8 +156,10 @@ class EndpointTable:
         if active is not None:
             return active
         if name in self._known:
-            reason = self.errors.get(name, "still loading")
-            raise NotReady(f"endpoint {name!r} has no version loaded: {reason}")
+            # The load error itself names paths and versions: it is for operators
+            # (``GET /api/endpoints/{name}``, logs), not for whoever calls the endpoint.
+            why = "none of its versions loads" if name in self.errors else "still loading"
+            raise NotReady(f"endpoint {name!r} has no version loaded: {why}")
         raise NotFound(f"endpoint {name!r} not found")
 
     @property
@@ -140,6 +177,20 @@ class EndpointTable:
         replica out of a load balancer: it answers 503 itself and reports the failure."""
         return self._revision is not None
 
+    @property
+    def serving_nothing(self) -> list[str]:
+        """Endpoints this process knows and has no version loaded for."""
+        return sorted(self._known - set(self._active))
+
+    @property
+    def stuck(self) -> list[str]:
+        """Endpoints whose answering version has too many model calls that never returned."""
+        return sorted(
+            name
+            for name, active in self._active.items()
+            if any(not v.loaded.runner.ready for v in active.every)
+        )
+
     # -- keeping in step ------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -150,18 +201,41 @@ class EndpointTable:
         while True:
             await asyncio.sleep(self.poll_seconds)
             try:
-                revision = await asyncio.to_thread(self.yard.revision)
-                if revision != self._revision:
+                revision = await self._store.call(self.yard.revision)
+                self._store_is_up()
+                if revision != self._revision or self._retry_due():
                     await self.refresh()
                 await self._close_expired()
                 await self._report()
-            except Exception:  # the watcher must outlive a database hiccup
-                log.exception("refreshing endpoints failed; will retry")
+            except Exception as exc:  # the watcher must outlive a database outage
+                self._store_failed(exc)
+
+    def _retry_due(self) -> bool:
+        """Endpoints that could not load (or serve a fallback) are tried again now and then:
+        what failed may have been the store, not the version."""
+        if not (self.errors or self.fallbacks):
+            return False
+        return time.monotonic() - self._retried_at >= self.retry_seconds
+
+    def _store_is_up(self) -> None:
+        if self.store_down_since is not None:
+            log.warning("the store answers again after %.0f s", time.time() - self.store_down_since)
+            self.store_down_since = None
+
+    def _store_failed(self, exc: Exception) -> None:
+        if self.store_down_since is None:
+            self.store_down_since = time.time()
+            log.error(
+                "the store does not answer (%s); loaded versions keep serving", first_line(exc)
+            )
+        else:
+            log.debug("the store still does not answer: %s", first_line(exc))
 
     async def refresh(self) -> None:
         async with self._lock:
-            revision = await asyncio.to_thread(self.yard.revision)
-            endpoints = await asyncio.to_thread(self.yard.list_endpoints)
+            self._retried_at = time.monotonic()
+            revision = await self._store.call(self.yard.revision)
+            endpoints = await self._store.call(self.yard.list_endpoints)
             table: dict[str, ActiveEndpoint] = {}
             for endpoint in endpoints:
                 active = await self._resolve(endpoint)
@@ -171,7 +245,25 @@ class EndpointTable:
             self._known = {e.name for e in endpoints}
             self._revision = revision
             self._retire(previous, table)
+            self.fallbacks = {k: v for k, v in self.fallbacks.items() if k in self._known}
+        await self._record_loaded()
         await self._report()
+
+    async def _record_loaded(self) -> None:
+        """Write down what now serves each endpoint (when it changed), for restarts."""
+        if self.loaded_log is None:
+            return
+        for name, active in self._active.items():
+            if name in self.fallbacks or self._recorded.get(name) == active.loaded.ref:
+                continue
+            try:
+                await self._store.call(
+                    self.loaded_log.record_loaded, name, active.loaded.ref, self.replica
+                )
+            except Exception as exc:  # a fallback for later; serving goes on without it
+                log.warning("could not record what serves %s: %s", name, first_line(exc))
+                continue
+            self._recorded[name] = active.loaded.ref
 
     async def _resolve(self, endpoint: Endpoint) -> ActiveEndpoint | None:
         """Load every weighted route's version (reusing what is loaded and unchanged);
@@ -183,7 +275,7 @@ class EndpointTable:
         variants: list[ActiveEndpoint] = []
         try:
             for route in endpoint.serving_routes:
-                version = await asyncio.to_thread(self.yard.get_version, route.model)
+                version = await self._store.call(self.yard.get_version, route.model)
                 old = reusable.get(version.ref)
                 if old is not None:
                     variants.append(ActiveEndpoint(endpoint, old.loaded, old.batcher))
@@ -194,13 +286,26 @@ class EndpointTable:
                 variants.append(ActiveEndpoint(endpoint, loaded, batcher))
         except Exception as exc:  # keep serving what was serving, whatever went wrong
             message = first_line(exc)
-            self.errors[endpoint.name] = message
-            log.error("endpoint %s: cannot switch routes: %s", endpoint.name, message)
             for variant in variants:  # batchers made for the switch that did not happen
                 if variant.loaded.ref not in reusable:
                     self._close_later(variant)
+            if current is None:
+                current = await self._fall_back(endpoint, message)
+            if current is not None:
+                wanted = endpoint.primary.model
+                previous = self.fallbacks.get(endpoint.name)
+                serving = current.loaded.ref
+                self.fallbacks[endpoint.name] = Fallback(wanted, serving, message)
+                message = f"cannot load {wanted}: {message}; serving {serving} instead"
+                if previous is None or previous.serving != serving:
+                    log.error("endpoint %s: %s", endpoint.name, message)
+            else:
+                log.error("endpoint %s: cannot load its versions: %s", endpoint.name, message)
+            self.errors[endpoint.name] = message
             return current
         self.errors.pop(endpoint.name, None)
+        if self.fallbacks.pop(endpoint.name, None) is not None:
+            log.warning("endpoint %s: serves what it names again", endpoint.name)
         shadows = await self._load_shadows(endpoint, reusable, {v.loaded.ref for v in variants})
         if shadows:
             variants = [dataclasses.replace(v, shadows=shadows) for v in variants]
@@ -221,6 +326,29 @@ class EndpointTable:
             endpoint, primary.loaded, primary.batcher, tuple(variants), bounds_of(weights), shadows
         )
 
+    async def _fall_back(self, endpoint: Endpoint, why: str) -> ActiveEndpoint | None:
+        """Nothing serves ``endpoint`` here yet and its routes cannot load: serve the version
+        that last loaded for it on any replica, alone, if there is one and it loads."""
+        if self.loaded_log is None:
+            return None
+        try:
+            ref = await self._store.call(self.loaded_log.last_loaded, endpoint.name)
+            if ref is None:
+                return None
+            version = await self._store.call(self.yard.get_version, ref)
+            loaded = await self.pool.acquire(version)
+        except Exception as exc:  # nothing to fall back to: the endpoint serves nothing
+            log.error(
+                "endpoint %s: no fallback either (%s) after: %s",
+                endpoint.name,
+                first_line(exc),
+                why,
+            )
+            return None
+        observer = self.observer(endpoint.name, loaded.ref) if self.observer else None
+        batcher = MicroBatcher(loaded.runner, endpoint.limits, observer, self.crowded)
+        return ActiveEndpoint(endpoint, loaded, batcher)
+
     async def _load_shadows(
         self, endpoint: Endpoint, reusable: dict[str, ActiveEndpoint], answering: set[str]
     ) -> tuple[ActiveEndpoint, ...]:
@@ -230,7 +358,7 @@ class EndpointTable:
         problems: dict[str, str] = {}
         for route in endpoint.shadows:
             try:
-                version = await asyncio.to_thread(self.yard.get_version, route.model)
+                version = await self._store.call(self.yard.get_version, route.model)
                 taken = answering | {s.loaded.ref for s in shadows}
                 if version.ref in taken:
                     problems[route.model] = f"resolves to {version.ref}, which runs already"
@@ -299,9 +427,9 @@ class EndpointTable:
         if not force and statuses == self._reported and not due:
             return
         try:
-            await asyncio.to_thread(self.yard.report_serving, self.replica, statuses)
-        except Exception:  # status is informational; serving goes on without it
-            log.exception("could not report serving status")
+            await self._store.call(self.yard.report_serving, self.replica, statuses)
+        except Exception as exc:  # status is informational; serving goes on without it
+            log.warning("could not report serving status: %s", first_line(exc))
             return
         self._reported, self._reported_at = statuses, time.monotonic()
 
@@ -325,3 +453,4 @@ class EndpointTable:
         self._active = {}
         await self._report(force=True)  # no rows left: this process serves nothing now
         await asyncio.to_thread(self.pool.close)
+        self._store.close()

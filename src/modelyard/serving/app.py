@@ -11,7 +11,9 @@ import gc
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from types import FrameType
@@ -31,6 +33,7 @@ from modelyard.monitoring.summary import summarize_recent
 from modelyard.packages import package_version
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
+from modelyard.runtime.threads import StoreCalls
 from modelyard.serving import (
     audit_api,
     console,
@@ -45,13 +48,15 @@ from modelyard.serving import (
 )
 from modelyard.serving.auth import Authenticator
 from modelyard.serving.context import RequestContext
-from modelyard.serving.errors import HttpError, error_response, respond_to_error
+from modelyard.serving.errors import HttpError, RecentErrors, error_response, respond_to_error
 from modelyard.serving.fastpath import FastPaths
+from modelyard.serving.key_cache import KeyCache
 from modelyard.serving.metrics import Metrics
 from modelyard.serving.shadow import Mirror
 from modelyard.yard import Yard
 
 log = logging.getLogger(__name__)
+LAST_WORDS_SECONDS = 10.0  # the prediction log's last write, when shutting down is stuck
 
 
 def create_app(
@@ -62,7 +67,24 @@ def create_app(
     metrics = Metrics(CollectorRegistry(auto_describe=True))
     receiving = Receiving()
     table = EndpointTable(
-        yard, pool, settings.poll_seconds, metrics.observer, crowded=receiving.crowded
+        yard,
+        pool,
+        settings.poll_seconds,
+        metrics.observer,
+        crowded=receiving.crowded,
+        loaded_log=yard.status,
+        store_timeout=settings.store_timeout_seconds,
+        retry_seconds=settings.load_retry_seconds,
+    )
+    # Request paths reach the store through calls with a deadline, on threads of their own
+    # (key checks apart from the rest, so slow admin reads cannot delay predictions).
+    key_calls = StoreCalls("keys", timeout=settings.store_timeout_seconds)
+    store_calls = StoreCalls("requests", timeout=settings.store_timeout_seconds, workers=4)
+    keys = KeyCache(
+        yard.keys,
+        key_calls,
+        check_seconds=settings.key_check_seconds,
+        stale_seconds=settings.key_stale_seconds,
     )
     metrics.watch(table)
     recorder = (
@@ -100,7 +122,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if handle_sigterm:
-            _drain_on_sigterm(app, settings.drain_seconds)
+            last_words = recorder.close if recorder is not None else None
+            _drain_on_sigterm(app, settings.drain_seconds, settings.shutdown_seconds, last_words)
         await table.start()
         refreshing = None
         if recorder is not None:
@@ -131,6 +154,8 @@ def create_app(
             except Exception:  # the store is gone: say so, and still close what is open
                 log.exception("the last monitoring flush failed; queued rows are lost")
             finally:
+                key_calls.close()
+                store_calls.close()
                 yard.close()
 
     app = FastAPI(
@@ -146,7 +171,9 @@ def create_app(
     )
     app.state.table = table
     app.state.metrics = metrics
-    app.state.auth = Authenticator(yard.keys, enabled=auth, metrics_scope=settings.metrics_scope)
+    app.state.auth = Authenticator(keys, enabled=auth, metrics_scope=settings.metrics_scope)
+    app.state.store_calls = store_calls
+    app.state.recent_errors = RecentErrors()
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.draining = False
     app.state.receiving = receiving
@@ -211,8 +238,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return respond_to_error(request.scope, exc)
 
 
-def _drain_on_sigterm(app: FastAPI, seconds: float) -> None:
-    """On SIGTERM report not-ready first, so load balancers stop sending, then shut down."""
+def _drain_on_sigterm(
+    app: FastAPI,
+    seconds: float,
+    cap_seconds: float,
+    last_words: Callable[[], None] | None,
+) -> None:
+    """On SIGTERM report not-ready first, so load balancers stop sending, then shut down;
+    if that hangs (a model call, the database), exit ``cap_seconds`` after the signal
+    anyway, once ``last_words`` (writing the prediction log) had its chance."""
     loop = asyncio.get_running_loop()
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -221,6 +255,7 @@ def _drain_on_sigterm(app: FastAPI, seconds: float) -> None:
             return
         app.state.draining = True
         log.info("SIGTERM: not ready for %.1fs, then finishing in-flight requests", seconds)
+        exit_anyway_after(max(cap_seconds, seconds + 1), last_words)
 
         def hand_over() -> None:
             if callable(previous):
@@ -229,6 +264,32 @@ def _drain_on_sigterm(app: FastAPI, seconds: float) -> None:
         loop.call_soon_threadsafe(loop.call_later, seconds, hand_over)
 
     signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def exit_anyway_after(seconds: float, last_words: Callable[[], None] | None) -> None:
+    """A daemon timer: if the process still runs ``seconds`` from now, call ``last_words``
+    (at most ``LAST_WORDS_SECONDS``) and end the process: status 0 if they finished, else 1.
+    A clean shutdown ends the process first, and the timer with it."""
+
+    def expire() -> None:
+        time.sleep(seconds)
+        log.error("shutdown did not finish in %.0f s; writing what is left and exiting", seconds)
+        done = threading.Event()
+
+        def speak() -> None:
+            try:
+                if last_words is not None:
+                    last_words()
+                done.set()
+            except Exception:
+                log.exception("the last words before exit failed")
+
+        threading.Thread(target=speak, name="last-words", daemon=True).start()
+        finished = done.wait(LAST_WORDS_SECONDS)
+        logging.shutdown()
+        os._exit(0 if finished else 1)
+
+    threading.Thread(target=expire, name="shutdown-cap", daemon=True).start()
 
 
 def _log_to_stderr() -> None:

@@ -3,7 +3,6 @@ for the caller's own session (which key, which scopes: what the console may offe
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,6 +12,7 @@ from modelyard.domain.jsonable import plain
 from modelyard.domain.keys import SCOPES, ApiKey
 from modelyard.serving.auth import actor_of, require
 from modelyard.serving.status import json_response
+from modelyard.serving.storecall import from_store
 
 router = APIRouter(tags=["admin"])
 MAX_PAGE = 500
@@ -46,7 +46,7 @@ async def audit(
             "next_before": events[-1].seq if len(events) == limit else None,
         }
 
-    return json_response(await asyncio.to_thread(read))
+    return json_response(await from_store(request, read))
 
 
 @router.get(

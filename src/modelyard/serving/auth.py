@@ -1,26 +1,21 @@
 """API-key checks: every route declares the scope it needs; deny by default.
 
-Verified keys are cached (by the sha256 of the secret, in a bounded LRU) so the hot path
-does not query the database on every request; a revoked key stops working within
-``CACHE_SECONDS``. Anything that cannot be a key is refused before it costs memory or a
-database round trip, and database look-ups run off the event loop.
+Keys are looked up through a :class:`KeyCache` (no database round trip per request, and
+loaded versions keep answering through a database outage). Anything that cannot be a key
+is refused before it costs memory or a look-up.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
 from modelyard.domain.keys import ApiKey
 from modelyard.serving.errors import HttpError
-from modelyard.store.keys import PREFIX, KeyStore, secret_digest
+from modelyard.serving.key_cache import KeyCache
+from modelyard.store.keys import PREFIX
 
-CACHE_SECONDS = 5.0
-CACHE_ENTRIES = 4096
 MAX_SECRET = 200
 MAX_ACTOR = 128  # the audit's actor column
 OPEN = "open"  # health: no key needed
@@ -28,25 +23,10 @@ METRICS = "metrics"  # open, or read when MODELYARD_METRICS_SCOPE=read
 
 
 class Authenticator:
-    def __init__(self, keys: KeyStore, enabled: bool, metrics_scope: str = OPEN) -> None:
+    def __init__(self, keys: KeyCache, enabled: bool, metrics_scope: str = OPEN) -> None:
         self.keys = keys
         self.enabled = enabled
         self.metrics_scope = metrics_scope
-        self._cache: OrderedDict[str, tuple[ApiKey | None, float]] = OrderedDict()
-
-    async def _lookup(self, secret: str) -> ApiKey | None:
-        digest = secret_digest(secret)
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[1] > now:
-            self._cache.move_to_end(digest)
-            return cached[0]
-        key = await asyncio.to_thread(self.keys.authenticate, secret)
-        self._cache[digest] = (key, now + CACHE_SECONDS)
-        self._cache.move_to_end(digest)
-        while len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
-        return key
 
     async def check(self, request: Request, scope: str, yard_wide: bool = False) -> ApiKey | None:
         if scope == METRICS:
@@ -63,7 +43,7 @@ class Authenticator:
             )
         key = None
         if secret.startswith(PREFIX) and len(secret) <= MAX_SECRET:
-            key = await self._lookup(secret)
+            key = await self.keys.get(secret)
         if key is None or key.revoked_at is not None:
             raise HttpError(
                 401, "unauthorized", "the API key is not valid", {"WWW-Authenticate": "Bearer"}

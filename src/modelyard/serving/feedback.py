@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from fastapi import APIRouter, Depends, Request
@@ -12,6 +11,7 @@ from modelyard.domain.feedback import feedback_items
 from modelyard.serving.auth import require
 from modelyard.serving.body import read_json
 from modelyard.serving.status import json_response
+from modelyard.serving.storecall import from_store
 
 router = APIRouter(tags=["feedback"])
 log = logging.getLogger(__name__)
@@ -49,17 +49,17 @@ async def feedback(name: str, request: Request) -> Response:
     the others. Sending the same label again changes nothing; a different one corrects it."""
     state = request.app.state
     yard = state.yard
-    await asyncio.to_thread(yard.get_endpoint, name)  # 404 before reading the body
+    await from_store(request, yard.get_endpoint, name)  # 404 before reading the body
     items, invalid = feedback_items(await read_json(request, state.max_body_bytes))
     if state.observer is not None:
         # Predictions this process made in the last flush interval are written first, so
         # a label sent right after its prediction finds it.
         try:
-            await asyncio.to_thread(state.observer.flush)
+            await from_store(request, state.observer.flush)
         except Exception:  # the flusher retries on its own; labels are still checked
             log.exception("flush before feedback failed")
-    result = await asyncio.to_thread(
-        yard.add_feedback, name, [(i.prediction_id, i.actual) for i in items]
+    result = await from_store(
+        request, yard.add_feedback, name, [(i.prediction_id, i.actual) for i in items]
     )
     return json_response(
         {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from modelyard.runtime.batcher import BatchObserver
@@ -123,7 +123,7 @@ class _TableCollector(Collector):
     def __init__(self, table: EndpointTable) -> None:
         self.table = table
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         queue = GaugeMetricFamily(
             "modelyard_queue_rows",
             "Rows waiting in an endpoint's queue.",
@@ -168,4 +168,34 @@ class _TableCollector(Collector):
         for name, problems in self.table.shadow_errors.items():
             for route in problems:
                 shadow_failed.add_metric([name, route], 1)
+        fallback = GaugeMetricFamily(
+            "modelyard_endpoint_fallback",
+            "1 when an endpoint serves an earlier version because the one it names cannot load.",
+            labels=["endpoint", "version"],
+        )
+        for name, chosen in self.table.fallbacks.items():
+            fallback.add_metric([name, chosen.serving], 1)
+        nothing = GaugeMetricFamily(
+            "modelyard_endpoints_serving_nothing",
+            "Endpoints this process knows and has no version loaded for.",
+        )
+        nothing.add_metric([], len(self.table.serving_nothing))
+        abandoned = CounterMetricFamily(
+            "modelyard_model_calls_abandoned",
+            "Model calls given up on as stuck (their thread abandoned, a fresh one serving).",
+            labels=["version"],
+        )
+        stuck = GaugeMetricFamily(
+            "modelyard_model_calls_stuck",
+            "Abandoned model calls that have not returned yet.",
+            labels=["version"],
+        )
+        for ref, loaded in self.table.pool.loaded.items():
+            abandoned.add_metric([ref], loaded.runner.abandoned)
+            stuck.add_metric([ref], loaded.runner.stuck)
+        store = GaugeMetricFamily(
+            "modelyard_store_up", "1 while the store answers this process's polls, else 0."
+        )
+        store.add_metric([], 0 if self.table.store_down_since is not None else 1)
         yield from (queue, serving, load, errors, shadow_queue, shadow_failed)
+        yield from (fallback, nothing, abandoned, stuck, store)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from modelyard.domain.monitoring import parse_period
 from modelyard.errors import InvalidInput
 from modelyard.serving.auth import require
 from modelyard.serving.status import json_response
+from modelyard.serving.storecall import SUMMARY_SECONDS, from_store
 
 router = APIRouter(tags=["admin"])
 MAX_PERIOD = timedelta(days=31)
@@ -36,4 +36,6 @@ async def monitor(
             "`modelyard monitor status|report` for longer periods"
         )
     summarize: Any = request.app.state.monitor_summary
-    return json_response(await asyncio.to_thread(summarize, name, period, histograms))
+    return json_response(
+        await from_store(request, summarize, name, period, histograms, timeout=SUMMARY_SECONDS)
+    )

@@ -4,7 +4,6 @@ rollout (each with a reason, recorded as the key that asked)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +12,7 @@ from starlette.responses import Response
 from modelyard.serving.auth import actor_of, require
 from modelyard.serving.body import Reasoned, body_schema, read_body
 from modelyard.serving.status import json_response
+from modelyard.serving.storecall import ACTION_SECONDS, SUMMARY_SECONDS, from_store
 
 router = APIRouter(tags=["admin"])
 READ = [Depends(require("read"))]
@@ -36,7 +36,7 @@ async def rollout(name: str, request: Request) -> Response:
         ]
         return {**current.to_json(), "history": history}
 
-    return json_response(await asyncio.to_thread(read))
+    return json_response(await from_store(request, read))
 
 
 @router.get(
@@ -53,7 +53,7 @@ async def policies(name: str, request: Request) -> Response:
             "history": [e.to_json() for e in yard.policy_history(name, 100)],
         }
 
-    return json_response(await asyncio.to_thread(read))
+    return json_response(await from_store(request, read))
 
 
 @router.get(
@@ -63,7 +63,9 @@ async def policies(name: str, request: Request) -> Response:
 )
 async def abtest(name: str, request: Request) -> Response:
     yard: Any = request.app.state.yard
-    return json_response(await asyncio.to_thread(yard.abtest_report, name))
+    return json_response(
+        await from_store(request, yard.abtest_report, name, timeout=SUMMARY_SECONDS)
+    )
 
 
 @router.post(
@@ -78,5 +80,7 @@ async def steer(name: str, request: Request, step: Literal["pause", "resume", "a
     body = await read_body(request, Reasoned)
     yard: Any = request.app.state.yard.acting_as(actor_of(request))
     method = getattr(yard, STEERING[step])
-    rollout = await asyncio.to_thread(lambda: method(name, reason=body.reason))
+    rollout = await from_store(
+        request, lambda: method(name, reason=body.reason), timeout=ACTION_SECONDS
+    )
     return json_response(rollout.to_json())

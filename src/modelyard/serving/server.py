@@ -55,15 +55,18 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # handler in place, a drained SIGTERM ends the process with status 0, not -15.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     controller = _start_controller(settings) if settings.controller else None
+    # In-flight requests get what the shutdown cap leaves after the drain, less time to
+    # write the prediction log (serving/app.py ends the process at the cap regardless).
+    graceful = max(1, int(settings.shutdown_seconds - settings.drain_seconds - 5))
     try:
-        _run(uvicorn, host, port, workers)
+        _run(uvicorn, host, port, workers, graceful)
     finally:
         if controller is not None:
             controller.stop()
             controller.yard.close()
 
 
-def _run(uvicorn: Any, host: str, port: int, workers: int) -> None:
+def _run(uvicorn: Any, host: str, port: int, workers: int, graceful_seconds: int) -> None:
     uvicorn.run(
         "modelyard.serving.app:build_app",
         factory=True,
@@ -74,7 +77,7 @@ def _run(uvicorn: Any, host: str, port: int, workers: int) -> None:
         http="httptools",
         access_log=False,
         log_level="info",
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=graceful_seconds,
     )
 
 

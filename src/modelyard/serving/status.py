@@ -32,11 +32,35 @@ async def live() -> Response:
     "/health/ready", methods=["GET", "HEAD"], dependencies=[Depends(require(OPEN))], tags=["health"]
 )
 async def ready(request: Request) -> Response:
-    """Every endpoint has a loaded, warmed version and the server is not draining."""
+    """Ready once endpoints are loaded and warm, unless draining or serving nothing at all.
+
+    The body counts endpoints that serve nothing, serve a fallback or have a stuck model,
+    and says whether the store answers: a replica whose database is down keeps answering
+    from its loaded versions, so it stays ready and says it is degraded. Why something
+    failed is not told here (this route is open): see ``GET /api/endpoints/{name}``."""
     state = request.app.state
+    table = state.table
     is_ready = ready_to_serve(state)
+    endpoints = {
+        "known": len(table.known),
+        "serving": len(table.active),
+        "serving_nothing": len(table.serving_nothing),
+        "fallback": len(table.fallbacks),
+        "stuck": len(table.stuck),
+    }
+    degraded = []
+    if table.store_down_since is not None:
+        degraded.append("store")
+    if endpoints["serving_nothing"] or endpoints["fallback"] or endpoints["stuck"]:
+        degraded.append("endpoints")
     return json_response(
-        {"ready": is_ready, "draining": state.draining, "errors": state.table.errors},
+        {
+            "ready": is_ready,
+            "draining": state.draining,
+            "degraded": degraded,
+            "store": "down" if table.store_down_since is not None else "ok",
+            "endpoints": endpoints,
+        },
         200 if is_ready else 503,
     )
 
@@ -68,12 +92,19 @@ async def endpoint_status(name: str, request: Request) -> Response:
 
 
 def ready_to_serve(state: Any) -> bool:
-    return bool(state.table.ready and not state.draining)
+    """Loaded, not draining, and serving something if it knows of any endpoint (a replica
+    that can answer nothing, e.g. restarted onto versions that do not load, must not take
+    traffic)."""
+    table = state.table
+    if not table.ready or state.draining:
+        return False
+    return not table.known or bool(table.active)
 
 
 def _status(request: Request, name: str) -> dict[str, Any]:
     table = request.app.state.table
     active = table.active.get(name)
+    fallback = table.fallbacks.get(name)
     return {
         "name": name,
         "serving": active.loaded.ref if active else None,
@@ -82,4 +113,9 @@ def _status(request: Request, name: str) -> dict[str, Any]:
         "limits": plain(active.endpoint.limits) if active else None,
         "queued_rows": active.batcher.queued_rows if active else 0,
         "load_error": table.errors.get(name),
+        "fallback": plain(fallback) if fallback else None,
+        "stuck_calls": {v.loaded.ref: v.loaded.runner.stuck for v in active.every}
+        if active
+        else {},
+        "recent_errors": request.app.state.recent_errors.of(name),
     }

@@ -100,8 +100,11 @@ async def model_metadata(name: str, request: Request, version: str | None = None
 )
 async def model_ready(name: str, request: Request, version: str | None = None) -> Response:
     active = _active(request.app.state, name, version)
+    # Not ready while too many of its model calls hang (see runtime/runner.py).
+    ready = all(v.loaded.runner.ready for v in active.every)
     return json_response(
-        {"name": name, "ready": True, "version": str(active.loaded.version.version)}
+        {"name": name, "ready": ready, "version": str(active.loaded.version.version)},
+        200 if ready else 503,
     )
 
 

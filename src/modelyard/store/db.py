@@ -58,7 +58,9 @@ class Database:
                     pool_pre_ping=True,
                     pool_size=5,
                     max_overflow=10,
+                    pool_timeout=10,
                     json_deserializer=read_json_column,
+                    connect_args=_network_timeouts(dict(parsed.query)),
                 )
         except ModuleNotFoundError as exc:
             raise StoreUnavailable(
@@ -178,6 +180,23 @@ class Database:
         self.engine.dispose()
 
 
+# libpq's own timeouts, unless the URL sets them: a connection attempt to a server that
+# does not answer gives up, and a connection whose server vanished is noticed (keepalives,
+# and unacknowledged data) instead of hanging a thread for the kernel's default of minutes.
+_PG_TIMEOUTS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
+def _network_timeouts(query: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in _PG_TIMEOUTS.items() if k not in query}
+
+
 def _first_line(exc: DBAPIError) -> str:
     return first_line(exc.orig if exc.orig is not None else exc)
 
@@ -248,3 +267,14 @@ def insert_ignore(
         session.execute(
             sqlite_insert(row_class).values(**values).on_conflict_do_nothing(index_elements=unique)
         )
+
+
+def upsert(session: Session, row_class: Any, values: dict[str, Any], unique: list[str]) -> None:
+    """INSERT, or UPDATE the row with the same unique key (racing writers: the last wins)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    statement = insert(row_class).values(**values)
+    changes = {k: v for k, v in values.items() if k not in unique}
+    session.execute(statement.on_conflict_do_update(index_elements=unique, set_=changes))

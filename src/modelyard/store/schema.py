@@ -266,6 +266,17 @@ class ReplicaStatusRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LastLoadedRow(Base):
+    """The version that last loaded and served an endpoint on some replica: what a
+    restarting replica falls back to when the version the endpoint names cannot load."""
+
+    __tablename__ = "endpoint_last_loaded"
+    endpoint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(140))
+    replica: Mapped[str] = mapped_column(String(128))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class PredictionRow(Base):
     """One served row: what was predicted, by which version, when (inputs only if sampled)."""
 

@@ -1,4 +1,5 @@
-"""Serving status reported by server processes, so `endpoint show` can tell what runs where."""
+"""Serving status reported by server processes, so `endpoint show` can tell what runs where,
+and the version that last loaded per endpoint, so a restarting replica has a fallback."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from modelyard.domain.endpoints import ReplicaStatus
-from modelyard.store.db import Database
-from modelyard.store.schema import ReplicaStatusRow, utcnow
+from modelyard.store.db import Database, upsert
+from modelyard.store.schema import LastLoadedRow, ReplicaStatusRow, utcnow
 
 
 class StatusStore:
@@ -50,3 +51,21 @@ class StatusStore:
             ]
 
         return self.db.read(work)
+
+    def record_loaded(self, endpoint: str, version: str, replica: str) -> None:
+        """``version`` (``churn@2``) loaded, warmed and now serves ``endpoint``."""
+        values = {
+            "endpoint": endpoint,
+            "version": version,
+            "replica": replica[:128],
+            "loaded_at": utcnow(),
+        }
+        self.db.write(lambda session: upsert(session, LastLoadedRow, values, ["endpoint"]))
+
+    def last_loaded(self, endpoint: str) -> str | None:
+        """The version that last served ``endpoint`` on any replica, if one ever did."""
+        return self.db.read(
+            lambda session: session.scalar(
+                select(LastLoadedRow.version).where(LastLoadedRow.endpoint == endpoint)
+            )
+        )
