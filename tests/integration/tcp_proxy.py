@@ -24,7 +24,6 @@ class TcpProxy:
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self.port = self._listen(0)
-        self._stop = threading.Event()
 
     @property
     def address(self) -> str:
@@ -101,11 +100,18 @@ class TcpProxy:
         for sock in sockets:
             self._reset(sock)
 
-    def refuse(self) -> None:
-        self.mode = "refuse"
+    def _stop_listening(self) -> None:
+        """Close the port for good: shutting the socket down wakes the blocked accept(),
+        which a bare close() from another thread would not (the port stayed open)."""
         if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
+
+    def refuse(self) -> None:
+        self.mode = "refuse"
+        self._stop_listening()
         self._reset_all()
 
     def hang(self) -> None:
@@ -122,10 +128,7 @@ class TcpProxy:
             self._listen(self.port)
 
     def close(self) -> None:
-        self.mode = "refuse"
-        if self._listener is not None:
-            self._listener.close()
-        self._reset_all()
+        self.refuse()
 
 
 @contextlib.contextmanager

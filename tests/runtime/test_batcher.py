@@ -11,10 +11,10 @@ import pytest
 
 from modelyard import Yard
 from modelyard.domain.endpoints import Limits
-from modelyard.errors import Overloaded, TimedOut
+from modelyard.errors import NotReady, Overloaded, TimedOut
 from modelyard.runtime.batcher import MicroBatcher
 from modelyard.runtime.inputs import from_frame
-from modelyard.runtime.runner import ModelRunner
+from modelyard.runtime.runner import MAX_STUCK, ModelRunner
 
 
 @pytest.fixture
@@ -113,3 +113,45 @@ def test_timed_out_requests_leave_the_queue(runner, cancer) -> None:
         return waiting
 
     assert asyncio.run(main()) == 0
+
+
+def test_a_stuck_model_call_is_abandoned_and_the_next_batch_runs_on_a_fresh_thread(
+    runner, cancer, logreg
+) -> None:
+    batcher = MicroBatcher(runner, Limits(timeout_ms=50))
+    release = threading.Event()
+    hung = runner.executor.submit(release.wait, 10)  # the model thread is stuck
+
+    async def main() -> None:
+        with pytest.raises(TimedOut, match="no prediction within 50 ms"):
+            await batcher.submit(_rows(runner, cancer, 0))
+        await asyncio.sleep(0.2)  # the batch is taken as stuck at 100 ms
+        output = await batcher.submit(_rows(runner, cancer, 1))
+        assert output.predictions.tolist() == logreg.predict(cancer[0].iloc[1:2]).tolist()
+        await batcher.close()
+
+    asyncio.run(main())
+    assert (runner.abandoned, runner.stuck) == (1, 1)
+    release.set()
+    hung.result(timeout=5)
+
+
+def test_a_version_with_too_many_stuck_calls_is_not_ready(runner, cancer) -> None:
+    batcher = MicroBatcher(runner, Limits(timeout_ms=20))
+    release = threading.Event()
+
+    async def main() -> None:
+        for _ in range(MAX_STUCK):
+            runner.executor.submit(release.wait, 10)
+            with pytest.raises(TimedOut, match="no prediction"):
+                await batcher.submit(_rows(runner, cancer, 0))
+            await asyncio.sleep(0.1)  # taken as stuck at 40 ms
+        with pytest.raises(NotReady, match=f"{MAX_STUCK} model calls have not returned"):
+            await batcher.submit(_rows(runner, cancer, 0))
+        release.set()
+        await asyncio.sleep(0.2)
+        await batcher.submit(_rows(runner, cancer, 0))  # they returned: ready again
+        await batcher.close()
+
+    asyncio.run(main())
+    assert runner.ready
