@@ -86,7 +86,7 @@ ObserverFactory = Callable[[str, str], BatchObserver | None]  # (endpoint, versi
 class Fallback:
     """An endpoint served by an earlier version because the one it names cannot load."""
 
-    wanted: str  # the route's reference, e.g. churn@production
+    wanted: str  # the route's reference that failed, e.g. churn@production
     serving: str  # the version serving instead, e.g. churn@2
     reason: str  # why the wanted one did not load (operators only: it may name paths)
 
@@ -202,13 +202,17 @@ class EndpointTable:
             await asyncio.sleep(self.poll_seconds)
             try:
                 revision = await self._store.call(self.yard.revision)
-                self._store_is_up()
+            except Exception as exc:  # the watcher must outlive a database outage
+                self._store_failed(exc)
+                continue
+            self._store_is_up()
+            try:
                 if revision != self._revision or self._retry_due():
                     await self.refresh()
                 await self._close_expired()
                 await self._report()
-            except Exception as exc:  # the watcher must outlive a database outage
-                self._store_failed(exc)
+            except Exception:  # and whatever else goes wrong in one round
+                log.exception("refreshing endpoints failed; will retry")
 
     def _retry_due(self) -> bool:
         """Endpoints that could not load (or serve a fallback) are tried again now and then:
@@ -273,8 +277,10 @@ class EndpointTable:
         if current is not None and current.endpoint.limits == endpoint.limits:
             reusable = {v.loaded.ref: v for v in current.in_use}
         variants: list[ActiveEndpoint] = []
+        trying = endpoint.primary.model
         try:
             for route in endpoint.serving_routes:
+                trying = route.model
                 version = await self._store.call(self.yard.get_version, route.model)
                 old = reusable.get(version.ref)
                 if old is not None:
@@ -292,11 +298,10 @@ class EndpointTable:
             if current is None:
                 current = await self._fall_back(endpoint, message)
             if current is not None:
-                wanted = endpoint.primary.model
                 previous = self.fallbacks.get(endpoint.name)
                 serving = current.loaded.ref
-                self.fallbacks[endpoint.name] = Fallback(wanted, serving, message)
-                message = f"cannot load {wanted}: {message}; serving {serving} instead"
+                self.fallbacks[endpoint.name] = Fallback(trying, serving, message)
+                message = f"cannot load {trying}: {message}; serving {serving} instead"
                 if previous is None or previous.serving != serving:
                     log.error("endpoint %s: %s", endpoint.name, message)
             else:
