@@ -32,6 +32,7 @@ NONE = parse_rules("")
         ("http://bücher.example/", "punycode"),
         ("http://bad_name-.example/", "not a valid host name"),
         ("", r"needs an http\(s\) URL"),
+        ("http://" + "a" * 60 + ".b" * 100 + "/", "at most 253 characters"),
     ],
 )
 def test_malformed_webhook_urls_are_refused(url: str, match: str) -> None:

@@ -25,6 +25,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 ALLOW_SETTING = "MODELYARD_WEBHOOK_ALLOW"
 RESOLVE_SETTING = "MODELYARD_WEBHOOK_RESOLVE"
 MAX_URL = 2000
+MAX_HOST = 253  # RFC 1035
 # Names that mean "this machine" or "this site" wherever they are resolved (RFC 6761,
 # RFC 6762, RFC 8375 and ICANN's .internal): no public receiver lives under them.
 LOCAL_SUFFIXES = ("localhost", "local", "internal", "home.arpa", "localdomain", "lan")
@@ -92,6 +93,8 @@ def parse_webhook_url(url: str, field: str = "alert") -> WebhookUrl:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise InvalidInput(f"{field} {url!r}: needs an http(s) URL with a host")
+    if len(host) > MAX_HOST:
+        raise InvalidInput(f"{field} {url!r}: a host name has at most {MAX_HOST} characters")
     address = literal_address(host)
     if address is None and not all(_LABEL.match(label) for label in host.split(".")):
         raise InvalidInput(f"{field} {url!r}: {host!r} is not a valid host name")
