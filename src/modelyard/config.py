@@ -6,7 +6,7 @@ import getpass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -145,6 +145,35 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = Field(
         default=0.5, gt=0, le=600, description="Wait before the second try; doubles after each."
     )
+    webhook_allow: str = Field(
+        default="",
+        description="Host names, addresses and networks alert webhooks may reach although "
+        "they are not public, comma-separated (e.g. 127.0.0.1,hooks.corp,10.8.0.0/16).",
+    )
+    webhook_resolve: str = Field(
+        default="",
+        description="HOST=ADDRESS answers for webhook hosts, used instead of DNS and checked "
+        "like DNS answers, comma-separated (like curl --resolve).",
+    )
+
+    @field_validator("webhook_allow", "webhook_resolve")
+    @classmethod
+    def _webhook_rules(cls, value: str, info: ValidationInfo) -> str:
+        """Refuse a malformed entry when the settings are read, not at the first alert."""
+        from pydantic_core import PydanticCustomError
+
+        from modelyard.domain.webhooks import parse_rules
+        from modelyard.errors import InvalidInput
+
+        try:
+            if info.field_name == "webhook_allow":
+                parse_rules(value)
+            else:
+                parse_rules("", value)
+        except InvalidInput as exc:
+            message = str(exc).split(": ", 1)[-1]
+            raise PydanticCustomError("webhook_rules", message) from None
+        return value
 
     @property
     def resolved_db_url(self) -> str:

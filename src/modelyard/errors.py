@@ -36,6 +36,19 @@ class Conflict(YardError):
     code = "conflict"
 
 
+class AliasMoved(Conflict):
+    """An alias move refused by its compare-and-set: the alias does not point where the
+    caller said (``expected`` 0: unset; ``actual`` None: it is not set)."""
+
+    def __init__(self, name: str, alias: str, expected: int, actual: int | None) -> None:
+        where = f"points at version {actual}" if actual is not None else "is not set"
+        wanted = "unset" if expected == 0 else str(expected)
+        super().__init__(f"{name}@{alias} {where}, not {wanted} as expected; nothing changed")
+        self.target = f"{name}@{alias}"
+        self.expected = expected
+        self.actual = actual
+
+
 class UnsupportedModel(InvalidInput):
     """No flavor knows how to save or load the object or file."""
 

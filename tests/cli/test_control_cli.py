@@ -59,6 +59,7 @@ def test_a_rollout_from_start_to_abort(cli: Invoke) -> None:
         (["--candidate", "churn@9"], 3, "not found"),
         (["--candidate", "churn@2", "--min-rows", "0"], 2, "min_rows"),
         (["--candidate", "churn@2", "--alert", "ftp://x"], 2, "http(s) URL"),
+        (["--candidate", "churn@2", "--alert", "http://10.0.0.1/"], 2, "10.0.0.1 is a private"),
     ],
 )
 def test_bad_rollouts_are_refused_in_one_line(
@@ -101,6 +102,7 @@ def test_policies_are_added_listed_and_removed(cli: Invoke) -> None:
         (["--when", "accuracy<baseline", "--then", "rollback"], 2, "rollout checks"),
         (["--when", "error_rate>0.1", "--then", "run:"], 2, "needs a command"),
         (["--when", "error_rate>0.1", "--then", "rollback", "--window", "0m"], 2, "period"),
+        (["--when", "error_rate>0.1", "--then", "alert:http://127.0.0.1:8/"], 2, "loopback"),
     ],
 )
 def test_bad_policies_are_refused_in_one_line(

@@ -72,3 +72,21 @@ def test_bad_input_is_one_line(
 ) -> None:
     args = [str(yard_with_two) if a == "HOLDOUT" else a for a in args]
     assert_one_line_error(cli("promote", *args), code, message)
+
+
+def test_a_stale_expect_exits_4_before_the_gate_and_is_audited(
+    cli: Invoke, yard_with_two: Path
+) -> None:
+    holdout = ["--holdout", str(yard_with_two)]
+    stale = cli("promote", "churn", "3", *holdout, "--expect", "2", "--reason", "from my notes")
+    assert_one_line_error(stale, 4, "churn@production points at version 1, not 2 as expected")
+    assert_one_line_error(
+        cli("alias", "set", "churn", "production", "3", "--expect", "0"), 4, "not unset"
+    )
+    refused = json.loads(cli("audit", "--action", "alias.refused", "--json").output)
+    assert [(e["actor"], e["details"]["move"], e["details"]["expected"]) for e in refused] == [
+        ("cli-tester", "set", 0),
+        ("cli-tester", "promote", 2),
+    ]
+    assert not json.loads(cli("audit", "--action", "gate.*", "--json").output)
+    assert cli("promote", "churn", "3", *holdout, "--expect", "1").exit_code == 0

@@ -8,12 +8,15 @@ from tests.integration.webhook_receiver import webhook_receiver
 
 from modelyard import Yard
 from modelyard.control.actions import Actions, Context, Retry
+from modelyard.control.webhooks import Webhooks
 from modelyard.domain.endpoints import Route
 from modelyard.domain.policies import parse_action
+from modelyard.domain.webhooks import parse_rules
 from modelyard.errors import InvalidInput
 
 CONTEXT = Context("churn-api", "policy 1", "drift_share = 0.6 (wants > 0.3)", {"value": 0.6})
 FAST = Retry(attempts=3, first_delay=0.01, timeout=2)
+LOOPBACK = Webhooks(parse_rules("127.0.0.1"))  # the receivers listen there
 
 
 class Log:
@@ -27,7 +30,7 @@ class Log:
 def test_a_webhook_is_retried_with_backoff_until_delivered(sqlite_yard: Yard) -> None:
     log = Log()
     with webhook_receiver(fail_first=2) as receiver:
-        Actions(sqlite_yard, retry=FAST).alert(receiver.url, CONTEXT, log)
+        Actions(sqlite_yard, retry=FAST, webhooks=LOOPBACK).alert(receiver.url, CONTEXT, log)
     assert log.entries == [("delivered", {"url": receiver.url, "attempts": 3})]
     assert receiver.received[0]["message"] == CONTEXT.message
     assert receiver.received[0]["details"] == {"value": 0.6}
@@ -36,14 +39,43 @@ def test_a_webhook_is_retried_with_backoff_until_delivered(sqlite_yard: Yard) ->
 def test_a_webhook_that_never_answers_is_recorded_as_failed(sqlite_yard: Yard) -> None:
     log = Log()
     with webhook_receiver(fail_first=100) as receiver:
-        Actions(sqlite_yard, retry=FAST).alert(receiver.url, CONTEXT, log)
+        Actions(sqlite_yard, retry=FAST, webhooks=LOOPBACK).alert(receiver.url, CONTEXT, log)
     kind, details = log.entries[0]
     assert kind == "delivery_failed"
     assert details["attempts"] == 3
     assert details["errors"] == ["HTTP 503"] * 3
     log = Log()
-    Actions(sqlite_yard, retry=FAST).alert("http://127.0.0.1:9/closed", CONTEXT, log)
+    Actions(sqlite_yard, retry=FAST, webhooks=LOOPBACK).alert(
+        "http://127.0.0.1:9/closed", CONTEXT, log
+    )
     assert log.entries[0][0] == "delivery_failed"
+    assert log.entries[0][1]["attempts"] == 3
+
+
+def test_a_webhook_to_loopback_is_refused_once_and_recorded_not_raised(
+    sqlite_yard: Yard,
+) -> None:
+    log = Log()
+    with webhook_receiver() as receiver:
+        actions = Actions(sqlite_yard, retry=FAST)  # no allow-list
+        actions.perform(parse_action(f"alert:{receiver.url}"), CONTEXT, log)
+        actions.close(wait=None)
+    kind, details = log.entries[0]
+    assert kind == "delivery_failed"
+    assert details["attempts"] == 1  # a rule is not retried
+    assert details["error"].startswith("refused: ")
+    assert "loopback" in details["error"]
+    assert receiver.attempts == 0
+
+
+def test_a_redirect_is_not_followed(sqlite_yard: Yard) -> None:
+    log = Log()
+    with webhook_receiver() as inside, webhook_receiver(redirect_to=inside.url) as outside:
+        Actions(sqlite_yard, retry=FAST, webhooks=LOOPBACK).alert(outside.url, CONTEXT, log)
+    kind, details = log.entries[0]
+    assert kind == "delivery_failed"
+    assert details["errors"] == ["HTTP 302: redirects are not followed"]
+    assert (outside.attempts, inside.attempts) == (1, 0)
 
 
 def test_a_command_runs_with_its_output_and_exit_code_kept(sqlite_yard: Yard) -> None:

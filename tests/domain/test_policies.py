@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from modelyard.domain.policies import evaluate, parse_action, parse_policy
+from modelyard.domain.policies import Policy, evaluate, parse_action, parse_policy
 from modelyard.errors import InvalidInput
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -27,6 +27,7 @@ def test_actions_parse_by_kind() -> None:
         ("rollback:now", "takes no argument"),
         ("alert:ftp://x", r"http\(s\) URL"),
         ("alert:https://", r"http\(s\) URL"),
+        ("alert:http://user:pw@example.com/", "user:password@ in a webhook URL is refused"),
         ("shift:churn@4", "shift:REF=WEIGHT"),
         ("shift:churn@4=100", "from 0 to below 100"),
         ("shift:Bad Name@1=5", "model name"),
@@ -37,6 +38,19 @@ def test_actions_parse_by_kind() -> None:
 def test_bad_actions(text: str, match: str) -> None:
     with pytest.raises(InvalidInput, match=match):
         parse_action(text)
+
+
+def test_a_stored_alert_loads_even_if_todays_url_rules_refuse_it() -> None:
+    """One row written before the rules must not stop every policy from loading; its
+    delivery is refused instead."""
+    spec = {
+        "when": "drift_share>0.3",
+        "then": ["alert:http://user:pw@example.com/"],
+        "window_seconds": 60,
+        "cooldown_seconds": 60,
+    }
+    policy = Policy.from_spec("churn-api", spec)
+    assert policy.actions[0].target == "http://user:pw@example.com/"
 
 
 def _policy(hold: str = "for 10m", cooldown: str = "30m"):

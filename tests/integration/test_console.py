@@ -343,3 +343,27 @@ LOW_CONTRAST = """() => {
   }
   return low;
 }"""
+
+
+def test_a_promotion_from_a_page_gone_stale_is_refused(page: Any, console: Console) -> None:
+    """The dialog sends the version the page shows as ``expect``: a move made by someone
+    else since the page was drawn is refused and shown, not silently replaced."""
+    _sign_in(page, console, "write")
+    page.goto(f"{console.server.url}/ui#/models/churn")
+    page.get_by_role("button", name="Promote v2…").wait_for()  # the page shows v1
+    with console.yard() as yard:
+        yard.set_alias("churn", "production", 2, reason="someone else")
+    try:
+        page.get_by_role("button", name="Promote v2…").click()
+        dialog = page.locator("#dialog")
+        dialog.get_by_text("The gate passes").wait_for()
+        dialog.get_by_label("Reason (required)").fill("from an old tab")
+        dialog.get_by_role("button", name="Promote").click()
+        dialog.get_by_text("churn@production points at version 2, not 1 as expected").wait_for()
+        with console.yard() as yard:
+            refused = yard.audit(action="alias.refused")[0]
+            assert refused.details["reason"] == "from an old tab"
+            assert "console write" in refused.actor
+    finally:
+        with console.yard() as yard:
+            yard.set_alias("churn", "production", 1, reason="put back")

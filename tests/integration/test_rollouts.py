@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from tests.integration.models_for_serving import ExplodingClassifier, SlowClassifier
 from tests.integration.serving_fixtures import running_server
-from tests.integration.webhook_receiver import Receiver, webhook_receiver
+from tests.integration.webhook_receiver import ALLOW_LOOPBACK, Receiver, webhook_receiver
 
 from modelyard import Yard
+from modelyard.config import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -134,7 +135,9 @@ def test_a_drift_policy_rolls_back_every_worker_and_calls_the_webhook(
 ) -> None:
     X, _ = cancer
     home = tmp_path / "home"
-    with Yard(home) as yard:
+    # The receiver listens on loopback: the operator's allow-list names it, for the policy
+    # (checked when added) and for the server (checked again when it sends).
+    with Yard(home, settings=Settings(webhook_allow="127.0.0.1")) as yard:
         yard.register(logreg, "churn", sample=X)
         yard.register(forest, "churn", sample=X)
         yard.set_alias("churn", "production", 1)
@@ -148,7 +151,8 @@ def test_a_drift_policy_rolls_back_every_worker_and_calls_the_webhook(
         )
     calm = X.sample(200, random_state=0)
     shifted = calm * 3.0  # every feature far outside the training range
-    with running_server(home, "--dev", "--workers", "2", env=FAST) as server:
+    serving = {**FAST, **ALLOW_LOOPBACK}
+    with running_server(home, "--dev", "--workers", "2", env=serving) as server:
         with server.client() as client:
 
             def send(frame) -> httpx.Response:

@@ -1,5 +1,9 @@
 """A real HTTP server in the test process that records the JSON bodies POSTed to it,
-answering ``fail_first`` requests with 503 (a flaky receiver)."""
+answering ``fail_first`` requests with 503 (a flaky receiver), or every request with a
+302 to ``redirect_to`` (a receiver pointing somewhere a webhook may not go).
+
+It listens on 127.0.0.1, which webhooks reach only when the allow-list names it:
+``ALLOW_LOOPBACK`` is the setting tests give the yard and the server."""
 
 from __future__ import annotations
 
@@ -11,23 +15,34 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+ALLOW_LOOPBACK = {"MODELYARD_WEBHOOK_ALLOW": "127.0.0.1"}
+
 
 @dataclass
 class Receiver:
     url: str
+    port: int = 0
     fail_first: int = 0
+    redirect_to: str | None = None
     received: list[dict[str, Any]] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # the Host header of every request
     attempts: int = 0
 
 
 @contextmanager
-def webhook_receiver(fail_first: int = 0) -> Iterator[Receiver]:
-    receiver = Receiver(url="", fail_first=fail_first)
+def webhook_receiver(fail_first: int = 0, redirect_to: str | None = None) -> Iterator[Receiver]:
+    receiver = Receiver(url="", fail_first=fail_first, redirect_to=redirect_to)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             receiver.attempts += 1
+            receiver.hosts.append(self.headers.get("Host", ""))
+            if receiver.redirect_to is not None:
+                self.send_response(302)
+                self.send_header("Location", receiver.redirect_to)
+                self.end_headers()
+                return
             if receiver.attempts <= receiver.fail_first:
                 self.send_response(503)
                 self.end_headers()
@@ -40,7 +55,8 @@ def webhook_receiver(fail_first: int = 0) -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    receiver.port = int(server.server_address[1])
+    receiver.url = f"http://127.0.0.1:{receiver.port}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -25,11 +25,18 @@ def promote(
     latency_p95_ms: float = typer.Option(100.0, help="Budget for one-row predictions, p95 ms."),
     force: bool = typer.Option(False, "--force", help="Move the alias even if a check fails."),
     reason: str = typer.Option("", "--reason", help="Why (required with --force; audited)."),
+    expect: int | None = typer.Option(
+        None,
+        "--expect",
+        help="Promote only if the alias still points at this version (0: only if unset); "
+        "checked before the gate, refusals audited.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Check NAME@VERSION against the current holder of the alias; move it only on a pass.
 
-    Exit codes: 0 promoted, 1 the gate failed (nothing moved), 2 bad input.
+    Exit codes: 0 promoted, 1 the gate failed (nothing moved), 2 bad input, 4 the alias
+    moved (--expect, or meanwhile).
     """
     from modelyard.validation.gate import GateSettings
 
@@ -43,6 +50,7 @@ def promote(
         settings=settings,
         force=force,
         reason=reason,
+        expect=expect,
     )
     report = result.report
     if as_json:

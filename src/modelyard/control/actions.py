@@ -22,6 +22,7 @@ from typing import IO, Any, Protocol
 
 import httpx
 
+from modelyard.control.webhooks import Webhooks
 from modelyard.domain.endpoints import Endpoint, Route
 from modelyard.domain.names import parse_ref
 from modelyard.domain.policies import Action
@@ -72,9 +73,12 @@ class Context:
 
 
 class Actions:
-    def __init__(self, hands: Hands, *, retry: Retry | None = None) -> None:
+    def __init__(
+        self, hands: Hands, *, retry: Retry | None = None, webhooks: Webhooks | None = None
+    ) -> None:
         self.hands = hands
         self.retry = retry or Retry()
+        self.webhooks = webhooks or Webhooks()  # no allow-list: public addresses only
         self._running: dict[str, threading.Thread] = {}
         self._commands: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
@@ -148,18 +152,28 @@ class Actions:
         delay, errors = self.retry.first_delay, []
         for attempt in range(1, self.retry.attempts + 1):
             try:
-                response = httpx.post(url, json=body, timeout=self.retry.timeout)
+                response = self.webhooks.post(url, body, timeout=self.retry.timeout)
+            except InvalidInput as exc:  # a rule, not a flake: recorded, never retried or raised
+                errors.append(f"refused: {first_line(exc)}")
+                break
+            except (httpx.HTTPError, OSError) as exc:
+                errors.append(first_line(exc) or type(exc).__name__)
+            else:
                 if response.status_code < 300:
                     record("delivered", {"url": url, "attempts": attempt})
                     return
+                if 300 <= response.status_code < 400:  # its target was never checked
+                    errors.append(f"HTTP {response.status_code}: redirects are not followed")
+                    break
                 errors.append(f"HTTP {response.status_code}")
-            except httpx.HTTPError as exc:
-                errors.append(first_line(exc) or type(exc).__name__)
             if attempt < self.retry.attempts:
                 time.sleep(delay)
                 delay *= 2
         log.warning("%s: webhook %s failed %d times", context.subject, url, len(errors))
-        record("delivery_failed", {"url": url, "attempts": len(errors), "errors": errors})
+        record(
+            "delivery_failed",
+            {"url": url, "attempts": len(errors), "errors": errors, "error": errors[-1]},
+        )
 
     def run(self, action: Action, context: Context, record: Record, timeout: float) -> None:
         """The command in a session of its own (so a timeout or a shutdown ends it and its

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from modelyard.control import canary, policies
 from modelyard.control.actions import Actions, Retry
 from modelyard.control.lease import Lease, lease_for
+from modelyard.control.webhooks import Webhooks
 from modelyard.errors import Conflict, first_line
 from modelyard.store.schema import utcnow
 
@@ -41,7 +42,7 @@ class Controller:
         self.yard = yard
         self.interval = interval
         self.lease = lease or lease_for(yard.db)
-        self.actions = Actions(yard, retry=retry)
+        self.actions = Actions(yard, retry=retry, webhooks=Webhooks.from_settings(yard.settings))
         self.leading = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -13,6 +13,7 @@ from typing import Any
 class AlertReceiver:
     """Collects the JSON bodies POSTed to ``url`` (``start`` first, ``close`` after)."""
 
+    host: str = "127.0.0.1"
     url: str = ""
     alerts: list[dict[str, Any]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -34,8 +35,8 @@ class AlertReceiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/alerts"
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
+        self.url = f"http://{self.host}:{self._server.server_address[1]}/alerts"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

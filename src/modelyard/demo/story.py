@@ -36,6 +36,9 @@ COMPRESSED = {
     "MODELYARD_POLL_SECONDS": "0.5",
 }
 ENDPOINT = "churn-api"
+# The demo's alert receiver listens on loopback, which webhooks may reach only when the
+# operator's allow-list names it: the demo names it, as a user running one would.
+RECEIVER_HOST = "127.0.0.1"
 
 
 @dataclass
@@ -70,11 +73,16 @@ def run_live(
     port: int | None = None,
     keep_serving: bool = True,
 ) -> LiveResult:
+    from modelyard.yard import Yard
+
     result = LiveResult()
+    allow = ",".join(filter(None, (yard.settings.webhook_allow, RECEIVER_HOST)))
+    yard = Yard(settings=yard.settings.model_copy(update={"webhook_allow": allow}))
     cli = f"modelyard --home {home}"
+    allowing = f"MODELYARD_WEBHOOK_ALLOW={RECEIVER_HOST} {cli}"  # for what sends or sets alerts
     yard.set_routes(ENDPOINT, [Route("churn@production")], sticky_key="user_id")
-    receiver = AlertReceiver().start()
-    server = _start_server(home, port or _free_port())
+    receiver = AlertReceiver(host=RECEIVER_HOST).start()
+    server = _start_server(home, port or _free_port(), allow)
     result.url = server.url
     traffic = Traffic(server.url, ENDPOINT, X_test, y_test)
     try:
@@ -86,7 +94,7 @@ def run_live(
         chapter.figures = {"requests": sum(traffic.served.values())}
         say(
             f"6. serving on {server.url}; callers replay the test split, labels follow "
-            f"{LABEL_DELAY:g} s later    [dim]$ {cli} serve --dev[/dim]"
+            f"{LABEL_DELAY:g} s later    [dim]$ {allowing} serve --dev[/dim]"
         )
 
         chapter = _chapter(result, "canary")
@@ -102,9 +110,10 @@ def run_live(
         )
         say(
             f"7. canary: {candidate} takes 25 %, then 100 %, while its checks hold against "
-            f"the baseline    [dim]$ {cli} rollout start {ENDPOINT} --candidate {candidate} "
-            "--steps 25,100 --interval 5s --check 'error_rate<0.01' --check 'p95_ms<250' "
-            "--check 'accuracy>=baseline-0.1' --min-rows 50[/dim]"
+            f"the baseline    [dim]$ {allowing} rollout start {ENDPOINT} --candidate "
+            f"{candidate} --steps 25,100 --interval 5s --check 'error_rate<0.01' --check "
+            f"'p95_ms<250' --check 'accuracy>=baseline-0.1' --min-rows 50 --alert "
+            f"{receiver.url}[/dim]"
         )
         _wait(lambda: yard.rollout_status(ENDPOINT).state != "running", 90, "the canary")
         rollout = yard.rollout_status(ENDPOINT)
@@ -127,7 +136,7 @@ def run_live(
         say(
             f"8. policy {policy.id}: when drift_share>0.3 for 2s → rollback, alert; now the "
             "callers' data shifts    [dim]$ "
-            f"{cli} policy add {ENDPOINT} --when 'drift_share>0.3 for 2s' --then rollback "
+            f"{allowing} policy add {ENDPOINT} --when 'drift_share>0.3 for 2s' --then rollback "
             f"--then alert:{receiver.url}[/dim]"
         )
         _wait(
@@ -175,6 +184,7 @@ def run_live(
         traffic.stop()
         server.stop()
         receiver.close()
+        yard.close()
     return result
 
 
@@ -237,9 +247,14 @@ class _Server:
                 self.process.wait(10)
 
 
-def _start_server(home: Path, port: int) -> _Server:
+def _start_server(home: Path, port: int, webhook_allow: str) -> _Server:
     log = home / "server.log"
-    environment = {**os.environ, **COMPRESSED, "MODELYARD_DRAIN_SECONDS": "0"}
+    environment = {
+        **os.environ,
+        **COMPRESSED,
+        "MODELYARD_DRAIN_SECONDS": "0",
+        "MODELYARD_WEBHOOK_ALLOW": webhook_allow,
+    }
     command = [sys.executable, "-m", "modelyard.cli", "--home", str(home), "serve"]
     with open(log, "wb") as out:
         process = subprocess.Popen(

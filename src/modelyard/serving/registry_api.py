@@ -1,11 +1,17 @@
 """Admin API for the registry: models, versions, lineage and alias history to read; the
 promotion gate, promote and roll back to act. The console is built on these routes only.
 
-Every action takes a reason and is recorded as the key that asked (``key:<id>``)."""
+Every action takes a reason and is recorded as the key that asked (``key:<id>``). Alias
+moves take a compare-and-set — ``expect`` in the body, or ``If-Match`` with the model's
+``ETag`` (its aliases, ``"production=3,staging=2"``) — so two people acting on the same
+page cannot both win; a refused move is audited by the store (``alias.refused``)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -14,12 +20,16 @@ from starlette.responses import Response
 
 from modelyard.domain.entities import Model, ModelVersion
 from modelyard.domain.jsonable import plain
+from modelyard.errors import AliasMoved, InvalidInput
 from modelyard.serving.auth import actor_of, require
 from modelyard.serving.body import Reasoned, body_schema, read_body
+from modelyard.serving.errors import HttpError
 from modelyard.serving.status import json_response
 
 router = APIRouter(tags=["registry"])
 MAX_PAGE = 500
+MAX_VERSION = 2**31 - 1
+_ALIAS_TAG = re.compile(r'^"([a-z0-9._=,-]*)"$')
 NAME = Path(description="The model's name", max_length=64)
 
 
@@ -32,12 +42,21 @@ class GateRequest(BaseModel):
 
 class PromoteRequest(Reasoned, GateRequest):
     force: bool = Field(False, description="Move the alias even if the gate fails")
+    expect: int | None = Field(
+        None,
+        ge=0,
+        le=2**31 - 1,
+        description="Refuse (409) unless the alias points at this version now (0: unset)",
+    )
 
 
 class RollbackRequest(Reasoned):
     alias: str = Field("production", min_length=1, max_length=64)
     expect: int | None = Field(
-        None, ge=0, description="Refuse (409) unless the alias points at this version now"
+        None,
+        ge=0,
+        le=2**31 - 1,
+        description="Refuse (409) unless the alias points at this version now",
     )
 
 
@@ -88,7 +107,10 @@ async def model(
             "alias_history": [plain(e) for e in reversed(events)],
         }
 
-    return json_response(await asyncio.to_thread(read))
+    body = await asyncio.to_thread(read)
+    response = json_response(body)
+    response.headers["ETag"] = alias_etag(body["aliases"])
+    return response
 
 
 @router.get(
@@ -135,14 +157,26 @@ async def gate(request: Request, name: str = NAME) -> Response:
     dependencies=[Depends(require("write", yard_wide=True))],
     openapi_extra=body_schema(PromoteRequest),
     summary="Promote a version: the gate runs, and the alias moves only if it passes",
-    responses={409: {"description": "the gate failed (its report is in the body)"}},
+    responses={
+        409: {"description": "the gate failed (its report is in the body), or `expect` is stale"},
+        412: {"description": "`If-Match` is stale: the alias moved"},
+    },
 )
 async def promote(request: Request, name: str = NAME) -> Response:
     body = await read_body(request, PromoteRequest)
     yard: Any = request.app.state.yard.acting_as(actor_of(request))
-    result = await asyncio.to_thread(
-        yard.promote, name, body.version, body.alias, force=body.force, reason=body.reason
-    )
+    expect, conditional = _expectation(request, body.alias, body.expect)
+    with _precondition(conditional):
+        result = await asyncio.to_thread(
+            lambda: yard.promote(
+                name,
+                body.version,
+                body.alias,
+                force=body.force,
+                reason=body.reason,
+                expect=expect,
+            )
+        )
     outcome = {
         "promoted": result.moved is not None,
         "forced": result.forced,
@@ -165,14 +199,63 @@ async def promote(request: Request, name: str = NAME) -> Response:
     dependencies=[Depends(require("write", yard_wide=True))],
     openapi_extra=body_schema(RollbackRequest),
     summary="Point an alias back at the version it pointed at before",
+    responses={
+        409: {"description": "`expect` is stale, or there is nothing to roll back to"},
+        412: {"description": "`If-Match` is stale: the alias moved"},
+    },
 )
 async def rollback(request: Request, name: str = NAME) -> Response:
     body = await read_body(request, RollbackRequest)
     yard: Any = request.app.state.yard.acting_as(actor_of(request))
-    event = await asyncio.to_thread(
-        lambda: yard.rollback(name, body.alias, reason=body.reason, expect=body.expect)
-    )
+    expect, conditional = _expectation(request, body.alias, body.expect)
+    with _precondition(conditional):
+        event = await asyncio.to_thread(
+            lambda: yard.rollback(name, body.alias, reason=body.reason, expect=expect)
+        )
     return json_response(plain(event))
+
+
+def alias_etag(aliases: Mapping[str, int]) -> str:
+    """A model's aliases as an entity tag: ``"production=3,staging=2"`` (``""``: none)."""
+    return '"' + ",".join(f"{a}={v}" for a, v in sorted(aliases.items())) + '"'
+
+
+def _expectation(request: Request, alias: str, expect: int | None) -> tuple[int | None, bool]:
+    """The compare-and-set a move asks for: ``expect`` from the body, or ``alias``'s entry
+    in an ``If-Match`` tag (absent: the alias must be unset; ``*``: no condition). Returns
+    it and whether it came from ``If-Match``."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return expect, False
+    tag = _ALIAS_TAG.match(header.strip())
+    entries = [e.partition("=") for e in tag[1].split(",") if e] if tag else None
+    if entries is None or not all(
+        key and number.isdigit() and 1 <= int(number) <= MAX_VERSION for key, _, number in entries
+    ):
+        raise HttpError(
+            400,
+            "bad_request",
+            f"If-Match {header[:100]!r}: expected one entity tag as the ETag of "
+            'GET /api/models/{name}, e.g. "production=3" (weak tags never match)',
+        )
+    wanted = {key: int(number) for key, _, number in entries}
+    from_header = wanted.get(alias, 0)
+    if expect is not None and expect != from_header:
+        raise InvalidInput(
+            f"If-Match says {from_header} but expect says {expect} for {alias}: send one"
+        )
+    return from_header, True
+
+
+@contextlib.contextmanager
+def _precondition(conditional: bool) -> Iterator[None]:
+    """A stale ``If-Match`` is HTTP's 412 (RFC 9110); a stale ``expect`` stays a 409."""
+    try:
+        yield
+    except AliasMoved as exc:
+        if not conditional:
+            raise
+        raise HttpError(412, "precondition_failed", str(exc)) from None
 
 
 def _model(model: Model) -> dict[str, Any]:

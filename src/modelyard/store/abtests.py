@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from modelyard.domain.abtests import ABTest
 from modelyard.errors import Conflict, NotFound
 from modelyard.store import audit
+from modelyard.store.aliases import set_alias_in
 from modelyard.store.db import Database
 from modelyard.store.endpoints import read_endpoint, write_endpoint
-from modelyard.store.registry import set_alias_in
 from modelyard.store.rollouts import AliasMove
 from modelyard.store.schema import ABTestRow, PredictionRow, RolloutRow, utcnow
 

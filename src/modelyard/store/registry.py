@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
@@ -18,9 +19,22 @@ from modelyard.domain.entities import (
     VersionStatus,
 )
 from modelyard.domain.names import check_alias, check_name, parse_ref
-from modelyard.domain.values import check_text, check_version
-from modelyard.errors import Conflict, InvalidInput, NotFound
+from modelyard.domain.values import check_version
+from modelyard.errors import AliasMoved, Conflict, InvalidInput, NotFound
 from modelyard.store import audit, blobs
+from modelyard.store.aliases import (
+    check_move,
+    current_version,
+    events,
+    find_model,
+    find_version,
+    lock_model,
+    move,
+    record_refusal,
+    rollback_in,
+    set_alias_in,
+    to_event,
+)
 from modelyard.store.db import Database, insert_ignore
 from modelyard.store.schema import (
     AliasEventRow,
@@ -33,6 +47,8 @@ from modelyard.store.schema import (
     VersionRow,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
 
 OWNER_VERSION = "model_version"
 
@@ -75,7 +91,7 @@ class RegistryStore:
                 {"name": new.name, "description": "", "latest_version": 0, "created_at": utcnow()},
                 ["name"],
             )
-            model = _lock_model(session, new.name)
+            model = lock_model(session, new.name)
             model.latest_version += 1
             dataset_ids = [_dataset_version_id(session, ref) for ref in new.datasets]
             row = VersionRow(
@@ -126,7 +142,7 @@ class RegistryStore:
         check_name(name, "model name")
 
         def work(session: Session) -> Model:
-            row = _model(session, name)
+            row = find_model(session, name)
             counts = _version_counts(session, ids=[row.id])
             changes = _last_changes(session, [row.id])
             return _to_model(
@@ -169,7 +185,7 @@ class RegistryStore:
         check_name(name, "model name")
 
         def work(session: Session) -> list[ModelVersion]:
-            model = _model(session, name)
+            model = find_model(session, name)
             query = select(VersionRow).where(VersionRow.model_id == model.id)
             if not include_archived:
                 query = query.where(VersionRow.status == VersionStatus.READY.value)
@@ -188,7 +204,7 @@ class RegistryStore:
             ref_version = version
 
         def work(session: Session) -> ModelVersion:
-            model = _model(session, name)
+            model = find_model(session, name)
             number = ref_version
             if alias is not None:
                 target = session.get(AliasRow, (model.id, alias))
@@ -204,13 +220,13 @@ class RegistryStore:
                 )
                 if number is None:
                     raise NotFound(f"model {name!r} has no ready version")
-            return _to_version(session, name, _version(session, model, number))
+            return _to_version(session, name, find_version(session, model, number))
 
         return self.db.read(work)
 
     def profile(self, name: str, version: int) -> dict[str, Any]:
         def work(session: Session) -> dict[str, Any]:
-            return dict(_version(session, _model(session, name), version).profile)
+            return dict(find_version(session, find_model(session, name), version).profile)
 
         return self.db.read(work)
 
@@ -224,9 +240,16 @@ class RegistryStore:
         actor: str,
         reason: str = "",
         expect: int | None = None,
+        *,
+        kind: str = "set",
     ) -> AliasEvent:
-        return self.db.write(
-            lambda session: set_alias_in(session, name, alias, version, actor, reason, expect)
+        """``kind`` names the move in a refusal's audit event (``promote`` for one)."""
+        return self._refusals_audited(
+            actor,
+            kind,
+            version,
+            reason,
+            lambda session: set_alias_in(session, name, alias, version, actor, reason, expect),
         )
 
     def rollback(
@@ -234,41 +257,60 @@ class RegistryStore:
     ) -> AliasEvent:
         """Move the alias back to the target it had before its current one (like "back")."""
         check_alias(alias)
-        _check_move(reason, expect)
+        check_move(reason, expect)
+        return self._refusals_audited(
+            actor,
+            "rollback",
+            None,
+            reason,
+            lambda session: rollback_in(session, name, alias, actor, reason, expect),
+        )
 
-        def work(session: Session) -> AliasEvent:
-            model = _lock_model(session, name)
-            current = session.get(AliasRow, (model.id, alias))
-            if current is None:
-                raise NotFound(f"alias {name}@{alias} does not exist")
-            _check_expectation(name, alias, current, expect)
-            stack = _target_stack(_events(session, model.id, alias))
-            ready = {
-                v
-                for v in session.scalars(
-                    select(VersionRow.version).where(
-                        VersionRow.model_id == model.id,
-                        VersionRow.status == VersionStatus.READY.value,
-                    )
-                )
-            }
-            earlier = [v for v in stack[:-1] if v in ready and v != current.version]
-            if not earlier:
-                raise Conflict(f"{name}@{alias} has no earlier target to roll back to")
-            return _move(session, model, alias, current, earlier[-1], "rollback", actor, reason)
+    def expect_alias(
+        self, name: str, alias: str, expect: int, actor: str, *, kind: str, to: int, reason: str
+    ) -> None:
+        """Refuse (audited) unless ``alias`` points at ``expect`` now (0: unset) — before
+        work that is wasted if it does not, such as a promotion's gate."""
+        check_alias(alias)
+        check_move(reason, expect)
+        actual = self.db.read(lambda session: current_version(session, name, alias))
+        if actual != (expect or None):
+            self.refuse(AliasMoved(name, alias, expect, actual), actor, kind, to, reason)
 
-        return self.db.write(work)
+    def refuse(
+        self, refused: AliasMoved, actor: str, kind: str, to: int | None, reason: str
+    ) -> NoReturn:
+        """Record ``refused`` (its own transaction: the move's was rolled back) and raise
+        it. A failing audit write is logged; the caller still learns of the conflict."""
+        try:
+            self.db.write(lambda session: record_refusal(session, refused, actor, kind, to, reason))
+        except Exception:
+            log.exception("could not audit the refused move of %s", refused.target)
+        raise refused
+
+    def _refusals_audited(
+        self,
+        actor: str,
+        kind: str,
+        to: int | None,
+        reason: str,
+        work: Callable[[Session], AliasEvent],
+    ) -> AliasEvent:
+        try:
+            return self.db.write(work)
+        except AliasMoved as refused:
+            self.refuse(refused, actor, kind, to, reason)
 
     def delete_alias(self, name: str, alias: str, actor: str, reason: str = "") -> AliasEvent:
         check_alias(alias)
-        _check_move(reason, None)
+        check_move(reason, None)
 
         def work(session: Session) -> AliasEvent:
-            model = _lock_model(session, name)
+            model = lock_model(session, name)
             current = session.get(AliasRow, (model.id, alias))
             if current is None:
                 raise NotFound(f"alias {name}@{alias} does not exist")
-            return _move(session, model, alias, current, None, "delete", actor, reason)
+            return move(session, model, alias, current, None, "delete", actor, reason)
 
         return self.db.write(work)
 
@@ -277,8 +319,8 @@ class RegistryStore:
             check_alias(alias)
 
         def work(session: Session) -> list[AliasEvent]:
-            model = _model(session, name)
-            return [_to_event(name, r) for r in _events(session, model.id, alias)]
+            model = find_model(session, name)
+            return [to_event(name, r) for r in events(session, model.id, alias)]
 
         return self.db.read(work)
 
@@ -288,11 +330,11 @@ class RegistryStore:
         self, name: str, version: int, status: VersionStatus, actor: str, reason: str = ""
     ) -> ModelVersion:
         version = check_version(version)
-        _check_move(reason, None)
+        check_move(reason, None)
 
         def work(session: Session) -> ModelVersion:
-            model = _lock_model(session, name)
-            row = _version(session, model, version)
+            model = lock_model(session, name)
+            row = find_version(session, model, version)
             if status == VersionStatus.ARCHIVED:
                 _refuse_if_aliased(session, model, version, "archive")
             row.status = status.value
@@ -311,11 +353,11 @@ class RegistryStore:
     def delete_version(self, name: str, version: int, actor: str, reason: str = "") -> None:
         """Remove the row and its file references; gc removes the blobs later."""
         version = check_version(version)
-        _check_move(reason, None)
+        check_move(reason, None)
 
         def work(session: Session) -> None:
-            model = _lock_model(session, name)
-            row = _version(session, model, version)
+            model = lock_model(session, name)
+            row = find_version(session, model, version)
             _refuse_if_aliased(session, model, version, "delete")
             session.execute(
                 delete(FileRow).where(
@@ -330,30 +372,6 @@ class RegistryStore:
 
 
 # -- helpers (all run inside a caller's transaction) ------------------------------------------
-
-
-def _model(session: Session, name: str) -> ModelRow:
-    row = session.scalar(select(ModelRow).where(ModelRow.name == name))
-    if row is None:
-        raise NotFound(f"model {name!r} not found")
-    return row
-
-
-def _lock_model(session: Session, name: str) -> ModelRow:
-    check_name(name, "model name")
-    row = session.scalar(select(ModelRow).where(ModelRow.name == name).with_for_update())
-    if row is None:
-        raise NotFound(f"model {name!r} not found")
-    return row
-
-
-def _version(session: Session, model: ModelRow, version: int) -> VersionRow:
-    row = session.scalar(
-        select(VersionRow).where(VersionRow.model_id == model.id, VersionRow.version == version)
-    )
-    if row is None:
-        raise NotFound(f"version {model.name}@{version} not found")
-    return row
 
 
 def _version_counts(
@@ -416,116 +434,6 @@ def _dataset_version_id(session: Session, ref: str) -> int:
     return int(row)
 
 
-MAX_REASON = 2000
-
-
-def _check_move(reason: str, expect: int | None) -> None:
-    """``expect``: None skips the check, 0 means "the alias must not be set yet"."""
-    check_text(reason, "reason", MAX_REASON)
-    if isinstance(expect, bool) or (expect is not None and expect != 0):
-        check_version(expect, "expected version")
-
-
-def set_alias_in(
-    session: Session,
-    name: str,
-    alias: str,
-    version: int,
-    actor: str,
-    reason: str = "",
-    expect: int | None = None,
-) -> AliasEvent:
-    """Move an alias inside the caller's transaction (a rollout's last step moves it in
-    the same write as its state, so an abort racing it cannot leave the alias moved)."""
-    check_alias(alias)
-    version = check_version(version)
-    _check_move(reason, expect)
-    model = _lock_model(session, name)
-    target = _version(session, model, version)
-    if target.status != VersionStatus.READY.value:
-        raise Conflict(
-            f"{name}@{version} is {target.status}; unarchive it before "
-            f"pointing {name}@{alias} at it"
-        )
-    current = session.get(AliasRow, (model.id, alias))
-    _check_expectation(name, alias, current, expect)
-    return _move(session, model, alias, current, version, "set", actor, reason)
-
-
-def _check_expectation(name: str, alias: str, current: AliasRow | None, expect: int | None) -> None:
-    if expect is None:
-        return
-    actual = current.version if current is not None else None
-    if actual != (expect or None):
-        where = f"points at version {actual}" if actual is not None else "is not set"
-        wanted = "unset" if expect == 0 else str(expect)
-        raise Conflict(f"{name}@{alias} {where}, not {wanted} as expected; nothing changed")
-
-
-def _move(
-    session: Session,
-    model: ModelRow,
-    alias: str,
-    current: AliasRow | None,
-    to: int | None,
-    kind: str,
-    actor: str,
-    reason: str,
-) -> AliasEvent:
-    before = current.version if current is not None else None
-    if to is None:
-        if current is not None:
-            session.delete(current)
-    elif current is None:
-        session.add(AliasRow(model_id=model.id, name=alias, version=to))
-    else:
-        current.version = to
-    event = AliasEventRow(
-        model_id=model.id,
-        alias=alias,
-        from_version=before,
-        to_version=to,
-        kind=kind,
-        actor=actor,
-        reason=reason,
-        at=utcnow(),
-    )
-    session.add(event)
-    audit.record(
-        session,
-        actor,
-        f"alias.{kind}",
-        f"{model.name}@{alias}",
-        {"from": before, "to": to, "reason": reason},
-    )
-    audit.bump_revision(session)
-    session.flush()
-    return _to_event(model.name, event)
-
-
-def _events(session: Session, model_id: int, alias: str | None) -> Sequence[AliasEventRow]:
-    query = select(AliasEventRow).where(AliasEventRow.model_id == model_id)
-    if alias is not None:
-        query = query.where(AliasEventRow.alias == alias)
-    return session.scalars(query.order_by(AliasEventRow.seq)).all()
-
-
-def _target_stack(events: Sequence[AliasEventRow]) -> list[int]:
-    """Replay the history: a set pushes its target, a rollback pops back to the one below."""
-    stack: list[int] = []
-    for event in events:
-        if event.kind == "set" and event.to_version is not None:
-            stack.append(event.to_version)
-        elif event.kind == "rollback" and event.to_version is not None:
-            while stack and stack[-1] != event.to_version:
-                stack.pop()
-            if not stack:
-                stack.append(event.to_version)
-        elif event.kind == "delete":
-            stack.clear()
-    return stack
-
-
 def _refuse_if_aliased(session: Session, model: ModelRow, version: int, action: str) -> None:
     names = sorted(a for a, v in _aliases(session, model.id).items() if v == version)
     if names:
@@ -533,20 +441,6 @@ def _refuse_if_aliased(session: Session, model: ModelRow, version: int, action: 
             f"cannot {action} {model.name}@{version}: alias "
             f"{', '.join(f'{model.name}@{n}' for n in names)} points to it"
         )
-
-
-def _to_event(model: str, row: AliasEventRow) -> AliasEvent:
-    return AliasEvent(
-        row.seq,
-        model,
-        row.alias,
-        row.from_version,
-        row.to_version,
-        row.kind,
-        row.actor,
-        row.reason,
-        row.at,
-    )
 
 
 def _to_version(session: Session, name: str, row: VersionRow) -> ModelVersion:

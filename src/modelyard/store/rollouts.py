@@ -18,9 +18,9 @@ from modelyard.domain.endpoints import Route
 from modelyard.domain.rollouts import ACTIVE, Rollout, RolloutPlan
 from modelyard.errors import Conflict, NotFound
 from modelyard.store import audit
+from modelyard.store.aliases import set_alias_in
 from modelyard.store.db import Database
 from modelyard.store.endpoints import read_endpoint, write_endpoint
-from modelyard.store.registry import set_alias_in
 from modelyard.store.schema import ABTestRow, RolloutRow, utcnow
 
 # (model name, alias, version, reason, expected current version) for set_alias_in

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelyard.config import Settings
+from modelyard.control.webhooks import Webhooks
 from modelyard.domain.endpoints import Endpoint
 from modelyard.domain.entities import AuditEvent
 from modelyard.domain.names import parse_ref
@@ -84,7 +85,8 @@ class ControlMixin:
                 f"{name!r}"
             )
         if alert is not None:
-            parse_action(f"alert:{alert}")  # the same URL rule as a policy's alert
+            alert = parse_action(f"alert:{alert}").target  # the same URL rule as a policy's
+            Webhooks.from_settings(self.settings).check_configured(alert, "alert")
         plan = RolloutPlan(
             endpoint=endpoint,
             candidate=chosen.ref,
@@ -190,6 +192,10 @@ class ControlMixin:
         policy = parse_policy(
             endpoint, when, then, window=window, cooldown=cooldown, run_timeout=run_timeout
         )
+        webhooks = Webhooks.from_settings(self.settings)
+        for action in policy.actions:
+            if action.kind == "alert":
+                webhooks.check_configured(action.target, "alert")
         return self.policies.add(policy, self.actor)
 
     def list_policies(self, endpoint: str | None = None) -> list[Policy]:

@@ -399,9 +399,11 @@ class Yard(ControlMixin, ABTestMixin):
         settings: GateSettings | None = None,
         force: bool = False,
         reason: str = "",
+        expect: int | None = None,
     ) -> Promotion:
         """Run the promotion gate on ``name@version`` and point ``alias`` at it only if it
-        passes (or ``force`` with a ``reason``); the report is audited either way."""
+        passes (or ``force`` with a ``reason``); the report is audited either way.
+        ``expect``: only if ``alias`` points at this version now (0: only if unset)."""
         return promote(
             self,
             name,
@@ -412,6 +414,7 @@ class Yard(ControlMixin, ABTestMixin):
             settings=settings,
             force=force,
             reason=reason,
+            expect=expect,
         )
 
     def check_promotion(

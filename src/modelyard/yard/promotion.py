@@ -1,7 +1,9 @@
 """Promotion: run the gate on a candidate and move the alias only when it passes.
 
 The alias moves with compare-and-set against the champion the gate compared with, so a
-promotion racing another alias move fails instead of replacing a version nobody checked.
+promotion racing another alias move fails instead of replacing a version nobody checked;
+a caller's ``expect`` (the version it was shown) is checked before the gate and must be
+that champion. Refusals are audited (``alias.refused``).
 Every run is audited with its whole report (``gate.pass``, ``gate.fail``, ``gate.forced``).
 """
 
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from modelyard.domain.entities import AliasEvent, ModelVersion
-from modelyard.errors import InvalidInput, NotFound
+from modelyard.errors import AliasMoved, InvalidInput, NotFound
 from modelyard.runtime.loader import REFERENCE_FILE
 from modelyard.store import audit as audit_log
 from modelyard.tabular import read_table
@@ -43,25 +45,31 @@ def promote(
     settings: GateSettings | None = None,
     force: bool = False,
     reason: str = "",
+    expect: int | None = None,
 ) -> Promotion:
+    """``expect``: the version the caller believes ``alias`` points at (0: unset); a stale
+    one is refused (``AliasMoved``, audited) before the gate runs."""
     if force and not reason.strip():
         raise InvalidInput("forcing a promotion past its gate needs a reason")
+    registry, actor = yard.registry, yard.actor
+    if expect is not None:
+        registry.expect_alias(name, alias, expect, actor, kind="promote", to=version, reason=reason)
     report, champion_version = judge(
         yard, name, version, alias, holdout=holdout, label=label, settings=settings
     )
+    judged = champion_version.version if champion_version is not None else 0
+    if expect is not None and judged != expect:  # moved while the gate was being set up
+        registry.refuse(
+            AliasMoved(name, alias, expect, judged or None), actor, "promote", version, reason
+        )
     target = f"{name}@{version}"
     if not report.passed and not force:
         _audit(yard, "gate.fail", target, report, reason)
         return Promotion(report, None)
     action = "gate.pass" if report.passed else "gate.forced"
     note = reason or f"promotion gate passed ({len(report.checks)} checks)"
-    moved = yard.set_alias(
-        name,
-        alias,
-        version,
-        reason=note,
-        expect=champion_version.version if champion_version is not None else 0,
-    )
+    # Compare-and-set against the champion the gate judged: a move since then is refused.
+    moved = registry.set_alias(name, alias, version, actor, note, expect=judged, kind="promote")
     _audit(yard, action, target, report, reason)
     return Promotion(report, moved, forced=not report.passed)
 

@@ -512,9 +512,13 @@ function promoteDialog(name, version, aliases) {
     "Promote",
     async (reason) => {
       try {
+        // expect: the version this page shows for the alias (0: unset), so a move made by
+        // someone else since the page was drawn is refused (409) instead of replaced.
+        const target = alias.value.trim();
+        const expect = Object.hasOwn(aliases, target) ? aliases[target] : 0;
         const result = await api(`/api/models/${enc(name)}/promote`, {
-          method: "POST", body: { version, alias: alias.value.trim(), reason, force: force.checked } });
-        return `${name}@${alias.value.trim()} → v${version}${result.forced ? " (forced past the gate)" : ""}`;
+          method: "POST", body: { version, alias: target, reason, force: force.checked, expect } });
+        return `${name}@${target} → v${version}${result.forced ? " (forced past the gate)" : ""}`;
       } catch (e) {
         if (e.body && e.body.report) { report.replaceChildren(...gateTable(e.body.report)); forceLabel.hidden = false; }
         throw e;
