@@ -8,7 +8,6 @@ page cannot both win; a refused move is audited by the store (``alias.refused``)
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
@@ -25,6 +24,7 @@ from modelyard.serving.auth import actor_of, require
 from modelyard.serving.body import Reasoned, body_schema, read_body
 from modelyard.serving.errors import HttpError
 from modelyard.serving.status import json_response
+from modelyard.serving.storecall import ACTION_SECONDS, from_store
 
 router = APIRouter(tags=["registry"])
 MAX_PAGE = 500
@@ -82,7 +82,7 @@ async def list_models(
             "models": [_model(m) for m in models],
         }
 
-    return json_response(await asyncio.to_thread(read))
+    return json_response(await from_store(request, read))
 
 
 @router.get(
@@ -107,7 +107,7 @@ async def model(
             "alias_history": [plain(e) for e in reversed(events)],
         }
 
-    body = await asyncio.to_thread(read)
+    body = await from_store(request, read)
     response = json_response(body)
     response.headers["ETag"] = alias_etag(body["aliases"])
     return response
@@ -134,7 +134,7 @@ async def version(
             "lineage": yard.lineage(found.ref),
         }
 
-    return json_response(await asyncio.to_thread(read))
+    return json_response(await from_store(request, read))
 
 
 @router.post(
@@ -148,7 +148,9 @@ async def gate(request: Request, name: str = NAME) -> Response:
     registered sample rows (data, metrics against the champion, robustness, latency)."""
     body = await read_body(request, GateRequest)
     yard: Any = request.app.state.yard
-    report = await asyncio.to_thread(yard.check_promotion, name, body.version, body.alias)
+    report = await from_store(
+        request, yard.check_promotion, name, body.version, body.alias, timeout=ACTION_SECONDS
+    )
     return json_response(report.to_json())
 
 
@@ -167,7 +169,8 @@ async def promote(request: Request, name: str = NAME) -> Response:
     yard: Any = request.app.state.yard.acting_as(actor_of(request))
     expect, conditional = _expectation(request, body.alias, body.expect)
     with _precondition(conditional):
-        result = await asyncio.to_thread(
+        result = await from_store(
+            request,
             lambda: yard.promote(
                 name,
                 body.version,
@@ -175,7 +178,8 @@ async def promote(request: Request, name: str = NAME) -> Response:
                 force=body.force,
                 reason=body.reason,
                 expect=expect,
-            )
+            ),
+            timeout=ACTION_SECONDS,
         )
     outcome = {
         "promoted": result.moved is not None,
@@ -209,8 +213,10 @@ async def rollback(request: Request, name: str = NAME) -> Response:
     yard: Any = request.app.state.yard.acting_as(actor_of(request))
     expect, conditional = _expectation(request, body.alias, body.expect)
     with _precondition(conditional):
-        event = await asyncio.to_thread(
-            lambda: yard.rollback(name, body.alias, reason=body.reason, expect=expect)
+        event = await from_store(
+            request,
+            lambda: yard.rollback(name, body.alias, reason=body.reason, expect=expect),
+            timeout=ACTION_SECONDS,
         )
     return json_response(plain(event))
 
