@@ -220,6 +220,8 @@ class Yard(ControlMixin, ABTestMixin):
         run: ActiveRun | str | None,
         audit_details: dict[str, Any],
     ) -> ModelVersion:
+        # What an explicit flag let in is named in the audit log, type by type.
+        audit_details = {**audit_details, "types_trusted_by_flag": list(saved.trusted_by_flag)}
         clean_metrics = check_metrics(metrics)
         clean_params = _jsonable(check_mapping(params, "params"), "params")
         clean_tags = {
@@ -618,9 +620,9 @@ class Yard(ControlMixin, ABTestMixin):
     ) -> BackupReport:
         """Load a backup into this yard, which must be empty; every hash is verified.
 
-        An archive is outside data: versions in it that are pickles, or that trust types from
-        outside scikit-learn/numpy/scipy, are refused unless the same flags as for
-        registering are given.
+        An archive is outside data: versions in it that are pickles, or that trust types
+        beyond the skops allow-list, are refused unless the same flags as for registering
+        are given.
         """
 
         def vet(table: str, rows: list[dict[str, Any]]) -> None:
@@ -630,8 +632,11 @@ class Yard(ControlMixin, ABTestMixin):
                 meta = row.get("flavor_meta")
                 if not isinstance(meta, dict):
                     raise InvalidInput(f"{Path(path).name}: a version row has no flavor metadata")
-                get_flavor(str(row.get("flavor"))).check_trust(
-                    meta, trust_types=trust_types, trust_pickle=trust_pickle
+                # With the flag, the row records what it vouched for (loads check that).
+                row["flavor_meta"] = (
+                    get_flavor(str(row.get("flavor")))
+                    .check_trust(meta, trust_types=trust_types, trust_pickle=trust_pickle)
+                    .meta
                 )
 
         report = restore_backup(self.db, self.artifacts, Path(path), vet, progress)
