@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from modelyard import InvalidInput, UntrustedContent, Yard
-from tests.store.test_backup_hostile import _rewrite, _versions_meta
+from tests.store.hostile_archives import rewrite, rows_of, versions_meta
 
 HOOK = "https://hooks.example/ops"
 
@@ -134,10 +134,10 @@ def test_trusting_and_reissuing_keys_at_once_is_refused(archive: Path, tmp_path:
 
 
 def test_a_refused_restore_writes_nothing_at_all(archive: Path, tmp_path: Path) -> None:
-    hostile = _rewrite(
+    hostile = rewrite(
         archive,
         tmp_path / "h.tar.gz",
-        _versions_meta(lambda meta: meta.update(trusted_types=["builtins.eval"])),
+        versions_meta(lambda meta: meta.update(trusted_types=["builtins.eval"])),
     )
     with Yard(tmp_path / "target") as target:
         with pytest.raises(UntrustedContent, match=r"churn@1: .*builtins\.eval"):
@@ -150,10 +150,10 @@ def test_a_refused_restore_writes_nothing_at_all(archive: Path, tmp_path: Path) 
 def test_trusted_types_are_recorded_as_vouched_for_by_the_restore(
     archive: Path, tmp_path: Path
 ) -> None:
-    hostile = _rewrite(
+    hostile = rewrite(
         archive,
         tmp_path / "h.tar.gz",
-        _versions_meta(lambda meta: meta.update(trusted_types=["mypackage.Scaler"])),
+        versions_meta(lambda meta: meta.update(trusted_types=["mypackage.Scaler"])),
     )
     with Yard(tmp_path / "target") as target:
         report = target.restore(hostile, trust_types=True)
@@ -162,3 +162,16 @@ def test_trusted_types_are_recorded_as_vouched_for_by_the_restore(
             ("churn@2", "--trust-types"),
         }
         assert target.get_version("churn@1").flavor_meta["trusted_by_flag"] == ["mypackage.Scaler"]
+
+
+def test_a_live_key_without_scopes_is_refused_naming_it(archive: Path, tmp_path: Path) -> None:
+    hostile = rewrite(archive, tmp_path / "h.tar.gz", rows_of("api_keys", _unscoped))
+    with Yard(tmp_path / "target") as target:
+        with pytest.raises(InvalidInput, match=r"h\.tar\.gz: key [0-9a-f]+: a key needs"):
+            target.restore(hostile, trust_keys=True)
+        assert target.list_keys() == []
+
+
+def _unscoped(row: dict[str, object]) -> None:
+    if row["revoked_at"] is None:
+        row["scopes"] = []

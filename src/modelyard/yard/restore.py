@@ -194,7 +194,10 @@ class _Screen:
         if row.get("revoked_at") is not None:
             return row  # grants nothing; kept so the key list and its history stay whole
         key_id = str(row["id"])
-        scopes = check_scopes(row.get("scopes") or [])
+        try:
+            scopes = check_scopes(row.get("scopes") or [])
+        except InvalidInput as exc:
+            raise InvalidInput(f"{self.source}: key {key_id}: {exc}") from None
         endpoint = row.get("endpoint")
         what = f"scopes {','.join(scopes)}" + (f" on {endpoint}" if endpoint else "")
         if self.flags.trust_keys:
