@@ -173,7 +173,8 @@ def vet_stored_file(data: bytes, meta: Mapping[str, Any]) -> list[str]:
     if unrecorded:
         raise UntrustedContent(
             f"the stored model file names {_listing(unrecorded)}, which its version row "
-            "does not record as trusted; the file or the row was altered"
+            "does not record as trusted (the row or the file was altered, or a newer skops "
+            "trusts less by default); register the file again"
         )
     unvouched = sorted(set(beyond_allow_list(recorded)) - set(trusted_by_flag(meta)))
     if unvouched:
