@@ -135,9 +135,20 @@ def test_foreign_function_is_accepted_with_trust_types(
     X, _ = cancer
     version = sqlite_yard.register(custom_pipeline, "custom", sample=X, trust_types=True)
     assert [t.rsplit(".", 1)[-1] for t in version.flavor_meta["trusted_types"]] == ["doubled"]
+    assert version.flavor_meta["trusted_by_flag"] == version.flavor_meta["trusted_types"]
     assert_same_outputs(sqlite_yard, "custom@1", custom_pipeline, X)
     (event,) = sqlite_yard.audit(action="register")
     assert event.details["trusted_types"] is True
+    assert event.details["types_trusted_by_flag"] == version.flavor_meta["trusted_types"]
+
+
+def test_types_on_the_allow_list_are_not_audited_as_trusted_by_flag(
+    sqlite_yard: Yard, forest: RandomForestClassifier, cancer: Data
+):
+    X, _ = cancer
+    sqlite_yard.register(forest, "forest", sample=X, trust_types=True)
+    (event,) = sqlite_yard.audit(action="register")
+    assert event.details["types_trusted_by_flag"] == []
 
 
 # -- registering files -------------------------------------------------------------------

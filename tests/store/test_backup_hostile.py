@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import tarfile
-from collections.abc import Callable
 from pathlib import Path
 
 import joblib
 import orjson
 import pytest
 from sqlalchemy import text
+from tests.store.hostile_archives import rewrite, versions_meta
 
 from modelyard import IntegrityError, InvalidInput, UntrustedContent, Yard
-
-Edit = Callable[[str, bytes], bytes | None]
-
-
-def _rewrite(source: Path, dest: Path, edit: Edit) -> Path:
-    """Copy an archive, editing members and re-signing the manifest as an attacker would."""
-    members: dict[str, bytes] = {}
-    with tarfile.open(source) as tar:
-        for info in tar:
-            handle = tar.extractfile(info)
-            members[info.name] = handle.read() if handle else b""
-    manifest = orjson.loads(members.pop("manifest.json"))
-    edited = {}
-    for name, data in members.items():
-        changed = edit(name, data)
-        if changed is None:
-            manifest["members"].pop(name, None)
-            continue
-        edited[name] = changed
-        if name.startswith("db/"):
-            manifest["members"][name] = hashlib.sha256(changed).hexdigest()
-    edited["manifest.json"] = orjson.dumps(manifest)
-    with tarfile.open(dest, "w:gz") as tar:
-        for name, data in edited.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return dest
 
 
 @pytest.fixture
@@ -50,21 +21,9 @@ def archive(sqlite_yard: Yard, logreg, cancer, tmp_path: Path) -> Path:
     return sqlite_yard.backup(tmp_path / "good.tar.gz").path
 
 
-def _versions_meta(edit_meta: Callable[[dict[str, object]], None]) -> Edit:
-    def edit(name: str, data: bytes) -> bytes:
-        if name != "db/model_versions.jsonl":
-            return data
-        rows = [orjson.loads(line) for line in data.splitlines()]
-        for row in rows:
-            edit_meta(row["flavor_meta"])
-        return b"".join(orjson.dumps(r) + b"\n" for r in rows)
-
-    return edit
-
-
 def test_a_version_turned_into_a_pickle_is_refused(archive: Path, tmp_path: Path) -> None:
-    hostile = _rewrite(
-        archive, tmp_path / "h.tar.gz", _versions_meta(lambda meta: meta.update(format="pickle"))
+    hostile = rewrite(
+        archive, tmp_path / "h.tar.gz", versions_meta(lambda meta: meta.update(format="pickle"))
     )
     with Yard(tmp_path / "target") as target:
         with pytest.raises(UntrustedContent, match="--trust-pickle"):
@@ -73,10 +32,10 @@ def test_a_version_turned_into_a_pickle_is_refused(archive: Path, tmp_path: Path
 
 
 def test_foreign_trusted_types_need_the_flag(archive: Path, tmp_path: Path) -> None:
-    hostile = _rewrite(
+    hostile = rewrite(
         archive,
         tmp_path / "h.tar.gz",
-        _versions_meta(
+        versions_meta(
             lambda meta: meta.update(trusted_types=["os.system"], foreign_types_trusted=True)
         ),
     )
@@ -90,7 +49,7 @@ def test_foreign_trusted_types_need_the_flag(archive: Path, tmp_path: Path) -> N
 def test_rows_referencing_blobs_the_archive_lacks_are_refused(
     archive: Path, tmp_path: Path
 ) -> None:
-    hostile = _rewrite(
+    hostile = rewrite(
         archive,
         tmp_path / "h.tar.gz",
         lambda name, data: None if name.startswith("blobs/") else data,
@@ -121,7 +80,7 @@ def test_rows_referencing_blobs_the_archive_lacks_are_refused(
 def test_malformed_rows_are_invalid_input(
     archive: Path, tmp_path: Path, line: bytes, message: str
 ) -> None:
-    hostile = _rewrite(
+    hostile = rewrite(
         archive,
         tmp_path / "h.tar.gz",
         lambda name, data: line + b"\n" if name == "db/models.jsonl" else data,

@@ -54,17 +54,59 @@ def restore(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Archive from `modelyard backup`."),
     trust_types: bool = typer.Option(
-        False, help="Accept versions that trust types from outside scikit-learn/numpy/scipy."
+        False, help="Accept versions that trust types beyond the skops allow-list."
     ),
     trust_pickle: bool = typer.Option(False, help="Accept versions stored as pickles."),
+    trust_keys: bool = typer.Option(
+        False, help="Bring in the archive's API keys as they are (its secrets stay valid)."
+    ),
+    reissue_keys: bool = typer.Option(
+        False,
+        help="Bring in the archive's API keys with new secrets, printed once (the archive's "
+        "secrets are not valid).",
+    ),
+    trust_commands: bool = typer.Option(
+        False, help="Bring in policies with run: actions (the controller runs them)."
+    ),
+    trust_webhooks: bool = typer.Option(
+        False, help="Bring in policies with alert: actions and rollouts' alert URLs."
+    ),
+    as_json: bool = JsonOption,
 ) -> None:
-    """Restore a backup into an empty yard, verifying every hash."""
+    """Restore a backup into an empty yard, verifying every hash.
+
+    The archive is outside data: keys, policies that run commands or call webhooks, and
+    rollouts' webhooks are left out and listed unless a flag brings them in."""
     yard = open_yard(ctx)
     with progress_bar("restoring blobs") as progress:
         report = yard.restore(
-            file, trust_types=trust_types, trust_pickle=trust_pickle, progress=progress
+            file,
+            trust_types=trust_types,
+            trust_pickle=trust_pickle,
+            trust_keys=trust_keys,
+            reissue_keys=reissue_keys,
+            trust_commands=trust_commands,
+            trust_webhooks=trust_webhooks,
+            progress=progress,
         )
+    if as_json:
+        print_json(report.to_json())
+        return
     say(f"restored {sum(report.rows.values())} rows and {report.blobs} blobs from {report.path}")
+    if report.brought_in:
+        say("brought in by flags:")
+        for item in report.brought_in:
+            say(f"  {item.flag}: {item.row} ({item.what})")
+    if report.left_out:
+        say("left out (restore into an empty home with the flag to bring it in):")
+        for item in report.left_out:
+            say(f"  {item.row} ({item.what}): needs {item.flag}")
+    if report.reissued:
+        say("re-issued keys (new secrets, shown once; the archive's secrets are not valid):")
+        for key in report.reissued:
+            scope = ",".join(key.scopes) + (f" on {key.endpoint}" if key.endpoint else "")
+            say(f"  key {key.id} (scopes {scope}):")
+            say(f"    {key.secret}")
 
 
 def demo(

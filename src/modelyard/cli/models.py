@@ -147,7 +147,9 @@ def register(
     run: str | None = typer.Option(None, help="Run id (or unique prefix) it came from."),
     description: str = typer.Option("", help="Free text."),
     trust_types: bool = typer.Option(
-        False, help="Accept types from outside scikit-learn/numpy/scipy in a .skops file."
+        False,
+        help="Accept types beyond the skops allow-list in a .skops file (functions, your own "
+        "classes); each is named in the audit log.",
     ),
     trust_pickle: bool = typer.Option(
         False, help="Allow .joblib/.pkl (runs code on load; recorded in the audit log)."

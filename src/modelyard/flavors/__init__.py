@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelyard.errors import UnsupportedModel
-from modelyard.flavors.base import Flavor, ModelAdapter, ModelTraits, SavedModel
+from modelyard.flavors.base import Flavor, ModelAdapter, ModelTraits, SavedModel, Vetted
 from modelyard.flavors.boosting import LightGBMFlavor, XGBoostFlavor
 from modelyard.flavors.onnx import OnnxFlavor
 from modelyard.flavors.sklearn import SklearnFlavor
@@ -53,6 +53,7 @@ __all__ = [
     "ModelAdapter",
     "ModelTraits",
     "SavedModel",
+    "Vetted",
     "detect_flavor",
     "flavor_for_file",
     "get_flavor",

@@ -31,6 +31,18 @@ class ModelTraits:
 class SavedModel:
     files: dict[str, bytes]
     meta: dict[str, Any] = field(default_factory=dict)
+    # What an explicit flag (--trust-types) let in beyond the flavor's own rules: the audit
+    # log names it.
+    trusted_by_flag: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Vetted:
+    """A stored row's flavor metadata after a trust check (restore): the metadata to store,
+    and what an explicit flag vouched for beyond the flavor's own rules."""
+
+    meta: dict[str, Any]
+    trusted_by_flag: tuple[str, ...] = ()
 
 
 # What adapters are called with: a DataFrame, or — when the adapter says it accepts one and
@@ -64,8 +76,9 @@ class Flavor(Protocol):
 
     def check_trust(
         self, meta: Mapping[str, Any], *, trust_types: bool, trust_pickle: bool
-    ) -> None:
-        """Refuse stored metadata that would run untrusted code without the matching flag."""
+    ) -> Vetted:
+        """Refuse stored metadata that would run untrusted code without the matching flag;
+        with the flag, say (and record in the metadata) what it vouched for."""
         ...
 
     def libraries(self) -> dict[str, str]: ...

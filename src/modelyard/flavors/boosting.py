@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from modelyard.errors import UnsupportedModel
-from modelyard.flavors.base import ModelTraits, SavedModel, Table, module_of
+from modelyard.flavors.base import ModelTraits, SavedModel, Table, Vetted, module_of
 from modelyard.packages import package_version
 
 
@@ -98,8 +98,8 @@ class XGBoostFlavor:
 
     def check_trust(
         self, meta: Mapping[str, Any], *, trust_types: bool, trust_pickle: bool
-    ) -> None:
-        return None  # a data format: loading runs no code from the file
+    ) -> Vetted:
+        return Vetted(dict(meta))  # a data format: loading runs no code from the file
 
     def libraries(self) -> dict[str, str]:
         version = package_version("xgboost")
@@ -169,8 +169,8 @@ class LightGBMFlavor:
 
     def check_trust(
         self, meta: Mapping[str, Any], *, trust_types: bool, trust_pickle: bool
-    ) -> None:
-        return None  # a data format: loading runs no code from the file
+    ) -> Vetted:
+        return Vetted(dict(meta))  # a data format: loading runs no code from the file
 
     def libraries(self) -> dict[str, str]:
         return {"lightgbm": package_version("lightgbm")}

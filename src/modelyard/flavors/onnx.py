@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from modelyard.errors import UnsupportedModel
-from modelyard.flavors.base import ModelTraits, SavedModel, Table, module_of
+from modelyard.flavors.base import ModelTraits, SavedModel, Table, Vetted, module_of
 from modelyard.packages import package_version
 
 MODEL_FILE = "model.onnx"
@@ -121,8 +121,8 @@ class OnnxFlavor:
 
     def check_trust(
         self, meta: Mapping[str, Any], *, trust_types: bool, trust_pickle: bool
-    ) -> None:
-        return None  # a data format: loading runs no code from the file
+    ) -> Vetted:
+        return Vetted(dict(meta))  # a data format: loading runs no code from the file
 
     def libraries(self) -> dict[str, str]:
         return {lib: package_version(lib) for lib in ("onnxruntime", "numpy")}

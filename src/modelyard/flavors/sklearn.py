@@ -1,9 +1,9 @@
 """scikit-learn estimators and pipelines, saved with skops (pickle only when asked).
 
 skops refuses types it does not know, including common ones (``sklearn.tree._tree.Tree``).
-We compute those types at save time, accept them only when they come from the model's own
-libraries (or the caller trusts foreign ones explicitly), store the exact list, and trust
-exactly that list at load time.
+Which of those a file may name is decided type by type in ``skops_trust``: classes on a
+versioned allow-list, anything else only with an explicit flag. The row records the list,
+and every load checks the stored bytes against it again before skops builds anything.
 """
 
 from __future__ import annotations
@@ -18,12 +18,17 @@ import numpy as np
 import pandas as pd
 
 from modelyard.errors import UnsupportedModel, UntrustedContent
-from modelyard.flavors.base import ModelTraits, SavedModel, Table, module_of
+from modelyard.flavors.base import ModelTraits, SavedModel, Table, Vetted, module_of
+from modelyard.flavors.skops_trust import (
+    ALLOW_LIST_VERSION,
+    beyond_allow_list,
+    vet_new_file,
+    vet_stored_file,
+)
 from modelyard.packages import package_version
 
 MODEL_FILE = "model.skops"
 PICKLE_FILE = "model.pkl"
-TRUSTED_ROOTS = ("sklearn", "numpy", "scipy")
 
 
 # Classifiers whose ``predict`` is exactly ``classes_[argmax(predict_proba)]`` (same tie
@@ -133,13 +138,12 @@ class SklearnFlavor:
         import skops.io as sio
 
         _check_fitted(model)
-        data = sio.dumps(model)
-        return SavedModel({MODEL_FILE: data}, _skops_meta(data, trust_types))
+        return _skops_saved(sio.dumps(model), trust_types)
 
     def read_file(self, path: Path, *, trust_types: bool, trust_pickle: bool) -> SavedModel:
         data = path.read_bytes()
         if path.suffix.lower() == ".skops":
-            return SavedModel({MODEL_FILE: data}, _skops_meta(data, trust_types))
+            return _skops_saved(data, trust_types)
         if not trust_pickle:
             raise UntrustedContent(
                 f"{path.name} is a pickle: loading it runs arbitrary code. Re-run with "
@@ -158,13 +162,7 @@ class SklearnFlavor:
         else:
             import skops.io as sio
 
-            trusted = list(meta.get("trusted_types", []))
-            foreign = _foreign(trusted)
-            if foreign and not meta.get("foreign_types_trusted"):
-                raise UntrustedContent(
-                    f"stored trust list names types from outside scikit-learn/numpy/scipy "
-                    f"({', '.join(foreign)}) that were never trusted at registration"
-                )
+            trusted = vet_stored_file(files[MODEL_FILE], meta)
             try:
                 model = sio.loads(files[MODEL_FILE], trusted=trusted)
             except Exception as exc:  # skops raises many kinds on damaged or refused input
@@ -177,18 +175,35 @@ class SklearnFlavor:
 
     def check_trust(
         self, meta: Mapping[str, Any], *, trust_types: bool, trust_pickle: bool
-    ) -> None:
-        if meta.get("format") == "pickle" and not trust_pickle:
+    ) -> Vetted:
+        if meta.get("format") == "pickle":
+            if not trust_pickle:
+                raise UntrustedContent(
+                    "a version is a pickle: loading it runs arbitrary code; pass "
+                    "--trust-pickle (trust_pickle=True) if you trust where it came from"
+                )
+            return Vetted(dict(meta))
+        recorded = meta.get("trusted_types", [])
+        if not isinstance(recorded, list) or not all(isinstance(t, str) for t in recorded):
+            raise UntrustedContent("a version's trusted_types is not a list of type names")
+        beyond = beyond_allow_list(recorded)
+        if not beyond:
+            return Vetted(dict(meta))
+        if not trust_types:
             raise UntrustedContent(
-                "a version is a pickle: loading it runs arbitrary code; pass --trust-pickle "
-                "(trust_pickle=True) if you trust where it came from"
+                f"a version trusts {', '.join(beyond)}, outside the skops allow-list "
+                f"(v{ALLOW_LIST_VERSION}); pass --trust-types (trust_types=True) to accept them"
             )
-        foreign = _foreign(list(meta.get("trusted_types", [])))
-        if foreign and not trust_types:
-            raise UntrustedContent(
-                f"a version trusts types from outside scikit-learn/numpy/scipy "
-                f"({', '.join(foreign)}); pass --trust-types (trust_types=True) to accept them"
-            )
+        # The flag vouches for these types now, whatever the archive claimed about them.
+        return Vetted(
+            {
+                **meta,
+                "allow_list": ALLOW_LIST_VERSION,
+                "trusted_by_flag": beyond,
+                "foreign_types_trusted": True,
+            },
+            tuple(beyond),
+        )
 
     def libraries(self) -> dict[str, str]:
         return {lib: package_version(lib) for lib in ("scikit-learn", "skops", "numpy", "scipy")}
@@ -206,33 +221,9 @@ def _check_fitted(model: object) -> None:
         raise UnsupportedModel(str(exc)) from None
 
 
-def _foreign(types: list[str]) -> list[str]:
-    return [t for t in types if not isinstance(t, str) or t.split(".", 1)[0] not in TRUSTED_ROOTS]
-
-
-def _skops_meta(data: bytes, trust_types: bool) -> dict[str, Any]:
-    trusted = _trusted_types(data, trust_types)
-    return {
-        "format": "skops",
-        "trusted_types": trusted,
-        "foreign_types_trusted": bool(_foreign(trusted)),
-    }
-
-
-def _trusted_types(data: bytes, trust_types: bool) -> list[str]:
-    import skops.io as sio
-
-    try:
-        untrusted = sorted(sio.get_untrusted_types(data=data))
-    except Exception as exc:  # a damaged archive surfaces as zipfile/json/key errors
-        raise UnsupportedModel(f"not a valid skops file: {exc}") from None
-    foreign = _foreign(untrusted)
-    if foreign and not trust_types:
-        raise UntrustedContent(
-            "the model contains types from outside scikit-learn/numpy/scipy: "
-            f"{', '.join(foreign)}; pass trust_types=True (CLI --trust-types) to accept them"
-        )
-    return untrusted
+def _skops_saved(data: bytes, trust_types: bool) -> SavedModel:
+    record = vet_new_file(data, trust_types=trust_types)
+    return SavedModel({MODEL_FILE: data}, {"format": "skops", **record.meta()}, record.by_flag)
 
 
 def _unpickle(data: bytes, label: str) -> Any:

@@ -39,7 +39,7 @@ _LIVE_ONLY = {"pending_blobs", "store_locks", "replica_status"}
 _TABLES = {str(t.name): t for t in Base.metadata.sorted_tables if t.name not in _LIVE_ONLY}
 MAX_MEMBER_JSON = 256 << 20
 
-RowVetter = Callable[[str, list[dict[str, Any]]], None]
+Rows = dict[str, list[dict[str, Any]]]  # table name -> its rows, as JSON-ready dicts
 Progress = Callable[[int, int], None]  # (blobs done, blobs in all)
 
 
@@ -49,6 +49,19 @@ class BackupReport:
     rows: dict[str, int]
     blobs: int
     bytes: int
+
+
+@dataclass(frozen=True)
+class Screened:
+    """What a restore writes once the service layer has looked at the archive's rows: the
+    rows to insert, and what to record about them in the same transaction."""
+
+    rows: Rows
+    record: Callable[[Session], None]
+
+
+# Sees every table's rows before anything is written; may refuse, drop or change rows.
+RowScreen = Callable[[Rows], Screened]
 
 
 def create_backup(
@@ -101,13 +114,14 @@ def restore_backup(
     db: Database,
     artifacts: ArtifactStore,
     source: Path,
-    vet: RowVetter | None = None,
+    screen: RowScreen | None = None,
     progress: Progress | None = None,
 ) -> BackupReport:
     """Load a backup into an empty yard; every blob and table file is verified first.
 
-    ``vet`` sees each table's rows before anything is written and may refuse them (the
-    service layer uses it to refuse pickled or foreign-typed models unless trusted).
+    ``screen`` sees the rows before anything is written: the service layer refuses untrusted
+    models and leaves out what would act on its own (keys, commands, webhooks) unless
+    trusted. Its rows and its records are written in one transaction.
     """
     if not source.is_file():
         raise NotFound(f"{source}: no such file")
@@ -130,10 +144,14 @@ def restore_backup(
             f"{source.name}: rows reference {len(missing)} blobs the archive "
             f"does not hold (e.g. sha256 {sorted(missing)[0]})"
         )
-    for name, table_rows in rows.items():
-        if vet is not None:
-            vet(name, table_rows)
-    counts = db.write(lambda session: _load_tables(session, rows))
+    screened = screen(rows) if screen is not None else Screened(rows, lambda session: None)
+
+    def work(session: Session) -> dict[str, int]:
+        counts = _load_tables(session, screened.rows)
+        screened.record(session)
+        return counts
+
+    counts = db.write(work)
     return BackupReport(source, counts, len(blobs), source.stat().st_size)
 
 
@@ -296,10 +314,10 @@ def _timestamp(value: object, where: str) -> datetime:
     return parsed
 
 
-def _load_tables(session: Session, rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+def _load_tables(session: Session, rows: Rows) -> dict[str, int]:
     counts: dict[str, int] = {}
     for name, table in _TABLES.items():
-        if rows[name]:
+        if rows.get(name):
             try:
                 session.execute(insert(table), rows[name])
             except (DBAPIError, StatementError) as exc:
@@ -307,7 +325,7 @@ def _load_tables(session: Session, rows: dict[str, list[dict[str, Any]]]) -> dic
                     f"backup rows of {name} were refused by the database: "
                     f"{str(exc.orig if isinstance(exc, DBAPIError) else exc)[:200]}"
                 ) from None
-        counts[name] = len(rows[name])
+        counts[name] = len(rows.get(name, []))
     if session.get_bind().dialect.name == "postgresql":
         for name, table in _TABLES.items():
             for column in table.primary_key.columns:

@@ -24,6 +24,11 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def mint_secret(key_id: str) -> str:
+    """A new secret for ``key_id`` (new keys, and keys re-issued by a restore)."""
+    return f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+
+
 class KeyStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -36,7 +41,7 @@ class KeyStore:
             check_name(endpoint, "endpoint name")
         check_text(description, "description", 1000)
         key_id = secrets.token_hex(6)
-        secret = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        secret = mint_secret(key_id)
 
         def work(session: Session) -> ApiKey:
             row = ApiKeyRow(

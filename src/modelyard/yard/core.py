@@ -30,7 +30,7 @@ from modelyard.domain.monitoring import MonitorSpec
 from modelyard.domain.names import check_name, parse_ref
 from modelyard.domain.values import check_key, check_mapping, check_metrics, check_text
 from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.flavors import Flavor, SavedModel, detect_flavor, flavor_for_file, get_flavor
+from modelyard.flavors import Flavor, SavedModel, detect_flavor, flavor_for_file
 from modelyard.monitoring.compaction import KEEP_FINE, Compacted, compact
 from modelyard.provenance import capture
 from modelyard.runtime.loader import REFERENCE_FILE, load_version
@@ -38,7 +38,7 @@ from modelyard.runtime.predictor import Predictor
 from modelyard.store import audit as audit_log
 from modelyard.store.abtests import ABTestStore
 from modelyard.store.artifacts import ArtifactStore, sha256_file
-from modelyard.store.backup import BackupReport, Progress, create_backup, restore_backup
+from modelyard.store.backup import BackupReport, Progress, create_backup
 from modelyard.store.blobs import BlobLedger, GcReport, new_token
 from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
@@ -59,6 +59,7 @@ from modelyard.yard.control import ControlMixin
 from modelyard.yard.datasets import describe_table
 from modelyard.yard.promotion import Promotion, judge, promote
 from modelyard.yard.registration import prepare
+from modelyard.yard.restore import RestoreFlags, RestoreReport, restore_yard
 from modelyard.yard.runs import ActiveRun
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,8 @@ class Yard(ControlMixin, ABTestMixin):
         run: ActiveRun | str | None,
         audit_details: dict[str, Any],
     ) -> ModelVersion:
+        # What an explicit flag let in is named in the audit log, type by type.
+        audit_details = {**audit_details, "types_trusted_by_flag": list(saved.trusted_by_flag)}
         clean_metrics = check_metrics(metrics)
         clean_params = _jsonable(check_mapping(params, "params"), "params")
         clean_tags = {
@@ -617,35 +620,27 @@ class Yard(ControlMixin, ABTestMixin):
         *,
         trust_types: bool = False,
         trust_pickle: bool = False,
+        trust_keys: bool = False,
+        reissue_keys: bool = False,
+        trust_commands: bool = False,
+        trust_webhooks: bool = False,
         progress: Progress | None = None,
-    ) -> BackupReport:
+    ) -> RestoreReport:
         """Load a backup into this yard, which must be empty; every hash is verified.
 
-        An archive is outside data: versions in it that are pickles, or that trust types from
-        outside scikit-learn/numpy/scipy, are refused unless the same flags as for
-        registering are given.
+        An archive is outside data: versions that would run code on load are refused, and
+        keys, commands and webhooks are left out (and listed) unless a flag brings them in
+        (``reissue_keys`` brings keys in with new secrets). See ``modelyard.yard.restore``.
         """
-
-        def vet(table: str, rows: list[dict[str, Any]]) -> None:
-            if table != "model_versions":
-                return
-            for row in rows:
-                meta = row.get("flavor_meta")
-                if not isinstance(meta, dict):
-                    raise InvalidInput(f"{Path(path).name}: a version row has no flavor metadata")
-                get_flavor(str(row.get("flavor"))).check_trust(
-                    meta, trust_types=trust_types, trust_pickle=trust_pickle
-                )
-
-        report = restore_backup(self.db, self.artifacts, Path(path), vet, progress)
-        details = {
-            "source": Path(path).name,
-            "rows": report.rows,
-            "trusted_types": trust_types,
-            "trusted_pickle": trust_pickle,
-        }
-        self.db.write(lambda s: audit_log.record(s, self.actor, "restore", "yard", details))
-        return report
+        flags = RestoreFlags(
+            trust_types=trust_types,
+            trust_pickle=trust_pickle,
+            trust_keys=trust_keys,
+            reissue_keys=reissue_keys,
+            trust_commands=trust_commands,
+            trust_webhooks=trust_webhooks,
+        )
+        return restore_yard(self, Path(path), flags, progress)
 
     # -- tracking -------------------------------------------------------------------------
 
