@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from modelyard.runtime.batcher import BatchObserver
 from modelyard.runtime.table import EndpointTable
+from modelyard.serving.refusals import REFUSALS, Refusals
 
 LATENCY_BUCKETS_MS = (
     0.5,
@@ -74,6 +75,7 @@ class Metrics:
             "modelyard_in_flight_requests", "Requests being handled.", registry=registry
         )
         self.shadow = ShadowMetrics(registry)
+        registry.register(_RefusalCollector(REFUSALS))
 
     def observer(self, endpoint: str, version: str) -> BatchObserver:
         rows = self.batch_rows.labels(endpoint, version)
@@ -169,3 +171,20 @@ class _TableCollector(Collector):
             for route in problems:
                 shadow_failed.add_metric([name, route], 1)
         yield from (queue, serving, load, errors, shadow_queue, shadow_failed)
+
+
+class _RefusalCollector(Collector):
+    """Refusals by the limits on callers; ``limit`` takes a fixed set of values."""
+
+    def __init__(self, refusals: Refusals) -> None:
+        self.refusals = refusals
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "modelyard_refused",
+            "Requests and connections refused by a limit on callers (docs/security.md).",
+            labels=["limit"],
+        )
+        for limit, count in self.refusals.counts.items():
+            family.add_metric([limit], count)
+        yield family
