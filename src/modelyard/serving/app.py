@@ -47,6 +47,7 @@ from modelyard.serving.auth import Authenticator
 from modelyard.serving.context import RequestContext
 from modelyard.serving.errors import HttpError, error_response, respond_to_error
 from modelyard.serving.fastpath import FastPaths
+from modelyard.serving.limits import CallerLimits
 from modelyard.serving.metrics import Metrics
 from modelyard.serving.shadow import Mirror
 from modelyard.yard import Yard
@@ -146,7 +147,10 @@ def create_app(
     )
     app.state.table = table
     app.state.metrics = metrics
-    app.state.auth = Authenticator(yard.keys, enabled=auth, metrics_scope=settings.metrics_scope)
+    app.state.limits = CallerLimits.from_settings(settings)
+    app.state.auth = Authenticator(
+        yard.keys, enabled=auth, metrics_scope=settings.metrics_scope, limits=app.state.limits
+    )
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.draining = False
     app.state.receiving = receiving
@@ -243,8 +247,9 @@ def _log_to_stderr() -> None:
 
 
 def asgi_app(app: FastAPI) -> ASGIApp:
-    """What the server runs: request ids around the inference fast path around FastAPI."""
-    return RequestContext(FastPaths(app))
+    """What the server runs: request ids around the per-client rate limit (when on) around
+    the inference fast path around FastAPI."""
+    return RequestContext(app.state.limits.around(FastPaths(app)))
 
 
 def build_app() -> ASGIApp:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 
 from modelyard.domain.keys import ApiKey
 from modelyard.serving.errors import HttpError
+from modelyard.serving.limits import CallerLimits
 from modelyard.store.keys import PREFIX, KeyStore, secret_digest
 
 CACHE_SECONDS = 5.0
@@ -28,10 +29,17 @@ METRICS = "metrics"  # open, or read when MODELYARD_METRICS_SCOPE=read
 
 
 class Authenticator:
-    def __init__(self, keys: KeyStore, enabled: bool, metrics_scope: str = OPEN) -> None:
+    def __init__(
+        self,
+        keys: KeyStore,
+        enabled: bool,
+        metrics_scope: str = OPEN,
+        limits: CallerLimits | None = None,
+    ) -> None:
         self.keys = keys
         self.enabled = enabled
         self.metrics_scope = metrics_scope
+        self.limits = limits  # rate limits and the throttling of invalid keys (limits.py)
         self._cache: OrderedDict[str, tuple[ApiKey | None, float]] = OrderedDict()
 
     async def _lookup(self, secret: str) -> ApiKey | None:
@@ -61,13 +69,20 @@ class Authenticator:
                 "an API key is required (Authorization: Bearer <key> or X-API-Key)",
                 {"WWW-Authenticate": "Bearer"},
             )
+        limits = self.limits
+        if limits is not None:
+            limits.before_lookup(request, secret)
         key = None
         if secret.startswith(PREFIX) and len(secret) <= MAX_SECRET:
             key = await self._lookup(secret)
         if key is None or key.revoked_at is not None:
+            if limits is not None:
+                limits.failed(request)
             raise HttpError(
                 401, "unauthorized", "the API key is not valid", {"WWW-Authenticate": "Bearer"}
             )
+        if limits is not None:
+            limits.admitted(secret, key)
         if yard_wide and key.endpoint is not None:
             raise HttpError(
                 403,
