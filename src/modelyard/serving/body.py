@@ -3,6 +3,7 @@ clear 4xx."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
 import orjson
@@ -11,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.requests import Request
 
 from modelyard.serving.errors import HttpError
+from modelyard.serving.refusals import REFUSALS
 
 JSON_TYPES = ("application/json",)
+BODY_DEADLINE = "modelyard.body_deadline"  # in a request's state: loop time its body is due
 
 
 async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any:
@@ -36,6 +39,33 @@ async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any
             raise HttpError(
                 413, "payload_too_large", f"body is {declared} bytes; the limit is {limit}"
             )
+    # Set by the connection (protocol.py) while the body is still arriving; a body that
+    # came with its headers (most) needs no timer.
+    deadline = request.scope.get("state", {}).get(BODY_DEADLINE)
+    if deadline is None:
+        raw = await _read(request, limit)
+    else:
+        try:
+            async with asyncio.timeout_at(deadline):
+                raw = await _read(request, limit)
+        except TimeoutError:
+            REFUSALS.add("body_timeout")
+            raise HttpError(
+                408,
+                "request_timeout",
+                "the request body did not arrive in time "
+                "(MODELYARD_BODY_TIMEOUT_SECONDS from the end of its headers)",
+                {"Connection": "close"},
+            ) from None
+    if not raw:
+        raise HttpError(400, "bad_request", "the body is empty; send a JSON object")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+
+
+async def _read(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -43,13 +73,7 @@ async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any
         if size > limit:
             raise HttpError(413, "payload_too_large", f"body is over the limit of {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw:
-        raise HttpError(400, "bad_request", "the body is empty; send a JSON object")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise HttpError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    return b"".join(chunks)
 
 
 ADMIN_BODY_LIMIT = 64 * 1024  # an admin action is a few fields; anything bigger is not one
