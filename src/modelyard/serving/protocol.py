@@ -56,7 +56,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.header_timeout = header_timeout  # 0: none, as for each limit
         self.body_timeout = body_timeout
         self.max_connections = max_connections
-        self._deadline: asyncio.TimerHandle | None = None
+        # The current deadline and what to do past it. A timer per request costs more than
+        # the rest of this class (measured: ~15 µs of CPU per request on uvloop), so one
+        # wake-up is kept pending and moved only when it would be late: a busy keep-alive
+        # connection sets a timer about once per header timeout, not once per request.
+        self._due: float | None = None
+        self._late: Callable[[], None] = self._headers_late
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self._in_headers = False  # part of a request's head has arrived, not all of it
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -64,21 +71,25 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.max_connections and len(self.connections) > self.max_connections:
             REFUSALS.add("connections")
             self.app = RequestContext(functools.partial(_crowded, self.max_connections))
-        self._arm(self.header_timeout, self._headers_late)
+        if self.header_timeout:
+            self._expect(self.loop.time() + self.header_timeout, self._headers_late)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self._due = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_headers = True
-        if self._deadline is None:
-            self._arm(self.header_timeout, self._headers_late)
+        if self._due is None and self.header_timeout:
+            self._expect(self.loop.time() + self.header_timeout, self._headers_late)
 
     def on_headers_complete(self) -> None:
         self._in_headers = False
-        self._disarm()
+        self._due = None
         super().on_headers_complete()
         cycle = self.cycle
         if self.body_timeout and cycle is not None and cycle.scope is self.scope:
@@ -88,8 +99,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
         # A body that is all in needs no deadline (read_json then sets no timer).
         self.scope["state"].pop(BODY_DEADLINE, None)
-        if self._deadline is not None:  # the rest of an answered body came in time
-            self._disarm()
+        if self._due is not None:  # the rest of an answered body came in time
+            self._due = None
             if not self.pipeline and not self.transport.is_closing():
                 self.timeout_keep_alive_task = self.loop.call_later(
                     self.timeout_keep_alive, self.timeout_keep_alive_handler
@@ -109,19 +120,30 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             # the rest may still arrive, by the body deadline, or the connection closes.
             self._unset_keepalive_if_required()
             deadline = cycle.scope["state"].get(BODY_DEADLINE, self.loop.time())
-            self._deadline = self.loop.call_at(deadline, self._body_late)
+            self._expect(deadline, self._body_late)
 
-    def _arm(self, seconds: float, late: Callable[[], None]) -> None:
-        if seconds:
-            self._deadline = self.loop.call_later(seconds, late)
+    def _expect(self, due: float, late: Callable[[], None]) -> None:
+        self._due = due
+        self._late = late
+        if self._timer is None or self._timer_at > due:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_at(due, self._wake)
+            self._timer_at = due
 
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+    def _wake(self) -> None:
+        self._timer = None
+        due = self._due
+        if due is None:
+            return
+        if self.loop.time() < due:  # moved later since the timer was set
+            self._timer = self.loop.call_at(due, self._wake)
+            self._timer_at = due
+            return
+        self._due = None
+        self._late()
 
     def _headers_late(self) -> None:
-        self._deadline = None
         REFUSALS.add("header_timeout")
         if self._in_headers and (self.cycle is None or self.cycle.response_complete):
             message = (
@@ -136,7 +158,6 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _body_late(self) -> None:
-        self._deadline = None
         REFUSALS.add("body_timeout")
         self.transport.close()
 
