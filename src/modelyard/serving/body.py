@@ -31,6 +31,18 @@ async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any
             "unsupported_media_type",
             f"Content-Type must be application/json, got {content_type or 'none'!r}",
         )
+    raw = await read_bytes(request, limit)
+    if not raw:
+        raise HttpError(400, "bad_request", "the body is empty; send a JSON object")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+
+
+async def read_bytes(request: Request, limit: int) -> bytes:
+    """The whole body, refused past ``limit`` bytes (413) or past the body deadline (408):
+    every reader of a request body goes through here."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -43,26 +55,19 @@ async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any
     # came with its headers (most) needs no timer.
     deadline = request.scope.get("state", {}).get(BODY_DEADLINE)
     if deadline is None:
-        raw = await _read(request, limit)
-    else:
-        try:
-            async with asyncio.timeout_at(deadline):
-                raw = await _read(request, limit)
-        except TimeoutError:
-            REFUSALS.add("body_timeout")
-            raise HttpError(
-                408,
-                "request_timeout",
-                "the request body did not arrive in time "
-                "(MODELYARD_BODY_TIMEOUT_SECONDS from the end of its headers)",
-                {"Connection": "close"},
-            ) from None
-    if not raw:
-        raise HttpError(400, "bad_request", "the body is empty; send a JSON object")
+        return await _read(request, limit)
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise HttpError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+        async with asyncio.timeout_at(deadline):
+            return await _read(request, limit)
+    except TimeoutError:
+        REFUSALS.add("body_timeout")
+        raise HttpError(
+            408,
+            "request_timeout",
+            "the request body did not arrive in time "
+            "(MODELYARD_BODY_TIMEOUT_SECONDS from the end of its headers)",
+            {"Connection": "close"},
+        ) from None
 
 
 async def _read(request: Request, limit: int) -> bytes:
