@@ -97,6 +97,58 @@ class Settings(BaseSettings):
     metrics_scope: Literal["open", "read"] = Field(
         default="open", description="Whether /metrics needs a key with the read scope."
     )
+    # Limits on callers (docs/security.md, "Limits on callers"); 0 turns each one off.
+    key_rate_limit: float = Field(
+        default=0.0,
+        ge=0,
+        le=1_000_000,
+        description="Requests/s per API key and server process for keys created without "
+        "--rate-limit (429 past it).",
+    )
+    key_rate_burst: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Burst of that default; one second's worth."
+    )
+    client_rate_limit: float = Field(
+        default=0.0,
+        ge=0,
+        le=1_000_000,
+        description="Requests/s per client address and server process (429 past it).",
+    )
+    client_rate_burst: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Burst of that limit; one second's worth."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        min_length=1,
+        description="Proxies whose X-Forwarded-For names the client ('*': any).",
+    )
+    auth_failure_limit: int = Field(
+        default=20,
+        ge=0,
+        le=1_000_000,
+        description="Invalid API keys one client address may present per window before 429.",
+    )
+    auth_failure_window_seconds: float = Field(
+        default=60.0, gt=0, le=86_400, description="The window those failures refill over."
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="A connection's request headers must arrive within this (408, or close).",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="A request body must arrive within this of its headers (408, or close).",
+    )
+    max_connections: int = Field(
+        default=1024,
+        ge=0,
+        le=1_000_000,
+        description="Open connections per server process; past it: 503 and close.",
+    )
 
     # -- monitoring -----------------------------------------------------------------------
     monitoring: bool = Field(

@@ -75,3 +75,51 @@ def test_keys_are_shown_once_and_stored_hashed(cli: Invoke, tmp_path) -> None:
     assert cli("keys", "revoke", key_id).exit_code == 0
     assert_one_line_error(cli("keys", "revoke", key_id), 4, "already revoked")
     assert_one_line_error(cli("keys", "create", "--scope", "root"), 2, "unknown scope 'root'")
+
+
+def test_endpoint_row_cap_is_set_shown_and_checked(cli: Invoke, tmp_path, logreg) -> None:
+    _registered(cli, tmp_path, logreg)
+    created = cli(
+        "endpoint", "create", "a", "--model", "churn@1", "--queue-rows", "64",
+        "--max-request-rows", "10", "--json",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    assert orjson.loads(created.output)["limits"]["max_request_rows"] == 10
+    assert "10 rows per request" in cli("endpoint", "show", "a").output
+    cli("endpoint", "create", "b", "--model", "churn@1", "--queue-rows", "64")
+    assert "64 rows per request" in cli("endpoint", "show", "b").output
+    assert_one_line_error(
+        cli("endpoint", "create", "c", "--model", "churn@1", "--max-request-rows", "5000"),
+        2,
+        "max_request_rows (at most queue_rows) must be a whole number from 1 to 1024, got 5000",
+    )
+
+
+def test_keys_carry_their_own_rate_limit(cli: Invoke) -> None:
+    created = cli(
+        "keys", "create", "--scope", "predict", "--rate-limit", "20", "--rate-burst", "40",
+        "--json",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    key = orjson.loads(created.output)["key"]
+    assert (key["rate_limit"], key["rate_burst"]) == (20.0, 40)
+    assert "20 requests/s" in cli("keys", "create", "--scope", "read", "--rate-limit", "20").output
+    cli("keys", "create", "--scope", "read", "--rate-limit", "0")
+    cli("keys", "create", "--scope", "read")
+    listed = orjson.loads(cli("keys", "list", "--json").output)
+    assert [(k["rate_limit"], k["rate_burst"]) for k in listed] == [
+        (20.0, 40),
+        (20.0, None),
+        (0.0, None),
+        (None, None),
+    ]
+    assert_one_line_error(
+        cli("keys", "create", "--scope", "predict", "--rate-limit", "-1"),
+        2,
+        "rate limit must be a number of requests per second from 0 (none)",
+    )
+    assert_one_line_error(
+        cli("keys", "create", "--scope", "predict", "--rate-burst", "5"),
+        2,
+        "a rate burst needs a rate limit above 0",
+    )

@@ -25,14 +25,16 @@ def endpoint_create(
     max_wait_ms: float = typer.Option(2.0, help="Longest a request waits for batch company."),
     queue_rows: int = typer.Option(1024, help="Rows allowed to wait; past it: 503."),
     timeout_ms: float = typer.Option(30_000.0, help="Per-request timeout; past it: 504."),
+    max_request_rows: int | None = typer.Option(
+        None, help="Most rows in one request; past it: 413. Default: --queue-rows."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create an endpoint serving MODEL under NAME."""
     from modelyard.domain.endpoints import Limits
 
-    endpoint = open_yard(ctx).create_endpoint(
-        name, model, limits=Limits(max_batch, max_wait_ms, queue_rows, timeout_ms)
-    )
+    limits = Limits(max_batch, max_wait_ms, queue_rows, timeout_ms, max_request_rows)
+    endpoint = open_yard(ctx).create_endpoint(name, model, limits=limits)
     if as_json:
         print_json(endpoint)
         return
@@ -145,7 +147,8 @@ def endpoint_show(ctx: typer.Context, name: str, as_json: bool = JsonOption) -> 
     limits = endpoint.limits
     say(
         f"max batch {limits.max_batch}, max wait {limits.max_wait_ms:g} ms, queue "
-        f"{limits.queue_rows} rows, timeout {limits.timeout_ms:g} ms"
+        f"{limits.queue_rows} rows, {limits.request_rows} rows per request, timeout "
+        f"{limits.timeout_ms:g} ms"
     )
     if replicas:
         table(
@@ -170,16 +173,31 @@ def keys_create(
     scope: list[str] = typer.Option(..., help="predict, read, write or admin; repeatable."),
     endpoint: str | None = typer.Option(None, help="Limit the key to one endpoint."),
     description: str = typer.Option("", help="Who or what the key is for."),
+    rate_limit: float | None = typer.Option(
+        None,
+        help="Requests per second per server process; past it: 429 with Retry-After. "
+        "0: no limit. Default: MODELYARD_KEY_RATE_LIMIT.",
+    ),
+    rate_burst: int | None = typer.Option(
+        None, help="Requests the key may send at once (needs --rate-limit; default: 1 s worth)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a key; its secret is printed once and never stored."""
-    key, secret = open_yard(ctx).create_key(scope, endpoint=endpoint, description=description)
+    key, secret = open_yard(ctx).create_key(
+        scope,
+        endpoint=endpoint,
+        description=description,
+        rate_limit=rate_limit,
+        rate_burst=rate_burst,
+    )
     if as_json:
         print_json({"key": key, "secret": secret})
         return
+    rate = "" if key.rate_limit is None else f", {key.rate_limit:g} requests/s"
     say(
         f"key {key.id} ({', '.join(key.scopes)}"
-        f"{', endpoint ' + key.endpoint if key.endpoint else ''}); the secret, shown once:"
+        f"{', endpoint ' + key.endpoint if key.endpoint else ''}{rate}); the secret, shown once:"
     )
     say(secret)
 
@@ -193,12 +211,13 @@ def keys_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         return
     table(
         "API keys",
-        ["id", "scopes", "endpoint", "description", "created", "revoked"],
+        ["id", "scopes", "endpoint", "rate limit", "description", "created", "revoked"],
         [
             [
                 k.id,
                 ", ".join(k.scopes),
                 k.endpoint or "all",
+                _rate(k.rate_limit, k.rate_burst),
                 k.description or "—",
                 when(k.created_at),
                 when(k.revoked_at),
@@ -206,6 +225,14 @@ def keys_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
             for k in found
         ],
     )
+
+
+def _rate(rate: float | None, burst: int | None) -> str:
+    if rate is None:
+        return "default"
+    if rate == 0:
+        return "none"
+    return f"{rate:g}/s" + (f" (burst {burst})" if burst else "")
 
 
 @keys_app.command("revoke")

@@ -44,18 +44,37 @@ class Route:
 
 @dataclass(frozen=True)
 class Limits:
-    """How one endpoint batches and sheds load."""
+    """How one endpoint batches and sheds load.
+
+    ``max_request_rows`` caps the rows of one request; ``None`` (also what endpoints stored
+    before it existed load as) means the queue's size, so no single request is bigger than
+    the queue that bounds memory.
+    """
 
     max_batch: int = 64
     max_wait_ms: float = 2.0
     queue_rows: int = 1024
     timeout_ms: float = 30_000.0
+    max_request_rows: int | None = None
 
     def __post_init__(self) -> None:
         _bounded("max_batch", self.max_batch, 1, 10_000, whole=True)
         _bounded("max_wait_ms", self.max_wait_ms, 0, 1_000)
         _bounded("queue_rows", self.queue_rows, 1, 10_000_000, whole=True)
         _bounded("timeout_ms", self.timeout_ms, 1, 3_600_000)
+        if self.max_request_rows is not None:
+            _bounded(
+                "max_request_rows (at most queue_rows)",
+                self.max_request_rows,
+                1,
+                self.queue_rows,
+                whole=True,
+            )
+
+    @property
+    def request_rows(self) -> int:
+        """The most rows one request may carry."""
+        return self.queue_rows if self.max_request_rows is None else self.max_request_rows
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from modelyard.serving.context import RequestContext
 from modelyard.serving.errors import HttpError, RecentErrors, error_response, respond_to_error
 from modelyard.serving.fastpath import FastPaths
 from modelyard.serving.key_cache import KeyCache
+from modelyard.serving.limits import CallerLimits
 from modelyard.serving.metrics import Metrics
 from modelyard.serving.shadow import Mirror
 from modelyard.yard import Yard
@@ -171,7 +172,10 @@ def create_app(
     )
     app.state.table = table
     app.state.metrics = metrics
-    app.state.auth = Authenticator(keys, enabled=auth, metrics_scope=settings.metrics_scope)
+    app.state.limits = CallerLimits.from_settings(settings)
+    app.state.auth = Authenticator(
+        keys, enabled=auth, metrics_scope=settings.metrics_scope, limits=app.state.limits
+    )
     app.state.store_calls = store_calls
     app.state.recent_errors = RecentErrors()
     app.state.max_body_bytes = settings.max_body_bytes
@@ -304,8 +308,9 @@ def _log_to_stderr() -> None:
 
 
 def asgi_app(app: FastAPI) -> ASGIApp:
-    """What the server runs: request ids around the inference fast path around FastAPI."""
-    return RequestContext(FastPaths(app))
+    """What the server runs: request ids around the per-client rate limit (when on) around
+    the inference fast path around FastAPI."""
+    return RequestContext(app.state.limits.around(FastPaths(app)))
 
 
 def build_app() -> ASGIApp:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from modelyard.domain.keys import ApiKey
 from modelyard.serving.errors import HttpError
 from modelyard.serving.key_cache import KeyCache
+from modelyard.serving.limits import CallerLimits
 from modelyard.store.keys import PREFIX
 
 MAX_SECRET = 200
@@ -23,10 +24,17 @@ METRICS = "metrics"  # open, or read when MODELYARD_METRICS_SCOPE=read
 
 
 class Authenticator:
-    def __init__(self, keys: KeyCache, enabled: bool, metrics_scope: str = OPEN) -> None:
+    def __init__(
+        self,
+        keys: KeyCache,
+        enabled: bool,
+        metrics_scope: str = OPEN,
+        limits: CallerLimits | None = None,
+    ) -> None:
         self.keys = keys
         self.enabled = enabled
         self.metrics_scope = metrics_scope
+        self.limits = limits  # rate limits and the throttling of invalid keys (limits.py)
 
     async def check(self, request: Request, scope: str, yard_wide: bool = False) -> ApiKey | None:
         if scope == METRICS:
@@ -41,13 +49,20 @@ class Authenticator:
                 "an API key is required (Authorization: Bearer <key> or X-API-Key)",
                 {"WWW-Authenticate": "Bearer"},
             )
+        limits = self.limits
+        if limits is not None:
+            limits.before_lookup(request, secret)
         key = None
         if secret.startswith(PREFIX) and len(secret) <= MAX_SECRET:
             key = await self.keys.get(secret)
         if key is None or key.revoked_at is not None:
+            if limits is not None:
+                limits.failed(request)
             raise HttpError(
                 401, "unauthorized", "the API key is not valid", {"WWW-Authenticate": "Bearer"}
             )
+        if limits is not None:
+            limits.admitted(secret, key)
         if yard_wide and key.endpoint is not None:
             raise HttpError(
                 403,

@@ -3,6 +3,7 @@ clear 4xx."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
 import orjson
@@ -11,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.requests import Request
 
 from modelyard.serving.errors import HttpError
+from modelyard.serving.refusals import REFUSALS
 
 JSON_TYPES = ("application/json",)
+BODY_DEADLINE = "modelyard.body_deadline"  # in a request's state: loop time its body is due
 
 
 async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any:
@@ -28,6 +31,18 @@ async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any
             "unsupported_media_type",
             f"Content-Type must be application/json, got {content_type or 'none'!r}",
         )
+    raw = await read_bytes(request, limit)
+    if not raw:
+        raise HttpError(400, "bad_request", "the body is empty; send a JSON object")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+
+
+async def read_bytes(request: Request, limit: int) -> bytes:
+    """The whole body, refused past ``limit`` bytes (413) or past the body deadline (408):
+    every reader of a request body goes through here."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -36,6 +51,26 @@ async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any
             raise HttpError(
                 413, "payload_too_large", f"body is {declared} bytes; the limit is {limit}"
             )
+    # Set by the connection (protocol.py) while the body is still arriving; a body that
+    # came with its headers (most) needs no timer.
+    deadline = request.scope.get("state", {}).get(BODY_DEADLINE)
+    if deadline is None:
+        return await _read(request, limit)
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await _read(request, limit)
+    except TimeoutError:
+        REFUSALS.add("body_timeout")
+        raise HttpError(
+            408,
+            "request_timeout",
+            "the request body did not arrive in time "
+            "(MODELYARD_BODY_TIMEOUT_SECONDS from the end of its headers)",
+            {"Connection": "close"},
+        ) from None
+
+
+async def _read(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -43,13 +78,7 @@ async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any
         if size > limit:
             raise HttpError(413, "payload_too_large", f"body is over the limit of {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw:
-        raise HttpError(400, "bad_request", "the body is empty; send a JSON object")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise HttpError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    return b"".join(chunks)
 
 
 ADMIN_BODY_LIMIT = 64 * 1024  # an admin action is a few fields; anything bigger is not one

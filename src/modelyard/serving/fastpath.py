@@ -22,6 +22,7 @@ from modelyard.serving.v1 import handle_predict
 from modelyard.serving.v2 import handle_infer
 
 Handler = Callable[[Any, str, Request], Awaitable[Response]]
+CALLERS_BUSINESS = frozenset((401, 403, 408, 413, 429))
 
 # (prefix, suffix) → (scope needed, handler)
 ROUTES: dict[tuple[str, str], tuple[str, Handler]] = {
@@ -74,10 +75,11 @@ class FastPaths:
         label = name if known else "unknown"
         version = response.headers.get("x-modelyard-version", "")
         state.metrics.requests.labels(label, version, str(response.status_code)).inc()
-        # Refused keys (401/403) are the caller's business, not the endpoint's error rate.
+        # Refused keys (401/403) and requests refused by the limits on callers (408, 413,
+        # 429) are the caller's business, not the endpoint's error rate.
         if (
             response.status_code >= 400
-            and response.status_code not in (401, 403)
+            and response.status_code not in CALLERS_BUSINESS
             and known
             and state.observer is not None
         ):

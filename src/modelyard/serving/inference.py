@@ -15,7 +15,9 @@ from modelyard.runtime.events import PredictionEvent, PredictionObserver
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import Output
 from modelyard.runtime.table import ActiveEndpoint
+from modelyard.serving.errors import HttpError
 from modelyard.serving.metrics import Metrics
+from modelyard.serving.refusals import REFUSALS
 from modelyard.serving.shadow import Mirror
 
 
@@ -81,9 +83,21 @@ def decode_for(
     signature: Signature,
     payload: object,
     decode: Callable[[Signature, object], Columns],
+    count_rows: Callable[[object], int],
 ) -> Columns:
     """Decode against the picked route's signature; a refusal names that route's version
-    (a candidate with a stricter signature must not charge its 422s to the primary)."""
+    (a candidate with a stricter signature must not charge its 422s to the primary).
+    A request over the endpoint's row cap is refused first, before any row is decoded."""
+    limit = active.endpoint.limits.request_rows
+    rows = count_rows(payload)
+    if rows > limit:
+        REFUSALS.add("request_rows")
+        raise HttpError(
+            413,
+            "too_many_rows",
+            f"{rows} rows in one request; endpoint {active.endpoint.name!r} takes at most "
+            f"{limit} per request (its limit max_request_rows, which defaults to queue_rows)",
+        )
     try:
         return decode(signature, payload)
     except YardError as exc:

@@ -10,6 +10,7 @@ from prometheus_client.registry import Collector
 
 from modelyard.runtime.batcher import BatchObserver
 from modelyard.runtime.table import EndpointTable
+from modelyard.serving.refusals import REFUSALS, Refusals
 
 LATENCY_BUCKETS_MS = (
     0.5,
@@ -74,6 +75,7 @@ class Metrics:
             "modelyard_in_flight_requests", "Requests being handled.", registry=registry
         )
         self.shadow = ShadowMetrics(registry)
+        registry.register(_RefusalCollector(REFUSALS))
 
     def observer(self, endpoint: str, version: str) -> BatchObserver:
         rows = self.batch_rows.labels(endpoint, version)
@@ -199,3 +201,20 @@ class _TableCollector(Collector):
         store.add_metric([], 0 if self.table.store_down_since is not None else 1)
         yield from (queue, serving, load, errors, shadow_queue, shadow_failed)
         yield from (fallback, nothing, abandoned, stuck, store)
+
+
+class _RefusalCollector(Collector):
+    """Refusals by the limits on callers; ``limit`` takes a fixed set of values."""
+
+    def __init__(self, refusals: Refusals) -> None:
+        self.refusals = refusals
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "modelyard_refused",
+            "Requests and connections refused by a limit on callers (docs/security.md).",
+            labels=["limit"],
+        )
+        for limit, count in self.refusals.counts.items():
+            family.add_metric([limit], count)
+        yield family

@@ -1,10 +1,12 @@
-"""Running the server: uvicorn with uvloop + httptools, no access log, N worker processes."""
+"""Running the server: uvicorn with uvloop + httptools (with the read deadlines and the
+connection cap of protocol.py), no access log, N worker processes."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 import os
+import resource
 import signal
 import socket
 from types import FrameType
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from modelyard.control.controller import Controller
 
 log = logging.getLogger(__name__)
+FILES_BESIDES_CONNECTIONS = 256  # the database, model files, logs, the listening socket
 
 
 def is_loopback(host: str) -> bool:
@@ -40,6 +43,8 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     _check_port_free(host, port)
     if settings.dev:
         log.warning("--dev: API keys are OFF (loopback only)")
+    if settings.max_connections:
+        _allow_open_files(settings.max_connections + FILES_BESIDES_CONNECTIONS)
     if settings.native_threads is None:
         # Share the cores between the workers' model threads instead of inheriting library
         # defaults (each would size its pool to every core: oversubscription).
@@ -59,14 +64,18 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # write the prediction log (serving/app.py ends the process at the cap regardless).
     graceful = max(1, int(settings.shutdown_seconds - settings.drain_seconds - 5))
     try:
-        _run(uvicorn, host, port, workers, graceful)
+        _run(uvicorn, settings, host, port, workers, graceful)
     finally:
         if controller is not None:
             controller.stop()
             controller.yard.close()
 
 
-def _run(uvicorn: Any, host: str, port: int, workers: int, graceful_seconds: int) -> None:
+def _run(
+    uvicorn: Any, settings: Settings, host: str, port: int, workers: int, graceful_seconds: int
+) -> None:
+    from modelyard.serving.protocol import protocol_for
+
     uvicorn.run(
         "modelyard.serving.app:build_app",
         factory=True,
@@ -74,11 +83,30 @@ def _run(uvicorn: Any, host: str, port: int, workers: int, graceful_seconds: int
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=protocol_for(settings),  # httptools, with read deadlines and a connection cap
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,
         log_level="info",
         timeout_graceful_shutdown=graceful_seconds,
     )
+
+
+def _allow_open_files(wanted: int) -> None:
+    """Each connection holds a file descriptor: raise the soft open-files limit toward the
+    hard one (workers inherit it), so the connection cap is what refuses callers, with an
+    answer, rather than a failing accept."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < wanted:
+        log.warning(
+            "the open-files limit (%d) is below MODELYARD_MAX_CONNECTIONS + %d; connections "
+            "past it fail to open instead of getting 503",
+            target,
+            FILES_BESIDES_CONNECTIONS,
+        )
 
 
 def _start_controller(settings: Settings) -> Controller:

@@ -59,7 +59,7 @@ REQUEST_SCHEMA = {
             "prediction_ids"
         },
         "400": {"description": "malformed JSON"},
-        "413": {"description": "body over the limit"},
+        "413": {"description": "body over the limit, or more rows than max_request_rows"},
         "415": {"description": "not application/json"},
         "422": {"description": "rows that break the model's signature: {row, feature, rule}"},
         "503": {"description": "queue full or not loaded yet (Retry-After)"},
@@ -89,7 +89,7 @@ async def handle_predict(state: Any, name: str, request: Request) -> Response:
     sticky = active.endpoint.sticky_key
     if sticky is not None:
         payload = without_field(payload, sticky, set(signature.names))
-    columns = decode_for(active, signature, payload, decode)
+    columns = decode_for(active, signature, payload, decode, count_rows)
     served = await infer(active, columns, state.metrics, state.observer, key, state.mirror)
     body: dict[str, Any] = {
         "predictions": served.output.predictions.tolist(),
@@ -105,6 +105,20 @@ async def handle_predict(state: Any, name: str, request: Request) -> Response:
         media_type="application/json",
         headers={"X-Modelyard-Version": served.version},
     )
+
+
+def count_rows(payload: object) -> int:
+    """The rows a body holds, counted before any is decoded (0 when it holds none the
+    way this protocol says: ``decode`` then says what is wrong)."""
+    if not isinstance(payload, dict):
+        return 0
+    records = payload.get("instances")
+    if isinstance(records, list):
+        return len(records)
+    columns = payload.get("inputs")
+    if isinstance(columns, dict):
+        return max((len(v) for v in columns.values() if isinstance(v, list)), default=0)
+    return 0
 
 
 def decode(signature: Any, payload: object) -> Any:

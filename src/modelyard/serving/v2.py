@@ -150,7 +150,7 @@ async def handle_infer(state: Any, name: str, request: Request) -> Response:
     if version is None:  # a versioned URL asks for that version; otherwise route
         active, key = pick_route(active, request, None)
     signature = active.loaded.runner.predictor.signature
-    columns = decode_for(active, signature, payload, decode)
+    columns = decode_for(active, signature, payload, decode, count_rows)
     wanted = _requested_outputs(payload)
     served = await infer(active, columns, state.metrics, state.observer, key, state.mirror)
     outputs = []
@@ -199,6 +199,25 @@ def _active(state: Any, name: str, version: str | None) -> Any:
             return variant
     served = ", ".join(str(v.loaded.version.version) for v in active.every)
     raise NotFound(f"model {name!r} serves version {served}, not {version!r}")
+
+
+def count_rows(payload: object) -> int:
+    """The rows the input tensors declare (their first dimension), before any is decoded;
+    ``decode`` later checks each tensor holds what its shape says."""
+    tensors = payload.get("inputs") if isinstance(payload, dict) else None
+    if not isinstance(tensors, list):
+        return 0
+    return max(
+        (
+            t["shape"][0]
+            for t in tensors
+            if isinstance(t, dict)
+            and isinstance(t.get("shape"), list)
+            and t["shape"]
+            and type(t["shape"][0]) is int
+        ),
+        default=0,
+    )
 
 
 def decode(signature: Signature, payload: object) -> Columns:

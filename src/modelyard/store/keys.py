@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelyard.domain.keys import ApiKey, check_scopes
+from modelyard.domain.keys import ApiKey, check_rate, check_scopes
 from modelyard.domain.names import check_name
 from modelyard.domain.values import check_text
 from modelyard.errors import Conflict, InvalidInput, NotFound
@@ -34,12 +34,19 @@ class KeyStore:
         self.db = db
 
     def create(
-        self, scopes: list[str], endpoint: str | None, description: str, actor: str
+        self,
+        scopes: list[str],
+        endpoint: str | None,
+        description: str,
+        actor: str,
+        rate_limit: float | None = None,
+        rate_burst: int | None = None,
     ) -> tuple[ApiKey, str]:
         granted = check_scopes(scopes)
         if endpoint is not None:
             check_name(endpoint, "endpoint name")
         check_text(description, "description", 1000)
+        check_rate(rate_limit, rate_burst)
         key_id = secrets.token_hex(6)
         secret = mint_secret(key_id)
 
@@ -52,6 +59,8 @@ class KeyStore:
                 description=description,
                 created_at=utcnow(),
                 created_by=actor,
+                rate_limit=None if rate_limit is None else float(rate_limit),
+                rate_burst=rate_burst,
             )
             session.add(row)
             audit.record(
@@ -59,7 +68,12 @@ class KeyStore:
                 actor,
                 "key.create",
                 f"key:{key_id}",
-                {"scopes": list(granted), "endpoint": endpoint},
+                {
+                    "scopes": list(granted),
+                    "endpoint": endpoint,
+                    "rate_limit": row.rate_limit,
+                    "rate_burst": rate_burst,
+                },
             )
             session.flush()
             return _to_entity(row)
@@ -115,4 +129,6 @@ def _to_entity(row: ApiKeyRow) -> ApiKey:
         row.created_at,
         row.created_by,
         row.revoked_at,
+        row.rate_limit,
+        row.rate_burst,
     )

@@ -253,6 +253,8 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(128))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rate_limit: Mapped[float | None] = mapped_column(Float, nullable=True)  # requests/s
+    rate_burst: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ReplicaStatusRow(Base):

@@ -575,10 +575,18 @@ class Yard(ControlMixin, ABTestMixin):
         return self.status.list(endpoint)
 
     def create_key(
-        self, scopes: list[str], *, endpoint: str | None = None, description: str = ""
+        self,
+        scopes: list[str],
+        *,
+        endpoint: str | None = None,
+        description: str = "",
+        rate_limit: float | None = None,
+        rate_burst: int | None = None,
     ) -> tuple[ApiKey, str]:
-        """A new API key and its secret; the secret is returned once and never stored."""
-        return self.keys.create(scopes, endpoint, description, self.actor)
+        """A new API key and its secret; the secret is returned once and never stored.
+        ``rate_limit`` (requests/s per server process, 0: none) overrides the yard-wide
+        ``MODELYARD_KEY_RATE_LIMIT``; ``rate_burst`` is what it may spend at once."""
+        return self.keys.create(scopes, endpoint, description, self.actor, rate_limit, rate_burst)
 
     def list_keys(self) -> list[ApiKey]:
         return self.keys.list()
