@@ -144,7 +144,7 @@ def test_compare_and_set_race_has_exactly_one_winner(
     assert len(winners) == 1
     (loser,) = losers
     assert loser == (
-        f"Conflict: churn@production points at version {winners[0]}, "
+        f"AliasMoved: churn@production points at version {winners[0]}, "
         "not 1 as expected; nothing changed"
     )
     assert yard.get_model("churn").aliases["production"] == winners[0]
