@@ -23,7 +23,7 @@ PUBLIC = "93.184.215.14"  # never connected to: only judged
 
 def test_a_name_is_judged_by_every_address_it_resolves_to() -> None:
     rebinding = Webhooks(parse_rules("", f"hooks.test={PUBLIC},hooks.test=127.0.0.1"))
-    with pytest.raises(InvalidInput, match=r"hooks.test → 127.0.0.1 is a loopback address"):
+    with pytest.raises(InvalidInput, match=r"hooks.test resolves to a loopback address"):
         rebinding.check_configured("http://hooks.test/x", "alert")
     Webhooks(parse_rules("", f"hooks.test={PUBLIC}")).check_configured("http://hooks.test/", "a")
 
@@ -55,7 +55,7 @@ def test_the_request_goes_to_the_checked_address_with_the_urls_host() -> None:
 def test_an_allowed_name_may_resolve_anywhere_but_other_names_may_not() -> None:
     webhooks = Webhooks(parse_rules("hooks.corp", "hooks.corp=10.1.2.3,other.corp=10.1.2.3"))
     webhooks.check_configured("https://hooks.corp/x", "alert")
-    with pytest.raises(InvalidInput, match=r"other\.corp → 10\.1\.2\.3 is a private"):
+    with pytest.raises(InvalidInput, match=r"other\.corp resolves to a private"):
         webhooks.check_configured("https://other.corp/x", "alert")
 
 

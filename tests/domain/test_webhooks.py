@@ -78,7 +78,7 @@ def test_numeric_spellings_are_the_addresses_they_spell(host: str, address: str 
         ("0.0.0.0", "unspecified"),
         ("224.0.0.1", "multicast"),
         ("240.0.0.1", "private or special-purpose"),
-        ("100.64.0.1", "not a globally routable"),
+        ("100.64.0.1", "not globally routable"),
         ("::1", "loopback"),
         ("::", "unspecified"),
         ("::ffff:127.0.0.1", "loopback"),

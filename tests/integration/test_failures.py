@@ -17,6 +17,7 @@ from tests.integration.serving_fixtures import Server, running_server
 
 from modelyard import Yard
 from modelyard.domain.endpoints import Limits
+from modelyard.runtime.runner import MAX_STUCK
 
 pytestmark = pytest.mark.slow
 FAST_POLL = {"MODELYARD_POLL_SECONDS": "0.2"}
@@ -75,6 +76,21 @@ def test_a_hung_model_call_is_abandoned_and_a_fresh_thread_serves(tmp_path: Path
         metrics = client.get("/metrics").text
         assert 'modelyard_model_calls_abandoned_total{version="hang@1"} 1.0' in metrics
         assert 'modelyard_model_calls_stuck{version="hang@1"} 1.0' in metrics
+        # Every hung call holds a thread; at MAX_STUCK the version is not ready and the
+        # server loads a fresh copy of it, which answers while the old calls still hang.
+        for _ in range(MAX_STUCK - 1):
+            hung = client.post("/v1/endpoints/hang-api/predict", json=_row(X, HANG_VALUE))
+            assert hung.status_code in (503, 504), hung.text
+            time.sleep(1.2)  # given up on at twice the timeout
+        for _ in range(100):
+            response = client.post("/v1/endpoints/hang-api/predict", json=_row(X))
+            answered.append(response.status_code)
+            if response.status_code == 200 and "loading a fresh copy" in server.logs():
+                break
+            time.sleep(0.2)
+        assert answered[-1] == 200, (answered, server.logs())
+        assert "hang@1: too many model calls hang; loading a fresh copy" in server.logs()
+        assert flag.exists()
         served = answered.count(200) + 1
         # SIGTERM while the call still hangs: before the fix the process waited on the
         # model thread forever. It must exit, with status 0, having written its rows.

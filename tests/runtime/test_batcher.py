@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent import futures
 
 import numpy as np
 import pytest
+from tests.integration.models_for_serving import HANG_VALUE, HangingClassifier
 
 from modelyard import Yard
 from modelyard.domain.endpoints import Limits
@@ -85,7 +87,7 @@ def test_a_request_that_waits_too_long_times_out(runner, cancer) -> None:
     async def main() -> None:
         with pytest.raises(TimedOut, match="no prediction within 1 ms"):
             await batcher.submit(_rows(runner, cancer, 0))
-        blocker.result()
+        futures.wait([blocker])  # it may end given up on: its thread ran too long
         await batcher.close()
 
     asyncio.run(main())
@@ -107,7 +109,7 @@ def test_timed_out_requests_leave_the_queue(runner, cancer) -> None:
         assert all(isinstance(r, TimedOut) for r in results)
         waiting = batcher.queued_rows
         release.set()
-        blocker.result()
+        futures.wait([blocker])
         await asyncio.gather(first, return_exceptions=True)
         await batcher.close()
         return waiting
@@ -115,43 +117,91 @@ def test_timed_out_requests_leave_the_queue(runner, cancer) -> None:
     assert asyncio.run(main()) == 0
 
 
-def test_a_stuck_model_call_is_abandoned_and_the_next_batch_runs_on_a_fresh_thread(
-    runner, cancer, logreg
+@pytest.fixture
+def hanging(sqlite_yard: Yard, cancer, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """A runner over a model whose calls hang on a marked row while a flag file exists."""
+    flag = tmp_path / "hang"
+    monkeypatch.setenv("HANG_WHILE", str(flag))
+    X, y = cancer
+    sqlite_yard.register(HangingClassifier().fit(X, y), "hang", sample=X, trust_types=True)
+    runner = ModelRunner(sqlite_yard.load("hang@1"))
+    yield runner, flag
+    flag.unlink(missing_ok=True)
+    runner.close()
+
+
+def _hang_row(runner: ModelRunner, cancer):
+    row = cancer[0].iloc[:1].copy()
+    row.iloc[0, 0] = HANG_VALUE
+    return from_frame(runner.predictor.signature, row)
+
+
+def _eventually(done, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.02)
+
+
+def test_a_hung_model_call_is_abandoned_and_the_next_batch_runs_on_a_fresh_thread(
+    hanging, cancer
 ) -> None:
+    runner, flag = hanging
     batcher = MicroBatcher(runner, Limits(timeout_ms=50))
-    release = threading.Event()
-    hung = runner.executor.submit(release.wait, 10)  # the model thread is stuck
+    flag.touch()
+
+    async def main() -> list[int]:
+        with pytest.raises(TimedOut, match="no prediction within 50 ms"):
+            await batcher.submit(_hang_row(runner, cancer))
+        while runner.abandoned < 1:  # the watchdog gives it up at twice the timeout
+            await asyncio.sleep(0.01)
+        output = await batcher.submit(_rows(runner, cancer, 1))  # on a fresh thread
+        await batcher.close()
+        return output.predictions.tolist()
+
+    assert asyncio.run(main()) == [1]
+    assert (runner.abandoned, runner.stuck) == (1, 1)
+    flag.unlink()
+    _eventually(lambda: runner.stuck == 0)  # the call returned; its thread ended
+
+
+def test_one_hung_call_counts_once_however_many_batchers_share_the_runner(hanging, cancer) -> None:
+    runner, flag = hanging
+    mine = MicroBatcher(runner, Limits(timeout_ms=50))
+    other = MicroBatcher(runner, Limits(timeout_ms=5_000))  # e.g. a shadow of the version
+    flag.touch()
 
     async def main() -> None:
-        with pytest.raises(TimedOut, match="no prediction within 50 ms"):
-            await batcher.submit(_rows(runner, cancer, 0))
-        await asyncio.sleep(0.2)  # the batch is taken as stuck at 100 ms
-        output = await batcher.submit(_rows(runner, cancer, 1))
-        assert output.predictions.tolist() == logreg.predict(cancer[0].iloc[1:2]).tolist()
-        await batcher.close()
+        hung = asyncio.ensure_future(mine.submit(_hang_row(runner, cancer)))
+        await asyncio.sleep(0.01)
+        answer = await other.submit(_rows(runner, cancer, 1))  # queued behind the hang
+        assert answer.predictions.tolist() == [1]
+        with pytest.raises(TimedOut, match="no prediction"):
+            await hung
+        await mine.close()
+        await other.close()
 
     asyncio.run(main())
     assert (runner.abandoned, runner.stuck) == (1, 1)
-    release.set()
-    hung.result(timeout=5)
 
 
-def test_a_version_with_too_many_stuck_calls_is_not_ready(runner, cancer) -> None:
+def test_a_version_with_too_many_hung_calls_is_not_ready_until_they_return(hanging, cancer) -> None:
+    runner, flag = hanging
     batcher = MicroBatcher(runner, Limits(timeout_ms=20))
-    release = threading.Event()
+    flag.touch()
 
     async def main() -> None:
-        for _ in range(MAX_STUCK):
-            runner.executor.submit(release.wait, 10)
+        for count in range(1, MAX_STUCK + 1):
             with pytest.raises(TimedOut, match="no prediction"):
-                await batcher.submit(_rows(runner, cancer, 0))
-            await asyncio.sleep(0.1)  # taken as stuck at 40 ms
+                await batcher.submit(_hang_row(runner, cancer))
+            while runner.stuck < count:  # the watchdog gives it up at 40 ms
+                await asyncio.sleep(0.01)
         with pytest.raises(NotReady, match=f"{MAX_STUCK} model calls have not returned"):
             await batcher.submit(_rows(runner, cancer, 0))
-        release.set()
-        await asyncio.sleep(0.2)
+        flag.unlink()
+        while not runner.ready:
+            await asyncio.sleep(0.01)
         await batcher.submit(_rows(runner, cancer, 0))  # they returned: ready again
         await batcher.close()
 
     asyncio.run(main())
-    assert runner.ready

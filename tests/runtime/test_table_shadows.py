@@ -8,8 +8,9 @@ from pathlib import Path
 
 from modelyard import Yard
 from modelyard.domain.endpoints import Route
+from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.pool import ModelPool
-from modelyard.runtime.table import ActiveEndpoint, EndpointTable
+from modelyard.runtime.table import EndpointTable
 
 
 def _twice(yard: Yard) -> tuple[ActiveEndpoint, ActiveEndpoint, dict[str, dict[str, str]]]:

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from modelyard.errors import StoreUnavailable
-from modelyard.runtime.threads import DaemonExecutor, StoreCalls
+from modelyard.runtime.threads import DaemonExecutor, DeadlineCalls
 
 
 def test_calls_run_and_their_failures_reach_the_caller() -> None:
@@ -46,7 +46,8 @@ def test_a_stuck_call_does_not_count_against_the_workers() -> None:
     executor = DaemonExecutor(1, "test", stuck_after=0.05, max_threads=3)
     release = threading.Event()
     stuck = executor.submit(release.wait, 10)
-    time.sleep(0.1)  # past stuck_after: the next call gets a thread of its own
+    while not executor.running() or time.monotonic() - executor.running()[0][1] <= 0.05:
+        time.sleep(0.01)  # until it has run past stuck_after
     assert executor.submit(lambda: "answered").result(timeout=5) == "answered"
     release.set()
     assert stuck.result(timeout=5) is True
@@ -68,7 +69,7 @@ def test_a_process_with_a_stuck_daemon_call_still_exits() -> None:
 
 
 def test_a_store_call_past_its_deadline_is_unavailable_and_later_calls_still_run() -> None:
-    calls = StoreCalls("test", timeout=0.1, workers=1)
+    calls = DeadlineCalls("test", timeout=0.1, workers=1)
     release = threading.Event()
 
     async def main() -> str:
@@ -83,7 +84,7 @@ def test_a_store_call_past_its_deadline_is_unavailable_and_later_calls_still_run
 
 
 def test_store_calls_refuse_at_once_when_too_many_are_unanswered() -> None:
-    calls = StoreCalls("test", timeout=0.05, workers=1, max_pending=2)
+    calls = DeadlineCalls("test", timeout=0.05, workers=1, max_pending=2)
     release = threading.Event()
 
     async def main() -> None:

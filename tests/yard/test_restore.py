@@ -175,3 +175,21 @@ def test_a_live_key_without_scopes_is_refused_naming_it(archive: Path, tmp_path:
 def _unscoped(row: dict[str, object]) -> None:
     if row["revoked_at"] is None:
         row["scopes"] = []
+
+
+def test_a_policy_stored_before_todays_webhook_rules_is_left_out_not_fatal(
+    archive: Path, tmp_path: Path
+) -> None:
+    """An alert URL with ``user:pw@`` was accepted before the webhook rules: the archive
+    still restores, and that policy stays out whatever the flags."""
+
+    def old_alert(row: dict[str, object]) -> None:
+        if row["id"] == 2:
+            row["spec"] = {**row["spec"], "then": ["alert:https://ops:secret@hooks.example/"]}  # type: ignore[dict-item]
+
+    old = rewrite(archive, tmp_path / "old.tar.gz", rows_of("policies", old_alert))
+    with Yard(tmp_path / "target", actor="restorer") as target:
+        report = target.restore(old, trust_webhooks=True, trust_commands=True)
+        left = {(i.row.split(" on ")[0], i.flag) for i in report.left_out}
+        assert ("policy 2", "none: its webhook breaks today's rules") in left
+        assert sorted(p.id for p in target.list_policies()) == [1, 3, 4]

@@ -132,7 +132,7 @@ def address_problem(address: Address) -> str | None:
         if form.is_reserved:
             return "a reserved address"
         if not form.is_global:
-            return "not a globally routable address"
+            return "an address that is not globally routable"
     return None
 
 
@@ -168,6 +168,9 @@ def check_addresses(
     for address in addresses:
         problem = address_problem(address)
         if problem is not None and not rules.allows_address(address):
+            if target.address is None:  # a name: which address it has is not told (an
+                # oracle for internal DNS to whoever may add a policy)
+                raise InvalidInput(_refusal(target, field, f"{target.host} resolves to {problem}"))
             shown = target.host if target.host == str(address) else f"{target.host} → {address}"
             raise InvalidInput(_refusal(target, field, f"{shown} is {problem}"))
 

@@ -8,8 +8,8 @@ already arrived can join; ``max_wait_ms`` bounds how long it keeps collecting th
 The queue is bounded in rows: past it, :class:`Overloaded` (HTTP 503) instead of latency.
 
 A model call still running when the endpoint's timeout has passed twice over is taken as
-stuck: its callers have had their 504 already, the runner abandons its thread and the next
-batch runs on a fresh one, so one hung call does not time out every request after it.
+stuck (the runner's watchdog gives it up: its callers have had their 504 already), and the
+next batch runs on a fresh thread, so one hung call does not time out every request after it.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class MicroBatcher:
     ) -> None:
         self.runner = runner
         self.limits = limits
+        runner.expect_within(2 * limits.timeout_ms / 1000)
         self.on_batch = on_batch
         # Whether other requests are being received right now; when none are, yielding to
         # the loop for company would only add latency.
@@ -136,18 +137,8 @@ class MicroBatcher:
     async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> Output:
         columns = Columns.concat([job.columns for job in batch])
         started = time.perf_counter()
-        call = self.runner.submit(columns)
-        answer = asyncio.wrap_future(call, loop=loop)
-        answer.add_done_callback(_retrieve)  # an abandoned call's late failure is not news
-        stuck_after = 2 * self.limits.timeout_ms / 1000
         try:
-            return await asyncio.wait_for(asyncio.shield(answer), stuck_after)
-        except TimeoutError:
-            self.runner.abandon(call)
-            raise TimedOut(
-                f"{self.runner.predictor.ref}: the model call did not return within "
-                f"{stuck_after * 1000:g} ms"
-            ) from None
+            return await asyncio.wrap_future(self.runner.submit(columns), loop=loop)
         finally:
             if self.on_batch is not None:
                 try:
@@ -193,8 +184,3 @@ class MicroBatcher:
             self._wakeup.set()
         if self._task is not None:
             await self._task
-
-
-def _retrieve(future: asyncio.Future[Output]) -> None:
-    if not future.cancelled():
-        future.exception()

@@ -85,13 +85,13 @@ class ModelPool:
         try:
             warm.result(timeout=WARM_TIMEOUT_SECONDS)
         except TimeoutError:
-            runner.abandon(warm)
-            runner.close()
+            runner.abandon(warm, WARM_TIMEOUT_SECONDS)
+            runner.close(wait=False)
             raise ModelFailed(
                 f"{version.ref} did not answer its warm-up rows within {WARM_TIMEOUT_SECONDS:g} s"
             ) from None
         except BaseException:
-            runner.close()
+            runner.close(wait=False)
             raise
         return runner
 
@@ -104,6 +104,16 @@ class ModelPool:
         data = self.artifacts.get_bytes(ref.sha256, f"{version.ref} file {REFERENCE_FILE!r}")
         frame = pd.read_parquet(io.BytesIO(data)).head(WARM_ROWS)
         return from_frame(signature, frame)
+
+    async def renew(self, version: ModelVersion) -> LoadedVersion:
+        """Load a fresh copy of a loaded version (its model object and thread) in place of
+        the one in use, which is closed without waiting for its hung calls."""
+        fresh = await self._load(version)
+        old = self._loaded.get(version.ref)
+        self._loaded[version.ref] = fresh
+        if old is not None:
+            await asyncio.to_thread(old.runner.close, False)
+        return fresh
 
     def release(self, ref: str) -> None:
         """No endpoint routes to ``ref`` any more: start its grace period."""

@@ -5,22 +5,27 @@ threads call the model (PERF_NOTES.md: 1.7–1.95x lost, and stalls). Each model
 executor thread, and every call runs under ``threadpool_limits`` with an explicit size.
 
 A call that never returns (a model waiting on a lock, a network, an endless loop) would
-hold that one thread for good and time out every request after it. The batcher gives such
-a call up: the thread is abandoned (a daemon, so it holds up no exit), a fresh one takes
-the next batches, and the runner counts what it abandoned. Past ``MAX_STUCK`` calls still
-running, the version is not ready until one of them returns.
+hold that one thread for good and time out every request after it. A watchdog thread
+looks at every runner a few times a second: a call running longer than ``stuck_after``
+(twice the shortest timeout of the endpoints using the version) is given up on — its
+callers get :class:`TimedOut`, its thread is abandoned (a daemon, so it holds up no exit),
+and the calls queued behind it move to a fresh thread. Past ``MAX_STUCK`` abandoned calls
+still running the version is not ready (the endpoint table then loads a fresh copy).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+import weakref
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from modelyard.errors import ModelFailed, first_line
+from modelyard.errors import ModelFailed, TimedOut, first_line
 from modelyard.flavors.base import Table
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.predictor import Predictor
@@ -42,9 +47,11 @@ class ModelRunner:
         self.predictor = predictor
         self.native_threads = native_threads
         self.executor = self._new_thread()
+        self.stuck_after: float | None = None  # set by the batchers that use this runner
         self.abandoned = 0  # calls given up on since load
-        self._stuck: set[Future[Output]] = set()  # given up on and still running
+        self._left_behind: list[DaemonExecutor] = []  # threads holding calls given up on
         self._lock = threading.Lock()
+        _WATCHDOG.watch(self)
 
     def _new_thread(self) -> DaemonExecutor:
         return DaemonExecutor(
@@ -58,37 +65,51 @@ class ModelRunner:
         """Run a batch on this model's thread."""
         return self.executor.submit(self.run, columns)
 
-    def abandon(self, call: Future[Output]) -> None:
-        """Give up on ``call``, still running: its thread is left to it, a fresh one takes
-        the next batches."""
+    def expect_within(self, seconds: float) -> None:
+        """A user of this runner takes a call running longer than ``seconds`` as stuck."""
         with self._lock:
-            if call.done() or call in self._stuck:
+            if self.stuck_after is None or seconds < self.stuck_after:
+                self.stuck_after = seconds
+
+    def check(self, now: float) -> None:
+        """The watchdog's look: abandon the running call if it has run too long."""
+        limit = self.stuck_after
+        if limit is None:
+            return
+        for call, started in self.executor.running():
+            if now - started > limit:
+                self.abandon(call, now - started)
+
+    def abandon(self, call: Future[Any], seconds: float) -> None:
+        """Give up on ``call``, running on the current thread: its callers are told, its
+        thread is left to it, and the calls queued behind it go to a fresh thread."""
+        with self._lock:
+            if call.done() or not any(c is call for c, _ in self.executor.running()):
                 return
             stuck, self.executor = self.executor, self._new_thread()
-            self._stuck.add(call)
+            self._left_behind = [e for e in self._left_behind if e.running()] + [stuck]
             self.abandoned += 1
-        stuck.shutdown(wait=False)  # the thread ends when (if) the call returns
-        call.add_done_callback(self._returned)
+        stuck.hand_over(self.executor)
+        call.set_exception(
+            TimedOut(f"{self.predictor.ref}: the model call did not return in {seconds:.1f} s")
+        )
         log.error(
-            "%s: a model call did not return in time; its thread is abandoned and a fresh "
+            "%s: a model call did not return in %.1f s; its thread is abandoned and a fresh "
             "one serves (%d abandoned since load, %d still running)",
             self.predictor.ref,
+            seconds,
             self.abandoned,
-            len(self._stuck),
+            self.stuck,
         )
-
-    def _returned(self, call: Future[Output]) -> None:
-        with self._lock:
-            self._stuck.discard(call)
 
     @property
     def stuck(self) -> int:
         """Calls given up on that have not returned yet."""
-        return len(self._stuck)
+        return sum(1 for thread in self._left_behind if thread.running())
 
     @property
     def ready(self) -> bool:
-        return len(self._stuck) < MAX_STUCK
+        return self.stuck < MAX_STUCK
 
     def run(self, columns: Columns) -> Output:
         """Predict a batch; call it in this model's executor thread, where the limits hold."""
@@ -114,9 +135,51 @@ class ModelRunner:
             )
         return Output(predictions, probabilities)
 
-    def close(self) -> None:
-        """Let the thread finish what it has; a stuck call is not waited for."""
-        self.executor.shutdown(wait=not self._stuck, cancel_futures=False)
+    def close(self, wait: bool = True) -> None:
+        """Let the thread finish what it has (``wait``: and join it); a stuck call is never
+        waited for."""
+        _WATCHDOG.forget(self)
+        busy = bool(self.executor.running())
+        self.executor.shutdown(wait=wait and not busy, cancel_futures=False)
+
+
+class _Watchdog:
+    """One daemon thread checking every runner for calls that have run too long."""
+
+    PERIOD = 0.1
+
+    def __init__(self) -> None:
+        self._runners: weakref.WeakSet[ModelRunner] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, runner: ModelRunner) -> None:
+        with self._lock:
+            self._runners.add(runner)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="model-watchdog", daemon=True
+                )
+                self._thread.start()
+
+    def forget(self, runner: ModelRunner) -> None:
+        with self._lock:
+            self._runners.discard(runner)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.PERIOD)
+            with self._lock:
+                runners = list(self._runners)
+            now = time.monotonic()
+            for runner in runners:
+                try:
+                    runner.check(now)
+                except Exception:  # one runner's trouble must not blind the others
+                    log.exception("checking %s for stuck calls failed", runner.predictor.ref)
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _limit_native_threads(threads: int) -> None:

@@ -30,53 +30,20 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from modelyard.domain.endpoints import Endpoint, shadow_label
-from modelyard.domain.entities import ModelVersion
-from modelyard.domain.routing import bounds_of, choose
-from modelyard.errors import NotFound, NotReady, first_line
+from modelyard.domain.entities import ModelVersion, VersionStatus
+from modelyard.domain.names import parse_ref
+from modelyard.domain.routing import bounds_of
+from modelyard.errors import NotFound, NotReady, StoreUnavailable, first_line
+from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.batcher import BatchObserver, MicroBatcher
-from modelyard.runtime.pool import LoadedVersion, ModelPool
-from modelyard.runtime.threads import StoreCalls
+from modelyard.runtime.pool import ModelPool
+from modelyard.runtime.threads import DeadlineCalls
 
 log = logging.getLogger(__name__)
 REPORT_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class ActiveEndpoint:
-    """An endpoint as served now: its primary version, every weighted route's
-    (``variants``, the primary among them) when traffic is split, and the ``shadows``
-    answered requests are mirrored to (each variant carries them too)."""
-
-    endpoint: Endpoint
-    loaded: LoadedVersion
-    batcher: MicroBatcher
-    variants: tuple[ActiveEndpoint, ...] = ()
-    bounds: tuple[int, ...] = ()
-    shadows: tuple[ActiveEndpoint, ...] = ()
-    mirrored: float = 100.0  # a shadow's share (percent) of answered requests it gets
-
-    @property
-    def every(self) -> tuple[ActiveEndpoint, ...]:
-        """The versions that answer callers."""
-        return self.variants or (self,)
-
-    @property
-    def in_use(self) -> tuple[ActiveEndpoint, ...]:
-        """Every version with a batcher here: the answering ones and the shadows."""
-        return self.every + self.shadows
-
-    def pick(self, key: str | None, version: str | None = None) -> ActiveEndpoint:
-        """The route a request goes to: ``version`` if given (it must be one of this
-        endpoint's), else by the stable hash of ``key``, else at random by weight."""
-        if version is not None:
-            for variant in self.every:
-                if variant.loaded.ref == version:
-                    return variant
-            served = ", ".join(v.loaded.ref for v in self.every)
-            raise NotFound(f"endpoint {self.endpoint.name!r} serves {served}, not {version!r}")
-        if not self.variants:
-            return self
-        return self.variants[choose(self.bounds, key)]
+MAX_RENEWALS = 3  # fresh copies of one version loaded because its calls hang
+# Load failures that may pass by themselves, so the load is tried again on a timer.
+TRANSIENT = (StoreUnavailable, OSError, TimeoutError)
 
 
 ObserverFactory = Callable[[str, str], BatchObserver | None]  # (endpoint, version ref)
@@ -131,13 +98,15 @@ class EndpointTable:
         self.crowded = crowded
         self.loaded_log = loaded_log
         self.retry_seconds = retry_seconds
-        self._store = StoreCalls("store", timeout=store_timeout)
+        self._store = DeadlineCalls("store", timeout=store_timeout)
         self._active: dict[str, ActiveEndpoint] = {}
         self._known: set[str] = set()
         self.errors: dict[str, str] = {}
         self.fallbacks: dict[str, Fallback] = {}
         self.store_down_since: float | None = None  # wall-clock time of the first failure
         self._recorded: dict[str, str] = {}  # endpoint → version this process recorded
+        self._retryable: set[str] = set()  # endpoints whose last load failure may pass
+        self._renewals: dict[str, int] = {}  # version → fresh copies loaded for hung calls
         self._retried_at = time.monotonic()
         self.shadow_errors: dict[str, dict[str, str]] = {}  # endpoint → shadow route → why
         self._revision: int | None = None
@@ -207,7 +176,8 @@ class EndpointTable:
                 continue
             self._store_is_up()
             try:
-                if revision != self._revision or self._retry_due():
+                renewed = await self._renew_stuck()
+                if revision != self._revision or self._retry_due() or renewed:
                     await self.refresh()
                 await self._close_expired()
                 await self._report()
@@ -215,11 +185,32 @@ class EndpointTable:
                 log.exception("refreshing endpoints failed; will retry")
 
     def _retry_due(self) -> bool:
-        """Endpoints that could not load (or serve a fallback) are tried again now and then:
-        what failed may have been the store, not the version."""
-        if not (self.errors or self.fallbacks):
+        """Endpoints whose versions failed to load for a reason that may pass (the store,
+        the network) are tried again now and then; a version that is broken (bad bytes,
+        refused types, a model that raised or hung warming up) waits for the next change
+        instead of costing a load, and maybe a hung thread, every round."""
+        if not self._retryable:
             return False
         return time.monotonic() - self._retried_at >= self.retry_seconds
+
+    async def _renew_stuck(self) -> bool:
+        """A version with too many hung calls gets a fresh copy (model and thread): calls
+        that hang on the model's own state, e.g. a lock a stuck call holds, may then
+        recover. At most ``MAX_RENEWALS`` per version, so a model whose every call hangs
+        is left not ready rather than copied without end."""
+        renewed = False
+        for ref, loaded in self.pool.loaded.items():
+            if loaded.runner.ready or self._renewals.get(ref, 0) >= MAX_RENEWALS:
+                continue
+            self._renewals[ref] = self._renewals.get(ref, 0) + 1
+            log.error("%s: too many model calls hang; loading a fresh copy", ref)
+            try:
+                await self.pool.renew(loaded.version)
+            except Exception as exc:  # the stuck copy stays (not ready); its calls may return
+                log.error("%s: the fresh copy did not load: %s", ref, first_line(exc))
+                continue
+            renewed = True
+        return renewed
 
     def _store_is_up(self) -> None:
         if self.store_down_since is not None:
@@ -275,7 +266,10 @@ class EndpointTable:
         current = self._active.get(endpoint.name)
         reusable = {}
         if current is not None and current.endpoint.limits == endpoint.limits:
-            reusable = {v.loaded.ref: v for v in current.in_use}
+            loaded_now = self.pool.loaded  # a version renewed since is not reused
+            reusable = {
+                v.loaded.ref: v for v in current.in_use if loaded_now.get(v.loaded.ref) is v.loaded
+            }
         variants: list[ActiveEndpoint] = []
         trying = endpoint.primary.model
         try:
@@ -292,6 +286,10 @@ class EndpointTable:
                 variants.append(ActiveEndpoint(endpoint, loaded, batcher))
         except Exception as exc:  # keep serving what was serving, whatever went wrong
             message = first_line(exc)
+            if isinstance(exc, TRANSIENT):
+                self._retryable.add(endpoint.name)
+            else:
+                self._retryable.discard(endpoint.name)
             for variant in variants:  # batchers made for the switch that did not happen
                 if variant.loaded.ref not in reusable:
                     self._close_later(variant)
@@ -309,6 +307,7 @@ class EndpointTable:
             self.errors[endpoint.name] = message
             return current
         self.errors.pop(endpoint.name, None)
+        self._retryable.discard(endpoint.name)
         if self.fallbacks.pop(endpoint.name, None) is not None:
             log.warning("endpoint %s: serves what it names again", endpoint.name)
         shadows = await self._load_shadows(endpoint, reusable, {v.loaded.ref for v in variants})
@@ -333,7 +332,9 @@ class EndpointTable:
 
     async def _fall_back(self, endpoint: Endpoint, why: str) -> ActiveEndpoint | None:
         """Nothing serves ``endpoint`` here yet and its routes cannot load: serve the version
-        that last loaded for it on any replica, alone, if there is one and it loads."""
+        that last loaded for it on any replica, alone, if there is one, it is a version of
+        the model the endpoint's primary route names, still ready, and it loads."""
+        wanted_model = parse_ref(endpoint.primary.model)[0]
         if self.loaded_log is None:
             return None
         try:
@@ -341,6 +342,8 @@ class EndpointTable:
             if ref is None:
                 return None
             version = await self._store.call(self.yard.get_version, ref)
+            if version.name != wanted_model or version.status != VersionStatus.READY:
+                return None  # another model, or a version withdrawn since: no fallback
             loaded = await self.pool.acquire(version)
         except Exception as exc:  # nothing to fall back to: the endpoint serves nothing
             log.error(

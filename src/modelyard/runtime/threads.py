@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, InvalidStateError
 from typing import Any, TypeVar
 
 from modelyard.errors import StoreUnavailable
@@ -48,28 +48,31 @@ class DaemonExecutor(Executor):
         self.max_threads = max_threads or workers
         self._initializer = initializer
         self._initargs = initargs
-        self._calls: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._calls: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._threads: set[threading.Thread] = set()
-        self._started: dict[int, float] = {}  # thread id -> when its current call started
+        self._running: dict[int, tuple[Future[Any], float]] = {}  # thread id → call, start
         self._idle = 0
         self._lock = threading.Lock()
         self._shutdown = False
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         future: Future[T] = Future()
+        self._put([(future, lambda: fn(*args, **kwargs))])
+        return future
+
+    def _put(self, items: list[_Item]) -> None:
         with self._lock:
             if self._shutdown:
                 raise RuntimeError(f"{self.name}: cannot take calls after shutdown")
-            self._calls.put((future, lambda: fn(*args, **kwargs)))
-            if self._calls.qsize() > self._idle and self._room():
+            for item in items:
+                self._calls.put(item)
+            while self._calls.qsize() > self._idle and self._room():
                 thread = threading.Thread(
                     target=self._work, name=f"{self.name}-{next(_ids)}", daemon=True
                 )
                 self._threads.add(thread)
+                self._idle += 1  # counted as idle until it takes its first call
                 thread.start()
-        return future
 
     def _room(self) -> bool:
         """Whether another thread may start: fewer than ``workers`` threads not stuck."""
@@ -78,7 +81,7 @@ class DaemonExecutor(Executor):
         stuck = 0
         if self.stuck_after is not None:
             now = time.monotonic()
-            stuck = sum(now - since > self.stuck_after for since in self._started.values())
+            stuck = sum(now - since > self.stuck_after for _, since in self._running.values())
         return len(self._threads) - stuck < self.workers
 
     def _work(self) -> None:
@@ -87,26 +90,50 @@ class DaemonExecutor(Executor):
             if self._initializer is not None:
                 self._initializer(*self._initargs)
             while True:
-                with self._lock:
-                    self._idle += 1
                 item = self._calls.get()
                 with self._lock:
                     self._idle -= 1
                     if item is not None:
-                        self._started[me] = time.monotonic()
+                        self._running[me] = (item[0], time.monotonic())
                 if item is None:
                     return
                 future, call = item
                 if future.set_running_or_notify_cancel():
                     try:
-                        future.set_result(call())
+                        result = call()
                     except BaseException as exc:  # delivered to whoever waits on the future
-                        future.set_exception(exc)
+                        _settle(future, exc)
+                    else:
+                        _settle(future, result, ok=True)
                 with self._lock:
-                    self._started.pop(me, None)
+                    self._running.pop(me, None)
+                    self._idle += 1
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())
+
+    def running(self) -> list[tuple[Future[Any], float]]:
+        """The calls being run now, with the monotonic time each started."""
+        with self._lock:
+            return list(self._running.values())
+
+    def hand_over(self, other: DaemonExecutor) -> None:
+        """Stop taking calls and give the ones not started yet to ``other``; threads end
+        after the call they have (a stuck one whenever it returns)."""
+        with self._lock:
+            self._shutdown = True
+            waiting: list[_Item] = []
+            while True:
+                try:
+                    item = self._calls.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    waiting.append(item)
+            for _ in self._threads:
+                self._calls.put(None)
+        if waiting:
+            other._put(waiting)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking calls; threads end after the calls they have. ``wait`` joins them,
@@ -131,7 +158,21 @@ class DaemonExecutor(Executor):
                 thread.join()
 
 
-class StoreCalls:
+_Item = tuple[Future[Any], Callable[[], Any]]
+
+
+def _settle(future: Future[Any], outcome: Any, ok: bool = False) -> None:
+    """Set a call's outcome, unless someone settled it already (a call given up on)."""
+    try:
+        if ok:
+            future.set_result(outcome)
+        else:
+            future.set_exception(outcome)
+    except InvalidStateError:
+        pass
+
+
+class DeadlineCalls:
     """Blocking store calls made for a server, each awaited at most ``timeout`` seconds.
 
     A database that accepts connections but never answers would otherwise hang whoever

@@ -33,7 +33,7 @@ from modelyard.monitoring.summary import summarize_recent
 from modelyard.packages import package_version
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
-from modelyard.runtime.threads import StoreCalls
+from modelyard.runtime.threads import DeadlineCalls
 from modelyard.serving import (
     audit_api,
     console,
@@ -54,6 +54,7 @@ from modelyard.serving.key_cache import KeyCache
 from modelyard.serving.limits import CallerLimits
 from modelyard.serving.metrics import Metrics
 from modelyard.serving.shadow import Mirror
+from modelyard.serving.storecall import ACTION_SECONDS
 from modelyard.yard import Yard
 
 log = logging.getLogger(__name__)
@@ -79,13 +80,15 @@ def create_app(
     )
     # Request paths reach the store through calls with a deadline, on threads of their own
     # (key checks apart from the rest, so slow admin reads cannot delay predictions).
-    key_calls = StoreCalls("keys", timeout=settings.store_timeout_seconds)
-    store_calls = StoreCalls("requests", timeout=settings.store_timeout_seconds, workers=4)
+    key_calls = DeadlineCalls("keys", timeout=settings.store_timeout_seconds)
+    store_calls = DeadlineCalls("requests", timeout=settings.store_timeout_seconds, workers=4)
+    long_calls = DeadlineCalls("long", timeout=ACTION_SECONDS, workers=2, max_pending=16)
     keys = KeyCache(
         yard.keys,
         key_calls,
         check_seconds=settings.key_check_seconds,
         stale_seconds=settings.key_stale_seconds,
+        store_down=lambda: table.store_down_since is not None,
     )
     metrics.watch(table)
     recorder = (
@@ -155,8 +158,8 @@ def create_app(
             except Exception:  # the store is gone: say so, and still close what is open
                 log.exception("the last monitoring flush failed; queued rows are lost")
             finally:
-                key_calls.close()
-                store_calls.close()
+                for calls in (key_calls, store_calls, long_calls):
+                    calls.close()
                 yard.close()
 
     app = FastAPI(
@@ -177,6 +180,7 @@ def create_app(
         keys, enabled=auth, metrics_scope=settings.metrics_scope, limits=app.state.limits
     )
     app.state.store_calls = store_calls
+    app.state.long_calls = long_calls
     app.state.recent_errors = RecentErrors()
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.draining = False
@@ -259,7 +263,8 @@ def _drain_on_sigterm(
             return
         app.state.draining = True
         log.info("SIGTERM: not ready for %.1fs, then finishing in-flight requests", seconds)
-        exit_anyway_after(max(cap_seconds, seconds + 1), last_words)
+        # The last words start early enough that the process is gone by the cap.
+        exit_anyway_after(max(seconds + 1, cap_seconds - LAST_WORDS_SECONDS), last_words)
 
         def hand_over() -> None:
             if callable(previous):

@@ -15,7 +15,7 @@ from modelyard.domain.keys import ApiKey
 from modelyard.serving.errors import HttpError
 from modelyard.serving.key_cache import KeyCache
 from modelyard.serving.limits import CallerLimits
-from modelyard.store.keys import PREFIX
+from modelyard.store.keys import PREFIX, secret_digest
 
 MAX_SECRET = 200
 MAX_ACTOR = 128  # the audit's actor column
@@ -50,11 +50,12 @@ class Authenticator:
                 {"WWW-Authenticate": "Bearer"},
             )
         limits = self.limits
+        digest = secret_digest(secret) if len(secret) <= MAX_SECRET else ""
         if limits is not None:
-            limits.before_lookup(request, secret)
+            limits.before_lookup(request, digest)
         key = None
-        if secret.startswith(PREFIX) and len(secret) <= MAX_SECRET:
-            key = await self.keys.get(secret)
+        if digest and secret.startswith(PREFIX):
+            key = await self.keys.get(secret, digest)
         if key is None or key.revoked_at is not None:
             if limits is not None:
                 limits.failed(request)
@@ -62,7 +63,7 @@ class Authenticator:
                 401, "unauthorized", "the API key is not valid", {"WWW-Authenticate": "Bearer"}
             )
         if limits is not None:
-            limits.admitted(secret, key)
+            limits.admitted(digest, key)
         if yard_wide and key.endpoint is not None:
             raise HttpError(
                 403,

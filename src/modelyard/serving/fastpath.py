@@ -61,8 +61,10 @@ class FastPaths:
         request = Request(scope, receive)
         state = self.app.state
         state.receiving.count += 1
+        admitted = False
         try:
             request.state.key = await state.auth.check(request, needed)
+            admitted = True
             response = await handler(state, name, request)
         except Exception as exc:  # every failure becomes the documented JSON error
             response = respond_to_error(scope, exc)
@@ -76,9 +78,11 @@ class FastPaths:
         version = response.headers.get("x-modelyard-version", "")
         state.metrics.requests.labels(label, version, str(response.status_code)).inc()
         # Refused keys (401/403) and requests refused by the limits on callers (408, 413,
-        # 429) are the caller's business, not the endpoint's error rate.
+        # 429) are the caller's business, not the endpoint's error rate; nor is anything
+        # that failed before the caller was admitted (a key that could not be checked).
         if (
-            response.status_code >= 400
+            admitted
+            and response.status_code >= 400
             and response.status_code not in CALLERS_BUSINESS
             and known
             and state.observer is not None

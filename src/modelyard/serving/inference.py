@@ -11,10 +11,10 @@ import numpy as np
 
 from modelyard.domain.signature import Signature
 from modelyard.errors import ModelFailed, YardError
+from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.events import PredictionEvent, PredictionObserver
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import Output
-from modelyard.runtime.table import ActiveEndpoint
 from modelyard.serving.errors import HttpError
 from modelyard.serving.metrics import Metrics
 from modelyard.serving.refusals import REFUSALS

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from modelyard.domain.keys import ApiKey
 from modelyard.errors import StoreUnavailable, first_line
-from modelyard.runtime.threads import StoreCalls
+from modelyard.runtime.threads import DeadlineCalls
 from modelyard.store.keys import secret_digest
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,16 @@ class KeyCache:
     def __init__(
         self,
         keys: KeyLookup,
-        calls: StoreCalls,
+        calls: DeadlineCalls,
         *,
         check_seconds: float = 5.0,
         stale_seconds: float = 3600.0,
         unknown_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        store_down: Callable[[], bool] = lambda: False,
     ) -> None:
         self.keys = keys
+        self._store_down = store_down  # what the server's own polls of the store say
         self.calls = calls
         self.check_seconds = check_seconds
         self.stale_seconds = stale_seconds
@@ -64,12 +66,13 @@ class KeyCache:
         self._checking: dict[str, asyncio.Task[ApiKey | None]] = {}
         self._down_until = 0.0
 
-    async def get(self, secret: str) -> ApiKey | None:
-        """The key ``secret`` belongs to (revoked ones included), or None.
+    async def get(self, secret: str, digest: str | None = None) -> ApiKey | None:
+        """The key ``secret`` belongs to (revoked ones included), or None; ``digest`` is
+        its :func:`secret_digest`, when the caller has it already.
 
         Raises :class:`StoreUnavailable` only for a secret never checked (or checked too
         long ago) while the database cannot answer."""
-        digest = secret_digest(secret)
+        digest = digest or secret_digest(secret)
         now = self._clock()
         checked = self._known.get(digest)
         if checked is not None:
@@ -84,7 +87,7 @@ class KeyCache:
         refused_until = self._unknown.get(digest)
         if refused_until is not None and refused_until > now:
             return None
-        if now < self._down_until:
+        if now < self._down_until or self._store_down():
             raise StoreUnavailable("API keys cannot be checked now: the store does not answer")
         return await self._check(secret, digest)
 

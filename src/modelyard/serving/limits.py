@@ -22,7 +22,6 @@ from modelyard.domain.keys import ApiKey
 from modelyard.serving.buckets import Buckets, retry_after
 from modelyard.serving.errors import HttpError, error_response
 from modelyard.serving.refusals import REFUSALS
-from modelyard.store.keys import secret_digest
 
 HEALTH = ("/health/", "/v2/health/")  # probes are never rate limited: a 429 restarts pods
 KNOWN_KEYS = 4096  # keys remembered as valid, so a throttled address still serves them
@@ -69,6 +68,7 @@ class CallerLimits:
         self._keys = Buckets()
         self._clients = Buckets()
         self._failures = Buckets()
+        self._failing_until = 0.0  # no address can be throttled once this has passed
         self._known: dict[str, float] = {}  # digest of a key that worked → until when
 
     @classmethod
@@ -84,7 +84,7 @@ class CallerLimits:
 
     # -- invalid keys ----------------------------------------------------------------------
 
-    def before_lookup(self, request: Request, secret: str) -> None:
+    def before_lookup(self, request: Request, digest: str) -> None:
         """Refuse an address that presented too many invalid keys before this one costs a
         look-up, unless this key worked lately: behind a balancer that is not trusted for
         ``X-Forwarded-For`` every caller shares its address, and one guesser must not lock
@@ -92,16 +92,19 @@ class CallerLimits:
         if not self._failures:  # nobody failed lately: the common case costs one check
             return
         now = self.clock()
+        if now >= self._failing_until:  # every failure bucket has refilled
+            return
         client = client_of(request.scope)
         wait = self._failures.wait(client, now, self._failure_rate, self.failure_limit)
-        if not wait or self._known.get(secret_digest(secret), 0.0) > now:
+        if not wait or self._known.get(digest, 0.0) > now:
             return
         REFUSALS.add("auth_failures")
         after = retry_after(wait)
+        # The address is not named: behind a proxy it is the proxy's internal address.
         raise HttpError(
             429,
             "auth_throttled",
-            f"too many invalid API keys from {client}: {self.failure_limit} per "
+            f"too many invalid API keys from this address: {self.failure_limit} per "
             f"{self.failure_window:g} s (MODELYARD_AUTH_FAILURE_LIMIT); retry after {after} s",
             {"Retry-After": after},
         )
@@ -109,15 +112,18 @@ class CallerLimits:
     def failed(self, request: Request) -> None:
         if self.failure_limit:
             client = client_of(request.scope)
-            self._failures.spend(client, self.clock(), self._failure_rate, self.failure_limit)
+            now = self.clock()
+            self._failures.spend(client, now, self._failure_rate, self.failure_limit)
+            self._failing_until = now + self.failure_window
 
     # -- valid keys ------------------------------------------------------------------------
 
-    def admitted(self, secret: str, key: ApiKey) -> None:
-        """A valid key: remember it (see ``before_lookup``) and spend from its bucket."""
+    def admitted(self, digest: str, key: ApiKey) -> None:
+        """A valid key (``digest``: its secret's): remember it (see ``before_lookup``) and
+        spend from its bucket."""
         if self.failure_limit:
             known = self._known
-            known[secret_digest(secret)] = self.clock() + self.failure_window
+            known[digest] = self.clock() + self.failure_window
             if len(known) > KNOWN_KEYS:
                 del known[next(iter(known))]
         own = key.rate_limit is not None
@@ -145,9 +151,10 @@ class CallerLimits:
         """``app`` behind the per-client limit; ``app`` itself when that limit is off."""
         return _ClientLimit(app, self) if self.client_rate else app
 
-    def client_wait(self, scope: Scope) -> tuple[str, float]:
+    def client_wait(self, scope: Scope) -> float:
+        """Seconds until this scope's client may send again (0: now)."""
         client = client_of(scope)
-        return client, self._clients.take(client, self.clock(), self.client_rate, self.client_burst)
+        return self._clients.take(client, self.clock(), self.client_rate, self.client_burst)
 
 
 class _ClientLimit:
@@ -157,7 +164,7 @@ class _ClientLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope["path"].startswith(HEALTH):
-            client, wait = self.limits.client_wait(scope)
+            wait = self.limits.client_wait(scope)
             if wait:
                 REFUSALS.add("client_rate")
                 after = retry_after(wait)
@@ -166,7 +173,7 @@ class _ClientLimit:
                     scope,
                     429,
                     "rate_limited",
-                    f"client {client} is over the rate limit of {limits.client_rate:g} "
+                    f"this address is over the rate limit of {limits.client_rate:g} "
                     f"requests/s with a burst of {limits.client_burst} per server process "
                     f"(MODELYARD_CLIENT_RATE_LIMIT); retry after {after} s",
                     headers={"Retry-After": after},

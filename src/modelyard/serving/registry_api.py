@@ -180,6 +180,7 @@ async def promote(request: Request, name: str = NAME) -> Response:
                 expect=expect,
             ),
             timeout=ACTION_SECONDS,
+            changes=True,
         )
     outcome = {
         "promoted": result.moved is not None,
@@ -217,6 +218,7 @@ async def rollback(request: Request, name: str = NAME) -> Response:
             request,
             lambda: yard.rollback(name, body.alias, reason=body.reason, expect=expect),
             timeout=ACTION_SECONDS,
+            changes=True,
         )
     return json_response(plain(event))
 
@@ -233,6 +235,8 @@ def _expectation(request: Request, alias: str, expect: int | None) -> tuple[int 
     header = request.headers.get("if-match")
     if header is None or header.strip() == "*":
         return expect, False
+    if header.strip().startswith("W/"):  # If-Match compares strongly (RFC 9110 13.1.1)
+        raise HttpError(412, "precondition_failed", "a weak entity tag never matches If-Match")
     tag = _ALIAS_TAG.match(header.strip())
     entries = [e.partition("=") for e in tag[1].split(",") if e] if tag else None
     if entries is None or not all(

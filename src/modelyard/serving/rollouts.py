@@ -81,6 +81,6 @@ async def steer(name: str, request: Request, step: Literal["pause", "resume", "a
     yard: Any = request.app.state.yard.acting_as(actor_of(request))
     method = getattr(yard, STEERING[step])
     rollout = await from_store(
-        request, lambda: method(name, reason=body.reason), timeout=ACTION_SECONDS
+        request, lambda: method(name, reason=body.reason), timeout=ACTION_SECONDS, changes=True
     )
     return json_response(rollout.to_json())

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from modelyard.runtime.table import ActiveEndpoint
+from modelyard.runtime.active import ActiveEndpoint
 from modelyard.serving.errors import HttpError
 
 OVERRIDE_HEADER = "x-modelyard-version"

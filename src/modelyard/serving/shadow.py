@@ -20,11 +20,11 @@ import numpy as np
 
 from modelyard.domain.endpoints import shadow_label
 from modelyard.errors import Overloaded, first_line
+from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.events import PredictionEvent, PredictionObserver, ShadowEvent
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import Output
 from modelyard.runtime.shadow import Comparison, compare_outputs
-from modelyard.runtime.table import ActiveEndpoint
 from modelyard.serving.metrics import ShadowMetrics
 
 log = logging.getLogger(__name__)

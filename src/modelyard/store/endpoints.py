@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from modelyard.domain.endpoints import Endpoint
@@ -10,7 +10,7 @@ from modelyard.domain.names import check_name
 from modelyard.errors import AlreadyExists, NotFound
 from modelyard.store import audit
 from modelyard.store.db import Database
-from modelyard.store.schema import EndpointRow, utcnow
+from modelyard.store.schema import EndpointRow, LastLoadedRow, utcnow
 
 
 class EndpointStore:
@@ -60,6 +60,8 @@ class EndpointStore:
         def work(session: Session) -> None:
             row = _get(session, name, lock=True)
             session.delete(row)
+            # What last served it must not come back for a new endpoint of the same name.
+            session.execute(delete(LastLoadedRow).where(LastLoadedRow.endpoint == name))
             audit.record(
                 session,
                 actor,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from modelyard.domain.keys import check_scopes
-from modelyard.domain.policies import parse_action
+from modelyard.domain.policies import Action, parse_action
 from modelyard.domain.rollouts import ACTIVE
 from modelyard.errors import InvalidInput, UnsupportedModel, UntrustedContent
 from modelyard.flavors import get_flavor
@@ -233,13 +233,18 @@ class _Screen:
         then = spec.get("then") if isinstance(spec, dict) else None
         if not isinstance(spec, dict) or not isinstance(then, list):
             raise InvalidInput(f"{self.source}: {label} has no actions")
+        broken: list[str] = []
         try:
-            actions = [parse_action(text) for text in then]
+            actions = [_restored_action(text, broken) for text in then]
         except InvalidInput as exc:
             raise InvalidInput(f"{self.source}: {label}: {exc}") from None
         outside = [a.text for a in actions if a.kind in ("run", "alert")]
         if not outside:
             return True  # rollback and shift act on this yard's own traffic only
+        if broken:  # stored before today's webhook rules; no flag makes it safe
+            return self._leave_out_policy(
+                row, label, "; ".join(broken), "none: its webhook breaks today's rules"
+            )
         missing = []
         if any(a.kind == "run" for a in actions) and not self.flags.trust_commands:
             missing.append("--trust-commands")
@@ -254,7 +259,9 @@ class _Screen:
             ]
             self.brought_in.append(Item("policies", label, what, " ".join(needed)))
             return True
-        flag = " ".join(missing)
+        return self._leave_out_policy(row, label, what, " ".join(missing))
+
+    def _leave_out_policy(self, row: dict[str, Any], label: str, what: str, flag: str) -> bool:
         self.left_out.append(Item("policies", label, what, flag))
         self._events.append(
             (
@@ -262,7 +269,7 @@ class _Screen:
                 f"endpoint:{row.get('endpoint')}",
                 {
                     "policy": row.get("id"),
-                    **spec,
+                    **row["spec"],
                     "flag": flag,
                     "reason": f"left out by the restore of {self.source}: needs {flag}",
                 },
@@ -296,3 +303,16 @@ class _Screen:
             )
         )
         return {**row, "spec": {**spec, "alert": None}}
+
+
+def _restored_action(text: object, broken: list[str]) -> Action:
+    """A stored action, read by its kind as stored policies are: an alert whose URL fails
+    today's rules (stored before them) is noted in ``broken``, not an error, so one old
+    row does not refuse the whole restore."""
+    if isinstance(text, str) and text.partition(":")[0].strip() == "alert":
+        try:
+            return parse_action(text)
+        except InvalidInput as exc:
+            broken.append(str(exc))
+            return Action("alert", text.partition(":")[2].strip())
+    return parse_action(text)  # type: ignore[arg-type]
