@@ -110,7 +110,8 @@ def test_the_client_limit_answers_429_in_the_error_format_and_spares_probes() ->
     assert (b"retry-after", b"1") in refused[0]["headers"]
     error = orjson.loads(refused[1]["body"])["error"]
     assert error["code"] == "rate_limited"
-    assert "client 10.1.2.3 is over the rate limit of 1 requests/s" in error["message"]
+    assert "this address is over the rate limit of 1 requests/s" in error["message"]
+    assert "10.1.2.3" not in error["message"]  # behind a proxy: its internal address
     assert (_call(app, _scope(path="/health/ready")))[0]["status"] == 200
     assert (_call(app, _scope("10.1.2.4")))[0]["status"] == 200
     assert CallerLimits().around(_ok) is _ok  # off: not even a wrapper
