@@ -48,7 +48,7 @@ class MicroBatcher:
     ) -> None:
         self.runner = runner
         self.limits = limits
-        runner.expect_within(2 * limits.timeout_ms / 1000)
+        self._stuck_after = 2 * limits.timeout_ms / 1000  # see runtime/runner.py
         self.on_batch = on_batch
         # Whether other requests are being received right now; when none are, yielding to
         # the loop for company would only add latency.
@@ -138,7 +138,8 @@ class MicroBatcher:
         columns = Columns.concat([job.columns for job in batch])
         started = time.perf_counter()
         try:
-            return await asyncio.wrap_future(self.runner.submit(columns), loop=loop)
+            call = self.runner.submit(columns, self._stuck_after)
+            return await asyncio.wrap_future(call, loop=loop)
         finally:
             if self.on_batch is not None:
                 try:

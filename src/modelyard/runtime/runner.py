@@ -6,8 +6,8 @@ executor thread, and every call runs under ``threadpool_limits`` with an explici
 
 A call that never returns (a model waiting on a lock, a network, an endless loop) would
 hold that one thread for good and time out every request after it. A watchdog thread
-looks at every runner a few times a second: a call running longer than ``stuck_after``
-(twice the shortest timeout of the endpoints using the version) is given up on — its
+looks at every runner a few times a second: a call running longer than its ``stuck_after``
+(twice the timeout of the endpoint that made it) is given up on — its
 callers get :class:`TimedOut`, its thread is abandoned (a daemon, so it holds up no exit),
 and the calls queued behind it move to a fresh thread. Past ``MAX_STUCK`` abandoned calls
 still running the version is not ready (the endpoint table then loads a fresh copy).
@@ -47,7 +47,7 @@ class ModelRunner:
         self.predictor = predictor
         self.native_threads = native_threads
         self.executor = self._new_thread()
-        self.stuck_after: float | None = None  # set by the batchers that use this runner
+        self._deadlines: dict[Future[Output], float] = {}  # call → seconds it may run
         self.abandoned = 0  # calls given up on since load
         self._left_behind: list[DaemonExecutor] = []  # threads holding calls given up on
         self._lock = threading.Lock()
@@ -61,23 +61,28 @@ class ModelRunner:
             initargs=(self.native_threads,),
         )
 
-    def submit(self, columns: Columns) -> Future[Output]:
-        """Run a batch on this model's thread."""
-        return self.executor.submit(self.run, columns)
+    def submit(self, columns: Columns, stuck_after: float | None = None) -> Future[Output]:
+        """Run a batch on this model's thread; ``stuck_after``: give it up (see the module)
+        once it has run that many seconds (each caller has its own: endpoints sharing a
+        version may have different timeouts)."""
+        call = self.executor.submit(self.run, columns)
+        if stuck_after is not None:
+            with self._lock:
+                self._deadlines[call] = stuck_after
+            call.add_done_callback(self._forget)
+        return call
 
-    def expect_within(self, seconds: float) -> None:
-        """A user of this runner takes a call running longer than ``seconds`` as stuck."""
+    def _forget(self, call: Future[Output]) -> None:
         with self._lock:
-            if self.stuck_after is None or seconds < self.stuck_after:
-                self.stuck_after = seconds
+            self._deadlines.pop(call, None)
 
     def check(self, now: float) -> None:
         """The watchdog's look: abandon the running call if it has run too long."""
-        limit = self.stuck_after
-        if limit is None:
+        if not self._deadlines:
             return
         for call, started in self.executor.running():
-            if now - started > limit:
+            limit = self._deadlines.get(call)
+            if limit is not None and now - started > limit:
                 self.abandon(call, now - started)
 
     def abandon(self, call: Future[Any], seconds: float) -> None:
