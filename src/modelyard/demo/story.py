@@ -7,6 +7,7 @@ settings a user can set too (short monitor buckets, a fast controller), never sp
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -24,7 +25,7 @@ import pandas as pd
 from modelyard.demo.receiver import AlertReceiver
 from modelyard.demo.traffic import LABEL_DELAY, Traffic
 from modelyard.domain.endpoints import Route
-from modelyard.errors import ModelFailed
+from modelyard.errors import ModelFailed, YardError
 
 # The same MODELYARD_* settings a user would set, with minutes turned into seconds.
 COMPRESSED = {
@@ -34,8 +35,16 @@ COMPRESSED = {
     "MODELYARD_MONITOR_ROLLING_SECONDS": "30",
     "MODELYARD_CONTROLLER_INTERVAL": "0.5",
     "MODELYARD_POLL_SECONDS": "0.5",
+    # One OpenMP/BLAS thread per model: on a machine whose other cores are busy, a team of
+    # two waits on the busy core at every call (PERF_NOTES: stalls) — the gradient-boosted
+    # canary's p95 went from 20 ms to 550 ms with one core kept busy.
+    "MODELYARD_NATIVE_THREADS": "1",
 }
 ENDPOINT = "churn-api"
+# Judged against the baseline, not a fixed budget: on a busy machine both versions slow down.
+# The margin is wide because a step lasts seconds: a p95 over a hundred rows is noisy, and at
+# the 100 % step the baseline's figure comes from the step before, under other load.
+CANARY_CHECKS = ("error_rate<0.01", "p95_ms<baseline*3", "accuracy>=baseline-0.1")
 # The demo's alert receiver listens on loopback, which webhooks may reach only when the
 # operator's allow-list names it: the demo names it, as a user running one would.
 RECEIVER_HOST = "127.0.0.1"
@@ -85,97 +94,13 @@ def run_live(
     server = _start_server(home, port or _free_port(), allow)
     result.url = server.url
     traffic = Traffic(server.url, ENDPOINT, X_test, y_test)
+    story = _Story(result, yard, receiver, say, cli, allowing)
     try:
-        chapter = _chapter(result, "serve and watch")
         server.wait_ready()
-        traffic.start()
-        _wait(lambda: sum(traffic.served.values()) >= 300, 60, "300 answered requests")
-        chapter.done = True
-        chapter.figures = {"requests": sum(traffic.served.values())}
-        say(
-            f"6. serving on {server.url}; callers replay the test split, labels follow "
-            f"{LABEL_DELAY:g} s later    [dim]$ {allowing} serve --dev[/dim]"
-        )
-
-        chapter = _chapter(result, "canary")
-        rollout = yard.start_rollout(
-            ENDPOINT,
-            candidate,
-            steps="25,100",
-            interval="5s",
-            # A wide margin: seconds of traffic give only tens of labels per step.
-            checks=["error_rate<0.01", "p95_ms<250", "accuracy>=baseline-0.1"],
-            min_rows=50,
-            alert=receiver.url,
-        )
-        say(
-            f"7. canary: {candidate} takes 25 %, then 100 %, while its checks hold against "
-            f"the baseline    [dim]$ {allowing} rollout start {ENDPOINT} --candidate "
-            f"{candidate} --steps 25,100 --interval 5s --check 'error_rate<0.01' --check "
-            f"'p95_ms<250' --check 'accuracy>=baseline-0.1' --min-rows 50 --alert "
-            f"{receiver.url}[/dim]"
-        )
-        _wait(lambda: yard.rollout_status(ENDPOINT).state != "running", 90, "the canary")
-        rollout = yard.rollout_status(ENDPOINT)
-        chapter.done = rollout.state == "succeeded"
-        chapter.figures = {"state": rollout.state, "message": rollout.message}
-        say(
-            f"   {rollout.state}: {rollout.message}    [dim]$ {cli} rollout status {ENDPOINT}[/dim]"
-        )
-
-        chapter = _chapter(result, "drift → policy → rollback → alert")
-        policy = yard.add_policy(
-            ENDPOINT,
-            "drift_share>0.3 for 2s",
-            ["rollback", f"alert:{receiver.url}"],
-            window="6s",
-            cooldown="10m",
-        )
-        production = yard.get_version("churn@production").version
-        traffic.shift = 1.6  # the world changes: every feature 60 % larger
-        say(
-            f"8. policy {policy.id}: when drift_share>0.3 for 2s → rollback, alert; now the "
-            "callers' data shifts    [dim]$ "
-            f"{allowing} policy add {ENDPOINT} --when 'drift_share>0.3 for 2s' --then rollback "
-            f"--then alert:{receiver.url}[/dim]"
-        )
-        _wait(
-            lambda: yard.get_version("churn@production").version != production,
-            90,
-            "the policy to roll back",
-        )
-        _wait(lambda: len(receiver.alerts) >= 2, 30, "the alerts")  # rollout + policy
-        back = yard.get_version("churn@production").version
-        fired = next(e for e in yard.policy_history(ENDPOINT) if e.action == "policy.fired")
-        chapter.done = True
-        chapter.figures = {"rolled_back_to": back, "alerts": len(receiver.alerts)}
-        say(
-            f"   fired ({fired.details['detail']}); churn@production → v{back}; the receiver "
-            f"got {len(receiver.alerts)} alerts    [dim]$ {cli} policy history {ENDPOINT}[/dim]"
-        )
-
-        chapter = _chapter(result, "report")
-        report = home / f"{ENDPOINT}-report.html"
-        _write_report(yard, report)
-        result.report = str(report)
-        chapter.done = report.exists()
-        say(
-            f"9. monitor report: {report}    [dim]$ {cli} monitor report {ENDPOINT} "
-            "--since 10m[/dim]"
-        )
-        say(
-            f"\nconsole {server.url}/ui#/endpoints/{ENDPOINT} · API docs {server.url}/docs · "
-            f"metrics {server.url}/metrics · monitor {server.url}/api/endpoints/{ENDPOINT}/monitor"
-            f" · report file://{report}"
-        )
-        say(
-            "\nTry it yourself (in another terminal, while this serves):\n"
-            f"  {cli} rollout status {ENDPOINT}\n"
-            f"  {cli} policy history {ENDPOINT}\n"
-            f"  {cli} monitor status {ENDPOINT} --since 10m\n"
-            f"  {cli} alias history churn production\n"
-            f"  {cli} audit --target endpoint:{ENDPOINT}"
-        )
+        story.serve(server, traffic)
+        promoted = story.canary(candidate)
+        story.drift(traffic, promoted)
+        story.report(server)
         if keep_serving:
             traffic.shift = 1.0
             say("serving until Ctrl-C …")
@@ -186,6 +111,169 @@ def run_live(
         receiver.close()
         yard.close()
     return result
+
+
+class _Story:
+    """The chapters, each told as it happens; one that does not happen is told so and the
+    story goes on to a state that still makes sense (the server up, the report written)."""
+
+    def __init__(
+        self,
+        result: LiveResult,
+        yard: Any,
+        receiver: AlertReceiver,
+        say: Say,
+        cli: str,
+        allowing: str,
+    ) -> None:
+        self.result = result
+        self.yard = yard
+        self.receiver = receiver
+        self.say = say
+        self.cli = cli
+        self.allowing = allowing
+
+    def _missed(self, chapter: Chapter, why: str) -> None:
+        chapter.figures["missed"] = why
+        self.say(f"   [yellow]this chapter did not happen: {why}[/yellow]")
+
+    def serve(self, server: _Server, traffic: Traffic) -> None:
+        chapter = _chapter(self.result, "serve and watch")
+        traffic.start()
+        try:
+            _wait(lambda: sum(traffic.served.values()) >= 300, 60, "300 answered requests")
+        except ModelFailed as exc:
+            self._missed(chapter, str(exc))
+        else:
+            chapter.done = True
+        chapter.figures["requests"] = sum(traffic.served.values())
+        self.say(
+            f"6. serving on {server.url}; callers replay the test split, labels follow "
+            f"{LABEL_DELAY:g} s later    [dim]$ {self.allowing} serve --dev[/dim]"
+        )
+
+    def canary(self, candidate: str) -> bool:
+        """Whether the candidate took over."""
+        chapter = _chapter(self.result, "canary")
+        self.yard.start_rollout(
+            ENDPOINT,
+            candidate,
+            steps="25,100",
+            interval="5s",
+            checks=list(CANARY_CHECKS),
+            min_rows=50,
+            alert=self.receiver.url,
+        )
+        checks = " ".join(f"--check '{c}'" for c in CANARY_CHECKS)
+        self.say(
+            f"7. canary: {candidate} takes 25 %, then 100 %, while its checks hold against "
+            f"the baseline    [dim]$ {self.allowing} rollout start {ENDPOINT} --candidate "
+            f"{candidate} --steps 25,100 --interval 5s {checks} --min-rows 50 --alert "
+            f"{self.receiver.url}[/dim]"
+        )
+        try:
+            _wait(lambda: self.yard.rollout_status(ENDPOINT).state != "running", 90, "the canary")
+        except ModelFailed as exc:
+            with contextlib.suppress(YardError):  # it may have ended meanwhile
+                self.yard.abort_rollout(ENDPOINT, reason="the demo moves on")
+            self._missed(chapter, str(exc))
+        rollout = self.yard.rollout_status(ENDPOINT)
+        chapter.done = rollout.state == "succeeded"
+        chapter.figures.update({"state": rollout.state, "message": rollout.message})
+        self.say(
+            f"   {rollout.state}: {rollout.message}    "
+            f"[dim]$ {self.cli} rollout status {ENDPOINT}[/dim]"
+        )
+        if not chapter.done and "missed" not in chapter.figures:
+            self._missed(chapter, f"the canary {rollout.state}, so {candidate} is not production")
+        return chapter.done
+
+    def drift(self, traffic: Traffic, promoted: bool) -> None:
+        chapter = _chapter(self.result, "drift → policy → rollback → alert")
+        yard = self.yard
+        policy = yard.add_policy(
+            ENDPOINT,
+            "drift_share>0.3 for 2s",
+            ["rollback", f"alert:{self.receiver.url}"],
+            window="6s",
+            cooldown="10m",
+        )
+        production = yard.get_version("churn@production").version
+        alerts_before = len(self.receiver.alerts)
+        traffic.shift = 1.6  # the world changes: every feature 60 % larger
+        self.say(
+            f"8. policy {policy.id}: when drift_share>0.3 for 2s → rollback, alert; now the "
+            "callers' data shifts    [dim]$ "
+            f"{self.allowing} policy add {ENDPOINT} --when 'drift_share>0.3 for 2s' --then "
+            f"rollback --then alert:{self.receiver.url}[/dim]"
+        )
+        try:
+            _wait(lambda: self._fired(policy.id), 90, "the drift policy to fire")
+            _wait(lambda: len(self.receiver.alerts) > alerts_before, 30, "its alert")
+            if promoted:  # with no canary taken over, there is no earlier version to go to
+                _wait(
+                    lambda: yard.get_version("churn@production").version != production,
+                    30,
+                    "the rollback",
+                )
+        except ModelFailed as exc:
+            self._missed(chapter, str(exc))
+        back = yard.get_version("churn@production").version
+        chapter.figures.update({"rolled_back_to": back, "alerts": len(self.receiver.alerts)})
+        fired = self._fired(policy.id)
+        if fired is None:
+            return
+        if back == production:
+            self._missed(
+                chapter,
+                f"churn@production stays v{back}: the canary did not take over, so there is "
+                "no earlier version to roll back to (the alert still went out)",
+            )
+            return
+        chapter.done = "missed" not in chapter.figures
+        self.say(
+            f"   fired ({fired.details['detail']}); churn@production → v{back}; the receiver "
+            f"got {len(self.receiver.alerts)} alerts    "
+            f"[dim]$ {self.cli} policy history {ENDPOINT}[/dim]"
+        )
+
+    def _fired(self, policy: int) -> Any:
+        return next(
+            (
+                e
+                for e in self.yard.policy_history(ENDPOINT)
+                if e.action == "policy.fired" and e.details.get("policy") == policy
+            ),
+            None,
+        )
+
+    def report(self, server: _Server) -> None:
+        chapter = _chapter(self.result, "report")
+        report = self.result_path()
+        _write_report(self.yard, report)
+        self.result.report = str(report)
+        chapter.done = report.exists()
+        cli = self.cli
+        self.say(
+            f"9. monitor report: {report}    [dim]$ {cli} monitor report {ENDPOINT} "
+            "--since 10m[/dim]"
+        )
+        self.say(
+            f"\nconsole {server.url}/ui#/endpoints/{ENDPOINT} · API docs {server.url}/docs · "
+            f"metrics {server.url}/metrics · monitor {server.url}/api/endpoints/{ENDPOINT}/monitor"
+            f" · report file://{report}"
+        )
+        self.say(
+            "\nTry it yourself (in another terminal, while this serves):\n"
+            f"  {cli} rollout status {ENDPOINT}\n"
+            f"  {cli} policy history {ENDPOINT}\n"
+            f"  {cli} monitor status {ENDPOINT} --since 10m\n"
+            f"  {cli} alias history churn production\n"
+            f"  {cli} audit --target endpoint:{ENDPOINT}"
+        )
+
+    def result_path(self) -> Path:
+        return Path(self.yard.settings.home) / f"{ENDPOINT}-report.html"
 
 
 def _chapter(result: LiveResult, title: str) -> Chapter:
