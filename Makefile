@@ -32,11 +32,13 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 
-# Tests that start no process run on both cores; the slow ones (real servers, timing-aware
-# checks) run one at a time after them.
+# Tests that start no process run on both cores; so do the slow ones (real servers) that
+# judge no time, a module per worker; those that judge time, or load a core on purpose
+# (marked serial), run one at a time after them.
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -m "not slow" -n 2 $(ARGS) || [ $$? -eq 5 ]  # 5: ARGS chose none of them
-	$(BIN)/pytest -m slow $(ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest -m "slow and not serial" -n 2 --dist loadfile $(ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest -m serial $(ARGS) || [ $$? -eq 5 ]
 
 # The console's browser tests drive Debian's Chromium; they skip, saying why, where it
 # cannot be installed (not root, no apt).

@@ -17,7 +17,7 @@ from tests.integration.webhook_receiver import ALLOW_LOOPBACK, Receiver, webhook
 from modelyard import Yard
 from modelyard.config import Settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # judges time: run alone
 
 FAST = {
     "MODELYARD_POLL_SECONDS": "0.2",

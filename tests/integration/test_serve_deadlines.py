@@ -16,7 +16,7 @@ from tests.integration.serving_fixtures import Server, running_server
 
 from modelyard import Yard
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # judges time: run alone
 
 DEADLINES = {"MODELYARD_HEADER_TIMEOUT_SECONDS": "1", "MODELYARD_BODY_TIMEOUT_SECONDS": "1"}
 SLOW_HEAD = b"GET /health/live HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 500

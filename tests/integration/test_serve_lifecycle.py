@@ -18,7 +18,7 @@ from tests.integration.serving_fixtures import running_server
 from modelyard import Yard
 from modelyard.domain.endpoints import Limits
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # judges time: run alone
 FAST_POLL = {"MODELYARD_POLL_SECONDS": "0.2"}
 
 

@@ -17,7 +17,7 @@ from tests.integration.serving_fixtures import running_server
 from modelyard import Yard
 from modelyard.domain.endpoints import Route
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # judges time: run alone
 
 ENV = {
     "MODELYARD_MONITOR_BUCKET_SECONDS": "2",
