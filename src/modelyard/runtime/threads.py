@@ -122,18 +122,22 @@ class DaemonExecutor(Executor):
         after the call they have (a stuck one whenever it returns)."""
         with self._lock:
             self._shutdown = True
-            waiting: list[_Item] = []
-            while True:
-                try:
-                    item = self._calls.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    waiting.append(item)
+            waiting = self._take_waiting()
             for _ in self._threads:
                 self._calls.put(None)
         if waiting:
             other._put(waiting)
+
+    def _take_waiting(self) -> list[_Item]:
+        """Remove and return the calls no thread has taken yet."""
+        waiting: list[_Item] = []
+        while True:
+            try:
+                item = self._calls.get_nowait()
+            except queue.Empty:
+                return waiting
+            if item is not None:
+                waiting.append(item)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking calls; threads end after the calls they have. ``wait`` joins them,
@@ -144,13 +148,8 @@ class DaemonExecutor(Executor):
             self._shutdown = True
             threads = list(self._threads)
         if cancel_futures:
-            while True:
-                try:
-                    item = self._calls.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    item[0].cancel()
+            for future, _ in self._take_waiting():
+                future.cancel()
         for _ in threads:
             self._calls.put(None)
         if wait:
