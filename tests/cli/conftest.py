@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,3 +36,17 @@ def assert_one_line_error(result: Result, code: int, match: str) -> None:
     assert "Traceback" not in result.output
     assert match in text, text
     assert text.startswith("error:"), text
+
+
+def run_modelyard(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as its own process, stdout and stderr piped: what a script or `| grep` sees."""
+    code = "from modelyard.cli.app import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )

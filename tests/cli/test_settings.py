@@ -1,18 +1,6 @@
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-
-def _modelyard(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    code = "from modelyard.cli.app import main; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        check=False,
-    )
+from tests.cli.conftest import run_modelyard as _modelyard
 
 
 def test_environment_settings_choose_the_yard(tmp_path: Path) -> None:

@@ -54,22 +54,31 @@ def restore(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Archive from `modelyard backup`."),
     trust_types: bool = typer.Option(
-        False, help="Accept versions that trust types beyond the skops allow-list."
+        False, "--trust-types", help="Accept versions that trust types beyond the skops allow-list."
     ),
-    trust_pickle: bool = typer.Option(False, help="Accept versions stored as pickles."),
+    trust_pickle: bool = typer.Option(
+        False, "--trust-pickle", help="Accept versions stored as pickles."
+    ),
     trust_keys: bool = typer.Option(
-        False, help="Bring in the archive's API keys as they are (its secrets stay valid)."
+        False,
+        "--trust-keys",
+        help="Bring in the archive's API keys as they are (its secrets stay valid).",
     ),
     reissue_keys: bool = typer.Option(
         False,
+        "--reissue-keys",
         help="Bring in the archive's API keys with new secrets, printed once (the archive's "
         "secrets are not valid).",
     ),
     trust_commands: bool = typer.Option(
-        False, help="Bring in policies with run: actions (the controller runs them)."
+        False,
+        "--trust-commands",
+        help="Bring in policies with run: actions (the controller runs them).",
     ),
     trust_webhooks: bool = typer.Option(
-        False, help="Bring in policies with alert: actions and rollouts' alert URLs."
+        False,
+        "--trust-webhooks",
+        help="Bring in policies with alert: actions and rollouts' alert URLs.",
     ),
     as_json: bool = JsonOption,
 ) -> None:

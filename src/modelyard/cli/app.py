@@ -10,7 +10,7 @@ from typer.core import TyperGroup
 
 from modelyard.cli import abtest, admin, batch, control, data, gate, models, monitor, runs, serving
 from modelyard.cli.context import Options
-from modelyard.cli.output import errors
+from modelyard.cli.output import errors, whole_lines_when_piped
 
 # Exit codes by error kind: scripts can tell "not there" from "refused" from "broken".
 EXIT_CODES = {
@@ -60,6 +60,14 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"modelyard {version('modelyard')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -77,7 +85,15 @@ def _root(
     actor: str | None = typer.Option(
         None, "--actor", help="Who the audit log names [default: MODELYARD_ACTOR or the OS user]."
     ),
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the installed version and exit.",
+    ),
 ) -> None:
+    whole_lines_when_piped()
     ctx.obj = Options(home=home, db_url=db_url, artifacts=artifacts, actor=actor)
 
 
@@ -91,6 +107,21 @@ monitor.install(app)
 gate.install(app)
 control.install(app)
 abtest.install(app)
+
+
+def _plain_help(group: typer.Typer) -> None:
+    """Help as click prints it: flags shown as flags (no `<bool>`), text wrapped, never cut.
+
+    Rich's help boxes type every option and cut long lines with "…" when piped; plain
+    help reads the same in a terminal, in a pager and in a file.
+    """
+    group.rich_markup_mode = None
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _plain_help(sub.typer_instance)
+
+
+_plain_help(app)
 
 
 def main() -> None:

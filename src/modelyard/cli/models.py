@@ -148,11 +148,14 @@ def register(
     description: str = typer.Option("", help="Free text."),
     trust_types: bool = typer.Option(
         False,
+        "--trust-types",
         help="Accept types beyond the skops allow-list in a .skops file (functions, your own "
         "classes); each is named in the audit log.",
     ),
     trust_pickle: bool = typer.Option(
-        False, help="Allow .joblib/.pkl (runs code on load; recorded in the audit log)."
+        False,
+        "--trust-pickle",
+        help="Allow .joblib/.pkl (runs code on load; recorded in the audit log).",
     ),
     as_json: bool = JsonOption,
 ) -> None:

@@ -170,7 +170,7 @@ def status(
                 _fmt(v["drift_share"]),
                 ", ".join(v["top_drifted"]) or "—",
                 _quality_text(quality),
-                f"{_fmt(fed['coverage'])} (lag {_fmt(fed['lag_seconds_p50'])} s)",
+                _feedback_text(fed),
             ]
         )
     table(
@@ -184,11 +184,22 @@ def status(
             "drift share",
             "top drifted",
             "quality",
-            "feedback",
+            "ground truth",
         ],
         rows,
     )
     _shadow_table(endpoint, since, summary.get("shadows", []))
+
+
+def _feedback_text(feedback: dict[str, Any]) -> str:
+    """How much of the traffic has its ground truth yet, and how late it arrives."""
+    coverage = feedback["coverage"]
+    if coverage is None:
+        return "—"
+    if not feedback["labeled"]:
+        return "no rows labelled yet"
+    lag = feedback["lag_seconds_p50"]
+    return f"{coverage:.0%} of rows labelled, median {_fmt(lag)} s after"
 
 
 def _shadow_table(endpoint: str, since: str, shadows: list[dict[str, Any]]) -> None:

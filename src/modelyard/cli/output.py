@@ -21,6 +21,21 @@ errors = Console(stderr=True, highlight=False)
 
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
+# Wide enough that no cell or line is ever cut or folded, small enough to stay cheap.
+PIPED_WIDTH = 100_000
+
+
+def whole_lines_when_piped() -> None:
+    """Piped or redirected, print whole cells and lines, not a table cut to 80 columns.
+
+    A terminal has a width to fit; a file or a `grep` has none, and a cut cell
+    (`versi…`) loses the very value the script was after.
+    """
+    if not console.is_terminal:
+        console.width = PIPED_WIDTH
+    if not errors.is_terminal:
+        errors.width = PIPED_WIDTH
+
 
 def say(*parts: str) -> None:
     """Print a line made of user-supplied text, literally (no markup)."""
@@ -66,9 +81,16 @@ def short_metrics(metrics: dict[str, float], limit: int = 4) -> str:
     return ", ".join(items) + (" …" if len(metrics) > limit else "")
 
 
+def _unshown(done: int, total: int | None) -> None:
+    """Progress nobody can see: stderr is a file or a pipe, where a bar is only noise."""
+
+
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr, driven by ``(done, total)`` callbacks."""
+    if not errors.is_terminal:
+        yield _unshown
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     with Progress(
@@ -90,6 +112,9 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
 @contextmanager
 def progress_rows(description: str) -> Iterator[Callable[[int, int | None], None]]:
     """A rich progress bar over rows, when the total may be unknown (CSV)."""
+    if not errors.is_terminal:
+        yield _unshown
+        return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
