@@ -25,9 +25,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from modelyard import Yard
 from modelyard.domain.jsonable import plain
 from modelyard.domain.signature import Signature
-from modelyard.monitoring import report
 from modelyard.monitoring.recorder import Recorder
 from modelyard.monitoring.report import render_html, render_json
+from modelyard.monitoring.report.embed import Charts
 from modelyard.monitoring.summary import summarize
 from modelyard.runtime.events import PredictionEvent
 from modelyard.runtime.inputs import Columns, from_frame
@@ -352,7 +352,7 @@ def test_hostile_text_anywhere_in_a_summary() -> None:
 def test_figure_json_cannot_close_its_script() -> None:
     """Even text that reached a figure unescaped stays inside its <script> element."""
     figure = go.Figure(go.Bar(x=[0], y=[1], name="</script><!--<script>"))
-    markup = report._Page().figure(figure, "</script>")
+    markup = Charts().figure(figure, "</script>")
     page = parse(markup)
     assert markup.count("</script") == 1  # the element's own end tag
     assert "<!--" not in markup
