@@ -513,3 +513,12 @@ def test_the_bundle_is_of_the_plotly_js_that_plotly_writes_figures_for() -> None
     assert embedded is not None
     assert installed is not None
     assert embedded.group(1) == installed.group(1)  # the same major version
+
+
+def test_a_version_without_a_reference_profile_says_why() -> None:
+    version = {"version": "m@1", "requests": 2, "drift": None}
+    reason = {"drift_unavailable": "no reference sample: drift cannot be computed"}
+    words = " ".join(parse(render_html({"versions": [{**version, **reason}]})).text)
+    assert "— (no reference sample: drift cannot be computed (register the model again" in words
+    older = " ".join(parse(render_html({"versions": [version]})).text)  # a summary from before
+    assert "— (no reference profile)" in older

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from modelyard.domain.jsonable import plain
+from modelyard.domain.monitoring import NO_REFERENCE
 from modelyard.monitoring.drift import DRIFT
 from modelyard.monitoring.report.charts import EXPANDED_HISTOGRAMS, histogram_grid, timeline_grid
 from modelyard.monitoring.report.embed import LOADER, Charts, plotly_js
@@ -184,7 +185,7 @@ def _facts(v: Mapping[str, Any], drift: Mapping[str, Any]) -> str:
             "Latency p50 / p95 / p99",
             " / ".join(ms(latency.get(p)) for p in ("p50", "p95", "p99")),
         )
-        + fact("Drift", drift_text if drift else DASH + " (no reference profile)")
+        + fact("Drift", drift_text if drift else _no_drift(v))
         + fact("Most drifted", top or DASH)
         + fact("Output drift", output_text)
         + fact("Predicted classes", class_text or DASH)
@@ -192,6 +193,13 @@ def _facts(v: Mapping[str, Any], drift: Mapping[str, Any]) -> str:
         + fact("Feedback", feedback_text)
         + "</table>"
     )
+
+
+def _no_drift(v: Mapping[str, Any]) -> str:
+    reason = as_text(v.get("drift_unavailable"))
+    if reason == NO_REFERENCE:
+        reason += " (register the model again with a sample of its training inputs)"
+    return f"{DASH} ({esc(reason or 'no reference profile')})"
 
 
 def _drift_table(drift: Mapping[str, Any]) -> str:
