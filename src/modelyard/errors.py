@@ -107,6 +107,11 @@ class NotReady(YardError):
     code = "not_ready"
 
 
+class NoReferenceWarning(UserWarning):
+    """A version was registered without a sample: it has no reference profile, so its drift
+    cannot be computed. Versions are immutable; a new one registered with a sample has one."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (libraries often write paragraphs)."""
     text = str(exc).strip()

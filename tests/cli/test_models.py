@@ -125,3 +125,29 @@ def test_pickle_needs_trust_flag(cli: Invoke, tmp_path: Path, logreg, cancer) ->
     assert done.exit_code == 0, done.output
     events = orjson.loads(cli("audit", "--action", "register", "--json").output)
     assert events[0]["details"]["trusted_pickle"] is True
+
+
+def _words(output: str) -> str:
+    """A table's text without its borders, however the terminal wrapped its cells."""
+    return " ".join(output.replace("│", " ").replace("┃", " ").split())
+
+
+def test_without_a_sample_register_warns_and_show_says_why(
+    cli: Invoke, tmp_path: Path, logreg, cancer
+) -> None:
+    model_file, sample = _files(tmp_path, logreg, cancer[0])
+    bare = cli("register", str(model_file), "--name", "churn", "--json")
+    assert bare.exit_code == 0, bare.output
+    assert orjson.loads(bare.stdout)["version"] == 1  # stdout stays one JSON document
+    warning = _words(bare.stderr)
+    assert warning.startswith("warning: churn@1: no reference sample: drift cannot be computed")
+    assert "register the model again with --sample FILE" in warning
+    why = "reference no reference sample: drift cannot be computed (register the model again"
+    assert why in _words(cli("models", "show", "churn@1").stdout)
+
+    full = cli("register", str(model_file), "--name", "churn", "--sample", str(sample))
+    assert full.exit_code == 0, full.output
+    assert full.stderr == ""
+    shown = _words(cli("models", "show", "churn@2").stdout)
+    assert "reference profile of 569 sample rows" in shown
+    assert "no reference sample" not in shown

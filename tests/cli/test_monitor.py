@@ -280,17 +280,25 @@ def home(tmp_path: Path, logreg: Pipeline, cancer) -> Path:
     return tmp_path / "home"
 
 
-def _record(home: Path, model: Pipeline, frame: pd.DataFrame, at: float | None = None) -> list[str]:
+def _record(
+    home: Path,
+    model: Pipeline,
+    frame: pd.DataFrame,
+    at: float | None = None,
+    *,
+    endpoint: str = ENDPOINT,
+    ref: str = "cancer@1",
+) -> list[str]:
     """Rows predicted and counted by the server's own recorder (log rows and sketches)."""
     with Yard(home, actor="server") as yard:
-        signature = Signature.from_dict(yard.get_version("cancer@1").signature)
+        signature = Signature.from_dict(yard.get_version(ref).signature)
         stamp = time.time() if at is None else at
         recorder = Recorder(yard, clock=lambda: stamp)
         ids = [uuid.uuid4().hex for _ in range(len(frame))]
         recorder.predicted(
             PredictionEvent(
-                ENDPOINT,
-                "cancer@1",
+                endpoint,
+                ref,
                 from_frame(signature, frame),
                 Output(model.predict(frame), model.predict_proba(frame)),
                 ids,
@@ -372,6 +380,30 @@ def test_status_of_served_and_labelled_traffic(
     row = next(line for line in shown.output.splitlines() if "cancer@1" in line)
     assert "200" in row  # piped output keeps every cell whole, however wide the table
     assert "60% of rows labelled, median" in row
+
+
+def test_status_says_why_a_version_has_no_drift(cli: Invoke, home: Path, logreg, cancer) -> None:
+    X, _ = cancer
+    with Yard(home, actor="tester") as yard:
+        yard.register(logreg, "cancer")  # cancer@2, with no sample: no reference profile
+        yard.create_endpoint("bare-api", "cancer@2")
+    _record(home, logreg, X.iloc[:200], endpoint="bare-api", ref="cancer@2")
+    _record(home, logreg, X.iloc[:200])
+
+    (bare,) = _json(cli("monitor", "status", "bare-api", "--json"))["versions"]
+    assert (bare["rows"], bare["drift"], bare["drift_share"]) == (200, None, None)
+    assert bare["drift_unavailable"] == "no reference sample: drift cannot be computed"
+    shown = cli("monitor", "status", "bare-api")
+    assert shown.exit_code == 0, shown.output
+    table, footnote = shown.stdout.rsplit("┘", 1)
+    assert "—*" in table  # the drift share's dash points at the footnote
+    footnote = " ".join(footnote.split())
+    assert footnote.startswith("* cancer@2: no reference sample: drift cannot be computed")
+    assert "register the model again with --sample FILE" in footnote
+
+    (served,) = _json(cli("monitor", "status", ENDPOINT, "--json"))["versions"]
+    assert served["drift_unavailable"] is None
+    assert "* cancer@1" not in cli("monitor", "status", ENDPOINT).stdout
 
 
 def test_status_of_logged_predictions_with_feedback(cli: Invoke, home: Path) -> None:

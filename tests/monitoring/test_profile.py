@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from modelyard import Yard
+from modelyard import NoReferenceWarning, Yard
 from modelyard.domain.signature import infer_signature
 from modelyard.monitoring.profile import build_profile, categorical_profile, numeric_profile
 
@@ -107,3 +109,19 @@ def test_few_distinct_values_get_one_bin_each() -> None:
     stars = numeric_profile(np.repeat([1.0, 2.0, 3.0, 4.0, 5.0], [5, 10, 40, 30, 15]), 100)
     assert stars["edges"][:5] == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert stars["counts"] == [5, 10, 40, 30, 15]
+
+
+def test_registering_without_a_sample_says_drift_cannot_be_computed(
+    yard: Yard, logreg, cancer
+) -> None:
+    X, _ = cancer
+    with pytest.warns(NoReferenceWarning, match=r"^churn@1: no reference sample: drift") as said:
+        yard.register(logreg, "churn")
+    (warning,) = said
+    assert warning.filename == __file__  # the caller's line, not modelyard's
+    assert "Register the model again with sample=" in str(warning.message)
+    assert yard.profile("churn@1") == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoReferenceWarning)
+        yard.register(logreg, "churn", sample=X)  # with a sample: nothing to say
+    assert yard.profile("churn@2")["rows"] == 569

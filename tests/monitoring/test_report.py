@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -25,9 +26,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from modelyard import Yard
 from modelyard.domain.jsonable import plain
 from modelyard.domain.signature import Signature
-from modelyard.monitoring import report
 from modelyard.monitoring.recorder import Recorder
 from modelyard.monitoring.report import render_html, render_json
+from modelyard.monitoring.report.embed import Charts, plotly_js
 from modelyard.monitoring.summary import summarize
 from modelyard.runtime.events import PredictionEvent
 from modelyard.runtime.inputs import Columns, from_frame
@@ -107,7 +108,7 @@ def parse(text: str) -> Page:
 
 def assert_self_contained(text: str, page: Page) -> None:
     # plotly.js has map attribution links in its strings; the page around it has none
-    outside = text.replace(get_plotlyjs(), "")
+    outside = text.replace(plotly_js(), "")
     assert 'src="http' not in outside
     assert 'href="http' not in outside
     for _, attrs in page.tags:
@@ -204,7 +205,7 @@ def test_report_of_real_traffic(
     page = parse(path.read_text(encoding="utf-8"))
 
     assert_self_contained(text, page)
-    assert text.count(get_plotlyjs()) == 1
+    assert text.count(plotly_js()) == 1
     assert len(page.all("table")) >= 3  # versions, drift settings, facts, drift table
     assert page.all("th", scope="col")
     assert page.all("th", scope="row")
@@ -279,7 +280,7 @@ def test_hostile_names_are_escaped(
     text = render_html(summary)
     page = parse(text)
     assert_self_contained(text, page)
-    outside = text.replace(get_plotlyjs(), "")
+    outside = text.replace(plotly_js(), "")
     for raw in ["<script>alert(1)", '"><img', "<img", "<b>pro</b>", "<script>alert(2)"]:
         assert raw not in outside
     for name in HOSTILE:
@@ -341,7 +342,7 @@ def test_hostile_text_anywhere_in_a_summary() -> None:
     }
     text = render_html(summary)
     page = parse(text)
-    outside = text.replace(get_plotlyjs(), "")
+    outside = text.replace(plotly_js(), "")
     assert "<script>alert" not in outside
     assert "<!--" not in outside
     assert text.lower().count("</script") == text.lower().count("<script")
@@ -352,7 +353,7 @@ def test_hostile_text_anywhere_in_a_summary() -> None:
 def test_figure_json_cannot_close_its_script() -> None:
     """Even text that reached a figure unescaped stays inside its <script> element."""
     figure = go.Figure(go.Bar(x=[0], y=[1], name="</script><!--<script>"))
-    markup = report._Page().figure(figure, "</script>")
+    markup = Charts().figure(figure, "</script>")
     page = parse(markup)
     assert markup.count("</script") == 1  # the element's own end tag
     assert "<!--" not in markup
@@ -371,7 +372,7 @@ def test_an_endpoint_without_traffic(sqlite_yard: Yard, logreg: Pipeline, cancer
     text = render_html(summary)
     page = parse(text)
     assert "No traffic" in " ".join(page.text)
-    assert not page.scripts  # nothing to draw: no 4 MB of plotly.js either
+    assert not page.scripts  # nothing to draw: no megabyte of plotly.js either
     assert_self_contained(text, page)
     assert orjson.loads(render_json(summary))["versions"] == []
 
@@ -486,3 +487,38 @@ def test_many_features_collapse_after_the_drifted_ones() -> None:
     assert table[:10] == [f"f{i:03d}" for i in range(199, 189, -1)]
     assert charts[:12] == [*(f"f{i:03d}" for i in range(199, 189, -1)), "f189", "f188"]
     assert "188 more features" in page.text
+
+
+def test_one_small_plotly_bundle_however_many_charts(traffic: dict[str, Any]) -> None:
+    """plotly.js is in the page once, as plotly's basic bundle (bar and scatter are all the
+    report draws): a report is no longer 4.8 MB of chart library before its first row."""
+    edges = [i / 100 for i in range(101)]
+    histogram = {"type": "numeric", "edges": edges, "reference": [5] * 100}
+    histograms = {
+        f"feature {i}": {**histogram, "current": [i % 7] * 100, "below": 1, "above": 1}
+        for i in range(200)
+    }
+    wide = {"endpoint": "wide", "versions": [{"version": "w@1", "histograms": histograms}]}
+    for summary, charts, bound in ((traffic, 35, 1.6e6), (wide, 200, 3e6)):
+        text = render_html(summary)
+        assert text.count('class="plot"') == charts
+        assert text.count("root.moduleName = factory()") == 1  # the bundle's UMD header
+        assert text.count(plotly_js()) == 1
+        assert len(text.encode()) < bound  # the full plotly.js alone is 4.8 MB
+
+
+def test_the_bundle_is_of_the_plotly_js_that_plotly_writes_figures_for() -> None:
+    version = re.compile(r"\* plotly\.js (?:\([^)]*\) )?v(\d+)\.\d+\.\d+")
+    embedded, installed = version.search(plotly_js()), version.search(get_plotlyjs()[:300])
+    assert embedded is not None
+    assert installed is not None
+    assert embedded.group(1) == installed.group(1)  # the same major version
+
+
+def test_a_version_without_a_reference_profile_says_why() -> None:
+    version = {"version": "m@1", "requests": 2, "drift": None}
+    reason = {"drift_unavailable": "no reference sample: drift cannot be computed"}
+    words = " ".join(parse(render_html({"versions": [{**version, **reason}]})).text)
+    assert "— (no reference sample: drift cannot be computed (register the model again" in words
+    older = " ".join(parse(render_html({"versions": [version]})).text)  # a summary from before
+    assert "— (no reference profile)" in older

@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from modelyard.cli.context import open_yard, parse_pairs
-from modelyard.cli.output import JsonOption, print_json, say, short_metrics, table, when
+from modelyard.cli.output import JsonOption, errors, print_json, say, short_metrics, table, when
+from modelyard.domain.monitoring import NO_REFERENCE
+
+# A version registered without a sample has no reference profile; versions are immutable, so
+# the way to one is a new version (also said by `monitor status`).
+NO_REFERENCE_FIX = (
+    f"{NO_REFERENCE} (register the model again with --sample FILE, rows of its training inputs)"
+)
 
 models_app = typer.Typer(help="List and inspect registered models.", no_args_is_help=True)
 alias_app = typer.Typer(help="Named pointers to versions (churn@production).", no_args_is_help=True)
@@ -42,11 +50,16 @@ def show_model(
     ref: str = typer.Argument(..., help="churn, churn@3 or churn@production"),
     as_json: bool = JsonOption,
 ) -> None:
-    """One version in full: signature, metrics, files, provenance."""
-    version = open_yard(ctx).get_version(ref)
+    """One version in full: signature, metrics, reference profile, files, provenance."""
+    yard = open_yard(ctx)
+    version = yard.get_version(ref)
     if as_json:
         print_json(version)
         return
+    profile = yard.profile(version.ref)
+    reference = NO_REFERENCE_FIX
+    if profile:
+        reference = f"profile of {profile.get('rows', 0):,} sample rows (drift is compared with it)"
     table(
         f"{version.ref}",
         ["field", "value"],
@@ -66,6 +79,7 @@ def show_model(
                 f"{version.signature['output']['kind']}"
                 f" classes={version.signature['output'].get('classes')}",
             ],
+            ["reference", reference],
         ],
     )
     table(
@@ -160,8 +174,10 @@ def register(
     as_json: bool = JsonOption,
 ) -> None:
     """Register a saved model file as the next version of a model."""
+    import warnings
+
     from modelyard.domain.values import check_metric
-    from modelyard.errors import InvalidInput
+    from modelyard.errors import InvalidInput, NoReferenceWarning
 
     metrics: dict[str, float] = {}
     for key, value in parse_pairs(metric, "metric").items():
@@ -171,23 +187,28 @@ def register(
             raise InvalidInput(f"--metric {key}={value}: the value must be a number") from None
         metrics.update([check_metric(key, number)])
     yard = open_yard(ctx)
-    version = yard.register_file(
-        file,
-        name,
-        sample=sample,
-        metrics=metrics,
-        params=parse_pairs(param, "param"),
-        tags=parse_pairs(tag, "tag"),
-        datasets=dataset or [],
-        run=run,
-        description=description,
-        trust_types=trust_types,
-        trust_pickle=trust_pickle,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoReferenceWarning)  # said below, with the CLI's flag
+        version = yard.register_file(
+            file,
+            name,
+            sample=sample,
+            metrics=metrics,
+            params=parse_pairs(param, "param"),
+            tags=parse_pairs(tag, "tag"),
+            datasets=dataset or [],
+            run=run,
+            description=description,
+            trust_types=trust_types,
+            trust_pickle=trust_pickle,
+        )
     if as_json:
         print_json(version)
-        return
-    say(f"registered {version.ref} ({version.flavor}, {len(version.signature['inputs'])} features)")
+    else:
+        features = len(version.signature["inputs"])
+        say(f"registered {version.ref} ({version.flavor}, {features} features)")
+    if sample is None:  # on stderr: --json output stays one document
+        errors.print(Text(f"warning: {version.ref}: {NO_REFERENCE_FIX}"), soft_wrap=True)
 
 
 @alias_app.command("set")

@@ -167,7 +167,7 @@ def status(
                 v["rows"],
                 " / ".join(_fmt(latency[p]) for p in ("p50", "p95", "p99")),
                 _fmt(v["error_rate"]),
-                _fmt(v["drift_share"]),
+                _fmt(v["drift_share"]) + ("*" if v.get("drift_unavailable") else ""),
                 ", ".join(v["top_drifted"]) or "—",
                 _quality_text(quality),
                 _feedback_text(fed),
@@ -188,6 +188,7 @@ def status(
         ],
         rows,
     )
+    _why_no_drift(versions)
     _shadow_table(endpoint, since, summary.get("shadows", []))
 
 
@@ -200,6 +201,17 @@ def _feedback_text(feedback: dict[str, Any]) -> str:
         return "no rows labelled yet"
     lag = feedback["lag_seconds_p50"]
     return f"{coverage:.0%} of rows labelled, median {_fmt(lag)} s after"
+
+
+def _why_no_drift(versions: list[dict[str, Any]]) -> None:
+    """A footnote per version whose drift share is "—*": a dash alone reads as a bug."""
+    from modelyard.cli.models import NO_REFERENCE_FIX
+    from modelyard.domain.monitoring import NO_REFERENCE
+
+    for v in versions:
+        reason = v.get("drift_unavailable")
+        if reason:
+            say(f"* {v['version']}: {NO_REFERENCE_FIX if reason == NO_REFERENCE else reason}")
 
 
 def _shadow_table(endpoint: str, since: str, shadows: list[dict[str, Any]]) -> None:

@@ -11,6 +11,8 @@ from modelyard.errors import InvalidInput
 
 NUMERIC_TESTS = ("wasserstein", "psi", "ks", "jensenshannon")
 CATEGORICAL_TESTS = ("jensenshannon", "psi", "chi2")
+# What every surface says of a version registered without a sample (no reference profile).
+NO_REFERENCE = "no reference sample: drift cannot be computed"
 # Effect-size thresholds used on large samples (Evidently's defaults where it has one).
 DEFAULT_THRESHOLDS = {"wasserstein": 0.1, "psi": 0.2, "ks": 0.1, "jensenshannon": 0.1}
 

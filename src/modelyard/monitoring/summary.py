@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from modelyard.domain.endpoints import Endpoint, shadowed_ref
 from modelyard.domain.entities import ModelVersion
-from modelyard.domain.monitoring import DriftConfig
+from modelyard.domain.monitoring import NO_REFERENCE, DriftConfig
 from modelyard.monitoring.drift import VALUE_OF_TEST, compare
 from modelyard.monitoring.quality import quality
 from modelyard.monitoring.sketch import CategoryCounts, NumericCounts
@@ -152,12 +152,14 @@ def _version(
     histograms: bool,
     timeline: bool,
 ) -> dict[str, Any]:
+    without = NO_REFERENCE  # why there is no drift, when there is none
     try:
         profile, classification = source.monitor_profile(ref)
         output = source.get_version(ref).signature.get("output", {})
         kind, classes = output.get("kind", "other"), output.get("classes")
     except Exception:  # the version was deleted since: its traffic still shows
         profile, classification, kind, classes = {}, False, "other", None
+        without = "the version was deleted: no reference profile to compare with"
     output_spec = output_profile(profile, classification)
     bins = with_arrays(profile)  # edges as arrays once, not once per stored window
     merged = Window.empty(bins, output_spec)
@@ -182,6 +184,7 @@ def _version(
     drift = compare(profile, merged.features, merged.output, config) if profile else None
     result["drift"] = drift.to_json() if drift else None
     result["drift_share"] = drift.drift_share if drift else None
+    result["drift_unavailable"] = None if drift else without
     result["top_drifted"] = [f.feature for f in drift.top()] if drift else []
     result["classes"] = merged.class_counts()
     result["quality"] = quality(labeled, kind, classes)

@@ -58,7 +58,7 @@ from modelyard.yard.abtests import ABTestMixin
 from modelyard.yard.control import ControlMixin
 from modelyard.yard.datasets import describe_table
 from modelyard.yard.promotion import Promotion, judge, promote
-from modelyard.yard.registration import prepare
+from modelyard.yard.registration import prepare, warn_without_reference
 from modelyard.yard.restore import RestoreFlags, RestoreReport, restore_yard
 from modelyard.yard.runs import ActiveRun
 
@@ -269,10 +269,13 @@ class Yard(ControlMixin, ABTestMixin):
                 run_id=run_id,
                 datasets=dataset_refs,
             )
-            return self.registry.create_version(new, self.actor, audit_details, token)
+            created = self.registry.create_version(new, self.actor, audit_details, token)
         except BaseException:
             self.abandon(token, hashes.values())
             raise
+        if not prepared.profile:
+            warn_without_reference(created.ref)
+        return created
 
     def abandon(self, token: str, hashes: Iterable[str]) -> None:
         """Undo a failed write: blobs nobody references or reserves are removed again."""

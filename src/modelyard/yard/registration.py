@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from modelyard.domain.monitoring import NO_REFERENCE
 from modelyard.domain.signature import (
     FeatureSpec,
     OutputSpec,
@@ -22,7 +24,7 @@ from modelyard.domain.signature import (
     infer_signature,
     to_plain,
 )
-from modelyard.errors import SchemaMismatch, first_line
+from modelyard.errors import NoReferenceWarning, SchemaMismatch, first_line
 from modelyard.flavors import Flavor, SavedModel
 from modelyard.flavors.base import ModelAdapter, ModelTraits
 from modelyard.monitoring.profile import build_profile
@@ -65,6 +67,18 @@ def prepare(
     profile = build_profile(frame, signature, reservoir_predictions, bins)
     reference = _parquet(reservoir) if sample_rows > 0 else None
     return Prepared(saved, signature, profile, reference)
+
+
+def warn_without_reference(ref: str) -> None:
+    """Said where the user called ``Yard.register`` / ``register_file`` (two frames up from
+    the yard's ``_register``): drift will show nothing for this version, and why."""
+    warnings.warn(
+        f"{ref}: {NO_REFERENCE} (registered without a sample). Register the model again with "
+        "sample= (training inputs: a DataFrame, an array or a .csv/.parquet/.jsonl path) for a "
+        "version with a reference profile; versions are immutable.",
+        NoReferenceWarning,
+        stacklevel=4,
+    )
 
 
 def _sample_frame(sample: object, traits: ModelTraits) -> pd.DataFrame:

@@ -1,0 +1,316 @@
+"""Reference-vs-current histograms and the timeline, as plotly figures in the page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from modelyard.monitoring.drift import UNSEEN
+from modelyard.monitoring.report.embed import Charts
+from modelyard.monitoring.report.values import (
+    QUALITY,
+    as_count,
+    as_dict,
+    as_list,
+    as_number,
+    as_text,
+    cut,
+    esc,
+    num,
+    plot_text,
+    severity,
+    share_of,
+    shares_of,
+    short,
+    utc,
+    verdict_badge,
+)
+
+EXPANDED_HISTOGRAMS = 12  # feature charts shown open; the rest sit in a closed <details>
+MAX_CATEGORIES = 30  # bars per categorical chart (the rest are summed into one)
+REFERENCE = "#4c78a8"
+CURRENT = "#e8750a"
+SCORES = ("accuracy", "f1", "roc_auc")  # plotted over time on a 0–1 axis
+ERRORS = ("mae", "rmse")  # plotted over time in the target's unit
+
+
+def histogram_grid(page: Charts, charts: Any, drift: Mapping[str, Any], expanded: int) -> str:
+    if not isinstance(charts, Mapping):
+        return '<p class="note">Histograms are not part of this summary.</p>'
+    if not charts:
+        return '<p class="note">No reference profile to compare with.</p>'
+    judged = {
+        as_text(f.get("feature")): f
+        for f in as_list(drift.get("features"))
+        if isinstance(f, Mapping)
+    }
+    order = sorted(
+        charts,
+        key=lambda name: severity(judged[name]) if name in judged else (3, 0.0, as_text(name)),
+    )
+    blocks = [_histogram(page, as_text(name), charts[name], judged.get(name)) for name in order]
+    shown, hidden = blocks[:expanded], blocks[expanded:]
+    out = '<div class="grid">' + "".join(shown) + "</div>"
+    if hidden:
+        out += (
+            f'<details class="more"><summary>{len(hidden)} more features</summary>'
+            f'<div class="grid">{"".join(hidden)}</div></details>'
+        )
+    return out
+
+
+def _histogram(page: Charts, name: str, chart: Any, judged: Mapping[str, Any] | None) -> str:
+    title = f"<code>{esc(name)}</code>"
+    if judged is not None:
+        title += f" {verdict_badge(judged.get('verdict'))}"
+    data = as_dict(chart)
+    try:
+        if data.get("type") == "numeric":
+            figure, caption = _numeric_figure(data)
+        elif data.get("type") == "categorical":
+            figure, caption = _categorical_figure(data)
+        else:
+            figure, caption = None, "Unknown kind of feature."
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError):
+        figure, caption = None, "The counts for this feature are malformed."
+    chart_html = page.figure(figure, f"Reference and current distribution of {name}")
+    if not chart_html:
+        chart_html = '<p class="note">No chart.</p>'
+    return (
+        f'<section class="feature"><h4>{title}</h4>{chart_html}'
+        f'<p class="caption">{caption}</p></section>'
+    )
+
+
+def _numeric_figure(data: Mapping[str, Any]) -> tuple[go.Figure | None, str]:
+    edges = [float(e) for e in as_list(data.get("edges"))]
+    reference = [as_count(c) for c in as_list(data.get("reference"))]
+    current = [as_count(c) for c in as_list(data.get("current"))]
+    below, above = as_count(data.get("below")), as_count(data.get("above"))
+    missing = as_count(data.get("missing"))
+    bins = len(reference)
+    ref_total, cur_total = sum(reference), sum(current) + below + above
+    caption = (
+        f"Share of non-missing values per reference quantile bin ({bins} bins). "
+        f"Reference {num(ref_total)} values; current {num(cur_total)} "
+        f"({num(below)} below and {num(above)} above the reference range, "
+        f"{num(missing)} missing)."
+    )
+    if bins == 0 or len(edges) != bins + 1 or len(current) != bins:
+        return None, caption + " The reference has no values to bin."
+    # bins sit at 0 … bins-1 on a linear axis, ticks at bin boundaries show the edges;
+    # values below and above the reference range get a bar of their own at either end
+    x: list[float] = list(range(bins))
+    ref_y, cur_y = shares_of(reference, ref_total), shares_of(current, cur_total)
+    ranges = [
+        f"[{short(edges[i])}, {short(edges[i + 1])}{']' if i == bins - 1 else ')'}"
+        for i in range(bins)
+    ]
+    ticks = sorted({round(i * bins / 6) for i in range(7)})
+    tickvals: list[float] = [t - 0.5 for t in ticks]
+    ticktext = [short(edges[t]) for t in ticks]
+    if below:
+        x, ref_y, cur_y = [-2.0, *x], [0.0, *ref_y], [share_of(below, cur_total), *cur_y]
+        ranges = [f"&lt; {short(edges[0])}", *ranges]
+        tickvals, ticktext = [-2.0, *tickvals], ["below", *ticktext]
+    if above:
+        x, ref_y, cur_y = [*x, bins + 1.0], [*ref_y, 0.0], [*cur_y, share_of(above, cur_total)]
+        ranges = [*ranges, f"&gt; {short(edges[-1])}"]
+        tickvals, ticktext = [*tickvals, bins + 1.0], [*ticktext, "above"]
+    bars = (ref_y if ref_total else None, cur_y if cur_total else None)
+    figure = _pair_figure("overlay", 0.05, 0.55, x, bars, ranges, (tickvals, ticktext))
+    return figure, caption
+
+
+def _categorical_figure(data: Mapping[str, Any]) -> tuple[go.Figure | None, str]:
+    categories = [as_text(c) for c in as_list(data.get("categories"))]
+    reference = [as_count(c) for c in as_list(data.get("reference"))]
+    current = [as_count(c) for c in as_list(data.get("current"))]
+    unseen, missing = as_count(data.get("unseen")), as_count(data.get("missing"))
+    if not (len(categories) == len(reference) == len(current)):
+        raise ValueError("categories and counts differ in length")
+    ref_total, cur_total = sum(reference), sum(current) + unseen
+    ref_y, cur_y = shares_of(reference, ref_total), shares_of(current, cur_total)
+    keep = sorted(
+        sorted(range(len(categories)), key=lambda i: -max(ref_y[i], cur_y[i]))[:MAX_CATEGORIES]
+    )
+    dropped = [i for i in range(len(categories)) if i not in set(keep)]
+    labels = [categories[i] for i in keep]
+    ref_bars, cur_bars = [ref_y[i] for i in keep], [cur_y[i] for i in keep]
+    if dropped:
+        labels.append(f"({len(dropped)} other categories)")
+        ref_bars.append(sum(ref_y[i] for i in dropped))
+        cur_bars.append(sum(cur_y[i] for i in dropped))
+    if unseen:
+        labels.append(UNSEEN)
+        ref_bars.append(0.0)
+        cur_bars.append(share_of(unseen, cur_total))
+    unseen_values = as_dict(data.get("unseen_values"))
+    caption = (
+        f"Share of non-missing values per category. Reference {num(ref_total)} values; "
+        f"current {num(cur_total)} ({num(unseen)} in categories never seen in training, "
+        f"{num(missing)} missing)."
+    )
+    if unseen_values:
+        listed = ", ".join(
+            f"<code>{esc(as_text(k))}</code> ({num(n)})" for k, n in unseen_values.items()
+        )
+        caption += f" Unseen values: {listed}."
+    if not labels:
+        return None, caption
+    x = list(range(len(labels)))
+    shown = [plot_text(cut(label)) for label in labels]
+    full = [plot_text(label) for label in labels]
+    bars = (ref_bars if ref_total else None, cur_bars if cur_total else None)
+    figure = _pair_figure("group", 0.2, 1.0, x, bars, full, (x, shown))
+    return figure, caption
+
+
+def _pair_figure(
+    mode: str,
+    gap: float,
+    opacity: float,
+    x: list[Any],
+    bars: tuple[list[float] | None, list[float] | None],
+    hover: list[str],
+    ticks: tuple[list[Any], list[str]],
+) -> Any:
+    """Reference and current shares side by side (or overlaid) on one axis."""
+    figure = go.Figure(layout=_layout(barmode=mode, bargap=gap))
+    for name, values, colour in (("reference", bars[0], REFERENCE), ("current", bars[1], CURRENT)):
+        if values is not None:
+            figure.add_trace(_bars(name, x, values, hover, colour, opacity))
+    figure.update_xaxes(tickmode="array", tickvals=ticks[0], ticktext=ticks[1])
+    figure.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return figure
+
+
+def timeline_grid(page: Charts, points: list[Any] | None, config: Mapping[str, Any]) -> str:
+    if points is None:
+        return '<p class="note">The timeline is not part of this summary.</p>'
+    points = [p for p in points if isinstance(p, Mapping)]
+    if not points:
+        return '<p class="note">No time buckets in this period.</p>'
+    x = [plot_text(utc(p.get("bucket_start"))) for p in points]
+    latency = [as_dict(p.get("latency_ms")) for p in points]
+    quality = [as_dict(p.get("quality")) for p in points]
+    charts = [
+        ("Requests per bucket", "requests", [("requests", [p.get("requests") for p in points])]),
+        (
+            "Latency (ms)",
+            "latency",
+            [(q, [m.get(q) for m in latency]) for q in ("p50", "p95", "p99")],
+        ),
+        (
+            "Error rates",
+            "rate",
+            [
+                ("5xx", [p.get("error_rate") for p in points]),
+                ("4xx", [p.get("client_error_rate") for p in points]),
+            ],
+        ),
+        (
+            "Share of features drifted",
+            "share",
+            [("drift share", [p.get("drift_share") for p in points])],
+        ),
+        (
+            "Quality from feedback",
+            "score",
+            [(QUALITY[m], [q.get(m) for q in quality]) for m in SCORES],
+        ),
+        (
+            "Error from feedback",
+            "error",
+            [(QUALITY[m], [q.get(m) for q in quality]) for m in ERRORS],
+        ),
+    ]
+    blocks = []
+    for title, kind, series in charts:
+        figure = _line_figure(x, series, kind, config)
+        if figure is None:
+            continue
+        blocks.append(
+            f'<section class="series"><h4>{title}</h4>{page.figure(figure, title)}</section>'
+        )
+    if not blocks:
+        return '<p class="note">Nothing measured over time.</p>'
+    return (
+        f'<p class="caption">{len(points)} time buckets; times in UTC.</p>'
+        '<div class="grid">' + "".join(blocks) + "</div>"
+    )
+
+
+def _line_figure(
+    x: list[str],
+    series: list[tuple[str, list[Any]]],
+    kind: str,
+    config: Mapping[str, Any],
+) -> go.Figure | None:
+    cleaned = [(name, [as_number(v) for v in values]) for name, values in series]
+    cleaned = [(name, values) for name, values in cleaned if any(v is not None for v in values)]
+    if not cleaned:
+        return None
+    figure = go.Figure(layout=_layout())
+    palette = ["#4c78a8", "#e8750a", "#b5179e"]
+    for i, (name, values) in enumerate(cleaned):
+        if kind == "requests":
+            figure.add_trace(go.Bar(x=x, y=values, name=name, marker_color=REFERENCE))
+        else:
+            figure.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=values,
+                    name=name,
+                    mode="lines+markers",
+                    line={"color": palette[i % len(palette)]},
+                    connectgaps=False,
+                )
+            )
+    if kind in ("rate", "share"):
+        figure.update_yaxes(tickformat=".0%", rangemode="tozero")
+    if kind in ("share", "score"):
+        figure.update_yaxes(range=[0, 1.05])
+    threshold = as_number(config.get("drift_share"))
+    if kind == "share" and threshold is not None:
+        figure.add_hline(y=threshold, line_dash="dash", line_color="#8a1c12")
+    if kind in ("requests", "latency", "error"):
+        figure.update_yaxes(rangemode="tozero")
+    figure.update_layout(showlegend=len(cleaned) > 1)
+    return figure
+
+
+def _layout(**extra: Any) -> go.Layout:
+    axis = {"gridcolor": "#e5e7eb", "linecolor": "#9ca3af", "zeroline": False}
+    return go.Layout(
+        template="none",
+        height=260,
+        margin={"l": 48, "r": 12, "t": 28, "b": 48},
+        font={"family": "system-ui, sans-serif", "size": 12, "color": "#1f2937"},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        xaxis=axis,
+        yaxis=axis,
+        hovermode="x",
+        **extra,
+    )
+
+
+def _bars(
+    name: str,
+    x: Sequence[float],
+    y: Sequence[float],
+    hover: Sequence[str],
+    color: str,
+    opacity: float,
+) -> go.Bar:
+    return go.Bar(
+        x=x,
+        y=y,
+        name=name,
+        marker_color=color,
+        opacity=opacity,
+        customdata=hover,
+        hovertemplate="%{customdata}: %{y:.1%}",
+    )

@@ -1,0 +1,136 @@
+"""The monitor report opened from disk in Chromium with the network cut: every chart draws,
+no script fails, nothing is fetched."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from modelyard import Yard
+from modelyard.domain.signature import Signature
+from modelyard.monitoring.recorder import Recorder
+from modelyard.monitoring.report import render_html
+from modelyard.monitoring.summary import summarize_recent
+from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.inputs import from_frame
+from modelyard.runtime.runner import Output
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [  # as in test_console.py: no sandbox as root, no calls home
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed: `make browser` installs it where it can")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def report(tmp_path: Path, cancer: tuple[pd.DataFrame, pd.Series]) -> Path:
+    """A real report: a numeric and a categorical feature drift, feedback gives quality."""
+    X, y = cancer
+    X = X.assign(plan=np.where(y == 1, "basic", "pro"))
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["plan"]), remainder=StandardScaler()
+        ),
+        LogisticRegression(max_iter=500),
+    ).fit(X, y)
+    shifted = X.iloc[300:].assign(plan="basic")
+    shifted["mean radius"] += X["mean radius"].max()
+    with Yard(tmp_path / "yard") as yard:
+        yard.register(model, "cancer", sample=X)
+        yard.create_endpoint("cancer-api", "cancer@1")
+        signature = Signature.from_dict(yard.get_version("cancer@1").signature)
+        for i, frame in enumerate([X.iloc[:300], shifted]):
+            stamp = time.time() - 600 + 120 * i
+            ids = [uuid.uuid4().hex for _ in range(len(frame))]
+            event = PredictionEvent(
+                "cancer-api",
+                "cancer@1",
+                from_frame(signature, frame),
+                Output(model.predict(frame), model.predict_proba(frame)),
+                ids,
+                latency_ms=5.0 + 10 * i,
+                at=stamp,
+                log_inputs=0.0,
+            )
+            recorder = Recorder(yard, clock=lambda stamp=stamp: stamp)
+            recorder.predicted(event)
+            recorder.flush()
+            labels = y.iloc[frame.index[:100]]
+            yard.add_feedback("cancer-api", list(zip(ids, labels.astype(str), strict=False)))
+        summary = summarize_recent(
+            yard, "cancer-api", timedelta(hours=1), histograms=True, bucket_seconds=60
+        )
+    path = tmp_path / "report.html"
+    path.write_text(render_html(summary), encoding="utf-8")
+    return path
+
+
+def test_every_chart_draws_offline_with_no_script_error(browser: Any, report: Path) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    fetched: list[str] = []
+
+    def offline(route: Any) -> None:
+        fetched.append(route.request.url)
+        route.abort()
+
+    context.route("http*://**", offline)  # as on a machine with no network
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    tab.goto(report.as_uri())
+
+    plots = tab.locator("div.plot")
+    total = plots.count()
+    hidden = tab.locator("details .plot").count()
+    assert total == 5 + 31  # requests, latency, errors, drift share, quality; 31 features
+    assert hidden == 31 - 12  # drawn when their section opens
+    drawn = tab.locator("div.plot .main-svg")
+    drawn.nth(total - hidden - 1).wait_for(timeout=20_000)
+    assert tab.locator("details .plot .main-svg").count() == 0
+
+    tab.locator("details.more > summary").click()
+    drawn.nth(total - 1).wait_for(timeout=20_000)
+    assert tab.locator("div.plot").evaluate_all(
+        "els => els.every(el => el.querySelector('.main-svg') && el.clientHeight > 200)"
+    )
+    # histograms draw their reference and current bars; timelines their points or bars
+    assert tab.locator("section.feature .plot .trace.bars").count() == 2 * 31
+    assert tab.locator("section.series .plot .trace").count() >= 5
+    context.close()
+    assert problems == [], problems
+    assert fetched == []
