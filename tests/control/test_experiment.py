@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from modelyard.control.ab_metrics import METRICS, outcomes
 from modelyard.control.experiment import (
-    METRICS,
     NEWCOMBE,
     WELCH,
     Z_TEST,
     compare_arms,
-    outcomes,
     required_sample_size,
 )
 from modelyard.errors import InvalidInput

@@ -15,6 +15,8 @@ CATEGORICAL_TESTS = ("jensenshannon", "psi", "chi2")
 NO_REFERENCE = "no reference sample: drift cannot be computed"
 # Effect-size thresholds used on large samples (Evidently's defaults where it has one).
 DEFAULT_THRESHOLDS = {"wasserstein": 0.1, "psi": 0.2, "ks": 0.1, "jensenshannon": 0.1}
+# Monitor windows younger than this keep their fine buckets; older ones fold into hours.
+KEEP_FINE = timedelta(days=1)
 
 
 @dataclass(frozen=True)

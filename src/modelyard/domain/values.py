@@ -1,5 +1,8 @@
 """Checks for the values callers hand in: numbers, versions, free text, mappings.
 
+numpy's scalars count as numbers through the ``numbers`` ABCs they register with, so
+this module (imported by every command) does not import numpy.
+
 One place, so the Python API, the CLI and (later) HTTP refuse the same things with the
 same words, and nothing reaches a database that one backend would accept and the other not.
 """
@@ -7,10 +10,9 @@ same words, and nothing reaches a database that one backend would accept and the
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
-
-import numpy as np
 
 from modelyard.errors import InvalidInput
 
@@ -21,7 +23,7 @@ MAX_KEY = 250
 
 def check_version(value: object, what: str = "version") -> int:
     """A version number: an int from 1 to 2**31-1 (not a bool, not a string)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidInput(f"{what} must be a whole number, got {value!r}")
     number = int(value)
     if not 1 <= number <= MAX_VERSION:
@@ -31,7 +33,7 @@ def check_version(value: object, what: str = "version") -> int:
 
 def check_metric(key: object, value: object) -> tuple[str, float]:
     name = check_key(key, "metric")
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidInput(f"metric {name!r} must be a number, got {value!r}")
     number = float(value)
     if not math.isfinite(number):

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from modelyard.domain.endpoints import shadowed_ref
+from modelyard.domain.monitoring import KEEP_FINE
 from modelyard.monitoring.window import ROLLUP_SECONDS, Window, output_profile, with_arrays
 from modelyard.store.schema import utcnow
 from modelyard.store.windows import StoredWindow, WindowStore
@@ -23,7 +24,6 @@ from modelyard.store.windows import StoredWindow, WindowStore
 log = logging.getLogger(__name__)
 
 ROLLUP_REPLICA = "rollup"  # the replica name of merged windows (all replicas folded in)
-KEEP_FINE = timedelta(days=1)
 
 
 class Source(Protocol):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_MS = 60_000
 _RETRIES = 8
 _MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration's revision (tests check it against the scripts) and alembic's table.
+SCHEMA_HEAD = "0008"
+_VERSION_TABLE = "alembic_version"
 
 
 class Database:
@@ -117,32 +120,32 @@ class Database:
     # -- schema ---------------------------------------------------------------------------
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision; safe when many processes open at once."""
-        from alembic import command
-        from alembic.config import Config
-        from alembic.runtime.migration import MigrationContext
-        from alembic.script import ScriptDirectory
+        """Bring the schema to the newest revision; safe when many processes open at once.
 
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
-        head = ScriptDirectory.from_config(config).get_current_head()
-
-        def current() -> str | None:
-            with self.engine.connect() as conn:
-                return MigrationContext.configure(conn).get_current_revision()
-
+        A yard already at ``SCHEMA_HEAD`` opens with one query and without importing alembic,
+        which would otherwise be a good part of every command's start-up.
+        """
         try:
-            if current() == head:
+            if self.schema_revision() == SCHEMA_HEAD:
                 return
-            with self._migration_lock(), self.engine.begin() as conn:
-                if MigrationContext.configure(conn).get_current_revision() == head:
-                    return
-                config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+            self._upgrade()
         except DBAPIError as exc:
             raise StoreUnavailable(
                 f"cannot open the database {self.safe_url}: {_first_line(exc)}"
             ) from None
+
+    def _upgrade(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self._migration_lock(), self.engine.begin() as conn:
+            if MigrationContext.configure(conn).get_current_revision() == SCHEMA_HEAD:
+                return  # another process migrated while this one waited for the lock
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:
@@ -167,10 +170,11 @@ class Database:
                     conn.commit()
 
     def schema_revision(self) -> str | None:
-        from alembic.runtime.migration import MigrationContext
-
+        """The revision alembic recorded, read as alembic reads it (None: a new database)."""
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table(_VERSION_TABLE):
+                return None
+            return conn.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalar()
 
     @property
     def safe_url(self) -> str:

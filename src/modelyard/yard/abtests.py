@@ -7,7 +7,6 @@ from typing import Any
 
 import orjson
 
-from modelyard.control.experiment import compare_arms, get_metric, outcomes
 from modelyard.domain.abtests import ABTest
 from modelyard.domain.names import parse_ref
 from modelyard.errors import Conflict, InvalidInput
@@ -40,6 +39,8 @@ class ABTestMixin:
     ) -> ABTest:
         """Send ``split`` % of ``endpoint``'s callers to ``b`` and the rest to ``a``; with a
         sticky key each caller stays in one arm for the whole test."""
+        from modelyard.control.ab_metrics import get_metric  # numpy, only when used
+
         get_metric(metric)
         current = self.endpoints.get(endpoint)
         first, second = self.registry.resolve(a), self.registry.resolve(b)
@@ -99,6 +100,9 @@ class ABTestMixin:
         return report
 
     def _report(self, test: ABTest, alpha: float) -> dict[str, Any]:
+        from modelyard.control.ab_metrics import get_metric, outcomes
+        from modelyard.control.experiment import compare_arms  # scipy, only when used
+
         assert test.started_at is not None
         until = (test.stopped_at or utcnow()) + timedelta(seconds=1)
         spec = get_metric(test.metric)

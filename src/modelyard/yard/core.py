@@ -9,9 +9,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from modelyard.config import Settings, load_settings
 from modelyard.domain.endpoints import Endpoint, Limits, ReplicaStatus, Route
@@ -26,15 +24,11 @@ from modelyard.domain.entities import (
     VersionStatus,
 )
 from modelyard.domain.keys import ApiKey
-from modelyard.domain.monitoring import MonitorSpec
+from modelyard.domain.monitoring import KEEP_FINE, MonitorSpec
 from modelyard.domain.names import check_name, parse_ref
 from modelyard.domain.values import check_key, check_mapping, check_metrics, check_text
 from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.flavors import Flavor, SavedModel, detect_flavor, flavor_for_file
-from modelyard.monitoring.compaction import KEEP_FINE, Compacted, compact
 from modelyard.provenance import capture
-from modelyard.runtime.loader import REFERENCE_FILE, load_version
-from modelyard.runtime.predictor import Predictor
 from modelyard.store import audit as audit_log
 from modelyard.store.abtests import ABTestStore
 from modelyard.store.artifacts import ArtifactStore, sha256_file
@@ -52,15 +46,19 @@ from modelyard.store.schema import utcnow
 from modelyard.store.status import StatusStore
 from modelyard.store.tracking import TrackingStore
 from modelyard.store.windows import StoredWindow, WindowStore
-from modelyard.tabular import read_table, table_format
-from modelyard.validation.gate import GateReport, GateSettings
 from modelyard.yard.abtests import ABTestMixin
 from modelyard.yard.control import ControlMixin
-from modelyard.yard.datasets import describe_table
-from modelyard.yard.promotion import Promotion, judge, promote
-from modelyard.yard.registration import prepare, warn_without_reference
-from modelyard.yard.restore import RestoreFlags, RestoreReport, restore_yard
 from modelyard.yard.runs import ActiveRun
+
+if TYPE_CHECKING:  # the heavy half (pandas, scikit-learn, scipy) loads only when used
+    import pandas as pd
+
+    from modelyard.flavors import Flavor, SavedModel
+    from modelyard.monitoring.compaction import Compacted
+    from modelyard.runtime.predictor import Predictor
+    from modelyard.validation.gate import GateReport, GateSettings
+    from modelyard.yard.promotion import Promotion
+    from modelyard.yard.restore import RestoreReport
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +146,8 @@ class Yard(ControlMixin, ABTestMixin):
         trust_types: bool = False,
     ) -> ModelVersion:
         """Save ``model`` as the next version of ``name`` with signature, profile and lineage."""
+        from modelyard.flavors import detect_flavor
+
         check_name(name, "model name")
         flavor = detect_flavor(model)
         saved = flavor.save(model, trust_types=trust_types)
@@ -181,6 +181,8 @@ class Yard(ControlMixin, ABTestMixin):
         trust_pickle: bool = False,
     ) -> ModelVersion:
         """Register a saved model file (``.onnx``, ``.skops``; pickles only when trusted)."""
+        from modelyard.flavors import flavor_for_file
+
         check_name(name, "model name")
         source = Path(path)
         flavor = flavor_for_file(source)
@@ -221,6 +223,10 @@ class Yard(ControlMixin, ABTestMixin):
         run: ActiveRun | str | None,
         audit_details: dict[str, Any],
     ) -> ModelVersion:
+        from modelyard.runtime.loader import REFERENCE_FILE
+        from modelyard.tabular import read_table
+        from modelyard.yard.registration import prepare, warn_without_reference
+
         # What an explicit flag let in is named in the audit log, type by type.
         audit_details = {**audit_details, "types_trusted_by_flag": list(saved.trusted_by_flag)}
         clean_metrics = check_metrics(metrics)
@@ -313,6 +319,8 @@ class Yard(ControlMixin, ABTestMixin):
 
     def load(self, ref: str, version: int | None = None) -> Predictor:
         """A predictor for ``churn@production``, ``churn@3`` or ``churn`` (latest ready)."""
+        from modelyard.runtime.loader import load_version
+
         return load_version(self.registry.resolve(ref, version), self.artifacts)
 
     def list_models(
@@ -410,6 +418,8 @@ class Yard(ControlMixin, ABTestMixin):
         """Run the promotion gate on ``name@version`` and point ``alias`` at it only if it
         passes (or ``force`` with a ``reason``); the report is audited either way.
         ``expect``: only if ``alias`` points at this version now (0: only if unset)."""
+        from modelyard.yard.promotion import promote
+
         return promote(
             self,
             name,
@@ -435,6 +445,8 @@ class Yard(ControlMixin, ABTestMixin):
     ) -> GateReport:
         """What the promotion gate says of ``name@version`` now; nothing moves, nothing is
         audited (the console shows it before anyone confirms a promotion)."""
+        from modelyard.yard.promotion import judge
+
         return judge(self, name, version, alias, holdout=holdout, label=label, settings=settings)[0]
 
     def rollback(
@@ -567,6 +579,8 @@ class Yard(ControlMixin, ABTestMixin):
         (the controller does it hourly; totals, drift and quality do not change)."""
         if older_than < timedelta(hours=1):
             raise InvalidInput("older_than must be at least 1h: recent windows are still written")
+        from modelyard.monitoring.compaction import compact
+
         return compact(self, older_than)
 
     def report_serving(self, replica: str, statuses: dict[str, tuple[str | None, str]]) -> None:
@@ -643,6 +657,8 @@ class Yard(ControlMixin, ABTestMixin):
         keys, commands and webhooks are left out (and listed) unless a flag brings them in
         (``reissue_keys`` brings keys in with new secrets). See ``modelyard.yard.restore``.
         """
+        from modelyard.yard.restore import RestoreFlags, restore_yard
+
         flags = RestoreFlags(
             trust_types=trust_types,
             trust_pickle=trust_pickle,
@@ -671,6 +687,9 @@ class Yard(ControlMixin, ABTestMixin):
         """Store a data file content-addressed; the same bytes again return the same version."""
         check_name(name, "dataset name")
         source = Path(path)
+        from modelyard.tabular import table_format
+        from modelyard.yard.datasets import describe_table
+
         fmt = table_format(source)
         rows, schema, profile = describe_table(source, self.settings.profile_bins)
         expected = sha256_file(source)
