@@ -282,3 +282,38 @@ def test_archived_version_keeps_loading_by_number(yard: Yard, register, logreg, 
     yard.archive("churn", 1)
     X = cancer[0].iloc[:5]
     assert yard.load("churn@1").predict(X).tolist() == logreg.predict(X).tolist()
+
+
+def test_listing_versions_takes_the_same_queries_however_many_there_are(
+    yard: Yard, register, cancer
+) -> None:
+    """A page of versions is a handful of reads, not three per version, and the reference
+    profiles (the largest column, read only by drift) are not among what is read."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def queries_for_listing() -> list[str]:
+        statements.clear()
+        event.listen(yard.db.engine, "before_cursor_execute", count)
+        try:
+            listed = yard.list_versions("churn")
+        finally:
+            event.remove(yard.db.engine, "before_cursor_execute", count)
+        assert [v.version for v in listed] == list(range(1, len(listed) + 1))
+        return list(statements)
+
+    register("churn", 2)
+    yard.set_alias("churn", "production", 2)
+    few = queries_for_listing()
+    register("churn", 18)
+    many = queries_for_listing()
+    assert len(many) == len(few) <= 6
+    version_reads = [s for s in many if "FROM model_versions" in s]
+    assert version_reads
+    assert not any("profile" in s for s in version_reads)
+    assert yard.list_versions("churn")[1].aliases == ("production",)
+    assert yard.profile("churn@2")  # still there when asked for

@@ -47,10 +47,9 @@ from modelyard.store.schema import (
     VersionRow,
     utcnow,
 )
+from modelyard.store.version_rows import OWNER_VERSION, to_version, to_versions
 
 log = logging.getLogger(__name__)
-
-OWNER_VERSION = "model_version"
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ class RegistryStore:
             audit.bump_revision(session)
             blobs.release(session, reservation)
             session.flush()
-            return _to_version(session, model.name, row)
+            return to_version(session, model.name, row)
 
         return self.db.write(work)
 
@@ -190,7 +189,7 @@ class RegistryStore:
             if not include_archived:
                 query = query.where(VersionRow.status == VersionStatus.READY.value)
             rows = session.scalars(query.order_by(VersionRow.version)).all()
-            return [_to_version(session, name, r) for r in rows]
+            return to_versions(session, name, rows)
 
         return self.db.read(work)
 
@@ -220,7 +219,7 @@ class RegistryStore:
                 )
                 if number is None:
                     raise NotFound(f"model {name!r} has no ready version")
-            return _to_version(session, name, find_version(session, model, number))
+            return to_version(session, name, find_version(session, model, number))
 
         return self.db.read(work)
 
@@ -346,7 +345,7 @@ class RegistryStore:
                 f"{name}@{version}",
                 {"reason": reason},
             )
-            return _to_version(session, name, row)
+            return to_version(session, name, row)
 
         return self.db.write(work)
 
@@ -441,42 +440,3 @@ def _refuse_if_aliased(session: Session, model: ModelRow, version: int, action: 
             f"cannot {action} {model.name}@{version}: alias "
             f"{', '.join(f'{model.name}@{n}' for n in names)} points to it"
         )
-
-
-def _to_version(session: Session, name: str, row: VersionRow) -> ModelVersion:
-    files = session.scalars(
-        select(FileRow)
-        .where(FileRow.owner_kind == OWNER_VERSION, FileRow.owner_id == str(row.id))
-        .order_by(FileRow.name)
-    )
-    datasets = session.execute(
-        select(DatasetRow.name, DatasetVersionRow.version)
-        .join(DatasetVersionRow, DatasetVersionRow.dataset_id == DatasetRow.id)
-        .join(VersionDatasetRow, VersionDatasetRow.dataset_version_id == DatasetVersionRow.id)
-        .where(VersionDatasetRow.version_id == row.id)
-        .order_by(DatasetRow.name)
-    )
-    aliases = session.scalars(
-        select(AliasRow.name)
-        .where(AliasRow.model_id == row.model_id, AliasRow.version == row.version)
-        .order_by(AliasRow.name)
-    )
-    return ModelVersion(
-        name=name,
-        version=row.version,
-        flavor=row.flavor,
-        status=VersionStatus(row.status),
-        signature=dict(row.signature),
-        params=dict(row.params),
-        metrics={k: float(v) for k, v in row.metrics.items()},
-        tags={k: str(v) for k, v in row.tags.items()},
-        description=row.description,
-        files=tuple(FileRef(f.name, f.sha256, f.size) for f in files),
-        flavor_meta=dict(row.flavor_meta),
-        provenance=dict(row.provenance),
-        run_id=row.run_id,
-        datasets=tuple(f"{n}@{v}" for n, v in datasets),
-        created_at=row.created_at,
-        created_by=row.created_by,
-        aliases=tuple(aliases),
-    )

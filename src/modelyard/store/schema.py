@@ -79,7 +79,8 @@ class VersionRow(Base):
     flavor: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text, default="")
     signature: Mapped[dict[str, Any]] = mapped_column(JSON)
-    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The reference profile is the largest column and only drift reads it: loaded when asked.
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     tags: Mapped[dict[str, Any]] = mapped_column(JSON)
