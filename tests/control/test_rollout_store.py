@@ -14,7 +14,7 @@ def test_starting_routes_the_first_step_in_the_same_write(churn: Yard) -> None:
     actions = [e.action for e in churn.audit("endpoint:churn-api")]
     assert "rollout.start" in actions
     assert "endpoint.update" in actions
-    with pytest.raises(Conflict, match="already has rollout"):
+    with pytest.raises(Conflict, match="owns the routes"):
         churn.start_rollout("churn-api", "churn@2")
 
 

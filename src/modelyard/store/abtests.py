@@ -17,7 +17,8 @@ from modelyard.store.aliases import set_alias_in
 from modelyard.store.db import Database
 from modelyard.store.endpoints import read_endpoint, write_endpoint
 from modelyard.store.rollouts import AliasMove
-from modelyard.store.schema import ABTestRow, PredictionRow, RolloutRow, utcnow
+from modelyard.store.route_claims import claim_routes
+from modelyard.store.schema import ABTestRow, PredictionRow, utcnow
 
 
 class ABTestStore:
@@ -28,18 +29,7 @@ class ABTestStore:
         """Store the test and split the endpoint's traffic in one transaction."""
 
         def work(session: Session) -> ABTest:
-            endpoint = read_endpoint(session, test.endpoint, lock=True)
-            for row_type, what in ((ABTestRow, "A/B test"), (RolloutRow, "rollout")):
-                busy = session.scalar(
-                    select(row_type.id).where(
-                        row_type.endpoint == test.endpoint,
-                        row_type.state.in_(("running", "paused")),
-                    )
-                )
-                if busy is not None:
-                    raise Conflict(
-                        f"endpoint {test.endpoint!r} already has {what} {busy} in progress"
-                    )
+            endpoint = claim_routes(session, test.endpoint)
             row = ABTestRow(
                 endpoint=test.endpoint,
                 spec=test.spec(),

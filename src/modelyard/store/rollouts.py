@@ -21,7 +21,8 @@ from modelyard.store import audit
 from modelyard.store.aliases import set_alias_in
 from modelyard.store.db import Database
 from modelyard.store.endpoints import read_endpoint, write_endpoint
-from modelyard.store.schema import ABTestRow, RolloutRow, utcnow
+from modelyard.store.route_claims import claim_routes
+from modelyard.store.schema import RolloutRow, utcnow
 
 # (model name, alias, version, reason, expected current version) for set_alias_in
 AliasMove = tuple[str, str, int, str, int | None]
@@ -35,26 +36,7 @@ class RolloutStore:
         """Create the rollout and route its first step, unless one is already active."""
 
         def work(session: Session) -> Rollout:
-            read_endpoint(session, plan.endpoint, lock=True)  # serialises starts per endpoint
-            active = session.scalar(
-                select(RolloutRow.id).where(
-                    RolloutRow.endpoint == plan.endpoint, RolloutRow.state.in_(ACTIVE)
-                )
-            )
-            if active is not None:
-                raise Conflict(
-                    f"endpoint {plan.endpoint!r} already has rollout {active} in progress; "
-                    "abort it first"
-                )
-            testing = session.scalar(
-                select(ABTestRow.id).where(
-                    ABTestRow.endpoint == plan.endpoint, ABTestRow.state == "running"
-                )
-            )
-            if testing is not None:
-                raise Conflict(
-                    f"endpoint {plan.endpoint!r} has A/B test {testing} running; stop it first"
-                )
+            claim_routes(session, plan.endpoint)
             now = utcnow()
             row = RolloutRow(
                 endpoint=plan.endpoint,

@@ -30,6 +30,7 @@ from modelyard.store.endpoints import EndpointStore
 from modelyard.store.policies import PolicyStore
 from modelyard.store.registry import RegistryStore
 from modelyard.store.rollouts import RolloutStore
+from modelyard.store.route_claims import check_routes_free
 from modelyard.store.schema import utcnow
 
 MAX_REASON = 1000
@@ -63,12 +64,7 @@ class ControlMixin:
         controller takes it from there. The primary route is the baseline; when it names an
         alias (``churn@production``), that alias moves to the candidate at the end."""
         current = self.endpoints.get(endpoint)
-        running = self.active_rollout(endpoint)
-        if running is not None:
-            raise Conflict(
-                f"endpoint {endpoint!r} already has rollout {running.id} in progress "
-                f"({running.state}); abort it first"
-            )
+        check_routes_free(self.db, endpoint)
         if any(
             r.role != "shadow" and r.weight > 0 for r in current.routes if r is not current.primary
         ):
@@ -148,22 +144,6 @@ class ControlMixin:
             state="aborted",
             message=f"aborted by {self.actor}" + (f": {reason}" if reason else ""),
         )
-
-    def refuse_if_routes_owned(self, endpoint: str) -> None:
-        """A rollout or an A/B test sets the endpoint's routes itself; a change by hand (or
-        by a policy's shift) would be undone on the controller's next tick."""
-        rollout = self.active_rollout(endpoint)
-        if rollout is not None:
-            raise Conflict(
-                f"rollout {rollout.id} owns the routes of {endpoint!r}; "
-                "abort it (`modelyard rollout abort`) first"
-            )
-        test = self.abtests.running(endpoint)
-        if test is not None:
-            raise Conflict(
-                f"A/B test {test.id} owns the routes of {endpoint!r}; stop it first "
-                "(`modelyard abtest stop`)"
-            )
 
     def _in_progress(self, endpoint: str, state: str | None) -> Rollout:
         self.endpoints.get(endpoint)

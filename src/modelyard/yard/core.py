@@ -42,6 +42,7 @@ from modelyard.store.policies import PolicyStore
 from modelyard.store.predictions import FeedbackResult, LogRow, PredictionLog
 from modelyard.store.registry import NewVersion, RegistryStore
 from modelyard.store.rollouts import RolloutStore
+from modelyard.store.route_claims import set_routes
 from modelyard.store.schema import utcnow
 from modelyard.store.status import StatusStore
 from modelyard.store.tracking import TrackingStore
@@ -518,13 +519,9 @@ class Yard(ControlMixin, ABTestMixin):
         """Split ``name``'s traffic (weights add up to 100; the first route is primary);
         audited, and picked up by every running server within a poll interval. Refused
         while a rollout or an A/B test owns the routes."""
-        self.refuse_if_routes_owned(name)
         for route in routes:
             self.registry.resolve(route.model)
-        endpoint = dataclasses.replace(
-            self.endpoints.get(name), routes=tuple(routes), sticky_key=sticky_key
-        )
-        return self.endpoints.update(endpoint, self.actor, reason)
+        return set_routes(self.db, name, routes, sticky_key, self.actor, reason)
 
     def configure_monitoring(
         self, name: str, monitoring: MonitorSpec, *, reason: str = ""
