@@ -338,7 +338,7 @@ def _labels(path: Path, rows: dict[str, list[Any]]) -> Path:
 
 def _stored(home: Path, prediction_id: str) -> dict[str, Any] | None:
     with Yard(home) as yard:
-        return yard.predictions.get(prediction_id)
+        return yard.stores.predictions.get(prediction_id)
 
 
 # -- monitor status ---------------------------------------------------------------------------
@@ -661,7 +661,9 @@ def test_compact_folds_the_old_window_into_an_hourly_one(
     assert "folded 1 windows into 1 hourly ones" in result.output
     assert _json(cli("monitor", "compact", "--json"))["windows"] == 0
     with Yard(home) as yard:
-        (window,) = yard.windows.read(ENDPOINT, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC))
+        (window,) = yard.stores.windows.read(
+            ENDPOINT, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC)
+        )
     assert (window.bucket_seconds, window.sketch["rows"]) == (3600, 3)
 
 

@@ -79,7 +79,7 @@ def test_a_controller_puts_back_routes_a_crash_or_a_hand_left_wrong(churn: Yard)
     rollout = yard.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
     # The routes as a crash between two writes of an older version could have left them.
     endpoint = yard.get_endpoint("churn-api")
-    yard.endpoints.update(replace(endpoint, routes=rollout.plan.original_routes), "someone")
+    yard.stores.endpoints.update(replace(endpoint, routes=rollout.plan.original_routes), "someone")
     controller = Controller(yard, interval=1)
     try:
         assert controller.tick()
@@ -136,7 +136,7 @@ def test_an_abort_racing_the_controller_keeps_its_routes_and_alias(churn: Yard) 
     yard.abort_rollout("churn-api", reason="by hand, while the controller was busy")
     actions = Actions(yard)
     with pytest.raises(Conflict):
-        yard.rollouts.reroute(stale, stale.plan.routes_at(0), "controller")
+        yard.stores.rollouts.reroute(stale, stale.plan.routes_at(0), "controller")
     with pytest.raises(Conflict):
         finish(yard, stale, actions, Decision("finish", "checks passed"))
     actions.close()

@@ -22,8 +22,8 @@ def test_a_stale_writer_loses_to_a_pause(churn: Yard) -> None:
     stale = churn.start_rollout("churn-api", "churn@2", steps="25,100", interval="5m")
     churn.pause_rollout("churn-api", reason="looking at it")
     with pytest.raises(Conflict, match="changed meanwhile"):
-        churn.rollouts.transition(stale, "controller", action="rollout.step", step=1)
-    churn.rollouts.note(stale, "a stale note")  # ignored, not an error
+        churn.stores.rollouts.transition(stale, "controller", action="rollout.step", step=1)
+    churn.stores.rollouts.note(stale, "a stale note")  # ignored, not an error
     assert churn.rollout_status("churn-api").state == "paused"
     assert churn.rollout_status("churn-api").message.startswith("paused")
     with pytest.raises(Conflict, match="is paused, not running"):
@@ -45,7 +45,7 @@ def test_aborting_restores_the_routes_from_before(churn: Yard) -> None:
 
 def test_policies_keep_their_state_and_history(churn: Yard) -> None:
     policy = churn.add_policy("churn-api", "error_rate>0.05 for 1m", ["rollback"])
-    churn.policies.save_state(policy.moved(armed=False))
+    churn.stores.policies.save_state(policy.moved(armed=False))
     assert churn.list_policies("churn-api")[0].armed is False
     churn.remove_policy(policy.id, reason="noisy")
     assert churn.list_policies() == []

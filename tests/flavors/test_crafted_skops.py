@@ -141,8 +141,8 @@ def test_a_row_written_by_the_old_rule_is_refused_at_load(
     loads: the yard that served it after a restore now refuses it."""
     marker = tmp_path / "MARKER"
     sqlite_yard.register_file(_file(tmp_path, dumped), "churn")
-    blob = sqlite_yard.artifacts.put_bytes(planted(dumped, touching(marker)))
-    with sqlite_yard.db.engine.begin() as conn:
+    blob = sqlite_yard.stores.artifacts.put_bytes(planted(dumped, touching(marker)))
+    with sqlite_yard.stores.db.engine.begin() as conn:
         conn.execute(
             text("UPDATE files SET sha256 = :sha, size = :size WHERE name = :name"),
             {"sha": blob.sha256, "size": blob.size, "name": MODEL_FILE},

@@ -51,11 +51,11 @@ def test_kill_9_mid_registration_leaves_a_consistent_yard(tmp_path: Path, cancer
         assert numbers == list(range(1, len(numbers) + 1))
         for version in versions:
             for ref in version.files:
-                yard.artifacts.verify(ref.sha256, version.ref)
+                yard.stores.artifacts.verify(ref.sha256, version.ref)
         yard.gc(dry_run=False, grace_seconds=0)
-        assert list((Path(yard.artifacts.root) / "tmp").iterdir()) == []
-        referenced = yard.referenced_blobs()
-        stored = {b.sha256 for b in yard.artifacts.list_blobs()}
+        assert list((Path(yard.stores.artifacts.root) / "tmp").iterdir()) == []
+        referenced = yard.stores.blobs.referenced()
+        stored = {b.sha256 for b in yard.stores.artifacts.list_blobs()}
         assert stored == referenced
         following = yard.register(joblib.load(model_path), "churn", sample=X)
         assert following.version == len(numbers) + 1

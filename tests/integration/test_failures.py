@@ -48,7 +48,7 @@ def _logged_rows(home: Path, endpoint: str) -> int:
     """Prediction rows the server wrote to the log."""
     now = datetime.now(UTC)
     with Yard(home) as yard:
-        counts = yard.predictions.counts(endpoint, now - timedelta(hours=1), now)
+        counts = yard.stores.predictions.counts(endpoint, now - timedelta(hours=1), now)
     return sum(counts.values())
 
 

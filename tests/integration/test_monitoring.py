@@ -195,7 +195,7 @@ def _count_logged(home: Path) -> set[str]:
     from modelyard.store.schema import PredictionRow
 
     with Yard(home) as yard:
-        return set(yard.db.read(lambda s: list(s.scalars(select(PredictionRow.id)))))
+        return set(yard.stores.db.read(lambda s: list(s.scalars(select(PredictionRow.id)))))
 
 
 def _served_home(tmp_path: Path, X: pd.DataFrame, logreg) -> Path:

@@ -92,7 +92,7 @@ def report(tmp_path: Path, cancer: tuple[pd.DataFrame, pd.Series]) -> Path:
             labels = y.iloc[frame.index[:100]]
             yard.add_feedback("cancer-api", list(zip(ids, labels.astype(str), strict=False)))
         summary = summarize_recent(
-            yard, "cancer-api", timedelta(hours=1), histograms=True, bucket_seconds=60
+            yard.monitor, "cancer-api", timedelta(hours=1), histograms=True, bucket_seconds=60
         )
     path = tmp_path / "report.html"
     path.write_text(render_html(summary), encoding="utf-8")

@@ -104,7 +104,7 @@ def _feedback(client: httpx.Client, body: Any, endpoint: str = "cancer-api") -> 
 
 def _stored_actual(served: Served, prediction_id: str) -> str | None:
     with Yard(served.server.home) as yard:
-        row = yard.predictions.get(prediction_id)
+        row = yard.stores.predictions.get(prediction_id)
     assert row is not None
     return row["actual"]
 

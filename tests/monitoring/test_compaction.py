@@ -47,15 +47,15 @@ def traffic(yard: Yard, logreg, cancer) -> Yard:
 
 
 def _summary(yard: Yard) -> dict:
-    return summarize(yard, "churn", START, NOW + timedelta(hours=1))
+    return summarize(yard.monitor, "churn", START, NOW + timedelta(hours=1))
 
 
 def test_old_hours_fold_into_one_window_and_the_summary_stays_the_same(traffic: Yard) -> None:
     before = _summary(traffic)
-    fine = traffic.windows.read("churn", START, NOW)
-    done = compact(traffic, timedelta(days=1), now=NOW)
+    fine = traffic.stores.windows.read("churn", START, NOW)
+    done = compact(traffic.monitor, timedelta(days=1), now=NOW)
     after = _summary(traffic)
-    stored = traffic.windows.read("churn", START, NOW)
+    stored = traffic.stores.windows.read("churn", START, NOW)
     cutoff = NOW - timedelta(days=1)
     old = [w for w in stored if w.bucket_start < cutoff]
     assert {w.bucket_seconds for w in old} == {3600}
@@ -70,13 +70,13 @@ def test_old_hours_fold_into_one_window_and_the_summary_stays_the_same(traffic: 
     for key in ("requests", "rows", "errors", "latency_ms", "drift_share", "classes"):
         assert a[key] == b[key], key
     assert a["drift"]["features"] == b["drift"]["features"]
-    assert compact(traffic, timedelta(days=1), now=NOW).windows == 0  # nothing left to fold
+    assert compact(traffic.monitor, timedelta(days=1), now=NOW).windows == 0  # nothing left to fold
 
 
 def test_a_straggler_window_joins_the_hour_it_belongs_to(traffic: Yard) -> None:
-    compact(traffic, timedelta(days=1), now=NOW)
+    compact(traffic.monitor, timedelta(days=1), now=NOW)
     hour = START + timedelta(hours=2)
-    (rollup,) = [w for w in traffic.windows.read("churn", hour, hour + timedelta(hours=1))]
+    (rollup,) = [w for w in traffic.stores.windows.read("churn", hour, hour + timedelta(hours=1))]
     late = Recorder(traffic, bucket_seconds=300)  # a replica that flushed very late
     requests_before = rollup.sketch["requests"]
     version = traffic.get_version("churn@1")
@@ -96,8 +96,8 @@ def test_a_straggler_window_joins_the_hour_it_belongs_to(traffic: Yard) -> None:
     )
     late.predicted(event)
     late.flush()
-    assert compact(traffic, timedelta(days=1), now=NOW).rollups == 1
-    (merged,) = traffic.windows.read("churn", hour, hour + timedelta(hours=1))
+    assert compact(traffic.monitor, timedelta(days=1), now=NOW).rollups == 1
+    (merged,) = traffic.stores.windows.read("churn", hour, hour + timedelta(hours=1))
     assert merged.sketch["requests"] == requests_before + 1
 
 

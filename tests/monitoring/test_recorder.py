@@ -46,7 +46,7 @@ def _recorder(yard: Yard, **options) -> Recorder:
 
 
 def _summary(yard: Yard, **options) -> dict:
-    return summarize(yard, "churn", *PERIOD, **options)
+    return summarize(yard.monitor, "churn", *PERIOD, **options)
 
 
 def test_flush_writes_prediction_rows_and_a_window(served, logreg, cancer) -> None:
@@ -56,7 +56,7 @@ def test_flush_writes_prediction_rows_and_a_window(served, logreg, cancer) -> No
     first = event(X.iloc[:10])
     recorder.predicted(first)
     recorder.flush()
-    stored = yard.predictions.get(first.prediction_ids[3])
+    stored = yard.stores.predictions.get(first.prediction_ids[3])
     assert stored is not None
     assert (stored["endpoint"], stored["version"], stored["latency_ms"]) == (
         "churn",
@@ -66,7 +66,7 @@ def test_flush_writes_prediction_rows_and_a_window(served, logreg, cancer) -> No
     assert stored["created_at"] == datetime.fromtimestamp(AT, UTC)
     assert orjson.loads(stored["prediction"]) == logreg.predict(X.iloc[3:4])[0]
     assert orjson.loads(stored["scores"]) == pytest.approx(logreg.predict_proba(X.iloc[3:4])[0])
-    (window,) = yard.windows.read("churn", *PERIOD)
+    (window,) = yard.stores.windows.read("churn", *PERIOD)
     assert (window.replica, window.bucket_start.timestamp(), window.bucket_seconds) == (
         recorder.replica,
         AT - AT % BUCKET,
@@ -86,9 +86,9 @@ def test_later_flushes_rewrite_the_cumulative_window(served, cancer) -> None:
     recorder.predicted(event(X.iloc[10:30]))
     recorder.predicted(event(X.iloc[30:35]))
     recorder.flush()
-    (window,) = yard.windows.read("churn", *PERIOD)
+    (window,) = yard.stores.windows.read("churn", *PERIOD)
     assert (window.sketch["rows"], window.sketch["requests"]) == (35, 3)
-    assert yard.predictions.counts("churn", *PERIOD) == {"churn@1": 35}
+    assert yard.stores.predictions.counts("churn", *PERIOD) == {"churn@1": 35}
 
 
 def test_two_replicas_merge_by_addition(served, cancer) -> None:
@@ -108,7 +108,7 @@ def test_two_replicas_merge_by_addition(served, cancer) -> None:
     assert radius["current"] == whole.counts.tolist()
     assert (radius["below"], radius["above"]) == (whole.low, whole.high)
     assert sum(version["classes"].values()) == 300
-    replicas = {w.replica for w in yard.windows.read("churn", *PERIOD)}
+    replicas = {w.replica for w in yard.stores.windows.read("churn", *PERIOD)}
     assert replicas == {one.replica, other.replica}
 
 
@@ -130,7 +130,7 @@ def test_events_fall_in_their_time_buckets(served, cancer) -> None:
     recorder.predicted(event(X.iloc[:5]))
     recorder.predicted(event(X.iloc[5:12], at=AT + BUCKET))
     recorder.flush()
-    windows = yard.windows.read("churn", *PERIOD)
+    windows = yard.stores.windows.read("churn", *PERIOD)
     assert [w.sketch["rows"] for w in windows] == [5, 7]
     timeline = _summary(yard)["versions"][0]["timeline"]
     assert [point["rows"] for point in timeline] == [5, 7]
@@ -171,9 +171,9 @@ def test_a_full_queue_drops_rows_and_counts_them(served, cancer) -> None:
         recorder.predicted(e)
     assert recorder.dropped_rows == 10
     recorder.flush()
-    assert yard.predictions.get(dropped.prediction_ids[0]) is None
-    assert yard.predictions.get(kept.prediction_ids[0]) is not None
-    assert yard.predictions.get(small.prediction_ids[-1]) is not None
+    assert yard.stores.predictions.get(dropped.prediction_ids[0]) is None
+    assert yard.stores.predictions.get(kept.prediction_ids[0]) is not None
+    assert yard.stores.predictions.get(small.prediction_ids[-1]) is not None
     recorder.predicted(dropped)  # the queue has room again after a flush
     assert recorder.dropped_rows == 10
 
@@ -185,7 +185,8 @@ def test_no_raw_inputs_are_stored_by_default(served, cancer) -> None:
     unlogged = event(X.iloc[:50], log_inputs=0.0)
     recorder.predicted(unlogged)
     recorder.flush()
-    assert all(yard.predictions.get(pid)["inputs"] is None for pid in unlogged.prediction_ids)
+    stored = yard.stores.predictions
+    assert all(stored.get(pid)["inputs"] is None for pid in unlogged.prediction_ids)
 
 
 def test_log_inputs_one_stores_every_row(served, cancer) -> None:
@@ -196,7 +197,7 @@ def test_log_inputs_one_stores_every_row(served, cancer) -> None:
     recorder.predicted(logged)
     recorder.flush()
     for i, pid in enumerate(logged.prediction_ids):
-        assert orjson.loads(yard.predictions.get(pid)["inputs"]) == X.iloc[i].to_dict()
+        assert orjson.loads(yard.stores.predictions.get(pid)["inputs"]) == X.iloc[i].to_dict()
 
 
 def test_log_inputs_stores_a_share_of_rows(served, cancer) -> None:
@@ -206,7 +207,8 @@ def test_log_inputs_stores_a_share_of_rows(served, cancer) -> None:
     half = event(X, log_inputs=0.5)
     recorder.predicted(half)
     recorder.flush()
-    stored = sum(yard.predictions.get(pid)["inputs"] is not None for pid in half.prediction_ids)
+    log = yard.stores.predictions
+    stored = sum(log.get(pid)["inputs"] is not None for pid in half.prediction_ids)
     assert 0 < stored < len(X)  # 569 coin flips: all or none has probability 2^-568
 
 
@@ -219,8 +221,8 @@ def test_close_flushes_everything(served, cancer) -> None:
     recorder.predicted(last)
     recorder.failed("churn", "churn@1", 500)
     recorder.close()
-    assert yard.predictions.get(last.prediction_ids[-1]) is not None
-    (window,) = yard.windows.read("churn", *PERIOD)
+    assert yard.stores.predictions.get(last.prediction_ids[-1]) is not None
+    (window,) = yard.stores.windows.read("churn", *PERIOD)
     assert (window.sketch["rows"], window.sketch["errors"]) == (20, {"500": 1})
     assert recorder.flush_failures == 0
 
@@ -236,7 +238,7 @@ def test_a_version_without_a_profile_still_counts_traffic(served, cancer) -> Non
         )
     )
     recorder.flush()
-    (window,) = yard.windows.read("churn", *PERIOD)
+    (window,) = yard.stores.windows.read("churn", *PERIOD)
     assert (window.version, window.sketch["rows"], window.sketch["features"]) == ("churn@9", 5, {})
     assert np.sum(window.sketch["latency"]) == 1
 
@@ -276,15 +278,15 @@ def test_a_failed_log_write_is_retried_without_duplicates_or_loss(
     recorder.predicted(first)
     with pytest.raises(ConnectionError):
         recorder.flush()
-    (window,) = yard.windows.read("churn", *PERIOD)  # windows are saved all the same
+    (window,) = yard.stores.windows.read("churn", *PERIOD)  # windows are saved all the same
     assert window.sketch["rows"] == 50
     second = event(X.iloc[50:60])
     recorder.predicted(second)
     recorder.flush()  # retries the 50 rows (some already there) and writes 10 more
     recorder.predicted(event(X.iloc[60:61]))
     recorder.flush()  # and nothing is stuck behind them
-    assert yard.predictions.counts("churn", *PERIOD) == {"churn@1": 61}
-    assert all(yard.predictions.get(pid) for pid in first.prediction_ids)
+    assert yard.stores.predictions.counts("churn", *PERIOD) == {"churn@1": 61}
+    assert all(yard.stores.predictions.get(pid) for pid in first.prediction_ids)
 
 
 def test_late_rows_for_a_forgotten_bucket_never_shrink_its_stored_counts(served, cancer) -> None:
@@ -300,7 +302,7 @@ def test_late_rows_for_a_forgotten_bucket_never_shrink_its_stored_counts(served,
     recorder.predicted(event(X.iloc[:3]))  # late rows stamped in the first bucket
     recorder.flush()
     first_bucket = [
-        w for w in yard.windows.read("churn", *PERIOD) if w.bucket_start.timestamp() <= AT
+        w for w in yard.stores.windows.read("churn", *PERIOD) if w.bucket_start.timestamp() <= AT
     ]
     assert sorted(w.sketch["rows"] for w in first_bucket) == [3, 100]
     assert _summary(yard)["versions"][0]["rows"] == 108
@@ -324,7 +326,7 @@ def test_a_profile_that_could_not_be_read_is_tried_again(served, cancer) -> None
     now[0] = AT + BUCKET  # the next bucket gets the profile
     recorder.predicted(event(X.iloc[:200], at=now[0]))
     recorder.flush()
-    windows = sorted(yard.windows.read("churn", *PERIOD), key=lambda w: w.bucket_start)
+    windows = sorted(yard.stores.windows.read("churn", *PERIOD), key=lambda w: w.bucket_start)
     assert windows[0].sketch["features"] == {}
     assert windows[1].sketch["features"]["mean radius"]["counts"]
 
@@ -349,4 +351,4 @@ def test_an_answer_that_cannot_be_encoded_costs_only_its_own_rows(served, cancer
     recorder.predicted(good)
     recorder.predicted(odd)
     recorder.flush()
-    assert all(yard.predictions.get(pid) for pid in good.prediction_ids)
+    assert all(yard.stores.predictions.get(pid) for pid in good.prediction_ids)

@@ -167,7 +167,7 @@ def record(
 
 def summary_of(yard: Yard) -> dict[str, Any]:
     return summarize(
-        yard,
+        yard.monitor,
         "cancer-api",
         START - timedelta(hours=1),
         START + timedelta(hours=1),

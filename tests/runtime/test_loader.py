@@ -19,7 +19,7 @@ def two_versions(yard: Yard, logreg, forest, cancer) -> Yard:
 
 
 def _blob(yard: Yard, sha256: str) -> Path:
-    return Path(yard.artifacts.root) / "blobs" / sha256[:2] / sha256
+    return Path(yard.stores.artifacts.root) / "blobs" / sha256[:2] / sha256
 
 
 def test_a_corrupted_model_file_is_refused(two_versions: Yard) -> None:

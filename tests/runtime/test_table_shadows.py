@@ -15,7 +15,7 @@ from modelyard.runtime.table import EndpointTable
 
 def _twice(yard: Yard) -> tuple[ActiveEndpoint, ActiveEndpoint, dict[str, dict[str, str]]]:
     async def main() -> tuple[ActiveEndpoint, ActiveEndpoint, dict[str, dict[str, str]]]:
-        table = EndpointTable(yard, ModelPool(yard.artifacts))
+        table = EndpointTable(yard, ModelPool(yard.stores.artifacts))
         await table.refresh()
         first = table.get("churn-api")
         await table.refresh()

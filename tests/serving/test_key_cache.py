@@ -44,7 +44,7 @@ def _cache(keys: KeyStore, clock: Clock) -> KeyCache:
 
 def test_a_checked_key_is_served_from_memory_until_it_is_due(sqlite_yard: Yard) -> None:
     _, secret = sqlite_yard.create_key(["predict"])
-    keys = CountingKeys(sqlite_yard.db)
+    keys = CountingKeys(sqlite_yard.stores.db)
     clock = Clock()
     cache = _cache(keys, clock)
 
@@ -59,7 +59,7 @@ def test_a_checked_key_is_served_from_memory_until_it_is_due(sqlite_yard: Yard) 
 def test_a_revoked_key_is_seen_by_the_background_check(sqlite_yard: Yard) -> None:
     key, secret = sqlite_yard.create_key(["predict"])
     clock = Clock()
-    cache = _cache(KeyStore(sqlite_yard.db), clock)
+    cache = _cache(KeyStore(sqlite_yard.stores.db), clock)
 
     async def main() -> None:
         assert (await cache.get(secret)).revoked_at is None  # type: ignore[union-attr]
@@ -76,7 +76,7 @@ def test_a_revoked_key_is_seen_by_the_background_check(sqlite_yard: Yard) -> Non
 
 
 def test_made_up_secrets_are_remembered_apart_and_cost_one_lookup(sqlite_yard: Yard) -> None:
-    keys = CountingKeys(sqlite_yard.db)
+    keys = CountingKeys(sqlite_yard.stores.db)
     cache = _cache(keys, Clock())
 
     async def main() -> None:
@@ -134,7 +134,7 @@ def test_while_the_server_knows_the_store_is_down_unknown_keys_cost_no_lookup(
     sqlite_yard: Yard,
 ) -> None:
     _, secret = sqlite_yard.create_key(["predict"])
-    keys = CountingKeys(sqlite_yard.db)
+    keys = CountingKeys(sqlite_yard.stores.db)
     down = False
     cache = KeyCache(keys, DeadlineCalls("keys", timeout=1), store_down=lambda: down)
 

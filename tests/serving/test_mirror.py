@@ -25,7 +25,7 @@ from modelyard.serving.shadow import Mirror, shadow_id_tag
 
 def _serve_once(yard: Yard, rows: Any) -> tuple[Served, Metrics]:
     async def main() -> tuple[Served, Metrics]:
-        table = EndpointTable(yard, ModelPool(yard.artifacts))
+        table = EndpointTable(yard, ModelPool(yard.stores.artifacts))
         await table.refresh()
         metrics = Metrics(CollectorRegistry())
         recorder = Recorder(yard, bucket_seconds=60)
@@ -55,7 +55,7 @@ def test_the_shadow_is_compared_counted_apart_and_takes_no_feedback(
 
     assert served.version == "churn@1"
     assert served.output.predictions.tolist() == logreg.predict(rows).tolist()
-    summary = summarize_recent(sqlite_yard, "churn-api", timedelta(hours=1))
+    summary = summarize_recent(sqlite_yard.monitor, "churn-api", timedelta(hours=1))
     [version] = summary["versions"]
     assert (version["version"], version["rows"]) == ("churn@1", len(rows))
     [shadow] = summary["shadows"]
@@ -72,6 +72,6 @@ def test_the_shadow_is_compared_counted_apart_and_takes_no_feedback(
 
     first = served.prediction_ids[0]
     shadow_id = f"{first}~{shadow_id_tag('churn@2')}"
-    assert sqlite_yard.predictions.get(shadow_id)["version"] == "churn@2~shadow"
+    assert sqlite_yard.stores.predictions.get(shadow_id)["version"] == "churn@2~shadow"
     result = sqlite_yard.add_feedback("churn-api", [(shadow_id, "1"), (first, "1")])
     assert (result.accepted, result.unknown) == (1, [(0, shadow_id)])

@@ -64,7 +64,7 @@ def test_backup_refuses_to_overwrite(filled: Yard, tmp_path: Path) -> None:
 
 def test_backup_of_a_corrupted_blob_fails_and_writes_nothing(filled: Yard, tmp_path: Path) -> None:
     version = filled.get_version("churn@1")
-    blob = next((Path(filled.artifacts.root) / "blobs").rglob(version.files[0].sha256))
+    blob = next((Path(filled.stores.artifacts.root) / "blobs").rglob(version.files[0].sha256))
     blob.write_bytes(b"rotted")
     archive = tmp_path / "backup.tar.gz"
     with pytest.raises(IntegrityError, match="corrupted"):
@@ -103,7 +103,7 @@ def test_restore_rejects_path_traversal_members(tmp_path: Path) -> None:
 
     hostile = tmp_path / "hostile.tar.gz"
     with Yard(tmp_path / "probe") as probe:
-        revision = probe.db.schema_revision()
+        revision = probe.stores.db.schema_revision()
     manifest = orjson.dumps(
         {"format": "modelyard-backup/1", "schema_revision": revision, "members": {}}
     )

@@ -111,7 +111,7 @@ def test_an_archive_from_another_schema_revision_is_refused(archive: Path, tmp_p
 
 def test_load_refuses_a_row_whose_trust_list_was_edited(sqlite_yard: Yard, logreg, cancer) -> None:
     sqlite_yard.register(logreg, "churn", sample=cancer[0])
-    with sqlite_yard.db.engine.begin() as conn:
+    with sqlite_yard.stores.db.engine.begin() as conn:
         conn.execute(
             text("UPDATE model_versions SET flavor_meta = :m"),
             {"m": '{"format": "skops", "trusted_types": ["builtins.eval"]}'},

@@ -26,7 +26,7 @@ def cancer_parquet(tmp_path: Path, cancer) -> Path:
 
 
 def _blob(yard: Yard, sha256: str) -> Path:
-    return Path(yard.artifacts.root) / "blobs" / sha256[:2] / sha256
+    return Path(yard.stores.artifacts.root) / "blobs" / sha256[:2] / sha256
 
 
 def test_add_csv_records_hash_size_rows_schema_profile(yard: Yard, cancer_csv, cancer) -> None:
@@ -48,7 +48,7 @@ def test_add_parquet(yard: Yard, cancer_parquet, cancer) -> None:
     assert (dv.format, dv.rows, dv.size) == ("parquet", 569, cancer_parquet.stat().st_size)
     assert dv.sha256 == hashlib.sha256(cancer_parquet.read_bytes()).hexdigest()
     assert set(dv.profile) == set(cancer[0].columns)
-    assert yard.artifacts.get_bytes(dv.sha256, "data") == cancer_parquet.read_bytes()
+    assert yard.stores.artifacts.get_bytes(dv.sha256, "data") == cancer_parquet.read_bytes()
 
 
 def test_categorical_columns_are_profiled_as_frequencies(yard: Yard, tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_garbage_parquet(yard: Yard, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=r"broken\.parquet: cannot read as parquet"):
         yard.add_dataset(path, "data")
     assert yard.list_datasets() == []
-    assert list(yard.artifacts.list_blobs()) == []
+    assert list(yard.stores.artifacts.list_blobs()) == []
 
 
 def test_empty_csv(yard: Yard, tmp_path: Path) -> None:

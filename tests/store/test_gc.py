@@ -15,23 +15,23 @@ def _blob_files(home: Path) -> set[str]:
 
 def test_gc_is_a_dry_run_by_default_and_keeps_referenced(sqlite_yard: Yard, logreg, cancer) -> None:
     sqlite_yard.register(logreg, "churn", sample=cancer[0])
-    orphan = sqlite_yard.artifacts.put_bytes(b"nobody references me")
+    orphan = sqlite_yard.stores.artifacts.put_bytes(b"nobody references me")
     dry = sqlite_yard.gc(grace_seconds=0)
     assert dry.orphan_blobs == [(orphan.sha256, orphan.size)]
-    assert sqlite_yard.artifacts.exists(orphan.sha256)
+    assert sqlite_yard.stores.artifacts.exists(orphan.sha256)
     done = sqlite_yard.gc(dry_run=False, grace_seconds=0)
     assert done.orphan_blobs == [(orphan.sha256, orphan.size)]
-    assert not sqlite_yard.artifacts.exists(orphan.sha256)
+    assert not sqlite_yard.stores.artifacts.exists(orphan.sha256)
     assert sqlite_yard.load("churn@1").predict(cancer[0].iloc[:2]).shape == (2,)
 
 
 def test_gc_keeps_reserved_blobs_until_the_reservation_is_stale(sqlite_yard: Yard) -> None:
     data = b"written by a registration still in flight"
-    sqlite_yard.blobs.reserve("writer", [hashlib.sha256(data).hexdigest()])
-    blob = sqlite_yard.artifacts.put_bytes(data)
+    sqlite_yard.stores.blobs.reserve("writer", [hashlib.sha256(data).hexdigest()])
+    blob = sqlite_yard.stores.artifacts.put_bytes(data)
     kept = sqlite_yard.gc(dry_run=False, grace_seconds=3600)
     assert (kept.orphan_blobs, kept.reserved) == ([], 1)
-    assert sqlite_yard.artifacts.exists(blob.sha256)
+    assert sqlite_yard.stores.artifacts.exists(blob.sha256)
     dropped = sqlite_yard.gc(dry_run=False, grace_seconds=0)
     assert dropped.stale_reservations == 1
     assert dropped.orphan_blobs == [(blob.sha256, blob.size)]
@@ -40,13 +40,13 @@ def test_gc_keeps_reserved_blobs_until_the_reservation_is_stale(sqlite_yard: Yar
 def test_a_failed_writer_never_deletes_a_blob_another_writer_reserved(sqlite_yard: Yard) -> None:
     data = b"the same reference sample in two registrations"
     sha = hashlib.sha256(data).hexdigest()
-    sqlite_yard.blobs.reserve("first", [sha])
-    sqlite_yard.artifacts.put_bytes(data)
-    sqlite_yard.blobs.reserve("second", [sha])  # deduplicates onto the first one's blob
-    assert sqlite_yard.blobs.discard("first", [sha]) == []
-    assert sqlite_yard.artifacts.exists(sha)
-    assert sqlite_yard.blobs.discard("second", [sha]) == [sha]
-    assert not sqlite_yard.artifacts.exists(sha)
+    sqlite_yard.stores.blobs.reserve("first", [sha])
+    sqlite_yard.stores.artifacts.put_bytes(data)
+    sqlite_yard.stores.blobs.reserve("second", [sha])  # deduplicates onto the first one's blob
+    assert sqlite_yard.stores.blobs.discard("first", [sha]) == []
+    assert sqlite_yard.stores.artifacts.exists(sha)
+    assert sqlite_yard.stores.blobs.discard("second", [sha]) == [sha]
+    assert not sqlite_yard.stores.artifacts.exists(sha)
 
 
 def test_gc_frees_the_bytes_of_a_deleted_version(sqlite_yard: Yard, logreg, cancer) -> None:
@@ -64,7 +64,7 @@ def test_gc_removes_temp_files_of_dead_writers_only(sqlite_yard: Yard) -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    tmp_dir = Path(sqlite_yard.artifacts.root) / "tmp"
+    tmp_dir = Path(sqlite_yard.stores.artifacts.root) / "tmp"
     stale = tmp_dir / f"{dead}-abandoned"
     stale.write_bytes(b"half a model")
     live = tmp_dir / f"{os.getpid()}-in-flight"

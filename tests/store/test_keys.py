@@ -19,7 +19,7 @@ from modelyard.store.keys import secret_digest
 def test_a_keys_rate_limit_is_stored_and_audited(yard: Yard) -> None:
     key, secret = yard.create_key(["predict"], rate_limit=20, rate_burst=40)
     assert (key.rate_limit, key.rate_burst) == (20.0, 40)
-    assert yard.keys.authenticate(secret) == key
+    assert yard.stores.keys.authenticate(secret) == key
     plain, _ = yard.create_key(["read"])
     assert (plain.rate_limit, plain.rate_burst) == (None, None)
     [event] = yard.audit(target=f"key:{key.id}")
@@ -74,7 +74,7 @@ def test_keys_and_endpoints_stored_before_the_limits_still_load(tmp_path: Path) 
     with Yard(home) as yard:
         [key] = yard.list_keys()
         assert (key.id, key.rate_limit, key.rate_burst) == ("old", None, None)
-        assert yard.keys.authenticate("myk_old_secret") == key
+        assert yard.stores.keys.authenticate("myk_old_secret") == key
         limits = yard.get_endpoint("churn-api").limits
     assert limits.max_request_rows is None
     assert limits.request_rows == limits.queue_rows == 64

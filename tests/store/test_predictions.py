@@ -38,7 +38,7 @@ def _row(pid: str, endpoint: str = "churn", age: timedelta = timedelta(0), **ext
 
 def test_a_logged_prediction_reads_back(yard: Yard) -> None:
     yard.log_predictions([_row("p1", routing_key="user-7", inputs='{"age":41}'), _row("p2")])
-    assert yard.predictions.get("p1") == {
+    assert yard.stores.predictions.get("p1") == {
         "id": "p1",
         "endpoint": "churn",
         "version": "churn@1",
@@ -50,7 +50,7 @@ def test_a_logged_prediction_reads_back(yard: Yard) -> None:
         "inputs": '{"age":41}',
         "actual": None,
     }
-    assert yard.predictions.get("nope") is None
+    assert yard.stores.predictions.get("nope") is None
     yard.log_predictions([])  # nothing to write is fine
 
 
@@ -62,7 +62,7 @@ def test_feedback_is_idempotent_and_corrections_replace(yard: Yard) -> None:
     assert (again.accepted, again.updated, again.duplicates) == (0, 0, 2)
     corrected = yard.add_feedback("churn", [("p1", "1"), ("p2", "1")])
     assert (corrected.accepted, corrected.updated, corrected.duplicates) == (0, 1, 1)
-    assert yard.predictions.get("p2")["actual"] == "1"
+    assert yard.stores.predictions.get("p2")["actual"] == "1"
 
 
 def test_unknown_ids_are_reported_with_their_index(yard: Yard) -> None:
@@ -76,7 +76,7 @@ def test_ids_of_another_endpoint_are_unknown(yard: Yard) -> None:
     yard.log_predictions([_row("p1", endpoint="fraud")])
     result = yard.add_feedback("churn", [("p1", "1")])
     assert (result.accepted, result.unknown) == (0, [(0, "p1")])
-    assert yard.predictions.get("p1")["actual"] is None
+    assert yard.stores.predictions.get("p1")["actual"] is None
     assert yard.add_feedback("fraud", [("p1", "1")]).accepted == 1
 
 
@@ -89,7 +89,7 @@ def test_one_id_twice_in_a_batch(yard: Yard) -> None:
     yard.log_predictions([_row("p1"), _row("p2")])
     result = yard.add_feedback("churn", [("p1", "1"), ("p1", "0"), ("p2", "1"), ("p2", "1")])
     assert (result.accepted, result.updated, result.duplicates) == (2, 1, 1)
-    assert yard.predictions.get("p1")["actual"] == "0"
+    assert yard.stores.predictions.get("p1")["actual"] == "0"
 
 
 def test_many_ids_in_one_batch(yard: Yard) -> None:
@@ -112,14 +112,14 @@ def test_labeled_predictions_in_a_period_newest_first(yard: Yard) -> None:
     yard.add_feedback("churn", [("old", "1"), ("a", "0"), ("b", '"no"')])
     yard.add_feedback("fraud", [("other", "1")])
     since, until = NOW - timedelta(hours=1), NOW + timedelta(seconds=1)
-    rows = yard.predictions.labeled("churn", since, until, limit=10)
+    rows = yard.stores.predictions.labeled("churn", since, until, limit=10)
     assert [(r.prediction, r.scores, r.actual) for r in rows] == [
         ("0", None, '"no"'),
         ("1", "[0.25,0.75]", "0"),
     ]
     assert rows[0].created_at == NOW - timedelta(minutes=10)
     assert rows[0].received_at >= rows[0].created_at
-    assert len(yard.predictions.labeled("churn", since, until, limit=1)) == 1
+    assert len(yard.stores.predictions.labeled("churn", since, until, limit=1)) == 1
 
 
 def test_counts_per_version(yard: Yard) -> None:
@@ -132,7 +132,8 @@ def test_counts_per_version(yard: Yard) -> None:
             _row("e", age=timedelta(days=3)),
         ]
     )
-    counts = yard.predictions.counts("churn", NOW - timedelta(days=1), NOW + timedelta(days=1))
+    log = yard.stores.predictions
+    counts = log.counts("churn", NOW - timedelta(days=1), NOW + timedelta(days=1))
     assert counts == {"churn@1": 2, "churn@2": 1}
 
 
@@ -153,13 +154,13 @@ def test_prune_removes_old_rows_their_feedback_and_windows(yard: Yard) -> None:
     )
     dry = yard.prune_monitoring(timedelta(days=30), dry_run=True)
     assert (dry.predictions, dry.feedback, dry.windows) == (2, 1, 1)
-    assert yard.predictions.get("old1")["actual"] == "1"  # nothing deleted yet
+    assert yard.stores.predictions.get("old1")["actual"] == "1"  # nothing deleted yet
     assert yard.audit(action="monitor.prune") == []
     done = yard.prune_monitoring(timedelta(days=30))
     assert (done.predictions, done.feedback, done.windows) == (2, 1, 1)
-    assert [yard.predictions.get(pid) for pid in ("old1", "old2")] == [None, None]
-    assert yard.predictions.get("new")["actual"] == "0"
-    everything = yard.windows.read("churn", NOW - timedelta(days=400), NOW)
+    assert [yard.stores.predictions.get(pid) for pid in ("old1", "old2")] == [None, None]
+    assert yard.stores.predictions.get("new")["actual"] == "0"
+    everything = yard.stores.windows.read("churn", NOW - timedelta(days=400), NOW)
     assert [w.sketch for w in everything] == [{"rows": 2}]
     (event,) = yard.audit(action="monitor.prune")
     assert event.details["predictions"] == 2

@@ -298,11 +298,11 @@ def test_listing_versions_takes_the_same_queries_however_many_there_are(
 
     def queries_for_listing() -> list[str]:
         statements.clear()
-        event.listen(yard.db.engine, "before_cursor_execute", count)
+        event.listen(yard.stores.db.engine, "before_cursor_execute", count)
         try:
             listed = yard.list_versions("churn")
         finally:
-            event.remove(yard.db.engine, "before_cursor_execute", count)
+            event.remove(yard.stores.db.engine, "before_cursor_execute", count)
         assert [v.version for v in listed] == list(range(1, len(listed) + 1))
         return list(statements)
 

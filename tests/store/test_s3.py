@@ -65,15 +65,17 @@ def s3_yard(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_register_and_load_through_s3(s3_yard: Yard, logreg, cancer) -> None:
     X, _ = cancer
     version = s3_yard.register(logreg, "churn", sample=X)
-    assert {b.sha256 for b in s3_yard.artifacts.list_blobs()} == {f.sha256 for f in version.files}
+    stored = {b.sha256 for b in s3_yard.stores.artifacts.list_blobs()}
+    assert stored == {f.sha256 for f in version.files}
     assert (s3_yard.load("churn@1").predict(X.iloc[:5]) == logreg.predict(X.iloc[:5])).all()
 
 
 def test_corrupted_s3_object_is_never_loaded(s3_yard: Yard, logreg, cancer) -> None:
     version = s3_yard.register(logreg, "churn", sample=cancer[0])
     model_file = version.file("model.skops")
-    s3_yard.artifacts.fs.pipe_file(
-        f"{s3_yard.artifacts.root}/blobs/{model_file.sha256[:2]}/{model_file.sha256}", b"evil"
+    s3_yard.stores.artifacts.fs.pipe_file(
+        f"{s3_yard.stores.artifacts.root}/blobs/{model_file.sha256[:2]}/{model_file.sha256}",
+        b"evil",
     )
     with pytest.raises(IntegrityError, match=f"expected sha256 {model_file.sha256}"):
         s3_yard.load("churn@1")
@@ -81,7 +83,7 @@ def test_corrupted_s3_object_is_never_loaded(s3_yard: Yard, logreg, cancer) -> N
 
 def test_gc_and_backup_on_s3(s3_yard: Yard, logreg, cancer, tmp_path: Path) -> None:
     s3_yard.register(logreg, "churn", sample=cancer[0])
-    orphan = s3_yard.artifacts.put_bytes(b"orphan on s3")
+    orphan = s3_yard.stores.artifacts.put_bytes(b"orphan on s3")
     report = s3_yard.gc(dry_run=False, grace_seconds=0)
     assert [sha for sha, _ in report.orphan_blobs] == [orphan.sha256]
     archive = tmp_path / "backup.tar.gz"

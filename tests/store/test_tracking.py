@@ -36,9 +36,9 @@ def test_metric_steps_auto_increment_per_key(yard: Yard) -> None:
         for loss in (0.9, 0.5, 0.3):
             run.log_metric("loss", loss)
         run.log_metric("acc", 0.8)
-    history = yard.tracking.metric_history(run.id, "loss")
+    history = yard.stores.tracking.metric_history(run.id, "loss")
     assert [(p.step, p.value) for p in history] == [(0, 0.9), (1, 0.5), (2, 0.3)]
-    assert [p.step for p in yard.tracking.metric_history(run.id, "acc")] == [0]
+    assert [p.step for p in yard.stores.tracking.metric_history(run.id, "acc")] == [0]
     assert run.info().metrics == {"loss": 0.3, "acc": 0.8}
 
 
@@ -47,7 +47,7 @@ def test_explicit_steps_and_latest_value(yard: Yard) -> None:
         run.log_metric("loss", 0.2, step=10)
         run.log_metric("loss", 0.7, step=0)
         run.log_metric("loss", 0.1)  # after the highest step so far
-    history = yard.tracking.metric_history(run.id, "loss")
+    history = yard.stores.tracking.metric_history(run.id, "loss")
     assert [(p.step, p.value) for p in history] == [(0, 0.7), (10, 0.2), (11, 0.1)]
     assert run.info().metrics["loss"] == 0.1
 
@@ -55,9 +55,9 @@ def test_explicit_steps_and_latest_value(yard: Yard) -> None:
 def test_metric_history_of_an_unknown_key_or_run(yard: Yard) -> None:
     with yard.start_run() as run:
         pass
-    assert yard.tracking.metric_history(run.id, "nothing") == []
+    assert yard.stores.tracking.metric_history(run.id, "nothing") == []
     with pytest.raises(NotFound, match="run 'ffff' not found"):
-        yard.tracking.metric_history("ffff", "loss")
+        yard.stores.tracking.metric_history("ffff", "loss")
 
 
 def test_log_artifact_is_content_addressed(yard: Yard, tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_log_artifact_is_content_addressed(yard: Yard, tmp_path: Path) -> None:
     )
     assert renamed.sha256 == ref.sha256
     assert run.info().files == (renamed, ref)
-    assert yard.artifacts.get_bytes(ref.sha256, "confusion.txt") == data
+    assert yard.stores.artifacts.get_bytes(ref.sha256, "confusion.txt") == data
 
 
 def test_log_artifact_refuses_bad_names_missing_files_and_duplicates(
@@ -182,24 +182,24 @@ def test_run_ids_accept_unique_prefixes(yard: Yard) -> None:
     with yard.start_run() as run:
         pass
     assert len(run.id) == 32
-    assert yard.tracking.find_run(run.id[:8]) == run.id
+    assert yard.stores.tracking.find_run(run.id[:8]) == run.id
     assert yard.get_run(run.id[:8]).id == run.id
     missing = "0" * 32 if run.id != "0" * 32 else "1" * 32
     with pytest.raises(NotFound, match=f"run '{missing}' not found"):
-        yard.tracking.find_run(missing)
+        yard.stores.tracking.find_run(missing)
 
 
 def test_an_ambiguous_prefix_is_refused(yard: Yard) -> None:
     ids = [yard.start_run().id for _ in range(17)]  # 17 ids, 16 first digits: two share one
     shared = next(c for c, n in Counter(i[0] for i in ids).items() if n > 1)
     with pytest.raises(InvalidInput, match=f"run id prefix '{shared}' is ambiguous"):
-        yard.tracking.find_run(shared)
+        yard.stores.tracking.find_run(shared)
 
 
 @pytest.mark.parametrize("prefix", ["", "XYZ", "abcg", "a" * 33, "../etc", "ABC"])
 def test_invalid_run_ids(yard: Yard, prefix: str) -> None:
     with pytest.raises(InvalidInput, match="invalid run id"):
-        yard.tracking.find_run(prefix)
+        yard.stores.tracking.find_run(prefix)
 
 
 def test_list_runs_by_experiment(yard: Yard) -> None:

@@ -18,7 +18,7 @@ def _window(replica: str, rows: int, start: datetime = START, **key) -> StoredWi
 
 
 def _read(yard: Yard, endpoint: str = "churn") -> list[StoredWindow]:
-    return yard.windows.read(endpoint, START - timedelta(days=1), START + timedelta(days=1))
+    return yard.stores.windows.read(endpoint, START - timedelta(days=1), START + timedelta(days=1))
 
 
 def test_a_window_reads_back(yard: Yard) -> None:
@@ -54,7 +54,7 @@ def test_each_bucket_and_version_is_a_row_of_its_own(yard: Yard) -> None:
 
 def test_read_takes_buckets_starting_in_the_half_open_period(yard: Yard) -> None:
     yard.save_windows([_window("a", i, START + i * BUCKET) for i in range(4)])
-    read = yard.windows.read("churn", START + BUCKET, START + 3 * BUCKET)
+    read = yard.stores.windows.read("churn", START + BUCKET, START + 3 * BUCKET)
     assert [w.sketch["rows"] for w in read] == [1, 2]
 
 
@@ -81,8 +81,8 @@ def test_prune_removes_old_buckets(yard: Yard) -> None:
         ]
     )
     cutoff = now - timedelta(days=7)
-    assert yard.windows.prune(cutoff, dry_run=True) == 2
-    assert len(yard.windows.read("churn", now - timedelta(days=30), now)) == 3
-    assert yard.windows.prune(cutoff) == 2
-    remaining = yard.windows.read("churn", now - timedelta(days=30), now)
+    assert yard.stores.windows.prune(cutoff, dry_run=True) == 2
+    assert len(yard.stores.windows.read("churn", now - timedelta(days=30), now)) == 3
+    assert yard.stores.windows.prune(cutoff) == 2
+    remaining = yard.stores.windows.read("churn", now - timedelta(days=30), now)
     assert [w.sketch["rows"] for w in remaining] == [3]

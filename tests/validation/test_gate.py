@@ -154,7 +154,7 @@ def test_the_alias_moves_only_if_nobody_moved_it_meanwhile(
     X, _ = cancer
     champion.register(logreg, "churn", sample=X)
     champion.register(logreg, "churn", sample=X)
-    from modelyard.yard import promotion
+    from modelyard.services import promotion
 
     real_gate = promotion.run_gate
 

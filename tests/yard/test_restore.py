@@ -58,7 +58,7 @@ def test_without_flags_keys_commands_and_webhooks_are_left_out_and_listed(
             == ["--trust-keys or --reissue-keys"] * 2
         )
         assert [k.revoked_at is not None for k in target.list_keys()] == [True]
-        assert target.keys.authenticate(_secret(archive)) is None
+        assert target.stores.keys.authenticate(_secret(archive)) is None
         assert ("rollouts", "rollout 1", "--trust-webhooks") in left
         assert target.active_rollout("churn-api").plan.alert is None  # type: ignore[union-attr]
         assert report.brought_in == ()
@@ -93,7 +93,7 @@ def test_flags_bring_each_kind_in_and_the_audit_log_names_them(
         assert report.left_out == ()
         assert [p.id for p in target.list_policies()] == [1, 2, 3, 4]
         assert target.active_rollout("churn-api").plan.alert == HOOK  # type: ignore[union-attr]
-        key = target.keys.authenticate(_secret(archive))
+        key = target.stores.keys.authenticate(_secret(archive))
         assert key is not None
         assert key.scopes == ("admin",)
         (restore,) = target.audit(action="restore")
@@ -112,9 +112,9 @@ def test_reissued_keys_keep_their_id_and_scopes_with_new_secrets(
     with Yard(tmp_path / "target") as target:
         report = target.restore(archive, reissue_keys=True)
         assert sorted(k.scopes for k in report.reissued) == [("admin",), ("predict",)]
-        assert target.keys.authenticate(_secret(archive)) is None
+        assert target.stores.keys.authenticate(_secret(archive)) is None
         for reissued in report.reissued:
-            key = target.keys.authenticate(reissued.secret)
+            key = target.stores.keys.authenticate(reissued.secret)
             assert key is not None
             assert (key.id, key.scopes, key.endpoint) == (
                 reissued.id,

@@ -59,7 +59,7 @@ def run_demo(
 
     _fresh_home(home)
     yard = Yard(home, actor="demo")
-    say(Panel.fit(Text(f"modelyard demo in {home} — {yard.db.safe_url}")))
+    say(Panel.fit(Text(f"modelyard demo in {home} — {yard.stores.db.safe_url}")))
 
     frame, target = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(

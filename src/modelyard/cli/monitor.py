@@ -141,7 +141,7 @@ def status(
 
     yard = open_yard(ctx)
     summary = summarize_recent(
-        yard,
+        yard.monitor,
         endpoint,
         parse_period(since),
         max_labeled=yard.settings.quality_max_rows,
@@ -284,7 +284,7 @@ def report(
     period = parse_period(since)
     yard = open_yard(ctx)
     summary = summarize_recent(
-        yard,
+        yard.monitor,
         endpoint,
         period,
         max_labeled=yard.settings.quality_max_rows,

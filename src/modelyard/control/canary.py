@@ -82,7 +82,7 @@ def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollo
     wanted = rollout.plan.routes_at(rollout.step)
     if tuple(yard.get_endpoint(rollout.plan.endpoint).routes) != wanted:
         log.info("rollout %d: routes differ from its step; setting them again", rollout.id)
-        yard.rollouts.reroute(rollout, wanted, yard.actor)
+        yard.stores.rollouts.reroute(rollout, wanted, yard.actor)
     step_start = rollout.step_started_at
     summary = _summary(yard, rollout, step_start, now + timedelta(seconds=1))
     candidate = endpoint_metrics(summary, rollout.plan.candidate)
@@ -97,14 +97,14 @@ def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollo
         decision = Decision("abort", unservable)
     if decision.kind == "wait":
         if decision.message != rollout.message:
-            yard.rollouts.note(rollout, decision.message)
+            yard.stores.rollouts.note(rollout, decision.message)
         return rollout
     if decision.kind == "abort":
         return abort(yard, rollout, actions, decision.message, checks=decision.checks())
     if decision.kind == "advance":
         step = rollout.step + 1
         weight = rollout.plan.steps[step]
-        return yard.rollouts.transition(
+        return yard.stores.rollouts.transition(
             rollout,
             yard.actor,
             action="rollout.step",
@@ -120,7 +120,7 @@ def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollo
 
 def _summary(yard: Yard, rollout: Rollout, since: datetime, until: datetime) -> dict[str, Any]:
     return summarize(
-        yard,
+        yard.monitor,
         rollout.plan.endpoint,
         since,
         until,
@@ -168,7 +168,7 @@ def finish(yard: Yard, rollout: Rollout, actions: Actions, decision: Decision) -
         if current != candidate_version:  # else a crashed controller already moved it
             reason = f"rollout {rollout.id} finished: {decision.message}"
             move = (name, plan.alias, candidate_version, reason, baseline_version)
-    done = yard.rollouts.transition(
+    done = yard.stores.rollouts.transition(
         rollout,
         yard.actor,
         action="rollout.succeeded",
@@ -192,7 +192,7 @@ def abort(
     actor: str | None = None,
 ) -> Rollout:
     """Traffic back to how it was before the rollout, in the same write as the state."""
-    done = yard.rollouts.transition(
+    done = yard.stores.rollouts.transition(
         rollout,
         actor or yard.actor,
         action="rollout.abort",

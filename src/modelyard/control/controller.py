@@ -41,7 +41,7 @@ class Controller:
     ) -> None:
         self.yard = yard
         self.interval = interval
-        self.lease = lease or lease_for(yard.db)
+        self.lease = lease or lease_for(yard.stores.db)
         self.actions = Actions(yard, retry=retry, webhooks=Webhooks.from_settings(yard.settings))
         self.leading = False
         self._stop = threading.Event()
@@ -57,7 +57,7 @@ class Controller:
         if not held:
             return False
         now = now or utcnow()
-        for rollout in self.yard.rollouts.active():
+        for rollout in self.yard.stores.rollouts.active():
             try:
                 canary.tick(self.yard, rollout, self.actions, now)
             except Conflict as exc:  # someone paused or aborted it meanwhile: next tick

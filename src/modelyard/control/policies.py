@@ -42,7 +42,7 @@ def _one(
     key = (policy.endpoint, policy.window)
     if key not in summaries:
         summaries[key] = summarize(
-            yard,
+            yard.monitor,
             policy.endpoint,
             now - policy.window,
             now + timedelta(seconds=1),
@@ -59,11 +59,11 @@ def _one(
         policy.fired_at,
         policy.armed,
     ):
-        yard.policies.save_state(step.policy)
+        yard.stores.policies.save_state(step.policy)
     if not step.fire:
         return
     log.warning("policy %d on %s fired: %s", policy.id, policy.endpoint, verdict.message)
-    yard.policies.record(
+    yard.stores.policies.record(
         policy,
         "policy.fired",
         yard.actor,
@@ -81,7 +81,7 @@ def _one(
     )
 
     def record(kind: str, details: dict[str, Any]) -> None:
-        yard.policies.record(policy, f"policy.{kind}", yard.actor, details)
+        yard.stores.policies.record(policy, f"policy.{kind}", yard.actor, details)
 
     for action in policy.actions:
         actions.perform(action, context, record, timeout=policy.run_timeout.total_seconds())

@@ -38,3 +38,11 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
     if selector.isascii() and selector.isdigit():
         return name, check_version(int(selector), f"version in {ref!r}"), None
     return name, None, check_alias(selector)
+
+
+def parse_dataset_ref(ref: str) -> tuple[str, int | None]:
+    """``name`` or ``name@3`` → (name, version); datasets have no aliases."""
+    name, version, alias = parse_ref(ref)
+    if alias is not None:
+        raise InvalidInput(f"datasets are referenced as name or name@version, not {ref!r}")
+    return name, version

@@ -65,7 +65,7 @@ def create_app(
     yard: Yard, settings: Settings, *, auth: bool = True, handle_sigterm: bool = False
 ) -> FastAPI:
     threads = settings.native_threads or max(1, os.cpu_count() or 1)
-    pool = ModelPool(yard.artifacts, threads, settings.swap_grace_seconds)
+    pool = ModelPool(yard.stores.artifacts, threads, settings.swap_grace_seconds)
     metrics = Metrics(CollectorRegistry(auto_describe=True))
     receiving = Receiving()
     table = EndpointTable(
@@ -74,7 +74,7 @@ def create_app(
         settings.poll_seconds,
         metrics.observer,
         crowded=receiving.crowded,
-        loaded_log=yard.status,
+        loaded_log=yard.stores.status,
         store_timeout=settings.store_timeout_seconds,
         retry_seconds=settings.load_retry_seconds,
     )
@@ -84,7 +84,7 @@ def create_app(
     store_calls = DeadlineCalls("requests", timeout=settings.store_timeout_seconds, workers=4)
     long_calls = DeadlineCalls("long", timeout=ACTION_SECONDS, workers=2, max_pending=16)
     keys = KeyCache(
-        yard.keys,
+        yard.stores.keys,
         key_calls,
         check_seconds=settings.key_check_seconds,
         stale_seconds=settings.key_stale_seconds,
@@ -109,7 +109,7 @@ def create_app(
         name: str, period: timedelta, histograms: bool = False, timeline: bool = True
     ) -> dict[str, object]:
         return summarize_recent(
-            yard,
+            yard.monitor,
             name,
             period,
             max_labeled=settings.quality_max_rows,

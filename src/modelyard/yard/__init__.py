@@ -1,6 +1,6 @@
-"""The service layer: one ``Yard`` over store, flavors, runtime and monitoring."""
+"""The public facade: one ``Yard`` over the services (``modelyard.services``)."""
 
+from modelyard.services.runs import ActiveRun
 from modelyard.yard.core import Yard
-from modelyard.yard.runs import ActiveRun
 
 __all__ = ["ActiveRun", "Yard"]

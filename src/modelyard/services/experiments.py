@@ -1,4 +1,4 @@
-"""The Yard's A/B tests: start (split by a sticky key), report (statistics), stop."""
+"""A/B tests: start (split by a sticky key), report (statistics), stop."""
 
 from __future__ import annotations
 
@@ -19,12 +19,19 @@ from modelyard.store.schema import utcnow
 MAX_ROWS = 1_000_000  # outcomes read per report (the newest)
 
 
-class ABTestMixin:
-    actor: str
-    endpoints: EndpointStore
-    abtests: ABTestStore
-    predictions: PredictionLog
-    registry: RegistryStore
+class Experiments:
+    """A/B tests between two versions on one endpoint, and their statistics."""
+
+    def __init__(
+        self,
+        endpoints: EndpointStore,
+        abtests: ABTestStore,
+        predictions: PredictionLog,
+        registry: RegistryStore,
+        actor: str,
+    ) -> None:
+        self.endpoints, self.abtests, self.predictions = endpoints, abtests, predictions
+        self.registry, self.actor = registry, actor
 
     def start_abtest(
         self,

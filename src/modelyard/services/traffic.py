@@ -1,18 +1,21 @@
-"""The Yard's rollout and policy operations (a mixin, so ``core.py`` stays one idea).
+"""Where each endpoint's traffic goes: endpoints, routes, rollouts and policies.
 
 Users start, pause, resume and abort rollouts and add or remove policies here; the
-controller (``modelyard.control``) does the stepping and the acting.
+controller (``modelyard.control``) does the stepping and the acting. Who may set an
+endpoint's routes is decided in one place, ``modelyard.store.route_claims``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 from modelyard.config import Settings
 from modelyard.control.webhooks import Webhooks
-from modelyard.domain.endpoints import Endpoint
+from modelyard.domain.endpoints import Endpoint, Limits, Route
 from modelyard.domain.entities import AuditEvent
+from modelyard.domain.monitoring import MonitorSpec
 from modelyard.domain.names import parse_ref
 from modelyard.domain.policies import Policy, parse_action, parse_policy
 from modelyard.domain.rollouts import (
@@ -24,27 +27,71 @@ from modelyard.domain.rollouts import (
 )
 from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.store import audit as audit_log
-from modelyard.store.abtests import ABTestStore
 from modelyard.store.db import Database
 from modelyard.store.endpoints import EndpointStore
 from modelyard.store.policies import PolicyStore
 from modelyard.store.registry import RegistryStore
 from modelyard.store.rollouts import RolloutStore
-from modelyard.store.route_claims import check_routes_free
+from modelyard.store.route_claims import check_routes_free, set_routes
 from modelyard.store.schema import utcnow
 
 MAX_REASON = 1000
 
 
-class ControlMixin:
-    db: Database
-    actor: str
-    settings: Settings
-    endpoints: EndpointStore
-    rollouts: RolloutStore
-    policies: PolicyStore
-    abtests: ABTestStore
-    registry: RegistryStore
+class Traffic:
+    """Endpoints and what sends their callers to which version."""
+
+    def __init__(
+        self,
+        db: Database,
+        endpoints: EndpointStore,
+        rollouts: RolloutStore,
+        policies: PolicyStore,
+        registry: RegistryStore,
+        settings: Settings,
+        actor: str,
+    ) -> None:
+        self.db, self.endpoints, self.rollouts, self.policies = db, endpoints, rollouts, policies
+        self.registry, self.settings, self.actor = registry, settings, actor
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def create_endpoint(self, name: str, model: str, *, limits: Limits | None = None) -> Endpoint:
+        """Serve ``model`` (``churn@production``) under ``name``; the reference must resolve."""
+        endpoint = Endpoint(name, (Route(model),), limits or Limits())
+        self.registry.resolve(model)
+        return self.endpoints.create(endpoint, self.actor)
+
+    def get_endpoint(self, name: str) -> Endpoint:
+        return self.endpoints.get(name)
+
+    def list_endpoints(self) -> list[Endpoint]:
+        return self.endpoints.list()
+
+    def delete_endpoint(self, name: str, *, reason: str = "") -> None:
+        self.endpoints.delete(name, self.actor, reason)
+
+    def set_routes(
+        self,
+        name: str,
+        routes: Sequence[Route],
+        *,
+        sticky_key: str | None = None,
+        reason: str = "",
+    ) -> Endpoint:
+        """Split ``name``'s traffic (weights add up to 100; the first route is primary);
+        audited, and picked up by every running server within a poll interval. Refused
+        while a rollout or an A/B test owns the routes."""
+        for route in routes:
+            self.registry.resolve(route.model)
+        return set_routes(self.db, name, routes, sticky_key, self.actor, reason)
+
+    def configure_monitoring(
+        self, name: str, monitoring: MonitorSpec, *, reason: str = ""
+    ) -> Endpoint:
+        """Replace an endpoint's monitoring settings (input sampling, drift tests); audited."""
+        endpoint = dataclasses.replace(self.endpoints.get(name), monitoring=monitoring)
+        return self.endpoints.update(endpoint, self.actor, reason)
 
     # -- rollouts -------------------------------------------------------------------------
 

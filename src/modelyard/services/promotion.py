@@ -24,7 +24,7 @@ from modelyard.tabular import read_table
 from modelyard.validation.gate import GateReport, GateSettings, run_gate
 
 if TYPE_CHECKING:
-    from modelyard.yard.core import Yard
+    from modelyard.services.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Promotion:
 
 
 def promote(
-    yard: Yard,
+    service: Registry,
     name: str,
     version: int,
     alias: str,
@@ -51,31 +51,31 @@ def promote(
     one is refused (``AliasMoved``, audited) before the gate runs."""
     if force and not reason.strip():
         raise InvalidInput("forcing a promotion past its gate needs a reason")
-    registry, actor = yard.registry, yard.actor
+    store, actor = service.store, service.actor
     if expect is not None:
-        registry.expect_alias(name, alias, expect, actor, kind="promote", to=version, reason=reason)
+        store.expect_alias(name, alias, expect, actor, kind="promote", to=version, reason=reason)
     report, champion_version = judge(
-        yard, name, version, alias, holdout=holdout, label=label, settings=settings
+        service, name, version, alias, holdout=holdout, label=label, settings=settings
     )
     judged = champion_version.version if champion_version is not None else 0
     if expect is not None and judged != expect:  # moved while the gate was being set up
-        registry.refuse(
+        store.refuse(
             AliasMoved(name, alias, expect, judged or None), actor, "promote", version, reason
         )
     target = f"{name}@{version}"
     if not report.passed and not force:
-        _audit(yard, "gate.fail", target, report, reason)
+        _audit(service, "gate.fail", target, report, reason)
         return Promotion(report, None)
     action = "gate.pass" if report.passed else "gate.forced"
     note = reason or f"promotion gate passed ({len(report.checks)} checks)"
     # Compare-and-set against the champion the gate judged: a move since then is refused.
-    moved = registry.set_alias(name, alias, version, actor, note, expect=judged, kind="promote")
-    _audit(yard, action, target, report, reason)
+    moved = store.set_alias(name, alias, version, actor, note, expect=judged, kind="promote")
+    _audit(service, action, target, report, reason)
     return Promotion(report, moved, forced=not report.passed)
 
 
 def judge(
-    yard: Yard,
+    service: Registry,
     name: str,
     version: int,
     alias: str,
@@ -86,21 +86,21 @@ def judge(
 ) -> tuple[GateReport, ModelVersion | None]:
     """The gate's report on ``name@version`` against the version ``alias`` points at now
     (returned too, for the compare-and-set), without moving anything."""
-    candidate_version = yard.get_version(name, version)
+    candidate_version = service.get_version(name, version)
     try:
-        champion_version: ModelVersion | None = yard.get_version(f"{name}@{alias}")
+        champion_version: ModelVersion | None = service.get_version(f"{name}@{alias}")
     except NotFound:
         champion_version = None
     frame = read_table(Path(holdout)) if isinstance(holdout, str | Path) else holdout
-    candidate = yard.load(candidate_version.ref)
+    candidate = service.load(candidate_version.ref)
     champion = None
     if champion_version is not None and champion_version.version != version:
-        champion = yard.load(champion_version.ref)
+        champion = service.load(champion_version.ref)
     report = run_gate(
         candidate,
         champion,
         alias,
-        _reference_sample(yard, candidate_version) if frame is None else frame,
+        _reference_sample(service, candidate_version) if frame is None else frame,
         holdout=frame,
         label=label,
         settings=settings,
@@ -108,17 +108,19 @@ def judge(
     return report, champion_version
 
 
-def _reference_sample(yard: Yard, version: ModelVersion) -> pd.DataFrame:
+def _reference_sample(service: Registry, version: ModelVersion) -> pd.DataFrame:
     try:
         stored = version.file(REFERENCE_FILE)
     except KeyError:
         raise InvalidInput(
             f"{version.ref} was registered without sample rows: give a holdout file"
         ) from None
-    data = yard.artifacts.get_bytes(stored.sha256, f"{version.ref} file {REFERENCE_FILE!r}")
+    data = service.artifacts.get_bytes(stored.sha256, f"{version.ref} file {REFERENCE_FILE!r}")
     return pd.read_parquet(io.BytesIO(data))
 
 
-def _audit(yard: Yard, action: str, target: str, report: GateReport, reason: str) -> None:
+def _audit(service: Registry, action: str, target: str, report: GateReport, reason: str) -> None:
     details = {**report.to_json(), "reason": reason}
-    yard.db.write(lambda session: audit_log.record(session, yard.actor, action, target, details))
+    service.db.write(
+        lambda session: audit_log.record(session, service.actor, action, target, details)
+    )

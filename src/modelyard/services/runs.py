@@ -5,36 +5,43 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelyard.domain.entities import FileRef, Run, RunStatus
 from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.store.artifacts import sha256_file
-from modelyard.store.blobs import new_token
-
-if TYPE_CHECKING:
-    from modelyard.yard.core import Yard
+from modelyard.services.stores import abandon
+from modelyard.store.artifacts import ArtifactStore, sha256_file
+from modelyard.store.blobs import BlobLedger, new_token
+from modelyard.store.tracking import TrackingStore
 
 
 class ActiveRun:
     """``with yard.start_run(...) as run:`` — finished on exit, failed if an exception escapes."""
 
-    def __init__(self, yard: Yard, run_id: str) -> None:
-        self._yard = yard
+    def __init__(
+        self,
+        tracking: TrackingStore,
+        blobs: BlobLedger,
+        artifacts: ArtifactStore,
+        actor: str,
+        run_id: str,
+    ) -> None:
+        self._tracking, self._blobs, self._artifacts = tracking, blobs, artifacts
+        self._actor = actor
         self.id = run_id
         self._ended = False
 
     def log_param(self, key: str, value: Any) -> None:
-        self._yard.tracking.log_params(self.id, {key: value})
+        self._tracking.log_params(self.id, {key: value})
 
     def log_params(self, params: dict[str, Any]) -> None:
-        self._yard.tracking.log_params(self.id, params)
+        self._tracking.log_params(self.id, params)
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
-        self._yard.tracking.log_metrics(self.id, {key: value}, step)
+        self._tracking.log_metrics(self.id, {key: value}, step)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self._yard.tracking.log_metrics(self.id, metrics, step)
+        self._tracking.log_metrics(self.id, metrics, step)
 
     def log_artifact(self, path: str | Path, name: str | None = None) -> FileRef:
         source = Path(path)
@@ -51,23 +58,23 @@ class ActiveRun:
             raise InvalidInput(f"invalid artifact name {logical!r}: 1–512 characters, no '/'")
         expected = sha256_file(source)
         token = new_token()
-        self._yard.blobs.reserve(token, [expected.sha256])
+        self._blobs.reserve(token, [expected.sha256])
         try:
-            blob = self._yard.artifacts.put_file(source)
+            blob = self._artifacts.put_file(source)
             if blob != expected:
                 raise Conflict(f"{source} changed while it was being stored; try again")
             ref = FileRef(logical, blob.sha256, blob.size)
-            self._yard.tracking.add_file(self.id, ref, token)
+            self._tracking.add_file(self.id, ref, token)
         except BaseException:
-            self._yard.abandon(token, [expected.sha256])
+            abandon(self._blobs, token, [expected.sha256])
             raise
         return ref
 
     def info(self) -> Run:
-        return self._yard.tracking.get_run(self.id)
+        return self._tracking.get_run(self.id)
 
     def end(self, status: RunStatus = RunStatus.FINISHED, error: str = "") -> None:
-        self._yard.tracking.end_run(self.id, status, self._yard.actor, error)
+        self._tracking.end_run(self.id, status, self._actor, error)
         self._ended = True
 
     def __enter__(self) -> ActiveRun:

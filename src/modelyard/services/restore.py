@@ -37,7 +37,8 @@ from modelyard.store.backup import Progress, Rows, Screened, restore_backup
 from modelyard.store.keys import mint_secret, secret_digest
 
 if TYPE_CHECKING:
-    from modelyard.yard.core import Yard
+    from modelyard.store.artifacts import ArtifactStore
+    from modelyard.store.db import Database
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,15 @@ class RestoreReport:
 
 
 def restore_yard(
-    yard: Yard, path: Path, flags: RestoreFlags, progress: Progress | None
+    db: Database,
+    artifacts: ArtifactStore,
+    actor: str,
+    path: Path,
+    flags: RestoreFlags,
+    progress: Progress | None,
 ) -> RestoreReport:
-    screen = _Screen(flags, yard.actor, path.name)
-    report = restore_backup(yard.db, yard.artifacts, path, screen, progress)
+    screen = _Screen(flags, actor, path.name)
+    report = restore_backup(db, artifacts, path, screen, progress)
     return RestoreReport(
         report.path,
         report.rows,

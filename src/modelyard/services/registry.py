@@ -1,0 +1,397 @@
+"""Registering models and reading the registry: versions, aliases, promotion, lineage."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelyard.config import Settings
+from modelyard.domain.entities import (
+    AliasEvent,
+    DatasetVersion,
+    FileRef,
+    Model,
+    ModelVersion,
+    VersionStatus,
+)
+from modelyard.domain.names import check_name, parse_dataset_ref, parse_ref
+from modelyard.domain.values import check_key, check_mapping, check_metrics, check_text
+from modelyard.errors import InvalidInput, NotFound
+from modelyard.provenance import capture
+from modelyard.services.runs import ActiveRun
+from modelyard.services.stores import abandon
+from modelyard.store.artifacts import ArtifactStore
+from modelyard.store.blobs import BlobLedger, new_token
+from modelyard.store.datasets import DatasetStore
+from modelyard.store.db import Database
+from modelyard.store.registry import NewVersion, RegistryStore
+from modelyard.store.tracking import TrackingStore
+
+if TYPE_CHECKING:  # the heavy half loads only when a method needs it
+    import pandas as pd
+
+    from modelyard.flavors import Flavor, SavedModel
+    from modelyard.runtime.predictor import Predictor
+    from modelyard.services.promotion import Promotion
+    from modelyard.validation.gate import GateReport, GateSettings
+
+MAX_TAG = 5000
+MAX_DESCRIPTION = 10_000
+
+
+class Registry:
+    """Models, their versions and aliases; what a version was trained on and with."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: RegistryStore,
+        artifacts: ArtifactStore,
+        blobs: BlobLedger,
+        runs: TrackingStore,
+        datasets: DatasetStore,
+        settings: Settings,
+        actor: str,
+    ) -> None:
+        self.db, self.store, self.artifacts, self.blobs = db, store, artifacts, blobs
+        self.runs, self.datasets = runs, datasets
+        self.settings, self.actor = settings, actor
+
+    def register(
+        self,
+        model: object,
+        name: str,
+        *,
+        sample: object | None = None,
+        metrics: dict[str, float] | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        description: str = "",
+        datasets: Iterable[DatasetVersion | str] = (),
+        run: ActiveRun | str | None = None,
+        trust_types: bool = False,
+    ) -> ModelVersion:
+        """Save ``model`` as the next version of ``name`` with signature, profile and lineage."""
+        from modelyard.flavors import detect_flavor
+
+        check_name(name, "model name")
+        flavor = detect_flavor(model)
+        saved = flavor.save(model, trust_types=trust_types)
+        return self._register(
+            flavor,
+            saved,
+            name,
+            sample=sample,
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            description=description,
+            datasets=datasets,
+            run=run,
+            audit_details={"trusted_types": trust_types},
+        )
+
+    def register_file(
+        self,
+        path: str | Path,
+        name: str,
+        *,
+        sample: object | None = None,
+        metrics: dict[str, float] | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        description: str = "",
+        datasets: Iterable[DatasetVersion | str] = (),
+        run: ActiveRun | str | None = None,
+        trust_types: bool = False,
+        trust_pickle: bool = False,
+    ) -> ModelVersion:
+        """Register a saved model file (``.onnx``, ``.skops``; pickles only when trusted)."""
+        from modelyard.flavors import flavor_for_file
+
+        check_name(name, "model name")
+        source = Path(path)
+        flavor = flavor_for_file(source)
+        if not source.is_file():
+            raise NotFound(f"{source}: no such file")
+        saved = flavor.read_file(source, trust_types=trust_types, trust_pickle=trust_pickle)
+        details = {
+            "source": str(source.name),
+            "trusted_types": trust_types,
+            "trusted_pickle": trust_pickle and saved.meta.get("format") == "pickle",
+        }
+        return self._register(
+            flavor,
+            saved,
+            name,
+            sample=sample,
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            description=description,
+            datasets=datasets,
+            run=run,
+            audit_details=details,
+        )
+
+    def _register(
+        self,
+        flavor: Flavor,
+        saved: SavedModel,
+        name: str,
+        *,
+        sample: object | None,
+        metrics: dict[str, float] | None,
+        params: dict[str, Any] | None,
+        tags: dict[str, str] | None,
+        description: str,
+        datasets: Iterable[DatasetVersion | str],
+        run: ActiveRun | str | None,
+        audit_details: dict[str, Any],
+    ) -> ModelVersion:
+        from modelyard.runtime.loader import REFERENCE_FILE
+        from modelyard.services.registration import prepare, warn_without_reference
+        from modelyard.tabular import read_table
+
+        # What an explicit flag let in is named in the audit log, type by type.
+        audit_details = {**audit_details, "types_trusted_by_flag": list(saved.trusted_by_flag)}
+        clean_metrics = check_metrics(metrics)
+        clean_params = _jsonable(check_mapping(params, "params"), "params")
+        clean_tags = {
+            check_key(str(k), "tag"): check_text(str(v), f"tag {k!r}", MAX_TAG)
+            for k, v in check_mapping(tags, "tags").items()
+        }
+        check_text(description, "description", MAX_DESCRIPTION)
+        if isinstance(datasets, str | DatasetVersion):
+            datasets = [datasets]
+        dataset_refs = tuple(self._dataset_ref(d) for d in datasets)
+        run_id = self._run_id(run)
+        if isinstance(sample, str | Path):
+            sample = read_table(Path(sample))
+        prepared = prepare(
+            flavor,
+            saved,
+            sample,
+            bins=self.settings.profile_bins,
+            sample_rows=self.settings.reference_sample_rows,
+        )
+        contents = dict(saved.files)
+        if prepared.reference is not None:
+            contents[REFERENCE_FILE] = prepared.reference
+        hashes = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+        token = new_token()
+        self.blobs.reserve(token, hashes.values())
+        try:
+            files = []
+            for file_name, data in sorted(contents.items()):
+                blob = self.artifacts.put_bytes(data)
+                files.append(FileRef(file_name, blob.sha256, blob.size))
+            new = NewVersion(
+                name=name,
+                flavor=flavor.name,
+                signature=prepared.signature.to_dict(),
+                profile=prepared.profile,
+                params=clean_params,
+                metrics=clean_metrics,
+                tags=clean_tags,
+                description=description,
+                files=tuple(files),
+                flavor_meta=saved.meta,
+                provenance=capture(self.actor, flavor.libraries()),
+                run_id=run_id,
+                datasets=dataset_refs,
+            )
+            created = self.store.create_version(new, self.actor, audit_details, token)
+        except BaseException:
+            abandon(self.blobs, token, hashes.values())
+            raise
+        if not prepared.profile:
+            warn_without_reference(created.ref)
+        return created
+
+    def _dataset_ref(self, dataset: DatasetVersion | str) -> str:
+        if isinstance(dataset, DatasetVersion):
+            return dataset.ref
+        if not isinstance(dataset, str):
+            raise InvalidInput(f"datasets are DatasetVersions or 'name@version', got {dataset!r}")
+        name, version, alias = parse_ref(dataset)
+        if alias is not None:
+            raise InvalidInput(f"datasets are referenced as name or name@version, not {dataset!r}")
+        return self.datasets.get(name, version).ref
+
+    def _run_id(self, run: ActiveRun | str | None) -> str | None:
+        if run is None:
+            return None
+        if isinstance(run, ActiveRun):
+            return run.id
+        if not isinstance(run, str):
+            raise InvalidInput(f"run must be an ActiveRun or a run id, got {run!r}")
+        return self.runs.find_run(run)
+
+    def get_version(self, ref: str, version: int | None = None) -> ModelVersion:
+        return self.store.resolve(ref, version)
+
+    def load(self, ref: str, version: int | None = None) -> Predictor:
+        """A predictor for ``churn@production``, ``churn@3`` or ``churn`` (latest ready)."""
+        from modelyard.runtime.loader import load_version
+
+        return load_version(self.store.resolve(ref, version), self.artifacts)
+
+    def list_models(
+        self, limit: int | None = None, offset: int = 0, contains: str | None = None
+    ) -> list[Model]:
+        """Models by name; with ``limit``, one page of them (``contains``: part of a name)."""
+        return self.store.list_models(limit, offset, contains)
+
+    def count_models(self, contains: str | None = None) -> int:
+        return self.store.count_models(contains)
+
+    def get_model(self, name: str) -> Model:
+        return self.store.get_model(name)
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        return self.store.list_versions(name)
+
+    def profile(self, ref: str) -> dict[str, Any]:
+        version = self.store.resolve(ref)
+        return self.store.profile(version.name, version.version)
+
+    def lineage(self, ref: str) -> dict[str, Any]:
+        """version → run → datasets → code commit, as one JSON-friendly document."""
+        version = self.store.resolve(ref)
+        run = self.runs.get_run(version.run_id) if version.run_id else None
+        datasets = [self.datasets.get(*parse_dataset_ref(d)) for d in version.datasets]
+        git = version.provenance.get("git", {})
+        return {
+            "version": {
+                "ref": version.ref,
+                "flavor": version.flavor,
+                "status": str(version.status),
+                "created_at": version.created_at.isoformat(),
+                "created_by": version.created_by,
+                "metrics": version.metrics,
+                "aliases": list(version.aliases),
+                "files": [
+                    {"name": f.name, "sha256": f.sha256, "size": f.size} for f in version.files
+                ],
+            },
+            "run": None
+            if run is None
+            else {
+                "id": run.id,
+                "experiment": run.experiment,
+                "name": run.name,
+                "status": str(run.status),
+                "params": run.params,
+                "metrics": run.metrics,
+                "git": run.provenance.get("git", {}),
+            },
+            "datasets": [
+                {
+                    "ref": d.ref,
+                    "sha256": d.sha256,
+                    "rows": d.rows,
+                    "size": d.size,
+                    "source": d.source,
+                }
+                for d in datasets
+            ],
+            "code": {
+                "commit": git.get("commit"),
+                "dirty": git.get("dirty"),
+                "branch": git.get("branch"),
+            },
+            "environment": {
+                "python": version.provenance.get("python"),
+                "libraries": version.provenance.get("libraries", {}),
+                "host": version.provenance.get("host"),
+                "user": version.provenance.get("user"),
+            },
+        }
+
+    def set_alias(
+        self, name: str, alias: str, version: int, *, reason: str = "", expect: int | None = None
+    ) -> AliasEvent:
+        return self.store.set_alias(name, alias, version, self.actor, reason, expect)
+
+    def promote(
+        self,
+        name: str,
+        version: int,
+        alias: str = "production",
+        *,
+        holdout: pd.DataFrame | str | Path | None = None,
+        label: str | None = None,
+        settings: GateSettings | None = None,
+        force: bool = False,
+        reason: str = "",
+        expect: int | None = None,
+    ) -> Promotion:
+        """Run the promotion gate on ``name@version`` and point ``alias`` at it only if it
+        passes (or ``force`` with a ``reason``); the report is audited either way.
+        ``expect``: only if ``alias`` points at this version now (0: only if unset)."""
+        from modelyard.services.promotion import promote
+
+        return promote(
+            self,
+            name,
+            version,
+            alias,
+            holdout=holdout,
+            label=label,
+            settings=settings,
+            force=force,
+            reason=reason,
+            expect=expect,
+        )
+
+    def check_promotion(
+        self,
+        name: str,
+        version: int,
+        alias: str = "production",
+        *,
+        holdout: pd.DataFrame | str | Path | None = None,
+        label: str | None = None,
+        settings: GateSettings | None = None,
+    ) -> GateReport:
+        """What the promotion gate says of ``name@version`` now; nothing moves, nothing is
+        audited (the console shows it before anyone confirms a promotion)."""
+        from modelyard.services.promotion import judge
+
+        return judge(self, name, version, alias, holdout=holdout, label=label, settings=settings)[0]
+
+    def rollback(
+        self, name: str, alias: str = "production", *, reason: str = "", expect: int | None = None
+    ) -> AliasEvent:
+        return self.store.rollback(name, alias, self.actor, reason, expect)
+
+    def delete_alias(self, name: str, alias: str, *, reason: str = "") -> AliasEvent:
+        return self.store.delete_alias(name, alias, self.actor, reason)
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        return self.store.alias_history(name, alias)
+
+    def archive(self, name: str, version: int, *, reason: str = "") -> ModelVersion:
+        return self.store.set_status(name, version, VersionStatus.ARCHIVED, self.actor, reason)
+
+    def unarchive(self, name: str, version: int, *, reason: str = "") -> ModelVersion:
+        return self.store.set_status(name, version, VersionStatus.READY, self.actor, reason)
+
+    def delete_version(self, name: str, version: int, *, reason: str = "") -> None:
+        self.store.delete_version(name, version, self.actor, reason)
+
+
+def _jsonable(values: Mapping[Any, Any], what: str) -> dict[str, Any]:
+    import orjson
+
+    try:
+        return dict(
+            orjson.loads(
+                orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+            )
+        )
+    except TypeError as exc:
+        raise InvalidInput(f"{what} must be JSON-serialisable: {exc}") from None
