@@ -2,8 +2,8 @@
 // version over a period, with charts, then its rollout, A/B test and policies.
 
 import { api, optional } from "./api.js";
-import { card, h, link, table } from "./dom.js";
 import { chart, COLORS, loadPlotly } from "./charts.js";
+import { card, h, link, table } from "./dom.js";
 import { enc, ms, num, pct, routesText } from "./format.js";
 import { periodOf, periodPicker } from "./period.js";
 import { abtestSection, policySection, rolloutSection } from "./rollout.js";

@@ -1,7 +1,7 @@
 // The models page: a page of models with their aliases, searchable by name.
 
-import { badge, h, link, table } from "./dom.js";
 import { api } from "./api.js";
+import { badge, h, link, table } from "./dom.js";
 import { enc, num, when } from "./format.js";
 import { go } from "./router.js";
 
