@@ -15,6 +15,9 @@ from sklearn.pipeline import Pipeline
 from tests.monitoring.summary_yard import build, steady, summary_of
 
 from modelyard import Yard
+from modelyard.control.signals import endpoint_metrics
+from modelyard.domain.monitor_results import Quality
+from modelyard.domain.monitoring import NO_REFERENCE
 
 DATA = Path(__file__).parent / "data"
 
@@ -40,3 +43,42 @@ def test_the_json_of_a_summary_is_what_it_was(built: Yard) -> None:
     full = gzip.decompress((DATA / "summary_full.json.gz").read_bytes())
     assert _json(summary_of(built, timeline=False)) == rolling
     assert _json(summary_of(built, histograms=True, timeline=True)) == full
+
+
+def test_readers_read_attributes(built: Yard) -> None:
+    summary = summary_of(built, timeline=False)
+    busiest, bare = summary.versions
+    assert summary.version(None) is busiest
+    assert summary.version("cancer@3") is bare
+    assert summary.version("cancer@9") is None
+    assert (busiest.requests, busiest.traffic.attempts, busiest.top_drifted) == (
+        2,
+        5,
+        ["mean radius"],
+    )
+    assert (bare.drift, bare.drift_share, bare.top_drifted) == (None, None, [])
+    assert bare.drift_unavailable == NO_REFERENCE
+    [shadow] = summary.shadows
+    assert [c.primary for c in shadow.compared] == ["cancer@1"]
+
+
+def test_the_controller_reads_the_same_numbers(built: Yard) -> None:
+    summary = summary_of(built, timeline=False)
+    metrics = endpoint_metrics(summary, "cancer@1")
+    version = summary.to_json()["versions"][0]
+    assert metrics["requests"] == version["requests"]
+    assert metrics["attempts"] == version["requests"] + sum(version["errors"].values())
+    assert metrics["p95_ms"] == version["latency_ms"]["p95"]
+    assert metrics["drift_share"] == version["drift_share"]
+    assert metrics["output_drift"] in (0.0, 1.0)
+    assert metrics["feedback_coverage"] == version["feedback"]["coverage"]
+    assert metrics["accuracy"] == version["quality"]["accuracy"]
+    assert metrics["mae"] is None
+    assert endpoint_metrics(summary, "cancer@9")["requests"] == 0.0
+
+
+def test_quality_says_the_metrics_it_measured_even_when_none() -> None:
+    one = Quality(labeled=1, kind="regression", mae=0.5, rmse=0.5)
+    assert one.to_json() == {"labeled": 1, "mae": 0.5, "rmse": 0.5, "r2": None}
+    assert one.metric("accuracy") is None
+    assert Quality().to_json() == {"labeled": 0}
