@@ -299,9 +299,9 @@ class _Watched:
 class VersionMonitor(_Watched):
     """One version's answers to callers over the period."""
 
-    quality: Quality = field(default_factory=Quality)
-    feedback: Feedback = field(default_factory=lambda: Feedback(0, 0, None, None))
-    timeline: Timeline | None = None
+    quality: Quality
+    feedback: Feedback
+    timeline: Timeline | None = None  # None: not asked for
 
     @property
     def error_rate(self) -> float | None:

@@ -1,4 +1,5 @@
-"""Formatting and escaping the values of a summary, which may be missing or malformed."""
+"""Reading, labelling and escaping the values of a summary's JSON, which may be missing or
+malformed (numbers are formatted by ``modelyard.formatting``, as on the command line)."""
 
 from __future__ import annotations
 
