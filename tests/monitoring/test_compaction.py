@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from modelyard import Yard
+from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.domain.signature import Signature
 from modelyard.errors import InvalidInput
 from modelyard.monitoring.compaction import ROLLUP_REPLICA, compact
@@ -46,7 +47,7 @@ def traffic(yard: Yard, logreg, cancer) -> Yard:
     return yard
 
 
-def _summary(yard: Yard) -> dict:
+def _summary(yard: Yard) -> MonitorSummary:
     return summarize(yard.monitor, "churn", START, NOW + timedelta(hours=1))
 
 
@@ -66,10 +67,10 @@ def test_old_hours_fold_into_one_window_and_the_summary_stays_the_same(traffic: 
     ]  # the last day stays fine
     assert done.windows == len([w for w in fine if w.bucket_start < cutoff])
     assert done.rollups == 36
-    (b,), (a,) = before["versions"], after["versions"]
-    for key in ("requests", "rows", "errors", "latency_ms", "drift_share", "classes"):
-        assert a[key] == b[key], key
-    assert a["drift"]["features"] == b["drift"]["features"]
+    (b,), (a,) = before.versions, after.versions
+    assert a.traffic == b.traffic
+    assert (a.drift_share, a.classes) == (b.drift_share, b.classes)
+    assert a.drift.features == b.drift.features
     assert compact(traffic.monitor, timedelta(days=1), now=NOW).windows == 0  # nothing left to fold
 
 

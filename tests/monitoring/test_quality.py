@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import orjson
@@ -17,6 +18,11 @@ from modelyard.monitoring.quality import label, quality
 from modelyard.store.predictions import LabeledPrediction
 
 NOW = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def quality_json(*args: Any) -> dict[str, Any]:
+    """Quality as the summary's JSON says it (the metrics measured, even when None)."""
+    return quality(*args).to_json()
 
 
 def _rows(predictions, actuals, scores=None) -> list[LabeledPrediction]:
@@ -47,7 +53,7 @@ def test_binary_classification_matches_sklearn(logreg, cancer) -> None:
     truth = y.to_numpy()
     # The same labels as callers send them: 1, 1.0 and "1" are one label.
     sent = [[int(t), float(t), str(t)][i % 3] for i, t in enumerate(truth)]
-    result = quality(_rows(predictions, sent, scores), "classification", [0, 1])
+    result = quality_json(_rows(predictions, sent, scores), "classification", [0, 1])
     assert result == {
         "labeled": len(truth),
         "accuracy": pytest.approx(metrics.accuracy_score(truth, predictions)),
@@ -64,7 +70,7 @@ def test_multiclass_classification_matches_sklearn() -> None:
     X = X[:, :2]  # two features: a model that makes mistakes
     model = LogisticRegression(max_iter=1000).fit(X[::2], y[::2])
     predictions, scores = model.predict(X), model.predict_proba(X)
-    result = quality(_rows(predictions, y, scores), "classification", [0, 1, 2])
+    result = quality_json(_rows(predictions, y, scores), "classification", [0, 1, 2])
     assert 0.5 < metrics.accuracy_score(y, predictions) < 0.95
     macro = {"average": "macro", "zero_division": 0}
     assert result["accuracy"] == pytest.approx(metrics.accuracy_score(y, predictions))
@@ -77,7 +83,7 @@ def test_multiclass_classification_matches_sklearn() -> None:
 def test_text_classes_use_the_greater_label_as_positive() -> None:
     predictions = ["yes", "yes", "no", "no", "yes"]
     actuals = ["yes", "no", "no", "yes", "yes"]
-    result = quality(_rows(predictions, actuals), "classification", ["no", "yes"])
+    result = quality_json(_rows(predictions, actuals), "classification", ["no", "yes"])
     assert result["precision"] == pytest.approx(
         metrics.precision_score(actuals, predictions, pos_label="yes")
     )
@@ -87,7 +93,7 @@ def test_text_classes_use_the_greater_label_as_positive() -> None:
 def test_regression_matches_sklearn() -> None:
     X, y = load_diabetes(return_X_y=True)
     predictions = LinearRegression().fit(X[::2], y[::2]).predict(X)
-    result = quality(_rows(predictions, y), "regression", None)
+    result = quality_json(_rows(predictions, y), "regression", None)
     assert result == {
         "labeled": len(y),
         "mae": pytest.approx(metrics.mean_absolute_error(y, predictions)),
@@ -97,34 +103,34 @@ def test_regression_matches_sklearn() -> None:
 
 
 def test_regression_skips_labels_that_are_not_numbers() -> None:
-    result = quality(_rows([1.0, 2.0, 3.0], [1.5, "n/a", True]), "regression", None)
+    result = quality_json(_rows([1.0, 2.0, 3.0], [1.5, "n/a", True]), "regression", None)
     assert result == {"labeled": 1, "mae": 0.5, "rmse": 0.5, "r2": None}
-    assert quality(_rows([1.0], ["n/a"]), "regression", None) == {"labeled": 0}
+    assert quality_json(_rows([1.0], ["n/a"]), "regression", None) == {"labeled": 0}
 
 
 def test_roc_auc_needs_scores_and_both_outcomes() -> None:
     scores = [[0.8, 0.2], [0.3, 0.7], [0.4, 0.6]]
-    one_class = quality(_rows([0, 1, 1], [1, 1, 1], scores), "classification", [0, 1])
+    one_class = quality_json(_rows([0, 1, 1], [1, 1, 1], scores), "classification", [0, 1])
     assert one_class["roc_auc"] is None
     assert one_class["accuracy"] == pytest.approx(2 / 3)
-    no_scores = quality(_rows([0, 1, 1], [0, 1, 0]), "classification", [0, 1])
+    no_scores = quality_json(_rows([0, 1, 1], [0, 1, 0]), "classification", [0, 1])
     assert no_scores["roc_auc"] is None
-    some_scores = quality(
+    some_scores = quality_json(
         _rows([0, 1, 1], [0, 1, 0], [[0.8, 0.2], None, [0.4, 0.6]]), "classification", [0, 1]
     )
     assert some_scores["roc_auc"] is None
-    both = quality(_rows([0, 1, 1], [0, 1, 0], scores), "classification", [0, 1])
+    both = quality_json(_rows([0, 1, 1], [0, 1, 0], scores), "classification", [0, 1])
     assert both["roc_auc"] == pytest.approx(metrics.roc_auc_score([0, 1, 0], [0.2, 0.7, 0.6]))
 
 
 def test_no_rows_and_other_outputs() -> None:
-    assert quality([], "classification", [0, 1]) == {"labeled": 0}
-    assert quality(_rows([[1, 2]], [[1, 2]]), "other", None) == {"labeled": 1}
+    assert quality_json([], "classification", [0, 1]) == {"labeled": 0}
+    assert quality_json(_rows([[1, 2]], [[1, 2]]), "other", None) == {"labeled": 1}
 
 
 def test_classes_are_taken_from_the_labels_when_the_signature_has_none() -> None:
     predictions, actuals = ["a", "b", "c", "a"], ["a", "b", "b", "c"]
-    result = quality(_rows(predictions, actuals), "classification", None)
+    result = quality_json(_rows(predictions, actuals), "classification", None)
     assert result["accuracy"] == 0.5
     assert result["f1"] == pytest.approx(
         metrics.f1_score(actuals, predictions, average="macro", zero_division=0)
@@ -132,10 +138,10 @@ def test_classes_are_taken_from_the_labels_when_the_signature_has_none() -> None
 
 
 def test_a_binary_label_outside_the_classes_counts_as_a_miss() -> None:
-    result = quality(_rows([1, 0, 1], [2, 0, 1]), "classification", [0, 1])
+    result = quality_json(_rows([1, 0, 1], [2, 0, 1]), "classification", [0, 1])
     assert (result["labeled"], result["accuracy"]) == (3, pytest.approx(2 / 3))
 
 
 def test_scores_of_the_wrong_width_give_no_roc_auc() -> None:
     rows = _rows([0, 1], [0, 1], [np.array([0.9, 0.05, 0.05]), np.array([0.1, 0.8, 0.1])])
-    assert quality(rows, "classification", [0, 1])["roc_auc"] is None
+    assert quality_json(rows, "classification", [0, 1])["roc_auc"] is None

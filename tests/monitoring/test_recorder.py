@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from modelyard import Yard
+from modelyard.domain.monitor_results import Latency, MonitorSummary
 from modelyard.domain.signature import Signature
 from modelyard.monitoring.recorder import Recorder
 from modelyard.monitoring.sketch import NumericCounts
@@ -45,7 +46,7 @@ def _recorder(yard: Yard, **options) -> Recorder:
     return Recorder(yard, bucket_seconds=BUCKET, clock=lambda: AT, **options)
 
 
-def _summary(yard: Yard, **options) -> dict:
+def _summary(yard: Yard, **options) -> MonitorSummary:
     return summarize(yard.monitor, "churn", *PERIOD, **options)
 
 
@@ -100,14 +101,14 @@ def test_two_replicas_merge_by_addition(served, cancer) -> None:
     other.predicted(event(X.iloc[250:300]))
     one.flush()
     other.flush()
-    (version,) = _summary(yard, histograms=True)["versions"]
-    assert (version["requests"], version["rows"]) == (3, 300)
-    radius = version["histograms"]["mean radius"]
+    (version,) = _summary(yard, histograms=True).versions
+    assert (version.requests, version.rows) == (3, 300)
+    radius = version.histograms["mean radius"]
     whole = NumericCounts.empty(radius["edges"])
     whole.add(X["mean radius"].iloc[:300].to_numpy())
     assert radius["current"] == whole.counts.tolist()
     assert (radius["below"], radius["above"]) == (whole.low, whole.high)
-    assert sum(version["classes"].values()) == 300
+    assert sum(version.classes.values()) == 300
     replicas = {w.replica for w in yard.stores.windows.read("churn", *PERIOD)}
     assert replicas == {one.replica, other.replica}
 
@@ -118,9 +119,9 @@ def test_the_reference_data_itself_shows_no_drift(served, cancer) -> None:
     recorder = _recorder(yard)
     recorder.predicted(event(X))
     recorder.flush()
-    (version,) = _summary(yard)["versions"]
-    assert version["drift"]["verdict"] == "no drift"
-    assert version["drift_share"] == 0.0
+    (version,) = _summary(yard).versions
+    assert version.drift.verdict == "no drift"
+    assert version.drift_share == 0.0
 
 
 def test_events_fall_in_their_time_buckets(served, cancer) -> None:
@@ -132,8 +133,8 @@ def test_events_fall_in_their_time_buckets(served, cancer) -> None:
     recorder.flush()
     windows = yard.stores.windows.read("churn", *PERIOD)
     assert [w.sketch["rows"] for w in windows] == [5, 7]
-    timeline = _summary(yard)["versions"][0]["timeline"]
-    assert [point["rows"] for point in timeline] == [5, 7]
+    timeline = _summary(yard).versions[0].timeline
+    assert [p.traffic.rows for p in timeline.points if p.traffic] == [5, 7]
 
 
 def test_errors_are_counted_in_the_window(served, cancer) -> None:
@@ -145,10 +146,10 @@ def test_errors_are_counted_in_the_window(served, cancer) -> None:
     recorder.failed("churn", "churn@1", 503)
     recorder.failed("churn", "churn@1", 422)
     recorder.flush()
-    (version,) = _summary(yard)["versions"]
-    assert version["errors"] == {"422": 1, "503": 2}
-    assert version["error_rate"] == pytest.approx(2 / 4)
-    assert version["client_error_rate"] == pytest.approx(1 / 4)
+    (version,) = _summary(yard).versions
+    assert version.traffic.errors == {"422": 1, "503": 2}
+    assert version.error_rate == pytest.approx(2 / 4)
+    assert version.client_error_rate == pytest.approx(1 / 4)
 
 
 def test_a_bucket_with_only_errors(served) -> None:
@@ -156,10 +157,10 @@ def test_a_bucket_with_only_errors(served) -> None:
     recorder = _recorder(yard)
     recorder.failed("churn", "churn@1", 503)
     recorder.flush()
-    (version,) = _summary(yard)["versions"]
-    assert (version["requests"], version["errors"], version["error_rate"]) == (0, {"503": 1}, 1.0)
-    assert version["drift"]["verdict"] == "not enough data"
-    assert version["latency_ms"] == {"p50": None, "p95": None, "p99": None}
+    (version,) = _summary(yard).versions
+    assert (version.requests, version.traffic.errors, version.error_rate) == (0, {"503": 1}, 1.0)
+    assert version.drift.verdict == "not enough data"
+    assert version.latency_ms == Latency(None, None, None)
 
 
 def test_a_full_queue_drops_rows_and_counts_them(served, cancer) -> None:
@@ -305,7 +306,7 @@ def test_late_rows_for_a_forgotten_bucket_never_shrink_its_stored_counts(served,
         w for w in yard.stores.windows.read("churn", *PERIOD) if w.bucket_start.timestamp() <= AT
     ]
     assert sorted(w.sketch["rows"] for w in first_bucket) == [3, 100]
-    assert _summary(yard)["versions"][0]["rows"] == 108
+    assert _summary(yard).versions[0].rows == 108
 
 
 def test_a_profile_that_could_not_be_read_is_tried_again(served, cancer) -> None:

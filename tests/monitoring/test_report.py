@@ -25,6 +25,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelyard import Yard
 from modelyard.domain.jsonable import plain
+from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.domain.signature import Signature
 from modelyard.monitoring.recorder import Recorder
 from modelyard.monitoring.report import render_html, render_json
@@ -165,7 +166,7 @@ def record(
     return ids
 
 
-def summary_of(yard: Yard) -> dict[str, Any]:
+def summary_of(yard: Yard) -> MonitorSummary:
     return summarize(
         yard.monitor,
         "cancer-api",
@@ -190,7 +191,7 @@ def traffic(
     sqlite_yard.add_feedback(
         "cancer-api", [(pid, str(int(y.iloc[i]))) for i, pid in enumerate(ids[:400])]
     )
-    return summary_of(sqlite_yard)
+    return summary_of(sqlite_yard).to_json()
 
 
 def test_report_of_real_traffic(
@@ -254,6 +255,12 @@ def test_report_json_is_the_summary(traffic: dict[str, Any]) -> None:
     assert text.startswith("{\n  ")
 
 
+def test_a_typed_summary_reports_as_its_json(traffic: dict[str, Any], sqlite_yard: Yard) -> None:
+    typed = summary_of(sqlite_yard)
+    assert render_html(typed) == render_html(traffic)
+    assert render_json(typed) == render_json(traffic)
+
+
 def test_hostile_names_are_escaped(
     sqlite_yard: Yard, cancer: tuple[pd.DataFrame, pd.Series]
 ) -> None:
@@ -272,7 +279,7 @@ def test_hostile_names_are_escaped(
     unseen = frame.iloc[200:400].assign(plan="</script><script>alert(2)</script>")
     unseen["</script>"] += 100
     record(sqlite_yard, model, [frame.iloc[:200], unseen], checked=False)
-    summary = summary_of(sqlite_yard)
+    summary = summary_of(sqlite_yard).to_json()
     version = summary["versions"][0]
     assert set(version["histograms"]) == {*HOSTILE, "plan"}
     assert version["histograms"]["plan"]["unseen_values"]
@@ -367,7 +374,7 @@ def test_an_endpoint_without_traffic(sqlite_yard: Yard, logreg: Pipeline, cancer
     X, _ = cancer
     sqlite_yard.register(logreg, "cancer", sample=X)
     sqlite_yard.create_endpoint("cancer-api", "cancer@1")
-    summary = summary_of(sqlite_yard)
+    summary = summary_of(sqlite_yard).to_json()
     assert summary["versions"] == []
     text = render_html(summary)
     page = parse(text)

@@ -48,10 +48,10 @@ def test_windows_stored_before_shadows_still_load() -> None:
 def test_rates_and_means_come_from_the_counts() -> None:
     stats = _window().shadow["churn@3"]
     summary = compared("churn@3", stats)
-    assert summary["agreement_rate"] == pytest.approx(3 / 4)
-    assert summary["mean_abs_diff"] == pytest.approx(1.0 / 4)
-    assert summary["mean_proba_abs_diff"] == pytest.approx(0.4 / 4)
-    assert summary["error_rate"] == pytest.approx(2 / 6)
-    assert summary["skipped"] == 5
-    assert summary["latency_ms"]["shadow"]["p50"] > summary["latency_ms"]["primary"]["p50"]
-    assert compared("churn@3", ShadowStats())["agreement_rate"] is None
+    assert summary.agreement_rate == pytest.approx(3 / 4)
+    assert summary.mean_abs_diff == pytest.approx(1.0 / 4)
+    assert summary.mean_proba_abs_diff == pytest.approx(0.4 / 4)
+    assert summary.error_rate == pytest.approx(2 / 6)
+    assert summary.skipped == 5
+    assert summary.shadow_latency_ms.p50 > summary.primary_latency_ms.p50
+    assert compared("churn@3", ShadowStats()).agreement_rate is None

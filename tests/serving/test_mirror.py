@@ -56,16 +56,16 @@ def test_the_shadow_is_compared_counted_apart_and_takes_no_feedback(
     assert served.version == "churn@1"
     assert served.output.predictions.tolist() == logreg.predict(rows).tolist()
     summary = summarize_recent(sqlite_yard.monitor, "churn-api", timedelta(hours=1))
-    [version] = summary["versions"]
-    assert (version["version"], version["rows"]) == ("churn@1", len(rows))
-    [shadow] = summary["shadows"]
-    [vs] = shadow["compared"]
+    [version] = summary.versions
+    assert (version.version, version.rows) == ("churn@1", len(rows))
+    [shadow] = summary.shadows
+    [vs] = shadow.compared
     agree = np.mean(logreg.predict(rows) == forest.predict(rows))
     gap = np.abs(logreg.predict_proba(rows)[:, 1] - forest.predict_proba(rows)[:, 1]).mean()
-    assert (shadow["version"], shadow["rows"], vs["primary"]) == ("churn@2", len(rows), "churn@1")
-    assert vs["agreement_rate"] == pytest.approx(agree)
-    assert vs["mean_proba_abs_diff"] == pytest.approx(gap)
-    assert (vs["errors"], vs["skipped"]) == (0, 0)
+    assert (shadow.version, shadow.rows, vs.primary) == ("churn@2", len(rows), "churn@1")
+    assert vs.agreement_rate == pytest.approx(agree)
+    assert vs.mean_proba_abs_diff == pytest.approx(gap)
+    assert (vs.errors, vs.skipped) == (0, 0)
     labels = {"endpoint": "churn-api", "primary": "churn@1", "shadow": "churn@2"}
     rows_seen = metrics.registry.get_sample_value("modelyard_shadow_rows_total", labels)
     assert rows_seen == len(rows)

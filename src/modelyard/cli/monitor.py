@@ -3,13 +3,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from modelyard.cli.context import open_yard, parse_pairs
 from modelyard.cli.output import JsonOption, console, print_json, progress_bar, say, table
+from modelyard.formatting import brief
+
+if TYPE_CHECKING:
+    from modelyard.domain.monitor_results import (
+        DriftReport,
+        Feedback,
+        Quality,
+        ShadowMonitor,
+        VersionMonitor,
+    )
 
 monitor_app = typer.Typer(
     help="Traffic, latency, drift and quality of served endpoints.", no_args_is_help=True
@@ -18,14 +29,6 @@ feedback_app = typer.Typer(help="Ground truth for earlier predictions.", no_args
 
 FEEDBACK_CHUNK = 1000
 SHOWN_UNKNOWN = 5
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
-    return str(value)
 
 
 def drift(
@@ -80,7 +83,7 @@ def drift(
     if as_json:
         print_json(report.to_json())
     else:
-        _drift_table(report.to_json(), f"drift of {current.name} against {reference.name}")
+        _drift_table(report, f"drift of {current.name} against {reference.name}")
     raise typer.Exit(1 if report.drifted else 0)
 
 
@@ -96,23 +99,22 @@ def _thresholds(pairs: list[str] | None) -> dict[str, float]:
     return out
 
 
-def _drift_table(report: dict[str, Any], title: str) -> None:
+def _drift_table(report: DriftReport, title: str) -> None:
     rows = []
-    for item in sorted(report["features"], key=lambda f: f["verdict"] != "drift"):
-        values = item["values"]
+    for item in sorted(report.features, key=lambda f: not f.drifted):
+        values = item.values
         rows.append(
             [
-                item["feature"],
-                item["kind"],
-                item["current_rows"],
-                _fmt(values.get("psi")),
-                _fmt(values.get("jensenshannon")),
-                _fmt(values.get("ks")),
-                _fmt(values.get("wasserstein")),
-                _fmt(values.get("ks_p_value", values.get("chi2_p_value"))),
-                f"{item['test']} {'<' if item['test'].endswith('p_value') else '≥'} "
-                f"{item['threshold']:g}",
-                item["verdict"],
+                item.feature,
+                item.kind,
+                item.current_rows,
+                brief(values.get("psi")),
+                brief(values.get("jensenshannon")),
+                brief(values.get("ks")),
+                brief(values.get("wasserstein")),
+                brief(values.get("ks_p_value", values.get("chi2_p_value"))),
+                f"{item.test} {'<' if item.test.endswith('p_value') else '≥'} {item.threshold:g}",
+                item.verdict,
             ]
         )
     table(
@@ -120,11 +122,10 @@ def _drift_table(report: dict[str, Any], title: str) -> None:
         ["feature", "kind", "rows", "PSI", "JS", "KS", "W/σ", "p-value", "drift when", "verdict"],
         rows,
     )
-    share = report["drift_share"]
     say(
-        f"dataset: {report['verdict']} — {len(report['drifted_features'])} of "
-        f"{len(report['features'])} features drifted (share {_fmt(share)}, "
-        f"threshold {report['drift_share_threshold']:g})"
+        f"dataset: {report.verdict} — {len(report.drifted_features)} of "
+        f"{len(report.features)} features drifted (share {brief(report.drift_share)}, "
+        f"threshold {report.config.drift_share:g})"
     )
 
 
@@ -148,29 +149,27 @@ def status(
         bucket_seconds=yard.settings.monitor_bucket_seconds,
     )
     if as_json:
-        print_json(summary)
+        print_json(summary.to_json())
         return
-    versions = summary["versions"]
+    versions = summary.versions
     if not versions:
         say(f"{endpoint}: no traffic recorded in the last {since}")
-        _shadow_table(endpoint, since, summary.get("shadows", []))
+        _shadow_table(endpoint, since, summary.shadows)
         return
     rows = []
     for v in versions:
-        latency = v["latency_ms"]
-        quality = v["quality"]
-        fed = v["feedback"]
+        latency = v.latency_ms
         rows.append(
             [
-                v["version"],
-                v["requests"],
-                v["rows"],
-                " / ".join(_fmt(latency[p]) for p in ("p50", "p95", "p99")),
-                _fmt(v["error_rate"]),
-                _fmt(v["drift_share"]) + ("*" if v.get("drift_unavailable") else ""),
-                ", ".join(v["top_drifted"]) or "—",
-                _quality_text(quality),
-                _feedback_text(fed),
+                v.version,
+                v.requests,
+                v.rows,
+                " / ".join(brief(p) for p in (latency.p50, latency.p95, latency.p99)),
+                brief(v.error_rate),
+                brief(v.drift_share) + ("*" if v.drift_unavailable else ""),
+                ", ".join(v.top_drifted) or "—",
+                _quality_text(v.quality),
+                _feedback_text(v.feedback),
             ]
         )
     table(
@@ -189,49 +188,48 @@ def status(
         rows,
     )
     _why_no_drift(versions)
-    _shadow_table(endpoint, since, summary.get("shadows", []))
+    _shadow_table(endpoint, since, summary.shadows)
 
 
-def _feedback_text(feedback: dict[str, Any]) -> str:
+def _feedback_text(feedback: Feedback) -> str:
     """How much of the traffic has its ground truth yet, and how late it arrives."""
-    coverage = feedback["coverage"]
+    coverage = feedback.coverage
     if coverage is None:
         return "—"
-    if not feedback["labeled"]:
+    if not feedback.labeled:
         return "no rows labelled yet"
-    lag = feedback["lag_seconds_p50"]
-    return f"{coverage:.0%} of rows labelled, median {_fmt(lag)} s after"
+    return f"{coverage:.0%} of rows labelled, median {brief(feedback.lag_seconds_p50)} s after"
 
 
-def _why_no_drift(versions: list[dict[str, Any]]) -> None:
+def _why_no_drift(versions: Sequence[VersionMonitor]) -> None:
     """A footnote per version whose drift share is "—*": a dash alone reads as a bug."""
     from modelyard.cli.models import NO_REFERENCE_FIX
     from modelyard.domain.monitoring import NO_REFERENCE
 
     for v in versions:
-        reason = v.get("drift_unavailable")
+        reason = v.drift_unavailable
         if reason:
-            say(f"* {v['version']}: {NO_REFERENCE_FIX if reason == NO_REFERENCE else reason}")
+            say(f"* {v.version}: {NO_REFERENCE_FIX if reason == NO_REFERENCE else reason}")
 
 
-def _shadow_table(endpoint: str, since: str, shadows: list[dict[str, Any]]) -> None:
+def _shadow_table(endpoint: str, since: str, shadows: Sequence[ShadowMonitor]) -> None:
     """Each shadow against each version that answered the requests it was sent."""
     rows = []
     for shadow in shadows:
-        for c in shadow["compared"]:
-            latency = c["latency_ms"]
+        for c in shadow.compared:
+            mirrored, answered = c.shadow_latency_ms, c.primary_latency_ms
             rows.append(
                 [
-                    shadow["version"],
-                    c["primary"],
-                    c["rows"],
-                    _fmt(c["agreement_rate"]),
-                    _fmt(c["mean_abs_diff"]),
-                    _fmt(c["mean_proba_abs_diff"]),
-                    " / ".join(_fmt(latency["shadow"][p]) for p in ("p50", "p95")),
-                    " / ".join(_fmt(latency["primary"][p]) for p in ("p50", "p95")),
-                    c["errors"],
-                    c["skipped"],
+                    shadow.version,
+                    c.primary,
+                    c.rows,
+                    brief(c.agreement_rate),
+                    brief(c.mean_abs_diff),
+                    brief(c.mean_proba_abs_diff),
+                    f"{brief(mirrored.p50)} / {brief(mirrored.p95)}",
+                    f"{brief(answered.p50)} / {brief(answered.p95)}",
+                    c.errors,
+                    c.skipped,
                 ]
             )
     if not rows:
@@ -254,11 +252,11 @@ def _shadow_table(endpoint: str, since: str, shadows: list[dict[str, Any]]) -> N
     )
 
 
-def _quality_text(quality: dict[str, Any]) -> str:
+def _quality_text(quality: Quality) -> str:
     shown = [
-        f"{name} {_fmt(quality[name])}"
+        f"{name} {brief(value)}"
         for name in ("accuracy", "f1", "roc_auc", "mae", "rmse", "r2")
-        if quality.get(name) is not None
+        if (value := quality.metric(name)) is not None
     ]
     return ", ".join(shown) or "—"
 

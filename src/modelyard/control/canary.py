@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from modelyard.control.actions import Actions, Context
-from modelyard.control.signals import QUALITY, endpoint_metrics
+from modelyard.control.signals import endpoint_metrics
 from modelyard.domain.conditions import Condition, Verdict
+from modelyard.domain.monitor_results import QUALITY_METRICS, MonitorSummary
 from modelyard.domain.names import parse_ref
 from modelyard.domain.rollouts import Rollout
 from modelyard.errors import NotFound, first_line
@@ -65,7 +66,7 @@ def decide(rollout: Rollout, candidate: Metrics, baseline: Metrics, now: datetim
 def _judge(check: Condition, candidate: Metrics, baseline: Metrics, min_rows: int) -> Verdict:
     """Quality from a handful of labels is noise: a quality check waits until both versions
     have ``min_rows`` labelled rows, so a canary is never aborted on a few unlucky labels."""
-    if check.metric in QUALITY:
+    if check.metric in QUALITY_METRICS:
         for who, metrics in (("candidate", candidate), ("baseline", baseline)):
             labeled = int(metrics.get("labeled") or 0)
             if labeled < min_rows:
@@ -118,7 +119,7 @@ def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollo
     return finish(yard, rollout, actions, decision)
 
 
-def _summary(yard: Yard, rollout: Rollout, since: datetime, until: datetime) -> dict[str, Any]:
+def _summary(yard: Yard, rollout: Rollout, since: datetime, until: datetime) -> MonitorSummary:
     return summarize(
         yard.monitor,
         rollout.plan.endpoint,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelyard.control.actions import Actions, Context
 from modelyard.control.signals import endpoint_metrics
+from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.domain.policies import Policy, evaluate
 from modelyard.errors import NotFound, first_line
 from modelyard.monitoring.summary import summarize
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def tick(yard: Yard, actions: Actions, now: datetime) -> None:
-    summaries: dict[tuple[str, timedelta], dict[str, Any]] = {}
+    summaries: dict[tuple[str, timedelta], MonitorSummary] = {}
     for policy in yard.list_policies():
         if not policy.enabled:
             continue
@@ -37,7 +38,7 @@ def _one(
     actions: Actions,
     policy: Policy,
     now: datetime,
-    summaries: dict[tuple[str, timedelta], dict[str, Any]],
+    summaries: dict[tuple[str, timedelta], MonitorSummary],
 ) -> None:
     key = (policy.endpoint, policy.window)
     if key not in summaries:

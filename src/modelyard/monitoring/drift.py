@@ -13,105 +13,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import special, stats
 from scipy.spatial import distance
 
+from modelyard.domain.monitor_results import (
+    DRIFT,
+    NO_DRIFT,
+    NOT_ENOUGH,
+    DriftReport,
+    FeatureDrift,
+)
 from modelyard.domain.monitoring import DriftConfig
 from modelyard.monitoring.sketch import CategoryCounts, Counts, NumericCounts
 
 VALUE_OF_TEST = {"chi2": "chi2_p_value"}  # configured test → the value that decides
 PSI_FLOOR = 1e-4  # proportions of zero are replaced by this before the logarithm
 UNSEEN = "(unseen)"
-
-DRIFT = "drift"
-NO_DRIFT = "no drift"
-NOT_ENOUGH = "not enough data"
-
-
-@dataclass(frozen=True)
-class FeatureDrift:
-    feature: str
-    kind: str  # numeric | categorical
-    reference_rows: int
-    current_rows: int
-    missing: int
-    values: dict[str, float]  # every test's value (p-values end in _p_value)
-    test: str  # the test that gave the verdict
-    threshold: float
-    verdict: str
-
-    @property
-    def drifted(self) -> bool:
-        return self.verdict == DRIFT
-
-    @property
-    def score(self) -> float | None:
-        return self.values.get(self.test)
-
-    @property
-    def severity(self) -> float:
-        """Value ÷ threshold for effect sizes, threshold ÷ value for p-values: > 1 drifts."""
-        score = self.score
-        if score is None or self.threshold <= 0:
-            return 0.0
-        if self.test.endswith("p_value"):
-            return self.threshold / max(score, 1e-300)
-        return score / self.threshold
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "feature": self.feature,
-            "kind": self.kind,
-            "reference_rows": self.reference_rows,
-            "current_rows": self.current_rows,
-            "missing": self.missing,
-            "values": self.values,
-            "test": self.test,
-            "threshold": self.threshold,
-            "verdict": self.verdict,
-        }
-
-
-@dataclass(frozen=True)
-class DriftReport:
-    features: list[FeatureDrift]
-    output: FeatureDrift | None
-    config: DriftConfig
-    drift_share: float | None = field(init=False)
-    verdict: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        judged = [f for f in self.features if f.verdict != NOT_ENOUGH]
-        share = sum(f.drifted for f in judged) / len(judged) if judged else None
-        object.__setattr__(self, "drift_share", share)
-        if share is None:
-            verdict = NOT_ENOUGH
-        else:
-            verdict = DRIFT if share >= self.config.drift_share else NO_DRIFT
-        object.__setattr__(self, "verdict", verdict)
-
-    @property
-    def drifted(self) -> bool:
-        return self.verdict == DRIFT
-
-    def top(self, n: int = 5) -> list[FeatureDrift]:
-        """The drifted features, most shifted first (how far past its threshold each is)."""
-        drifted = [f for f in self.features if f.drifted]
-        return sorted(drifted, key=lambda f: -f.severity)[:n]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict,
-            "drift_share": self.drift_share,
-            "drift_share_threshold": self.config.drift_share,
-            "drifted_features": [f.feature for f in self.features if f.drifted],
-            "features": [f.to_json() for f in self.features],
-            "output": self.output.to_json() if self.output else None,
-        }
 
 
 # -- binned test values -----------------------------------------------------------------

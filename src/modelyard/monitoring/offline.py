@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelyard.domain.monitor_results import DriftReport
 from modelyard.domain.monitoring import DriftConfig
 from modelyard.errors import InvalidInput
-from modelyard.monitoring.drift import DriftReport, compare, exact_numeric
+from modelyard.monitoring.drift import compare, exact_numeric
 from modelyard.monitoring.profile import categorical_profile, numeric_profile_sorted
 from modelyard.monitoring.sketch import CategoryCounts, Counts, NumericCounts, sorted_finite
 

@@ -15,6 +15,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.monitoring.recorder import Recorder
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,9 @@ MAX_CLASS_LABELS = 50  # a regression mistaken for classes must not explode the 
 class MonitorGauges(Collector):
     def __init__(self, recorder: Recorder | None = None) -> None:
         self.recorder = recorder
-        self.summaries: dict[str, dict[str, Any]] = {}
+        self.summaries: dict[str, MonitorSummary] = {}
 
-    def update(self, endpoint: str, summary: dict[str, Any]) -> None:
+    def update(self, endpoint: str, summary: MonitorSummary) -> None:
         self.summaries[endpoint] = summary
 
     def keep_only(self, endpoints: set[str]) -> None:
@@ -36,7 +37,7 @@ class MonitorGauges(Collector):
     async def keep_fresh(
         self,
         endpoints: Callable[[], list[str]],
-        summarize: Callable[[str], dict[str, Any]],
+        summarize: Callable[[str], MonitorSummary],
         seconds: float,
     ) -> None:
         """Recompute every endpoint's summary off the event loop, every ``seconds``."""
@@ -91,28 +92,28 @@ class MonitorGauges(Collector):
             labels=labels,
         )
         for endpoint, summary in self.summaries.items():
-            for version in summary["versions"]:
-                key = [endpoint, version["version"]]
-                drift = version.get("drift")
-                if drift:
-                    for item in drift["features"]:
-                        for test, value in item["values"].items():
-                            feature.add_metric([*key, item["feature"], test], value)
-                    if drift["output"]:
-                        for test, value in drift["output"]["values"].items():
+            for version in summary.versions:
+                key = [endpoint, version.version]
+                drift = version.drift
+                if drift is not None:
+                    for item in drift.features:
+                        for test, value in item.values.items():
+                            feature.add_metric([*key, item.feature, test], value)
+                    if drift.output is not None:
+                        for test, value in drift.output.values.items():
                             output.add_metric([*key, test], value)
-                    if drift["drift_share"] is not None:
-                        share.add_metric(key, drift["drift_share"])
-                        dataset.add_metric(key, 1.0 if drift["verdict"] == "drift" else 0.0)
-                for metric, value in _numbers(version["quality"]):
+                    if drift.drift_share is not None:
+                        share.add_metric(key, drift.drift_share)
+                        dataset.add_metric(key, 1.0 if drift.drifted else 0.0)
+                for metric, value in _numbers(version.quality.to_json()):
                     quality.add_metric([*key, metric], value)
-                for label, count in list(version["classes"].items())[:MAX_CLASS_LABELS]:
+                for label, count in list(version.classes.items())[:MAX_CLASS_LABELS]:
                     classes.add_metric([*key, label], count)
-                fed = version["feedback"]
-                if fed["lag_seconds_p50"] is not None:
-                    lag.add_metric(key, fed["lag_seconds_p50"])
-                if fed["coverage"] is not None:
-                    coverage.add_metric(key, fed["coverage"])
+                fed = version.feedback
+                if fed.lag_seconds_p50 is not None:
+                    lag.add_metric(key, fed.lag_seconds_p50)
+                if fed.coverage is not None:
+                    coverage.add_metric(key, fed.coverage)
         yield from (feature, output, share, dataset, quality, classes, lag, coverage)
         if self.recorder is not None:
             yield CounterMetricFamily(

@@ -13,15 +13,14 @@ import orjson
 from sklearn import metrics
 
 from modelyard.domain.feedback import label
+from modelyard.domain.monitor_results import Quality
 from modelyard.store.predictions import LabeledPrediction
 
 
-def quality(
-    rows: Sequence[LabeledPrediction], kind: str, classes: Sequence[Any] | None
-) -> dict[str, float | int | None]:
+def quality(rows: Sequence[LabeledPrediction], kind: str, classes: Sequence[Any] | None) -> Quality:
     """Metrics over labelled predictions; ``kind`` is the signature's output kind."""
     if not rows:
-        return {"labeled": 0}
+        return Quality()
     predictions = [orjson.loads(r.prediction) for r in rows]
     actuals = [orjson.loads(r.actual) for r in rows]
     if kind == "regression":
@@ -29,23 +28,25 @@ def quality(
     if kind == "classification":
         scores = [orjson.loads(r.scores) if r.scores else None for r in rows]
         return _classification(predictions, actuals, scores, classes)
-    return {"labeled": len(rows)}
+    return Quality(labeled=len(rows))
 
 
-def _regression(predictions: list[Any], actuals: list[Any]) -> dict[str, float | int | None]:
+def _regression(predictions: list[Any], actuals: list[Any]) -> Quality:
     pairs = [
         (float(p), float(a))
         for p, a in zip(predictions, actuals, strict=True)
         if _is_number(p) and _is_number(a)
     ]
-    result: dict[str, float | int | None] = {"labeled": len(pairs)}
     if not pairs:
-        return result
+        return Quality()
     y_pred, y_true = np.array([p for p, _ in pairs]), np.array([a for _, a in pairs])
-    result["mae"] = float(metrics.mean_absolute_error(y_true, y_pred))
-    result["rmse"] = float(math.sqrt(metrics.mean_squared_error(y_true, y_pred)))
-    result["r2"] = float(metrics.r2_score(y_true, y_pred)) if len(pairs) >= 2 else None
-    return result
+    return Quality(
+        labeled=len(pairs),
+        kind="regression",
+        mae=float(metrics.mean_absolute_error(y_true, y_pred)),
+        rmse=float(math.sqrt(metrics.mean_squared_error(y_true, y_pred))),
+        r2=float(metrics.r2_score(y_true, y_pred)) if len(pairs) >= 2 else None,
+    )
 
 
 def _classification(
@@ -53,7 +54,7 @@ def _classification(
     actuals: list[Any],
     scores: list[Any],
     classes: Sequence[Any] | None,
-) -> dict[str, float | int | None]:
+) -> Quality:
     y_pred = [label(p) for p in predictions]
     y_true = [label(a) for a in actuals]
     names = [label(c) for c in classes] if classes else sorted(set(y_true) | set(y_pred))
@@ -66,15 +67,15 @@ def _classification(
         options["pos_label"] = names[1]  # scikit-learn's convention: the greater label
     else:
         options["labels"] = names
-    result: dict[str, float | int | None] = {
-        "labeled": len(y_true),
-        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
-        "precision": float(metrics.precision_score(y_true, y_pred, **options)),
-        "recall": float(metrics.recall_score(y_true, y_pred, **options)),
-        "f1": float(metrics.f1_score(y_true, y_pred, **options)),
-        "roc_auc": _roc_auc(y_true, scores, names),
-    }
-    return result
+    return Quality(
+        labeled=len(y_true),
+        kind="classification",
+        accuracy=float(metrics.accuracy_score(y_true, y_pred)),
+        precision=float(metrics.precision_score(y_true, y_pred, **options)),
+        recall=float(metrics.recall_score(y_true, y_pred, **options)),
+        f1=float(metrics.f1_score(y_true, y_pred, **options)),
+        roc_auc=_roc_auc(y_true, scores, names),
+    )
 
 
 def _roc_auc(y_true: list[str], scores: list[Any], names: list[str]) -> float | None:

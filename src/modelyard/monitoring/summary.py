@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from modelyard.domain.endpoints import Endpoint, shadowed_ref
 from modelyard.domain.entities import ModelVersion
+from modelyard.domain.monitor_results import (
+    PERCENTILES,
+    Feedback,
+    Latency,
+    MonitorSummary,
+    ScoreTest,
+    ShadowComparison,
+    ShadowMonitor,
+    Timeline,
+    TimelinePoint,
+    Traffic,
+    VersionMonitor,
+)
 from modelyard.domain.monitoring import NO_REFERENCE, DriftConfig
 from modelyard.monitoring.drift import VALUE_OF_TEST, compare
 from modelyard.monitoring.quality import quality
@@ -31,7 +44,6 @@ from modelyard.store.predictions import LabeledPrediction, PredictionLog
 from modelyard.store.schema import utcnow
 from modelyard.store.windows import StoredWindow, WindowStore
 
-PERCENTILES = (50, 95, 99)
 MAX_POINTS = 200  # timeline points per version, whatever the period
 
 
@@ -61,7 +73,7 @@ def summarize(
     histograms: bool = False,
     timeline: bool = True,
     bucket_seconds: int = 300,
-) -> dict[str, Any]:
+) -> MonitorSummary:
     """The monitor of ``endpoint`` over the windows that overlap [since, until)
     (``bucket_seconds``: the longest bucket to look back for)."""
     config = source.get_endpoint(endpoint).monitoring.drift
@@ -95,27 +107,12 @@ def summarize(
         )
         for ref in sorted(set(by_version) | set(labels))
     ]
-    versions.sort(key=lambda v: -v["requests"])
+    versions.sort(key=lambda v: -v.requests)
     shadows = [
         _shadow(source, ref, windows, config, histograms=histograms)
         for ref, windows in sorted(by_shadow.items())
     ]
-    return {
-        "endpoint": endpoint,
-        "since": since.isoformat(),
-        "until": until.isoformat(),
-        "drift_config": {
-            "numeric_test": config.numeric_test,
-            "categorical_test": config.categorical_test,
-            "thresholds": dict(config.thresholds),
-            "p_value": config.p_value,
-            "large_rows": config.large_rows,
-            "min_rows": config.min_rows,
-            "drift_share": config.drift_share,
-        },
-        "versions": versions,
-        "shadows": shadows,
-    }
+    return MonitorSummary(endpoint, since, until, config, tuple(versions), tuple(shadows))
 
 
 def summarize_recent(
@@ -127,7 +124,7 @@ def summarize_recent(
     histograms: bool = False,
     timeline: bool = True,
     bucket_seconds: int = 300,
-) -> dict[str, Any]:
+) -> MonitorSummary:
     """The monitor over the last ``period`` (the current bucket included)."""
     now = utcnow()
     return summarize(
@@ -151,7 +148,7 @@ def _version(
     *,
     histograms: bool,
     timeline: bool,
-) -> dict[str, Any]:
+) -> VersionMonitor:
     without = NO_REFERENCE  # why there is no drift, when there is none
     try:
         profile, classification = source.monitor_profile(ref)
@@ -179,27 +176,28 @@ def _version(
             bucket.merge(part)
     for bucket in buckets.values():  # each window merged once, into its point
         merged.merge(bucket)
-    result = _traffic(merged)
-    result["version"] = ref
     drift = compare(profile, merged.features, merged.output, config) if profile else None
-    result["drift"] = drift.to_json() if drift else None
-    result["drift_share"] = drift.drift_share if drift else None
-    result["drift_unavailable"] = None if drift else without
-    result["top_drifted"] = [f.feature for f in drift.top()] if drift else []
-    result["classes"] = merged.class_counts()
-    result["quality"] = quality(labeled, kind, classes)
-    # Rows counted by the sketches stand for the rows logged: counting the log itself would
-    # scan millions of rows on every gauge refresh.
-    result["feedback"] = _feedback(labeled, merged.rows)
-    if histograms:
-        result["histograms"] = _histograms(profile, merged)
+    points = None
     if timeline:
-        result["timeline_seconds"] = max(step, *seconds, 1)  # one point's span (rates)
-        result["timeline_drift_tests"] = timeline_drift_tests(config)
-        result["timeline"] = _timeline(
-            profile, buckets, labeled, kind, classes, config, result["timeline_seconds"]
+        span = max(step, *seconds, 1)  # one point's span (rates)
+        points = Timeline(
+            span,
+            timeline_drift_tests(config),
+            _timeline(profile, buckets, labeled, kind, classes, config, span),
         )
-    return result
+    return VersionMonitor(
+        version=ref,
+        traffic=_traffic(merged),
+        drift=drift,
+        drift_unavailable=None if drift else without,
+        classes=merged.class_counts(),
+        histograms=_histograms(profile, merged) if histograms else None,
+        quality=quality(labeled, kind, classes),
+        # Rows counted by the sketches stand for the rows logged: counting the log itself
+        # would scan millions of rows on every gauge refresh.
+        feedback=_feedback(labeled, merged.rows),
+        timeline=points,
+    )
 
 
 def _shadow(
@@ -209,41 +207,42 @@ def _shadow(
     config: DriftConfig,
     *,
     histograms: bool,
-) -> dict[str, Any]:
+) -> ShadowMonitor:
     """A shadow's own traffic, latency, drift and outputs (no quality: no caller got its
     answers, so no feedback is about them), and how it compares with each version that
     answered the requests it was sent."""
-    result = _version(source, ref, stored, [], config, histograms=histograms, timeline=False)
-    for key in ("errors", "error_rate", "client_error_rate", "quality", "feedback"):
-        result.pop(key, None)  # about answers given to callers: never a shadow's
+    own = _version(source, ref, stored, [], config, histograms=histograms, timeline=False)
     merged: dict[str, ShadowStats] = defaultdict(ShadowStats)
     for window in stored:
         for primary, stats in (window.sketch.get("shadow") or {}).items():
             merged[primary].merge(ShadowStats.from_json(stats))
-    result["compared"] = [compared(primary, s) for primary, s in sorted(merged.items())]
-    return result
+    return ShadowMonitor(
+        version=ref,
+        traffic=own.traffic,
+        drift=own.drift,
+        drift_unavailable=own.drift_unavailable,
+        classes=own.classes,
+        histograms=own.histograms,
+        compared=tuple(compared(primary, s) for primary, s in sorted(merged.items())),
+    )
 
 
-def compared(primary: str, stats: ShadowStats) -> dict[str, Any]:
+def compared(primary: str, stats: ShadowStats) -> ShadowComparison:
     """Means and rates from a shadow's comparison counts against ``primary``."""
     attempted = stats.rows + stats.errors
-    return {
-        "primary": primary,
-        "requests": stats.requests,
-        "rows": stats.rows,
-        "agreement_rate": stats.agreements / stats.rows if stats.rows else None,
-        "mean_abs_diff": stats.abs_diff / stats.diff_rows if stats.diff_rows else None,
-        "mean_proba_abs_diff": (
-            stats.proba_abs_diff / stats.proba_rows if stats.proba_rows else None
-        ),
-        "errors": stats.errors,
-        "error_rate": stats.errors / attempted if attempted else None,
-        "skipped": stats.skipped,
-        "latency_ms": {
-            side: {f"p{q}": percentile(histogram, q) for q in PERCENTILES}
-            for side, histogram in (("shadow", stats.latency), ("primary", stats.primary_latency))
-        },
-    }
+    return ShadowComparison(
+        primary=primary,
+        requests=stats.requests,
+        rows=stats.rows,
+        agreement_rate=stats.agreements / stats.rows if stats.rows else None,
+        mean_abs_diff=stats.abs_diff / stats.diff_rows if stats.diff_rows else None,
+        mean_proba_abs_diff=(stats.proba_abs_diff / stats.proba_rows if stats.proba_rows else None),
+        errors=stats.errors,
+        error_rate=stats.errors / attempted if attempted else None,
+        skipped=stats.skipped,
+        shadow_latency_ms=_latency(lambda q: percentile(stats.latency, q)),
+        primary_latency_ms=_latency(lambda q: percentile(stats.primary_latency, q)),
+    )
 
 
 def _timeline_step(stored: list[StoredWindow]) -> int:
@@ -263,26 +262,31 @@ def _align(start: datetime, step: int) -> datetime:
     return datetime.fromtimestamp(stamp - stamp % step, start.tzinfo) if step else start
 
 
-def _traffic(window: Window) -> dict[str, Any]:
+def _latency(at: Callable[[int], float | None]) -> Latency:
+    p50, p95, p99 = (at(q) for q in PERCENTILES)
+    return Latency(p50, p95, p99)
+
+
+def _traffic(window: Window) -> Traffic:
     total = window.requests + window.error_count
-    return {
-        "requests": window.requests,
-        "rows": window.rows,
-        "errors": dict(sorted(window.errors.items())),
-        "error_rate": window.count_errors("5") / total if total else None,
-        "client_error_rate": window.count_errors("4") / total if total else None,
-        "latency_ms": {f"p{q}": window.percentile(q) for q in PERCENTILES},
-    }
+    return Traffic(
+        requests=window.requests,
+        rows=window.rows,
+        errors=dict(sorted(window.errors.items())),
+        error_rate=window.count_errors("5") / total if total else None,
+        client_error_rate=window.count_errors("4") / total if total else None,
+        latency_ms=_latency(window.percentile),
+    )
 
 
-def _feedback(labeled: list[LabeledPrediction], predicted: int) -> dict[str, Any]:
+def _feedback(labeled: list[LabeledPrediction], predicted: int) -> Feedback:
     lags = [(r.received_at - r.created_at).total_seconds() for r in labeled]
-    return {
-        "logged": predicted,
-        "labeled": len(labeled),
-        "coverage": min(len(labeled) / predicted, 1.0) if predicted else None,
-        "lag_seconds_p50": statistics.median(lags) if lags else None,
-    }
+    return Feedback(
+        logged=predicted,
+        labeled=len(labeled),
+        coverage=min(len(labeled) / predicted, 1.0) if predicted else None,
+        lag_seconds_p50=statistics.median(lags) if lags else None,
+    )
 
 
 def _timeline(
@@ -293,7 +297,7 @@ def _timeline(
     classes: Sequence[Any] | None,
     config: DriftConfig,
     bucket_seconds: int,
-) -> list[dict[str, Any]]:
+) -> tuple[TimelinePoint, ...]:
     labels: dict[datetime, list[LabeledPrediction]] = defaultdict(list)
     for row in labeled:
         stamp = row.created_at.timestamp()
@@ -303,23 +307,27 @@ def _timeline(
     points = []
     for start in sorted(set(buckets) | set(labels)):
         window = buckets.get(start)
-        point: dict[str, Any] = {"bucket_start": start.isoformat()}
-        if window is not None:
-            point.update(_traffic(window))
-            if profile:
-                drift = compare(profile, window.features, window.output, config, brief=True)
-                point["drift_share"] = drift.drift_share
-                # One statistic per kind at every point: the test deciding each bucket
-                # changes with its row count, and p-values shrink as rows grow.
-                point["drift_scores"] = {
-                    f.feature: f.values.get(timeline_tests[f.kind]["test"]) for f in drift.features
-                }
-        point["quality"] = quality(labels.get(start, []), kind, classes)
-        points.append(point)
-    return points
+        scores: dict[str, float | None] | None = None
+        share: float | None = None
+        if window is not None and profile:
+            drift = compare(profile, window.features, window.output, config, brief=True)
+            share = drift.drift_share
+            # One statistic per kind at every point: the test deciding each bucket
+            # changes with its row count, and p-values shrink as rows grow.
+            scores = {f.feature: f.values.get(timeline_tests[f.kind].test) for f in drift.features}
+        points.append(
+            TimelinePoint(
+                bucket_start=start,
+                traffic=_traffic(window) if window is not None else None,
+                quality=quality(labels.get(start, []), kind, classes),
+                drift_share=share,
+                drift_scores=scores,
+            )
+        )
+    return tuple(points)
 
 
-def timeline_drift_tests(config: DriftConfig) -> dict[str, dict[str, Any]]:
+def timeline_drift_tests(config: DriftConfig) -> dict[str, ScoreTest]:
     """The statistic a timeline's ``drift_scores`` hold per feature kind, and its threshold
     (the configured test: what decides once a window holds enough rows)."""
     tests = {}
@@ -329,7 +337,7 @@ def timeline_drift_tests(config: DriftConfig) -> dict[str, dict[str, Any]]:
     ):
         test = VALUE_OF_TEST.get(configured, configured)
         threshold = config.p_value if test.endswith("p_value") else config.threshold(test)
-        tests[kind] = {"test": test, "threshold": threshold}
+        tests[kind] = ScoreTest(test, threshold)
     return tests
 
 

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from modelyard.config import Settings, load_settings
+from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.errors import YardError
 from modelyard.monitoring.prometheus import MonitorGauges
 from modelyard.monitoring.recorder import Recorder
@@ -107,7 +108,7 @@ def create_app(
 
     def monitor_summary(
         name: str, period: timedelta, histograms: bool = False, timeline: bool = True
-    ) -> dict[str, object]:
+    ) -> MonitorSummary:
         return summarize_recent(
             yard.monitor,
             name,
@@ -118,7 +119,7 @@ def create_app(
             bucket_seconds=settings.monitor_bucket_seconds,
         )
 
-    def rolling_summary(name: str) -> dict[str, object]:
+    def rolling_summary(name: str) -> MonitorSummary:
         return monitor_summary(
             name, timedelta(seconds=settings.monitor_rolling_seconds), False, False
         )

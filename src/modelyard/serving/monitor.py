@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.domain.monitoring import parse_period
 from modelyard.errors import InvalidInput
 from modelyard.serving.auth import require
@@ -35,7 +37,9 @@ async def monitor(
             f"since {since!r}: at most {MAX_PERIOD.days} days over HTTP; use "
             "`modelyard monitor status|report` for longer periods"
         )
-    summarize: Any = request.app.state.monitor_summary
-    return json_response(
-        await from_store(request, summarize, name, period, histograms, timeout=SUMMARY_SECONDS)
-    )
+    summarize: Callable[..., MonitorSummary] = request.app.state.monitor_summary
+
+    def summary() -> dict[str, Any]:  # JSON built on the store thread too, off the loop
+        return summarize(name, period, histograms).to_json()
+
+    return json_response(await from_store(request, summary, timeout=SUMMARY_SECONDS))

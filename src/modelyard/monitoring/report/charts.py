@@ -7,6 +7,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from modelyard.formatting import as_number, num, short
 from modelyard.monitoring.drift import UNSEEN
 from modelyard.monitoring.report.embed import Charts
 from modelyard.monitoring.report.values import (
@@ -14,16 +15,13 @@ from modelyard.monitoring.report.values import (
     as_count,
     as_dict,
     as_list,
-    as_number,
     as_text,
     cut,
     esc,
-    num,
     plot_text,
     severity,
     share_of,
     shares_of,
-    short,
     utc,
     verdict_badge,
 )

@@ -9,23 +9,18 @@ from typing import Any
 import orjson
 
 from modelyard.domain.jsonable import plain
+from modelyard.domain.monitor_results import DRIFT, MonitorSummary
 from modelyard.domain.monitoring import NO_REFERENCE
-from modelyard.monitoring.drift import DRIFT
+from modelyard.formatting import DASH, as_number, duration, ms, num, pct
 from modelyard.monitoring.report.charts import EXPANDED_HISTOGRAMS, histogram_grid, timeline_grid
 from modelyard.monitoring.report.embed import LOADER, Charts, plotly_js
 from modelyard.monitoring.report.values import (
-    DASH,
     as_dict,
     as_list,
-    as_number,
     as_text,
-    duration,
     esc,
     fact,
     headline_quality,
-    ms,
-    num,
-    pct,
     quality_text,
     severity,
     test_columns,
@@ -34,18 +29,22 @@ from modelyard.monitoring.report.values import (
 )
 
 
-def render_json(summary: Mapping[str, Any]) -> str:
+def render_json(summary: MonitorSummary | Mapping[str, Any]) -> str:
     """The summary as indented JSON (non-finite numbers become null)."""
     options = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-    return orjson.dumps(plain(dict(summary)), option=options).decode()
+    return orjson.dumps(plain(_json(summary)), option=options).decode()
 
 
-def render_html(summary: Mapping[str, Any], *, expanded: int = EXPANDED_HISTOGRAMS) -> str:
-    """One self-contained HTML page for a ``summarize(…)`` result.
+def render_html(
+    summary: MonitorSummary | Mapping[str, Any], *, expanded: int = EXPANDED_HISTOGRAMS
+) -> str:
+    """One self-contained HTML page for a ``summarize(…)`` result, or for its JSON (read
+    defensively: a hand-edited or older summary may lack values or hold malformed ones).
 
     ``expanded`` feature histograms per version are shown open (drifted features first);
     the others are in a collapsed section and drawn only when it is opened.
     """
+    summary = _json(summary)
     page = Charts()
     endpoint = as_text(summary.get("endpoint"))
     versions = [v for v in as_list(summary.get("versions")) if isinstance(v, Mapping)]
@@ -73,6 +72,10 @@ def render_html(summary: Mapping[str, Any], *, expanded: int = EXPANDED_HISTOGRA
         + "\n".join(body)
         + f"\n</main>\n{scripts}\n</body>\n</html>\n"
     )
+
+
+def _json(summary: MonitorSummary | Mapping[str, Any]) -> dict[str, Any]:
+    return summary.to_json() if isinstance(summary, MonitorSummary) else dict(summary)
 
 
 def _overview(versions: list[Mapping[str, Any]]) -> str:

@@ -1,4 +1,5 @@
-"""Formatting and escaping the values of a summary, which may be missing or malformed."""
+"""Reading, labelling and escaping the values of a summary's JSON, which may be missing or
+malformed (numbers are formatted by ``modelyard.formatting``, as on the command line)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from modelyard.monitoring.drift import DRIFT, NO_DRIFT, NOT_ENOUGH
+from modelyard.domain.monitor_results import DRIFT, NO_DRIFT, NOT_ENOUGH
+from modelyard.formatting import DASH, as_number, num
 
-DASH = "—"
 LABEL_CHARS = 24  # tick labels are cut to this many characters (hover shows all)
 TESTS = {
     "psi": "PSI",
@@ -94,48 +95,9 @@ def share_of(count: int, total: int) -> float:
     return round(count / total, 6) if total else 0.0
 
 
-def as_number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def as_count(value: Any) -> int:
     number = as_number(value)
     return int(number) if number is not None and number > 0 else 0
-
-
-def num(value: Any) -> str:
-    number = as_number(value)
-    if number is None:
-        return DASH
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{number:.4g}"
-
-
-def pct(value: Any) -> str:
-    number = as_number(value)
-    return DASH if number is None else f"{number:.1%}"
-
-
-def ms(value: Any) -> str:
-    number = as_number(value)
-    return DASH if number is None else f"{number:.3g} ms"
-
-
-def duration(value: Any) -> str:
-    seconds = as_number(value)
-    if seconds is None:
-        return DASH
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86_400:.1f} days"
 
 
 def utc(value: Any) -> str:
@@ -148,10 +110,6 @@ def utc(value: Any) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(sep=" ")
-
-
-def short(value: float) -> str:
-    return f"{value:.4g}"
 
 
 def cut(text: str) -> str:
