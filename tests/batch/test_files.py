@@ -181,3 +181,19 @@ def test_a_malformed_row_names_the_file(predictor, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=r"in\.csv: cannot read as csv: .*Expected 3 columns"):
         score_file(predictor, source, tmp_path / "out.csv", chunk_rows=5000)
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_bool_column_is_read_cell_by_cell(sqlite_yard: Yard, tmp_path: Path) -> None:
+    """pandas would read this column as text (one 'yes' in it) and refuse every row."""
+    rng = np.random.default_rng(0)
+    sample = pd.DataFrame({"flag": rng.random(60) > 0.5, "x": rng.normal(size=60)})
+    model = LogisticRegression().fit(sample, sample["flag"] ^ (sample["x"] > 0))
+    sqlite_yard.register(model, "flags", sample=sample)
+    source = tmp_path / "in.csv"
+    source.write_text("flag,x\nTrue,0.5\nfalse,1\nTRUE,2\nyes,1\n1,3\n", encoding="utf-8")
+    report = score_file(sqlite_yard.load("flags@1"), source, tmp_path / "out.csv", on_error="skip")
+    assert [(p["row"], p["rule"]) for p in report.problems] == [(3, "expected a number (bool)")]
+    expected = model.predict(
+        pd.DataFrame({"flag": [True, False, True, True], "x": [0.5, 1.0, 2.0, 3.0]})
+    )
+    assert pd.read_csv(tmp_path / "out.csv")["prediction"].tolist() == expected.tolist()

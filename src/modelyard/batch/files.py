@@ -188,6 +188,8 @@ def _numbers_from_text(table: pa.Table, signature: Signature) -> pd.DataFrame:
 
 
 def _parse(text: pa.ChunkedArray, spec: FeatureSpec) -> pd.Series:
+    """One column's text as numbers: one vectorised cast when every cell converts, else
+    cell by cell (a cell that is no number stays text, for the check to report)."""
     import pyarrow.compute as pc
 
     if spec.kind == "bool":
@@ -204,6 +206,10 @@ def _parse(text: pa.ChunkedArray, spec: FeatureSpec) -> pd.Series:
     # Lenient, like pd.read_csv (spaces around a number): convert what converts.
     original = text.to_pandas()
     converted = pd.to_numeric(original, errors="coerce")
+    if spec.kind == "bool":
+        converted = converted.astype(object)
+        converted[original.isin(TRUE_TEXTS)] = True
+        converted[original.isin(FALSE_TEXTS)] = False
     bad = converted.isna() & original.notna()
     if not bad.any():
         return converted
