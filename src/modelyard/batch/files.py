@@ -27,9 +27,9 @@ from modelyard.domain.signature import FeatureSpec, Signature
 from modelyard.errors import InvalidInput, first_line
 from modelyard.tabular import table_format
 
-BLOCK_BYTES = (
-    1 << 20
-)  # pyarrow's parse unit (its default): a CSV row longer than this cannot be read
+# pyarrow's parse unit (its default). The reader reads ahead a few dozen blocks, so this
+# bounds its memory (4 MiB blocks let it hold 185 MiB); a row longer than this cannot be read.
+BLOCK_BYTES = 1 << 20
 # pandas' default missing-value markers, so a file means the same as with pd.read_csv
 NULL_TEXTS = (
     "",
@@ -128,18 +128,18 @@ def _open_csv(path: Path, signature: Signature, id_column: str | None) -> Source
     from pyarrow import csv
 
     read = csv.ReadOptions(block_size=BLOCK_BYTES)
+    source: Any = path
     try:
         try:
             # A first look, for the column names; the real read parses only what it needs.
             columns = list(csv.open_csv(path, read_options=read).schema.names)
-            source: Any = path
         except pa.ArrowInvalid as exc:
             # A header with no line end at all ("a,b"): pyarrow cannot tell its width.
             if "infer number of columns" not in str(exc) or path.stat().st_size > BLOCK_BYTES:
                 raise
-            source = pa.py_buffer(path.read_bytes() + b"\n")
-            columns = list(csv.open_csv(pa.BufferReader(source), read_options=read).schema.names)
-            source = pa.BufferReader(source)
+            text = pa.py_buffer(path.read_bytes() + b"\n")
+            columns = list(csv.open_csv(pa.BufferReader(text), read_options=read).schema.names)
+            source = pa.BufferReader(text)
         needed = _needed(columns, signature, id_column)
         convert = csv.ConvertOptions(
             include_columns=needed,
