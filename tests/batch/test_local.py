@@ -89,3 +89,24 @@ def test_extra_columns_are_ignored_and_text_ids_keep_their_type(
     out = pd.read_parquet(dest)
     assert out["uid"].iloc[[0, 299, 300]].tolist() == ["0", "299", "u300"]
     assert out["prediction"].tolist() == logreg.predict(cancer[0]).tolist()
+
+
+@pytest.mark.parametrize(("source_name", "total"), [("in.parquet", 569), ("in.csv", None)])
+def test_progress_knows_the_total_of_a_parquet_file(
+    predictor, cancer, tmp_path: Path, source_name: str, total: int | None
+) -> None:
+    source = tmp_path / source_name
+    if source_name.endswith("parquet"):
+        # Several row groups: the total comes from the file's metadata, not the first one.
+        cancer[0].to_parquet(source, row_group_size=150)
+    else:
+        cancer[0].to_csv(source, index=False)
+    seen: list[tuple[int, int | None]] = []
+    score_file(
+        predictor,
+        source,
+        tmp_path / "out.parquet",
+        chunk_rows=200,
+        progress=lambda done, all_rows: seen.append((done, all_rows)),
+    )
+    assert seen == [(200, total), (400, total), (569, total)]

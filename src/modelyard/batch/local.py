@@ -3,27 +3,40 @@
 Memory is bounded by the chunk size, whatever the file size. Rows are checked against the
 signature exactly as the server checks requests; bad rows either stop the run
 (``on_error="fail"``) or are skipped and reported (``"skip"``).
+
+The stages overlap: while the model's thread scores one chunk, this thread writes the one
+before and reads and checks the one after (pyarrow parses CSV blocks on threads of its own).
+So the model's native thread pools get every core but one: with all of them, its OpenMP
+threads wait for a core that reading and writing hold, and on a busy 2-core machine a
+HistGradientBoosting chunk took several times as long with two threads as with one
+(bench/RESULTS.md, batch).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from modelyard.batch.files import Writer, arrow_column, open_source
+from modelyard.domain.signature import Signature
 from modelyard.errors import Conflict, InvalidInput, NotFound, SchemaMismatch
-from modelyard.runtime.inputs import from_frame
+from modelyard.runtime.inputs import from_checked_frame
 from modelyard.runtime.predictor import Predictor
-from modelyard.runtime.runner import ModelRunner
+from modelyard.runtime.runner import ModelRunner, Output
 from modelyard.tabular import table_format
 
 Progress = Callable[[int, int | None], None]  # (rows done, rows in all if known)
 MAX_REPORTED = 1000
+IN_FLIGHT = 2  # chunks handed to the model's thread and not written yet
 
 
 @dataclass
@@ -32,6 +45,21 @@ class BatchReport:
     rows_out: int = 0
     skipped: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)  # first MAX_REPORTED
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """A chunk on its way: the model call (None when every row was bad), its ids, and the
+    rows read up to its end."""
+
+    call: Future[Output] | None
+    ids: pa.Array | None
+    rows_done: int
+
+
+def model_threads() -> int:
+    """Native threads for the model: every core but one, which reading and writing use."""
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def score_file(
@@ -55,36 +83,45 @@ def score_file(
         raise InvalidInput(f"{dest.name}: write .parquet or .csv")
     if dest.exists():
         raise Conflict(f"{dest} already exists; choose a new output file")
+    signature = predictor.signature
+    reader = open_source(source, signature, id_column)
+    _check_columns(signature, reader.columns, id_column)
+    chunks = reader.chunks(signature, chunk_rows, id_column)
     report = BatchReport()
-    runner = ModelRunner(predictor, native_threads=os.cpu_count() or 1)  # nothing else runs
+    runner = ModelRunner(predictor, native_threads=model_threads())
     tmp = dest.with_name(f".{dest.name}.partial")
-    writer = _Writer(tmp, out_format)
+    writer = Writer(tmp, out_format)
+    in_flight: deque[_Scoring] = deque()
+
+    def finish(scoring: _Scoring) -> None:
+        if scoring.call is not None:
+            output = scoring.call.result()
+            writer.write(_result_table(predictor, output, scoring.ids, id_column))
+            report.rows_out += len(output.predictions)
+        if progress is not None:
+            progress(scoring.rows_done, reader.total)
+
     try:
-        chunks, total = _chunks(source, chunk_rows, id_column)
-        is_csv = table_format(source) == "csv"
-        wanted = set(predictor.signature.names)
-        for raw in chunks:
-            chunk = _numbers_from_text(raw, predictor) if is_csv else raw
+        for chunk in chunks:
             start = report.rows_in
-            report.rows_in += len(chunk)
-            ids = _ids(chunk, id_column)
-            # Columns the model does not take (labels, ids, notes) are not its business.
-            features = chunk[[c for c in chunk.columns if c in wanted]]
-            good = _good_rows(predictor, features, start, on_error, report)
-            if good.any():
-                columns = from_frame(predictor.signature, features[good].reset_index(drop=True))
-                output = runner.submit(columns).result()
-                writer.write(
-                    _result_frame(
-                        predictor, output, ids[good] if ids is not None else None, id_column
-                    )
-                )
-                report.rows_out += int(good.sum())
-            if progress is not None:
-                progress(report.rows_in, total)
-        writer.close()
+            report.rows_in += chunk.rows
+            good = _good_rows(predictor, chunk.features, start, on_error, report)
+            features, ids = chunk.features, chunk.ids
+            if not good.all():
+                features = features[good]
+                ids = ids.filter(pa.array(good)) if ids is not None else None
+            call = runner.submit(from_checked_frame(signature, features)) if good.any() else None
+            in_flight.append(_Scoring(call, ids, report.rows_in))
+            while len(in_flight) > IN_FLIGHT or (in_flight and in_flight[0].call is None):
+                finish(in_flight.popleft())
+        while in_flight:
+            finish(in_flight.popleft())
+        writer.finish(_empty_result(predictor, id_column, reader.id_type))
         tmp.replace(dest)
     except BaseException:
+        for scoring in in_flight:
+            if scoring.call is not None:
+                scoring.call.cancel()
         writer.close()
         tmp.unlink(missing_ok=True)
         raise
@@ -93,62 +130,15 @@ def score_file(
     return report
 
 
-def _chunks(
-    source: Path, rows: int, id_column: str | None
-) -> tuple[Iterator[pd.DataFrame], int | None]:
-    fmt = table_format(source)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            parquet = pq.ParquetFile(source)
-        except Exception as exc:  # pyarrow's own error types
-            raise InvalidInput(f"{source.name}: cannot read as parquet: {exc}") from None
-        batches = (b.to_pandas() for b in parquet.iter_batches(batch_size=rows))
-        return batches, parquet.metadata.num_rows
-    if fmt == "csv":
-        try:
-            # Ids are text: a column that looks numeric in one chunk and not in the next must
-            # not change type half-way through the output.
-            dtype = {id_column: str} if id_column else None
-            reader = pd.read_csv(source, chunksize=rows, dtype=dtype)
-        except (ValueError, OSError, pd.errors.ParserError) as exc:
-            raise InvalidInput(f"{source.name}: cannot read as csv: {exc}") from None
-        return _guarded(reader, source.name), None
-    raise InvalidInput(f"{source.name}: batch scoring reads .parquet or .csv")
-
-
-def _numbers_from_text(chunk: pd.DataFrame, predictor: Predictor) -> pd.DataFrame:
-    """CSV has no types: a numeric column with one bad cell arrives as text. Convert what
-    converts and leave the bad cells as they are, so only they are reported."""
-    for spec in predictor.signature.inputs:
-        column = chunk.get(spec.name)
-        if spec.numeric and column is not None and not pd.api.types.is_numeric_dtype(column):
-            original = chunk[spec.name]
-            converted = pd.to_numeric(original, errors="coerce")
-            bad = converted.isna() & original.notna()
-            if bad.any():
-                mixed = converted.astype(object)
-                mixed[bad] = original[bad]
-                chunk[spec.name] = mixed
-            else:
-                chunk[spec.name] = converted
-    return chunk
-
-
-def _guarded(reader: Iterator[pd.DataFrame], label: str) -> Iterator[pd.DataFrame]:
-    try:
-        yield from reader
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{label}: cannot read as csv: {exc}") from None
-
-
-def _ids(chunk: pd.DataFrame, id_column: str | None) -> np.ndarray | None:
-    if id_column is None:
-        return None
-    if id_column not in chunk.columns:
+def _check_columns(signature: Signature, columns: list[str], id_column: str | None) -> None:
+    """Columns the run needs and the file lacks, before any row is read."""
+    if id_column is not None and id_column not in columns:
         raise SchemaMismatch(f"id column {id_column!r} is not in the input")
-    return np.asarray(chunk[id_column].to_numpy())
+    present = [name for name in signature.names if name in columns]
+    problems = signature.problems(pd.DataFrame(columns=present))
+    if problems:
+        first = problems[0]
+        raise SchemaMismatch(f"feature {first['feature']!r}: {first['rule']}", problems)
 
 
 def _good_rows(
@@ -206,63 +196,44 @@ def _all_bad_rows(predictor: Predictor, features: pd.DataFrame) -> set[int]:
     return bad
 
 
-def _result_frame(
-    predictor: Predictor, output: Any, ids: np.ndarray | None, id_column: str | None
-) -> pd.DataFrame:
-    data: dict[str, Any] = {}
+def _result_table(
+    predictor: Predictor, output: Output, ids: pa.Array | None, id_column: str | None
+) -> pa.Table:
+    columns: dict[str, pa.Array] = {}
     if ids is not None and id_column is not None:
-        data[id_column] = ids
-    data["prediction"] = output.predictions
+        columns[id_column] = ids
+    predictions = output.predictions
+    if predictions.ndim == 2 and predictions.shape[1] == 1:
+        predictions = predictions[:, 0]
+    if predictions.ndim == 2:  # several outputs per row
+        for index in range(predictions.shape[1]):
+            columns[f"prediction_{index}"] = arrow_column(predictions[:, index])
+    else:
+        columns["prediction"] = arrow_column(predictions)
     if output.probabilities is not None:
-        classes = predictor.signature.output.classes or range(output.probabilities.shape[1])
-        for index, label in enumerate(classes):
-            data[f"probability_{label}"] = output.probabilities[:, index]
-    return pd.DataFrame(data)
+        for index, label in enumerate(_class_labels(predictor, output.probabilities.shape[1])):
+            columns[f"probability_{label}"] = arrow_column(output.probabilities[:, index])
+    return pa.table(columns)
 
 
-class _Writer:
-    """Appends chunks to one Parquet or CSV file as they are computed."""
+def _class_labels(predictor: Predictor, width: int) -> list[object]:
+    classes = predictor.signature.output.classes
+    return list(classes) if classes else list(range(width))
 
-    def __init__(self, path: Path, fmt: str) -> None:
-        self.path = path
-        self.fmt = fmt
-        self._parquet: Any = None
-        self._csv_started = False
 
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.fmt == "csv":
-            frame.to_csv(
-                self.path,
-                mode="a" if self._csv_started else "w",
-                header=not self._csv_started,
-                index=False,
-            )
-            self._csv_started = True
-            return
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self.path, table.schema)
-        elif table.schema != self._parquet.schema:
-            try:
-                table = table.cast(self._parquet.schema)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise InvalidInput(
-                    f"a later chunk's columns have other types than the first "
-                    f"chunk's ({exc}); use one type per column"
-                ) from None
-        self._parquet.write_table(table)
-
-    def close(self) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
-        if self.fmt == "parquet" and not self.path.exists():
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.table({"prediction": pa.array([], pa.float64())}), self.path)
-        if self.fmt == "csv" and not self._csv_started:
-            self.path.write_text("prediction\n")
+def _empty_result(predictor: Predictor, id_column: str | None, id_type: Any) -> pa.Schema:
+    """The columns a run writes, for a run that scores no row (a header-only file)."""
+    output = predictor.signature.output
+    fields: list[pa.Field] = []
+    if id_column is not None:
+        fields.append(pa.field(id_column, id_type or pa.string()))
+    classes = output.classes
+    label_type = pa.array(list(classes)).type if classes else pa.float64()
+    if output.width > 1 and not classes:
+        fields += [pa.field(f"prediction_{i}", pa.float64()) for i in range(output.width)]
+    else:
+        fields.append(pa.field("prediction", label_type))
+    if output.has_proba:
+        labels = _class_labels(predictor, output.width)
+        fields += [pa.field(f"probability_{label}", pa.float64()) for label in labels]
+    return pa.schema(fields)

@@ -111,17 +111,18 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
 
 @contextmanager
 def progress_rows(description: str) -> Iterator[Callable[[int, int | None], None]]:
-    """A rich progress bar over rows, when the total may be unknown (CSV)."""
+    """A rich progress bar over rows, when the total may be unknown (CSV): rows done (of
+    the total), rows/s, and the time left when the total is known."""
     if not errors.is_terminal:
         yield _unshown
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress
+
+    from modelyard.cli.progress import row_columns
 
     with Progress(
         description,
-        BarColumn(),
-        TextColumn("{task.completed:,} rows"),
-        TimeElapsedColumn(),
+        *row_columns(),
         console=errors,
         transient=True,
     ) as bar:

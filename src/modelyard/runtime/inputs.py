@@ -101,11 +101,16 @@ def from_columns(signature: Signature, columns: object) -> Columns:
 
 
 def from_frame(signature: Signature, frame: pd.DataFrame) -> Columns:
-    checked = signature.to_frame(frame)
+    return from_checked_frame(signature, signature.to_frame(frame))
+
+
+def from_checked_frame(signature: Signature, frame: pd.DataFrame) -> Columns:
+    """A frame that ``signature.problems`` already found clean → columns, without checking
+    it a second time (batch scoring checks each chunk once, to find its bad rows)."""
     return Columns(
         tuple(signature.names),
-        int(checked.shape[0]),
-        arrays={n: checked[n].to_numpy() for n in signature.names},
+        int(frame.shape[0]),
+        arrays={n: frame[n].to_numpy() for n in signature.names},
     )
 
 
