@@ -21,9 +21,9 @@ from modelyard.domain.values import check_key, check_mapping, check_metrics, che
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.provenance import capture
 from modelyard.services.runs import ActiveRun
-from modelyard.services.stores import abandon
+from modelyard.services.stores import reserved
 from modelyard.store.artifacts import ArtifactStore
-from modelyard.store.blobs import BlobLedger, new_token
+from modelyard.store.blobs import BlobLedger
 from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
 from modelyard.store.registry import NewVersion, RegistryStore
@@ -181,9 +181,7 @@ class Registry:
         if prepared.reference is not None:
             contents[REFERENCE_FILE] = prepared.reference
         hashes = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
-        token = new_token()
-        self.blobs.reserve(token, hashes.values())
-        try:
+        with reserved(self.blobs, list(hashes.values())) as token:
             files = []
             for file_name, data in sorted(contents.items()):
                 blob = self.artifacts.put_bytes(data)
@@ -204,9 +202,6 @@ class Registry:
                 datasets=dataset_refs,
             )
             created = self.store.create_version(new, self.actor, audit_details, token)
-        except BaseException:
-            abandon(self.blobs, token, hashes.values())
-            raise
         if not prepared.profile:
             warn_without_reference(created.ref)
         return created

@@ -8,10 +8,10 @@ from types import TracebackType
 from typing import Any
 
 from modelyard.domain.entities import FileRef, Run, RunStatus
-from modelyard.errors import Conflict, InvalidInput, NotFound
-from modelyard.services.stores import abandon
+from modelyard.errors import InvalidInput, NotFound
+from modelyard.services.stores import put_unchanged, reserved
 from modelyard.store.artifacts import ArtifactStore, sha256_file
-from modelyard.store.blobs import BlobLedger, new_token
+from modelyard.store.blobs import BlobLedger
 from modelyard.store.tracking import TrackingStore
 
 
@@ -57,17 +57,10 @@ class ActiveRun:
         ):
             raise InvalidInput(f"invalid artifact name {logical!r}: 1–512 characters, no '/'")
         expected = sha256_file(source)
-        token = new_token()
-        self._blobs.reserve(token, [expected.sha256])
-        try:
-            blob = self._artifacts.put_file(source)
-            if blob != expected:
-                raise Conflict(f"{source} changed while it was being stored; try again")
+        with reserved(self._blobs, [expected.sha256]) as token:
+            blob = put_unchanged(self._artifacts, source, expected)
             ref = FileRef(logical, blob.sha256, blob.size)
             self._tracking.add_file(self.id, ref, token)
-        except BaseException:
-            abandon(self._blobs, token, [expected.sha256])
-            raise
         return ref
 
     def info(self) -> Run:

@@ -7,13 +7,16 @@ it takes. Services are then given only the stores they use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from modelyard.config import Settings
+from modelyard.errors import Conflict
 from modelyard.store.abtests import ABTestStore
-from modelyard.store.artifacts import ArtifactStore
-from modelyard.store.blobs import BlobLedger
+from modelyard.store.artifacts import ArtifactStore, Blob
+from modelyard.store.blobs import BlobLedger, new_token
 from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
 from modelyard.store.endpoints import EndpointStore
@@ -71,9 +74,26 @@ def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
     )
 
 
-def abandon(blobs: BlobLedger, token: str, hashes: Iterable[str]) -> None:
-    """Undo a failed write: blobs nobody references or reserves are removed again."""
+@contextmanager
+def reserved(blobs: BlobLedger, hashes: Collection[str]) -> Iterator[str]:
+    """Blobs about to be written and then referenced by a row: reserved so gc leaves them,
+    and removed again if the write fails before a row references them. Yields the token the
+    row's transaction releases."""
+    token = new_token()
+    blobs.reserve(token, hashes)
     try:
-        blobs.discard(token, hashes)
-    except Exception:  # cleanup is best effort; gc removes what is left
-        log.warning("could not remove blobs of a failed write; run `modelyard gc --apply`")
+        yield token
+    except BaseException:
+        try:
+            blobs.discard(token, hashes)
+        except Exception:  # cleanup is best effort; gc removes what is left
+            log.warning("could not remove blobs of a failed write; run `modelyard gc --apply`")
+        raise
+
+
+def put_unchanged(artifacts: ArtifactStore, source: Path, expected: Blob) -> Blob:
+    """Copy a user's file into the artifacts, refusing it if it changed since it was hashed."""
+    blob = artifacts.put_file(source)
+    if blob != expected:
+        raise Conflict(f"{source} changed while it was being stored; try again")
+    return blob

@@ -7,12 +7,11 @@ from pathlib import Path
 from modelyard.config import Settings
 from modelyard.domain.entities import DatasetVersion, Run
 from modelyard.domain.names import check_name, parse_dataset_ref
-from modelyard.errors import Conflict
 from modelyard.provenance import capture
 from modelyard.services.runs import ActiveRun
-from modelyard.services.stores import abandon
+from modelyard.services.stores import put_unchanged, reserved
 from modelyard.store.artifacts import ArtifactStore, sha256_file
-from modelyard.store.blobs import BlobLedger, new_token
+from modelyard.store.blobs import BlobLedger
 from modelyard.store.datasets import DatasetStore
 from modelyard.store.tracking import TrackingStore
 
@@ -52,12 +51,8 @@ class Tracking:
         fmt = table_format(source)
         rows, schema, profile = describe_table(source, self.settings.profile_bins)
         expected = sha256_file(source)
-        token = new_token()
-        self.blobs.reserve(token, [expected.sha256])
-        try:
-            blob = self.artifacts.put_file(source)
-            if blob != expected:
-                raise Conflict(f"{source} changed while it was being stored; try again")
+        with reserved(self.blobs, [expected.sha256]) as token:
+            blob = put_unchanged(self.artifacts, source, expected)
             return self.datasets.create(
                 name,
                 sha256=blob.sha256,
@@ -71,9 +66,6 @@ class Tracking:
                 actor=self.actor,
                 reservation=token,
             )
-        except BaseException:
-            abandon(self.blobs, token, [expected.sha256])
-            raise
 
     def get_dataset(self, ref: str) -> DatasetVersion:
         return self.datasets.get(*parse_dataset_ref(ref))
