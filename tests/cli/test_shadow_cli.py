@@ -61,3 +61,14 @@ def test_more_than_three_shadows_are_refused(two_versions: Invoke) -> None:
     shadows = [a for ref in refs for a in ("--shadow", ref)]
     result = two_versions("endpoint", "routes", "churn-api", "-r", "churn@1=100", *shadows)
     assert_one_line_error(result, 2, "at most 3 shadows")
+
+
+def test_a_rollout_of_the_version_in_shadow_says_to_drop_the_shadow_first(
+    two_versions: Invoke,
+) -> None:
+    shadowing = ("endpoint", "routes", "churn-api", "-r", "churn@production=100")
+    assert two_versions(*shadowing, "--shadow", "churn@2").exit_code == 0
+    result = two_versions("rollout", "start", "churn-api", "-c", "churn@2")
+    assert_one_line_error(result, 4, "set the routes without that shadow")
+    assert two_versions(*shadowing).exit_code == 0
+    assert two_versions("rollout", "start", "churn-api", "-c", "churn@2").exit_code == 0

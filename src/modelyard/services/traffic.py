@@ -127,6 +127,13 @@ class Traffic:
                 f"candidate {candidate} is a version of {chosen.name!r}, but {endpoint} serves "
                 f"{name!r}"
             )
+        for shadow in (r for r in current.routes if r.role == "shadow"):
+            if self.registry.resolve(shadow.model).ref == chosen.ref:
+                raise Conflict(
+                    f"{chosen.ref} shadows {endpoint!r}, and a rollout would send it callers "
+                    "too; set the routes without that shadow (`modelyard endpoint routes`) "
+                    "first"
+                )
         if alert is not None:
             alert = parse_action(f"alert:{alert}").target  # the same URL rule as a policy's
             Webhooks.from_settings(self.settings).check_configured(alert, "alert")
