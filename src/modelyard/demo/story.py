@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pandas as pd
@@ -26,6 +26,9 @@ from modelyard.demo.receiver import AlertReceiver
 from modelyard.demo.traffic import LABEL_DELAY, Traffic
 from modelyard.domain.endpoints import Route
 from modelyard.errors import ModelFailed, YardError
+
+if TYPE_CHECKING:
+    from modelyard.yard import Yard
 
 # The same MODELYARD_* settings a user would set, with minutes turned into seconds.
 COMPRESSED = {
@@ -73,7 +76,7 @@ Say = Callable[[str], None]
 
 def run_live(
     home: Path,
-    yard: Any,
+    yard: Yard,
     X_test: pd.DataFrame,
     y_test: pd.Series,
     say: Say,
@@ -120,7 +123,7 @@ class _Story:
     def __init__(
         self,
         result: LiveResult,
-        yard: Any,
+        yard: Yard,
         receiver: AlertReceiver,
         say: Say,
         cli: str,
@@ -290,14 +293,14 @@ def _wait(done: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.25)
 
 
-def _write_report(yard: Any, path: Path) -> None:
+def _write_report(yard: Yard, path: Path) -> None:
     from datetime import timedelta
 
     from modelyard.monitoring.report import render_html
     from modelyard.monitoring.summary import summarize_recent
 
     summary = summarize_recent(
-        yard,
+        yard.monitor,
         ENDPOINT,
         timedelta(minutes=10),
         histograms=True,
