@@ -65,6 +65,9 @@ class Admin:
 
 @dataclass(eq=False)
 class DataPlane:
+    """Everything serving holds, typed: the live endpoints, metrics, auth and limits on
+    callers, the inference step (observer, shadow mirror), and the admin half."""
+
     table: EndpointTable
     metrics: Metrics
     auth: Authenticator
