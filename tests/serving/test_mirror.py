@@ -18,7 +18,7 @@ from modelyard.monitoring.summary import summarize_recent
 from modelyard.runtime.inputs import from_frame
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
-from modelyard.serving.inference import Served, infer
+from modelyard.serving.inference import Inference, Served
 from modelyard.serving.metrics import Metrics
 from modelyard.serving.shadow import Mirror, shadow_id_tag
 
@@ -32,7 +32,7 @@ def _serve_once(yard: Yard, rows: Any) -> tuple[Served, Metrics]:
         active = table.get("churn-api")
         columns = from_frame(active.loaded.runner.predictor.signature, rows)
         mirror = Mirror(metrics.shadow, recorder)
-        served = await infer(active, columns, metrics, recorder, None, mirror)
+        served = await Inference(metrics, recorder, mirror).infer(active, columns)
         await mirror.drain()
         await table.close()
         recorder.flush()

@@ -64,6 +64,15 @@ class Signature:
         return [f.name for f in self.inputs]
 
     @cached_property
+    def feature_names(self) -> tuple[str, ...]:
+        """The features in order, made once (requests read it every time)."""
+        return tuple(f.name for f in self.inputs)
+
+    @cached_property
+    def feature_set(self) -> frozenset[str]:
+        return frozenset(self.feature_names)
+
+    @cached_property
     def has_bool(self) -> bool:
         return any(f.kind == "bool" for f in self.inputs)
 

@@ -69,14 +69,14 @@ def from_records(signature: Signature, records: object) -> Columns:
     """``[{feature: value}, …]`` → columns."""
     if not isinstance(records, list) or not records:
         raise SchemaMismatch("'instances' must be a non-empty list of objects")
-    names = signature.names
+    names = signature.feature_names
     width = len(names)
     if all(type(r) is dict and len(r) == width for r in records):
         try:
             if signature.all_numeric and not signature.has_bool:
                 numbers = _numbers([[r[n] for n in names] for r in records])
                 if numbers is not None:
-                    return Columns(tuple(names), len(records), numbers=numbers)
+                    return Columns(names, len(records), numbers=numbers)
                 return _slow(signature, records)
             columns = {n: [r[n] for r in records] for n in names}
         except KeyError:
@@ -91,13 +91,32 @@ def from_columns(signature: Signature, columns: object) -> Columns:
     """``{feature: [values…]}`` → columns."""
     if not isinstance(columns, Mapping) or not columns:
         raise SchemaMismatch("'inputs' must be a non-empty object of feature → list of values")
-    if set(columns) == set(signature.names) and all(type(v) is list for v in columns.values()):
+    names = signature.feature_names
+    if columns.keys() == signature.feature_set and all(type(v) is list for v in columns.values()):
         lengths = {len(v) for v in columns.values()}
         if len(lengths) == 1 and 0 not in lengths:
-            fast = _fast(signature, {n: columns[n] for n in signature.names}, lengths.pop())
+            fast = _fast(signature, {n: columns[n] for n in names}, lengths.pop())
             if fast is not None:
                 return fast
     return _slow(signature, columns)
+
+
+def from_matrix(signature: Signature, values: list[Any], width: int) -> Columns:
+    """``rows × width`` values in one flat list, row by row (features in signature order)
+    → columns: straight into one float matrix when every value is a float and the model
+    takes only non-null numbers (the common case), else column by column."""
+    if (
+        signature.all_numeric
+        and not signature.has_bool
+        and values
+        and len(values) % width == 0
+        and all(type(v) is float for v in values)
+    ):
+        matrix = np.array(values, dtype=np.float64).reshape(-1, width)
+        if np.isfinite(matrix).all():
+            return Columns(signature.feature_names, matrix.shape[0], numbers=matrix)
+    names = signature.feature_names
+    return from_columns(signature, {name: values[i::width] for i, name in enumerate(names)})
 
 
 def from_frame(signature: Signature, frame: pd.DataFrame) -> Columns:
@@ -108,7 +127,7 @@ def from_checked_frame(signature: Signature, frame: pd.DataFrame) -> Columns:
     """A frame that ``signature.problems`` already found clean → columns, without checking
     it a second time (batch scoring checks each chunk once, to find its bad rows)."""
     return Columns(
-        tuple(signature.names),
+        signature.feature_names,
         int(frame.shape[0]),
         arrays={n: frame[n].to_numpy() for n in signature.names},
     )
@@ -156,7 +175,7 @@ def _fast(signature: Signature, columns: dict[str, list[Any]], rows: int) -> Col
             elif not all(type(v) is str for v in values):
                 return None
             arrays[spec.name] = np.asarray(values, dtype=object)
-    return Columns(tuple(signature.names), rows, arrays=arrays)
+    return Columns(signature.feature_names, rows, arrays=arrays)
 
 
 def _slow(signature: Signature, data: object) -> Columns:

@@ -13,6 +13,7 @@ import io
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,16 @@ class LoadedVersion:
     runner: ModelRunner
     load_seconds: float
     loaded_at: float = field(default_factory=time.time)
+
+    # Read by every request: made once per loaded version.
+    @cached_property
+    def signature(self) -> Signature:
+        return self.runner.predictor.signature
+
+    @cached_property
+    def classes(self) -> list[object]:
+        """The classes as the response lists them (empty when the model has none)."""
+        return list(self.signature.output.classes or ())
 
 
 class ModelPool:

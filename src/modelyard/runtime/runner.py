@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,9 @@ class ModelRunner:
     def __init__(self, predictor: Predictor, native_threads: int = 1) -> None:
         self.predictor = predictor
         self.native_threads = native_threads
+        # Looked up once per loaded version, not per batch.
+        self._accepts_matrix = predictor.adapter.accepts_matrix
+        self._predict = _predict_function(predictor)
         self.executor = self._new_thread()
         self._deadlines: dict[Future[Output], float] = {}  # call → seconds it may run
         self.abandoned = 0  # calls given up on since load
@@ -118,19 +122,11 @@ class ModelRunner:
 
     def run(self, columns: Columns) -> Output:
         """Predict a batch; call it in this model's executor thread, where the limits hold."""
-        adapter = self.predictor.adapter
-        rows: Table | None = columns.matrix() if adapter.accepts_matrix else None
+        rows: Table | None = columns.matrix() if self._accepts_matrix else None
         if rows is None:
             rows = columns.frame()
-        both = getattr(adapter, "predict_with_proba", None)
         try:
-            if self.predictor.has_proba and both is not None:
-                predictions, probabilities = both(rows)
-            else:
-                predictions = np.asarray(adapter.predict(rows))
-                probabilities = (
-                    np.asarray(adapter.predict_proba(rows)) if self.predictor.has_proba else None
-                )
+            predictions, probabilities = self._predict(rows)
         except Exception as exc:  # whatever the model raises is the model's failure
             raise ModelFailed(f"{self.predictor.ref} failed: {first_line(exc)}") from exc
         if len(predictions) != columns.rows:
@@ -146,6 +142,25 @@ class ModelRunner:
         _WATCHDOG.forget(self)
         busy = bool(self.executor.running())
         self.executor.shutdown(wait=wait and not busy, cancel_futures=False)
+
+
+def _predict_function(
+    predictor: Predictor,
+) -> Callable[[Table], tuple[np.ndarray, np.ndarray | None]]:
+    """Predictions and, for a model with probabilities, those too: in one call when the
+    flavor offers it."""
+    adapter = predictor.adapter
+    both = getattr(adapter, "predict_with_proba", None)
+    if predictor.has_proba and both is not None:
+        return both  # type: ignore[no-any-return]
+
+    def predict(rows: Table) -> tuple[np.ndarray, np.ndarray | None]:
+        predictions = np.asarray(adapter.predict(rows))
+        if not predictor.has_proba:
+            return predictions, None
+        return predictions, np.asarray(adapter.predict_proba(rows))
+
+    return predict
 
 
 class _Watchdog:

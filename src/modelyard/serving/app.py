@@ -49,8 +49,10 @@ from modelyard.serving import (
 )
 from modelyard.serving.auth import Authenticator
 from modelyard.serving.context import RequestContext
-from modelyard.serving.errors import HttpError, RecentErrors, error_response, respond_to_error
+from modelyard.serving.dataplane import Admin, DataPlane, Receiving
+from modelyard.serving.errors import HttpError, error_response, respond_to_error
 from modelyard.serving.fastpath import FastPaths
+from modelyard.serving.inference import Inference
 from modelyard.serving.key_cache import KeyCache
 from modelyard.serving.limits import CallerLimits
 from modelyard.serving.metrics import Metrics
@@ -128,7 +130,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if handle_sigterm:
             last_words = recorder.close if recorder is not None else None
-            _drain_on_sigterm(app, settings.drain_seconds, settings.shutdown_seconds, last_words)
+            _drain_on_sigterm(plane, settings.drain_seconds, settings.shutdown_seconds, last_words)
         await table.start()
         refreshing = None
         if recorder is not None:
@@ -146,7 +148,7 @@ def create_app(
         try:
             yield
         finally:
-            app.state.draining = True
+            plane.draining = True
             if refreshing is not None:
                 refreshing.cancel()
                 with suppress(asyncio.CancelledError):
@@ -174,21 +176,19 @@ def create_app(
         openapi_url=None,
         redirect_slashes=False,  # a trailing slash is a 404 in JSON, not a bare redirect
     )
-    app.state.table = table
-    app.state.metrics = metrics
-    app.state.limits = CallerLimits.from_settings(settings)
-    app.state.auth = Authenticator(
-        keys, enabled=auth, metrics_scope=settings.metrics_scope, limits=app.state.limits
+    limits = CallerLimits.from_settings(settings)
+    plane = DataPlane(
+        table=table,
+        metrics=metrics,
+        auth=Authenticator(keys, enabled=auth, metrics_scope=settings.metrics_scope, limits=limits),
+        limits=limits,
+        inference=Inference(metrics, recorder, mirror),
+        admin=Admin(yard, store_calls, long_calls, monitor_summary),
+        max_body_bytes=settings.max_body_bytes,
+        receiving=receiving,
     )
-    app.state.store_calls = store_calls
-    app.state.long_calls = long_calls
-    app.state.recent_errors = RecentErrors()
-    app.state.max_body_bytes = settings.max_body_bytes
-    app.state.draining = False
-    app.state.receiving = receiving
-    app.state.yard = yard
-    app.state.observer = recorder
-    app.state.mirror = mirror
+    app.state.plane = plane
+    # serving/monitor.py reads the summary here until it moves to ``plane.admin``.
     app.state.monitor_summary = monitor_summary
     app.include_router(v1.router)
     app.include_router(feedback.router)
@@ -202,16 +202,6 @@ def create_app(
     app.include_router(docs.router)
     _install_error_handlers(app)
     return app
-
-
-class Receiving:
-    """How many inference requests this process is handling (read by the batchers)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def crowded(self) -> bool:
-        return self.count > 1
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -248,7 +238,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _drain_on_sigterm(
-    app: FastAPI,
+    plane: DataPlane,
     seconds: float,
     cap_seconds: float,
     last_words: Callable[[], None] | None,
@@ -260,9 +250,9 @@ def _drain_on_sigterm(
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        if app.state.draining:
+        if plane.draining:
             return
-        app.state.draining = True
+        plane.draining = True
         log.info("SIGTERM: not ready for %.1fs, then finishing in-flight requests", seconds)
         # The last words start early enough that the process is gone by the cap.
         exit_anyway_after(max(seconds + 1, cap_seconds - LAST_WORDS_SECONDS), last_words)
@@ -316,7 +306,8 @@ def _log_to_stderr() -> None:
 def asgi_app(app: FastAPI) -> ASGIApp:
     """What the server runs: request ids around the per-client rate limit (when on) around
     the inference fast path around FastAPI."""
-    return RequestContext(app.state.limits.around(FastPaths(app)))
+    plane: DataPlane = app.state.plane
+    return RequestContext(plane.limits.around(FastPaths(app)))
 
 
 def build_app() -> ASGIApp:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from modelyard.domain.jsonable import plain
 from modelyard.domain.keys import SCOPES, ApiKey
 from modelyard.serving.auth import actor_of, require
+from modelyard.serving.dataplane import plane_of, yard_of
 from modelyard.serving.status import json_response
 from modelyard.serving.storecall import from_store
 
@@ -37,7 +38,7 @@ async def audit(
     ),
     limit: int = Query(50, ge=1, le=MAX_PAGE),
 ) -> Response:
-    yard: Any = request.app.state.yard
+    yard = yard_of(request)
 
     def read() -> dict[str, Any]:
         events = yard.audit(target or None, action or None, limit, actor=actor, before=before)
@@ -62,7 +63,7 @@ async def session(request: Request) -> Response:
         scopes = [s for s in SCOPES if key.allows(s)]
     return json_response(
         {
-            "auth": request.app.state.auth.enabled,
+            "auth": plane_of(request).auth.enabled,
             "key": None if key is None else key.id,
             "endpoint": None if key is None else key.endpoint,
             "scopes": scopes,

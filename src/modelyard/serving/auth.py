@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 
 from modelyard.domain.keys import ApiKey
+from modelyard.serving.dataplane import plane_of
 from modelyard.serving.errors import HttpError
 from modelyard.serving.key_cache import KeyCache
 from modelyard.serving.limits import CallerLimits
@@ -92,7 +93,7 @@ def require(scope: str, *, yard_wide: bool = False) -> Callable[[Request], Await
     ``yard_wide`` routes (models, audit) are refused to keys limited to one endpoint."""
 
     async def dependency(request: Request) -> None:
-        authenticator: Authenticator = request.app.state.auth
+        authenticator = plane_of(request).auth
         request.state.key = await authenticator.check(request, scope, yard_wide)
 
     dependency.scope = scope  # type: ignore[attr-defined]
@@ -104,6 +105,6 @@ def actor_of(request: Request) -> str:
     (with keys off, ``--dev``) the server's own actor."""
     key: ApiKey | None = getattr(request.state, "key", None)
     if key is None:
-        return str(request.app.state.yard.actor)
+        return str(plane_of(request).admin.yard.actor)
     label = f"key:{key.id}" + (f" ({key.description})" if key.description else "")
     return label if len(label) <= MAX_ACTOR else label[: MAX_ACTOR - 2] + "…)"

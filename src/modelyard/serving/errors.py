@@ -140,7 +140,8 @@ def _keep_details(scope: Scope, exc: YardError) -> None:
         exc,
     )
     app = scope.get("app")
-    recent = getattr(getattr(app, "state", None), "recent_errors", None)
+    plane = getattr(getattr(app, "state", None), "plane", None)  # the app's DataPlane
+    recent = getattr(plane, "recent_errors", None)
     if endpoint and isinstance(recent, RecentErrors):
         recent.add(
             endpoint,

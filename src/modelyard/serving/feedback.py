@@ -10,6 +10,7 @@ from starlette.responses import Response
 from modelyard.domain.feedback import feedback_items
 from modelyard.serving.auth import require
 from modelyard.serving.body import read_json
+from modelyard.serving.dataplane import plane_of
 from modelyard.serving.status import json_response
 from modelyard.serving.storecall import from_store
 
@@ -47,15 +48,15 @@ FEEDBACK_SCHEMA = {
 async def feedback(name: str, request: Request) -> Response:
     """One item or many; unknown ids and bad items are reported one by one, never failing
     the others. Sending the same label again changes nothing; a different one corrects it."""
-    state = request.app.state
-    yard = state.yard
+    plane = plane_of(request)
+    yard = plane.admin.yard
     await from_store(request, yard.get_endpoint, name)  # 404 before reading the body
-    items, invalid = feedback_items(await read_json(request, state.max_body_bytes))
-    if state.observer is not None:
+    items, invalid = feedback_items(await read_json(request, plane.max_body_bytes))
+    if plane.observer is not None:
         # Predictions this process made in the last flush interval are written first, so
         # a label sent right after its prediction finds it.
         try:
-            await from_store(request, state.observer.flush)
+            await from_store(request, plane.observer.flush)
         except Exception:  # the flusher retries on its own; labels are still checked
             log.exception("flush before feedback failed")
     result = await from_store(

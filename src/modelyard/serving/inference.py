@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from prometheus_client import Counter
 
 from modelyard.domain.signature import Signature
 from modelyard.errors import ModelFailed, YardError
@@ -28,54 +29,66 @@ class Served:
     prediction_ids: list[str]
 
 
-async def infer(
-    active: ActiveEndpoint,
-    columns: Columns,
-    metrics: Metrics,
-    observer: PredictionObserver | None = None,
-    routing_key: str | None = None,
-    mirror: Mirror | None = None,
-) -> Served:
-    """Queue rows on the endpoint's batcher; requests and latency are counted by the caller.
-    Once the answer exists, ``mirror`` copies the request to the route's shadows (tasks of
-    their own: the answer never waits for them)."""
-    started = time.perf_counter()
-    ref = active.loaded.ref
-    metrics.in_flight.inc()
-    try:
-        output = await active.batcher.submit(columns)
-        _check_finite(output, ref)
-    except YardError as exc:
-        # Which route failed goes with the error, so a canary's failures count against
-        # the canary (and can abort it), not against the endpoint's primary version.
-        exc.served_by = ref
-        raise
-    finally:
-        metrics.in_flight.dec()
-    metrics.rows.labels(active.endpoint.name, ref).inc(columns.rows)
-    # One id per request, one suffix per row: unique, and cheap for big batches. The id
-    # starts with the time so the prediction log appends at the end of its primary-key
-    # index instead of at random places (several times cheaper to insert).
-    base = f"{time.time_ns():016x}{secrets.token_hex(8)}"
-    ids = [f"{base}-{i}" for i in range(columns.rows)]
-    latency_ms = (time.perf_counter() - started) * 1000
-    if observer is not None:
-        observer.predicted(
-            PredictionEvent(
-                endpoint=active.endpoint.name,
-                version=ref,
-                columns=columns,
-                output=output,
-                prediction_ids=ids,
-                latency_ms=latency_ms,
-                at=time.time(),
-                log_inputs=active.endpoint.monitoring.log_inputs,
-                routing_key=routing_key,
+class Inference:
+    """Rows in, checked answers out: the batcher, the rows counter, the observer and the
+    shadows. The rows counter's child per endpoint × version is bound once, not per call."""
+
+    def __init__(
+        self, metrics: Metrics, observer: PredictionObserver | None, mirror: Mirror
+    ) -> None:
+        self.metrics = metrics
+        self.observer = observer
+        self.mirror = mirror
+        self._rows: dict[tuple[str, str], Counter] = {}
+
+    async def infer(
+        self, active: ActiveEndpoint, columns: Columns, routing_key: str | None = None
+    ) -> Served:
+        """Queue rows on the route's batcher; requests and latency are counted by the
+        caller. Once the answer exists, the request is copied to the route's shadows
+        (tasks of their own: the answer never waits for them)."""
+        started = time.perf_counter()
+        ref = active.loaded.ref
+        in_flight = self.metrics.in_flight
+        in_flight.inc()
+        try:
+            output = await active.batcher.submit(columns)
+            _check_finite(output, ref)
+        except YardError as exc:
+            # Which route failed goes with the error, so a canary's failures count against
+            # the canary (and can abort it), not against the endpoint's primary version.
+            exc.served_by = ref
+            raise
+        finally:
+            in_flight.dec()
+        name = active.endpoint.name
+        rows = self._rows.get((name, ref))
+        if rows is None:
+            rows = self._rows[(name, ref)] = self.metrics.rows.labels(name, ref)
+        rows.inc(columns.rows)
+        # One id per request, one suffix per row: unique, and cheap for big batches. The id
+        # starts with the time so the prediction log appends at the end of its primary-key
+        # index instead of at random places (several times cheaper to insert).
+        base = f"{time.time_ns():016x}{secrets.token_hex(8)}"
+        ids = [f"{base}-{i}" for i in range(columns.rows)]
+        latency_ms = (time.perf_counter() - started) * 1000
+        if self.observer is not None:
+            self.observer.predicted(
+                PredictionEvent(
+                    endpoint=name,
+                    version=ref,
+                    columns=columns,
+                    output=output,
+                    prediction_ids=ids,
+                    latency_ms=latency_ms,
+                    at=time.time(),
+                    log_inputs=active.endpoint.monitoring.log_inputs,
+                    routing_key=routing_key,
+                )
             )
-        )
-    if mirror is not None and active.shadows:
-        mirror.send(active, columns, output, latency_ms, ids, routing_key)
-    return Served(output, ref, ids)
+        if active.shadows:
+            self.mirror.send(active, columns, output, latency_ms, ids, routing_key)
+        return Served(output, ref, ids)
 
 
 def decode_for(

@@ -22,6 +22,7 @@ from modelyard.domain.jsonable import plain
 from modelyard.errors import AliasMoved, InvalidInput
 from modelyard.serving.auth import actor_of, require
 from modelyard.serving.body import Reasoned, body_schema, read_body
+from modelyard.serving.dataplane import yard_of
 from modelyard.serving.errors import HttpError
 from modelyard.serving.status import json_response
 from modelyard.serving.storecall import ACTION_SECONDS, from_store
@@ -71,7 +72,7 @@ async def list_models(
     offset: int = Query(0, ge=0, le=10**9),
     q: str | None = Query(None, max_length=64, description="Part of a model's name"),
 ) -> Response:
-    yard: Any = request.app.state.yard
+    yard = yard_of(request)
 
     def read() -> dict[str, Any]:
         models = yard.list_models(limit, offset, q)
@@ -95,7 +96,7 @@ async def model(
     name: str = NAME,
     history: int = Query(100, ge=1, le=MAX_PAGE, description="Newest alias events to list"),
 ) -> Response:
-    yard: Any = request.app.state.yard
+    yard = yard_of(request)
 
     def read() -> dict[str, Any]:
         found = yard.get_model(name)
@@ -121,7 +122,7 @@ async def model(
 async def version(
     request: Request, name: str = NAME, version: int = Path(ge=1, le=2**31 - 1)
 ) -> Response:
-    yard: Any = request.app.state.yard
+    yard = yard_of(request)
 
     def read() -> dict[str, Any]:
         found: ModelVersion = yard.get_version(name, version)
@@ -147,7 +148,7 @@ async def gate(request: Request, name: str = NAME) -> Response:
     """Loads the candidate and the alias's current version and judges the candidate on its
     registered sample rows (data, metrics against the champion, robustness, latency)."""
     body = await read_body(request, GateRequest)
-    yard: Any = request.app.state.yard
+    yard = yard_of(request)
     report = await from_store(
         request, yard.check_promotion, name, body.version, body.alias, timeout=ACTION_SECONDS
     )
@@ -166,7 +167,7 @@ async def gate(request: Request, name: str = NAME) -> Response:
 )
 async def promote(request: Request, name: str = NAME) -> Response:
     body = await read_body(request, PromoteRequest)
-    yard: Any = request.app.state.yard.acting_as(actor_of(request))
+    yard = yard_of(request).acting_as(actor_of(request))
     expect, conditional = _expectation(request, body.alias, body.expect)
     with _precondition(conditional):
         result = await from_store(
@@ -211,7 +212,7 @@ async def promote(request: Request, name: str = NAME) -> Response:
 )
 async def rollback(request: Request, name: str = NAME) -> Response:
     body = await read_body(request, RollbackRequest)
-    yard: Any = request.app.state.yard.acting_as(actor_of(request))
+    yard = yard_of(request).acting_as(actor_of(request))
     expect, conditional = _expectation(request, body.alias, body.expect)
     with _precondition(conditional):
         event = await from_store(

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from modelyard.serving.auth import actor_of, require
 from modelyard.serving.body import Reasoned, body_schema, read_body
+from modelyard.serving.dataplane import yard_of
 from modelyard.serving.status import json_response
 from modelyard.serving.storecall import ACTION_SECONDS, SUMMARY_SECONDS, from_store
 
@@ -25,7 +26,7 @@ STEERING = {"pause": "pause_rollout", "resume": "resume_rollout", "abort": "abor
     summary="The rollout in progress (or the latest)",
 )
 async def rollout(name: str, request: Request) -> Response:
-    yard: Any = request.app.state.yard
+    yard = yard_of(request)
 
     def read() -> dict[str, Any]:
         current = yard.rollout_status(name)
@@ -45,7 +46,7 @@ async def rollout(name: str, request: Request) -> Response:
     summary="Policies, their state and history",
 )
 async def policies(name: str, request: Request) -> Response:
-    yard: Any = request.app.state.yard
+    yard = yard_of(request)
 
     def read() -> dict[str, Any]:
         return {
@@ -62,7 +63,7 @@ async def policies(name: str, request: Request) -> Response:
     summary="The running (or last) A/B test's report",
 )
 async def abtest(name: str, request: Request) -> Response:
-    yard: Any = request.app.state.yard
+    yard = yard_of(request)
     return json_response(
         await from_store(request, yard.abtest_report, name, timeout=SUMMARY_SECONDS)
     )
@@ -78,7 +79,7 @@ async def abtest(name: str, request: Request) -> Response:
 async def steer(name: str, request: Request, step: Literal["pause", "resume", "abort"]) -> Response:
     """Aborting puts the routes back as they were before the rollout started."""
     body = await read_body(request, Reasoned)
-    yard: Any = request.app.state.yard.acting_as(actor_of(request))
+    yard = yard_of(request).acting_as(actor_of(request))
     method = getattr(yard, STEERING[step])
     rollout = await from_store(
         request, lambda: method(name, reason=body.reason), timeout=ACTION_SECONDS, changes=True

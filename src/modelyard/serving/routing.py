@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from starlette.requests import Request
@@ -53,7 +54,7 @@ def _payload_key(field: str | None, payload: Any) -> str | None:
     return str(value)
 
 
-def without_field(payload: Any, field: str | None, features: set[str]) -> Any:
+def without_field(payload: Any, field: str | None, features: AbstractSet[str]) -> Any:
     """The payload without the sticky field when it is not a model feature (it only routes)."""
     if field is None or field in features or not isinstance(payload, dict):
         return payload

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from modelyard.domain.jsonable import plain
 from modelyard.errors import NotFound
 from modelyard.serving.auth import METRICS, OPEN, require
+from modelyard.serving.dataplane import plane_of
 
 router = APIRouter()
 
@@ -38,9 +39,9 @@ async def ready(request: Request) -> Response:
     and says whether the store answers: a replica whose database is down keeps answering
     from its loaded versions, so it stays ready and says it is degraded. Why something
     failed is not told here (this route is open): see ``GET /api/endpoints/{name}``."""
-    state = request.app.state
-    table = state.table
-    is_ready = ready_to_serve(state)
+    plane = plane_of(request)
+    table = plane.table
+    is_ready = plane.ready
     endpoints = {
         "known": len(table.known),
         "serving": len(table.active),
@@ -56,7 +57,7 @@ async def ready(request: Request) -> Response:
     return json_response(
         {
             "ready": is_ready,
-            "draining": state.draining,
+            "draining": plane.draining,
             "degraded": degraded,
             "store": "down" if table.store_down_since is not None else "ok",
             "endpoints": endpoints,
@@ -69,7 +70,7 @@ async def ready(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     """Prometheus exposition."""
     return Response(
-        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+        generate_latest(plane_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST
     )
 
 
@@ -77,7 +78,7 @@ async def metrics(request: Request) -> Response:
 async def list_endpoints(request: Request) -> Response:
     """Every endpoint as this server process serves it."""
     key = request.state.key
-    names = request.app.state.table.known
+    names = plane_of(request).table.known
     if key is not None and key.endpoint is not None:  # a key for one endpoint sees only it
         names = [n for n in names if n == key.endpoint]
     return json_response([_status(request, name) for name in names])
@@ -86,23 +87,14 @@ async def list_endpoints(request: Request) -> Response:
 @router.get("/api/endpoints/{name}", dependencies=[Depends(require("read"))], tags=["admin"])
 async def endpoint_status(name: str, request: Request) -> Response:
     """One endpoint: its routes, the version this process serves, queue and last load error."""
-    if name not in request.app.state.table.known:
+    if name not in plane_of(request).table.known:
         raise NotFound(f"endpoint {name!r} not found")
     return json_response(_status(request, name))
 
 
-def ready_to_serve(state: Any) -> bool:
-    """Loaded, not draining, and serving something if it knows of any endpoint (a replica
-    that can answer nothing, e.g. restarted onto versions that do not load, must not take
-    traffic)."""
-    table = state.table
-    if not table.ready or state.draining:
-        return False
-    return not table.known or bool(table.active)
-
-
 def _status(request: Request, name: str) -> dict[str, Any]:
-    table = request.app.state.table
+    plane = plane_of(request)
+    table = plane.table
     active = table.active.get(name)
     fallback = table.fallbacks.get(name)
     return {
@@ -117,5 +109,5 @@ def _status(request: Request, name: str) -> dict[str, Any]:
         "stuck_calls": {v.loaded.ref: v.loaded.runner.stuck for v in active.every}
         if active
         else {},
-        "recent_errors": request.app.state.recent_errors.of(name),
+        "recent_errors": plane.recent_errors.of(name),
     }

@@ -17,6 +17,7 @@ from starlette.requests import Request
 
 from modelyard.errors import StoreUnavailable, TimedOut
 from modelyard.runtime.threads import DeadlineCalls
+from modelyard.serving.dataplane import plane_of
 
 T = TypeVar("T")
 SUMMARY_SECONDS = 60.0  # a week of monitor windows on a busy machine
@@ -32,10 +33,10 @@ async def from_store(
 ) -> T:
     """``fn(*args)`` on the right threads. ``changes``: it changes the yard, so a deadline
     that passes says so (504; it may still finish) rather than inviting a blind retry."""
-    state = request.app.state
-    calls: DeadlineCalls = state.store_calls
+    admin = plane_of(request).admin
+    calls: DeadlineCalls = admin.store_calls
     if timeout is not None and timeout > calls.timeout:
-        calls = state.long_calls
+        calls = admin.long_calls
     try:
         return await calls.call(fn, *args, timeout=timeout)
     except StoreUnavailable:

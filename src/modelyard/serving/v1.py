@@ -8,11 +8,13 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from modelyard.domain.signature import Signature
 from modelyard.errors import SchemaMismatch
-from modelyard.runtime.inputs import from_columns, from_records
+from modelyard.runtime.inputs import Columns, from_columns, from_records
 from modelyard.serving.auth import require
 from modelyard.serving.body import read_json
-from modelyard.serving.inference import decode_for, infer
+from modelyard.serving.dataplane import DataPlane, plane_of
+from modelyard.serving.inference import decode_for
 from modelyard.serving.routing import pick_route, without_field
 
 router = APIRouter(tags=["inference"])
@@ -75,31 +77,32 @@ REQUEST_SCHEMA = {
     summary="Predict rows (records or columns)",
 )
 async def predict(name: str, request: Request) -> Response:
-    return await handle_predict(request.app.state, name, request)
+    return await handle_predict(plane_of(request), name, request)
 
 
-async def handle_predict(state: Any, name: str, request: Request) -> Response:
+async def handle_predict(plane: DataPlane, name: str, request: Request) -> Response:
     """The whole of one simple-JSON prediction (also called by the fast path, see fastpath.py)."""
-    state.table.get(name)  # before reading the body: unknown names cost nothing
-    payload = await read_json(request, state.max_body_bytes)
+    plane.endpoint(name)  # before reading the body: unknown names cost nothing
+    payload = await read_json(request, plane.max_body_bytes)
     # Looked up again after the await: the table may have swapped while the body arrived,
     # and the batcher that was current then may be closing now.
-    active, key = pick_route(state.table.get(name), request, payload)
-    signature = active.loaded.runner.predictor.signature
+    active, key = pick_route(plane.endpoint(name), request, payload)
+    loaded = active.loaded
+    signature = loaded.signature
     sticky = active.endpoint.sticky_key
     if sticky is not None:
-        payload = without_field(payload, sticky, set(signature.names))
+        payload = without_field(payload, sticky, signature.feature_set)
     columns = decode_for(active, signature, payload, decode, count_rows)
-    served = await infer(active, columns, state.metrics, state.observer, key, state.mirror)
+    served = await plane.infer(active, columns, key)
     body: dict[str, Any] = {
         "predictions": served.output.predictions.tolist(),
-        "model": active.loaded.version.name,
-        "version": active.loaded.version.version,
+        "model": loaded.version.name,
+        "version": loaded.version.version,
         "prediction_ids": served.prediction_ids,
     }
     if served.output.probabilities is not None:
         body["probabilities"] = served.output.probabilities.tolist()
-        body["classes"] = list(signature.output.classes or ())
+        body["classes"] = loaded.classes
     return Response(
         orjson.dumps(body),
         media_type="application/json",
@@ -121,7 +124,7 @@ def count_rows(payload: object) -> int:
     return 0
 
 
-def decode(signature: Any, payload: object) -> Any:
+def decode(signature: Signature, payload: object) -> Columns:
     if not isinstance(payload, dict):
         raise SchemaMismatch("the body must be a JSON object with 'instances' or 'inputs'")
     if "instances" in payload and "inputs" not in payload:

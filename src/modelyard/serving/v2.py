@@ -18,12 +18,14 @@ from starlette.responses import Response
 from modelyard.domain.signature import Signature
 from modelyard.errors import NotFound, SchemaMismatch
 from modelyard.packages import package_version
-from modelyard.runtime.inputs import Columns, from_columns
+from modelyard.runtime.active import ActiveEndpoint
+from modelyard.runtime.inputs import Columns, from_columns, from_matrix
 from modelyard.serving.auth import OPEN, require
 from modelyard.serving.body import read_json
-from modelyard.serving.inference import decode_for, infer
+from modelyard.serving.dataplane import DataPlane, plane_of
+from modelyard.serving.inference import decode_for
 from modelyard.serving.routing import pick_route
-from modelyard.serving.status import json_response, ready_to_serve
+from modelyard.serving.status import json_response
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 
@@ -57,7 +59,7 @@ async def live() -> Response:
 
 @router.get("/health/ready", dependencies=[Depends(require(OPEN))], summary="Server ready")
 async def ready(request: Request) -> Response:
-    is_ready = ready_to_serve(request.app.state)
+    is_ready = plane_of(request).ready
     return json_response({"ready": is_ready}, 200 if is_ready else 503)
 
 
@@ -68,8 +70,8 @@ async def ready(request: Request) -> Response:
     summary="Model metadata (one version)",
 )
 async def model_metadata(name: str, request: Request, version: str | None = None) -> Response:
-    active = _active(request.app.state, name, version)
-    signature = active.loaded.runner.predictor.signature
+    active = _active(plane_of(request), name, version)
+    signature = active.loaded.signature
     outputs = [{"name": "predict", "datatype": _output_type(signature), "shape": [-1]}]
     if signature.output.has_proba:
         width = len(signature.output.classes or ()) or -1
@@ -86,7 +88,7 @@ async def model_metadata(name: str, request: Request, version: str | None = None
             "outputs": outputs,
             "parameters": {
                 "model": active.loaded.version.name,
-                "classes": list(signature.output.classes or ()),
+                "classes": active.loaded.classes,
             },
         }
     )
@@ -99,7 +101,7 @@ async def model_metadata(name: str, request: Request, version: str | None = None
     summary="Model ready (one version)",
 )
 async def model_ready(name: str, request: Request, version: str | None = None) -> Response:
-    active = _active(request.app.state, name, version)
+    active = _active(plane_of(request), name, version)
     # Not ready while too many of its model calls hang (see runtime/runner.py).
     ready = all(v.loaded.runner.ready for v in active.every)
     return json_response(
@@ -137,22 +139,21 @@ INFER_SCHEMA = {
     openapi_extra=INFER_SCHEMA,
 )
 async def model_infer(name: str, request: Request, version: str | None = None) -> Response:
-    return await handle_infer(request.app.state, name, request)
+    return await handle_infer(plane_of(request), name, request)
 
 
-async def handle_infer(state: Any, name: str, request: Request) -> Response:
+async def handle_infer(plane: DataPlane, name: str, request: Request) -> Response:
     """The whole of one v2 inference (also called by the fast path, see fastpath.py)."""
     version = request.path_params.get("version")
-    _active(state, name, version)  # before reading the body: unknown names cost nothing
-    payload = await read_json(request, state.max_body_bytes)
-    active = _active(state, name, version)  # again: the table may have swapped meanwhile
+    _active(plane, name, version)  # before reading the body: unknown names cost nothing
+    payload = await read_json(request, plane.max_body_bytes)
+    active = _active(plane, name, version)  # again: the table may have swapped meanwhile
     key = None
     if version is None:  # a versioned URL asks for that version; otherwise route
         active, key = pick_route(active, request, None)
-    signature = active.loaded.runner.predictor.signature
-    columns = decode_for(active, signature, payload, decode, count_rows)
+    columns = decode_for(active, active.loaded.signature, payload, decode, count_rows)
     wanted = _requested_outputs(payload)
-    served = await infer(active, columns, state.metrics, state.observer, key, state.mirror)
+    served = await plane.infer(active, columns, key)
     outputs = []
     if wanted is None or "predict" in wanted:
         predictions = served.output.predictions
@@ -189,9 +190,9 @@ async def handle_infer(state: Any, name: str, request: Request) -> Response:
     )
 
 
-def _active(state: Any, name: str, version: str | None) -> Any:
+def _active(plane: DataPlane, name: str, version: str | None) -> ActiveEndpoint:
     """The endpoint as served; a v2 version in the path must be one of its routes'."""
-    active = state.table.get(name)
+    active = plane.endpoint(name)
     if version is None:
         return active
     for variant in active.every:
@@ -284,11 +285,9 @@ def _from_matrix(signature: Signature, tensor: dict[str, Any]) -> Columns:
         )
     if tensor["datatype"] not in NUMERIC_TYPES:
         raise SchemaMismatch(f"input {tensor['name']!r}: a [N, F] tensor must be numeric")
-    flat = _values(tensor)
-    columns = {spec.name: flat[i::width] for i, spec in enumerate(signature.inputs)}
     if rows == 0:
         raise SchemaMismatch("no rows given")
-    return from_columns(signature, columns)
+    return from_matrix(signature, _values(tensor), width)
 
 
 def _requested_outputs(payload: dict[str, Any]) -> set[str] | None:

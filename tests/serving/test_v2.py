@@ -1,0 +1,102 @@
+"""Open Inference Protocol v2 decoding: tensors to validated columns, errors naming the tensor."""
+
+import numpy as np
+import pytest
+
+from modelyard.domain.signature import FeatureSpec, OutputSpec, Signature
+from modelyard.errors import SchemaMismatch
+from modelyard.runtime.inputs import from_columns
+from modelyard.serving.v2 import _requested_outputs, count_rows, decode
+
+NUMBERS = Signature(
+    (
+        FeatureSpec("a", "float", False),
+        FeatureSpec("b", "float", False),
+        FeatureSpec("c", "int", False),
+    ),
+    OutputSpec("classification", (0, 1), True, 2),
+)
+MIXED = Signature(
+    (
+        FeatureSpec("x", "float", False),
+        FeatureSpec("colour", "category", False, categories=("red", "blue")),
+    ),
+    OutputSpec("regression"),
+)
+
+
+def matrix(shape: list[int], data: list[object], datatype: str = "FP64") -> dict[str, object]:
+    return {"inputs": [{"name": "input-0", "shape": shape, "datatype": datatype, "data": data}]}
+
+
+def test_an_n_by_f_tensor_becomes_one_float_matrix_in_row_major_order() -> None:
+    columns = decode(NUMBERS, matrix([2, 3], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))
+    assert columns.numbers is not None
+    np.testing.assert_array_equal(columns.numbers, [[1, 2, 3], [4, 5, 6]])
+    assert (columns.names, columns.rows) == (("a", "b", "c"), 2)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [[1, 2, 3, 4, 5, 6], [1.0, 2, 3, 4.5, 5, 6], [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]],
+)
+def test_ints_mixed_values_and_nested_rows_decode_as_the_columns_would(data) -> None:
+    flat = np.array(data, dtype=object).reshape(-1).tolist()
+    expected = from_columns(NUMBERS, {n: flat[i::3] for i, n in enumerate("abc")})
+    columns = decode(NUMBERS, matrix([2, 3], data))
+    for name in "abc":
+        np.testing.assert_array_equal(columns.column(name), expected.column(name))
+        assert columns.column(name).dtype == expected.column(name).dtype
+
+
+def test_one_tensor_per_feature_with_bytes_for_categories() -> None:
+    payload = {
+        "inputs": [
+            {"name": "x", "shape": [2, 1], "datatype": "FP64", "data": [[0.5], [1.5]]},
+            {"name": "colour", "shape": [2], "datatype": "BYTES", "data": ["red", "blue"]},
+        ]
+    }
+    columns = decode(MIXED, payload)
+    assert columns.column("colour").tolist() == ["red", "blue"]
+    assert columns.column("x").tolist() == [0.5, 1.5]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"inputs": []}, "non-empty 'inputs' list"),
+        (matrix([2, 2], [1.0, 2.0, 3.0, 4.0]), "has 2 columns; the model takes 3"),
+        (matrix([2, 3], [1.0] * 5), r"needs 6 values, got 5"),
+        (matrix([1, 3], ["a", "b", "c"], "BYTES"), "must be numeric"),
+        (matrix([0, 3], []), "no rows given"),
+        (matrix([1, 3, 1], [1.0] * 3), r"must be \[N\] or \[N, F\]"),
+        (matrix([1, 3], [1.0] * 3, "FP128"), "is not a v2 datatype"),
+    ],
+)
+def test_malformed_tensors_are_refused_with_the_reason(payload, message) -> None:
+    with pytest.raises(SchemaMismatch, match=message):
+        decode(NUMBERS, payload)
+
+
+def test_non_finite_or_boolean_values_go_to_the_full_check() -> None:
+    with pytest.raises(SchemaMismatch, match="a"):
+        decode(NUMBERS, matrix([1, 3], [True, 2.0, 3.0]))
+
+
+def test_the_same_tensor_named_twice_is_refused() -> None:
+    tensor = {"name": "x", "shape": [1], "datatype": "FP64", "data": [1.0]}
+    with pytest.raises(SchemaMismatch, match=r"more than once: \['x'\]"):
+        decode(MIXED, {"inputs": [tensor, tensor]})
+
+
+def test_rows_are_counted_from_the_declared_shapes_before_decoding() -> None:
+    assert count_rows(matrix([7, 3], [])) == 7
+    assert count_rows({"inputs": "nope"}) == 0
+    assert count_rows([]) == 0
+
+
+def test_requested_outputs_are_checked() -> None:
+    assert _requested_outputs({}) is None
+    assert _requested_outputs({"outputs": [{"name": "predict"}]}) == {"predict"}
+    with pytest.raises(SchemaMismatch, match="unknown outputs"):
+        _requested_outputs({"outputs": [{"name": "explain"}]})
