@@ -25,7 +25,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,7 +33,7 @@ from modelyard.domain.endpoints import Endpoint, shadow_label
 from modelyard.domain.entities import ModelVersion, VersionStatus
 from modelyard.domain.names import parse_ref
 from modelyard.domain.routing import bounds_of
-from modelyard.errors import NotFound, NotReady, StoreUnavailable, first_line
+from modelyard.errors import NotFound, NotReady, StoreUnavailable, YardError, first_line
 from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.batcher import BatchObserver, MicroBatcher
 from modelyard.runtime.pool import ModelPool
@@ -74,6 +74,8 @@ class Registry(Protocol):
     def list_endpoints(self) -> list[Endpoint]: ...
 
     def get_version(self, ref: str, version: int | None = None) -> ModelVersion: ...
+
+    def resolve_many(self, refs: Iterable[str]) -> Mapping[str, ModelVersion | YardError]: ...
 
     def report_serving(self, replica: str, statuses: dict[str, tuple[str | None, str]]) -> None: ...
 
@@ -231,9 +233,11 @@ class EndpointTable:
             self._retried_at = time.monotonic()
             revision = await self._store.call(self.yard.revision)
             endpoints = await self._store.call(self.yard.list_endpoints)
+            refs = [r.model for e in endpoints for r in e.serving_routes]
+            resolved = await self._resolve_all(refs)
             table: dict[str, ActiveEndpoint] = {}
             for endpoint in endpoints:
-                active = await self._resolve(endpoint)
+                active = await self._resolve(endpoint, resolved)
                 if active is not None:
                     table[endpoint.name] = active
             previous, self._active = self._active, table  # the atomic switch
@@ -260,7 +264,17 @@ class EndpointTable:
                 continue
             self._recorded[name] = active.loaded.ref
 
-    async def _resolve(self, endpoint: Endpoint) -> ActiveEndpoint | None:
+    async def _resolve_all(self, refs: list[str]) -> Mapping[str, ModelVersion | Exception]:
+        """Every route's version in one read; if the read fails, each route fails with its
+        error, so each endpoint falls back (or is retried) as it would on its own."""
+        try:
+            return await self._store.call(self.yard.resolve_many, refs)
+        except Exception as exc:
+            return dict.fromkeys(refs, exc)
+
+    async def _resolve(
+        self, endpoint: Endpoint, resolved: Mapping[str, ModelVersion | Exception]
+    ) -> ActiveEndpoint | None:
         """Load every weighted route's version (reusing what is loaded and unchanged);
         if any fails, keep serving what was serving."""
         current = self._active.get(endpoint.name)
@@ -275,7 +289,9 @@ class EndpointTable:
         try:
             for route in endpoint.serving_routes:
                 trying = route.model
-                version = await self._store.call(self.yard.get_version, route.model)
+                version = resolved[route.model]
+                if isinstance(version, Exception):
+                    raise version
                 old = reusable.get(version.ref)
                 if old is not None:
                     variants.append(ActiveEndpoint(endpoint, old.loaded, old.batcher))

@@ -27,6 +27,7 @@ from modelyard.store.blobs import BlobLedger
 from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
 from modelyard.store.registry import NewVersion, RegistryStore
+from modelyard.store.resolving import Resolved, resolve_many
 from modelyard.store.tracking import TrackingStore
 
 if TYPE_CHECKING:  # the heavy half loads only when a method needs it
@@ -233,6 +234,11 @@ class Registry:
         from modelyard.runtime.loader import load_version
 
         return load_version(self.store.resolve(ref, version), self.artifacts)
+
+    def resolve_many(self, refs: Iterable[str]) -> Resolved:
+        """Each reference's version, or the error resolving it alone would raise; a
+        constant number of queries however many (the serving table's refresh)."""
+        return resolve_many(self.db, refs)
 
     def list_models(
         self, limit: int | None = None, offset: int = 0, contains: str | None = None

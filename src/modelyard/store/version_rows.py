@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,9 +27,13 @@ def to_version(session: Session, name: str, row: VersionRow) -> ModelVersion:
     return to_versions(session, name, [row])[0]
 
 
-def to_versions(session: Session, name: str, rows: Sequence[VersionRow]) -> list[ModelVersion]:
-    """Versions of one model with their files, datasets and aliases: three queries in all,
-    however many versions (a page of versions is one read, not three per row)."""
+def to_versions(
+    session: Session, name: str | Mapping[int, str], rows: Sequence[VersionRow]
+) -> list[ModelVersion]:
+    """Versions with their files, datasets and aliases: three queries in all, however many
+    versions (a page of versions is one read, not three per row). ``name``: the model's, or
+    each model id's when the rows are of several models."""
+    name_of = (lambda _: name) if isinstance(name, str) else name.__getitem__
     files: dict[str, list[FileRow]] = defaultdict(list)
     datasets: dict[int, list[str]] = defaultdict(list)
     aliases: dict[tuple[int, int], list[str]] = defaultdict(list)
@@ -61,7 +65,7 @@ def to_versions(session: Session, name: str, rows: Sequence[VersionRow]) -> list
             aliases[(model_id, version)].append(alias)
     return [
         ModelVersion(
-            name=name,
+            name=name_of(row.model_id),
             version=row.version,
             flavor=row.flavor,
             status=VersionStatus(row.status),

@@ -94,6 +94,7 @@ class Yard:
     register = delegate("registry", Registry.register)
     register_file = delegate("registry", Registry.register_file)
     get_version = delegate("registry", Registry.get_version)
+    resolve_many = delegate("registry", Registry.resolve_many)
     load = delegate("registry", Registry.load)
     list_models = delegate("registry", Registry.list_models)
     count_models = delegate("registry", Registry.count_models)
