@@ -9,7 +9,6 @@ refreshes the README's pictures in docs/img/ this way)."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,23 +17,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.integration.browser import chromium
 from tests.integration.serving_fixtures import Server, running_server
 
 from modelyard import Yard
 
 pytestmark = [pytest.mark.slow, pytest.mark.serial]  # judges time: run alone
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# As the machine's notes advise: no sandbox as root, and no calls home on a closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BATCHES = 12
 FAST_MONITOR = {
     "MODELYARD_MONITOR_BUCKET_SECONDS": "1",
@@ -57,19 +46,8 @@ class Console:
 
 @pytest.fixture(scope="module")
 def playwright_browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip(
-            "Chromium is not installed: `apt-get install chromium` (make test does it where it "
-            "runs as root with apt)"
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
