@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -97,15 +97,8 @@ class Admin:
 
     def acting_as(self, actor: str) -> Admin:
         """The same admin half, its services recording ``actor`` on what they change."""
-        services = self.services_for(actor)
-        return replace(
-            self,
-            actor=services.actor,
-            registry=services.registry,
-            traffic=services.traffic,
-            experiments=services.experiments,
-            monitor=services.monitor,
-            upkeep=services.admin,
+        return Admin.over(
+            self.services_for(actor), self.store_calls, self.long_calls, self.monitor_summary
         )
 
 
