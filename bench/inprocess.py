@@ -52,7 +52,7 @@ def worker(home: Path, body: bytes, monitoring: bool, total: int) -> dict[str, f
     from modelyard.yard import Yard
 
     settings = Settings(home=home, monitoring=monitoring, native_threads=1)
-    app = create_app(Yard(settings=settings), settings, auth=False)
+    app = create_app(Yard(settings=settings).services, settings, auth=False)
     headers = {"content-type": "application/json"}
 
     async def main() -> dict[str, float]:

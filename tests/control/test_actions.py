@@ -30,7 +30,9 @@ class Log:
 def test_a_webhook_is_retried_with_backoff_until_delivered(sqlite_yard: Yard) -> None:
     log = Log()
     with webhook_receiver(fail_first=2) as receiver:
-        Actions(sqlite_yard, retry=FAST, webhooks=LOOPBACK).alert(receiver.url, CONTEXT, log)
+        Actions(sqlite_yard.traffic, sqlite_yard.registry, retry=FAST, webhooks=LOOPBACK).alert(
+            receiver.url, CONTEXT, log
+        )
     assert log.entries == [("delivered", {"url": receiver.url, "attempts": 3})]
     assert receiver.received[0]["message"] == CONTEXT.message
     assert receiver.received[0]["details"] == {"value": 0.6}
@@ -39,13 +41,15 @@ def test_a_webhook_is_retried_with_backoff_until_delivered(sqlite_yard: Yard) ->
 def test_a_webhook_that_never_answers_is_recorded_as_failed(sqlite_yard: Yard) -> None:
     log = Log()
     with webhook_receiver(fail_first=100) as receiver:
-        Actions(sqlite_yard, retry=FAST, webhooks=LOOPBACK).alert(receiver.url, CONTEXT, log)
+        Actions(sqlite_yard.traffic, sqlite_yard.registry, retry=FAST, webhooks=LOOPBACK).alert(
+            receiver.url, CONTEXT, log
+        )
     kind, details = log.entries[0]
     assert kind == "delivery_failed"
     assert details["attempts"] == 3
     assert details["errors"] == ["HTTP 503"] * 3
     log = Log()
-    Actions(sqlite_yard, retry=FAST, webhooks=LOOPBACK).alert(
+    Actions(sqlite_yard.traffic, sqlite_yard.registry, retry=FAST, webhooks=LOOPBACK).alert(
         "http://127.0.0.1:9/closed", CONTEXT, log
     )
     assert log.entries[0][0] == "delivery_failed"
@@ -57,7 +61,7 @@ def test_a_webhook_to_loopback_is_refused_once_and_recorded_not_raised(
 ) -> None:
     log = Log()
     with webhook_receiver() as receiver:
-        actions = Actions(sqlite_yard, retry=FAST)  # no allow-list
+        actions = Actions(sqlite_yard.traffic, sqlite_yard.registry, retry=FAST)  # no allow-list
         actions.perform(parse_action(f"alert:{receiver.url}"), CONTEXT, log)
         actions.close(wait=None)
     kind, details = log.entries[0]
@@ -71,7 +75,9 @@ def test_a_webhook_to_loopback_is_refused_once_and_recorded_not_raised(
 def test_a_redirect_is_not_followed(sqlite_yard: Yard) -> None:
     log = Log()
     with webhook_receiver() as inside, webhook_receiver(redirect_to=inside.url) as outside:
-        Actions(sqlite_yard, retry=FAST, webhooks=LOOPBACK).alert(outside.url, CONTEXT, log)
+        Actions(sqlite_yard.traffic, sqlite_yard.registry, retry=FAST, webhooks=LOOPBACK).alert(
+            outside.url, CONTEXT, log
+        )
     kind, details = log.entries[0]
     assert kind == "delivery_failed"
     assert details["errors"] == ["HTTP 302: redirects are not followed"]
@@ -80,7 +86,7 @@ def test_a_redirect_is_not_followed(sqlite_yard: Yard) -> None:
 
 def test_a_command_runs_with_its_output_and_exit_code_kept(sqlite_yard: Yard) -> None:
     log = Log()
-    actions = Actions(sqlite_yard)
+    actions = Actions(sqlite_yard.traffic, sqlite_yard.registry)
     script = "import os, sys; print('retrain', os.environ['MODELYARD_ENDPOINT']); sys.exit(3)"
     actions.run(parse_action(f'run:{sys.executable} -c "{script}"'), CONTEXT, log, timeout=30)
     kind, details = log.entries[0]
@@ -101,7 +107,7 @@ def test_a_command_with_binary_output_and_one_cut_short_by_a_shutdown(sqlite_yar
     import time
 
     log = Log()
-    actions = Actions(sqlite_yard)
+    actions = Actions(sqlite_yard.traffic, sqlite_yard.registry)
     binary = "import sys; sys.stdout.buffer.write(bytes([0xFF, 0xFE]) + b'done')"
     actions.run(parse_action(f'run:{sys.executable} -c "{binary}"'), CONTEXT, log, timeout=30)
     assert log.entries[0][1]["outcome"] == "ok"
@@ -119,7 +125,7 @@ def test_rollback_moves_the_primary_alias_back(churn: Yard) -> None:
     yard = churn
     yard.set_alias("churn", "production", 2)
     log = Log()
-    Actions(yard).perform(parse_action("rollback"), CONTEXT, log)
+    Actions(yard.traffic, yard.registry).perform(parse_action("rollback"), CONTEXT, log)
     assert log.entries[0][1]["outcome"] == "alias moved back"
     assert yard.get_version("churn@production").version == 1
 
@@ -128,7 +134,7 @@ def test_rollback_during_a_rollout_aborts_it(churn: Yard) -> None:
     yard = churn
     yard.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
     log = Log()
-    Actions(yard).perform(parse_action("rollback"), CONTEXT, log)
+    Actions(yard.traffic, yard.registry).perform(parse_action("rollback"), CONTEXT, log)
     assert log.entries[0][1]["outcome"] == "rollout aborted"
     assert yard.rollout_status("churn-api").state == "aborted"
     assert [r.weight for r in yard.get_endpoint("churn-api").routes] == [100.0]
@@ -139,7 +145,7 @@ def test_shift_moves_weight_between_the_primary_and_a_route(churn: Yard) -> None
     yard.set_alias("churn", "production", 2)
     yard.set_routes("churn-api", [Route("churn@production", 80), Route("churn@1", 20, "canary")])
     log = Log()
-    actions = Actions(yard)
+    actions = Actions(yard.traffic, yard.registry)
     actions.perform(parse_action("shift:churn@1=0"), CONTEXT, log)
     assert [(r.model, r.weight) for r in yard.get_endpoint("churn-api").routes] == [
         ("churn@production", 100.0)
@@ -154,4 +160,4 @@ def test_a_rollback_without_an_alias_is_refused(sqlite_yard: Yard, logreg, cance
     sqlite_yard.register(logreg, "churn", sample=X)
     sqlite_yard.create_endpoint("churn-api", "churn@1")
     with pytest.raises(InvalidInput, match="not an alias"):
-        Actions(sqlite_yard).rollback(CONTEXT)
+        Actions(sqlite_yard.traffic, sqlite_yard.registry).rollback(CONTEXT)

@@ -7,10 +7,16 @@ import pytest
 
 from modelyard import Yard
 from modelyard.control.canary import decide
-from modelyard.control.controller import Controller
+from modelyard.control.ports import Ports
 from modelyard.domain.rollouts import Rollout, RolloutPlan, parse_checks
+from modelyard.services.compose import build_controller
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def _ports(yard: Yard) -> Ports:
+    """What the controller acts through: the yard's traffic, monitor and registry."""
+    return Ports(yard.traffic, yard.monitor, yard.registry, yard.settings.monitor_bucket_seconds)
 
 
 def _rollout(step: int = 0) -> Rollout:
@@ -80,7 +86,7 @@ def test_a_controller_puts_back_routes_a_crash_or_a_hand_left_wrong(churn: Yard)
     # The routes as a crash between two writes of an older version could have left them.
     endpoint = yard.get_endpoint("churn-api")
     yard.stores.endpoints.update(replace(endpoint, routes=rollout.plan.original_routes), "someone")
-    controller = Controller(yard, interval=1)
+    controller = build_controller(yard.services, interval=1)
     try:
         assert controller.tick()
     finally:
@@ -99,8 +105,8 @@ def test_finishing_twice_after_a_crash_finds_the_alias_already_moved(churn: Yard
     yard = churn
     rollout = yard.start_rollout("churn-api", "churn@2", steps="100", interval="1m")
     yard.set_alias("churn", "production", 2, reason="the crashed controller got this far")
-    actions = Actions(yard)
-    done = finish(yard, rollout, actions, Decision("finish", "checks passed"))
+    actions = Actions(yard.traffic, yard.registry)
+    done = finish(_ports(yard), rollout, actions, Decision("finish", "checks passed"))
     actions.close()
     assert done.state == "succeeded"
     assert yard.get_version("churn@production").version == 2
@@ -116,10 +122,10 @@ def test_a_candidate_no_replica_can_load_is_aborted_after_its_interval(
     yard = sqlite_churn
     rollout = yard.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
     yard.report_serving("host:1", {"churn-api": ("churn@1", "cannot load the skops file: boom")})
-    actions = Actions(yard)
-    waiting = tick(yard, rollout, actions, rollout.step_started_at + timedelta(seconds=30))
+    actions = Actions(yard.traffic, yard.registry)
+    waiting = tick(_ports(yard), rollout, actions, rollout.step_started_at + timedelta(seconds=30))
     assert waiting.state == "running"  # within its interval it still waits
-    done = tick(yard, rollout, actions, rollout.step_started_at + timedelta(minutes=2))
+    done = tick(_ports(yard), rollout, actions, rollout.step_started_at + timedelta(minutes=2))
     actions.close()
     assert done.state == "aborted"
     assert "reports: cannot load the skops file" in done.message
@@ -134,11 +140,11 @@ def test_an_abort_racing_the_controller_keeps_its_routes_and_alias(churn: Yard) 
     yard = churn
     stale = yard.start_rollout("churn-api", "churn@2", steps="100", interval="1m")
     yard.abort_rollout("churn-api", reason="by hand, while the controller was busy")
-    actions = Actions(yard)
+    actions = Actions(yard.traffic, yard.registry)
     with pytest.raises(Conflict):
         yard.stores.rollouts.reroute(stale, stale.plan.routes_at(0), "controller")
     with pytest.raises(Conflict):
-        finish(yard, stale, actions, Decision("finish", "checks passed"))
+        finish(_ports(yard), stale, actions, Decision("finish", "checks passed"))
     actions.close()
     assert yard.get_version("churn@production").version == 1
     assert [r.weight for r in yard.get_endpoint("churn-api").routes] == [100.0]
@@ -152,8 +158,8 @@ def test_an_alias_moved_elsewhere_during_the_rollout_aborts_it(churn: Yard, logr
     yard.register(logreg, "churn", sample=cancer[0])
     rollout = yard.start_rollout("churn-api", "churn@2", steps="100", interval="1m")
     yard.set_alias("churn", "production", 3, reason="a hotfix went out by hand")
-    actions = Actions(yard)
-    done = finish(yard, rollout, actions, Decision("finish", "checks passed"))
+    actions = Actions(yard.traffic, yard.registry)
+    done = finish(_ports(yard), rollout, actions, Decision("finish", "checks passed"))
     actions.close()
     assert done.state == "aborted"
     assert "moved to version 3" in done.message

@@ -33,7 +33,7 @@ def churn_yard(sqlite_yard: Yard, logreg, forest, cancer) -> Yard:
 
 def _client(yard: Yard, tmp_path: Path, auth: bool) -> Iterator[TestClient]:
     settings = Settings(home=tmp_path / "home", controller=False, monitoring=False)
-    with TestClient(create_app(yard, settings, auth=auth)) as client:
+    with TestClient(create_app(yard.services, settings, auth=auth)) as client:
         yield client
 
 

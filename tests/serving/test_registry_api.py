@@ -28,7 +28,7 @@ def churn(sqlite_yard: Yard, logreg, forest, cancer) -> Yard:
 @pytest.fixture
 def api(churn: Yard, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(home=tmp_path / "home", controller=False, monitoring=False)
-    with TestClient(create_app(churn, settings, auth=False)) as client:
+    with TestClient(create_app(churn.services, settings, auth=False)) as client:
         yield client
 
 

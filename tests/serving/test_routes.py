@@ -26,7 +26,7 @@ OPEN_PATHS = {
 
 def test_every_route_declares_a_scope(tmp_path: Path) -> None:
     with Yard(tmp_path / "h") as yard:
-        app = create_app(yard, Settings(home=tmp_path / "h"))
+        app = create_app(yard.services, Settings(home=tmp_path / "h"))
     declared = {}
     for route in _flatten(app.routes):
         if route.path in DOCS:

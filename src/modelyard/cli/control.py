@@ -216,21 +216,15 @@ def controller(
     import logging
     import signal
 
-    from modelyard.control.actions import Retry
-    from modelyard.control.controller import Controller
     from modelyard.errors import InvalidInput
+    from modelyard.services.compose import build_controller
 
     yard = open_yard(ctx)
     seconds = yard.settings.controller_interval if interval is None else interval
     if not 0.1 <= seconds <= 3600:
         raise InvalidInput(f"--interval must be from 0.1 to 3600 seconds, got {seconds:g}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    settings = yard.settings
-    worker = Controller(
-        yard,
-        interval=seconds,
-        retry=Retry(settings.webhook_attempts, settings.webhook_backoff_seconds),
-    )
+    worker = build_controller(yard.services, interval=seconds)  # the services, not the yard
     if once:
         acted = worker.tick()
         worker.actions.close(wait=None)  # this tick's alerts and commands run to their end

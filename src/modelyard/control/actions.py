@@ -18,12 +18,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 import httpx
 
+from modelyard.control.ports import Aliases, Traffic
 from modelyard.control.webhooks import Webhooks
-from modelyard.domain.endpoints import Endpoint, Route
+from modelyard.domain.endpoints import Route
 from modelyard.domain.names import parse_ref
 from modelyard.domain.policies import Action
 from modelyard.errors import InvalidInput, first_line
@@ -32,24 +33,6 @@ log = logging.getLogger(__name__)
 
 OUTPUT_TAIL = 10_000  # characters of a command's output kept in the history
 MAX_COMMANDS = 4  # commands running at once (each may be a whole retrain)
-
-
-class Hands(Protocol):
-    """What actions may change (the Yard provides it; actions act only through it)."""
-
-    actor: str
-
-    def get_endpoint(self, name: str) -> Endpoint: ...
-
-    def set_routes(
-        self, name: str, routes: Any, *, sticky_key: str | None = None, reason: str = ""
-    ) -> Endpoint: ...
-
-    def rollback(self, name: str, alias: str = "production", *, reason: str = "") -> Any: ...
-
-    def abort_rollout(self, endpoint: str, *, reason: str = "") -> Any: ...
-
-    def active_rollout(self, endpoint: str) -> Any: ...
 
 
 Record = Callable[[str, dict[str, Any]], None]  # (what happened, details) → the history
@@ -73,10 +56,17 @@ class Context:
 
 
 class Actions:
+    """Acts only through ``traffic`` (routes, rollouts) and ``registry`` (alias moves)."""
+
     def __init__(
-        self, hands: Hands, *, retry: Retry | None = None, webhooks: Webhooks | None = None
+        self,
+        traffic: Traffic,
+        registry: Aliases,
+        *,
+        retry: Retry | None = None,
+        webhooks: Webhooks | None = None,
     ) -> None:
-        self.hands = hands
+        self.traffic, self.registry = traffic, registry
         self.retry = retry or Retry()
         self.webhooks = webhooks or Webhooks()  # no allow-list: public addresses only
         self._running: dict[str, threading.Thread] = {}
@@ -227,17 +217,17 @@ class Actions:
         """Undo the last change: abort a rollout in progress, else move the primary
         route's alias back to the version it had before."""
         reason = f"{context.subject}: {context.message}"
-        if self.hands.active_rollout(context.endpoint) is not None:
-            self.hands.abort_rollout(context.endpoint, reason=reason)
+        if self.traffic.active_rollout(context.endpoint) is not None:
+            self.traffic.abort_rollout(context.endpoint, reason=reason)
             return {"outcome": "rollout aborted"}
-        endpoint = self.hands.get_endpoint(context.endpoint)
+        endpoint = self.traffic.get_endpoint(context.endpoint)
         name, _version, alias = parse_ref(endpoint.primary.model)
         if alias is None:
             raise InvalidInput(
                 f"endpoint {context.endpoint!r} serves {endpoint.primary.model}, not an alias: "
                 "nothing to roll back"
             )
-        event = self.hands.rollback(name, alias, reason=reason)
+        event = self.registry.rollback(name, alias, reason=reason)
         return {
             "outcome": "alias moved back",
             "alias": f"{name}@{alias}",
@@ -248,7 +238,7 @@ class Actions:
     def shift(self, action: Action, context: Context) -> dict[str, Any]:
         """Set one route's weight; the primary route takes up the difference."""
         ref, weight = action.shift()
-        endpoint = self.hands.get_endpoint(context.endpoint)
+        endpoint = self.traffic.get_endpoint(context.endpoint)
         primary = endpoint.primary
         if ref == primary.model:
             raise InvalidInput(f"{ref} is the primary route; shift another route")
@@ -260,7 +250,7 @@ class Actions:
         routes = [dataclasses.replace(primary, weight=100 - taken), *others]
         if moved is not None:
             routes.append(moved)
-        self.hands.set_routes(
+        self.traffic.set_routes(
             context.endpoint,
             routes,
             sticky_key=endpoint.sticky_key,

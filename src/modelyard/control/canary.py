@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from modelyard.control.actions import Actions, Context
+from modelyard.control.ports import Ports
 from modelyard.control.signals import endpoint_metrics
 from modelyard.domain.conditions import Condition, Verdict
 from modelyard.domain.monitor_results import QUALITY_METRICS, MonitorSummary
@@ -21,9 +21,6 @@ from modelyard.domain.names import parse_ref
 from modelyard.domain.rollouts import Rollout
 from modelyard.errors import NotFound, first_line
 from modelyard.monitoring.summary import summarize
-
-if TYPE_CHECKING:
-    from modelyard.yard.core import Yard
 
 log = logging.getLogger(__name__)
 
@@ -76,38 +73,38 @@ def _judge(check: Condition, candidate: Metrics, baseline: Metrics, min_rows: in
     return check.judge(candidate, baseline)
 
 
-def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollout:
+def tick(ports: Ports, rollout: Rollout, actions: Actions, now: datetime) -> Rollout:
     """Bring one active rollout one decision further."""
     if rollout.state != "running":
         return rollout
     wanted = rollout.plan.routes_at(rollout.step)
-    if tuple(yard.get_endpoint(rollout.plan.endpoint).routes) != wanted:
+    if tuple(ports.traffic.get_endpoint(rollout.plan.endpoint).routes) != wanted:
         log.info("rollout %d: routes differ from its step; setting them again", rollout.id)
-        yard.stores.rollouts.reroute(rollout, wanted, yard.actor)
+        ports.traffic.rollouts.reroute(rollout, wanted, ports.traffic.actor)
     step_start = rollout.step_started_at
-    summary = _summary(yard, rollout, step_start, now + timedelta(seconds=1))
+    summary = _summary(ports, rollout, step_start, now + timedelta(seconds=1))
     candidate = endpoint_metrics(summary, rollout.plan.candidate)
     if rollout.weight < 100:
         baseline = endpoint_metrics(summary, rollout.plan.baseline)
     else:  # the baseline gets no traffic now: compare with it over the step before
-        before = _summary(yard, rollout, step_start - rollout.plan.interval, step_start)
+        before = _summary(ports, rollout, step_start - rollout.plan.interval, step_start)
         baseline = endpoint_metrics(before, rollout.plan.baseline)
     decision = decide(rollout, candidate, baseline, now)
-    unservable = _load_failure(yard, rollout, candidate, now)
+    unservable = _load_failure(ports, rollout, candidate, now)
     if unservable is not None:
         decision = Decision("abort", unservable)
     if decision.kind == "wait":
         if decision.message != rollout.message:
-            yard.stores.rollouts.note(rollout, decision.message)
+            ports.traffic.rollouts.note(rollout, decision.message)
         return rollout
     if decision.kind == "abort":
-        return abort(yard, rollout, actions, decision.message, checks=decision.checks())
+        return abort(ports, rollout, actions, decision.message, checks=decision.checks())
     if decision.kind == "advance":
         step = rollout.step + 1
         weight = rollout.plan.steps[step]
-        return yard.stores.rollouts.transition(
+        return ports.traffic.rollouts.transition(
             rollout,
-            yard.actor,
+            ports.traffic.actor,
             action="rollout.step",
             routes=rollout.plan.routes_at(step),
             details={"passed": decision.message, "checks": decision.checks()},
@@ -116,26 +113,26 @@ def tick(yard: Yard, rollout: Rollout, actions: Actions, now: datetime) -> Rollo
             message=f"step {step + 1}/{len(rollout.plan.steps)}: {weight}% to "
             f"{rollout.plan.candidate}",
         )
-    return finish(yard, rollout, actions, decision)
+    return finish(ports, rollout, actions, decision)
 
 
-def _summary(yard: Yard, rollout: Rollout, since: datetime, until: datetime) -> MonitorSummary:
+def _summary(ports: Ports, rollout: Rollout, since: datetime, until: datetime) -> MonitorSummary:
     return summarize(
-        yard.monitor,
+        ports.monitor,
         rollout.plan.endpoint,
         since,
         until,
         timeline=False,
-        bucket_seconds=yard.settings.monitor_bucket_seconds,
+        bucket_seconds=ports.bucket_seconds,
     )
 
 
-def _load_failure(yard: Yard, rollout: Rollout, candidate: Metrics, now: datetime) -> str | None:
+def _load_failure(ports: Ports, rollout: Rollout, candidate: Metrics, now: datetime) -> str | None:
     """A candidate that no replica could load gets no traffic, so its checks would wait
     forever: after a whole interval without a row, a replica's load error aborts it."""
     if candidate.get("attempts") or now - rollout.step_started_at < rollout.plan.interval:
         return None
-    for status in yard.serving_status(rollout.plan.endpoint):
+    for status in ports.monitor.serving_status(rollout.plan.endpoint):
         if status.error and status.updated_at >= rollout.step_started_at:
             return (
                 f"{rollout.plan.candidate} got no traffic and replica {status.replica} "
@@ -144,7 +141,7 @@ def _load_failure(yard: Yard, rollout: Rollout, candidate: Metrics, now: datetim
     return None
 
 
-def finish(yard: Yard, rollout: Rollout, actions: Actions, decision: Decision) -> Rollout:
+def finish(ports: Ports, rollout: Rollout, actions: Actions, decision: Decision) -> Rollout:
     """Move the alias (compare-and-set against the baseline) and hand the endpoint back to
     it, in the same write as the state: an abort racing this leaves the alias alone. An
     alias someone else moved (or deleted) meanwhile aborts the rollout instead."""
@@ -155,12 +152,12 @@ def finish(yard: Yard, rollout: Rollout, actions: Actions, decision: Decision) -
         _, baseline_version, _ = parse_ref(plan.baseline)
         assert candidate_version is not None
         try:
-            current = yard.get_version(f"{name}@{plan.alias}").version
+            current = ports.registry.get_version(f"{name}@{plan.alias}").version
         except NotFound as exc:
-            return abort(yard, rollout, actions, f"cannot finish: {first_line(exc)}")
+            return abort(ports, rollout, actions, f"cannot finish: {first_line(exc)}")
         if current not in (candidate_version, baseline_version):
             return abort(
-                yard,
+                ports,
                 rollout,
                 actions,
                 f"cannot finish: {name}@{plan.alias} was moved to version {current} "
@@ -169,9 +166,9 @@ def finish(yard: Yard, rollout: Rollout, actions: Actions, decision: Decision) -
         if current != candidate_version:  # else a crashed controller already moved it
             reason = f"rollout {rollout.id} finished: {decision.message}"
             move = (name, plan.alias, candidate_version, reason, baseline_version)
-    done = yard.stores.rollouts.transition(
+    done = ports.traffic.rollouts.transition(
         rollout,
-        yard.actor,
+        ports.traffic.actor,
         action="rollout.succeeded",
         routes=plan.final_routes(),
         alias=move,
@@ -179,12 +176,12 @@ def finish(yard: Yard, rollout: Rollout, actions: Actions, decision: Decision) -
         state="succeeded",
         message=f"{plan.candidate} took over: {decision.message}",
     )
-    _tell(yard, actions, done, "succeeded")
+    _tell(ports, actions, done, "succeeded")
     return done
 
 
 def abort(
-    yard: Yard,
+    ports: Ports,
     rollout: Rollout,
     actions: Actions,
     message: str,
@@ -193,20 +190,20 @@ def abort(
     actor: str | None = None,
 ) -> Rollout:
     """Traffic back to how it was before the rollout, in the same write as the state."""
-    done = yard.stores.rollouts.transition(
+    done = ports.traffic.rollouts.transition(
         rollout,
-        actor or yard.actor,
+        actor or ports.traffic.actor,
         action="rollout.abort",
         routes=rollout.plan.original_routes,
         details={"checks": checks or []},
         state="aborted",
         message=message,
     )
-    _tell(yard, actions, done, "aborted")
+    _tell(ports, actions, done, "aborted")
     return done
 
 
-def _tell(yard: Yard, actions: Actions, rollout: Rollout, outcome: str) -> None:
+def _tell(ports: Ports, actions: Actions, rollout: Rollout, outcome: str) -> None:
     if rollout.plan.alert is None:
         return
     context = Context(
@@ -217,7 +214,7 @@ def _tell(yard: Yard, actions: Actions, rollout: Rollout, outcome: str) -> None:
     )
 
     def record(kind: str, details: dict[str, object]) -> None:
-        yard.record_event(
+        ports.traffic.record_event(
             rollout.plan.endpoint, f"rollout.{kind}", {"rollout": rollout.id, **details}
         )
 

@@ -5,6 +5,9 @@ evaluates the policies. It runs on a thread inside ``modelyard serve`` and alone
 Everything it knows lives in the store (rollout step and start time, policy breach
 state), so a controller that takes over — after a crash, mid-step — carries on from
 what is stored, not from memory.
+
+It acts through three narrow services (``ports.py``); ``modelyard.services.compose.
+build_controller`` is the one place that builds it, for ``serve`` and ``controller`` alike.
 """
 
 from __future__ import annotations
@@ -12,17 +15,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from modelyard.control import canary, policies
 from modelyard.control.actions import Actions, Retry
-from modelyard.control.lease import Lease, lease_for
+from modelyard.control.lease import Lease
+from modelyard.control.ports import Ports
 from modelyard.control.webhooks import Webhooks
 from modelyard.errors import Conflict, first_line
 from modelyard.store.schema import utcnow
-
-if TYPE_CHECKING:
-    from modelyard.yard.core import Yard
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +33,17 @@ COMPACT_EVERY = timedelta(hours=1)
 class Controller:
     def __init__(
         self,
-        yard: Yard,
+        ports: Ports,
+        lease: Lease,
         *,
         interval: float = 5.0,
-        lease: Lease | None = None,
         retry: Retry | None = None,
+        webhooks: Webhooks | None = None,
     ) -> None:
-        self.yard = yard
+        self.ports = ports
         self.interval = interval
-        self.lease = lease or lease_for(yard.stores.db)
-        self.actions = Actions(yard, retry=retry, webhooks=Webhooks.from_settings(yard.settings))
+        self.lease = lease
+        self.actions = Actions(ports.traffic, ports.registry, retry=retry, webhooks=webhooks)
         self.leading = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -57,14 +58,14 @@ class Controller:
         if not held:
             return False
         now = now or utcnow()
-        for rollout in self.yard.stores.rollouts.active():
+        for rollout in self.ports.traffic.rollouts.active():
             try:
-                canary.tick(self.yard, rollout, self.actions, now)
+                canary.tick(self.ports, rollout, self.actions, now)
             except Conflict as exc:  # someone paused or aborted it meanwhile: next tick
                 log.info("rollout %d moved meanwhile: %s", rollout.id, first_line(exc))
             except Exception:
                 log.exception("rollout %d: tick failed; will retry", rollout.id)
-        policies.tick(self.yard, self.actions, now)
+        policies.tick(self.ports, self.actions, now)
         self._compact_when_due()
         return True
 
@@ -76,7 +77,7 @@ class Controller:
             return
         self._compacted_at = now
         try:
-            self.yard.compact_monitoring()
+            self.ports.monitor.compact_monitoring()
         except Exception:
             log.exception("monitor compaction failed; will retry in an hour")
 

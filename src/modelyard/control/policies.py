@@ -5,28 +5,26 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelyard.control.actions import Actions, Context
+from modelyard.control.ports import Ports
 from modelyard.control.signals import endpoint_metrics
 from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.domain.policies import Policy, evaluate
 from modelyard.errors import NotFound, first_line
 from modelyard.monitoring.summary import summarize
 
-if TYPE_CHECKING:
-    from modelyard.yard.core import Yard
-
 log = logging.getLogger(__name__)
 
 
-def tick(yard: Yard, actions: Actions, now: datetime) -> None:
+def tick(ports: Ports, actions: Actions, now: datetime) -> None:
     summaries: dict[tuple[str, timedelta], MonitorSummary] = {}
-    for policy in yard.list_policies():
+    for policy in ports.traffic.list_policies():
         if not policy.enabled:
             continue
         try:
-            _one(yard, actions, policy, now, summaries)
+            _one(ports, actions, policy, now, summaries)
         except NotFound as exc:  # its endpoint or version went away: nothing to judge
             log.info("policy %d: %s", policy.id, first_line(exc))
         except Exception:
@@ -34,7 +32,7 @@ def tick(yard: Yard, actions: Actions, now: datetime) -> None:
 
 
 def _one(
-    yard: Yard,
+    ports: Ports,
     actions: Actions,
     policy: Policy,
     now: datetime,
@@ -43,15 +41,17 @@ def _one(
     key = (policy.endpoint, policy.window)
     if key not in summaries:
         summaries[key] = summarize(
-            yard.monitor,
+            ports.monitor,
             policy.endpoint,
             now - policy.window,
             now + timedelta(seconds=1),
             timeline=False,
-            bucket_seconds=yard.settings.monitor_bucket_seconds,
+            bucket_seconds=ports.bucket_seconds,
         )
     # The primary route's version: what most callers get, and what a rollback moves.
-    serving = yard.get_version(yard.get_endpoint(policy.endpoint).primary.model).ref
+    serving = ports.registry.get_version(
+        ports.traffic.get_endpoint(policy.endpoint).primary.model
+    ).ref
     metrics = endpoint_metrics(summaries[key], serving)
     verdict = policy.condition.judge(metrics)
     step = evaluate(policy, verdict.passed, verdict.message, now)
@@ -60,14 +60,14 @@ def _one(
         policy.fired_at,
         policy.armed,
     ):
-        yard.stores.policies.save_state(step.policy)
+        ports.traffic.policies.save_state(step.policy)
     if not step.fire:
         return
     log.warning("policy %d on %s fired: %s", policy.id, policy.endpoint, verdict.message)
-    yard.stores.policies.record(
+    ports.traffic.policies.record(
         policy,
         "policy.fired",
-        yard.actor,
+        ports.traffic.actor,
         {"version": serving, "detail": verdict.message, "then": [a.text for a in policy.actions]},
     )
     context = Context(
@@ -82,7 +82,7 @@ def _one(
     )
 
     def record(kind: str, details: dict[str, Any]) -> None:
-        yard.stores.policies.record(policy, f"policy.{kind}", yard.actor, details)
+        ports.traffic.policies.record(policy, f"policy.{kind}", ports.traffic.actor, details)
 
     for action in policy.actions:
         actions.perform(action, context, record, timeout=policy.run_timeout.total_seconds())

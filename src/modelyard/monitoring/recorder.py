@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
-    """Where the recorder reads profiles and writes (``modelyard.Yard`` provides it)."""
+    """Where the recorder reads profiles and writes (the monitor service provides it)."""
 
     def monitor_profile(self, ref: str) -> tuple[dict[str, Any], bool]: ...
 

@@ -48,7 +48,8 @@ MAX_POINTS = 200  # timeline points per version, whatever the period
 
 
 class Source(Protocol):
-    """What the summary reads (``modelyard.Yard`` provides it)."""
+    """What the summary reads (the monitor service, ``modelyard.services.monitor``, provides
+    it)."""
 
     @property
     def windows(self) -> WindowStore: ...

@@ -67,7 +67,8 @@ class LoadedLog(Protocol):
 
 
 class Registry(Protocol):
-    """What the table reads from the yard (``modelyard.Yard`` provides it)."""
+    """What the table reads from the store (``serving/table_reads.py`` hands each read to
+    the service that owns it)."""
 
     def revision(self) -> int: ...
 

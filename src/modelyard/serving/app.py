@@ -1,7 +1,9 @@
-"""The composition root of the server: wires the yard, runtime, metrics and routes.
+"""The composition root of the server: wires the services, runtime, metrics and routes.
 
 ``create_app`` takes built objects so tests can pass their own; ``build_app`` builds them
 from settings (it is what ``uvicorn --factory`` and ``modelyard serve --workers N`` call).
+Each part gets the services it uses: the endpoint table its reads, the recorder the
+monitor service, the admin routes the admin half (``dataplane.Admin``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from modelyard.packages import package_version
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
 from modelyard.runtime.threads import DeadlineCalls
+from modelyard.services.compose import Services, open_services
 from modelyard.serving import (
     audit_api,
     console,
@@ -58,26 +61,28 @@ from modelyard.serving.limits import CallerLimits
 from modelyard.serving.metrics import Metrics
 from modelyard.serving.shadow import Mirror
 from modelyard.serving.storecall import ACTION_SECONDS
-from modelyard.yard import Yard
+from modelyard.serving.table_reads import TableReads
 
 log = logging.getLogger(__name__)
 LAST_WORDS_SECONDS = 10.0  # the prediction log's last write, when shutting down is stuck
 
 
 def create_app(
-    yard: Yard, settings: Settings, *, auth: bool = True, handle_sigterm: bool = False
+    services: Services, settings: Settings, *, auth: bool = True, handle_sigterm: bool = False
 ) -> FastAPI:
+    """The app over ``services`` (closed when it shuts down); ``settings``: the server's."""
+    stores = services.stores
     threads = settings.native_threads or max(1, os.cpu_count() or 1)
-    pool = ModelPool(yard.stores.artifacts, threads, settings.swap_grace_seconds)
+    pool = ModelPool(stores.artifacts, threads, settings.swap_grace_seconds)
     metrics = Metrics(CollectorRegistry(auto_describe=True))
     receiving = Receiving()
     table = EndpointTable(
-        yard,
+        TableReads(services.registry, services.traffic, services.monitor, services.admin),
         pool,
         settings.poll_seconds,
         metrics.observer,
         crowded=receiving.crowded,
-        loaded_log=yard.stores.status,
+        loaded_log=stores.status,
         store_timeout=settings.store_timeout_seconds,
         retry_seconds=settings.load_retry_seconds,
     )
@@ -87,7 +92,7 @@ def create_app(
     store_calls = DeadlineCalls("requests", timeout=settings.store_timeout_seconds, workers=4)
     long_calls = DeadlineCalls("long", timeout=ACTION_SECONDS, workers=2, max_pending=16)
     keys = KeyCache(
-        yard.stores.keys,
+        stores.keys,
         key_calls,
         check_seconds=settings.key_check_seconds,
         stale_seconds=settings.key_stale_seconds,
@@ -96,7 +101,7 @@ def create_app(
     metrics.watch(table)
     recorder = (
         Recorder(
-            yard,
+            services.monitor,
             bucket_seconds=settings.monitor_bucket_seconds,
             flush_seconds=settings.monitor_flush_seconds,
             max_pending_rows=settings.monitor_max_pending_rows,
@@ -112,7 +117,7 @@ def create_app(
         name: str, period: timedelta, histograms: bool = False, timeline: bool = True
     ) -> MonitorSummary:
         return summarize_recent(
-            yard.monitor,
+            services.monitor,
             name,
             period,
             max_labeled=settings.quality_max_rows,
@@ -163,7 +168,7 @@ def create_app(
             finally:
                 for calls in (key_calls, store_calls, long_calls):
                     calls.close()
-                yard.close()
+                services.close()
 
     app = FastAPI(
         title="modelyard",
@@ -183,13 +188,11 @@ def create_app(
         auth=Authenticator(keys, enabled=auth, metrics_scope=settings.metrics_scope, limits=limits),
         limits=limits,
         inference=Inference(metrics, recorder, mirror),
-        admin=Admin(yard, store_calls, long_calls, monitor_summary),
+        admin=Admin.over(services, store_calls, long_calls, monitor_summary),
         max_body_bytes=settings.max_body_bytes,
         receiving=receiving,
     )
     app.state.plane = plane
-    # serving/monitor.py reads the summary here until it moves to ``plane.admin``.
-    app.state.monitor_summary = monitor_summary
     app.include_router(v1.router)
     app.include_router(feedback.router)
     app.include_router(monitor.router)
@@ -314,5 +317,6 @@ def build_app() -> ASGIApp:
     """Build from MODELYARD_* settings (used by uvicorn workers)."""
     _log_to_stderr()
     settings = load_settings()
-    app = create_app(Yard(settings=settings), settings, auth=not settings.dev, handle_sigterm=True)
+    services = open_services(settings)
+    app = create_app(services, settings, auth=not settings.dev, handle_sigterm=True)
     return asgi_app(app)

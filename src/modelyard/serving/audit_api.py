@@ -11,7 +11,7 @@ from starlette.responses import Response
 from modelyard.domain.jsonable import plain
 from modelyard.domain.keys import SCOPES, ApiKey
 from modelyard.serving.auth import actor_of, require
-from modelyard.serving.dataplane import plane_of, yard_of
+from modelyard.serving.dataplane import admin_of, plane_of
 from modelyard.serving.status import json_response
 from modelyard.serving.storecall import from_store
 
@@ -38,10 +38,10 @@ async def audit(
     ),
     limit: int = Query(50, ge=1, le=MAX_PAGE),
 ) -> Response:
-    yard = yard_of(request)
+    upkeep = admin_of(request).upkeep
 
     def read() -> dict[str, Any]:
-        events = yard.audit(target or None, action or None, limit, actor=actor, before=before)
+        events = upkeep.audit(target or None, action or None, limit, actor=actor, before=before)
         return {
             "events": [plain(e) for e in events],
             "next_before": events[-1].seq if len(events) == limit else None,

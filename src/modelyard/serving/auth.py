@@ -105,6 +105,6 @@ def actor_of(request: Request) -> str:
     (with keys off, ``--dev``) the server's own actor."""
     key: ApiKey | None = getattr(request.state, "key", None)
     if key is None:
-        return str(plane_of(request).admin.yard.actor)
+        return plane_of(request).admin.actor
     label = f"key:{key.id}" + (f" ({key.description})" if key.description else "")
     return label if len(label) <= MAX_ACTOR else label[: MAX_ACTOR - 2] + "…)"

@@ -4,7 +4,7 @@ v1 (``v1.py``) and the Open Inference Protocol (``v2.py``) decode a request, cal
 :meth:`DataPlane.infer`, and encode what it returns; the fast path (``fastpath.py``)
 admits the caller and calls :meth:`DataPlane.finished` once the response is sent. The app
 keeps this one object in ``app.state.plane``; admin routes reach the store through its
-``admin`` half.
+``admin`` half, which holds the services they call (never the whole ``Yard``).
 
 What is the same for every request to an endpoint's version (bound Prometheus children)
 is made once per version and kept here, not per request.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
@@ -33,9 +33,14 @@ if TYPE_CHECKING:
     from prometheus_client.metrics import Counter, Histogram
 
     from modelyard.domain.monitor_results import MonitorSummary
+    from modelyard.services.admin import Admin as Upkeep
+    from modelyard.services.compose import Services
+    from modelyard.services.experiments import Experiments
+    from modelyard.services.monitor import Monitor
+    from modelyard.services.registry import Registry
+    from modelyard.services.traffic import Traffic
     from modelyard.serving.auth import Authenticator
     from modelyard.serving.limits import CallerLimits
-    from modelyard.yard import Yard
 
 # Refused keys (401/403) and requests refused by the limits on callers (408, 413, 429) are
 # the caller's business, not the endpoint's error rate.
@@ -54,13 +59,47 @@ class Receiving:
 
 @dataclass(frozen=True)
 class Admin:
-    """What the admin, feedback and monitor routes need besides the data plane."""
+    """What the admin, feedback and monitor routes need besides the data plane: the
+    services they call, acting as ``actor`` (a route that changes something acts as the
+    caller's key: ``acting_as``), and the threads that call the store."""
 
-    yard: Yard
+    actor: str
+    registry: Registry
+    traffic: Traffic
+    experiments: Experiments
+    monitor: Monitor
+    upkeep: Upkeep  # the audit log
     store_calls: DeadlineCalls  # reads, with the store timeout
     long_calls: DeadlineCalls  # summaries and actions (see storecall.py)
     monitor_summary: Callable[..., MonitorSummary]  # (endpoint, period, histograms, timeline)
-    # (``app.state.monitor_summary`` holds it too while serving/monitor.py reads it there)
+    services_for: Callable[[str], Services]  # the same services recording another actor
+
+    @classmethod
+    def over(
+        cls,
+        services: Services,
+        store_calls: DeadlineCalls,
+        long_calls: DeadlineCalls,
+        monitor_summary: Callable[..., MonitorSummary],
+    ) -> Admin:
+        return cls(
+            actor=services.actor,
+            registry=services.registry,
+            traffic=services.traffic,
+            experiments=services.experiments,
+            monitor=services.monitor,
+            upkeep=services.admin,
+            store_calls=store_calls,
+            long_calls=long_calls,
+            monitor_summary=monitor_summary,
+            services_for=services.acting_as,
+        )
+
+    def acting_as(self, actor: str) -> Admin:
+        """The same admin half, its services recording ``actor`` on what they change."""
+        return Admin.over(
+            self.services_for(actor), self.store_calls, self.long_calls, self.monitor_summary
+        )
 
 
 @dataclass(eq=False)
@@ -152,6 +191,6 @@ def plane_of(request: Request) -> DataPlane:
     return plane
 
 
-def yard_of(request: Request) -> Any:
-    """The yard behind the admin routes (``Any``: routes call its many methods by name)."""
-    return plane_of(request).admin.yard
+def admin_of(request: Request) -> Admin:
+    """The admin half of the app serving ``request``: the services its routes call."""
+    return plane_of(request).admin

@@ -49,8 +49,8 @@ async def feedback(name: str, request: Request) -> Response:
     """One item or many; unknown ids and bad items are reported one by one, never failing
     the others. Sending the same label again changes nothing; a different one corrects it."""
     plane = plane_of(request)
-    yard = plane.admin.yard
-    await from_store(request, yard.get_endpoint, name)  # 404 before reading the body
+    monitor = plane.admin.monitor
+    await from_store(request, monitor.get_endpoint, name)  # 404 before reading the body
     items, invalid = feedback_items(await read_json(request, plane.max_body_bytes))
     if plane.observer is not None:
         # Predictions this process made in the last flush interval are written first, so
@@ -60,7 +60,7 @@ async def feedback(name: str, request: Request) -> Response:
         except Exception:  # the flusher retries on its own; labels are still checked
             log.exception("flush before feedback failed")
     result = await from_store(
-        request, yard.add_feedback, name, [(i.prediction_id, i.actual) for i in items]
+        request, monitor.add_feedback, name, [(i.prediction_id, i.actual) for i in items]
     )
     return json_response(
         {

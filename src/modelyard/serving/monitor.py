@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.domain.monitoring import parse_period
 from modelyard.errors import InvalidInput
 from modelyard.serving.auth import require
+from modelyard.serving.dataplane import admin_of
 from modelyard.serving.status import json_response
 from modelyard.serving.storecall import SUMMARY_SECONDS, from_store
 
@@ -37,7 +36,7 @@ async def monitor(
             f"since {since!r}: at most {MAX_PERIOD.days} days over HTTP; use "
             "`modelyard monitor status|report` for longer periods"
         )
-    summarize: Callable[..., MonitorSummary] = request.app.state.monitor_summary
+    summarize = admin_of(request).monitor_summary
 
     def summary() -> dict[str, Any]:  # JSON built on the store thread too, off the loop
         return summarize(name, period, histograms).to_json()

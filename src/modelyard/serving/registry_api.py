@@ -22,7 +22,7 @@ from modelyard.domain.jsonable import plain
 from modelyard.errors import AliasMoved, InvalidInput
 from modelyard.serving.auth import actor_of, require
 from modelyard.serving.body import Reasoned, body_schema, read_body
-from modelyard.serving.dataplane import yard_of
+from modelyard.serving.dataplane import admin_of
 from modelyard.serving.errors import HttpError
 from modelyard.serving.status import json_response
 from modelyard.serving.storecall import ACTION_SECONDS, from_store
@@ -72,12 +72,12 @@ async def list_models(
     offset: int = Query(0, ge=0, le=10**9),
     q: str | None = Query(None, max_length=64, description="Part of a model's name"),
 ) -> Response:
-    yard = yard_of(request)
+    registry = admin_of(request).registry
 
     def read() -> dict[str, Any]:
-        models = yard.list_models(limit, offset, q)
+        models = registry.list_models(limit, offset, q)
         return {
-            "total": yard.count_models(q),
+            "total": registry.count_models(q),
             "limit": limit,
             "offset": offset,
             "models": [_model(m) for m in models],
@@ -96,12 +96,12 @@ async def model(
     name: str = NAME,
     history: int = Query(100, ge=1, le=MAX_PAGE, description="Newest alias events to list"),
 ) -> Response:
-    yard = yard_of(request)
+    registry = admin_of(request).registry
 
     def read() -> dict[str, Any]:
-        found = yard.get_model(name)
-        versions = yard.list_versions(name)
-        events = yard.alias_history(name)[-history:]
+        found = registry.get_model(name)
+        versions = registry.list_versions(name)
+        events = registry.alias_history(name)[-history:]
         return {
             **_model(found),
             "versions": [_version(v) for v in reversed(versions)],
@@ -122,17 +122,17 @@ async def model(
 async def version(
     request: Request, name: str = NAME, version: int = Path(ge=1, le=2**31 - 1)
 ) -> Response:
-    yard = yard_of(request)
+    registry = admin_of(request).registry
 
     def read() -> dict[str, Any]:
-        found: ModelVersion = yard.get_version(name, version)
+        found: ModelVersion = registry.get_version(name, version)
         return {
             **_version(found),
             "signature": found.signature,
             "params": found.params,
             "tags": found.tags,
             "description": found.description,
-            "lineage": yard.lineage(found.ref),
+            "lineage": registry.lineage(found.ref),
         }
 
     return json_response(await from_store(request, read))
@@ -148,9 +148,9 @@ async def gate(request: Request, name: str = NAME) -> Response:
     """Loads the candidate and the alias's current version and judges the candidate on its
     registered sample rows (data, metrics against the champion, robustness, latency)."""
     body = await read_body(request, GateRequest)
-    yard = yard_of(request)
+    registry = admin_of(request).registry
     report = await from_store(
-        request, yard.check_promotion, name, body.version, body.alias, timeout=ACTION_SECONDS
+        request, registry.check_promotion, name, body.version, body.alias, timeout=ACTION_SECONDS
     )
     return json_response(report.to_json())
 
@@ -167,12 +167,12 @@ async def gate(request: Request, name: str = NAME) -> Response:
 )
 async def promote(request: Request, name: str = NAME) -> Response:
     body = await read_body(request, PromoteRequest)
-    yard = yard_of(request).acting_as(actor_of(request))
+    registry = admin_of(request).acting_as(actor_of(request)).registry
     expect, conditional = _expectation(request, body.alias, body.expect)
     with _precondition(conditional):
         result = await from_store(
             request,
-            lambda: yard.promote(
+            lambda: registry.promote(
                 name,
                 body.version,
                 body.alias,
@@ -212,12 +212,12 @@ async def promote(request: Request, name: str = NAME) -> Response:
 )
 async def rollback(request: Request, name: str = NAME) -> Response:
     body = await read_body(request, RollbackRequest)
-    yard = yard_of(request).acting_as(actor_of(request))
+    registry = admin_of(request).acting_as(actor_of(request)).registry
     expect, conditional = _expectation(request, body.alias, body.expect)
     with _precondition(conditional):
         event = await from_store(
             request,
-            lambda: yard.rollback(name, body.alias, reason=body.reason, expect=expect),
+            lambda: registry.rollback(name, body.alias, reason=body.reason, expect=expect),
             timeout=ACTION_SECONDS,
             changes=True,
         )

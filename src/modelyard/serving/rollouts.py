@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from modelyard.serving.auth import actor_of, require
 from modelyard.serving.body import Reasoned, body_schema, read_body
-from modelyard.serving.dataplane import yard_of
+from modelyard.serving.dataplane import admin_of
 from modelyard.serving.status import json_response
 from modelyard.serving.storecall import ACTION_SECONDS, SUMMARY_SECONDS, from_store
 
@@ -26,13 +26,13 @@ STEERING = {"pause": "pause_rollout", "resume": "resume_rollout", "abort": "abor
     summary="The rollout in progress (or the latest)",
 )
 async def rollout(name: str, request: Request) -> Response:
-    yard = yard_of(request)
+    traffic = admin_of(request).traffic
 
     def read() -> dict[str, Any]:
-        current = yard.rollout_status(name)
+        current = traffic.rollout_status(name)
         history = [
             e.to_json()
-            for e in yard.rollout_history(name)
+            for e in traffic.rollout_history(name)
             if e.details.get("rollout") == current.id
         ]
         return {**current.to_json(), "history": history}
@@ -46,12 +46,12 @@ async def rollout(name: str, request: Request) -> Response:
     summary="Policies, their state and history",
 )
 async def policies(name: str, request: Request) -> Response:
-    yard = yard_of(request)
+    traffic = admin_of(request).traffic
 
     def read() -> dict[str, Any]:
         return {
-            "policies": [p.to_json() for p in yard.list_policies(name)],
-            "history": [e.to_json() for e in yard.policy_history(name, 100)],
+            "policies": [p.to_json() for p in traffic.list_policies(name)],
+            "history": [e.to_json() for e in traffic.policy_history(name, 100)],
         }
 
     return json_response(await from_store(request, read))
@@ -63,9 +63,9 @@ async def policies(name: str, request: Request) -> Response:
     summary="The running (or last) A/B test's report",
 )
 async def abtest(name: str, request: Request) -> Response:
-    yard = yard_of(request)
+    experiments = admin_of(request).experiments
     return json_response(
-        await from_store(request, yard.abtest_report, name, timeout=SUMMARY_SECONDS)
+        await from_store(request, experiments.abtest_report, name, timeout=SUMMARY_SECONDS)
     )
 
 
@@ -79,8 +79,8 @@ async def abtest(name: str, request: Request) -> Response:
 async def steer(name: str, request: Request, step: Literal["pause", "resume", "abort"]) -> Response:
     """Aborting puts the routes back as they were before the rollout started."""
     body = await read_body(request, Reasoned)
-    yard = yard_of(request).acting_as(actor_of(request))
-    method = getattr(yard, STEERING[step])
+    traffic = admin_of(request).acting_as(actor_of(request)).traffic
+    method = getattr(traffic, STEERING[step])
     rollout = await from_store(
         request, lambda: method(name, reason=body.reason), timeout=ACTION_SECONDS, changes=True
     )

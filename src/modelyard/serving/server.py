@@ -17,6 +17,7 @@ from modelyard.errors import InvalidInput
 
 if TYPE_CHECKING:
     from modelyard.control.controller import Controller
+    from modelyard.services.compose import Services
 
 log = logging.getLogger(__name__)
 FILES_BESIDES_CONNECTIONS = 256  # the database, model files, logs, the listening socket
@@ -59,16 +60,17 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # uvicorn re-raises the signal that stopped it once it has shut down cleanly; with this
     # handler in place, a drained SIGTERM ends the process with status 0, not -15.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    controller = _start_controller(settings) if settings.controller else None
+    controlling = _start_controller(settings) if settings.controller else None
     # In-flight requests get what the shutdown cap leaves after the drain, less time to
     # write the prediction log (serving/app.py ends the process at the cap regardless).
     graceful = max(1, int(settings.shutdown_seconds - settings.drain_seconds - 5))
     try:
         _run(uvicorn, settings, host, port, workers, graceful)
     finally:
-        if controller is not None:
+        if controlling is not None:
+            controller, services = controlling
             controller.stop()
-            controller.yard.close()
+            services.close()
 
 
 def _run(
@@ -109,18 +111,16 @@ def _allow_open_files(wanted: int) -> None:
         )
 
 
-def _start_controller(settings: Settings) -> Controller:
+def _start_controller(settings: Settings) -> tuple[Controller, Services]:
     """One controller per `serve` (beside its workers, in this process): they take turns
-    through the lease, so a fleet of replicas still acts once."""
-    from modelyard.control.actions import Retry
-    from modelyard.control.controller import Controller
-    from modelyard.yard.core import Yard
+    through the lease, so a fleet of replicas still acts once. Returns it and the services
+    it acts through (to close once it stopped)."""
+    from modelyard.services.compose import build_controller, open_services
 
-    yard = Yard(settings=settings, actor=f"controller@{socket.gethostname()[:100]}")
-    retry = Retry(attempts=settings.webhook_attempts, first_delay=settings.webhook_backoff_seconds)
-    controller = Controller(yard, interval=settings.controller_interval, retry=retry)
+    services = open_services(settings, actor=f"controller@{socket.gethostname()[:100]}")
+    controller = build_controller(services)
     controller.start()
-    return controller
+    return controller, services
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

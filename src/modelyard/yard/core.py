@@ -1,7 +1,8 @@
 """``Yard``: the public Python API, a facade over the services that do the work.
 
-Each method is a service's method (``yard.register`` is ``yard.registry.register``); new code
-inside modelyard should take the one service it needs, not the whole yard.
+Each method is a service's method (``yard.register`` is ``yard.registry.register``). Nothing
+inside modelyard takes a ``Yard``: the server and the controller keep the services they use,
+built in ``modelyard.services.compose``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from modelyard.config import Settings, load_settings
 from modelyard.domain.values import check_text
 from modelyard.services.admin import Admin
+from modelyard.services.compose import MAX_ACTOR, Services, build_services
 from modelyard.services.experiments import Experiments
 from modelyard.services.monitor import Monitor
 from modelyard.services.registry import Registry
@@ -20,8 +22,6 @@ from modelyard.services.stores import Stores, open_stores
 from modelyard.services.tracking import Tracking
 from modelyard.services.traffic import Traffic
 from modelyard.yard.delegate import delegate
-
-MAX_ACTOR = 128
 
 
 class Yard:
@@ -51,31 +51,23 @@ class Yard:
         check_text(overrides.get("actor", settings.actor), "actor", MAX_ACTOR)
         self.settings = settings.model_copy(update=overrides)
         self.stores: Stores = open_stores(self.settings)
-        self._serve_as(self.settings.actor)
+        self._use(build_services(self.stores, self.settings, self.settings.actor))
 
-    def _serve_as(self, actor: str) -> None:
-        """Build the services, each with only the stores it uses, acting as ``actor``."""
-        s, settings = self.stores, self.settings
-        self.actor = actor
-        self.registry = Registry(
-            s.db, s.registry, s.artifacts, s.blobs, s.tracking, s.datasets, settings, actor
-        )
-        self.tracking = Tracking(s.tracking, s.datasets, s.artifacts, s.blobs, settings, actor)
-        self.traffic = Traffic(
-            s.db, s.endpoints, s.rollouts, s.policies, s.registry, settings, actor
-        )
-        self.experiments = Experiments(s.endpoints, s.abtests, s.predictions, s.registry, actor)
-        self.monitor = Monitor(
-            s.db, s.predictions, s.windows, s.status, s.endpoints, s.registry, actor
-        )
-        self.admin = Admin(s.db, s.keys, s.artifacts, s.blobs, settings, actor)
+    def _use(self, services: Services) -> None:
+        """Keep ``services`` (built in ``modelyard.services.compose``) and name each one."""
+        self.services = services
+        self.actor = services.actor
+        self.registry = services.registry
+        self.tracking = services.tracking
+        self.traffic = services.traffic
+        self.experiments = services.experiments
+        self.monitor = services.monitor
+        self.admin = services.admin
 
     def acting_as(self, actor: str) -> Yard:
-        """The same yard (stores, connections) recording ``actor`` on what it changes: a
-        server acts for the key that made each request."""
-        check_text(actor, "actor", MAX_ACTOR)
+        """The same yard (stores, connections) recording ``actor`` on what it changes."""
         other = copy.copy(self)
-        other._serve_as(actor)
+        other._use(self.services.acting_as(actor))
         return other
 
     def close(self) -> None:
