@@ -24,7 +24,11 @@ class ModelTraits:
     has_proba: bool
     feature_names: tuple[str, ...] | None
     n_features: int | None
-    input_format: str  # dataframe | array
+    input_format: str  # dataframe | array | column (one 1-D input, e.g. a list of strings)
+    # What the model says about its input columns, by position: the values a column is
+    # closed to (the model refuses others) and the columns it reads as free text.
+    closed_inputs: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    text_inputs: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
