@@ -18,11 +18,11 @@ CLOSED = "category"  # the model refuses other values (the name old signatures u
 OPEN = "open"  # a category the model accepts unseen values of
 TEXT = "text"  # free text: many distinct or long values
 LEGACY_STRING = "string"  # old signatures only: a string checked for nulls, nothing else
-# "tensor" is kept free for N-d inputs.
+TENSOR = "tensor"  # an N-d array per row, with a dtype and a shape (ONNX graphs)
 
 NUMERIC_KINDS = frozenset({FLOAT, INT, BOOL})
 STRING_KINDS = frozenset({CLOSED, OPEN, TEXT, LEGACY_STRING})
-FEATURE_KINDS = (FLOAT, INT, BOOL, CLOSED, OPEN, TEXT, LEGACY_STRING)
+FEATURE_KINDS = (FLOAT, INT, BOOL, CLOSED, OPEN, TEXT, LEGACY_STRING, TENSOR)
 
 # What ``features=`` / ``--feature NAME=KIND`` accept, and the kind each name means.
 KIND_NAMES: Mapping[str, str] = {

@@ -6,7 +6,7 @@ registration sample of 100k rows and a request of one row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
@@ -23,6 +23,7 @@ from modelyard.domain.kinds import (
     INT,
     NUMERIC_KINDS,
     OPEN,
+    TENSOR,
     TEXT,
 )
 from modelyard.errors import SchemaMismatch
@@ -45,6 +46,10 @@ class FeatureSpec:
     min: float | None = None
     max: float | None = None
     categories: tuple[str, ...] | None = None
+    # Tensors only: the element type (numpy's name) and each row's shape, None where any
+    # size goes (the batch dimension is never part of it).
+    dtype: str | None = None
+    shape: tuple[int | None, ...] | None = None
 
     @property
     def numeric(self) -> bool:
@@ -95,6 +100,10 @@ class Signature:
         return frozenset(self.feature_names)
 
     @cached_property
+    def has_tensors(self) -> bool:
+        return any(f.kind == TENSOR for f in self.inputs)
+
+    @cached_property
     def has_bool(self) -> bool:
         return any(f.kind == "bool" for f in self.inputs)
 
@@ -109,7 +118,7 @@ class Signature:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (tuples become lists), so a stored and a fresh signature compare equal."""
         data = {
-            "inputs": [asdict(f) for f in self.inputs],
+            "inputs": [_spec_dict(f) for f in self.inputs],
             "output": asdict(self.output),
             "input_format": self.input_format,
         }
@@ -125,6 +134,7 @@ class Signature:
                     "categories": (
                         tuple(f["categories"]) if f.get("categories") is not None else None
                     ),
+                    "shape": tuple(f["shape"]) if f.get("shape") is not None else None,
                 }
             )
             for f in data["inputs"]
@@ -137,7 +147,9 @@ class Signature:
 
     def to_frame(self, data: object) -> pd.DataFrame:
         """Accept a DataFrame, columns (``{feature: [..]}``), records or a 2-D array."""
-        if isinstance(data, pd.DataFrame):
+        if self.has_tensors and not isinstance(data, pd.DataFrame):
+            frame = self._frame_from_tensors(data)
+        elif isinstance(data, pd.DataFrame):
             frame = data
         elif isinstance(data, pd.Series) and self.input_format == "column":
             frame = pd.DataFrame({self.names[0]: data.to_numpy()})
@@ -157,6 +169,28 @@ class Signature:
             raise SchemaMismatch("no rows given")
         self.check(frame)
         return frame[self.names] if list(frame.columns) != self.names else frame
+
+    def _frame_from_tensors(self, data: object) -> pd.DataFrame:
+        """``{input: batch}`` (or, for one input, the batch itself: an array or nested
+        lists) → one column per input holding each row's array."""
+        if not isinstance(data, Mapping):
+            if len(self.inputs) != 1:
+                raise SchemaMismatch(f"the model takes {len(self.inputs)} tensors: name each")
+            data = {self.names[0]: data}
+        columns = {}
+        for name, batch in data.items():
+            try:
+                array = np.asarray(batch)
+            except ValueError:
+                raise SchemaMismatch(f"feature {str(name)!r}: ragged nested lists") from None
+            if array.ndim == 0 or array.dtype == object:
+                raise SchemaMismatch(
+                    f"feature {str(name)!r}: expected a batch of numeric arrays, rows first"
+                )
+            column = np.empty(array.shape[0], dtype=object)
+            column[:] = list(array)
+            columns[str(name)] = column
+        return _frame_from_columns(columns)
 
     def _frame_from_rows(self, data: Sequence[Any] | np.ndarray) -> pd.DataFrame:
         if len(data) == 0:
@@ -210,6 +244,15 @@ class Signature:
             )
 
 
+def _spec_dict(spec: FeatureSpec) -> dict[str, Any]:
+    """A feature as stored: tensor fields only on tensors, so other signatures stay as
+    they were stored before tensors existed."""
+    data = asdict(spec)
+    if spec.kind != TENSOR:
+        del data["dtype"], data["shape"]
+    return data
+
+
 def _str_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Column labels as strings, like signatures name features (``0`` is feature ``"0"``)."""
     if all(isinstance(c, str) for c in frame.columns):
@@ -233,6 +276,12 @@ def _column_problems(spec: FeatureSpec, column: pd.Series) -> list[dict[str, obj
         for row in np.flatnonzero(mask)[: MAX_PROBLEMS - len(out)]:
             out.append({"row": int(row), "feature": spec.name, "rule": rule})
 
+    if spec.kind == TENSOR:
+        for row, rule in _tensor_problems(spec, column):
+            out.append({"row": row, "feature": spec.name, "rule": rule})
+            if len(out) >= MAX_PROBLEMS:
+                break
+        return out
     missing = column.isna().to_numpy()
     if spec.numeric:
         values, wrong_type = _as_real_numbers(column, missing, spec.kind == "bool")
@@ -256,6 +305,33 @@ def _column_problems(spec: FeatureSpec, column: pd.Series) -> list[dict[str, obj
             unseen[np.flatnonzero(present)[~seen]] = True
             add(unseen, "category never seen in training")
     return out
+
+
+def _tensor_problems(spec: FeatureSpec, column: pd.Series) -> Iterator[tuple[int, str]]:
+    """Each row's array against the tensor's dtype and shape (None: any size there)."""
+    dims = spec.shape or ()
+    wanted = np.dtype(spec.dtype or "float32")
+    expected = "[" + ", ".join(["N", *("?" if d is None else str(d) for d in dims)]) + "]"
+    for row, value in enumerate(column.to_numpy(dtype=object)):
+        try:
+            array = np.asarray(value)
+        except ValueError:
+            yield row, "ragged nested lists"
+            continue
+        shape_ok = array.ndim == len(dims) and all(
+            d is None or d == n for d, n in zip(dims, array.shape, strict=True)
+        )
+        if not shape_ok:
+            given = "[" + ", ".join(["N", *map(str, array.shape)]) + "]"
+            yield row, f"shape {given}, the model takes {expected}"
+        elif array.dtype.kind not in "biuf" or (array.dtype.kind == "b" and wanted.kind != "b"):
+            yield row, f"expected {wanted.name} values"
+        elif (
+            wanted.kind in "iu" and array.dtype.kind == "f" and not np.all(array == np.round(array))
+        ):
+            yield row, f"expected whole numbers ({wanted.name})"
+        elif array.dtype.kind == "f" and not np.isfinite(array).all():
+            yield row, "value is not finite"
 
 
 def _as_real_numbers(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelyard.domain.kinds import OPEN, TEXT
+from modelyard.domain.kinds import OPEN, TENSOR, TEXT
 from modelyard.domain.signature import Signature, to_plain
 from modelyard.monitoring.sketch import bin_counts, quantile_edges, sorted_finite, text_lengths
 
@@ -74,6 +74,8 @@ def build_profile(
 ) -> dict[str, Any]:
     features: dict[str, Any] = {}
     for spec in signature.inputs:
+        if spec.kind == TENSOR:  # not profiled: drift is watched on the output
+            continue
         column = frame[spec.name]
         if spec.numeric:
             features[spec.name] = numeric_profile(

@@ -30,6 +30,7 @@ from modelyard.errors import NoReferenceWarning, SchemaMismatch, first_line
 from modelyard.flavors import Flavor, SavedModel
 from modelyard.flavors.base import ModelAdapter, ModelTraits
 from modelyard.monitoring.profile import build_profile
+from modelyard.services.tensor_inputs import tensor_signature
 
 CHECK_ROWS = 1000
 SEED = 20261122
@@ -55,6 +56,10 @@ def prepare(
     """``features``: kinds the user sets per column, over what the model and sample say."""
     adapter = flavor.load(saved.files, saved.meta)
     traits = adapter.traits
+    if traits.input_format == "tensor":
+        signature, frame, predictions = tensor_signature(adapter, sample, features)
+        profile = build_profile(frame, signature, predictions, bins) if frame is not None else {}
+        return Prepared(saved, signature, profile, None)
     if sample is None:
         if features:
             raise SchemaMismatch("features= sets kinds of the sample's columns; pass a sample")
