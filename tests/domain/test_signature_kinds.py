@@ -122,3 +122,38 @@ def test_a_one_input_signature_takes_a_list_a_series_or_an_array() -> None:
         frame = sig.to_frame(data)
         assert frame.columns.tolist() == ["review"]
         assert frame.shape == (2, 1)
+
+
+def _tensor_signature() -> Signature:
+    stored = {
+        "inputs": [
+            {"name": "image", "kind": "tensor", "nullable": False, "categories": None}
+            | {"dtype": "float32", "shape": [3, None]}
+        ],
+        "output": {"kind": "regression", "classes": None, "has_proba": False, "width": 1},
+        "input_format": "tensor",
+    }
+    return Signature.from_dict(stored)
+
+
+def test_tensor_fields_round_trip_and_stay_off_other_features(strings) -> None:
+    sig = _tensor_signature()
+    assert sig.feature("image").shape == (3, None)
+    assert Signature.from_dict(sig.to_dict()) == sig
+    assert "dtype" not in _infer(strings).to_dict()["inputs"][0]
+
+
+def test_tensor_rows_are_checked_on_shape_and_dtype() -> None:
+    sig = _tensor_signature()
+    good = np.zeros((2, 3, 5), dtype=np.float32)
+    assert sig.to_frame(good).shape == (2, 1)
+    assert sig.to_frame({"image": np.zeros((1, 3, 9)).tolist()}).shape == (1, 1)
+    assert sig.to_frame([{"image": np.zeros((3, 1)).tolist()}] * 2).shape == (2, 1)
+    with pytest.raises(
+        SchemaMismatch, match=r"row 0: shape \[N, 2, 5\], the model takes \[N, 3, \?\]"
+    ):
+        sig.to_frame(np.zeros((1, 2, 5)))
+    with pytest.raises(SchemaMismatch, match="value is not finite"):
+        sig.to_frame(np.full((1, 3, 2), np.inf))
+    with pytest.raises(SchemaMismatch, match="expected a batch of numeric arrays"):
+        sig.to_frame([["a", "b"]])

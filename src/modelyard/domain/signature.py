@@ -173,6 +173,8 @@ class Signature:
     def _frame_from_tensors(self, data: object) -> pd.DataFrame:
         """``{input: batch}`` (or, for one input, the batch itself: an array or nested
         lists) → one column per input holding each row's array."""
+        if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
+            data = {n: [r.get(n) for r in data] for n in self.names}  # records
         if not isinstance(data, Mapping):
             if len(self.inputs) != 1:
                 raise SchemaMismatch(f"the model takes {len(self.inputs)} tensors: name each")
@@ -183,7 +185,7 @@ class Signature:
                 array = np.asarray(batch)
             except ValueError:
                 raise SchemaMismatch(f"feature {str(name)!r}: ragged nested lists") from None
-            if array.ndim == 0 or array.dtype == object:
+            if array.ndim == 0 or array.dtype.kind not in "biuf":
                 raise SchemaMismatch(
                     f"feature {str(name)!r}: expected a batch of numeric arrays, rows first"
                 )
