@@ -30,13 +30,14 @@ def _frame(rows: int, seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def mixed() -> tuple[Pipeline, pd.DataFrame]:
-    """A model over numbers and text categories (commas and quotes in the categories)."""
+    """A model over numbers and text categories (commas and quotes in the categories); its
+    encoder refuses cities it was not fitted on, so they are refused before it is called."""
     frame = _frame(300)
     labels = (frame["amount"] + 10 * (frame["city"] == "lima") > 55).astype(int)
     columns = ColumnTransformer(
         [
             ("n", StandardScaler(), ["amount", "visits"]),
-            ("c", OneHotEncoder(handle_unknown="ignore"), ["city"]),
+            ("c", OneHotEncoder(handle_unknown="error"), ["city"]),
         ]
     )
     return make_pipeline(columns, LogisticRegression()).fit(frame, labels), frame

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from modelyard.cli.context import open_yard, parse_pairs
 from modelyard.cli.output import JsonOption, errors, print_json, say, short_metrics, table, when
+from modelyard.domain.kinds import label
 from modelyard.domain.monitoring import NO_REFERENCE
 
 # A version registered without a sample has no reference profile; versions are immutable, so
@@ -88,7 +89,7 @@ def show_model(
         [
             [
                 f["name"],
-                f["kind"],
+                label(f["kind"]),
                 f["nullable"],
                 f.get("min"),
                 f.get("max"),
@@ -160,6 +161,11 @@ def register(
     dataset: list[str] | None = typer.Option(None, help="Dataset NAME@V it was trained on."),
     run: str | None = typer.Option(None, help="Run id (or unique prefix) it came from."),
     description: str = typer.Option("", help="Free text."),
+    feature: list[str] | None = typer.Option(
+        None,
+        help="NAME=KIND, repeatable: the kind of a sample column over the inferred one "
+        "(numeric, int, bool, closed, open, text).",
+    ),
     trust_types: bool = typer.Option(
         False,
         "--trust-types",
@@ -201,6 +207,7 @@ def register(
             description=description,
             trust_types=trust_types,
             trust_pickle=trust_pickle,
+            features=parse_pairs(feature, "feature"),
         )
     if as_json:
         print_json(version)

@@ -30,7 +30,7 @@ _MEASURED = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_
 @dataclass(frozen=True)
 class FeatureDrift:
     feature: str
-    kind: str  # numeric | categorical
+    kind: str  # numeric | categorical | text (judged on its lengths)
     reference_rows: int
     current_rows: int
     missing: int

@@ -24,7 +24,14 @@ class ModelTraits:
     has_proba: bool
     feature_names: tuple[str, ...] | None
     n_features: int | None
-    input_format: str  # dataframe | array
+    # dataframe | array | column (one 1-D input, e.g. a list of strings) | tensor (N-d)
+    input_format: str
+    # What the model says about its input columns, by position: the values a column is
+    # closed to (the model refuses others) and the columns it reads as free text.
+    closed_inputs: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    text_inputs: frozenset[int] = frozenset()
+    # input_format "tensor": each input's name, numpy dtype and row shape (None: any size).
+    tensors: tuple[tuple[str, str, tuple[int | None, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,17 @@ class OnnxAdapter:
         self._proba_index = next(
             (i for i, o in enumerate(self.outputs[1:], 1) if "prob" in o.name.lower()), None
         )
+        self.tensors = _tensor_inputs(self.inputs)
         self.traits = self._traits()
-        self.accepts_matrix = len(self.inputs) == 1 and len(self.inputs[0].shape) == 2
+        self.accepts_matrix = (
+            not self.tensors and len(self.inputs) == 1 and len(self.inputs[0].shape) == 2
+        )
 
     def _traits(self) -> ModelTraits:
-        if len(self.inputs) == 1 and len(self.inputs[0].shape) == 2:
+        if self.tensors:
+            names: tuple[str, ...] | None = tuple(name for name, _, _ in self.tensors)
+            n_features: int | None = len(self.tensors)
+        elif len(self.inputs) == 1 and len(self.inputs[0].shape) == 2:
             width = self.inputs[0].shape[1]
             n_features = width if isinstance(width, int) else None
             names = None
@@ -60,9 +66,21 @@ class OnnxAdapter:
             kind = "regression"
         else:
             kind = "other"
-        return ModelTraits(kind, None, self._proba_index is not None, names, n_features, "array")
+        has_proba = self._proba_index is not None
+        if self.tensors:
+            return ModelTraits(
+                kind, None, has_proba, names, n_features, "tensor", tensors=self.tensors
+            )
+        return ModelTraits(kind, None, has_proba, names, n_features, "array")
 
     def _feed(self, frame: Table) -> dict[str, np.ndarray]:
+        if self.tensors:  # one column per input, each row's array in it: stack the batch
+            if not isinstance(frame, pd.DataFrame):
+                raise UnsupportedModel("this ONNX model takes tensors: give a table of them")
+            return {
+                name: np.stack(frame[name].to_numpy()).astype(dtype, copy=False)
+                for name, dtype, _ in self.tensors
+            }
         if self.accepts_matrix:
             single = self.inputs[0]
             dtype = _NUMPY_TYPES.get(single.type, np.float32)
@@ -91,6 +109,27 @@ class OnnxAdapter:
             keys = sorted(result[0]) if result else []
             return np.array([[row[k] for k in keys] for row in result], dtype=float)
         return np.asarray(result, dtype=float)
+
+
+def _tensor_inputs(inputs: list[Any]) -> tuple[tuple[str, str, tuple[int | None, ...]], ...]:
+    """The graph's inputs as tensors, when it takes more than a table: an input of three
+    or more dimensions, or of two whose second is not fixed (a sequence of any length).
+    A single ``[N, F]`` input stays a table of F features, as it always was."""
+    shaped = [(i, list(i.shape)) for i in inputs if i.shape is not None]
+    if len(shaped) != len(inputs) or not any(
+        len(dims) > 2 or (len(dims) == 2 and not isinstance(dims[1], int)) for _, dims in shaped
+    ):
+        return ()
+    if any(i.type not in _NUMPY_TYPES or i.type == "tensor(string)" for i in inputs):
+        return ()
+    return tuple(
+        (
+            i.name,
+            np.dtype(_NUMPY_TYPES[i.type]).name,
+            tuple(d if isinstance(d, int) and d > 0 else None for d in dims[1:]),
+        )
+        for i, dims in shaped
+    )
 
 
 class OnnxFlavor:

@@ -62,6 +62,7 @@ class SklearnAdapter:
         self.model = model
         self.traits = traits_of(model)
         self._named = self.traits.feature_names is not None
+        self._one_dimensional = self.traits.input_format == "column"
         final = model.steps[-1][1] if hasattr(model, "steps") else model
         self._classes = np.asarray(getattr(model, "classes_", []))
         self.one_call = (
@@ -86,6 +87,9 @@ class SklearnAdapter:
         return self._call(self.model.predict_proba, rows)
 
     def _call(self, method: Any, rows: Table) -> np.ndarray:
+        if self._one_dimensional:  # called as it was fitted: with one 1-D input
+            column = rows.iloc[:, 0] if isinstance(rows, pd.DataFrame) else rows[:, 0]
+            return np.asarray(method(np.asarray(column)))
         if isinstance(rows, pd.DataFrame):
             return np.asarray(method(rows if self._named else rows.to_numpy()))
         if not self._named:
@@ -100,26 +104,25 @@ class SklearnAdapter:
 def traits_of(model: Any) -> ModelTraits:
     from sklearn.base import is_classifier, is_regressor
 
+    from modelyard.flavors.sklearn_inputs import input_hints
+
     names = getattr(model, "feature_names_in_", None)
     n_features = getattr(model, "n_features_in_", None)
-    if is_classifier(model):
-        classes = tuple(getattr(model, "classes_", ()))
-        return ModelTraits(
-            "classification",
-            classes,
-            hasattr(model, "predict_proba"),
-            tuple(str(n) for n in names) if names is not None else None,
-            int(n_features) if n_features is not None else None,
-            "dataframe" if names is not None else "array",
-        )
-    kind = "regression" if is_regressor(model) else "other"
+    hints = input_hints(model)
+    if hints.one_dimensional:
+        input_format, n_features = "column", 1
+    else:
+        input_format = "dataframe" if names is not None else "array"
+    classifier = is_classifier(model)
     return ModelTraits(
-        kind,
-        None,
-        False,
+        "classification" if classifier else "regression" if is_regressor(model) else "other",
+        tuple(getattr(model, "classes_", ())) if classifier else None,
+        classifier and hasattr(model, "predict_proba"),
         tuple(str(n) for n in names) if names is not None else None,
         int(n_features) if n_features is not None else None,
-        "dataframe" if names is not None else "array",
+        input_format,
+        dict(hints.closed),
+        frozenset(hints.text),
     )
 
 

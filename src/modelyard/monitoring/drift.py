@@ -27,7 +27,7 @@ from modelyard.domain.monitor_results import (
     FeatureDrift,
 )
 from modelyard.domain.monitoring import DriftConfig
-from modelyard.monitoring.sketch import CategoryCounts, Counts, NumericCounts
+from modelyard.monitoring.sketch import CategoryCounts, Counts, NumericCounts, TextLengths
 
 VALUE_OF_TEST = {"chi2": "chi2_p_value"}  # configured test → the value that decides
 PSI_FLOOR = 1e-4  # proportions of zero are replaced by this before the logarithm
@@ -176,6 +176,8 @@ def judge(
     judged = rows > 0 and int(profile.get("count", 0)) > 0  # nothing to compare otherwise
     if isinstance(sketch, NumericCounts):
         kind, chosen, small_test = "numeric", config.numeric_test, "ks_p_value"
+        if isinstance(sketch, TextLengths):  # the lengths' distribution, judged as numbers
+            kind = "text"
         cells = len(profile.get("counts") or ()) + 2  # bins and the two out-of-range ones
         wanted = {small_test, VALUE_OF_TEST.get(chosen, chosen)} if brief else None
         values = numeric_values(profile, sketch, wanted) if judged else {}
@@ -205,11 +207,24 @@ def judge(
         reference_rows=int(profile.get("count", 0)),
         current_rows=rows,
         missing=sketch.missing,
-        values={k: round(v, 6) for k, v in values.items()},
+        values={
+            k: round(v, 6)
+            for k, v in {**values, **({} if brief else _shares(profile, sketch))}.items()
+        },
         test=test,
         threshold=threshold,
         verdict=verdict,
     )
+
+
+def _shares(profile: Mapping[str, Any], sketch: Counts) -> dict[str, float]:
+    """What open categories and text are watched for besides drift: the share of values
+    never seen in the sample (open), the share missing (text)."""
+    if isinstance(sketch, CategoryCounts) and profile.get("open") and sketch.total:
+        return {"unseen_share": sketch.unseen / sketch.total}
+    if isinstance(sketch, TextLengths) and sketch.total + sketch.missing:
+        return {"missing_share": sketch.missing / (sketch.total + sketch.missing)}
+    return {}
 
 
 def compare(

@@ -1,7 +1,9 @@
 """Reference profiles: the binned picture of training data that live traffic is compared to.
 
 Numeric features get quantile bin edges (so each bin holds about the same share of the
-reference) and counts; categorical ones get category frequencies. Live traffic is later
+reference) and counts; categorical ones get category frequencies (open ones are marked, so
+their unseen share is reported); text gets the binned distribution of its lengths in
+characters, and its missing count. Live traffic is later
 counted into the *same* bins, which makes drift tests work on mergeable counts.
 """
 
@@ -12,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelyard.domain.kinds import OPEN, TENSOR, TEXT
 from modelyard.domain.signature import Signature, to_plain
-from modelyard.monitoring.sketch import bin_counts, quantile_edges, sorted_finite
+from modelyard.monitoring.sketch import bin_counts, quantile_edges, sorted_finite, text_lengths
 
 
 def numeric_profile(values: np.ndarray, bins: int) -> dict[str, Any]:
@@ -37,6 +40,12 @@ def numeric_profile_sorted(ordered: np.ndarray, missing: int, bins: int) -> dict
         "min": float(ordered[0]),
         "max": float(ordered[-1]),
     }
+
+
+def text_profile(values: pd.Series, bins: int) -> dict[str, Any]:
+    """Lengths of the text in characters, binned like a numeric feature (missing apart)."""
+    profile = numeric_profile(text_lengths(values), bins)
+    return {**profile, "type": "text"}
 
 
 def categorical_profile(values: pd.Series) -> dict[str, Any]:
@@ -65,14 +74,20 @@ def build_profile(
 ) -> dict[str, Any]:
     features: dict[str, Any] = {}
     for spec in signature.inputs:
+        if spec.kind == TENSOR:  # not profiled: drift is watched on the output
+            continue
         column = frame[spec.name]
         if spec.numeric:
             features[spec.name] = numeric_profile(
                 pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
                 bins,
             )
+        elif spec.kind == TEXT:
+            features[spec.name] = text_profile(column, bins)
         else:
             features[spec.name] = categorical_profile(column)
+            if spec.kind == OPEN:
+                features[spec.name]["open"] = True
     output: dict[str, Any] | None = None
     if predictions is not None:
         if signature.output.kind == "classification":

@@ -4,7 +4,8 @@ A sketch is plain counts, so two of them merge by addition (across workers, repl
 time buckets) and its size depends on the number of bins, never on the traffic. Numeric
 features keep a count per reference quantile bin plus missing, below-range and above-range
 counts (with the extreme values seen out of range, which bound the Wasserstein integral);
-categorical features keep a count per category, with unseen categories counted apart.
+categorical features keep a count per category, with unseen categories counted apart;
+text keeps the counts of its lengths in the reference's length bins.
 """
 
 from __future__ import annotations
@@ -113,6 +114,16 @@ class NumericCounts:
         )
 
 
+class TextLengths(NumericCounts):
+    """A text feature: its values' lengths in characters, counted like a numeric feature."""
+
+    def add(self, values: np.ndarray) -> None:
+        super().add(text_lengths(values))
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "type": "text"}
+
+
 @dataclass
 class CategoryCounts:
     """Counts per reference category; anything else is ``unseen``."""
@@ -181,13 +192,25 @@ def counts_for(profile: Mapping[str, Any], keep_values: bool = True) -> Counts:
     """An empty sketch in the bins of one feature's (or the output's) reference profile."""
     if profile["type"] == "numeric":
         return NumericCounts.empty(profile["edges"])
+    if profile["type"] == "text":
+        return TextLengths.empty(profile["edges"])
     return CategoryCounts(frozenset(profile["frequencies"]), keep_values=keep_values)
 
 
 def counts_from_json(profile: Mapping[str, Any], data: Mapping[str, Any]) -> Counts:
     if profile["type"] == "numeric":
         return NumericCounts.from_json(profile["edges"], data)
+    if profile["type"] == "text":
+        return TextLengths.from_json(profile["edges"], data)
     return CategoryCounts.from_json(frozenset(profile["frequencies"]), data)
+
+
+def text_lengths(values: Any) -> np.ndarray:
+    """Characters per value; NaN for anything that is not a string (counted as missing)."""
+    array = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+    return np.fromiter(
+        (len(v) if isinstance(v, str) else np.nan for v in array), dtype=float, count=len(array)
+    )
 
 
 def sorted_finite(values: Any) -> tuple[np.ndarray, int]:

@@ -305,6 +305,7 @@ def _timeline(
         start = datetime.fromtimestamp(stamp - stamp % bucket_seconds, row.created_at.tzinfo)
         labels[start].append(row)
     timeline_tests = timeline_drift_tests(config)
+    numeric = timeline_tests["numeric"]  # text drifts in its lengths, judged as numbers
     points = []
     for start in sorted(set(buckets) | set(labels)):
         window = buckets.get(start)
@@ -315,7 +316,10 @@ def _timeline(
             share = drift.drift_share
             # One statistic per kind at every point: the test deciding each bucket
             # changes with its row count, and p-values shrink as rows grow.
-            scores = {f.feature: f.values.get(timeline_tests[f.kind].test) for f in drift.features}
+            scores = {
+                f.feature: f.values.get(timeline_tests.get(f.kind, numeric).test)
+                for f in drift.features
+            }
         points.append(
             TimelinePoint(
                 bucket_start=start,

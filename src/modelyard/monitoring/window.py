@@ -270,7 +270,7 @@ def with_arrays(profile: dict[str, Any]) -> dict[str, Any]:
     """The profile with each numeric feature's bin edges as an array (sketches share it)."""
     features = {
         name: {**spec, "edges": np.asarray(spec["edges"], dtype=float)}
-        if spec.get("type") == "numeric"
+        if spec.get("type") in ("numeric", "text")
         else spec
         for name, spec in profile.get("features", {}).items()
     }

@@ -152,7 +152,12 @@ class ModelPool:
 def _synthetic_rows(signature: Signature) -> Columns:
     arrays: dict[str, np.ndarray] = {}
     for spec in signature.inputs:
-        if spec.numeric:
+        if spec.kind == "tensor":  # zeros of the row shape (any size: 1)
+            shape = tuple(d or 1 for d in spec.shape or ())
+            column = np.empty(WARM_ROWS, dtype=object)
+            column[:] = [np.zeros(shape, dtype=spec.dtype or "float32") for _ in range(WARM_ROWS)]
+            arrays[spec.name] = column
+        elif spec.numeric:
             low = spec.min if spec.min is not None else 0.0
             arrays[spec.name] = np.full(WARM_ROWS, low, dtype=float)
         else:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from modelyard.domain.kinds import CLOSED, TEXT, parse_overrides
 from modelyard.domain.monitoring import NO_REFERENCE
 from modelyard.domain.signature import (
     FeatureSpec,
@@ -28,6 +30,7 @@ from modelyard.errors import NoReferenceWarning, SchemaMismatch, first_line
 from modelyard.flavors import Flavor, SavedModel
 from modelyard.flavors.base import ModelAdapter, ModelTraits
 from modelyard.monitoring.profile import build_profile
+from modelyard.services.tensor_inputs import tensor_signature
 
 CHECK_ROWS = 1000
 SEED = 20261122
@@ -42,13 +45,27 @@ class Prepared:
 
 
 def prepare(
-    flavor: Flavor, saved: SavedModel, sample: object | None, *, bins: int, sample_rows: int
+    flavor: Flavor,
+    saved: SavedModel,
+    sample: object | None,
+    *,
+    bins: int,
+    sample_rows: int,
+    features: Mapping[str, str] | None = None,
 ) -> Prepared:
+    """``features``: kinds the user sets per column, over what the model and sample say."""
     adapter = flavor.load(saved.files, saved.meta)
     traits = adapter.traits
+    if traits.input_format == "tensor":
+        signature, frame, predictions = tensor_signature(adapter, sample, features)
+        profile = build_profile(frame, signature, predictions, bins) if frame is not None else {}
+        return Prepared(saved, signature, profile, None)
     if sample is None:
+        if features:
+            raise SchemaMismatch("features= sets kinds of the sample's columns; pass a sample")
         return Prepared(saved, _signature_without_sample(traits), {}, None)
     frame = _sample_frame(sample, traits)
+    overrides = parse_overrides(features, list(frame.columns))
     head = frame.iloc[:CHECK_ROWS]
     predictions = _try_predict(adapter, head)
     classes = traits.classes
@@ -61,6 +78,8 @@ def prepare(
         classes=classes,
         has_proba=traits.has_proba,
         output_width=1 if predictions.ndim == 1 else int(predictions.shape[1]),
+        kinds={**_model_kinds(frame, traits), **overrides},
+        categories={frame.columns[i]: known for i, known in traits.closed_inputs.items()},
     )
     reservoir = _reservoir(frame, sample_rows)
     reservoir_predictions = predictions if reservoir is head else _try_predict(adapter, reservoir)
@@ -81,7 +100,43 @@ def warn_without_reference(ref: str) -> None:
     )
 
 
+def _model_kinds(frame: pd.DataFrame, traits: ModelTraits) -> dict[str, str]:
+    """Kinds the model decides for string columns (numbers stay what they are)."""
+    strings = {
+        i for i, c in enumerate(frame.columns) if not pd.api.types.is_numeric_dtype(frame[c])
+    }
+    kinds = {frame.columns[i]: TEXT for i in traits.text_inputs if i in strings}
+    kinds.update({frame.columns[i]: CLOSED for i in traits.closed_inputs if i in strings})
+    return kinds
+
+
+def _one_column(sample: object) -> pd.DataFrame:
+    """A model taking one 1-D input: its sample as a list, a Series, a 1-D array or a frame
+    of one column, named after the Series or column (else ``input``)."""
+    if isinstance(sample, pd.DataFrame):
+        if sample.shape[1] != 1:
+            raise SchemaMismatch(
+                f"the model takes one 1-D input; the sample has {sample.shape[1]} columns"
+            )
+        return pd.DataFrame({str(sample.columns[0]): sample.iloc[:, 0].to_numpy()})
+    name = str(sample.name) if isinstance(sample, pd.Series) and sample.name is not None else None
+    try:
+        array = np.asarray(sample, dtype=object)
+    except (ValueError, TypeError) as exc:
+        raise SchemaMismatch(f"the sample is not a list of values: {exc}") from None
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise SchemaMismatch(f"the model takes one 1-D input; the sample is {array.ndim}-D")
+    return pd.DataFrame({name or "input": pd.Series(array).infer_objects()})
+
+
 def _sample_frame(sample: object, traits: ModelTraits) -> pd.DataFrame:
+    if traits.input_format == "column":
+        frame = _one_column(sample)
+        if frame.shape[0] == 0:
+            raise SchemaMismatch("the sample has no rows")
+        return frame
     if isinstance(sample, pd.DataFrame):
         frame = sample.copy()
         frame.columns = [str(c) for c in frame.columns]
@@ -165,7 +220,9 @@ def _parquet(frame: pd.DataFrame) -> bytes:
 
 
 def _signature_without_sample(traits: ModelTraits) -> Signature:
-    if traits.feature_names is not None:
+    if traits.input_format == "column":
+        names = ["input"]
+    elif traits.feature_names is not None:
         names = list(traits.feature_names)
     elif traits.n_features is not None:
         names = [f"f{i}" for i in range(traits.n_features)]
@@ -174,7 +231,7 @@ def _signature_without_sample(traits: ModelTraits) -> Signature:
             "the model does not say how many features it takes; pass a sample (--sample)"
         )
     return Signature(
-        inputs=tuple(FeatureSpec(n, "float", nullable=True) for n in names),
+        inputs=tuple(_spec_without_sample(i, n, traits) for i, n in enumerate(names)),
         output=OutputSpec(
             traits.kind,
             tuple(to_plain(c) for c in traits.classes) if traits.classes is not None else None,
@@ -182,3 +239,13 @@ def _signature_without_sample(traits: ModelTraits) -> Signature:
         ),
         input_format=traits.input_format,
     )
+
+
+def _spec_without_sample(position: int, name: str, traits: ModelTraits) -> FeatureSpec:
+    """Without a sample a feature is a number, unless the model reads it as text or as a
+    closed category (whose values it then names)."""
+    if position in traits.text_inputs:
+        return FeatureSpec(name, TEXT, nullable=True)
+    if position in traits.closed_inputs:
+        return FeatureSpec(name, CLOSED, True, categories=traits.closed_inputs[position])
+    return FeatureSpec(name, "float", nullable=True)

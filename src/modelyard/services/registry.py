@@ -73,8 +73,10 @@ class Registry:
         datasets: Iterable[DatasetVersion | str] = (),
         run: ActiveRun | str | None = None,
         trust_types: bool = False,
+        features: Mapping[str, str] | None = None,
     ) -> ModelVersion:
-        """Save ``model`` as the next version of ``name`` with signature, profile and lineage."""
+        """Save ``model`` as the next version of ``name`` with signature, profile and lineage
+        (``features``: a kind per column over the inferred one, e.g. ``{"review": "text"}``)."""
         from modelyard.flavors import detect_flavor
 
         check_name(name, "model name")
@@ -92,6 +94,7 @@ class Registry:
             datasets=datasets,
             run=run,
             audit_details={"trusted_types": trust_types},
+            features=features,
         )
 
     def register_file(
@@ -108,6 +111,7 @@ class Registry:
         run: ActiveRun | str | None = None,
         trust_types: bool = False,
         trust_pickle: bool = False,
+        features: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         """Register a saved model file (``.onnx``, ``.skops``; pickles only when trusted)."""
         from modelyard.flavors import flavor_for_file
@@ -135,6 +139,7 @@ class Registry:
             datasets=datasets,
             run=run,
             audit_details=details,
+            features=features,
         )
 
     def _register(
@@ -151,6 +156,7 @@ class Registry:
         datasets: Iterable[DatasetVersion | str],
         run: ActiveRun | str | None,
         audit_details: dict[str, Any],
+        features: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         from modelyard.runtime.loader import REFERENCE_FILE
         from modelyard.services.registration import prepare, warn_without_reference
@@ -177,6 +183,7 @@ class Registry:
             sample,
             bins=self.settings.profile_bins,
             sample_rows=self.settings.reference_sample_rows,
+            features=features,
         )
         contents = dict(saved.files)
         if prepared.reference is not None:

@@ -24,6 +24,7 @@ from modelyard.serving.auth import OPEN, require
 from modelyard.serving.body import read_json
 from modelyard.serving.dataplane import DataPlane, plane_of
 from modelyard.serving.inference import decode_for
+from modelyard.serving.nd_tensors import decode_tensors, tensor_metadata
 from modelyard.serving.routing import pick_route
 from modelyard.serving.status import json_response
 
@@ -82,7 +83,13 @@ async def model_metadata(name: str, request: Request, version: str | None = None
             "versions": [str(active.loaded.version.version)],
             "platform": f"modelyard-{active.loaded.version.flavor}",
             "inputs": [
-                {"name": f.name, "datatype": "FP64" if f.numeric else "BYTES", "shape": [-1, 1]}
+                tensor_metadata(f)
+                if f.kind == "tensor"
+                else {
+                    "name": f.name,
+                    "datatype": "FP64" if f.numeric else "BYTES",
+                    "shape": [-1, 1],
+                }
                 for f in signature.inputs
             ],
             "outputs": outputs,
@@ -229,6 +236,8 @@ def decode(signature: Signature, payload: object) -> Columns:
     ):
         raise SchemaMismatch("the body must be an object with a non-empty 'inputs' list")
     tensors = payload["inputs"]
+    if signature.has_tensors:  # N-d inputs: decoded by their own rules
+        return decode_tensors(signature, tensors)
     for index, tensor in enumerate(tensors):
         _check_tensor(tensor, index)
     names = [t["name"] for t in tensors]

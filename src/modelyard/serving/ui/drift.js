@@ -54,7 +54,9 @@ export async function driftPage(name, query) {
 }
 
 function driftOverTime(version, feature) {
-  const { test, threshold } = version.timeline_drift_tests[feature.kind];
+  // Text drifts in its lengths, judged with the numeric test.
+  const tests = version.timeline_drift_tests;
+  const { test, threshold } = tests[feature.kind] ?? tests.numeric;
   const x = version.timeline.map((p) => p.bucket_start);
   return chart(`${test} of ${feature.feature} over time`,
     `the ${test} value per time bucket, with the threshold ${threshold}`,

@@ -60,14 +60,17 @@ export async function modelPage(name, query) {
   ];
 }
 
+// Stored kinds as the CLI shows them (domain/kinds.py): "category" is the closed kind.
+const KIND_LABELS = { category: "category (closed)", open: "category (open)", string: "string (legacy)" };
+
 async function versionDetails(name, version, into) {
   try {
     const v = await api(`/api/models/${enc(name)}/versions/${version}`);
     const lineage = v.lineage;
     const inputs = (v.signature.inputs || []).map((f) => [
-      f.name, f.kind, f.nullable ? "yes" : "no",
+      f.name, KIND_LABELS[f.kind] ?? f.kind, f.nullable ? "yes" : "no",
       f.categories ? f.categories.slice(0, 8).join(", ") + (f.categories.length > 8 ? " …" : "")
-        : `${num(f.min)} … ${num(f.max)}`,
+        : f.min == null && f.max == null ? "—" : `${num(f.min)} … ${num(f.max)}`,
     ]);
     const output = v.signature.output || {};
     into.replaceChildren(

@@ -1,0 +1,86 @@
+"""v2 JSON for models that take N-d tensors: typed tensors in, one column per input out.
+
+A tensor's datatype must be the model's (as a v2 server refuses ``FP64`` for an ``FP32``
+input) and its shape the batch followed by the model's row shape; the per-row check in the
+signature names the first row that breaks it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from modelyard.domain.signature import FeatureSpec, Signature
+from modelyard.errors import SchemaMismatch
+from modelyard.runtime.inputs import Columns, from_frame
+
+_V2_OF_NUMPY = {
+    "float16": "FP16",
+    "float32": "FP32",
+    "float64": "FP64",
+    "int8": "INT8",
+    "int16": "INT16",
+    "int32": "INT32",
+    "int64": "INT64",
+    "uint8": "UINT8",
+    "uint16": "UINT16",
+    "uint32": "UINT32",
+    "uint64": "UINT64",
+    "bool": "BOOL",
+}
+_NUMPY_OF_V2 = {v: k for k, v in _V2_OF_NUMPY.items()}
+
+
+def tensor_metadata(spec: FeatureSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "datatype": _V2_OF_NUMPY.get(spec.dtype or "", "FP32"),
+        "shape": [-1, *(-1 if d is None else d for d in spec.shape or ())],
+    }
+
+
+def decode_tensors(signature: Signature, tensors: list[Any]) -> Columns:
+    batches: dict[str, np.ndarray] = {}
+    for index, tensor in enumerate(tensors):
+        name, array = _decode_one(signature, tensor, f"inputs[{index}]")
+        if name in batches:
+            raise SchemaMismatch(f"inputs name the tensor {name!r} more than once")
+        batches[name] = array
+    missing = [n for n in signature.names if n not in batches]
+    if missing:
+        raise SchemaMismatch(f"missing input tensor {missing[0]!r}")
+    rows = {a.shape[0] for a in batches.values()}
+    if len(rows) > 1:
+        raise SchemaMismatch(f"input tensors have different batch sizes: {sorted(rows)}")
+    if 0 in rows:
+        raise SchemaMismatch("no rows given")
+    return from_frame(signature, signature.to_frame(batches))
+
+
+def _decode_one(signature: Signature, tensor: object, where: str) -> tuple[str, np.ndarray]:
+    if not isinstance(tensor, dict):
+        raise SchemaMismatch(f"{where} must be an object with name, shape, datatype, data")
+    for field, kind in (("name", str), ("shape", list), ("datatype", str), ("data", list)):
+        if not isinstance(tensor.get(field), kind):
+            raise SchemaMismatch(f"{where}.{field} is missing or not a {kind.__name__}")
+    name, shape, datatype = tensor["name"], tensor["shape"], tensor["datatype"]
+    if name not in signature.feature_set:
+        raise SchemaMismatch(f"{where}: the model has no input {name!r} ({signature.names})")
+    spec = signature.feature(name)
+    if not shape or not all(type(d) is int and d >= 0 for d in shape):
+        raise SchemaMismatch(f"input {name!r}: shape {shape} must be sizes >= 0, batch first")
+    wanted = tensor_metadata(spec)
+    if len(shape) != len(wanted["shape"]):
+        raise SchemaMismatch(f"input {name!r}: shape {shape}, the model takes {wanted['shape']}")
+    if datatype != wanted["datatype"]:
+        raise SchemaMismatch(
+            f"input {name!r}: datatype {datatype}, the model takes {wanted['datatype']}"
+        )
+    try:
+        array = np.asarray(tensor["data"], dtype=_NUMPY_OF_V2[datatype])
+    except (ValueError, TypeError, OverflowError):
+        raise SchemaMismatch(f"input {name!r}: data holds values that are not {datatype}") from None
+    if array.size != int(np.prod(shape)):
+        raise SchemaMismatch(f"input {name!r}: shape {shape} needs {int(np.prod(shape))} values")
+    return name, array.reshape(shape)
