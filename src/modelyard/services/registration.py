@@ -27,6 +27,7 @@ from modelyard.domain.signature import (
 from modelyard.errors import NoReferenceWarning, SchemaMismatch, first_line
 from modelyard.flavors import Flavor, SavedModel
 from modelyard.flavors.base import ModelAdapter, ModelTraits
+from modelyard.flavors.mlflow_schema import Declared
 from modelyard.monitoring.profile import build_profile
 
 CHECK_ROWS = 1000
@@ -42,12 +43,23 @@ class Prepared:
 
 
 def prepare(
-    flavor: Flavor, saved: SavedModel, sample: object | None, *, bins: int, sample_rows: int
+    flavor: Flavor,
+    saved: SavedModel,
+    sample: object | None,
+    *,
+    bins: int,
+    sample_rows: int,
+    declared: Declared | None = None,
 ) -> Prepared:
+    """``declared``: what the model's own files say of its inputs (an MLflow signature),
+    which decides the kinds and nullability the sample would only suggest."""
     adapter = flavor.load(saved.files, saved.meta)
     traits = adapter.traits
     if sample is None:
-        return Prepared(saved, _signature_without_sample(traits), {}, None)
+        signature = _signature_without_sample(traits)
+        if declared is not None:
+            signature = declared.without_sample(signature)
+        return Prepared(saved, signature, {}, None)
     frame = _sample_frame(sample, traits)
     head = frame.iloc[:CHECK_ROWS]
     predictions = _try_predict(adapter, head)
@@ -62,6 +74,8 @@ def prepare(
         has_proba=traits.has_proba,
         output_width=1 if predictions.ndim == 1 else int(predictions.shape[1]),
     )
+    if declared is not None:
+        signature = declared.apply(signature)
     reservoir = _reservoir(frame, sample_rows)
     reservoir_predictions = predictions if reservoir is head else _try_predict(adapter, reservoir)
     profile = build_profile(frame, signature, reservoir_predictions, bins)
@@ -71,7 +85,7 @@ def prepare(
 
 def warn_without_reference(ref: str) -> None:
     """Said where the user called ``Yard.register`` / ``register_file`` (two frames up from
-    the yard's ``_register``): drift will show nothing for this version, and why."""
+    the registry's ``register_saved``): drift will show nothing for this version, and why."""
     warnings.warn(
         f"{ref}: {NO_REFERENCE} (registered without a sample). Register the model again with "
         "sample= (training inputs: a DataFrame, an array or a .csv/.parquet/.jsonl path) for a "
