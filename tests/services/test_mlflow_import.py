@@ -52,20 +52,20 @@ def tracked(tmp_path_factory: pytest.TempPathFactory, cancer: Data) -> tuple[Pat
 
 
 def test_a_model_from_a_tracking_folder_brings_its_run(
-    sqlite_yard: Yard, tracked: tuple[Path, str, Path]
+    yard: Yard, tracked: tuple[Path, str, Path]
 ) -> None:
     folder, run_id, _ = tracked
-    version = sqlite_yard.import_mlflow(folder, "churn")
+    version = yard.import_mlflow(folder, "churn")
     assert version.run_id == run_id
-    run = sqlite_yard.get_run(run_id)
+    run = yard.get_run(run_id)
     assert (run.experiment, run.name, run.status.value) == ("churn-models", "baseline", "finished")
     assert run.params == {"C": "1.0", "scaler": "standard"}
     assert run.metrics == {"auc": 0.95}
     assert run.provenance["mlflow"]["tags"]["team"] == "risk"
     assert version.tags["mlflow.run_id"] == run_id
-    again = sqlite_yard.import_mlflow(folder, "churn-copy")
+    again = yard.import_mlflow(folder, "churn-copy")
     assert again.run_id == run_id
-    assert len(sqlite_yard.list_runs()) == 1
+    assert len(yard.list_runs()) == 1
 
 
 def test_the_name_defaults_to_the_logged_models(
@@ -75,7 +75,7 @@ def test_the_name_defaults_to_the_logged_models(
 
 
 def test_a_refused_import_leaves_no_version_and_no_run(
-    sqlite_yard: Yard, tracked: tuple[Path, str, Path], tmp_path: Path
+    yard: Yard, tracked: tuple[Path, str, Path], tmp_path: Path
 ) -> None:
     import shutil
 
@@ -85,9 +85,9 @@ def test_a_refused_import_leaves_no_version_and_no_run(
     example["columns"][0] = "not a feature"
     (broken / "input_example.json").write_text(json.dumps(example))
     with pytest.raises(SchemaMismatch, match="missing mean radius; unknown not a feature"):
-        sqlite_yard.import_mlflow(broken, "churn")
-    assert sqlite_yard.list_models() == []
-    assert sqlite_yard.list_runs() == []
+        yard.import_mlflow(broken, "churn")
+    assert yard.list_models() == []
+    assert yard.list_runs() == []
 
 
 def test_the_example_is_the_reference_and_the_environment_is_recorded(
