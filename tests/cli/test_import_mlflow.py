@@ -112,3 +112,25 @@ def test_the_import_runs_where_mlflow_cannot_be_imported(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "imported churn@1 (sklearn, 5 features)"
+
+
+def test_without_an_input_example_it_says_drift_is_off(
+    cli: Invoke, written: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = Path(shutil.copytree(written["skops"], tmp_path / "churn"))
+    edit_mlmodel(folder, lambda d: d.pop("saved_input_example_info"))
+    done = cli("import", "mlflow", str(folder))
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines() == [
+        "imported churn@1 (sklearn, 5 features)",
+        "warning: churn@1: no reference sample: drift cannot be computed (the MLflow model has "
+        "no input example)",
+    ]
+
+
+def test_an_invalid_alias_is_refused_before_anything_is_stored(
+    cli: Invoke, written: dict[str, Path]
+) -> None:
+    done = cli("import", "mlflow", str(written["skops"]), "--alias", "Prod!")
+    assert_one_line_error(done, 2, "Prod!")
+    assert json.loads(cli("models", "list", "--json").output) == []

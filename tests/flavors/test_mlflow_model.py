@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ from tests.flavors.mlflow_dirs import (
     edit_mlmodel,
     example_rows,
     pyfunc_predict,
+    quiet,
     save_lightgbm_booster,
     save_onnx,
     save_sklearn,
@@ -39,8 +43,11 @@ def folders(tmp_path_factory: pytest.TempPathFactory, cancer: Data) -> dict[str,
     }
 
 
+Copy = Callable[[str], Path]
+
+
 @pytest.fixture
-def copy(folders: dict[str, Path], tmp_path: Path):  # type: ignore[no-untyped-def]
+def copy(folders: dict[str, Path], tmp_path: Path) -> Copy:
     def make(kind: str) -> Path:
         return Path(shutil.copytree(folders[kind], tmp_path / kind))
 
@@ -100,7 +107,7 @@ def test_tensor_signature_and_ndarray_example(folders: dict[str, Path]) -> None:
     assert (sample.shape, sample.dtype) == ((8, 5), np.float32)
 
 
-def test_records_orientation_is_read(copy, cancer: Data) -> None:  # type: ignore[no-untyped-def]
+def test_records_orientation_is_read(copy: Copy, cancer: Data) -> None:
     folder = copy("sklearn")
     X, y = small(cancer)
     example_rows(X, y).to_json(folder / "input_example.json", orient="records")
@@ -112,7 +119,7 @@ def test_records_orientation_is_read(copy, cancer: Data) -> None:  # type: ignor
     assert len(sample) == 8
 
 
-def test_an_image_tensor_is_refused_until_tensors_are_supported(copy) -> None:  # type: ignore[no-untyped-def]
+def test_an_image_tensor_is_refused_until_tensors_are_supported(copy: Copy) -> None:
     folder = copy("onnx")
     spec = '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3, 32, 32]}}]'
     edit_mlmodel(folder, lambda d: d["signature"].update(inputs=spec))
@@ -121,7 +128,7 @@ def test_an_image_tensor_is_refused_until_tensors_are_supported(copy) -> None:  
         declared_inputs(folder, document)
 
 
-def test_a_column_type_without_a_kind_is_named(copy) -> None:  # type: ignore[no-untyped-def]
+def test_a_column_type_without_a_kind_is_named(copy: Copy) -> None:
     folder = copy("sklearn")
     spec = '[{"type": "datetime", "name": "signup", "required": true}]'
     edit_mlmodel(folder, lambda d: d["signature"].update(inputs=spec))
@@ -139,15 +146,15 @@ def test_a_column_type_without_a_kind_is_named(copy) -> None:  # type: ignore[no
     ],
 )
 def test_the_model_file_must_be_inside_and_present(
-    copy, field: str, value: str, match: str
-) -> None:  # type: ignore[no-untyped-def]
+    copy: Copy, field: str, value: str, match: str
+) -> None:
     folder = copy("sklearn")
     edit_mlmodel(folder, lambda d: d["flavors"]["sklearn"].update({field: value}))
     with pytest.raises((InvalidInput, NotFound), match=match):
         read_model(folder, trust_types=False, trust_pickle=False)
 
 
-def test_a_symbolic_link_out_of_the_folder_is_refused(copy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_symbolic_link_out_of_the_folder_is_refused(copy: Copy, tmp_path: Path) -> None:
     folder = copy("onnx")
     outside = tmp_path / "elsewhere.onnx"
     (folder / "model.onnx").rename(outside)
@@ -161,21 +168,21 @@ def test_a_pickle_needs_the_flag(folders: dict[str, Path]) -> None:
         read_model(folders["pickle"], trust_types=False, trust_pickle=False)
 
 
-def test_an_unknown_flavor_is_named(copy) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_flavor_is_named(copy: Copy) -> None:
     folder = copy("xgboost")
     edit_mlmodel(folder, lambda d: d.update(flavors={"pytorch": {"model_data": "data"}}))
     with pytest.raises(UnsupportedModel, match="unknown flavor pytorch"):
         read_model(folder, trust_types=False, trust_pickle=False)
 
 
-def test_python_function_alone_is_read_through_its_loader(copy, cancer: Data) -> None:  # type: ignore[no-untyped-def]
+def test_python_function_alone_is_read_through_its_loader(copy: Copy, cancer: Data) -> None:
     folder = copy("xgboost")
     edit_mlmodel(folder, lambda d: d["flavors"].pop("xgboost"))
     model = read_model(folder, trust_types=False, trust_pickle=False)
     assert (model.flavor.name, model.saved.meta["classifier"]) == ("xgboost", True)
 
 
-def test_custom_python_code_is_refused(copy) -> None:  # type: ignore[no-untyped-def]
+def test_custom_python_code_is_refused(copy: Copy) -> None:
     folder = copy("sklearn")
     pyfunc = {"loader_module": "mlflow.pyfunc.model", "python_model": "python_model.pkl"}
     edit_mlmodel(folder, lambda d: d.update(flavors={"python_function": pyfunc}))
@@ -183,10 +190,53 @@ def test_custom_python_code_is_refused(copy) -> None:  # type: ignore[no-untyped
         read_model(folder, trust_types=False, trust_pickle=False)
 
 
-def test_malformed_yaml_and_a_missing_mlmodel(copy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_yaml_and_a_missing_mlmodel(copy: Copy, tmp_path: Path) -> None:
     folder = copy("onnx")
     (folder / "MLmodel").write_text("flavors:\n  onnx: [unclosed\n")
     with pytest.raises(InvalidInput, match="malformed YAML at line"):
         read_model(folder, trust_types=False, trust_pickle=False)
     with pytest.raises(NotFound, match="no MLmodel file"):
         read_model(tmp_path, trust_types=False, trust_pickle=False)
+
+
+def test_a_lightgbm_sklearn_model_needs_the_types_flag_then_becomes_text(
+    tmp_path: Path, cancer: Data
+) -> None:
+    import lightgbm
+    import mlflow.lightgbm
+
+    X, y = small(cancer)
+    with quiet():
+        mlflow.lightgbm.save_model(
+            lightgbm.LGBMClassifier(n_estimators=8, verbose=-1).fit(X, y),
+            str(tmp_path / "lgbm"),
+            input_example=X.head(3),
+            pip_requirements=["lightgbm"],
+        )
+    with pytest.raises(UntrustedContent, match=r"lightgbm\.basic\.Booster"):
+        read_model(tmp_path / "lgbm", trust_types=False, trust_pickle=False)
+    model = read_model(tmp_path / "lgbm", trust_types=True, trust_pickle=False)
+    assert model.saved.meta["format"] == "lightgbm-text"
+    assert "lightgbm.sklearn.LGBMClassifier" in model.saved.trusted_by_flag
+    adapter = model.flavor.load(model.saved.files, model.saved.meta)
+    np.testing.assert_array_equal(adapter.predict(X), pyfunc_predict(tmp_path / "lgbm", X))
+
+
+@pytest.mark.parametrize(
+    ("shape", "width"),
+    [([-1, -1], None), ([10, 5], "shape [10, 5] cannot be mapped yet")],
+)
+def test_a_tensor_of_unknown_width_or_fixed_rows(
+    copy: Copy, shape: list[int], width: str | None
+) -> None:
+    folder = copy("onnx")
+    spec = json.dumps([{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": shape}}])
+    edit_mlmodel(folder, lambda d: d["signature"].update(inputs=spec))
+    document = read_model(folder, trust_types=False, trust_pickle=False).document
+    if width is None:
+        declared = declared_inputs(folder, document)
+        assert declared is not None
+        assert (declared.features, declared.dtype) == ((), "float32")
+    else:
+        with pytest.raises(UnsupportedModel, match=re.escape(width)):
+            declared_inputs(folder, document)

@@ -115,3 +115,19 @@ def test_a_string_column_stays_open_to_new_values(sqlite_yard: Yard, tmp_path: P
         sqlite_yard.load("colours@1").predict(unseen), pyfunc_predict(folder, unseen)
     )
     assert colours()[0]["colour"].nunique() == 3  # purple was never seen in training
+
+
+def test_a_model_under_the_runs_artifacts_finds_its_run_too(
+    sqlite_yard: Yard, tracked: tuple[Path, str, Path], tmp_path: Path
+) -> None:
+    """MLflow 2 kept a logged model in ``<experiment>/<run>/artifacts/<path>``."""
+    import shutil
+
+    folder, run_id, root = tracked
+    copied = Path(shutil.copytree(root, tmp_path / "mlruns"))
+    experiment = copied / folder.relative_to(root).parts[0]
+    model = Path(shutil.copytree(folder, experiment / run_id / "artifacts" / "model"))
+    shutil.rmtree(experiment / "models")
+    version = sqlite_yard.import_mlflow(model, "churn")
+    assert version.run_id == run_id
+    assert sqlite_yard.get_run(run_id).params["scaler"] == "standard"

@@ -211,12 +211,16 @@ def _xgboost(root: Path, conf: Mapping[str, Any]) -> SavedModel:
         classifier = _xgboost_objective(data).startswith(("binary:", "multi:"))
     elif model_class in ("xgboost.sklearn.XGBClassifier", "xgboost.XGBClassifier"):
         classifier = True
-    elif model_class in ("xgboost.sklearn.XGBRegressor", "xgboost.XGBRegressor"):
+    elif model_class in (
+        "xgboost.sklearn.XGBRegressor",
+        "xgboost.XGBRegressor",
+        "xgboost.core.Booster",  # MLflow predicts its raw output (probabilities): so do we
+    ):
         classifier = False
     else:
         raise UnsupportedModel(
             f"{root / MLMODEL}: xgboost model_class {model_class!r} is not supported; "
-            "XGBClassifier and XGBRegressor are"
+            "XGBClassifier, XGBRegressor and Booster are"
         )
     fmt = conf.get("model_format", path.suffix.lstrip(".") or "ubj")
     saved = SavedModel(

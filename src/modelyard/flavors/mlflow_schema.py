@@ -46,6 +46,8 @@ class Declared:
 
     def apply(self, inferred: Signature) -> Signature:
         """The signature inferred from the sample, with MLflow's kinds and nullability."""
+        if not self.features:  # a tensor of unknown width: the sample told everything
+            return inferred
         if self.positional:
             if len(self.features) != len(inferred.inputs):
                 raise SchemaMismatch(
@@ -137,7 +139,7 @@ def _tensors(specs: list[dict[str, Any]]) -> Declared:
     if all(shape in ([-1], [-1, 1]) for _, _, shape, _ in parsed):
         features = tuple(FeatureSpec(n, k, nullable=False) for n, _, _, k in parsed)
         return Declared(features, positional=False)
-    name, _, shape, _ = next(p for p in parsed if len(p[2]) != 2 or len(parsed) > 1)
+    name, _, shape, _ = next((p for p in parsed if p[2] not in ([-1], [-1, 1])), parsed[0])
     raise UnsupportedModel(
         f"MLflow signature: tensor {name!r} of shape {shape} cannot be mapped yet: modelyard "
         "signatures are tables (rows × features); N-d tensor inputs wait for the tensor kind"

@@ -19,8 +19,7 @@ from modelyard.errors import InvalidInput
 
 if TYPE_CHECKING:
     from modelyard.services.registry import Registry
-
-MLFLOW_TAGS = ("mlflow.model_uuid", "mlflow.run_id")
+    from modelyard.store.tracking import NewRun
 
 
 def import_mlflow(
@@ -72,11 +71,17 @@ def import_mlflow(
         run=run,
         audit_details=audit,
         declared=declared,
-        provenance={"mlflow": model.provenance()},
+        # Where the training code was is MLflow's to say, not the importing folder's git.
+        provenance={"mlflow": model.provenance(), "git": _git(run)},
     )
     for alias in aliases:
         registry.set_alias(model_name, alias, version.version, reason="import mlflow")
     return registry.get_version(model_name, version.version) if aliases else version
+
+
+def _git(run: NewRun | None) -> dict[str, Any]:
+    found = run.provenance.get("git", {}) if run is not None else {}
+    return {"commit": found.get("commit"), "dirty": None, "branch": found.get("branch")}
 
 
 def default_name(root: Path) -> str:
