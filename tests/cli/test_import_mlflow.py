@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import Invoke, assert_one_line_error
-from tests.flavors.mlflow_dirs import Data, edit_mlmodel, save_sklearn
+from tests.flavors.mlflow_dirs import Data, edit_mlmodel, log_tracked_model, save_sklearn
 
 pytest.importorskip("mlflow")
 
@@ -25,6 +25,11 @@ def written(tmp_path_factory: pytest.TempPathFactory, cancer: Data) -> dict[str,
         "skops": save_sklearn(root / "churn", cancer),
         "pickle": save_sklearn(root / "pickled", cancer, "cloudpickle"),
     }
+
+
+@pytest.fixture(scope="module")
+def tracked(tmp_path_factory: pytest.TempPathFactory, cancer: Data) -> tuple[Path, str, Path]:
+    return log_tracked_model(tmp_path_factory.mktemp("tracking") / "mlruns", cancer)
 
 
 def _sklearn(**changes: Any) -> Callable[[dict[str, Any]], None]:
@@ -134,3 +139,14 @@ def test_an_invalid_alias_is_refused_before_anything_is_stored(
     done = cli("import", "mlflow", str(written["skops"]), "--alias", "Prod!")
     assert_one_line_error(done, 2, "Prod!")
     assert json.loads(cli("models", "list", "--json").output) == []
+
+
+def test_the_run_of_a_tracked_model_shows_its_mlflow_tags(
+    cli: Invoke, tracked: tuple[Path, str, Path]
+) -> None:
+    folder, run_id, _ = tracked
+    assert cli("import", "mlflow", str(folder)).exit_code == 0
+    shown = cli("runs", "show", run_id)
+    assert "tags (from MLflow)" in shown.output
+    assert "team" in shown.output
+    assert "risk" in shown.output

@@ -197,3 +197,25 @@ def file_tracking(root: Path) -> Iterator[None]:
             os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
         else:
             os.environ["MLFLOW_ALLOW_FILE_STORE"] = before
+
+
+def log_tracked_model(root: Path, cancer: Data) -> tuple[Path, str, Path]:
+    """A run in a local MLflow tracking folder ``root`` that logged params, metrics, a tag
+    and a model: (the model's folder, the run id, ``root``)."""
+    import mlflow.sklearn
+
+    X, y = small(cancer)
+    with file_tracking(root), quiet():
+        mlflow.set_experiment("Churn Models")
+        with mlflow.start_run(run_name="baseline") as run:
+            mlflow.log_params({"C": 1.0, "scaler": "standard"})
+            for step, auc in enumerate([0.91, 0.95]):
+                mlflow.log_metric("auc", auc, step=step)
+            mlflow.set_tag("team", "risk")
+            info = mlflow.sklearn.log_model(
+                sklearn_pipeline(X, y),
+                name="churn_model",
+                input_example=X.head(5),
+                pip_requirements=["scikit-learn"],
+            )
+    return Path(info.artifact_path.removeprefix("file://")), run.info.run_id, root

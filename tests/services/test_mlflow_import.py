@@ -11,12 +11,10 @@ import pytest
 from tests.flavors.mlflow_dirs import (
     Data,
     colours,
-    file_tracking,
+    log_tracked_model,
     pyfunc_predict,
-    quiet,
     save_colour_model,
     save_sklearn,
-    sklearn_pipeline,
     small,
 )
 
@@ -28,27 +26,7 @@ mlflow = pytest.importorskip("mlflow")
 
 @pytest.fixture(scope="module")
 def tracked(tmp_path_factory: pytest.TempPathFactory, cancer: Data) -> tuple[Path, str, Path]:
-    """A run in a local MLflow tracking folder that logged params, metrics, tags and a model:
-    (the model's folder, the run id, the tracking root)."""
-    import mlflow.sklearn
-
-    root = tmp_path_factory.mktemp("tracking") / "mlruns"
-    X, y = small(cancer)
-    with file_tracking(root), quiet():
-        mlflow.set_experiment("Churn Models")
-        with mlflow.start_run(run_name="baseline") as run:
-            mlflow.log_params({"C": 1.0, "scaler": "standard"})
-            for step, auc in enumerate([0.91, 0.95]):
-                mlflow.log_metric("auc", auc, step=step)
-            mlflow.set_tag("team", "risk")
-            info = mlflow.sklearn.log_model(
-                sklearn_pipeline(X, y),
-                name="churn_model",
-                input_example=X.head(5),
-                pip_requirements=["scikit-learn"],
-            )
-    artifacts = Path(info.artifact_path.removeprefix("file://"))
-    return artifacts, run.info.run_id, root
+    return log_tracked_model(tmp_path_factory.mktemp("tracking") / "mlruns", cancer)
 
 
 def test_a_model_from_a_tracking_folder_brings_its_run(
