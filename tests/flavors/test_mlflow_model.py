@@ -175,11 +175,21 @@ def test_an_unknown_flavor_is_named(copy: Copy) -> None:
         read_model(folder, trust_types=False, trust_pickle=False)
 
 
-def test_python_function_alone_is_read_through_its_loader(copy: Copy, cancer: Data) -> None:
-    folder = copy("xgboost")
-    edit_mlmodel(folder, lambda d: d["flavors"].pop("xgboost"))
+@pytest.mark.parametrize(
+    ("kind", "meta"),
+    [("xgboost", {"classifier": True}), ("sklearn", {"format": "skops"})],
+)
+def test_python_function_alone_is_read_through_its_loader(
+    copy: Copy, folders: dict[str, Path], cancer: Data, kind: str, meta: dict[str, object]
+) -> None:
+    folder = copy(kind)
+    edit_mlmodel(folder, lambda d: d["flavors"].pop(kind))
     model = read_model(folder, trust_types=False, trust_pickle=False)
-    assert (model.flavor.name, model.saved.meta["classifier"]) == ("xgboost", True)
+    assert model.flavor.name == kind
+    assert {k: model.saved.meta[k] for k in meta} == meta
+    X, _ = small(cancer)
+    adapter = model.flavor.load(model.saved.files, model.saved.meta)
+    np.testing.assert_array_equal(adapter.predict(X), pyfunc_predict(folders[kind], X))
 
 
 def test_custom_python_code_is_refused(copy: Copy) -> None:
