@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from modelyard import Yard
+from modelyard.errors import SchemaMismatch
 from tests.flavors.mlflow_dirs import (
     Data,
     colours,
@@ -17,9 +20,6 @@ from tests.flavors.mlflow_dirs import (
     save_sklearn,
     small,
 )
-
-from modelyard import Yard
-from modelyard.errors import SchemaMismatch
 
 mlflow = pytest.importorskip("mlflow")
 

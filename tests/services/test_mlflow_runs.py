@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.flavors.mlflow_dirs import Data, log_tracked_model
 
 from modelyard.errors import InvalidInput
 from modelyard.services.mlflow_runs import experiment_name_for, find_run
+from tests.flavors.mlflow_dirs import Data, log_tracked_model
 
 pytest.importorskip("mlflow")
 
