@@ -16,7 +16,18 @@ from sklearn.pipeline import Pipeline
 
 from modelyard.yard import Yard
 
-HEAVY = ("numpy", "pandas", "scipy", "sklearn", "alembic", "pyarrow", "skops", "plotly")
+HEAVY = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "sklearn",
+    "alembic",
+    "pyarrow",
+    "skops",
+    "plotly",
+    "yaml",  # read by `import mlflow` only
+    "mlflow",  # never imported: MLflow folders are read without it
+)
 PROBE = """
 import json, sys
 watched = json.loads(sys.argv[2])
@@ -45,6 +56,7 @@ READ_COMMANDS = [
     ["keys", "list"],
     ["audit"],
     ["predict", "--help"],
+    ["import", "mlflow", "--help"],
 ]
 
 

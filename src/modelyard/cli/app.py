@@ -8,7 +8,19 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from modelyard.cli import abtest, admin, batch, control, data, gate, models, monitor, runs, serving
+from modelyard.cli import (
+    abtest,
+    admin,
+    batch,
+    control,
+    data,
+    gate,
+    imports,
+    models,
+    monitor,
+    runs,
+    serving,
+)
 from modelyard.cli.context import Options
 from modelyard.cli.output import errors, whole_lines_when_piped
 
@@ -98,6 +110,7 @@ def _root(
 
 
 models.install(app)
+imports.install(app)
 runs.install(app)
 data.install(app)
 admin.install(app)

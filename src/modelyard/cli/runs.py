@@ -67,6 +67,9 @@ def show_run(
     )
     table("params", ["key", "value"], [[k, v] for k, v in sorted(run.params.items())])
     table("metrics (latest)", ["key", "value"], [[k, v] for k, v in sorted(run.metrics.items())])
+    imported = run.provenance.get("mlflow", {}).get("tags")
+    if imported:  # a run imported with an MLflow model (`import mlflow`) keeps its tags
+        table("tags (from MLflow)", ["key", "value"], [[k, v] for k, v in sorted(imported.items())])
     if run.files:
         table(
             "artifacts",

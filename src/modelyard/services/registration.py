@@ -29,6 +29,7 @@ from modelyard.domain.signature import (
 from modelyard.errors import NoReferenceWarning, SchemaMismatch, first_line
 from modelyard.flavors import Flavor, SavedModel
 from modelyard.flavors.base import ModelAdapter, ModelTraits
+from modelyard.flavors.mlflow_schema import Declared
 from modelyard.monitoring.profile import build_profile
 from modelyard.services.tensor_inputs import tensor_signature
 
@@ -52,8 +53,11 @@ def prepare(
     bins: int,
     sample_rows: int,
     features: Mapping[str, str] | None = None,
+    declared: Declared | None = None,
 ) -> Prepared:
-    """``features``: kinds the user sets per column, over what the model and sample say."""
+    """``features``: kinds the user sets per column, over what the model and sample say.
+    ``declared``: what the model's own files say of its inputs (an MLflow signature),
+    which decides the kinds and nullability the sample would only suggest."""
     adapter = flavor.load(saved.files, saved.meta)
     traits = adapter.traits
     if traits.input_format == "tensor":
@@ -63,7 +67,10 @@ def prepare(
     if sample is None:
         if features:
             raise SchemaMismatch("features= sets kinds of the sample's columns; pass a sample")
-        return Prepared(saved, _signature_without_sample(traits), {}, None)
+        signature = _signature_without_sample(traits)
+        if declared is not None:
+            signature = declared.without_sample(signature)
+        return Prepared(saved, signature, {}, None)
     frame = _sample_frame(sample, traits)
     overrides = parse_overrides(features, list(frame.columns))
     head = frame.iloc[:CHECK_ROWS]
@@ -81,6 +88,8 @@ def prepare(
         kinds={**_model_kinds(frame, traits), **overrides},
         categories={frame.columns[i]: known for i, known in traits.closed_inputs.items()},
     )
+    if declared is not None:
+        signature = declared.apply(signature)
     reservoir = _reservoir(frame, sample_rows)
     reservoir_predictions = predictions if reservoir is head else _try_predict(adapter, reservoir)
     profile = build_profile(frame, signature, reservoir_predictions, bins)
@@ -90,7 +99,7 @@ def prepare(
 
 def warn_without_reference(ref: str) -> None:
     """Said where the user called ``Yard.register`` / ``register_file`` (two frames up from
-    the yard's ``_register``): drift will show nothing for this version, and why."""
+    the registry's ``register_saved``): drift will show nothing for this version, and why."""
     warnings.warn(
         f"{ref}: {NO_REFERENCE} (registered without a sample). Register the model again with "
         "sample= (training inputs: a DataFrame, an array or a .csv/.parquet/.jsonl path) for a "

@@ -28,12 +28,13 @@ from modelyard.store.datasets import DatasetStore
 from modelyard.store.db import Database
 from modelyard.store.registry import NewVersion, RegistryStore
 from modelyard.store.resolving import Resolved, resolve_many
-from modelyard.store.tracking import TrackingStore
+from modelyard.store.tracking import NewRun, TrackingStore
 
 if TYPE_CHECKING:  # the heavy half loads only when a method needs it
     import pandas as pd
 
     from modelyard.flavors import Flavor, SavedModel
+    from modelyard.flavors.mlflow_schema import Declared
     from modelyard.runtime.predictor import Predictor
     from modelyard.services.promotion import Promotion
     from modelyard.validation.gate import GateReport, GateSettings
@@ -82,7 +83,7 @@ class Registry:
         check_name(name, "model name")
         flavor = detect_flavor(model)
         saved = flavor.save(model, trust_types=trust_types)
-        return self._register(
+        return self.register_saved(
             flavor,
             saved,
             name,
@@ -127,7 +128,7 @@ class Registry:
             "trusted_types": trust_types,
             "trusted_pickle": trust_pickle and saved.meta.get("format") == "pickle",
         }
-        return self._register(
+        return self.register_saved(
             flavor,
             saved,
             name,
@@ -142,7 +143,7 @@ class Registry:
             features=features,
         )
 
-    def _register(
+    def register_saved(
         self,
         flavor: Flavor,
         saved: SavedModel,
@@ -154,10 +155,15 @@ class Registry:
         tags: dict[str, str] | None,
         description: str,
         datasets: Iterable[DatasetVersion | str],
-        run: ActiveRun | str | None,
+        run: ActiveRun | str | NewRun | None,
         audit_details: dict[str, Any],
         features: Mapping[str, str] | None = None,
+        declared: Declared | None = None,
+        provenance: dict[str, Any] | None = None,
     ) -> ModelVersion:
+        """Register what a flavor has saved: the common end of ``register``,
+        ``register_file`` and ``import_mlflow``. A ``NewRun`` is written in the version's
+        own transaction; ``provenance`` adds to what is captured of where it came from."""
         from modelyard.runtime.loader import REFERENCE_FILE
         from modelyard.services.registration import prepare, warn_without_reference
         from modelyard.tabular import read_table
@@ -174,7 +180,8 @@ class Registry:
         if isinstance(datasets, str | DatasetVersion):
             datasets = [datasets]
         dataset_refs = tuple(self._dataset_ref(d) for d in datasets)
-        run_id = self._run_id(run)
+        new_run = run.checked() if isinstance(run, NewRun) else None
+        run_id = None if isinstance(run, NewRun) else self._run_id(run)
         if isinstance(sample, str | Path):
             sample = read_table(Path(sample))
         prepared = prepare(
@@ -184,6 +191,7 @@ class Registry:
             bins=self.settings.profile_bins,
             sample_rows=self.settings.reference_sample_rows,
             features=features,
+            declared=declared,
         )
         contents = dict(saved.files)
         if prepared.reference is not None:
@@ -205,14 +213,41 @@ class Registry:
                 description=description,
                 files=tuple(files),
                 flavor_meta=saved.meta,
-                provenance=capture(self.actor, flavor.libraries()),
+                provenance={**capture(self.actor, flavor.libraries()), **(provenance or {})},
                 run_id=run_id,
                 datasets=dataset_refs,
+                new_run=new_run,
             )
             created = self.store.create_version(new, self.actor, audit_details, token)
         if not prepared.profile:
             warn_without_reference(created.ref)
         return created
+
+    def import_mlflow(
+        self,
+        path: str | Path,
+        name: str | None = None,
+        *,
+        aliases: Iterable[str] = (),
+        description: str = "",
+        trust_types: bool = False,
+        trust_pickle: bool = False,
+    ) -> ModelVersion:
+        """Register an MLflow model folder (``MLmodel``) without MLflow: its model file,
+        signature and input example (the sample); its run when it sits in a local MLflow
+        tracking folder. ``name`` defaults to the folder's; pickles only with
+        ``trust_pickle``; ``aliases`` point at the new version."""
+        from modelyard.services.mlflow_import import import_mlflow
+
+        return import_mlflow(
+            self,
+            Path(path),
+            name,
+            aliases=aliases,
+            description=description,
+            trust_types=trust_types,
+            trust_pickle=trust_pickle,
+        )
 
     def _dataset_ref(self, dataset: DatasetVersion | str) -> str:
         if isinstance(dataset, DatasetVersion):

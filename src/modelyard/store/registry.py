@@ -47,6 +47,7 @@ from modelyard.store.schema import (
     VersionRow,
     utcnow,
 )
+from modelyard.store.tracking import NewRun, insert_run
 from modelyard.store.version_rows import OWNER_VERSION, to_version, to_versions
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class NewVersion:
     provenance: dict[str, Any]
     run_id: str | None
     datasets: tuple[str, ...]  # "name@version"
+    new_run: NewRun | None = None  # a run to write with the version (imported from MLflow)
 
 
 class RegistryStore:
@@ -91,6 +93,7 @@ class RegistryStore:
                 ["name"],
             )
             model = lock_model(session, new.name)
+            run_id = new.run_id if new.new_run is None else insert_run(session, new.new_run, actor)
             model.latest_version += 1
             dataset_ids = [_dataset_version_id(session, ref) for ref in new.datasets]
             row = VersionRow(
@@ -106,7 +109,7 @@ class RegistryStore:
                 tags=new.tags,
                 flavor_meta=new.flavor_meta,
                 provenance=new.provenance,
-                run_id=new.run_id,
+                run_id=run_id,
                 created_at=utcnow(),
                 created_by=actor,
             )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,6 +27,71 @@ from modelyard.store.schema import ExperimentRow, FileRow, MetricRow, ParamRow, 
 OWNER_RUN = "run"
 MAX_PARAM_VALUE = 6000
 MAX_RUN_NAME = 128
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A run recorded elsewhere (an MLflow tracking folder), written whole in the
+    transaction that registers the version it produced."""
+
+    id: str
+    experiment: str
+    name: str
+    status: RunStatus
+    started_at: datetime
+    ended_at: datetime | None
+    params: dict[str, str]
+    metrics: tuple[tuple[str, float, int, datetime], ...]  # key, value, step, when
+    provenance: dict[str, Any]
+    error: str = ""
+
+    def checked(self) -> NewRun:
+        """Refuse what ``log_params`` / ``log_metrics`` would refuse, before any write."""
+        check_name(self.experiment, "experiment name")
+        check_text(self.name, "run name", MAX_RUN_NAME)
+        for key, value in self.params.items():
+            check_key(key, "param")
+            if len(value) > MAX_PARAM_VALUE:
+                raise InvalidInput(
+                    f"param {key!r} is {len(value)} characters; at most {MAX_PARAM_VALUE}"
+                )
+        for key, number, step, _ in self.metrics:
+            check_metrics({key: number})
+            if not 0 <= step <= MAX_STEP:
+                raise InvalidInput(f"metric {key!r}: step {step} is not from 0 to {MAX_STEP}")
+        return self
+
+
+def insert_run(session: Session, run: NewRun, actor: str) -> str:
+    """Write ``run`` in ``session``; a run imported before under the same id is reused."""
+    existing = session.get(RunRow, run.id)
+    if existing is not None:
+        if existing.provenance.get("imported_from") != run.provenance.get("imported_from"):
+            raise Conflict(f"run {run.id} exists and was not imported from the same place")
+        return run.id
+    insert_ignore(
+        session, ExperimentRow, {"name": run.experiment, "created_at": utcnow()}, ["name"]
+    )
+    exp_id = session.scalar(select(ExperimentRow.id).where(ExperimentRow.name == run.experiment))
+    audit.record(session, actor, "run.import", f"run:{run.id}", {"experiment": run.experiment})
+    session.add(
+        RunRow(
+            id=run.id,
+            experiment_id=exp_id,
+            name=run.name,
+            status=run.status.value,
+            started_at=run.started_at,
+            ended_at=run.ended_at,
+            provenance=run.provenance,
+            error=run.error,
+        )
+    )
+    session.flush()
+    session.add_all(ParamRow(run_id=run.id, key=k, value=v) for k, v in run.params.items())
+    session.add_all(
+        MetricRow(run_id=run.id, key=k, value=v, step=step, at=at) for k, v, step, at in run.metrics
+    )
+    return run.id
 
 
 class TrackingStore:

@@ -85,6 +85,7 @@ class Yard:
     # -- the registry: versions, aliases, promotion, lineage -----------------------------
     register = delegate("registry", Registry.register)
     register_file = delegate("registry", Registry.register_file)
+    import_mlflow = delegate("registry", Registry.import_mlflow)
     get_version = delegate("registry", Registry.get_version)
     resolve_many = delegate("registry", Registry.resolve_many)
     load = delegate("registry", Registry.load)
