@@ -87,7 +87,7 @@ def test_a_string_column_stays_open_to_new_values(sqlite_yard: Yard, tmp_path: P
     folder = save_colour_model(tmp_path / "colours")
     version = sqlite_yard.import_mlflow(folder, "colours")
     colour = version.signature["inputs"][0]
-    assert (colour["name"], colour["kind"], colour["categories"]) == ("colour", "string", None)
+    assert (colour["name"], colour["kind"], colour["categories"]) == ("colour", "open", None)
     unseen = pd.DataFrame({"colour": ["purple", "red"], "size": [0.5, -0.5]})
     np.testing.assert_array_equal(
         sqlite_yard.load("colours@1").predict(unseen), pyfunc_predict(folder, unseen)

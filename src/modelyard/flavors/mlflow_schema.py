@@ -17,20 +17,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelyard.domain.kinds import OPEN, STRING_KINDS
 from modelyard.domain.signature import FeatureSpec, Signature
 from modelyard.errors import InvalidInput, NotFound, SchemaMismatch, UnsupportedModel
 from modelyard.flavors.mlflow_model import MLMODEL, inside
 
 MAX_EXAMPLE_BYTES = 50_000_000
-# MLflow column types → modelyard feature kinds. "string" is the open kind for now: the
-# feature kinds of issue 15 (open category, text) are where it belongs.
+# MLflow column types → modelyard feature kinds. MLflow says only "string"; whether that is a
+# closed category, an open one or text is what the model and the example say (inference).
 COLUMN_KINDS = {
     "double": "float",
     "float": "float",
     "long": "int",
     "integer": "int",
     "boolean": "bool",
-    "string": "string",
+    "string": OPEN,
 }
 TENSOR_KINDS = {"f": "float", "i": "int", "u": "int", "b": "bool"}
 
@@ -79,8 +80,10 @@ class Declared:
 
 def _merged(inferred: FeatureSpec, declared: FeatureSpec) -> FeatureSpec:
     nullable = declared.nullable or inferred.nullable
-    if declared.kind == "string":
-        return FeatureSpec(inferred.name, "string", nullable)
+    if declared.kind == OPEN:
+        if inferred.kind in STRING_KINDS:  # closed only where the model refuses new values
+            return replace(inferred, nullable=nullable)
+        return FeatureSpec(inferred.name, OPEN, nullable)
     return replace(inferred, kind=declared.kind, nullable=nullable, categories=None)
 
 
