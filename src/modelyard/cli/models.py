@@ -11,14 +11,19 @@ from modelyard.cli.context import open_yard, parse_pairs
 from modelyard.cli.output import JsonOption, errors, print_json, say, short_metrics, table, when
 from modelyard.domain.monitoring import NO_REFERENCE
 
-# A version registered without a sample has no reference profile; versions are immutable, so
-# the way to one is a new version (also said by `monitor status`).
+# A version registered without a sample has no reference profile until `profile set` gives
+# it one (also said by `monitor status`).
 NO_REFERENCE_FIX = (
-    f"{NO_REFERENCE} (register the model again with --sample FILE, rows of its training inputs)"
+    f"{NO_REFERENCE} (add one with `modelyard profile set NAME@V --sample FILE`, rows of its "
+    "training inputs)"
 )
 
 models_app = typer.Typer(help="List and inspect registered models.", no_args_is_help=True)
 alias_app = typer.Typer(help="Named pointers to versions (churn@production).", no_args_is_help=True)
+profile_app = typer.Typer(
+    help="A version's reference profile: what drift and the gate's data checks compare with.",
+    no_args_is_help=True,
+)
 
 
 @models_app.command("list")
@@ -56,10 +61,10 @@ def show_model(
     if as_json:
         print_json(version)
         return
-    profile = yard.profile(version.ref)
-    reference = NO_REFERENCE_FIX
-    if profile:
-        reference = f"profile of {profile.get('rows', 0):,} sample rows (drift is compared with it)"
+    reference = version.checks_off
+    if reference is None:
+        rows = yard.profile(version.ref).get("rows", 0)
+        reference = f"profile of {rows:,} sample rows (drift is compared with it)"
     table(
         f"{version.ref}",
         ["field", "value"],
@@ -207,8 +212,30 @@ def register(
     else:
         features = len(version.signature["inputs"])
         say(f"registered {version.ref} ({version.flavor}, {features} features)")
-    if sample is None:  # on stderr: --json output stays one document
-        errors.print(Text(f"warning: {version.ref}: {NO_REFERENCE_FIX}"), soft_wrap=True)
+    if version.checks_off is not None:  # on stderr: --json output stays one document
+        errors.print(Text(f"warning: {version.ref}: {version.checks_off}"), soft_wrap=True)
+
+
+@profile_app.command("set")
+def profile_set(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="churn@3 or churn@production"),
+    sample: Path = typer.Option(
+        ..., help="Rows of the training inputs (.csv/.parquet/.jsonl), fitting the signature."
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Swap the profile the version has (refused without it)."
+    ),
+    reason: str = typer.Option("", help="Why, for the audit log."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Give a version registered without a sample its reference profile, so drift and the
+    promotion gate's data checks work for it (audited)."""
+    version = open_yard(ctx).set_profile(ref, sample, replace=replace, reason=reason)
+    if as_json:
+        print_json(version)
+        return
+    say(f"{version.ref}: reference profile set from {sample.name}; drift is computed from now on")
 
 
 @alias_app.command("set")
@@ -391,6 +418,7 @@ def audit(
 def install(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
     app.add_typer(alias_app, name="alias")
+    app.add_typer(profile_app, name="profile")
     app.command("register")(register)
     app.command("rollback")(rollback)
     app.command("archive")(archive)

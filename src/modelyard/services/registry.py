@@ -18,7 +18,7 @@ from modelyard.domain.entities import (
 )
 from modelyard.domain.names import check_name, parse_dataset_ref, parse_ref
 from modelyard.domain.values import check_key, check_mapping, check_metrics, check_text
-from modelyard.errors import InvalidInput, NotFound
+from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.provenance import capture
 from modelyard.services.runs import ActiveRun
 from modelyard.services.stores import reserved
@@ -258,6 +258,47 @@ class Registry:
     def profile(self, ref: str) -> dict[str, Any]:
         version = self.store.resolve(ref)
         return self.store.profile(version.name, version.version)
+
+    def set_profile(
+        self, ref: str, sample: object, *, replace: bool = False, reason: str = ""
+    ) -> ModelVersion:
+        """Give a version registered without a sample its reference profile (drift) and
+        sample rows (the gate's data checks); ``replace`` swaps an existing one. Audited."""
+        from modelyard.runtime.loader import REFERENCE_FILE, load_version
+        from modelyard.services.registration import profile_later
+        from modelyard.tabular import read_table
+
+        version = self.store.resolve(ref)
+        if version.checks_off is None and not replace:
+            raise Conflict(
+                f"{version.ref} already has a reference profile; pass --replace "
+                "(replace=True) to swap it"
+            )
+        check_text(reason, "reason", MAX_DESCRIPTION)
+        if isinstance(sample, str | Path):
+            sample = read_table(Path(sample))
+        profile, rows = profile_later(
+            load_version(version, self.artifacts),
+            sample,
+            bins=self.settings.profile_bins,
+            sample_rows=self.settings.reference_sample_rows,
+        )
+        hashes = [hashlib.sha256(rows).hexdigest()] if rows is not None else []
+        with reserved(self.blobs, hashes) as token:
+            stored = None
+            if rows is not None:
+                blob = self.artifacts.put_bytes(rows)
+                stored = FileRef(REFERENCE_FILE, blob.sha256, blob.size)
+            return self.store.set_profile(
+                version.name,
+                version.version,
+                profile,
+                stored,
+                self.actor,
+                replace=replace,
+                reason=reason,
+                reservation=token,
+            )
 
     def lineage(self, ref: str) -> dict[str, Any]:
         """version → run → datasets → code commit, as one JSON-friendly document."""
