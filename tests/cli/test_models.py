@@ -178,3 +178,28 @@ def test_profile_set_adds_a_reference_once_and_refuses_a_misfit(
     events = orjson.loads(cli("audit", "--action", "profile.set", "--json").output)
     assert [e["details"]["replaced"] for e in events] == [True, False]
     assert events[1]["details"]["reason"] == "late sample"
+
+
+def test_register_custom_code_from_the_command_line(cli: Invoke, tmp_path: Path) -> None:
+    from tests.flavors.custom_sources import base_model, churn_data, write_code
+
+    code = write_code(tmp_path / "src")
+    frame, labels = churn_data()
+    frame.to_csv(sample := tmp_path / "sample.csv", index=False)
+    frame.assign(ratio=frame.a / (frame.b + 1.0)).to_csv(based := tmp_path / "b.csv", index=False)
+    base_file = tmp_path / "base.skops"
+    sio.dump(base_model(frame, labels), base_file)
+    assert cli("register", str(base_file), "--name", "base", "--sample", str(based)).exit_code == 0
+    churn = ["churn_model:Churn", "--code", str(code["churn_model"]), "--name", "churn"]
+    left_out = cli("register", *churn, "--sample", str(sample))
+    assert_one_line_error(left_out, 2, "'churn_features' is not among the code files")
+    parts = [*churn, "--code", str(code["churn_features"]), "--sample", str(sample)]
+    missing = cli("register", *parts, "--artifact", "base=base:1")
+    assert_one_line_error(missing, 2, "cannot load: no file artifact 'rules' was registered")
+    done = cli(
+        "register", *parts, "--artifact", "base=base:1", "--artifact", f"rules={code['rules']}"
+    )
+    assert done.exit_code == 0, done.output
+    assert "registered churn@1 (python, 3 features)" in done.stdout
+    stray = cli("register", str(base_file), "--name", "x", "--artifact", "a=b")
+    assert_one_line_error(stray, 2, "--artifact is for custom models (--code)")

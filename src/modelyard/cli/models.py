@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.text import Text
@@ -151,8 +152,10 @@ def delete_version(
 
 def register(
     ctx: typer.Context,
-    file: Path = typer.Argument(
-        ..., help="Model file: .onnx, .skops, or .joblib/.pkl (with --trust-pickle)."
+    file: str = typer.Argument(
+        ...,
+        help="Model file: .onnx, .skops, or .joblib/.pkl (with --trust-pickle); with --code, "
+        "module:Class of a modelyard.PythonModel in the code files (built with no arguments).",
     ),
     name: str = typer.Option(..., "--name", "-n", help="Model name."),
     sample: Path | None = typer.Option(
@@ -176,9 +179,22 @@ def register(
         "--trust-pickle",
         help="Allow .joblib/.pkl (runs code on load; recorded in the audit log).",
     ),
+    code: list[Path] | None = typer.Option(
+        None,
+        "--code",
+        help="A custom model's .py file or package folder, repeatable: trusted code, run on "
+        "every load (audited).",
+    ),
+    artifact: list[str] | None = typer.Option(
+        None,
+        "--artifact",
+        help="NAME=FILE or NAME=MODEL@ALIAS (or MODEL:VERSION) for a custom model's load "
+        "context, repeatable.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Register a saved model file as the next version of a model."""
+    """Register a saved model file (or, with --code, a custom Python model) as the next
+    version of a model."""
     import warnings
 
     from modelyard.domain.values import check_metric
@@ -194,19 +210,24 @@ def register(
     yard = open_yard(ctx)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoReferenceWarning)  # said below, with the CLI's flag
-        version = yard.register_file(
-            file,
-            name,
-            sample=sample,
-            metrics=metrics,
-            params=parse_pairs(param, "param"),
-            tags=parse_pairs(tag, "tag"),
-            datasets=dataset or [],
-            run=run,
-            description=description,
-            trust_types=trust_types,
-            trust_pickle=trust_pickle,
-        )
+        common: dict[str, Any] = {
+            "sample": sample,
+            "metrics": metrics,
+            "params": parse_pairs(param, "param"),
+            "tags": parse_pairs(tag, "tag"),
+            "datasets": dataset or [],
+            "run": run,
+            "description": description,
+            "trust_types": trust_types,
+        }
+        if code:
+            model = _custom_model(file, code)
+            artifacts = parse_pairs(artifact, "artifact")
+            version = yard.register(model, name, code=code, artifacts=artifacts, **common)
+        elif artifact:
+            raise InvalidInput("--artifact is for custom models (--code)")
+        else:
+            version = yard.register_file(Path(file), name, trust_pickle=trust_pickle, **common)
     if as_json:
         print_json(version)
     else:
@@ -214,6 +235,26 @@ def register(
         say(f"registered {version.ref} ({version.flavor}, {features} features)")
     if version.checks_off is not None:  # on stderr: --json output stays one document
         errors.print(Text(f"warning: {version.ref}: {version.checks_off}"), soft_wrap=True)
+
+
+def _custom_model(reference: str, code: list[Path]) -> object:
+    """An instance of ``module:Class`` from the code files, run from their bytes the way a
+    load runs them (never from the working directory)."""
+    from modelyard.errors import InvalidInput, YardError, first_line
+    from modelyard.flavors.custom_code import CodeNamespace, collect_code
+
+    if ":" not in reference:
+        raise InvalidInput(f"with --code, give the model as module:Class, not {reference!r}")
+    namespace = CodeNamespace(collect_code(code))
+    try:
+        cls = namespace.find(reference)
+        if not isinstance(cls, type):
+            raise InvalidInput(f"{reference} is not a class")
+        return cls()
+    except YardError:
+        raise
+    except Exception as exc:  # the user's code, whatever it raises
+        raise InvalidInput(f"{reference}: {first_line(exc)}") from None
 
 
 @profile_app.command("set")

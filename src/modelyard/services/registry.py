@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,13 +73,33 @@ class Registry:
         datasets: Iterable[DatasetVersion | str] = (),
         run: ActiveRun | str | None = None,
         trust_types: bool = False,
+        code: Sequence[str | Path] | None = None,
+        artifacts: Mapping[str, object] | None = None,
     ) -> ModelVersion:
-        """Save ``model`` as the next version of ``name`` with signature, profile and lineage."""
+        """Save ``model`` as the next version of ``name`` with signature, profile and lineage.
+
+        A ``modelyard.PythonModel`` comes with its ``code`` (.py files or package folders:
+        trusted code, run on every load) and named ``artifacts`` (file paths, or registered
+        models as ``name@alias`` / ``name:3``, fixed to the exact version now)."""
         from modelyard.flavors import detect_flavor
 
         check_name(name, "model name")
         flavor = detect_flavor(model)
-        saved = flavor.save(model, trust_types=trust_types)
+        details: dict[str, Any] = {"trusted_types": trust_types}
+        if code is None and not artifacts:
+            saved = flavor.save(model, trust_types=trust_types)
+        else:
+            from modelyard.services.custom_models import save_custom
+
+            if flavor.name != "python":
+                raise InvalidInput("code= and artifacts= are for modelyard.PythonModel models")
+            saved = save_custom(
+                model, code or [], artifacts or {}, self.store.resolve, self.artifacts
+            )
+            details["custom_code"] = sorted(f for f in saved.files if f.startswith("code/"))
+            details["artifacts"] = {
+                n: a.get("ref", a.get("source")) for n, a in saved.meta["artifacts"].items()
+            }
         return self._register(
             flavor,
             saved,
@@ -91,7 +111,7 @@ class Registry:
             description=description,
             datasets=datasets,
             run=run,
-            audit_details={"trusted_types": trust_types},
+            audit_details=details,
         )
 
     def register_file(
@@ -198,7 +218,9 @@ class Registry:
                 description=description,
                 files=tuple(files),
                 flavor_meta=saved.meta,
-                provenance=capture(self.actor, flavor.libraries()),
+                provenance=capture(
+                    self.actor, {**flavor.libraries(), **saved.meta.get("packages", {})}
+                ),
                 run_id=run_id,
                 datasets=dataset_refs,
             )
