@@ -4,6 +4,7 @@ move hot-swaps it, and a model that raises answers 5xx naming the version."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from modelyard import Yard
 
 pytestmark = pytest.mark.slow
 
-FAST_POLL = {"MODELYARD_POLL_SECONDS": "0.2"}
+FAST = {"MODELYARD_POLL_SECONDS": "0.2", "MODELYARD_MONITOR_FLUSH_SECONDS": "0.2"}
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -84,11 +85,23 @@ def test_a_custom_model_serves_batches_and_hot_swaps(tmp_path: Path) -> None:
         yard.create_endpoint("guard-api", "guard@1")
     rows = frame.iloc[:64]
     body = {"instances": rows.to_dict("records")}
-    with running_server(home, "--dev", env=FAST_POLL) as server, server.client() as client:
+    with running_server(home, "--dev", env=FAST) as server, server.client() as client:
         first = client.post("/v1/endpoints/churn-api/predict", json=body).json()
         assert first["version"] == 1
         assert first["predictions"] == expected(base, rows, 0.5)
         assert {"keep", "call", "wait"} <= set(first["predictions"])  # rule and threshold
+        # Validated against the signature inferred from the sample, like any flavor.
+        bad = client.post("/v1/endpoints/churn-api/predict", json={"instances": [{"a": 1}]})
+        assert bad.status_code == 422
+        assert "missing feature" in bad.text
+        # The Open Inference Protocol v2, per-feature tensors in, labels (BYTES) out.
+        inputs = [
+            {"name": n, "shape": [4], "datatype": t, "data": rows[n].iloc[:4].tolist()}
+            for n, t in (("a", "FP64"), ("b", "FP64"), ("vip", "INT64"))
+        ]
+        v2 = client.post("/v2/models/churn-api/infer", json={"inputs": inputs})
+        assert v2.status_code == 200, v2.text
+        assert v2.json()["outputs"][0]["data"] == first["predictions"][:4]
 
         with Yard(home) as yard:
             yard.set_alias("churn", "production", 2)
@@ -112,5 +125,17 @@ def test_a_custom_model_serves_batches_and_hot_swaps(tmp_path: Path) -> None:
         assert (failed.status_code, failed.json()["error"]["code"]) == (500, "model_error")
         assert failed.headers["X-Modelyard-Version"] == "guard@1"
         (kept,) = client.get("/api/endpoints/guard-api").json()["recent_errors"]
+        # Monitored like any flavor: both versions' rows counted on the endpoint.
+        deadline = time.monotonic() + 20
+        while len(counted := _rows_by_version(home)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.3)
     assert kept["request_id"] == failed.json()["request_id"]
     assert kept["message"] == "guard@1 failed: a above 100 is not a customer"
+    assert counted["churn@1"] >= 64 + 4
+    assert counted["churn@2"] >= 64
+
+
+def _rows_by_version(home: Path) -> dict[str, int]:
+    done = _cli(home, "monitor", "status", "churn-api", "--since", "1h", "--json")
+    assert done.returncode == 0, done.stderr
+    return {v["version"]: v["rows"] for v in json.loads(done.stdout)["versions"]}

@@ -174,14 +174,18 @@ class PythonFlavor:
             )
         from modelyard.flavors import get_flavor
 
+        # A wrapped model is checked by its own flavor's rules, as if restored alone.
+        artifacts: dict[str, Any] = {}
+        trusted: list[str] = []
         for name, spec in meta.get("artifacts", {}).items():
+            artifacts[name] = spec
             if spec.get("kind") == "model":
                 vetted = get_flavor(spec["flavor"]).check_trust(
                     spec["flavor_meta"], trust_types=trust_types, trust_pickle=trust_pickle
                 )
-                if vetted.trusted_by_flag:
-                    raise UntrustedContent(f"model artifact {name!r} needs --trust-types")
-        return Vetted(dict(meta))
+                artifacts[name] = {**spec, "flavor_meta": vetted.meta}
+                trusted += [f"{name}: {t}" for t in vetted.trusted_by_flag]
+        return Vetted({**meta, "artifacts": artifacts}, tuple(trusted))
 
     def libraries(self) -> dict[str, str]:
         return {lib: package_version(lib) for lib in ("numpy", "pandas")}
