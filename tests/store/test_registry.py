@@ -333,8 +333,11 @@ def test_a_profile_set_later_turns_the_checks_on(yard: Yard, logreg, cancer) -> 
     assert bare.checks_off is not None
     assert "`modelyard profile set churn@1 --sample FILE`" in bare.checks_off
     assert yard.list_versions("churn")[0].checks_off == bare.checks_off
+    with pytest.raises(InvalidInput, match="registered without sample rows"):
+        yard.check_promotion("churn", 1)  # the gate has no data to check
     done = yard.set_profile("churn@1", X.iloc[:100])
     assert done.checks_off is None
+    assert yard.check_promotion("churn", 1).checks  # now it has
     assert yard.get_version("churn@1").checks_off is None
     assert yard.profile("churn@1")["rows"] == 100
     with pytest.raises(Conflict, match="churn@1 already has a reference profile"):
