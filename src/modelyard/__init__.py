@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         UntrustedContent,
         YardError,
     )
+    from modelyard.flavors.custom import Context, PythonModel
     from modelyard.runtime.predictor import Predictor
     from modelyard.shortcuts import load, register
     from modelyard.yard import ActiveRun, Yard
@@ -54,6 +55,7 @@ _LAZY = {
     "AlreadyExists": "modelyard.errors",
     "AuditEvent": "modelyard.domain.entities",
     "Conflict": "modelyard.errors",
+    "Context": "modelyard.flavors.custom",
     "DatasetVersion": "modelyard.domain.entities",
     "IntegrityError": "modelyard.errors",
     "InvalidInput": "modelyard.errors",
@@ -62,6 +64,7 @@ _LAZY = {
     "ModelVersion": "modelyard.domain.entities",
     "NotFound": "modelyard.errors",
     "Predictor": "modelyard.runtime.predictor",
+    "PythonModel": "modelyard.flavors.custom",
     "Run": "modelyard.domain.entities",
     "RunStatus": "modelyard.domain.entities",
     "SchemaMismatch": "modelyard.errors",
@@ -90,6 +93,7 @@ __all__ = [
     "AlreadyExists",
     "AuditEvent",
     "Conflict",
+    "Context",
     "DatasetVersion",
     "IntegrityError",
     "InvalidInput",
@@ -98,6 +102,7 @@ __all__ = [
     "NoReferenceWarning",
     "NotFound",
     "Predictor",
+    "PythonModel",
     "Run",
     "RunStatus",
     "SchemaMismatch",

@@ -109,7 +109,7 @@ class NotReady(YardError):
 
 class NoReferenceWarning(UserWarning):
     """A version was registered without a sample: it has no reference profile, so its drift
-    cannot be computed. Versions are immutable; a new one registered with a sample has one."""
+    and the promotion gate's data checks are off until ``Yard.set_profile`` gives it one."""
 
 
 def first_line(exc: BaseException) -> str:

@@ -140,9 +140,9 @@ def test_without_a_sample_register_warns_and_show_says_why(
     assert bare.exit_code == 0, bare.output
     assert orjson.loads(bare.stdout)["version"] == 1  # stdout stays one JSON document
     warning = _words(bare.stderr)
-    assert warning.startswith("warning: churn@1: no reference sample: drift cannot be computed")
-    assert "register the model again with --sample FILE" in warning
-    why = "reference no reference sample: drift cannot be computed (register the model again"
+    assert warning.startswith("warning: churn@1: no reference sample: drift and the promotion")
+    assert "add one with `modelyard profile set churn@1 --sample FILE`" in warning
+    why = "reference no reference sample: drift and the promotion gate's data checks are off"
     assert why in _words(cli("models", "show", "churn@1").stdout)
 
     full = cli("register", str(model_file), "--name", "churn", "--sample", str(sample))
@@ -151,3 +151,55 @@ def test_without_a_sample_register_warns_and_show_says_why(
     shown = _words(cli("models", "show", "churn@2").stdout)
     assert "reference profile of 569 sample rows" in shown
     assert "no reference sample" not in shown
+
+
+def test_profile_set_adds_a_reference_once_and_refuses_a_misfit(
+    cli: Invoke, tmp_path: Path, logreg, cancer
+) -> None:
+    model_file, sample = _files(tmp_path, logreg, cancer[0])
+    assert cli("register", str(model_file), "--name", "churn").exit_code == 0
+    misfit = tmp_path / "misfit.csv"
+    cancer[0].drop(columns=["mean radius"]).to_csv(misfit, index=False)
+    refused = cli("profile", "set", "churn@1", "--sample", str(misfit))
+    assert_one_line_error(
+        refused, 2, "does not fit churn@1's signature: feature 'mean radius': missing"
+    )
+    shown = orjson.loads(cli("models", "show", "churn@1", "--json").stdout)
+    assert "drift and the promotion gate's data checks are off" in shown["checks_off"]
+
+    done = cli("profile", "set", "churn@1", "--sample", str(sample), "--reason", "late sample")
+    assert done.exit_code == 0, done.output
+    shown = orjson.loads(cli("models", "show", "churn@1", "--json").stdout)
+    assert shown["checks_off"] is None
+    assert "reference.parquet" in {f["name"] for f in shown["files"]}  # the gate's data
+    again = cli("profile", "set", "churn@1", "--sample", str(sample))
+    assert_one_line_error(again, 4, "churn@1 already has a reference profile; pass --replace")
+    assert cli("profile", "set", "churn@1", "--sample", str(sample), "--replace").exit_code == 0
+    events = orjson.loads(cli("audit", "--action", "profile.set", "--json").output)
+    assert [e["details"]["replaced"] for e in events] == [True, False]
+    assert events[1]["details"]["reason"] == "late sample"
+
+
+def test_register_custom_code_from_the_command_line(cli: Invoke, tmp_path: Path) -> None:
+    from tests.flavors.custom_sources import base_model, churn_data, write_code
+
+    code = write_code(tmp_path / "src")
+    frame, labels = churn_data()
+    frame.to_csv(sample := tmp_path / "sample.csv", index=False)
+    frame.assign(ratio=frame.a / (frame.b + 1.0)).to_csv(based := tmp_path / "b.csv", index=False)
+    base_file = tmp_path / "base.skops"
+    sio.dump(base_model(frame, labels), base_file)
+    assert cli("register", str(base_file), "--name", "base", "--sample", str(based)).exit_code == 0
+    churn = ["churn_model:Churn", "--code", str(code["churn_model"]), "--name", "churn"]
+    left_out = cli("register", *churn, "--sample", str(sample))
+    assert_one_line_error(left_out, 2, "'churn_features' is not among the code files")
+    parts = [*churn, "--code", str(code["churn_features"]), "--sample", str(sample)]
+    missing = cli("register", *parts, "--artifact", "base=base:1")
+    assert_one_line_error(missing, 2, "cannot load: no file artifact 'rules' was registered")
+    done = cli(
+        "register", *parts, "--artifact", "base=base:1", "--artifact", f"rules={code['rules']}"
+    )
+    assert done.exit_code == 0, done.output
+    assert "registered churn@1 (python, 3 features)" in done.stdout
+    stray = cli("register", str(base_file), "--name", "x", "--artifact", "a=b")
+    assert_one_line_error(stray, 2, "--artifact is for custom models (--code)")

@@ -399,7 +399,7 @@ def test_status_says_why_a_version_has_no_drift(cli: Invoke, home: Path, logreg,
     assert "—*" in table  # the drift share's dash points at the footnote
     footnote = " ".join(footnote.split())
     assert footnote.startswith("* cancer@2: no reference sample: drift cannot be computed")
-    assert "register the model again with --sample FILE" in footnote
+    assert "add one with `modelyard profile set NAME@V --sample FILE`" in footnote
 
     (served,) = _json(cli("monitor", "status", ENDPOINT, "--json"))["versions"]
     assert served["drift_unavailable"] is None

@@ -119,7 +119,8 @@ def test_registering_without_a_sample_says_drift_cannot_be_computed(
         yard.register(logreg, "churn")
     (warning,) = said
     assert warning.filename == __file__  # the caller's line, not modelyard's
-    assert "Register the model again with sample=" in str(warning.message)
+    assert "the promotion gate's data checks are off" in str(warning.message)
+    assert "`modelyard profile set churn@1 --sample FILE`" in str(warning.message)
     assert yard.profile("churn@1") == {}
     with warnings.catch_warnings():
         warnings.simplefilter("error", NoReferenceWarning)

@@ -526,6 +526,9 @@ def test_a_version_without_a_reference_profile_says_why() -> None:
     version = {"version": "m@1", "requests": 2, "drift": None}
     reason = {"drift_unavailable": "no reference sample: drift cannot be computed"}
     words = " ".join(parse(render_html({"versions": [{**version, **reason}]})).text)
-    assert "— (no reference sample: drift cannot be computed (register the model again" in words
+    assert (
+        "— (no reference sample: drift cannot be computed (add one with modelyard profile set"
+        in words
+    )
     older = " ".join(parse(render_html({"versions": [version]})).text)  # a summary from before
     assert "— (no reference profile)" in older

@@ -314,6 +314,34 @@ def test_listing_versions_takes_the_same_queries_however_many_there_are(
     assert len(many) == len(few) <= 6
     version_reads = [s for s in many if "FROM model_versions" in s]
     assert version_reads
-    assert not any("profile" in s for s in version_reads)
+    # Only whether a version has a profile is read, computed by the database.
+    has_profile = "CAST(model_versions.profile AS TEXT)"
+    assert all(has_profile in s for s in version_reads)
+    assert not any("profile" in s.replace(has_profile, "") for s in version_reads)
     assert yard.list_versions("churn")[1].aliases == ("production",)
     assert yard.profile("churn@2")  # still there when asked for
+
+
+def test_a_profile_set_later_turns_the_checks_on(yard: Yard, logreg, cancer) -> None:
+    """The version's record says why its checks are off until ``set_profile`` gives it a
+    reference; replacing one takes ``replace=True``."""
+    from modelyard import NoReferenceWarning
+
+    X, _ = cancer
+    with pytest.warns(NoReferenceWarning, match=r"^churn@1: no reference sample"):
+        bare = yard.register(logreg, "churn")
+    assert bare.checks_off is not None
+    assert "`modelyard profile set churn@1 --sample FILE`" in bare.checks_off
+    assert yard.list_versions("churn")[0].checks_off == bare.checks_off
+    with pytest.raises(InvalidInput, match="registered without sample rows"):
+        yard.check_promotion("churn", 1)  # the gate has no data to check
+    done = yard.set_profile("churn@1", X.iloc[:100])
+    assert done.checks_off is None
+    assert yard.check_promotion("churn", 1).checks  # now it has
+    assert yard.get_version("churn@1").checks_off is None
+    assert yard.profile("churn@1")["rows"] == 100
+    with pytest.raises(Conflict, match="churn@1 already has a reference profile"):
+        yard.set_profile("churn@1", X)
+    assert yard.set_profile("churn@1", X, replace=True).checks_off is None
+    assert yard.profile("churn@1")["rows"] == len(X)
+    assert [e.action for e in yard.audit(target="churn", limit=2)] == ["profile.set"] * 2

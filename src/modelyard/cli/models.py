@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.text import Text
@@ -12,14 +13,19 @@ from modelyard.cli.output import JsonOption, errors, print_json, say, short_metr
 from modelyard.domain.kinds import label
 from modelyard.domain.monitoring import NO_REFERENCE
 
-# A version registered without a sample has no reference profile; versions are immutable, so
-# the way to one is a new version (also said by `monitor status`).
+# A version registered without a sample has no reference profile until `profile set` gives
+# it one (also said by `monitor status`).
 NO_REFERENCE_FIX = (
-    f"{NO_REFERENCE} (register the model again with --sample FILE, rows of its training inputs)"
+    f"{NO_REFERENCE} (add one with `modelyard profile set NAME@V --sample FILE`, rows of its "
+    "training inputs)"
 )
 
 models_app = typer.Typer(help="List and inspect registered models.", no_args_is_help=True)
 alias_app = typer.Typer(help="Named pointers to versions (churn@production).", no_args_is_help=True)
+profile_app = typer.Typer(
+    help="A version's reference profile: what drift and the gate's data checks compare with.",
+    no_args_is_help=True,
+)
 
 
 @models_app.command("list")
@@ -57,10 +63,10 @@ def show_model(
     if as_json:
         print_json(version)
         return
-    profile = yard.profile(version.ref)
-    reference = NO_REFERENCE_FIX
-    if profile:
-        reference = f"profile of {profile.get('rows', 0):,} sample rows (drift is compared with it)"
+    reference = version.checks_off
+    if reference is None:
+        rows = yard.profile(version.ref).get("rows", 0)
+        reference = f"profile of {rows:,} sample rows (drift is compared with it)"
     table(
         f"{version.ref}",
         ["field", "value"],
@@ -147,8 +153,10 @@ def delete_version(
 
 def register(
     ctx: typer.Context,
-    file: Path = typer.Argument(
-        ..., help="Model file: .onnx, .skops, or .joblib/.pkl (with --trust-pickle)."
+    file: str = typer.Argument(
+        ...,
+        help="Model file: .onnx, .skops, or .joblib/.pkl (with --trust-pickle); with --code, "
+        "module:Class of a modelyard.PythonModel in the code files (built with no arguments).",
     ),
     name: str = typer.Option(..., "--name", "-n", help="Model name."),
     sample: Path | None = typer.Option(
@@ -177,9 +185,22 @@ def register(
         "--trust-pickle",
         help="Allow .joblib/.pkl (runs code on load; recorded in the audit log).",
     ),
+    code: list[Path] | None = typer.Option(
+        None,
+        "--code",
+        help="A custom model's .py file or package folder, repeatable: trusted code, run on "
+        "every load (audited).",
+    ),
+    artifact: list[str] | None = typer.Option(
+        None,
+        "--artifact",
+        help="NAME=FILE or NAME=MODEL@ALIAS (or MODEL:VERSION) for a custom model's load "
+        "context, repeatable.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Register a saved model file as the next version of a model."""
+    """Register a saved model file (or, with --code, a custom Python model) as the next
+    version of a model."""
     import warnings
 
     from modelyard.domain.values import check_metric
@@ -195,27 +216,74 @@ def register(
     yard = open_yard(ctx)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoReferenceWarning)  # said below, with the CLI's flag
-        version = yard.register_file(
-            file,
-            name,
-            sample=sample,
-            metrics=metrics,
-            params=parse_pairs(param, "param"),
-            tags=parse_pairs(tag, "tag"),
-            datasets=dataset or [],
-            run=run,
-            description=description,
-            trust_types=trust_types,
-            trust_pickle=trust_pickle,
-            features=parse_pairs(feature, "feature"),
-        )
+        common: dict[str, Any] = {
+            "sample": sample,
+            "metrics": metrics,
+            "params": parse_pairs(param, "param"),
+            "tags": parse_pairs(tag, "tag"),
+            "datasets": dataset or [],
+            "run": run,
+            "description": description,
+            "trust_types": trust_types,
+            "features": parse_pairs(feature, "feature"),
+        }
+        if code:
+            model = _custom_model(file, code)
+            artifacts = parse_pairs(artifact, "artifact")
+            version = yard.register(model, name, code=code, artifacts=artifacts, **common)
+        elif artifact:
+            raise InvalidInput("--artifact is for custom models (--code)")
+        else:
+            version = yard.register_file(Path(file), name, trust_pickle=trust_pickle, **common)
     if as_json:
         print_json(version)
     else:
         features = len(version.signature["inputs"])
         say(f"registered {version.ref} ({version.flavor}, {features} features)")
-    if sample is None:  # on stderr: --json output stays one document
-        errors.print(Text(f"warning: {version.ref}: {NO_REFERENCE_FIX}"), soft_wrap=True)
+    if version.checks_off is not None:  # on stderr: --json output stays one document
+        errors.print(Text(f"warning: {version.ref}: {version.checks_off}"), soft_wrap=True)
+
+
+def _custom_model(reference: str, code: list[Path]) -> object:
+    """An instance of ``module:Class`` from the code files, run from their bytes the way a
+    load runs them (never from the working directory)."""
+    from modelyard.errors import InvalidInput, YardError, first_line
+    from modelyard.flavors.custom_code import CodeNamespace, collect_code
+
+    if ":" not in reference:
+        raise InvalidInput(f"with --code, give the model as module:Class, not {reference!r}")
+    namespace = CodeNamespace(collect_code(code))
+    try:
+        cls = namespace.find(reference)
+        if not isinstance(cls, type):
+            raise InvalidInput(f"{reference} is not a class")
+        return cls()
+    except YardError:
+        raise
+    except Exception as exc:  # the user's code, whatever it raises
+        raise InvalidInput(f"{reference}: {first_line(exc)}") from None
+
+
+@profile_app.command("set")
+def profile_set(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="churn@3 or churn@production"),
+    sample: Path = typer.Option(
+        ..., help="Rows of the training inputs (.csv/.parquet/.jsonl), fitting the signature."
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Swap the profile the version has (refused without it)."
+    ),
+    reason: str = typer.Option("", help="Why, for the audit log."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Give a version registered without a sample its reference profile, so drift and the
+    promotion gate's data checks work for it (audited)."""
+    version = open_yard(ctx).set_profile(ref, sample, replace=replace, reason=reason)
+    if as_json:
+        print_json(version)
+        return
+    say(f"{version.ref}: reference profile set from {sample.name}; drift is computed from now on")
 
 
 @alias_app.command("set")
@@ -398,6 +466,7 @@ def audit(
 def install(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
     app.add_typer(alias_app, name="alias")
+    app.add_typer(profile_app, name="profile")
     app.command("register")(register)
     app.command("rollback")(rollback)
     app.command("archive")(archive)

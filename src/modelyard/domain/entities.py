@@ -58,6 +58,9 @@ class ModelVersion:
     created_at: datetime
     created_by: str
     aliases: tuple[str, ...] = ()
+    # Why drift and the gate's data checks are off for this version (no reference profile);
+    # None when they are on.
+    checks_off: str | None = None
 
     @property
     def ref(self) -> str:

@@ -13,6 +13,18 @@ NUMERIC_TESTS = ("wasserstein", "psi", "ks", "jensenshannon")
 CATEGORICAL_TESTS = ("jensenshannon", "psi", "chi2")
 # What every surface says of a version registered without a sample (no reference profile).
 NO_REFERENCE = "no reference sample: drift cannot be computed"
+
+
+def checks_off(ref: str) -> str:
+    """What a version without a reference profile records (``ModelVersion.checks_off``)
+    and what registering one says: which checks are off, why, and the way back."""
+    return (
+        "no reference sample: drift and the promotion gate's data checks are off (registered "
+        f"without a sample); add one with `modelyard profile set {ref} --sample FILE` "
+        "(Python: yard.set_profile)"
+    )
+
+
 # Effect-size thresholds used on large samples (Evidently's defaults where it has one).
 DEFAULT_THRESHOLDS = {"wasserstein": 0.1, "psi": 0.2, "ks": 0.1, "jensenshannon": 0.1}
 # Monitor windows younger than this keep their fine buckets; older ones fold into hours.

@@ -7,12 +7,15 @@ from pathlib import Path
 from modelyard.errors import UnsupportedModel
 from modelyard.flavors.base import Flavor, ModelAdapter, ModelTraits, SavedModel, Vetted
 from modelyard.flavors.boosting import LightGBMFlavor, XGBoostFlavor
+from modelyard.flavors.custom import PythonFlavor
 from modelyard.flavors.onnx import OnnxFlavor
 from modelyard.flavors.sklearn import SklearnFlavor
 
-# Order matters: the boosting libraries' estimators also look like scikit-learn ones.
+# Order matters: the boosting libraries' estimators also look like scikit-learn ones, and a
+# custom model may have a ``fit`` of its own.
 FLAVORS: dict[str, Flavor] = {
-    f.name: f for f in (XGBoostFlavor(), LightGBMFlavor(), OnnxFlavor(), SklearnFlavor())
+    f.name: f
+    for f in (PythonFlavor(), XGBoostFlavor(), LightGBMFlavor(), OnnxFlavor(), SklearnFlavor())
 }
 
 
@@ -32,7 +35,7 @@ def detect_flavor(model: object) -> Flavor:
     raise UnsupportedModel(
         f"no flavor for a {type(model).__module__}.{type(model).__name__}; supported: "
         "scikit-learn estimators/pipelines, ONNX ModelProto, XGBoost and LightGBM "
-        "scikit-learn API models"
+        "scikit-learn API models, modelyard.PythonModel subclasses (with code=)"
     )
 
 

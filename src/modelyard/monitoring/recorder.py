@@ -239,8 +239,10 @@ class Recorder:
         except Exception:  # a store hiccup: count traffic now, try the profile again later
             log.warning("reference profile of %s not readable now; will retry", ref)
             return {}, None
-        cached = self._profiles[ref] = (profile, output_profile(profile, classification))
-        return cached
+        found = (profile, output_profile(profile, classification))
+        if profile:  # none yet: asked again for the next window (`profile set` may add one)
+            self._profiles[ref] = found
+        return found
 
     def _stored(self, key: Key) -> StoredWindow:
         endpoint, version, start = key

@@ -7,8 +7,9 @@ from modelyard.domain.signature import Signature
 from modelyard.flavors import get_flavor
 from modelyard.runtime.predictor import Predictor
 from modelyard.store.artifacts import ArtifactStore
+from modelyard.store.version_rows import REFERENCE_FILE
 
-REFERENCE_FILE = "reference.parquet"
+__all__ = ["REFERENCE_FILE", "load_version"]
 
 
 def load_version(version: ModelVersion, artifacts: ArtifactStore) -> Predictor:

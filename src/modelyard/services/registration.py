@@ -12,13 +12,13 @@ import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from modelyard.domain.kinds import CLOSED, TEXT, parse_overrides
-from modelyard.domain.monitoring import NO_REFERENCE
+from modelyard.domain.monitoring import checks_off
 from modelyard.domain.signature import (
     FeatureSpec,
     OutputSpec,
@@ -32,6 +32,9 @@ from modelyard.flavors.base import ModelAdapter, ModelTraits
 from modelyard.flavors.mlflow_schema import Declared
 from modelyard.monitoring.profile import build_profile
 from modelyard.services.tensor_inputs import tensor_signature
+
+if TYPE_CHECKING:
+    from modelyard.runtime.predictor import Predictor
 
 CHECK_ROWS = 1000
 SEED = 20261122
@@ -100,13 +103,28 @@ def prepare(
 def warn_without_reference(ref: str) -> None:
     """Said where the user called ``Yard.register`` / ``register_file`` (two frames up from
     the registry's ``register_saved``): drift will show nothing for this version, and why."""
-    warnings.warn(
-        f"{ref}: {NO_REFERENCE} (registered without a sample). Register the model again with "
-        "sample= (training inputs: a DataFrame, an array or a .csv/.parquet/.jsonl path) for a "
-        "version with a reference profile; versions are immutable.",
-        NoReferenceWarning,
-        stacklevel=4,
-    )
+    warnings.warn(f"{ref}: {checks_off(ref)}", NoReferenceWarning, stacklevel=4)
+
+
+# -- a reference profile given after registration (`modelyard profile set`) -------------
+
+
+def profile_later(
+    predictor: Predictor, sample: object, *, bins: int, sample_rows: int
+) -> tuple[dict[str, Any], bytes | None]:
+    """The profile and capped sample rows of a registered version, from a sample that must
+    fit the version's signature as any request would (the signature is not re-inferred)."""
+    try:
+        frame = predictor.signature.to_frame(sample)
+    except SchemaMismatch as exc:
+        raise SchemaMismatch(
+            f"the sample does not fit {predictor.ref}'s signature: {first_line(exc)}",
+            exc.problems,
+        ) from None
+    reservoir = _reservoir(frame, sample_rows)
+    predictions = _try_predict(predictor.adapter, reservoir)
+    profile = build_profile(frame, predictor.signature, predictions, bins)
+    return profile, (_parquet(reservoir) if sample_rows > 0 else None)
 
 
 def _model_kinds(frame: pd.DataFrame, traits: ModelTraits) -> dict[str, str]:

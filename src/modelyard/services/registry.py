@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from modelyard.domain.entities import (
 )
 from modelyard.domain.names import check_name, parse_dataset_ref, parse_ref
 from modelyard.domain.values import check_key, check_mapping, check_metrics, check_text
-from modelyard.errors import InvalidInput, NotFound
+from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.provenance import capture
 from modelyard.services.runs import ActiveRun
 from modelyard.services.stores import reserved
@@ -75,14 +75,34 @@ class Registry:
         run: ActiveRun | str | None = None,
         trust_types: bool = False,
         features: Mapping[str, str] | None = None,
+        code: Sequence[str | Path] | None = None,
+        artifacts: Mapping[str, object] | None = None,
     ) -> ModelVersion:
         """Save ``model`` as the next version of ``name`` with signature, profile and lineage
-        (``features``: a kind per column over the inferred one, e.g. ``{"review": "text"}``)."""
+        (``features``: a kind per column over the inferred one, e.g. ``{"review": "text"}``).
+
+        A ``modelyard.PythonModel`` comes with its ``code`` (.py files or package folders:
+        trusted code, run on every load) and named ``artifacts`` (file paths, or registered
+        models as ``name@alias`` / ``name:3``, fixed to the exact version now)."""
         from modelyard.flavors import detect_flavor
 
         check_name(name, "model name")
         flavor = detect_flavor(model)
-        saved = flavor.save(model, trust_types=trust_types)
+        details: dict[str, Any] = {"trusted_types": trust_types}
+        if code is None and not artifacts:
+            saved = flavor.save(model, trust_types=trust_types)
+        else:
+            from modelyard.services.custom_models import save_custom
+
+            if flavor.name != "python":
+                raise InvalidInput("code= and artifacts= are for modelyard.PythonModel models")
+            saved = save_custom(
+                model, code or [], artifacts or {}, self.store.resolve, self.artifacts
+            )
+            details["custom_code"] = sorted(f for f in saved.files if f.startswith("code/"))
+            details["artifacts"] = {
+                n: a.get("ref", a.get("source")) for n, a in saved.meta["artifacts"].items()
+            }
         return self.register_saved(
             flavor,
             saved,
@@ -94,7 +114,7 @@ class Registry:
             description=description,
             datasets=datasets,
             run=run,
-            audit_details={"trusted_types": trust_types},
+            audit_details=details,
             features=features,
         )
 
@@ -213,7 +233,10 @@ class Registry:
                 description=description,
                 files=tuple(files),
                 flavor_meta=saved.meta,
-                provenance={**capture(self.actor, flavor.libraries()), **(provenance or {})},
+                provenance={
+                    **capture(self.actor, {**flavor.libraries(), **saved.meta.get("packages", {})}),
+                    **(provenance or {}),
+                },
                 run_id=run_id,
                 datasets=dataset_refs,
                 new_run=new_run,
@@ -300,6 +323,47 @@ class Registry:
     def profile(self, ref: str) -> dict[str, Any]:
         version = self.store.resolve(ref)
         return self.store.profile(version.name, version.version)
+
+    def set_profile(
+        self, ref: str, sample: object, *, replace: bool = False, reason: str = ""
+    ) -> ModelVersion:
+        """Give a version registered without a sample its reference profile (drift) and
+        sample rows (the gate's data checks); ``replace`` swaps an existing one. Audited."""
+        from modelyard.runtime.loader import REFERENCE_FILE, load_version
+        from modelyard.services.registration import profile_later
+        from modelyard.tabular import read_table
+
+        version = self.store.resolve(ref)
+        if version.checks_off is None and not replace:
+            raise Conflict(
+                f"{version.ref} already has a reference profile; pass --replace "
+                "(replace=True) to swap it"
+            )
+        check_text(reason, "reason", MAX_DESCRIPTION)
+        if isinstance(sample, str | Path):
+            sample = read_table(Path(sample))
+        profile, rows = profile_later(
+            load_version(version, self.artifacts),
+            sample,
+            bins=self.settings.profile_bins,
+            sample_rows=self.settings.reference_sample_rows,
+        )
+        hashes = [hashlib.sha256(rows).hexdigest()] if rows is not None else []
+        with reserved(self.blobs, hashes) as token:
+            stored = None
+            if rows is not None:
+                blob = self.artifacts.put_bytes(rows)
+                stored = FileRef(REFERENCE_FILE, blob.sha256, blob.size)
+            return self.store.set_profile(
+                version.name,
+                version.version,
+                profile,
+                stored,
+                self.actor,
+                replace=replace,
+                reason=reason,
+                reservation=token,
+            )
 
     def lineage(self, ref: str) -> dict[str, Any]:
         """version → run → datasets → code commit, as one JSON-friendly document."""

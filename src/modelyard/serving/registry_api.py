@@ -297,4 +297,5 @@ def _version(version: ModelVersion) -> dict[str, Any]:
         "commit": version.provenance.get("git", {}).get("commit"),
         "created_at": version.created_at.isoformat(),
         "created_by": version.created_by,
+        "checks_off": version.checks_off,
     }

@@ -48,7 +48,12 @@ from modelyard.store.schema import (
     utcnow,
 )
 from modelyard.store.tracking import NewRun, insert_run
-from modelyard.store.version_rows import OWNER_VERSION, to_version, to_versions
+from modelyard.store.version_rows import (
+    OWNER_VERSION,
+    REFERENCE_FILE,
+    to_version,
+    to_versions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +230,58 @@ class RegistryStore:
             return to_version(session, name, find_version(session, model, number))
 
         return self.db.read(work)
+
+    def set_profile(
+        self,
+        name: str,
+        version: int,
+        profile: dict[str, Any],
+        reference: FileRef | None,
+        actor: str,
+        *,
+        replace: bool,
+        reason: str,
+        reservation: str,
+    ) -> ModelVersion:
+        """Give a version its reference profile (and sample rows, the gate's data) after
+        registration; refused when it has one already, unless ``replace``. Audited."""
+
+        def work(session: Session) -> ModelVersion:
+            model = lock_model(session, name)
+            row = find_version(session, model, version)
+            target = f"{name}@{version}"
+            had = bool(row.profile)
+            if had and not replace:
+                raise Conflict(
+                    f"{target} already has a reference profile; pass --replace (replace=True) "
+                    "to swap it"
+                )
+            session.execute(
+                delete(FileRow).where(
+                    FileRow.owner_kind == OWNER_VERSION,
+                    FileRow.owner_id == str(row.id),
+                    FileRow.name == REFERENCE_FILE,
+                )
+            )
+            if reference is not None:
+                session.add(
+                    FileRow(
+                        owner_kind=OWNER_VERSION,
+                        owner_id=str(row.id),
+                        name=reference.name,
+                        sha256=reference.sha256,
+                        size=reference.size,
+                    )
+                )
+            row.profile = profile
+            details = {"rows": profile.get("rows"), "replaced": had, "reason": reason}
+            audit.record(session, actor, "profile.set", target, details)
+            audit.bump_revision(session)
+            blobs.release(session, reservation)
+            session.flush()
+            return to_version(session, name, row)
+
+        return self.db.write(work)
 
     def profile(self, name: str, version: int) -> dict[str, Any]:
         def work(session: Session) -> dict[str, Any]:

@@ -18,9 +18,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    cast,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -81,6 +82,8 @@ class VersionRow(Base):
     signature: Mapped[dict[str, Any]] = mapped_column(JSON)
     # The reference profile is the largest column and only drift reads it: loaded when asked.
     profile: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
+    # Whether it has one, computed by the database with the row: the profile stays unread.
+    has_profile: Mapped[bool] = column_property(cast(profile, Text) != "{}")
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     tags: Mapped[dict[str, Any]] = mapped_column(JSON)

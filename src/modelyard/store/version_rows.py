@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelyard.domain.entities import FileRef, ModelVersion, VersionStatus
+from modelyard.domain.monitoring import checks_off
 from modelyard.store.schema import (
     AliasRow,
     DatasetRow,
@@ -19,6 +20,8 @@ from modelyard.store.schema import (
 )
 
 OWNER_VERSION = "model_version"  # FileRow.owner_kind of a version's files
+# A version's capped sample rows (Parquet): the gate's data, never loaded with the model.
+REFERENCE_FILE = "reference.parquet"
 # Rows per IN (...) list: far below SQLite's 32,766 bound parameters.
 _IN_CHUNK = 5000
 
@@ -82,6 +85,11 @@ def to_versions(
             created_at=row.created_at,
             created_by=row.created_by,
             aliases=tuple(aliases[(row.model_id, row.version)]),
+            checks_off=(
+                checks_off(f"{name_of(row.model_id)}@{row.version}")
+                if not row.has_profile
+                else None
+            ),
         )
         for row in rows
     ]

@@ -94,6 +94,7 @@ class Yard:
     get_model = delegate("registry", Registry.get_model)
     list_versions = delegate("registry", Registry.list_versions)
     profile = delegate("registry", Registry.profile)
+    set_profile = delegate("registry", Registry.set_profile)
     lineage = delegate("registry", Registry.lineage)
     set_alias = delegate("registry", Registry.set_alias)
     promote = delegate("registry", Registry.promote)

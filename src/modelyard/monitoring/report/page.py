@@ -201,7 +201,7 @@ def _facts(v: Mapping[str, Any], drift: Mapping[str, Any]) -> str:
 def _no_drift(v: Mapping[str, Any]) -> str:
     reason = as_text(v.get("drift_unavailable"))
     if reason == NO_REFERENCE:
-        reason += " (register the model again with a sample of its training inputs)"
+        reason += " (add one with modelyard profile set and a sample of its training inputs)"
     return f"{DASH} ({esc(reason or 'no reference profile')})"
 
 

@@ -88,6 +88,7 @@ async function versionDetails(name, version, into) {
             ["Flavor", v.flavor],
             ["Files", lineage.version.files.map((f) => `${f.name} (${num(f.size)} B)`).join(", ")],
             ["Parameters", Object.keys(v.params).length ? JSON.stringify(v.params) : null],
+            ["Reference", v.checks_off ?? "profile of the registration sample (drift and the gate's data checks on)"],
           ])),
         h("div", {},
           h("h3", {}, "Metrics"),
