@@ -3,7 +3,8 @@
 A v2 *model* is a modelyard endpoint. Inputs are either one tensor per feature (shape
 ``[N]`` or ``[N, 1]``; BYTES for categorical features) or a single numeric tensor of shape
 ``[N, F]`` with features in signature order. Outputs are ``predict`` and, for classifiers,
-``predict_proba``.
+``predict_proba``. Tensors come and go as JSON or, with the binary tensor data extension,
+as raw bytes after a JSON header (``binary.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -21,7 +21,7 @@ from modelyard.packages import package_version
 from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.inputs import Columns, from_columns, from_matrix
 from modelyard.serving.auth import OPEN, require
-from modelyard.serving.body import read_json
+from modelyard.serving.binary import OutputTensor, binary_outputs, read_infer_body, respond
 from modelyard.serving.dataplane import DataPlane, plane_of
 from modelyard.serving.inference import decode_for
 from modelyard.serving.routing import pick_route
@@ -48,7 +48,11 @@ _KIND_TO_TYPE = {"i": "INT64", "u": "UINT64", "f": "FP64", "b": "BOOL"}
 @router.get("", dependencies=[Depends(require(OPEN))], summary="Server metadata")
 async def server_metadata() -> Response:
     return json_response(
-        {"name": "modelyard", "version": package_version("modelyard"), "extensions": []}
+        {
+            "name": "modelyard",
+            "version": package_version("modelyard"),
+            "extensions": ["binary_tensor_data"],
+        }
     )
 
 
@@ -120,7 +124,15 @@ INFER_SCHEMA = {
                     "required": ["inputs"],
                     "properties": {"inputs": {"type": "array"}},
                 }
-            }
+            },
+            "application/octet-stream": {
+                "schema": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "Inference-Header-Content-Length bytes of JSON, then "
+                    "the binary inputs' bytes (binary tensor data extension)",
+                }
+            },
         },
     }
 }
@@ -146,7 +158,7 @@ async def handle_infer(plane: DataPlane, name: str, request: Request) -> Respons
     """The whole of one v2 inference (also called by the fast path, see fastpath.py)."""
     version = request.path_params.get("version")
     _active(plane, name, version)  # before reading the body: unknown names cost nothing
-    payload = await read_json(request, plane.max_body_bytes)
+    payload = await read_infer_body(request, plane.max_body_bytes)
     active = _active(plane, name, version)  # again: the table may have swapped meanwhile
     key = None
     if version is None:  # a versioned URL asks for that version; otherwise route
@@ -157,37 +169,21 @@ async def handle_infer(plane: DataPlane, name: str, request: Request) -> Respons
     outputs = []
     if wanted is None or "predict" in wanted:
         predictions = served.output.predictions
-        outputs.append(
-            {
-                "name": "predict",
-                "shape": list(predictions.shape),
-                "datatype": _type_of(predictions),
-                "data": _flat(predictions),
-            }
-        )
+        outputs.append(OutputTensor("predict", _type_of(predictions), predictions))
     probabilities = served.output.probabilities
     if probabilities is not None and (wanted is None or "predict_proba" in wanted):
-        outputs.append(
-            {
-                "name": "predict_proba",
-                "shape": list(probabilities.shape),
-                "datatype": "FP64",
-                "data": _flat(probabilities),
-            }
-        )
+        outputs.append(OutputTensor("predict_proba", "FP64", probabilities))
     body: dict[str, Any] = {
         "model_name": name,
         "model_version": str(active.loaded.version.version),
-        "outputs": outputs,
         "parameters": {"prediction_ids": served.prediction_ids},
     }
     if isinstance(payload.get("id"), str):
         body["id"] = payload["id"]
-    return Response(
-        orjson.dumps(body),
-        media_type="application/json",
-        headers={"X-Modelyard-Version": served.version},
-    )
+    binary = binary_outputs(payload, [o.name for o in outputs])
+    response = respond(body, outputs, binary)
+    response.headers["X-Modelyard-Version"] = served.version
+    return response
 
 
 def _active(plane: DataPlane, name: str, version: str | None) -> ActiveEndpoint:
@@ -316,10 +312,3 @@ def _output_type(signature: Signature) -> str:
     if classes:
         return "BYTES"
     return "FP64"
-
-
-def _flat(values: np.ndarray) -> list[Any]:
-    flat = values.reshape(-1)
-    if flat.dtype.kind in "OUS":
-        return [str(v) for v in flat]
-    return flat.tolist()
