@@ -11,52 +11,19 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from tests.integration.serving_fixtures import Server, running_server
+from tests.integration.tabular import churn_pipeline, customers
 
 from modelyard import Yard
 
 pytestmark = pytest.mark.slow
 http = pytest.importorskip("tritonclient.http")
 
-PLANS = np.array(["basic", "plus", "pro"])
-
-
-def customers(rows: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "income": rng.normal(50, 15, rows).astype(np.float32),
-            "balance": rng.normal(1000, 400, rows),
-            "visits": rng.integers(0, 30, rows).astype(np.int64),
-            "plan": PLANS[rng.integers(0, 3, rows)],
-        }
-    )
-
 
 @pytest.fixture(scope="module")
 def mixed() -> tuple[Pipeline, pd.DataFrame]:
-    """Float32, float64, int64 and string features; string class labels."""
-    X = customers(400, 0)
-    y = np.where(X["balance"] / 40 + X["visits"] + (X["plan"] == "pro") * 8 > 45, "churn", "stay")
-    model = Pipeline(
-        [
-            (
-                "columns",
-                ColumnTransformer(
-                    [
-                        ("numbers", StandardScaler(), ["income", "balance", "visits"]),
-                        ("plan", OneHotEncoder(), ["plan"]),
-                    ]
-                ),
-            ),
-            ("classify", LogisticRegression(max_iter=500)),
-        ]
-    ).fit(X, y)
-    return model, X
+    return churn_pipeline()
 
 
 @pytest.fixture(scope="module")
@@ -81,10 +48,7 @@ def feature_inputs(X: pd.DataFrame) -> list[http.InferInput]:
     """One tensor per feature, each at tritonclient's default (binary) setting."""
     inputs = []
     for name in X.columns:
-        values = X[name].to_numpy()
-        if values.dtype == object:
-            values = values.astype(np.object_)
-        column = values.reshape(-1, 1)
+        column = X[name].to_numpy().reshape(-1, 1)
         tensor = http.InferInput(name, list(column.shape), _datatype(column))
         tensor.set_data_from_numpy(column)
         inputs.append(tensor)
