@@ -157,3 +157,33 @@ def test_bad_binary_requests_are_400_naming_the_input_and_the_rule(
     assert rule in response.json()["error"]
     if "add up" not in rule and "body's" not in response.json()["error"]:
         assert "'input-0'" in response.json()["error"]
+
+
+def test_a_binary_body_is_read_whatever_its_content_type(served: Server, logreg, cancer) -> None:
+    """curl --data-binary and urllib label it form data; tritonclient sends no type."""
+    row = cancer[0].iloc[:1].to_numpy(dtype="<f8")
+    header = _one("FP64", [1, 30], row.nbytes)
+    head = orjson.dumps(header)
+    response = httpx.post(
+        f"{served.url}/v2/models/cancer-api/infer",
+        content=head + row.tobytes(),
+        headers={
+            "Inference-Header-Content-Length": str(len(head)),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    expected = logreg.predict(cancer[0].iloc[:1]).tolist()
+    assert response.json()["outputs"][0]["data"] == expected
+
+
+def test_binary_sizes_without_the_header_are_400(served: Server) -> None:
+    response = httpx.post(
+        f"{served.url}/v2/models/cancer-api/infer", json=_one("FP64", [1, 30], 240), timeout=30
+    )
+    assert response.status_code == 400, response.text
+    assert (
+        "input 'input-0' has parameters.binary_data_size but the request has no "
+        in (response.json()["error"])
+    )
