@@ -143,9 +143,13 @@ def stub(served: Server) -> Iterator[object]:
 def test_typed_contents_answer_like_raw_ones(stub, mixed) -> None:
     model, _ = mixed
     X = customers(4, 4)
-    response = stub.ModelInfer(typed_request(X))
-    assert response.id == "typed-1"
-    assert response.model_version == "1"
+    response, call = stub.ModelInfer.with_call(
+        typed_request(X, model_version="1"), metadata=(("x-request-id", "trace-7"),)
+    )
+    assert (response.id, response.model_version) == ("typed-1", "1")
+    trailing = dict(call.trailing_metadata())
+    assert trailing["x-modelyard-version"] == "mixed@1"
+    assert trailing["x-request-id"] == "trace-7"
     result = client_lib.InferResult(response)
     assert [p.decode() for p in result.as_numpy("predict")] == model.predict(X).tolist()
 
