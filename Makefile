@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test lint typecheck unit clean docs-cli browser screenshots
+.PHONY: demo test lint typecheck unit clean docs-cli browser screenshots grpc-code
 
 # uv resolves and downloads in parallel: a fresh dev install takes seconds instead of the
 # three minutes pip needs for the same set. Unlike pip, uv writes no bytecode unless asked:
@@ -61,3 +61,10 @@ docs-cli: $(VENV)/.installed-dev
 # The README's console pictures, taken by the end-to-end browser tests.
 screenshots: $(VENV)/.installed-dev browser
 	MODELYARD_SCREENSHOTS=docs/img $(BIN)/pytest tests/integration/test_console.py
+
+# The v2 gRPC modules are generated from serving/grpc/*.proto and committed (see
+# docs/decisions.md); tests/serving/grpc/test_generated.py fails when they are stale.
+GRPC_DIR := src/modelyard/serving/grpc
+grpc-code: $(VENV)/.installed-dev
+	$(BIN)/python -m grpc_tools.protoc -Isrc --python_out=src --pyi_out=src --grpc_python_out=src $(GRPC_DIR)/oip.proto $(GRPC_DIR)/service.proto
+	rm -f $(GRPC_DIR)/oip_pb2_grpc.py $(GRPC_DIR)/service_pb2.py $(GRPC_DIR)/service_pb2.pyi

@@ -1,4 +1,4 @@
-"""Serve one scikit-learn model over HTTP: modelyard against three peers, in the same run.
+"""Serve one scikit-learn model over HTTP and gRPC: modelyard against three peers, in the same run.
 
     .venv/bin/python bench/serve.py [--quick] [--runs 3]
 
@@ -15,6 +15,12 @@ StandardScaler + LogisticRegression pipeline. Every peer serves that same pickle
   the default: prediction log and sketches).
 - ``modelyard-1w-nomon``: one worker with ``MODELYARD_MONITORING=false``, only in the 1-row
   c=64 cells, to measure what monitoring costs.
+- The Open Inference Protocol's other two forms, only in the c=64 cells, for the two servers
+  that speak v2: ``mlserver-bin`` / ``modelyard-1w-bin`` (HTTP with the binary tensor data
+  extension: what ``tritonclient.http`` sends by default; one [N, 30] FP64 tensor, outputs
+  asked back binary) and ``mlserver-grpc`` / ``modelyard-1w-grpc`` (v2 gRPC, the tensor in
+  ``raw_input_contents`` as ``tritonclient.grpc`` sends it; load from
+  ``bench/serve_peers/grpc_load.py``, one channel with C calls in flight, in place of wrk).
 
 Load comes from wrk (a separate process, ``bench/serve_peers/post.lua``) at concurrency 1, 8
 and 64 for 10 s each, with one-row and 100-row requests in each peer's own request format.
@@ -57,6 +63,7 @@ from pathlib import Path
 from typing import Any
 
 from registry import _tail, build_venv, machine, venv_python
+from serve_protocols import binary_body, binary_predictions, grpc_body, grpc_predictions
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -90,8 +97,21 @@ VENV_PINS: dict[str, list[str]] = {
         "uvloop<0.22",
     ],
 }
-PEERS = ("naive", "mlflow", "mlserver", "modelyard-1w", "modelyard-1w-nomon", "modelyard-2w")
+BINARY_PEERS = ("mlserver-bin", "modelyard-1w-bin")
+GRPC_PEERS = ("mlserver-grpc", "modelyard-1w-grpc")
+PEERS = (
+    "naive",
+    "mlflow",
+    "mlserver",
+    "modelyard-1w",
+    "modelyard-1w-nomon",
+    "modelyard-2w",
+    *BINARY_PEERS,
+    *GRPC_PEERS,
+)
 MONITOR_OFF = "modelyard-1w-nomon"  # measured in the 1-row c=64 cells only
+PROTOCOL_CONCURRENCY = 64  # the binary and gRPC peers are measured at this concurrency only
+GRPC_LOAD = PEER_FILES / "grpc_load.py"
 PEER_VENV = {"naive": "naive-fastapi", "mlflow": "mlflow", "mlserver": "mlserver"}
 MODELS = ("hgb", "logreg")
 MODEL_TITLES = {
@@ -101,6 +121,28 @@ MODEL_TITLES = {
 CEILING_ROWS = 64
 CHECK_ROWS = 100
 READY_TIMEOUT = 180
+
+
+def base_of(peer: str) -> str:
+    """The server a peer runs: ``mlserver-grpc`` is MLServer, spoken to over gRPC."""
+    return "mlserver" if peer.startswith("mlserver") else peer
+
+
+def protocol_of(peer: str) -> str:
+    if peer in BINARY_PEERS:
+        return "binary"
+    return "grpc" if peer in GRPC_PEERS else "json"
+
+
+def measured(peer: str, rows: int, c: int) -> bool:
+    """Whether ``peer`` has a (rows, c) cell at all."""
+    if peer == "naive":
+        return rows == 1
+    if peer == MONITOR_OFF:
+        return (rows, c) == (1, 64)
+    if protocol_of(peer) != "json":
+        return c == PROTOCOL_CONCURRENCY
+    return True
 
 
 def say(message: str) -> None:
@@ -217,6 +259,7 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
     predict_path: str
+    grpc_port: int | None = None
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -286,12 +329,14 @@ class Prepared:
     yard_home: Path
     bodies: dict[tuple[str, int], Path]
     expected: list[int]
+    header_lengths: dict[tuple[str, int], int] = field(default_factory=dict)  # binary bodies
 
 
 def start(peer: str, prepared: Prepared, venvs: dict[str, Path], scratch: Path) -> Server:
     port = free_port()
     log = scratch / f"{peer}-{prepared.model}-{port}.log"
     cwd = scratch
+    grpc_port = None
     if peer == "naive":
         venv = venvs["naive"]
         env = server_env(venv)
@@ -305,10 +350,11 @@ def start(peer: str, prepared: Prepared, venvs: dict[str, Path], scratch: Path) 
         command = [str(venv / "bin" / "mlflow"), "models", "serve", "-m", str(prepared.mlflow_dir)]
         command += ["-h", "127.0.0.1", "-p", str(port), "--env-manager", "local", "-w", "1"]
         ready, route = "/ping", "/invocations"
-    elif peer == "mlserver":
+    elif base_of(peer) == "mlserver":
         venv = venvs["mlserver"]
         env = server_env(venv)
-        folder = mlserver_folder(prepared, scratch, port)
+        grpc_port = free_port()
+        folder = mlserver_folder(prepared, scratch, port, grpc_port)
         command = [str(venv / "bin" / "mlserver"), "start", str(folder)]
         cwd = folder
         ready, route = "/v2/models/bench/ready", "/v2/models/bench/infer"
@@ -320,7 +366,12 @@ def start(peer: str, prepared: Prepared, venvs: dict[str, Path], scratch: Path) 
             env["MODELYARD_MONITORING"] = "false"
         if peer == "modelyard-2w":
             command += ["--workers", "2"]
+        if peer in GRPC_PEERS:
+            grpc_port = free_port()
+            command += ["--grpc-port", str(grpc_port)]
         ready, route = "/health/ready", "/v1/endpoints/bench-api/predict"
+        if peer in BINARY_PEERS:
+            route = "/v2/models/bench-api/infer"
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
@@ -331,7 +382,7 @@ def start(peer: str, prepared: Prepared, venvs: dict[str, Path], scratch: Path) 
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    server = Server(peer, prepared.model, port, process, log, route)
+    server = Server(peer, prepared.model, port, process, log, route, grpc_port)
     LIVE.append(server)
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
@@ -350,12 +401,12 @@ def start(peer: str, prepared: Prepared, venvs: dict[str, Path], scratch: Path) 
     raise PeerError(f"{peer} not ready within {READY_TIMEOUT} s: {_tail(log.read_text())}")
 
 
-def mlserver_folder(prepared: Prepared, scratch: Path, port: int) -> Path:
+def mlserver_folder(prepared: Prepared, scratch: Path, port: int, grpc_port: int) -> Path:
     assert prepared.mlserver_dir is not None
     folder = scratch / f"mlserver-{prepared.model}-{port}"
     folder.mkdir()
     settings = json.loads((PEER_FILES / "mlserver-settings.json").read_text(encoding="utf-8"))
-    settings.update(http_port=port, grpc_port=free_port(), metrics_port=free_port())
+    settings.update(http_port=port, grpc_port=grpc_port, metrics_port=free_port())
     model = json.loads((PEER_FILES / "mlserver-model-settings.json").read_text(encoding="utf-8"))
     model["parameters"]["uri"] = str(prepared.joblib_file)
     (folder / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
@@ -365,6 +416,10 @@ def mlserver_folder(prepared: Prepared, scratch: Path, port: int) -> Path:
 
 def body_for(peer: str, frame: Any) -> bytes:
     """One request of ``frame``'s rows in the peer's own format."""
+    if peer in BINARY_PEERS:
+        return binary_body(frame)[0]
+    if peer in GRPC_PEERS:
+        return grpc_body(frame, "bench" if base_of(peer) == "mlserver" else "bench-api")
     rows = frame.to_numpy(dtype=float)
     if peer == "naive":
         assert len(rows) == 1
@@ -399,21 +454,64 @@ def check(server: Server, frame: Any, expected: list[int]) -> None:
     else:
         cases = [(frame.iloc[[0]], expected[:1]), (frame.head(CHECK_ROWS), expected[:CHECK_ROWS])]
     for rows, wanted in cases:
-        status, payload = http(server.url(server.predict_path), body_for(server.peer, rows))
-        if status != 200:
-            raise PeerError(f"{server.peer}: check request answered {status}: {payload[:300]!r}")
-        got = predictions_of(server.peer, payload)
+        got = answer_of(server, rows)
         if got != wanted:
             raise PeerError(f"{server.peer}: predictions differ from the model's: {got[:10]}…")
+
+
+def answer_of(server: Server, rows: Any) -> list[int]:
+    """The peer's predictions for ``rows``, over the peer's protocol."""
+    peer = server.peer
+    if peer in GRPC_PEERS:
+        try:
+            return grpc_predictions(f"127.0.0.1:{server.grpc_port}", body_for(peer, rows))
+        except Exception as exc:  # grpc.RpcError, or an answer without the output
+            raise PeerError(f"{peer}: check call failed: {_tail(str(exc))}") from None
+    if peer in BINARY_PEERS:
+        body, length = binary_body(rows)
+        headers = {"Inference-Header-Content-Length": str(length)}
+        status, payload, answered = post(server.url(server.predict_path), body, headers)
+        if status != 200:
+            raise PeerError(f"{peer}: check request answered {status}: {payload[:300]!r}")
+        return binary_predictions(answered, payload)
+    status, payload = http(server.url(server.predict_path), body_for(peer, rows))
+    if status != 200:
+        raise PeerError(f"{peer}: check request answered {status}: {payload[:300]!r}")
+    return predictions_of(peer, payload)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+    """A POST with raw headers; status, body and the response's headers (names in lower
+    case)."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read(), _lower(response.headers.items())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), _lower(exc.headers.items())
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers}
 
 
 # -- load ---------------------------------------------------------------------------------
 
 
-def wrk(server: Server, body: Path, connections: int, seconds: float) -> dict[str, Any]:
-    command = [WRK, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
-    command += ["-s", str(LUA), server.url(server.predict_path)]
+def wrk(
+    server: Server, body: Path, connections: int, seconds: float, header_length: int | None
+) -> dict[str, Any]:
+    """wrk (or, for gRPC, grpc_load.py) for ``seconds``: its BENCH_JSON summary."""
+    if server.grpc_port is not None:
+        target = f"127.0.0.1:{server.grpc_port}"
+        command = [sys.executable, str(GRPC_LOAD), target, str(body), str(connections)]
+        command.append(str(max(1, round(seconds))))
+    else:
+        command = [WRK, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+        command += ["--timeout", "10s", "-s", str(LUA), server.url(server.predict_path)]
     env = dict(os.environ, BENCH_BODY=str(body))
+    if header_length is not None:
+        env["BENCH_HEADER_LENGTH"] = str(header_length)
     done = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=seconds + 60, check=False
     )
@@ -424,16 +522,22 @@ def wrk(server: Server, body: Path, connections: int, seconds: float) -> dict[st
 
 
 def window(
-    server: Server, body: Path, rows: int, connections: int, seconds: float, warmup: float
+    server: Server,
+    body: Path,
+    rows: int,
+    connections: int,
+    seconds: float,
+    warmup: float,
+    header_length: int | None = None,
 ) -> dict[str, Any]:
     if warmup > 0:
-        wrk(server, body, connections, warmup)
+        wrk(server, body, connections, warmup, header_length)
     if server.process.poll() is not None:
         raise PeerError(f"{server.peer} died: {_tail(server.log.read_text())}")
     cpu_before = group_cpu_seconds(server.pgid)
     busy_before = machine_busy_seconds()
     wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = wrk(server, body, connections, seconds)
+    out = wrk(server, body, connections, seconds, header_length)
     cpu = group_cpu_seconds(server.pgid) - cpu_before
     busy = machine_busy_seconds() - busy_before
     wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -559,13 +663,16 @@ def prepare(
     say(f"{name}: registered in a fresh modelyard home, endpoint bench-api -> bench@1")
 
     bodies = {}
+    header_lengths = {}
     for peer in PEERS:
         for rows in (1, 100):
             if peer == "naive" and rows != 1:
                 continue
-            path = scratch / f"body-{name}-{peer}-{rows}.json"
+            path = scratch / f"body-{name}-{peer}-{rows}.bin"
             path.write_bytes(body_for(peer, frame.head(rows)))
             bodies[(peer, rows)] = path
+            if peer in BINARY_PEERS:
+                header_lengths[(peer, rows)] = binary_body(frame.head(rows))[1]
     prepared = Prepared(
         name,
         model_file,
@@ -574,6 +681,7 @@ def prepare(
         home,
         bodies,
         expected,
+        header_lengths,
     )
     return prepared, problems
 
@@ -653,6 +761,19 @@ def targets(cells: dict[str, Any]) -> list[dict[str, Any]]:
                     f"p99 {me['p99_ms']:.1f} vs {ms['p99_ms']:.1f} ms",
                 }
             )
+        for suffix, form in (("bin", "binary-tensor HTTP"), ("grpc", "gRPC")):
+            mine = cells.get(f"{model}|1|64|modelyard-1w-{suffix}")
+            theirs = cells.get(f"{model}|1|64|mlserver-{suffix}")
+            if mine and theirs:
+                ratio = mine["req_s"] / theirs["req_s"] if theirs["req_s"] else float("inf")
+                verdicts.append(
+                    {
+                        "target": f"{model}, 1-row, c=64, {form}: modelyard-1w >= MLServer req/s",
+                        "met": ratio >= 1.0,
+                        "detail": f"{mine['req_s']:,.0f} vs {theirs['req_s']:,.0f} req/s = "
+                        f"{ratio:.2f}x; p99 {mine['p99_ms']:.1f} vs {theirs['p99_ms']:.1f} ms",
+                    }
+                )
         off = cells.get(f"{model}|1|64|{MONITOR_OFF}")
         if me and off:
             kept = me["req_s"] / off["req_s"]
@@ -812,7 +933,7 @@ def run(
     venvs: dict[str, Path] = {}
     pins: dict[str, list[str]] = {"modelyard (project .venv)": shared_pins((*SHARED, "skops"))}
     for peer, venv_name in PEER_VENV.items():
-        if peer in args.skip:
+        if all(p in args.skip for p in PEERS if base_of(p) == peer):
             continue
         venv, problem = ensure_venv(venv_name)
         if venv is None:
@@ -821,7 +942,7 @@ def run(
             continue
         venvs[peer] = venv
         pins[peer] = venv_pins(venv_name)
-    peers = [p for p in PEERS if p not in args.skip and p not in problems]
+    peers = [p for p in PEERS if p not in args.skip and base_of(p) not in problems]
 
     windows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="modelyard-serve-bench-") as tmp:
@@ -841,13 +962,9 @@ def run(
             for peer, why in failed.items():
                 problems[peer] = why
                 say(f"{peer.upper()} UNAVAILABLE: {why}")
-        peers = [p for p in peers if p not in problems]
+        peers = [p for p in peers if base_of(p) not in problems]
         per_server = sum(
-            1
-            for rows in row_sizes
-            for c in concurrency
-            for p in peers
-            if not (p == "naive" and rows != 1) and not (p == MONITOR_OFF and (rows, c) != (1, 64))
+            1 for rows in row_sizes for c in concurrency for p in peers if measured(p, rows, c)
         )
         per_model = per_server * (seconds + args.warmup + 0.5) + 8 * len(peers)
         estimate = runs * len(models) * per_model
@@ -861,9 +978,8 @@ def run(
                         (rows, c)
                         for rows in row_sizes
                         for c in concurrency
-                        if not (peer == "naive" and rows != 1)
+                        if measured(peer, rows, c)
                         and not (thin and run_index > 0 and (rows == 100 or c == 8))
-                        and not (peer == MONITOR_OFF and (rows, c) != (1, 64))
                     ]
                     started = time.perf_counter()
                     try:
@@ -873,7 +989,8 @@ def run(
                             check(server, frame, prepared[model].expected)
                             for rows, c in cells:
                                 body = prepared[model].bodies[(peer, rows)]
-                                w = window(server, body, rows, c, seconds, args.warmup)
+                                length = prepared[model].header_lengths.get((peer, rows))
+                                w = window(server, body, rows, c, seconds, args.warmup, length)
                                 w.update(run=run_index, model=model, peer=peer, rows=rows, c=c)
                                 w["startup_s"] = startup
                                 windows.append(w)

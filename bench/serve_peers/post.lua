@@ -1,4 +1,4 @@
--- wrk script: POST one fixed JSON body, print a JSON summary when done.
+-- wrk script: POST one fixed body (JSON, or v2 binary tensors), print a JSON summary when done.
 --   BENCH_BODY=/path/body.json wrk -t1 -c64 -d10s -s post.lua http://127.0.0.1:8000/route
 -- The summary is one line starting with "BENCH_JSON " so the orchestrator can find it.
 
@@ -6,7 +6,14 @@ local file = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 wrk.method = "POST"
 wrk.body = file:read("*a")
 file:close()
-wrk.headers["Content-Type"] = "application/json"
+-- BENCH_HEADER_LENGTH set: a v2 body with binary tensors after that many bytes of JSON
+-- (sent with no Content-Type, as tritonclient.http sends it).
+local header_length = os.getenv("BENCH_HEADER_LENGTH")
+if header_length then
+  wrk.headers["Inference-Header-Content-Length"] = header_length
+else
+  wrk.headers["Content-Type"] = "application/json"
+end
 
 function done(summary, latency, requests)
   local e = summary.errors

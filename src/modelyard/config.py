@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Largest request body accepted (413)."
     )
+    grpc_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve the Open Inference Protocol v2 over gRPC on this port too "
+        "(`serve --grpc-port`); off by default.",
+    )
+    grpc_host: str = Field(
+        default="127.0.0.1",
+        description="Address the gRPC port listens on (`serve` sets it to its --host).",
+    )
     poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="How often servers check for alias/endpoint moves."
     )

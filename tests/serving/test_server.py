@@ -1,7 +1,16 @@
-"""Starting the server: the open-files limit leaves room for the connection cap."""
+"""Starting the server: the open-files limit leaves room for the connection cap; a gRPC
+port that cannot be used is refused before anything starts."""
 
+import socket
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from modelyard.config import Settings
+from modelyard.errors import InvalidInput
+from modelyard.serving.server import serve
 
 CODE = """
 import resource
@@ -17,3 +26,18 @@ def test_the_soft_open_files_limit_is_raised_for_the_connection_cap() -> None:
     done = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, check=True)
     raised, wanted = done.stdout.split()
     assert raised == wanted
+
+
+def test_a_grpc_port_that_cannot_be_used_is_refused_before_starting(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, grpc_port=9999)
+    with pytest.raises(InvalidInput, match=r"--grpc-port must differ from --port \(9999\)"):
+        serve(settings, "127.0.0.1", 9999, 1)
+    with pytest.raises(InvalidInput, match="--grpc-port must be from 1 to 65535, got 70000"):
+        serve(settings.model_copy(update={"grpc_port": 70000}), "127.0.0.1", 0, 1)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = settings.model_copy(update={"grpc_port": port})
+        with pytest.raises(InvalidInput, match=f"cannot listen on 127.0.0.1:{port}"):
+            serve(busy, "127.0.0.1", 0, 1)

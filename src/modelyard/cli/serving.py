@@ -247,6 +247,11 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, help="Worker processes sharing the port."),
+    grpc_port: int | None = typer.Option(
+        None,
+        help="Also serve the Open Inference Protocol v2 over gRPC on this port (same "
+        "address, keys, endpoints and monitoring as HTTP).",
+    ),
     dev: bool = typer.Option(False, "--dev", help="No API keys (loopback addresses only)."),
     no_controller: bool = typer.Option(
         False,
@@ -255,8 +260,8 @@ def serve(
     ),
 ) -> None:
     """Serve every endpoint over HTTP (simple JSON, Open Inference Protocol v2, /metrics),
-    the admin API and the web console at /ui, with the controller that advances rollouts and
-    acts on policies (one acts fleet-wide)."""
+    and over v2 gRPC with --grpc-port, the admin API and the web console at /ui, with the
+    controller that advances rollouts and acts on policies (one acts fleet-wide)."""
     from modelyard.config import load_settings
     from modelyard.serving.server import serve as run
 
@@ -270,6 +275,7 @@ def serve(
             "actor": options.actor,
             "dev": dev or None,
             "controller": False if no_controller else None,
+            "grpc_port": grpc_port,
         }.items()
         if v is not None
     }

@@ -18,7 +18,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from functools import partial
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -59,9 +61,13 @@ from modelyard.serving.inference import Inference
 from modelyard.serving.key_cache import KeyCache
 from modelyard.serving.limits import CallerLimits
 from modelyard.serving.metrics import Metrics
+from modelyard.serving.server import graceful_seconds
 from modelyard.serving.shadow import Mirror
 from modelyard.serving.storecall import ACTION_SECONDS
 from modelyard.serving.table_reads import TableReads
+
+if TYPE_CHECKING:
+    from modelyard.serving.grpc.server import GrpcServer
 
 log = logging.getLogger(__name__)
 LAST_WORDS_SECONDS = 10.0  # the prediction log's last write, when shutting down is stuck
@@ -133,10 +139,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        grpc_server = _grpc_server(app, settings)
+        grace = graceful_seconds(settings)
+        stop_grpc = None if grpc_server is None else partial(grpc_server.begin_stop, grace)
         if handle_sigterm:
             last_words = recorder.close if recorder is not None else None
-            _drain_on_sigterm(plane, settings.drain_seconds, settings.shutdown_seconds, last_words)
+            _drain_on_sigterm(
+                plane, settings.drain_seconds, settings.shutdown_seconds, last_words, stop_grpc
+            )
         await table.start()
+        if grpc_server is not None:
+            await grpc_server.start()
         refreshing = None
         if recorder is not None:
             recorder.start()
@@ -154,6 +167,8 @@ def create_app(
             yield
         finally:
             plane.draining = True
+            if grpc_server is not None:  # (HTTP has stopped taking requests by now)
+                await grpc_server.stop(grace)
             if refreshing is not None:
                 refreshing.cancel()
                 with suppress(asyncio.CancelledError):
@@ -240,15 +255,25 @@ def _install_error_handlers(app: FastAPI) -> None:
         return respond_to_error(request.scope, exc)
 
 
+def _grpc_server(app: FastAPI, settings: Settings) -> GrpcServer | None:
+    if settings.grpc_port is None:
+        return None
+    from modelyard.serving.grpc.server import GrpcServer
+
+    return GrpcServer(app, settings.grpc_host, settings.grpc_port, settings.max_body_bytes)
+
+
 def _drain_on_sigterm(
     plane: DataPlane,
     seconds: float,
     cap_seconds: float,
     last_words: Callable[[], None] | None,
+    stop_grpc: Callable[[], None] | None = None,
 ) -> None:
-    """On SIGTERM report not-ready first, so load balancers stop sending, then shut down;
-    if that hangs (a model call, the database), exit ``cap_seconds`` after the signal
-    anyway, once ``last_words`` (writing the prediction log) had its chance."""
+    """On SIGTERM report not-ready first, so load balancers stop sending, then shut down
+    (HTTP and gRPC together: both stop taking calls and finish those in flight); if that
+    hangs (a model call, the database), exit ``cap_seconds`` after the signal anyway, once
+    ``last_words`` (writing the prediction log) had its chance."""
     loop = asyncio.get_running_loop()
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -261,6 +286,8 @@ def _drain_on_sigterm(
         exit_anyway_after(max(seconds + 1, cap_seconds - LAST_WORDS_SECONDS), last_words)
 
         def hand_over() -> None:
+            if stop_grpc is not None:
+                stop_grpc()
             if callable(previous):
                 previous(signum, frame)
 

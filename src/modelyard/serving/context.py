@@ -19,6 +19,11 @@ def _valid(value: bytes) -> bool:
     return 0 < len(value) <= _MAX_ID and all(33 <= b < 127 for b in value)
 
 
+def new_request_id(given: bytes) -> str:
+    """The caller's id when it is a sane one, else a fresh one (HTTP and gRPC alike)."""
+    return given.decode() if _valid(given) else uuid.uuid4().hex
+
+
 class RequestContext:
     """Honours a caller's ``X-Request-ID`` (or makes one) and echoes it on every response."""
 
@@ -30,7 +35,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         given = next((v for k, v in scope["headers"] if k == _HEADER), b"")
-        rid = given if _valid(given) else uuid.uuid4().hex.encode()
+        rid = new_request_id(given).encode()
         scope.setdefault("state", {})["request_id"] = rid.decode()
 
         async def send_with_id(message: Message) -> None:

@@ -42,6 +42,13 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     if not 0 <= port <= 65535:
         raise InvalidInput(f"--port must be from 0 to 65535, got {port}")
     _check_port_free(host, port)
+    if settings.grpc_port is not None:
+        if not 1 <= settings.grpc_port <= 65535:
+            raise InvalidInput(f"--grpc-port must be from 1 to 65535, got {settings.grpc_port}")
+        if settings.grpc_port == port:
+            raise InvalidInput(f"--grpc-port must differ from --port ({port})")
+        _check_port_free(host, settings.grpc_port)
+        settings = settings.model_copy(update={"grpc_host": host})
     if settings.dev:
         log.warning("--dev: API keys are OFF (loopback only)")
     if settings.max_connections:
@@ -61,11 +68,8 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # handler in place, a drained SIGTERM ends the process with status 0, not -15.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     controlling = _start_controller(settings) if settings.controller else None
-    # In-flight requests get what the shutdown cap leaves after the drain, less time to
-    # write the prediction log (serving/app.py ends the process at the cap regardless).
-    graceful = max(1, int(settings.shutdown_seconds - settings.drain_seconds - 5))
     try:
-        _run(uvicorn, settings, host, port, workers, graceful)
+        _run(uvicorn, settings, host, port, workers, graceful_seconds(settings))
     finally:
         if controlling is not None:
             controller, services = controlling
@@ -73,8 +77,15 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
             services.close()
 
 
+def graceful_seconds(settings: Settings) -> int:
+    """What in-flight requests (HTTP and gRPC) get: what the shutdown cap leaves after the
+    drain, less time to write the prediction log (serving/app.py ends the process at the
+    cap regardless)."""
+    return max(1, int(settings.shutdown_seconds - settings.drain_seconds - 5))
+
+
 def _run(
-    uvicorn: Any, settings: Settings, host: str, port: int, workers: int, graceful_seconds: int
+    uvicorn: Any, settings: Settings, host: str, port: int, workers: int, graceful: int
 ) -> None:
     from modelyard.serving.protocol import protocol_for
 
@@ -89,7 +100,7 @@ def _run(
         forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,
         log_level="info",
-        timeout_graceful_shutdown=graceful_seconds,
+        timeout_graceful_shutdown=graceful,
     )
 
 

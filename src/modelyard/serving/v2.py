@@ -3,15 +3,16 @@
 A v2 *model* is a modelyard endpoint. Inputs are either one tensor per feature (shape
 ``[N]`` or ``[N, 1]``; BYTES for categorical features) or a single numeric tensor of shape
 ``[N, F]`` with features in signature order. Outputs are ``predict`` and, for classifiers,
-``predict_proba``.
+``predict_proba``. Tensors come and go as JSON or, with the binary tensor data extension,
+as raw bytes after a JSON header (``binary.py``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -21,9 +22,9 @@ from modelyard.packages import package_version
 from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.inputs import Columns, from_columns, from_matrix
 from modelyard.serving.auth import OPEN, require
-from modelyard.serving.body import read_json
+from modelyard.serving.binary import OutputTensor, binary_outputs, read_infer_body, respond
 from modelyard.serving.dataplane import DataPlane, plane_of
-from modelyard.serving.inference import decode_for
+from modelyard.serving.inference import Served, decode_for
 from modelyard.serving.nd_tensors import decode_tensors, tensor_metadata
 from modelyard.serving.routing import pick_route
 from modelyard.serving.status import json_response
@@ -49,7 +50,11 @@ _KIND_TO_TYPE = {"i": "INT64", "u": "UINT64", "f": "FP64", "b": "BOOL"}
 @router.get("", dependencies=[Depends(require(OPEN))], summary="Server metadata")
 async def server_metadata() -> Response:
     return json_response(
-        {"name": "modelyard", "version": package_version("modelyard"), "extensions": []}
+        {
+            "name": "modelyard",
+            "version": package_version("modelyard"),
+            "extensions": ["binary_tensor_data"],
+        }
     )
 
 
@@ -71,34 +76,32 @@ async def ready(request: Request) -> Response:
     summary="Model metadata (one version)",
 )
 async def model_metadata(name: str, request: Request, version: str | None = None) -> Response:
-    active = _active(plane_of(request), name, version)
+    return json_response(metadata_of(resolve(plane_of(request), name, version), name))
+
+
+def metadata_of(active: ActiveEndpoint, name: str) -> dict[str, Any]:
+    """The v2 model metadata of ``active`` served as ``name`` (HTTP and gRPC)."""
     signature = active.loaded.signature
     outputs = [{"name": "predict", "datatype": _output_type(signature), "shape": [-1]}]
     if signature.output.has_proba:
         width = len(signature.output.classes or ()) or -1
         outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, width]})
-    return json_response(
-        {
-            "name": name,
-            "versions": [str(active.loaded.version.version)],
-            "platform": f"modelyard-{active.loaded.version.flavor}",
-            "inputs": [
-                tensor_metadata(f)
-                if f.kind == "tensor"
-                else {
-                    "name": f.name,
-                    "datatype": "FP64" if f.numeric else "BYTES",
-                    "shape": [-1, 1],
-                }
-                for f in signature.inputs
-            ],
-            "outputs": outputs,
-            "parameters": {
-                "model": active.loaded.version.name,
-                "classes": active.loaded.classes,
-            },
-        }
-    )
+    return {
+        "name": name,
+        "versions": [str(active.loaded.version.version)],
+        "platform": f"modelyard-{active.loaded.version.flavor}",
+        "inputs": [
+            tensor_metadata(f)
+            if f.kind == "tensor"
+            else {"name": f.name, "datatype": "FP64" if f.numeric else "BYTES", "shape": [-1, 1]}
+            for f in signature.inputs
+        ],
+        "outputs": outputs,
+        "parameters": {
+            "model": active.loaded.version.name,
+            "classes": active.loaded.classes,
+        },
+    }
 
 
 @router.get("/models/{name}/ready", dependencies=[Depends(require("read"))], summary="Model ready")
@@ -108,13 +111,17 @@ async def model_metadata(name: str, request: Request, version: str | None = None
     summary="Model ready (one version)",
 )
 async def model_ready(name: str, request: Request, version: str | None = None) -> Response:
-    active = _active(plane_of(request), name, version)
-    # Not ready while too many of its model calls hang (see runtime/runner.py).
-    ready = all(v.loaded.runner.ready for v in active.every)
+    active = resolve(plane_of(request), name, version)
+    ready = is_ready(active)
     return json_response(
         {"name": name, "ready": ready, "version": str(active.loaded.version.version)},
         200 if ready else 503,
     )
+
+
+def is_ready(active: ActiveEndpoint) -> bool:
+    """Not while too many of its model calls hang (see runtime/runner.py)."""
+    return all(v.loaded.runner.ready for v in active.every)
 
 
 INFER_SCHEMA = {
@@ -127,7 +134,15 @@ INFER_SCHEMA = {
                     "required": ["inputs"],
                     "properties": {"inputs": {"type": "array"}},
                 }
-            }
+            },
+            "application/octet-stream": {
+                "schema": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "Inference-Header-Content-Length bytes of JSON, then "
+                    "the binary inputs' bytes (binary tensor data extension)",
+                }
+            },
         },
     }
 }
@@ -152,9 +167,36 @@ async def model_infer(name: str, request: Request, version: str | None = None) -
 async def handle_infer(plane: DataPlane, name: str, request: Request) -> Response:
     """The whole of one v2 inference (also called by the fast path, see fastpath.py)."""
     version = request.path_params.get("version")
-    _active(plane, name, version)  # before reading the body: unknown names cost nothing
-    payload = await read_json(request, plane.max_body_bytes)
-    active = _active(plane, name, version)  # again: the table may have swapped meanwhile
+    resolve(plane, name, version)  # before reading the body: unknown names cost nothing
+    payload = await read_infer_body(request, plane.max_body_bytes)
+    answer = await infer(plane, name, version, request, payload)
+    body: dict[str, Any] = {
+        "model_name": name,
+        "model_version": answer.version,
+        "parameters": {"prediction_ids": answer.served.prediction_ids},
+    }
+    if isinstance(payload.get("id"), str):
+        body["id"] = payload["id"]
+    binary = binary_outputs(payload, [o.name for o in answer.outputs])
+    response = respond(body, answer.outputs, binary)
+    response.headers["X-Modelyard-Version"] = answer.served.version
+    return response
+
+
+@dataclass(frozen=True)
+class Answer:
+    version: str  # the v2 model version that answered ("3")
+    served: Served
+    outputs: list[OutputTensor]
+
+
+async def infer(
+    plane: DataPlane, name: str, version: str | None, request: Request, payload: Any
+) -> Answer:
+    """Route, decode, validate and run a v2 request already read into JSON form (HTTP,
+    or gRPC's request turned into the same form); ``request`` carries the headers that
+    route and the key that was admitted."""
+    active = resolve(plane, name, version)  # again: the table may have swapped meanwhile
     key = None
     if version is None:  # a versioned URL asks for that version; otherwise route
         active, key = pick_route(active, request, None)
@@ -164,40 +206,14 @@ async def handle_infer(plane: DataPlane, name: str, request: Request) -> Respons
     outputs = []
     if wanted is None or "predict" in wanted:
         predictions = served.output.predictions
-        outputs.append(
-            {
-                "name": "predict",
-                "shape": list(predictions.shape),
-                "datatype": _type_of(predictions),
-                "data": _flat(predictions),
-            }
-        )
+        outputs.append(OutputTensor("predict", _type_of(predictions), predictions))
     probabilities = served.output.probabilities
     if probabilities is not None and (wanted is None or "predict_proba" in wanted):
-        outputs.append(
-            {
-                "name": "predict_proba",
-                "shape": list(probabilities.shape),
-                "datatype": "FP64",
-                "data": _flat(probabilities),
-            }
-        )
-    body: dict[str, Any] = {
-        "model_name": name,
-        "model_version": str(active.loaded.version.version),
-        "outputs": outputs,
-        "parameters": {"prediction_ids": served.prediction_ids},
-    }
-    if isinstance(payload.get("id"), str):
-        body["id"] = payload["id"]
-    return Response(
-        orjson.dumps(body),
-        media_type="application/json",
-        headers={"X-Modelyard-Version": served.version},
-    )
+        outputs.append(OutputTensor("predict_proba", "FP64", probabilities))
+    return Answer(str(active.loaded.version.version), served, outputs)
 
 
-def _active(plane: DataPlane, name: str, version: str | None) -> ActiveEndpoint:
+def resolve(plane: DataPlane, name: str, version: str | None) -> ActiveEndpoint:
     """The endpoint as served; a v2 version in the path must be one of its routes'."""
     active = plane.endpoint(name)
     if version is None:
@@ -325,10 +341,3 @@ def _output_type(signature: Signature) -> str:
     if classes:
         return "BYTES"
     return "FP64"
-
-
-def _flat(values: np.ndarray) -> list[Any]:
-    flat = values.reshape(-1)
-    if flat.dtype.kind in "OUS":
-        return [str(v) for v in flat]
-    return flat.tolist()

@@ -1,0 +1,182 @@
+"""The binary tensor data extension of v2 HTTP (what ``tritonclient.http`` sends by default).
+
+A request with an ``Inference-Header-Content-Length: N`` header is N bytes of JSON, then
+the raw bytes of each input whose ``parameters.binary_data_size`` says so, in the order of
+the inputs. Here those bytes become the same ``data`` lists a JSON request carries, so the
+rest of the v2 route (validation, batching, monitoring) cannot tell the two apart.
+
+Outputs are sent as raw bytes when asked for: ``parameters.binary_data`` on a requested
+output, else ``binary_data_output`` in the request's parameters; the response then carries
+the same header and its JSON names each output's ``binary_data_size``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.serving.body import read_bytes, read_json
+from modelyard.serving.errors import HttpError
+from modelyard.serving.tensors import TensorError, check_shape, from_raw, to_raw
+
+HEADER = "inference-header-content-length"
+
+
+@dataclass(frozen=True)
+class OutputTensor:
+    name: str
+    datatype: str
+    values: np.ndarray
+
+
+async def read_infer_body(request: Request, limit: int) -> Any:
+    """A v2 inference request as JSON, whether it came as JSON or with binary tensors."""
+    declared = request.headers.get(HEADER)
+    if declared is None:
+        payload = await read_json(request, limit)
+        for name in _binary_inputs(payload):
+            raise _bad(
+                f"input {name!r} has parameters.binary_data_size but the request has no "
+                "Inference-Header-Content-Length header saying where its JSON ends"
+            )
+        return payload
+    # Any Content-Type is taken: curl and urllib label such a body form data, tritonclient
+    # sends none. (A browser cannot add this header cross-site without a CORS preflight,
+    # which this server never grants, so this opens nothing to other sites.)
+    return parse_binary(await read_bytes(request, limit), declared)
+
+
+def parse_binary(raw: bytes, declared: str) -> Any:
+    """``raw`` split at the ``Inference-Header-Content-Length`` value ``declared``: the
+    JSON header with every binary input's bytes decoded into its ``data``."""
+    if not declared.strip().isdigit():
+        raise _bad(f"Inference-Header-Content-Length must be a number of bytes, got {declared!r}")
+    length = int(declared)
+    if length == 0 or length > len(raw):
+        raise _bad(
+            f"Inference-Header-Content-Length is {length}; it must be from 1 to the body's "
+            f"{len(raw)} bytes"
+        )
+    try:
+        payload = orjson.loads(raw[:length])
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(
+            400,
+            "malformed_json",
+            f"the first {length} bytes (Inference-Header-Content-Length) are not valid JSON: {exc}",
+        ) from None
+    try:
+        _attach(payload, memoryview(raw)[length:])
+    except TensorError as exc:
+        raise _bad(str(exc)) from None
+    return payload
+
+
+def _attach(payload: Any, tail: memoryview) -> None:
+    tensors = payload.get("inputs") if isinstance(payload, dict) else None
+    offset = 0
+    for index, tensor in enumerate(tensors if isinstance(tensors, list) else ()):
+        parameters = tensor.get("parameters") if isinstance(tensor, dict) else None
+        if not isinstance(parameters, dict) or "binary_data_size" not in parameters:
+            continue
+        name = tensor.get("name")
+        label = name if isinstance(name, str) else f"inputs[{index}]"
+        size = parameters["binary_data_size"]
+        if type(size) is not int or size < 0:
+            raise TensorError(
+                f"input {label!r}: parameters.binary_data_size must be a number of bytes >= 0,"
+                f" got {size!r}"
+            )
+        if "data" in tensor:
+            raise TensorError(f"input {label!r}: has both data and binary_data_size; send one")
+        if offset + size > len(tail):
+            raise TensorError(
+                f"input {label!r}: binary_data_size {size} goes past the end of the body "
+                f"({len(tail) - offset} bytes of binary data left for it)"
+            )
+        shape = check_shape(label, tensor.get("shape"))
+        tensor["data"] = from_raw(
+            label, tensor.get("datatype"), shape, bytes(tail[offset : offset + size])
+        )
+        offset += size
+    if offset != len(tail):
+        raise TensorError(
+            f"the body has {len(tail)} bytes after its JSON header, but the inputs' "
+            f"binary_data_size add up to {offset}"
+        )
+
+
+def _binary_inputs(payload: Any) -> list[str]:
+    tensors = payload.get("inputs") if isinstance(payload, dict) else None
+    return [
+        str(t.get("name"))
+        for t in (tensors if isinstance(tensors, list) else ())
+        if isinstance(t, dict)
+        and isinstance(t.get("parameters"), dict)
+        and "binary_data_size" in t["parameters"]
+    ]
+
+
+def binary_outputs(payload: dict[str, Any], names: list[str]) -> set[str]:
+    """Which of the outputs ``names`` go back as raw bytes."""
+    parameters = payload.get("parameters")
+    default = False
+    if isinstance(parameters, dict) and "binary_data_output" in parameters:
+        default = parameters["binary_data_output"]
+        if not isinstance(default, bool):
+            raise _bad(f"parameters.binary_data_output must be true or false, got {default!r}")
+    chosen = {name: default for name in names}
+    for index, output in enumerate(payload.get("outputs") or ()):
+        asked = output.get("parameters") if isinstance(output, dict) else None
+        if isinstance(asked, dict) and "binary_data" in asked:
+            if not isinstance(asked["binary_data"], bool):
+                raise _bad(
+                    f"outputs[{index}].parameters.binary_data must be true or false, "
+                    f"got {asked['binary_data']!r}"
+                )
+            chosen[output["name"]] = asked["binary_data"]
+    return {name for name, binary in chosen.items() if binary}
+
+
+def respond(body: dict[str, Any], outputs: list[OutputTensor], binary: set[str]) -> Response:
+    """The inference response: JSON alone, or a JSON header and the binary outputs' bytes."""
+    chunks = []
+    described = []
+    for output in outputs:
+        tensor: dict[str, Any] = {
+            "name": output.name,
+            "shape": list(output.values.shape),
+            "datatype": output.datatype,
+        }
+        if output.name in binary:
+            raw = to_raw(output.values, output.datatype)
+            tensor["parameters"] = {"binary_data_size": len(raw)}
+            chunks.append(raw)
+        else:
+            tensor["data"] = _flat(output.values)
+        described.append(tensor)
+    header = orjson.dumps({**body, "outputs": described})
+    if not chunks:
+        return Response(header, media_type="application/json")
+    return Response(
+        b"".join((header, *chunks)),
+        media_type="application/octet-stream",
+        headers={"Inference-Header-Content-Length": str(len(header))},
+    )
+
+
+def _flat(values: np.ndarray) -> list[Any]:
+    flat = values.reshape(-1)
+    if flat.dtype.kind in "OUS":
+        return [str(v) for v in flat]
+    result: list[Any] = flat.tolist()
+    return result
+
+
+def _bad(message: str) -> HttpError:
+    return HttpError(400, "bad_request", message)

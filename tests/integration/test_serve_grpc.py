@@ -1,0 +1,293 @@
+"""``tritonclient.grpc`` at its default settings against ``modelyard serve --grpc-port``:
+the same answers, keys, routing, monitoring and errors as v2 HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc as grpclib
+import numpy as np
+import pandas as pd
+import pytest
+from tests.integration.models_for_serving import SlowClassifier
+from tests.integration.serving_fixtures import Server, free_port, running_server
+from tests.integration.tabular import churn_pipeline, customers
+
+from modelyard import Yard
+from modelyard.domain.endpoints import Limits
+
+pytestmark = pytest.mark.slow
+client_lib = pytest.importorskip("tritonclient.grpc")
+service_pb2 = pytest.importorskip("tritonclient.grpc.service_pb2")
+service_pb2_grpc = pytest.importorskip("tritonclient.grpc.service_pb2_grpc")
+InferenceServerException = client_lib.InferenceServerException
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    return churn_pipeline()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, logreg, cancer, mixed) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("grpc")
+    model, X = mixed
+    with Yard(home) as yard:
+        yard.register(model, "mixed", sample=X)
+        yard.create_endpoint("mixed-api", "mixed@1")
+        yard.register(logreg, "cancer", sample=cancer[0])
+        yard.create_endpoint("cancer-api", "cancer@1")
+        slow = SlowClassifier(delay=0.5).fit(*cancer)
+        yard.register(slow, "slow", sample=cancer[0], trust_types=True)
+        yard.create_endpoint("slow-api", "slow@1", limits=Limits(max_batch=1, queue_rows=1))
+    port = free_port()
+    with running_server(home, "--dev", "--grpc-port", str(port)) as server:
+        server.grpc = f"127.0.0.1:{port}"  # type: ignore[attr-defined]
+        yield server
+
+
+@pytest.fixture
+def client(served: Server) -> client_lib.InferenceServerClient:
+    return client_lib.InferenceServerClient(served.grpc)  # type: ignore[attr-defined]
+
+
+def feature_inputs(X: pd.DataFrame) -> list[client_lib.InferInput]:
+    """One tensor per feature, set as tritonclient does by default (raw_input_contents)."""
+    inputs = []
+    for name in X.columns:
+        column = X[name].to_numpy().reshape(-1, 1)
+        datatype = (
+            "BYTES" if column.dtype == object else client_lib.np_to_triton_dtype(column.dtype)
+        )
+        tensor = client_lib.InferInput(name, list(column.shape), datatype)
+        tensor.set_data_from_numpy(column)
+        inputs.append(tensor)
+    return inputs
+
+
+def test_health_and_metadata(client: client_lib.InferenceServerClient) -> None:
+    assert client.is_server_live()
+    assert client.is_server_ready()
+    assert client.is_model_ready("mixed-api")
+    assert client.get_server_metadata().name == "modelyard"
+    metadata = client.get_model_metadata("mixed-api")
+    assert [(i.name, i.datatype) for i in metadata.inputs] == [
+        ("income", "FP64"),
+        ("balance", "FP64"),
+        ("visits", "FP64"),
+        ("plan", "BYTES"),
+    ]
+    assert [o.name for o in metadata.outputs] == ["predict", "predict_proba"]
+    assert metadata.versions == ["1"]
+
+
+def test_a_tensor_per_feature_of_every_type_answers_as_the_model_does(
+    client: client_lib.InferenceServerClient, mixed
+) -> None:
+    model, _ = mixed
+    X = customers(9, 3)
+    result = client.infer("mixed-api", feature_inputs(X))
+    assert [p.decode() for p in result.as_numpy("predict")] == model.predict(X).tolist()
+    np.testing.assert_allclose(result.as_numpy("predict_proba"), model.predict_proba(X), rtol=1e-12)
+    ids = result.get_response().parameters["prediction_ids"].string_param.split(",")
+    assert len(set(ids)) == 9
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_n_by_f_tensor(client, logreg, cancer, dtype) -> None:
+    X, _ = cancer
+    values = X.iloc[:5].to_numpy(dtype=dtype)
+    tensor = client_lib.InferInput(
+        "input-0", list(values.shape), client_lib.np_to_triton_dtype(dtype)
+    )
+    tensor.set_data_from_numpy(values)
+    result = client.infer(
+        "cancer-api", [tensor], outputs=[client_lib.InferRequestedOutput("predict")]
+    )
+    expected = pd.DataFrame(values.astype(np.float64), columns=X.columns)
+    np.testing.assert_array_equal(result.as_numpy("predict"), logreg.predict(expected))
+    assert result.as_numpy("predict_proba") is None  # not asked for
+
+
+def typed_request(X: pd.DataFrame, **changes: object) -> object:
+    """A request with typed contents (what tritonclient does not send; other clients do)."""
+    request = service_pb2.ModelInferRequest(model_name="mixed-api", id="typed-1")
+    for name, field in (
+        ("income", "fp32_contents"),
+        ("balance", "fp64_contents"),
+        ("visits", "int64_contents"),
+        ("plan", "bytes_contents"),
+    ):
+        tensor = request.inputs.add(name=name, shape=[len(X)])
+        tensor.datatype = {"fp32_contents": "FP32", "fp64_contents": "FP64"}.get(
+            field, "INT64" if field == "int64_contents" else "BYTES"
+        )
+        values = [v.encode() for v in X[name]] if name == "plan" else X[name].tolist()
+        getattr(tensor.contents, field).extend(values)
+    for key, value in changes.items():
+        setattr(request, key, value)
+    return request
+
+
+@pytest.fixture
+def stub(served: Server) -> Iterator[object]:
+    with grpclib.insecure_channel(served.grpc) as channel:  # type: ignore[attr-defined]
+        yield service_pb2_grpc.GRPCInferenceServiceStub(channel)
+
+
+def test_typed_contents_answer_like_raw_ones(stub, mixed) -> None:
+    model, _ = mixed
+    X = customers(4, 4)
+    response, call = stub.ModelInfer.with_call(
+        typed_request(X, model_version="1"), metadata=(("x-request-id", "trace-7"),)
+    )
+    assert (response.id, response.model_version) == ("typed-1", "1")
+    trailing = dict(call.trailing_metadata())
+    assert trailing["x-modelyard-version"] == "mixed@1"
+    assert trailing["x-request-id"] == "trace-7"
+    result = client_lib.InferResult(response)
+    assert [p.decode() for p in result.as_numpy("predict")] == model.predict(X).tolist()
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "words"),
+    [
+        ({"model_name": "nope"}, grpclib.StatusCode.NOT_FOUND, "nope"),
+        ({"model_version": "7"}, grpclib.StatusCode.NOT_FOUND, "serves version 1, not '7'"),
+    ],
+)
+def test_unknown_models_and_versions_are_not_found(stub, change, code, words) -> None:
+    with pytest.raises(grpclib.RpcError) as failed:
+        stub.ModelInfer(typed_request(customers(2, 5), **change))
+    assert failed.value.code() == code
+    assert words in failed.value.details()
+
+
+def test_bad_input_is_invalid_argument_naming_the_field(stub, client) -> None:
+    request = typed_request(customers(2, 5))
+    request.inputs[0].shape[:] = [3]  # 2 values for 3 elements
+    with pytest.raises(grpclib.RpcError) as failed:
+        stub.ModelInfer(request)
+    assert failed.value.code() == grpclib.StatusCode.INVALID_ARGUMENT
+    assert "input 'income': shape [3] needs 3 elements in contents.fp32_contents" in (
+        failed.value.details()
+    )
+    wrong = client_lib.InferInput("plan", [1], "BYTES")
+    wrong.set_data_from_numpy(np.array(["gold"], dtype=object))
+    with pytest.raises(InferenceServerException) as refused:
+        client.infer("mixed-api", [*feature_inputs(customers(1, 6))[:3], wrong])
+    assert refused.value.status() == "StatusCode.INVALID_ARGUMENT"
+    assert "'plan'" in refused.value.message()
+
+
+def test_a_full_queue_is_unavailable(served: Server, cancer) -> None:
+    X, _ = cancer
+    codes: list[object] = []
+
+    def call() -> None:
+        client = client_lib.InferenceServerClient(served.grpc)  # type: ignore[attr-defined]
+        tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
+        tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
+        try:
+            client.infer("slow-api", [tensor])
+            codes.append("OK")
+        except InferenceServerException as exc:
+            codes.append(exc.status())
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert "OK" in codes
+    assert "StatusCode.UNAVAILABLE" in codes
+
+
+def test_grpc_calls_are_counted_and_logged_like_http(served: Server, client) -> None:
+    with served.client() as http:
+        before = _count(http.get("/metrics").text)
+        result = client.infer("mixed-api", feature_inputs(customers(3, 7)))
+        assert _count(http.get("/metrics").text) - before == 1
+    ids = set(result.get_response().parameters["prediction_ids"].string_param.split(","))
+    deadline = time.monotonic() + 30
+    while not ids <= _logged(served.home) and time.monotonic() < deadline:
+        time.sleep(0.3)  # the prediction log is written in batches, about every second
+    assert ids <= _logged(served.home)
+
+
+def _logged(home: Path) -> set[str]:
+    from sqlalchemy import select
+
+    from modelyard.store.schema import PredictionRow
+
+    with Yard(home) as yard:
+        return set(yard.stores.db.read(lambda s: list(s.scalars(select(PredictionRow.id)))))
+
+
+def _count(metrics: str) -> float:
+    line = 'modelyard_requests_total{endpoint="mixed-api",status="200",version="mixed@1"}'
+    for row in metrics.splitlines():
+        if row.startswith(line):
+            return float(row.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_the_api_key_goes_in_metadata(tmp_path: Path, logreg, cancer) -> None:
+    X, _ = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(logreg, "cancer", sample=X)
+        yard.create_endpoint("cancer-api", "cancer@1")
+        yard.create_endpoint("other-api", "cancer@1")
+        _, key = yard.create_key(["predict"], endpoint="cancer-api")
+    port = free_port()
+    with running_server(home, "--grpc-port", str(port)):
+        client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
+        tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
+        tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
+        with pytest.raises(InferenceServerException) as missing:
+            client.infer("cancer-api", [tensor])
+        assert missing.value.status() == "StatusCode.UNAUTHENTICATED"
+        assert "API key is required" in missing.value.message()
+        for headers in ({"x-api-key": key}, {"authorization": f"Bearer {key}"}):
+            result = client.infer("cancer-api", [tensor], headers=headers)
+            assert result.as_numpy("predict").tolist() == logreg.predict(X.iloc[:1]).tolist()
+        with pytest.raises(InferenceServerException) as elsewhere:
+            client.infer("other-api", [tensor], headers={"x-api-key": key})
+        assert elsewhere.value.status() == "StatusCode.PERMISSION_DENIED"
+        assert client.is_server_live()  # health needs no key, as on HTTP
+
+
+def test_sigterm_drains_grpc_with_http(tmp_path: Path, cancer) -> None:
+    X, y = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(SlowClassifier(delay=1.0).fit(X, y), "slow", sample=X, trust_types=True)
+        yard.create_endpoint("slow-api", "slow@1")
+    port = free_port()
+    results: list[object] = []
+    env = {"MODELYARD_DRAIN_SECONDS": "1"}
+    with running_server(home, "--dev", "--grpc-port", str(port), env=env) as server:
+        client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
+        tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
+        tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
+
+        def call() -> None:
+            results.append(client.infer("slow-api", [tensor]).as_numpy("predict").tolist())
+
+        in_flight = threading.Thread(target=call)
+        in_flight.start()
+        time.sleep(0.3)
+        os.killpg(server.process.pid, signal.SIGTERM)
+        time.sleep(0.3)
+        assert not client.is_server_ready()  # draining: balancers stop sending
+        in_flight.join(timeout=30)
+        assert server.process.wait(timeout=30) == 0
+    assert results == [[1]]
+    with pytest.raises(InferenceServerException):
+        client.is_server_live()
