@@ -69,7 +69,7 @@ class TcpProxy:
                     if not data:
                         return
                     pair[sock].sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: select() on a socket reset meanwhile (fd -1)
             return
         finally:
             if self.mode != "hang":
