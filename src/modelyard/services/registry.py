@@ -20,6 +20,7 @@ from modelyard.domain.names import check_name, parse_dataset_ref, parse_ref
 from modelyard.domain.values import check_key, check_mapping, check_metrics, check_text
 from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.provenance import capture
+from modelyard.services.lineage import lineage_document
 from modelyard.services.runs import ActiveRun
 from modelyard.services.stores import reserved
 from modelyard.store.artifacts import ArtifactStore
@@ -370,53 +371,7 @@ class Registry:
         version = self.store.resolve(ref)
         run = self.runs.get_run(version.run_id) if version.run_id else None
         datasets = [self.datasets.get(*parse_dataset_ref(d)) for d in version.datasets]
-        git = version.provenance.get("git", {})
-        return {
-            "version": {
-                "ref": version.ref,
-                "flavor": version.flavor,
-                "status": str(version.status),
-                "created_at": version.created_at.isoformat(),
-                "created_by": version.created_by,
-                "metrics": version.metrics,
-                "aliases": list(version.aliases),
-                "files": [
-                    {"name": f.name, "sha256": f.sha256, "size": f.size} for f in version.files
-                ],
-            },
-            "run": None
-            if run is None
-            else {
-                "id": run.id,
-                "experiment": run.experiment,
-                "name": run.name,
-                "status": str(run.status),
-                "params": run.params,
-                "metrics": run.metrics,
-                "git": run.provenance.get("git", {}),
-            },
-            "datasets": [
-                {
-                    "ref": d.ref,
-                    "sha256": d.sha256,
-                    "rows": d.rows,
-                    "size": d.size,
-                    "source": d.source,
-                }
-                for d in datasets
-            ],
-            "code": {
-                "commit": git.get("commit"),
-                "dirty": git.get("dirty"),
-                "branch": git.get("branch"),
-            },
-            "environment": {
-                "python": version.provenance.get("python"),
-                "libraries": version.provenance.get("libraries", {}),
-                "host": version.provenance.get("host"),
-                "user": version.provenance.get("user"),
-            },
-        }
+        return lineage_document(version, run, datasets)
 
     def set_alias(
         self, name: str, alias: str, version: int, *, reason: str = "", expect: int | None = None

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from modelyard.domain.entities import (
@@ -36,8 +35,14 @@ from modelyard.store.aliases import (
     to_event,
 )
 from modelyard.store.db import Database, insert_ignore
+from modelyard.store.model_rows import (
+    aliases_of,
+    last_changes,
+    models_matching,
+    to_model,
+    version_counts,
+)
 from modelyard.store.schema import (
-    AliasEventRow,
     AliasRow,
     DatasetRow,
     DatasetVersionRow,
@@ -150,10 +155,10 @@ class RegistryStore:
 
         def work(session: Session) -> Model:
             row = find_model(session, name)
-            counts = _version_counts(session, ids=[row.id])
-            changes = _last_changes(session, [row.id])
-            return _to_model(
-                row, counts.get(row.id, (None, 0)), _aliases(session, row.id), changes.get(row.id)
+            counts = version_counts(session, ids=[row.id])
+            changes = last_changes(session, [row.id])
+            return to_model(
+                row, counts.get(row.id, (None, 0)), aliases_of(session, row.id), changes.get(row.id)
             )
 
         return self.db.read(work)
@@ -164,7 +169,7 @@ class RegistryStore:
         """By name; a page of them when ``limit`` is given (aggregated in SQL per page)."""
 
         def work(session: Session) -> list[Model]:
-            query = _models_matching(select(ModelRow), contains).order_by(ModelRow.name)
+            query = models_matching(select(ModelRow), contains).order_by(ModelRow.name)
             if limit is not None:
                 query = query.limit(limit).offset(offset)
             rows = session.scalars(query).all()
@@ -175,17 +180,17 @@ class RegistryStore:
                 alias_query = alias_query.where(AliasRow.model_id.in_(ids))
             for alias in session.scalars(alias_query):
                 aliases.setdefault(alias.model_id, {})[alias.name] = alias.version
-            counts = _version_counts(session, ids=ids)
-            changes = _last_changes(session, ids)
+            counts = version_counts(session, ids=ids)
+            changes = last_changes(session, ids)
             return [
-                _to_model(r, counts.get(r.id, (None, 0)), aliases.get(r.id, {}), changes.get(r.id))
+                to_model(r, counts.get(r.id, (None, 0)), aliases.get(r.id, {}), changes.get(r.id))
                 for r in rows
             ]
 
         return self.db.read(work)
 
     def count_models(self, contains: str | None = None) -> int:
-        query = _models_matching(select(func.count()).select_from(ModelRow), contains)
+        query = models_matching(select(func.count()).select_from(ModelRow), contains)
         return int(self.db.read(lambda session: session.scalar(query)) or 0)
 
     def list_versions(self, name: str, include_archived: bool = True) -> list[ModelVersion]:
@@ -433,54 +438,6 @@ class RegistryStore:
 # -- helpers (all run inside a caller's transaction) ------------------------------------------
 
 
-def _version_counts(
-    session: Session, *, ids: Sequence[int] | None = None
-) -> dict[int, tuple[int | None, int]]:
-    """Per model: (highest ready version, number of versions), in one grouped query."""
-    ready = case((VersionRow.status == VersionStatus.READY.value, VersionRow.version))
-    query = select(VersionRow.model_id, func.max(ready), func.count()).group_by(VersionRow.model_id)
-    if ids is not None:
-        query = query.where(VersionRow.model_id.in_(ids))
-    return {m: (latest, int(count)) for m, latest, count in session.execute(query)}
-
-
-def _last_changes(session: Session, ids: Sequence[int] | None) -> dict[int, datetime]:
-    """Per model: when a version was last registered or an alias last moved."""
-    queries = [
-        select(VersionRow.model_id, func.max(VersionRow.created_at)).group_by(VersionRow.model_id),
-        select(AliasEventRow.model_id, func.max(AliasEventRow.at)).group_by(AliasEventRow.model_id),
-    ]
-    latest: dict[int, datetime] = {}
-    for grouped in queries:
-        query = grouped if ids is None else grouped.where(grouped.selected_columns[0].in_(ids))
-        for model_id, at in session.execute(query):
-            if at is not None and (model_id not in latest or at > latest[model_id]):
-                latest[model_id] = at
-    return latest
-
-
-def _models_matching(query: Any, contains: str | None) -> Any:
-    if contains:
-        query = query.where(ModelRow.name.contains(contains, autoescape=True))
-    return query
-
-
-def _to_model(
-    row: ModelRow,
-    counts: tuple[int | None, int],
-    aliases: dict[str, int],
-    last_change: datetime | None = None,
-) -> Model:
-    return Model(
-        row.name, row.description, counts[0], counts[1], row.created_at, aliases, last_change
-    )
-
-
-def _aliases(session: Session, model_id: int) -> dict[str, int]:
-    rows = session.scalars(select(AliasRow).where(AliasRow.model_id == model_id))
-    return {r.name: r.version for r in rows}
-
-
 def _dataset_version_id(session: Session, ref: str) -> int:
     name, _, number = ref.partition("@")
     row = session.scalar(
@@ -494,7 +451,7 @@ def _dataset_version_id(session: Session, ref: str) -> int:
 
 
 def _refuse_if_aliased(session: Session, model: ModelRow, version: int, action: str) -> None:
-    names = sorted(a for a, v in _aliases(session, model.id).items() if v == version)
+    names = sorted(a for a, v in aliases_of(session, model.id).items() if v == version)
     if names:
         raise Conflict(
             f"cannot {action} {model.name}@{version}: alias "
