@@ -1,7 +1,8 @@
 """Numbers as people read them, for the command line and the HTML report alike.
 
-Every function takes whatever a value may be (None, an int, a float, something malformed
-in a hand-edited summary) and gives text; missing or non-finite numbers read as a dash."""
+Every function takes whatever a value may be (None, an int, a float, NaN or infinity, or
+something else in a command's JSON) and gives text; missing or non-finite numbers read as a
+dash."""
 
 from __future__ import annotations
 

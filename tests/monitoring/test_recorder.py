@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from modelyard import Yard
+from modelyard.domain.histograms import NumericHistogram
 from modelyard.domain.monitor_results import Latency, MonitorSummary
 from modelyard.domain.signature import Signature
 from modelyard.monitoring.recorder import Recorder
@@ -104,10 +105,11 @@ def test_two_replicas_merge_by_addition(served, cancer) -> None:
     (version,) = _summary(yard, histograms=True).versions
     assert (version.requests, version.rows) == (3, 300)
     radius = version.histograms["mean radius"]
-    whole = NumericCounts.empty(radius["edges"])
+    assert isinstance(radius, NumericHistogram)
+    whole = NumericCounts.empty(radius.edges)
     whole.add(X["mean radius"].iloc[:300].to_numpy())
-    assert radius["current"] == whole.counts.tolist()
-    assert (radius["below"], radius["above"]) == (whole.low, whole.high)
+    assert list(radius.current) == whole.counts.tolist()
+    assert (radius.below, radius.above) == (whole.low, whole.high)
     assert sum(version.classes.values()) == 300
     replicas = {w.replica for w in yard.stores.windows.read("churn", *PERIOD)}
     assert replicas == {one.replica, other.replica}

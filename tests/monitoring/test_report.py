@@ -24,8 +24,23 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelyard import Yard
+from modelyard.domain.histograms import CategoricalHistogram, Histogram, NumericHistogram
 from modelyard.domain.jsonable import plain
-from modelyard.domain.monitor_results import MonitorSummary
+from modelyard.domain.monitor_results import (
+    DRIFT,
+    NO_DRIFT,
+    DriftReport,
+    FeatureDrift,
+    Feedback,
+    Latency,
+    MonitorSummary,
+    Quality,
+    Timeline,
+    TimelinePoint,
+    Traffic,
+    VersionMonitor,
+)
+from modelyard.domain.monitoring import DriftConfig
 from modelyard.domain.signature import Signature
 from modelyard.monitoring.recorder import Recorder
 from modelyard.monitoring.report import render_html, render_json
@@ -120,6 +135,45 @@ def assert_self_contained(text: str, page: Page) -> None:
     assert all(a.get("src") is None for a, _ in page.scripts)
 
 
+# -- summaries made by hand, for what real traffic rarely shows -------------------------
+
+
+def made_traffic(requests: int = 0, errors: dict[str, int] | None = None) -> Traffic:
+    return Traffic(requests, requests, errors or {}, None, None, Latency())
+
+
+def made_feature(name: str, verdict: str, values: dict[str, float], test: str) -> FeatureDrift:
+    return FeatureDrift(name, "numeric", 100, 100, 0, values, test, 0.5, verdict)
+
+
+def made_version(
+    name: str,
+    *,
+    traffic: Traffic | None = None,
+    features: list[FeatureDrift] | None = None,
+    drift_unavailable: str | None = None,
+    classes: dict[str, int] | None = None,
+    histograms: dict[str, Histogram] | None = None,
+    timeline: list[TimelinePoint] | None = None,
+) -> VersionMonitor:
+    """A version with what is given; no drift unless ``features`` are."""
+    return VersionMonitor(
+        version=name,
+        traffic=traffic or made_traffic(),
+        drift=DriftReport(features, None, DriftConfig()) if features is not None else None,
+        drift_unavailable=drift_unavailable,
+        classes=classes or {},
+        histograms=histograms,
+        quality=Quality(),
+        feedback=Feedback(0, 0, None, None),
+        timeline=None if timeline is None else Timeline(BUCKET, {}, timeline),
+    )
+
+
+def made_summary(*versions: VersionMonitor, endpoint: str = "e") -> MonitorSummary:
+    return MonitorSummary(endpoint, START, START + timedelta(hours=1), DriftConfig(), versions)
+
+
 # -- a real summary ---------------------------------------------------------------------
 
 
@@ -180,7 +234,7 @@ def summary_of(yard: Yard) -> MonitorSummary:
 @pytest.fixture
 def traffic(
     sqlite_yard: Yard, logreg: Pipeline, cancer: tuple[pd.DataFrame, pd.Series]
-) -> dict[str, Any]:
+) -> MonitorSummary:
     """Normal rows, then rows with 'mean radius' shifted far up; feedback for most."""
     X, y = cancer
     sqlite_yard.register(logreg, "cancer", sample=X)
@@ -191,15 +245,16 @@ def traffic(
     sqlite_yard.add_feedback(
         "cancer-api", [(pid, str(int(y.iloc[i]))) for i, pid in enumerate(ids[:400])]
     )
-    return summary_of(sqlite_yard).to_json()
+    return summary_of(sqlite_yard)
 
 
 def test_report_of_real_traffic(
-    traffic: dict[str, Any], cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path
+    traffic: MonitorSummary, cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path
 ) -> None:
     X, _ = cancer
-    version = traffic["versions"][0]
-    assert version["drift"]["features"]  # the summary is the real thing
+    version = traffic.versions[0]
+    assert version.drift is not None
+    assert version.drift.features  # the summary is the real thing
     text = render_html(traffic)
     path = tmp_path / "report.html"
     path.write_text(text, encoding="utf-8")
@@ -214,14 +269,14 @@ def test_report_of_real_traffic(
     for name in X.columns:
         assert html.escape(name) in text
         assert name in words
-    assert version["drift"]["verdict"] in words
+    assert version.drift.verdict in words
     assert "cancer@1" in words
 
     rows = [r for r in page.all("tr") if r.get("class") == "drifted"]
-    drifted = [f for f in version["drift"]["features"] if f["verdict"] == "drift"]
-    assert "mean radius" in {f["feature"] for f in drifted}
-    output_drifted = int(version["drift"]["output"]["verdict"] == "drift")
-    assert len(rows) == len(drifted) + output_drifted
+    assert "mean radius" in version.drift.drifted_features
+    assert version.drift.output is not None
+    output_drifted = int(version.drift.output.drifted)
+    assert len(rows) == len(version.drift.drifted_features) + output_drifted
 
     figures = page.figures()
     charts = [a for a in page.all("div", class_="plot")]
@@ -238,7 +293,10 @@ def test_report_of_real_traffic(
     assert "above" in radius["layout"]["xaxis"]["ticktext"]
     current = next(t for t in radius["data"] if t["name"] == "current")
     assert math.isclose(sum(current["y"]), 1.0, abs_tol=1e-4)
-    above = version["histograms"]["mean radius"]["above"]
+    assert version.histograms is not None
+    radius_counts = version.histograms["mean radius"]
+    assert isinstance(radius_counts, NumericHistogram)
+    above = radius_counts.above
     assert above == len(X) - 300
     assert current["y"][-1] == pytest.approx(above / len(X), abs=1e-6)
 
@@ -249,16 +307,10 @@ def test_report_of_real_traffic(
     assert "F1" in words
 
 
-def test_report_json_is_the_summary(traffic: dict[str, Any]) -> None:
+def test_report_json_is_the_summary(traffic: MonitorSummary) -> None:
     text = render_json(traffic)
-    assert orjson.loads(text) == orjson.loads(orjson.dumps(plain(traffic)))
+    assert orjson.loads(text) == orjson.loads(orjson.dumps(plain(traffic.to_json())))
     assert text.startswith("{\n  ")
-
-
-def test_a_typed_summary_reports_as_its_json(traffic: dict[str, Any], sqlite_yard: Yard) -> None:
-    typed = summary_of(sqlite_yard)
-    assert render_html(typed) == render_html(traffic)
-    assert render_json(typed) == render_json(traffic)
 
 
 def test_hostile_names_are_escaped(
@@ -279,10 +331,13 @@ def test_hostile_names_are_escaped(
     unseen = frame.iloc[200:400].assign(plan="</script><script>alert(2)</script>")
     unseen["</script>"] += 100
     record(sqlite_yard, model, [frame.iloc[:200], unseen], checked=False)
-    summary = summary_of(sqlite_yard).to_json()
-    version = summary["versions"][0]
-    assert set(version["histograms"]) == {*HOSTILE, "plan"}
-    assert version["histograms"]["plan"]["unseen_values"]
+    summary = summary_of(sqlite_yard)
+    histograms = summary.versions[0].histograms
+    assert histograms is not None
+    assert set(histograms) == {*HOSTILE, "plan"}
+    plan_counts = histograms["plan"]
+    assert isinstance(plan_counts, CategoricalHistogram)
+    assert plan_counts.unseen_values
 
     text = render_html(summary)
     page = parse(text)
@@ -306,54 +361,35 @@ def test_hostile_names_are_escaped(
 
 
 def test_hostile_text_anywhere_in_a_summary() -> None:
+    """Every text a summary can hold reaches the page escaped (times are datetimes and the
+    drift settings are checked test names: neither can carry markup)."""
     evil = '</script><script>alert("x")</script><!--'
-    summary = {
-        "endpoint": evil,
-        "since": evil,
-        "until": None,
-        "drift_config": {"numeric_test": evil, "thresholds": {evil: 0.1}, "drift_share": 0.5},
-        "versions": [
-            {
-                "version": evil,
-                "requests": 3,
-                "errors": {evil: 2},
-                "classes": {evil: 3},
-                "top_drifted": [evil],
-                "drift": {
-                    "verdict": evil,
-                    "features": [
-                        {
-                            "feature": evil,
-                            "kind": evil,
-                            "values": {evil: 1.0},
-                            "test": evil,
-                            "threshold": 0.1,
-                            "verdict": "drift",
-                        }
-                    ],
-                },
-                "histograms": {
-                    evil: {
-                        "type": "categorical",
-                        "categories": [evil, "a"],
-                        "reference": [3, 4],
-                        "current": [1, 1],
-                        "unseen": 1,
-                        "unseen_values": {evil: 1},
-                        "missing": 0,
-                    }
-                },
-                "timeline": [{"bucket_start": evil, "requests": 3}],
-            }
-        ],
-    }
+    drifted = FeatureDrift(evil, evil, 100, 100, 0, {evil: 1.0}, evil, 0.1, DRIFT)
+    odd = made_feature("f", evil, {"psi": 0.1}, "psi")  # a verdict outside the three
+    histogram = CategoricalHistogram((evil, "a"), (3, 4), (1, 1), 1, {evil: 1}, missing=0)
+    summary = made_summary(
+        made_version(
+            evil,
+            traffic=made_traffic(3, {evil: 2}),
+            features=[drifted, odd],
+            classes={evil: 3},
+            histograms={evil: histogram},
+            timeline=[TimelinePoint(START, made_traffic(3), Quality())],
+        ),
+        made_version("m@2", drift_unavailable=evil),
+        endpoint=evil,
+    )
+    assert summary.versions[0].top_drifted == [evil]
     text = render_html(summary)
     page = parse(text)
     outside = text.replace(plotly_js(), "")
     assert "<script>alert" not in outside
     assert "<!--" not in outside
     assert text.lower().count("</script") == text.lower().count("<script")
-    assert html.escape(evil) in text
+    # endpoint: title, heading; version: overview, heading; test: column, deciding test;
+    # feature: drift table, most drifted, chart heading and label; one each for the rest
+    assert outside.count(html.escape(evil)) == 16
+    assert sum(evil in t for t in page.text) == 15  # shown as written (a label is no text)
     page.figures()
 
 
@@ -374,8 +410,8 @@ def test_an_endpoint_without_traffic(sqlite_yard: Yard, logreg: Pipeline, cancer
     X, _ = cancer
     sqlite_yard.register(logreg, "cancer", sample=X)
     sqlite_yard.create_endpoint("cancer-api", "cancer@1")
-    summary = summary_of(sqlite_yard).to_json()
-    assert summary["versions"] == []
+    summary = summary_of(sqlite_yard)
+    assert not summary.versions
     text = render_html(summary)
     page = parse(text)
     assert "No traffic" in " ".join(page.text)
@@ -384,64 +420,27 @@ def test_an_endpoint_without_traffic(sqlite_yard: Yard, logreg: Pipeline, cancer
     assert orjson.loads(render_json(summary))["versions"] == []
 
 
-def test_missing_and_malformed_values_render_as_dashes() -> None:
-    summary: dict[str, Any] = {
-        "endpoint": "e",
-        "versions": [
-            {"version": "m@1"},  # nothing at all
-            {
-                "version": "m@2",
-                "requests": 0,
-                "error_rate": None,
-                "latency_ms": {"p50": None, "p95": math.nan, "p99": math.inf},
-                "drift": None,
-                "drift_share": None,
-                "quality": {"labeled": 0},
-                "feedback": {"logged": 0, "labeled": 0, "coverage": None},
-                "histograms": {
-                    "empty": {
-                        "type": "numeric",
-                        "edges": [],
-                        "reference": [],
-                        "current": [],
-                        "below": 0,
-                        "above": 4,
-                        "missing": 1,
-                    },
-                    "constant": {
-                        "type": "numeric",
-                        "edges": [5.0, 5.0],
-                        "reference": [10],
-                        "current": [math.nan],
-                        "below": 2,
-                        "above": 3,
-                        "missing": 0,
-                    },
-                    "ragged": {
-                        "type": "categorical",
-                        "categories": ["a", "b"],
-                        "reference": [1],
-                        "current": None,
-                    },
-                    "odd": {"type": "image"},
-                    "junk": "not a chart",
-                },
-                "timeline": [
-                    {"bucket_start": "2025-03-01T12:00:00+00:00", "quality": {"labeled": 0}},
-                    {"bucket_start": None, "latency_ms": None, "requests": None},
-                    "junk",
-                ],
-            },
-            "junk",
-        ],
-    }
+def test_missing_values_render_as_dashes() -> None:
+    nothing = made_version("m@1")  # asked for neither histograms nor a timeline
+    empty = made_version(
+        "m@2",
+        traffic=Traffic(0, 0, {}, None, None, Latency(None, math.nan, math.inf)),
+        histograms={
+            "empty": NumericHistogram((), (), (), below=0, above=4, missing=1),
+            "constant": NumericHistogram((5.0, 5.0), (10,), (0,), below=2, above=3, missing=0),
+        },
+        timeline=[TimelinePoint(START, None, Quality())],  # feedback only, none labelled
+    )
+    summary = made_summary(nothing, empty)
     text = render_html(summary)
     page = parse(text)
     words = " ".join(page.text)
-    assert "—" in words
-    assert "malformed" in words
+    assert "— / — / —" in words  # latency: none, NaN and infinity
+    assert "— (no feedback)" in words
     assert "The reference has no values to bin" in words
     assert "Histograms are not part of this summary" in words  # m@1
+    assert "The timeline is not part of this summary" in words  # m@1
+    assert "Nothing measured over time" in words  # m@2
     figures = page.figures()
     assert len(figures) == 1  # only the constant feature has something to draw
     (constant,) = figures.values()
@@ -453,59 +452,39 @@ def test_missing_and_malformed_values_render_as_dashes() -> None:
 
 
 def test_many_features_collapse_after_the_drifted_ones() -> None:
-    def feature(i: int) -> dict[str, Any]:
-        return {
-            "feature": f"f{i:03d}",
-            "kind": "numeric",
-            "values": {"psi": i / 100},
-            "test": "psi",
-            "threshold": 0.5,
-            "verdict": "drift" if i >= 190 else "no drift",
-        }
-
-    histogram = {
-        "type": "numeric",
-        "edges": [0.0, 1.0, 2.0],
-        "reference": [5, 5],
-        "current": [3, 7],
-        "below": 0,
-        "above": 0,
-        "missing": 0,
-    }
-    features = [feature(i) for i in range(200)]
-    summary = {
-        "endpoint": "wide",
-        "versions": [
-            {
-                "version": "wide@1",
-                "requests": 1,
-                "drift": {"verdict": "no drift", "features": features},
-                "histograms": {f["feature"]: histogram for f in features},
-            }
-        ],
-    }
-    page = parse(render_html(summary, expanded=12))
+    features = [
+        made_feature(f"f{i:03d}", DRIFT if i >= 190 else NO_DRIFT, {"psi": i / 100}, "psi")
+        for i in range(200)
+    ]
+    histogram = NumericHistogram((0.0, 1.0, 2.0), (5, 5), (3, 7), below=0, above=0, missing=0)
+    version = made_version(
+        "wide@1",
+        traffic=made_traffic(1),
+        features=features,
+        histograms={f.feature: histogram for f in features},
+    )
+    page = parse(render_html(made_summary(version), expanded=12))
     plots = [str(p["id"]) for p in page.all("div", class_="plot")]
     assert len(plots) == 200
     assert len(page.plots_in_details) == 188
-    headings = [t for t in page.text if t.startswith("f")]
-    # the drift table, then the charts: drifted first, most shifted first
-    table, charts = headings[:200], headings[200:]
+    names = [t for t in page.text if re.fullmatch(r"f\d{3}", t)]
+    # the most drifted, the drift table, then the charts: drifted first, most shifted first
+    top, table, charts = names[:5], names[5:205], names[205:]
+    assert top == [f"f{i:03d}" for i in range(199, 194, -1)]
     assert table[:10] == [f"f{i:03d}" for i in range(199, 189, -1)]
     assert charts[:12] == [*(f"f{i:03d}" for i in range(199, 189, -1)), "f189", "f188"]
     assert "188 more features" in page.text
 
 
-def test_one_small_plotly_bundle_however_many_charts(traffic: dict[str, Any]) -> None:
+def test_one_small_plotly_bundle_however_many_charts(traffic: MonitorSummary) -> None:
     """plotly.js is in the page once, as plotly's basic bundle (bar and scatter are all the
     report draws): a report is no longer 4.8 MB of chart library before its first row."""
-    edges = [i / 100 for i in range(101)]
-    histogram = {"type": "numeric", "edges": edges, "reference": [5] * 100}
-    histograms = {
-        f"feature {i}": {**histogram, "current": [i % 7] * 100, "below": 1, "above": 1}
+    edges = tuple(i / 100 for i in range(101))
+    histograms: dict[str, Histogram] = {
+        f"feature {i}": NumericHistogram(edges, (5,) * 100, (i % 7,) * 100, 1, 1, missing=0)
         for i in range(200)
     }
-    wide = {"endpoint": "wide", "versions": [{"version": "w@1", "histograms": histograms}]}
+    wide = made_summary(made_version("w@1", histograms=histograms), endpoint="wide")
     for summary, charts, bound in ((traffic, 35, 1.6e6), (wide, 200, 3e6)):
         text = render_html(summary)
         assert text.count('class="plot"') == charts
@@ -523,12 +502,12 @@ def test_the_bundle_is_of_the_plotly_js_that_plotly_writes_figures_for() -> None
 
 
 def test_a_version_without_a_reference_profile_says_why() -> None:
-    version = {"version": "m@1", "requests": 2, "drift": None}
-    reason = {"drift_unavailable": "no reference sample: drift cannot be computed"}
-    words = " ".join(parse(render_html({"versions": [{**version, **reason}]})).text)
+    reason = "no reference sample: drift cannot be computed"
+    said = made_version("m@1", traffic=made_traffic(2), drift_unavailable=reason)
+    words = " ".join(parse(render_html(made_summary(said))).text)
     assert (
         "— (no reference sample: drift cannot be computed (add one with modelyard profile set"
         in words
     )
-    older = " ".join(parse(render_html({"versions": [version]})).text)  # a summary from before
-    assert "— (no reference profile)" in older
+    unsaid = made_version("m@1", traffic=made_traffic(2))  # no drift, and no reason given
+    assert "— (no reference profile)" in " ".join(parse(render_html(made_summary(unsaid))).text)

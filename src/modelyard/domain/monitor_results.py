@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from modelyard.domain.histograms import Histogram
 from modelyard.domain.monitoring import DriftConfig
 
 DRIFT = "drift"
@@ -262,7 +263,7 @@ class _Watched:
     drift: DriftReport | None
     drift_unavailable: str | None  # why there is no drift, when there is none
     classes: Mapping[str, int]
-    histograms: Mapping[str, Any] | None  # feature → reference and current counts (charts)
+    histograms: Mapping[str, Histogram] | None  # feature → its counts (None: not asked for)
 
     @property
     def requests(self) -> int:
@@ -283,6 +284,9 @@ class _Watched:
     @property
     def top_drifted(self) -> list[str]:
         return [f.feature for f in self.drift.top()] if self.drift else []
+
+    def _histograms_json(self) -> dict[str, Any]:
+        return {name: h.to_json() for name, h in (self.histograms or {}).items()}
 
     def _drift_json(self) -> dict[str, Any]:
         return {
@@ -317,7 +321,7 @@ class VersionMonitor(_Watched):
         result["quality"] = self.quality.to_json()
         result["feedback"] = self.feedback.to_json()
         if self.histograms is not None:
-            result["histograms"] = self.histograms
+            result["histograms"] = self._histograms_json()
         if self.timeline is not None:
             result["timeline_seconds"] = self.timeline.seconds
             result["timeline_drift_tests"] = {
@@ -377,7 +381,7 @@ class ShadowMonitor(_Watched):
         }
         result.update(self._drift_json())
         if self.histograms is not None:
-            result["histograms"] = self.histograms
+            result["histograms"] = self._histograms_json()
         result["compared"] = [c.to_json() for c in self.compared]
         return result
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from modelyard.domain.endpoints import Endpoint, shadowed_ref
 from modelyard.domain.entities import ModelVersion
+from modelyard.domain.histograms import CategoricalHistogram, Histogram, NumericHistogram
 from modelyard.domain.monitor_results import (
     PERCENTILES,
     Feedback,
@@ -346,30 +347,28 @@ def timeline_drift_tests(config: DriftConfig) -> dict[str, ScoreTest]:
     return tests
 
 
-def _histograms(profile: dict[str, Any], window: Window) -> dict[str, Any]:
+def _histograms(profile: dict[str, Any], window: Window) -> dict[str, Histogram]:
     """Reference and current counts per feature, in the reference's bins (for charts)."""
-    charts: dict[str, Any] = {}
+    charts: dict[str, Histogram] = {}
     for name, sketch in window.features.items():
         spec = profile["features"][name]
         if isinstance(sketch, NumericCounts):
-            charts[name] = {
-                "type": "numeric",
-                "edges": spec["edges"],
-                "reference": spec["counts"],
-                "current": sketch.counts.tolist(),
-                "below": sketch.low,
-                "above": sketch.high,
-                "missing": sketch.missing,
-            }
+            charts[name] = NumericHistogram(
+                edges=tuple(spec["edges"]),
+                reference=tuple(spec["counts"]),
+                current=tuple(sketch.counts.tolist()),
+                below=sketch.low,
+                above=sketch.high,
+                missing=sketch.missing,
+            )
         elif isinstance(sketch, CategoryCounts):
-            categories = list(spec["frequencies"])
-            charts[name] = {
-                "type": "categorical",
-                "categories": categories,
-                "reference": [spec["frequencies"][c] for c in categories],
-                "current": [sketch.counts.get(c, 0) for c in categories],
-                "unseen": sketch.unseen,
-                "unseen_values": sketch.unseen_values,
-                "missing": sketch.missing,
-            }
+            categories = tuple(spec["frequencies"])
+            charts[name] = CategoricalHistogram(
+                categories=categories,
+                reference=tuple(spec["frequencies"][c] for c in categories),
+                current=tuple(sketch.counts.get(c, 0) for c in categories),
+                unseen=sketch.unseen,
+                unseen_values=dict(sketch.unseen_values),
+                missing=sketch.missing,
+            )
     return charts

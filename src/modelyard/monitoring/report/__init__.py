@@ -1,4 +1,5 @@
-"""A monitor summary as one self-contained HTML page, or as JSON for machines.
+"""A monitor summary (a typed ``MonitorSummary``, read by attribute) as one self-contained
+HTML page, or as its ``to_json()`` for machines.
 
 The page carries plotly.js inline once (no CDN, works offline) and every chart's figure as
 JSON in a ``<script type="application/json">`` block; a few lines of script draw the
@@ -13,8 +14,9 @@ is escaped too (plotly reads a subset of HTML in labels and decodes ``&lt;`` bac
 ``<script>`` it sits in.
 
 ``page`` lays out the page and its tables, ``charts`` turns histograms and timelines into
-plotly figures, ``embed`` puts figures and plotly.js in the page, ``values`` formats and
-escapes the summary's values.
+plotly figures, ``embed`` puts figures and plotly.js in the page, ``values`` names, orders
+and escapes the summary's values; numbers are formatted by ``modelyard.formatting``, as on
+the command line.
 """
 
 from modelyard.monitoring.report.charts import EXPANDED_HISTOGRAMS

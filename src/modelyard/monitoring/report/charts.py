@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 
+from modelyard.domain.histograms import CategoricalHistogram, Histogram, NumericHistogram
+from modelyard.domain.monitor_results import DriftReport, FeatureDrift, TimelinePoint, Traffic
+from modelyard.domain.monitoring import DriftConfig
 from modelyard.formatting import as_number, num, short
 from modelyard.monitoring.drift import UNSEEN
 from modelyard.monitoring.report.embed import Charts
 from modelyard.monitoring.report.values import (
     QUALITY,
-    as_count,
-    as_dict,
-    as_list,
-    as_text,
     cut,
+    drift_order,
     esc,
     plot_text,
-    severity,
     share_of,
     shares_of,
     utc,
@@ -34,21 +33,22 @@ SCORES = ("accuracy", "f1", "roc_auc")  # plotted over time on a 0–1 axis
 ERRORS = ("mae", "rmse")  # plotted over time in the target's unit
 
 
-def histogram_grid(page: Charts, charts: Any, drift: Mapping[str, Any], expanded: int) -> str:
-    if not isinstance(charts, Mapping):
+def histogram_grid(
+    page: Charts,
+    charts: Mapping[str, Histogram] | None,
+    drift: DriftReport | None,
+    expanded: int,
+) -> str:
+    if charts is None:
         return '<p class="note">Histograms are not part of this summary.</p>'
     if not charts:
         return '<p class="note">No reference profile to compare with.</p>'
-    judged = {
-        as_text(f.get("feature")): f
-        for f in as_list(drift.get("features"))
-        if isinstance(f, Mapping)
-    }
+    judged = {f.feature: f for f in drift.features} if drift else {}
     order = sorted(
         charts,
-        key=lambda name: severity(judged[name]) if name in judged else (3, 0.0, as_text(name)),
+        key=lambda name: drift_order(judged[name]) if name in judged else (3, 0.0, name),
     )
-    blocks = [_histogram(page, as_text(name), charts[name], judged.get(name)) for name in order]
+    blocks = [_histogram(page, name, charts[name], judged.get(name)) for name in order]
     shown, hidden = blocks[:expanded], blocks[expanded:]
     out = '<div class="grid">' + "".join(shown) + "</div>"
     if hidden:
@@ -59,20 +59,14 @@ def histogram_grid(page: Charts, charts: Any, drift: Mapping[str, Any], expanded
     return out
 
 
-def _histogram(page: Charts, name: str, chart: Any, judged: Mapping[str, Any] | None) -> str:
+def _histogram(page: Charts, name: str, chart: Histogram, judged: FeatureDrift | None) -> str:
     title = f"<code>{esc(name)}</code>"
     if judged is not None:
-        title += f" {verdict_badge(judged.get('verdict'))}"
-    data = as_dict(chart)
-    try:
-        if data.get("type") == "numeric":
-            figure, caption = _numeric_figure(data)
-        elif data.get("type") == "categorical":
-            figure, caption = _categorical_figure(data)
-        else:
-            figure, caption = None, "Unknown kind of feature."
-    except (TypeError, ValueError, KeyError, IndexError, OverflowError):
-        figure, caption = None, "The counts for this feature are malformed."
+        title += f" {verdict_badge(judged.verdict)}"
+    if isinstance(chart, NumericHistogram):
+        figure, caption = _numeric_figure(chart)
+    else:
+        figure, caption = _categorical_figure(chart)
     chart_html = page.figure(figure, f"Reference and current distribution of {name}")
     if not chart_html:
         chart_html = '<p class="note">No chart.</p>'
@@ -82,21 +76,18 @@ def _histogram(page: Charts, name: str, chart: Any, judged: Mapping[str, Any] | 
     )
 
 
-def _numeric_figure(data: Mapping[str, Any]) -> tuple[go.Figure | None, str]:
-    edges = [float(e) for e in as_list(data.get("edges"))]
-    reference = [as_count(c) for c in as_list(data.get("reference"))]
-    current = [as_count(c) for c in as_list(data.get("current"))]
-    below, above = as_count(data.get("below")), as_count(data.get("above"))
-    missing = as_count(data.get("missing"))
+def _numeric_figure(data: NumericHistogram) -> tuple[go.Figure | None, str]:
+    edges, reference, current = data.edges, data.reference, data.current
+    below, above = data.below, data.above
     bins = len(reference)
     ref_total, cur_total = sum(reference), sum(current) + below + above
     caption = (
         f"Share of non-missing values per reference quantile bin ({bins} bins). "
         f"Reference {num(ref_total)} values; current {num(cur_total)} "
         f"({num(below)} below and {num(above)} above the reference range, "
-        f"{num(missing)} missing)."
+        f"{num(data.missing)} missing)."
     )
-    if bins == 0 or len(edges) != bins + 1 or len(current) != bins:
+    if bins == 0:
         return None, caption + " The reference has no values to bin."
     # bins sit at 0 … bins-1 on a linear axis, ticks at bin boundaries show the edges;
     # values below and above the reference range get a bar of their own at either end
@@ -122,15 +113,10 @@ def _numeric_figure(data: Mapping[str, Any]) -> tuple[go.Figure | None, str]:
     return figure, caption
 
 
-def _categorical_figure(data: Mapping[str, Any]) -> tuple[go.Figure | None, str]:
-    categories = [as_text(c) for c in as_list(data.get("categories"))]
-    reference = [as_count(c) for c in as_list(data.get("reference"))]
-    current = [as_count(c) for c in as_list(data.get("current"))]
-    unseen, missing = as_count(data.get("unseen")), as_count(data.get("missing"))
-    if not (len(categories) == len(reference) == len(current)):
-        raise ValueError("categories and counts differ in length")
-    ref_total, cur_total = sum(reference), sum(current) + unseen
-    ref_y, cur_y = shares_of(reference, ref_total), shares_of(current, cur_total)
+def _categorical_figure(data: CategoricalHistogram) -> tuple[go.Figure | None, str]:
+    categories, unseen = data.categories, data.unseen
+    ref_total, cur_total = sum(data.reference), sum(data.current) + unseen
+    ref_y, cur_y = shares_of(data.reference, ref_total), shares_of(data.current, cur_total)
     keep = sorted(
         sorted(range(len(categories)), key=lambda i: -max(ref_y[i], cur_y[i]))[:MAX_CATEGORIES]
     )
@@ -145,15 +131,14 @@ def _categorical_figure(data: Mapping[str, Any]) -> tuple[go.Figure | None, str]
         labels.append(UNSEEN)
         ref_bars.append(0.0)
         cur_bars.append(share_of(unseen, cur_total))
-    unseen_values = as_dict(data.get("unseen_values"))
     caption = (
         f"Share of non-missing values per category. Reference {num(ref_total)} values; "
         f"current {num(cur_total)} ({num(unseen)} in categories never seen in training, "
-        f"{num(missing)} missing)."
+        f"{num(data.missing)} missing)."
     )
-    if unseen_values:
+    if data.unseen_values:
         listed = ", ".join(
-            f"<code>{esc(as_text(k))}</code> ({num(n)})" for k, n in unseen_values.items()
+            f"<code>{esc(value)}</code> ({num(n)})" for value, n in data.unseen_values.items()
         )
         caption += f" Unseen values: {listed}."
     if not labels:
@@ -185,44 +170,49 @@ def _pair_figure(
     return figure
 
 
-def timeline_grid(page: Charts, points: list[Any] | None, config: Mapping[str, Any]) -> str:
+def timeline_grid(page: Charts, points: Sequence[TimelinePoint] | None, config: DriftConfig) -> str:
     if points is None:
         return '<p class="note">The timeline is not part of this summary.</p>'
-    points = [p for p in points if isinstance(p, Mapping)]
     if not points:
         return '<p class="note">No time buckets in this period.</p>'
-    x = [plot_text(utc(p.get("bucket_start"))) for p in points]
-    latency = [as_dict(p.get("latency_ms")) for p in points]
-    quality = [as_dict(p.get("quality")) for p in points]
+    x = [plot_text(utc(p.bucket_start)) for p in points]
+
+    def measured(read: Callable[[Traffic], float | None]) -> list[float | None]:
+        return [None if p.traffic is None else read(p.traffic) for p in points]
+
     charts = [
-        ("Requests per bucket", "requests", [("requests", [p.get("requests") for p in points])]),
+        ("Requests per bucket", "requests", [("requests", measured(lambda t: t.requests))]),
         (
             "Latency (ms)",
             "latency",
-            [(q, [m.get(q) for m in latency]) for q in ("p50", "p95", "p99")],
+            [
+                ("p50", measured(lambda t: t.latency_ms.p50)),
+                ("p95", measured(lambda t: t.latency_ms.p95)),
+                ("p99", measured(lambda t: t.latency_ms.p99)),
+            ],
         ),
         (
             "Error rates",
             "rate",
             [
-                ("5xx", [p.get("error_rate") for p in points]),
-                ("4xx", [p.get("client_error_rate") for p in points]),
+                ("5xx", measured(lambda t: t.error_rate)),
+                ("4xx", measured(lambda t: t.client_error_rate)),
             ],
         ),
         (
             "Share of features drifted",
             "share",
-            [("drift share", [p.get("drift_share") for p in points])],
+            [("drift share", [p.drift_share for p in points])],
         ),
         (
             "Quality from feedback",
             "score",
-            [(QUALITY[m], [q.get(m) for q in quality]) for m in SCORES],
+            [(QUALITY[m], [p.quality.metric(m) for p in points]) for m in SCORES],
         ),
         (
             "Error from feedback",
             "error",
-            [(QUALITY[m], [q.get(m) for q in quality]) for m in ERRORS],
+            [(QUALITY[m], [p.quality.metric(m) for p in points]) for m in ERRORS],
         ),
     ]
     blocks = []
@@ -243,9 +233,9 @@ def timeline_grid(page: Charts, points: list[Any] | None, config: Mapping[str, A
 
 def _line_figure(
     x: list[str],
-    series: list[tuple[str, list[Any]]],
+    series: list[tuple[str, list[float | None]]],
     kind: str,
-    config: Mapping[str, Any],
+    config: DriftConfig,
 ) -> go.Figure | None:
     cleaned = [(name, [as_number(v) for v in values]) for name, values in series]
     cleaned = [(name, values) for name, values in cleaned if any(v is not None for v in values)]
@@ -271,9 +261,8 @@ def _line_figure(
         figure.update_yaxes(tickformat=".0%", rangemode="tozero")
     if kind in ("share", "score"):
         figure.update_yaxes(range=[0, 1.05])
-    threshold = as_number(config.get("drift_share"))
-    if kind == "share" and threshold is not None:
-        figure.add_hline(y=threshold, line_dash="dash", line_color="#8a1c12")
+    if kind == "share":
+        figure.add_hline(y=config.drift_share, line_dash="dash", line_color="#8a1c12")
     if kind in ("requests", "latency", "error"):
         figure.update_yaxes(rangemode="tozero")
     figure.update_layout(showlegend=len(cleaned) > 1)

@@ -3,63 +3,59 @@ drift table and histograms."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Sequence
 
 import orjson
 
 from modelyard.domain.jsonable import plain
-from modelyard.domain.monitor_results import DRIFT, MonitorSummary
-from modelyard.domain.monitoring import NO_REFERENCE
+from modelyard.domain.monitor_results import (
+    DRIFT,
+    DriftReport,
+    FeatureDrift,
+    MonitorSummary,
+    VersionMonitor,
+)
+from modelyard.domain.monitoring import NO_REFERENCE, DriftConfig
 from modelyard.formatting import DASH, as_number, duration, ms, num, pct
 from modelyard.monitoring.report.charts import EXPANDED_HISTOGRAMS, histogram_grid, timeline_grid
 from modelyard.monitoring.report.embed import LOADER, Charts, plotly_js
 from modelyard.monitoring.report.values import (
-    as_dict,
-    as_list,
-    as_text,
+    drift_order,
     esc,
     fact,
     headline_quality,
     quality_text,
-    severity,
     test_columns,
     test_name,
     verdict_badge,
 )
 
 
-def render_json(summary: MonitorSummary | Mapping[str, Any]) -> str:
-    """The summary as indented JSON (non-finite numbers become null)."""
+def render_json(summary: MonitorSummary) -> str:
+    """The summary's ``to_json()``, indented (non-finite numbers become null)."""
     options = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-    return orjson.dumps(plain(_json(summary)), option=options).decode()
+    return orjson.dumps(plain(summary.to_json()), option=options).decode()
 
 
-def render_html(
-    summary: MonitorSummary | Mapping[str, Any], *, expanded: int = EXPANDED_HISTOGRAMS
-) -> str:
-    """One self-contained HTML page for a ``summarize(…)`` result, or for its JSON (read
-    defensively: a hand-edited or older summary may lack values or hold malformed ones).
+def render_html(summary: MonitorSummary, *, expanded: int = EXPANDED_HISTOGRAMS) -> str:
+    """One self-contained HTML page for a ``summarize(…)`` result.
 
     ``expanded`` feature histograms per version are shown open (drifted features first);
     the others are in a collapsed section and drawn only when it is opened.
     """
-    summary = _json(summary)
     page = Charts()
-    endpoint = as_text(summary.get("endpoint"))
-    versions = [v for v in as_list(summary.get("versions")) if isinstance(v, Mapping)]
-    config = as_dict(summary.get("drift_config"))
+    endpoint = esc(summary.endpoint)
     body = [
-        f"<h1>Monitor report: {esc(endpoint)}</h1>",
-        f'<p class="period">From <time>{esc(as_text(summary.get("since")))}</time> '
-        f"to <time>{esc(as_text(summary.get('until')))}</time></p>",
+        f"<h1>Monitor report: {endpoint}</h1>",
+        f'<p class="period">From <time>{summary.since.isoformat()}</time> '
+        f"to <time>{summary.until.isoformat()}</time></p>",
         '<noscript><p class="note">Charts need JavaScript; every number is also in the '
         "tables.</p></noscript>",
-        _overview(versions),
-        _config(config),
+        _overview(summary.versions),
+        _config(summary.drift_config),
     ]
-    for index, version in enumerate(versions):
-        body.append(_version(page, index, version, config, max(expanded, 0)))
+    for index, version in enumerate(summary.versions):
+        body.append(_version(page, index, version, summary.drift_config, max(expanded, 0)))
     head = f"<style>{CSS}</style>"
     scripts = ""
     if page.count:
@@ -68,33 +64,28 @@ def render_html(
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>Monitor report: {esc(endpoint)}</title>\n{head}\n</head>\n<body>\n<main>\n"
+        f"<title>Monitor report: {endpoint}</title>\n{head}\n</head>\n<body>\n<main>\n"
         + "\n".join(body)
         + f"\n</main>\n{scripts}\n</body>\n</html>\n"
     )
 
 
-def _json(summary: MonitorSummary | Mapping[str, Any]) -> dict[str, Any]:
-    return summary.to_json() if isinstance(summary, MonitorSummary) else dict(summary)
-
-
-def _overview(versions: list[Mapping[str, Any]]) -> str:
+def _overview(versions: Sequence[VersionMonitor]) -> str:
     if not versions:
         return '<p class="note">No traffic, errors or feedback in this period.</p>'
     rows = []
     for index, v in enumerate(versions):
-        drift = as_dict(v.get("drift"))
         rows.append(
             "<tr>"
-            f'<th scope="row"><a href="#version-{index}">{esc(as_text(v.get("version")))}</a></th>'
-            f'<td class="num">{num(v.get("requests"))}</td>'
-            f'<td class="num">{num(v.get("rows"))}</td>'
-            f'<td class="num">{pct(v.get("error_rate"))}</td>'
-            f'<td class="num">{ms(as_dict(v.get("latency_ms")).get("p95"))}</td>'
-            f'<td class="num">{pct(v.get("drift_share"))}</td>'
-            f"<td>{verdict_badge(drift.get('verdict'))}</td>"
-            f"<td>{headline_quality(as_dict(v.get('quality')))}</td>"
-            f'<td class="num">{pct(as_dict(v.get("feedback")).get("coverage"))}</td>'
+            f'<th scope="row"><a href="#version-{index}">{esc(v.version)}</a></th>'
+            f'<td class="num">{num(v.requests)}</td>'
+            f'<td class="num">{num(v.rows)}</td>'
+            f'<td class="num">{pct(v.error_rate)}</td>'
+            f'<td class="num">{ms(v.latency_ms.p95)}</td>'
+            f'<td class="num">{pct(v.drift_share)}</td>'
+            f"<td>{verdict_badge(v.drift.verdict if v.drift else None)}</td>"
+            f"<td>{headline_quality(v.quality)}</td>"
+            f'<td class="num">{pct(v.feedback.coverage)}</td>'
             "</tr>"
         )
     return (
@@ -107,19 +98,16 @@ def _overview(versions: list[Mapping[str, Any]]) -> str:
     )
 
 
-def _config(config: Mapping[str, Any]) -> str:
-    if not config:
-        return ""
-    thresholds = as_dict(config.get("thresholds"))
-    listed = ", ".join(f"{esc(test_name(k))} {num(v)}" for k, v in thresholds.items())
+def _config(config: DriftConfig) -> str:
+    listed = ", ".join(f"{esc(test_name(k))} {num(v)}" for k, v in config.thresholds.items())
     facts = [
-        ("Numeric test (large samples)", esc(test_name(config.get("numeric_test")))),
-        ("Categorical test (large samples)", esc(test_name(config.get("categorical_test")))),
+        ("Numeric test (large samples)", esc(test_name(config.numeric_test))),
+        ("Categorical test (large samples)", esc(test_name(config.categorical_test))),
         ("Thresholds", listed or DASH),
-        ("Large samples have more than", f"{num(config.get('large_rows'))} rows"),
-        ("p-value (small samples)", num(config.get("p_value"))),
-        ("Fewest rows judged", num(config.get("min_rows"))),
-        ("Drift when the drifted share reaches", pct(config.get("drift_share"))),
+        ("Large samples have more than", f"{num(config.large_rows)} rows"),
+        ("p-value (small samples)", num(config.p_value)),
+        ("Fewest rows judged", num(config.min_rows)),
+        ("Drift when the drifted share reaches", pct(config.drift_share)),
     ]
     return (
         '<details class="config"><summary>Drift settings</summary>\n<table class="facts">'
@@ -129,88 +117,81 @@ def _config(config: Mapping[str, Any]) -> str:
 
 
 def _version(
-    page: Charts, index: int, v: Mapping[str, Any], config: Mapping[str, Any], expanded: int
+    page: Charts, index: int, v: VersionMonitor, config: DriftConfig, expanded: int
 ) -> str:
-    name = esc(as_text(v.get("version")))
-    drift = as_dict(v.get("drift"))
     parts = [
         f'<section class="version" id="version-{index}">',
-        f"<h2>Version {name}</h2>",
-        _facts(v, drift),
+        f"<h2>Version {esc(v.version)}</h2>",
+        _facts(v),
         "<h3>Over time</h3>",
-        timeline_grid(page, as_list(v.get("timeline")) if "timeline" in v else None, config),
+        timeline_grid(page, v.timeline.points if v.timeline else None, config),
         "<h3>Drift per feature</h3>",
-        _drift_table(drift),
+        _drift_table(v.drift),
         "<h3>Reference and current distributions</h3>",
-        histogram_grid(page, v.get("histograms"), drift, expanded),
+        histogram_grid(page, v.histograms, v.drift, expanded),
         "</section>",
     ]
     return "\n".join(parts)
 
 
-def _facts(v: Mapping[str, Any], drift: Mapping[str, Any]) -> str:
-    latency = as_dict(v.get("latency_ms"))
-    errors = as_dict(v.get("errors"))
-    by_status = ", ".join(f"{esc(as_text(k))}: {num(n)}" for k, n in errors.items())
-    share = v.get("drift_share", drift.get("drift_share"))
-    threshold = drift.get("drift_share_threshold")
-    drift_text = verdict_badge(drift.get("verdict"))
-    if as_number(share) is not None:
-        drift_text += f" {pct(share)} of features drifted"
-        if as_number(threshold) is not None:
-            drift_text += f" (threshold {pct(threshold)})"
-    top = ", ".join(f"<code>{esc(as_text(f))}</code>" for f in as_list(v.get("top_drifted")))
-    output = as_dict(drift.get("output"))
-    output_text = DASH
-    if output:
-        output_text = (
-            f"{verdict_badge(output.get('verdict'))} {esc(test_name(output.get('test')))} "
-            f"{num(as_dict(output.get('values')).get(as_text(output.get('test'))))}"
-        )
-    classes = as_dict(v.get("classes"))
-    class_text = ", ".join(f"<code>{esc(as_text(k))}</code>: {num(n)}" for k, n in classes.items())
-    feedback = as_dict(v.get("feedback"))
-    feedback_text = DASH
-    if feedback:
-        feedback_text = (
-            f"{num(feedback.get('labeled'))} of {num(feedback.get('logged'))} logged "
-            f"predictions labelled ({pct(feedback.get('coverage'))}); median lag "
-            f"{duration(feedback.get('lag_seconds_p50'))}"
-        )
+def _facts(v: VersionMonitor) -> str:
+    by_status = ", ".join(f"{esc(status)}: {num(n)}" for status, n in v.traffic.errors.items())
+    top = ", ".join(f"<code>{esc(feature)}</code>" for feature in v.top_drifted)
+    classes = ", ".join(f"<code>{esc(label)}</code>: {num(n)}" for label, n in v.classes.items())
+    feedback = v.feedback
+    latency = v.latency_ms
     return (
         '<table class="facts">'
-        + fact("Requests", num(v.get("requests")))
-        + fact("Rows predicted", num(v.get("rows")))
-        + fact("Error rate (5xx)", pct(v.get("error_rate")))
-        + fact("Client error rate (4xx)", pct(v.get("client_error_rate")))
+        + fact("Requests", num(v.requests))
+        + fact("Rows predicted", num(v.rows))
+        + fact("Error rate (5xx)", pct(v.error_rate))
+        + fact("Client error rate (4xx)", pct(v.client_error_rate))
         + fact("Errors by status", by_status or DASH)
         + fact(
             "Latency p50 / p95 / p99",
-            " / ".join(ms(latency.get(p)) for p in ("p50", "p95", "p99")),
+            " / ".join(ms(q) for q in (latency.p50, latency.p95, latency.p99)),
         )
-        + fact("Drift", drift_text if drift else _no_drift(v))
+        + fact("Drift", _drift_text(v.drift) if v.drift else _no_drift(v))
         + fact("Most drifted", top or DASH)
-        + fact("Output drift", output_text)
-        + fact("Predicted classes", class_text or DASH)
-        + fact("Quality", quality_text(as_dict(v.get("quality"))))
-        + fact("Feedback", feedback_text)
+        + fact("Output drift", _output_text(v.drift.output if v.drift else None))
+        + fact("Predicted classes", classes or DASH)
+        + fact("Quality", quality_text(v.quality))
+        + fact(
+            "Feedback",
+            f"{num(feedback.labeled)} of {num(feedback.logged)} logged predictions labelled "
+            f"({pct(feedback.coverage)}); median lag {duration(feedback.lag_seconds_p50)}",
+        )
         + "</table>"
     )
 
 
-def _no_drift(v: Mapping[str, Any]) -> str:
-    reason = as_text(v.get("drift_unavailable"))
+def _drift_text(drift: DriftReport) -> str:
+    text = verdict_badge(drift.verdict)
+    if as_number(drift.drift_share) is not None:
+        text += f" {pct(drift.drift_share)} of features drifted"
+        text += f" (threshold {pct(drift.config.drift_share)})"
+    return text
+
+
+def _output_text(output: FeatureDrift | None) -> str:
+    if output is None:
+        return DASH
+    return f"{verdict_badge(output.verdict)} {esc(test_name(output.test))} {num(output.score)}"
+
+
+def _no_drift(v: VersionMonitor) -> str:
+    reason = v.drift_unavailable or ""
     if reason == NO_REFERENCE:
         reason += " (add one with modelyard profile set and a sample of its training inputs)"
     return f"{DASH} ({esc(reason or 'no reference profile')})"
 
 
-def _drift_table(drift: Mapping[str, Any]) -> str:
-    features = [f for f in as_list(drift.get("features")) if isinstance(f, Mapping)]
-    output = as_dict(drift.get("output"))
-    if not features and not output:
+def _drift_table(drift: DriftReport | None) -> str:
+    features = drift.features if drift else []
+    output = drift.output if drift else None
+    if not features and output is None:
         return '<p class="note">No drift tests: no reference profile or no traffic.</p>'
-    tests = test_columns([*features, output])
+    tests = test_columns([*features, *([output] if output else [])])
     head = (
         '<th scope="col">Feature</th><th scope="col">Kind</th>'
         '<th scope="col">Current rows</th><th scope="col">Reference rows</th>'
@@ -219,9 +200,9 @@ def _drift_table(drift: Mapping[str, Any]) -> str:
         + '<th scope="col">Deciding test</th><th scope="col">Threshold</th>'
         '<th scope="col">Verdict</th>'
     )
-    body = [_drift_row(f, tests) for f in sorted(features, key=severity)]
+    body = [_drift_row(f, tests) for f in sorted(features, key=drift_order)]
     extra = ""
-    if output:
+    if output is not None:
         extra = f'\n<tbody class="output">{_drift_row(output, tests)}</tbody>'
     return (
         '<div class="scroll"><table class="drift">\n'
@@ -232,30 +213,27 @@ def _drift_table(drift: Mapping[str, Any]) -> str:
     )
 
 
-def _drift_row(f: Mapping[str, Any], tests: list[str]) -> str:
-    values = as_dict(f.get("values"))
-    test = as_text(f.get("test"))
+def _drift_row(f: FeatureDrift, tests: list[str]) -> str:
     cells = []
     for name in tests:
-        value = num(values.get(name))
+        value = num(f.values.get(name))
         cells.append(
-            f'<td class="num">{f"<strong>{value}</strong>" if name == test else value}</td>'
+            f'<td class="num">{f"<strong>{value}</strong>" if name == f.test else value}</td>'
         )
-    verdict = f.get("verdict")
-    row_class = ' class="drifted"' if verdict == DRIFT else ""
-    comparator = "&lt;" if test.endswith("p_value") else "≥"
-    threshold = num(f.get("threshold"))
+    row_class = ' class="drifted"' if f.verdict == DRIFT else ""
+    comparator = "&lt;" if f.test.endswith("p_value") else "≥"
+    threshold = num(f.threshold)
     return (
         f"<tr{row_class}>"
-        f'<th scope="row"><code>{esc(as_text(f.get("feature")))}</code></th>'
-        f"<td>{esc(as_text(f.get('kind')))}</td>"
-        f'<td class="num">{num(f.get("current_rows"))}</td>'
-        f'<td class="num">{num(f.get("reference_rows"))}</td>'
-        f'<td class="num">{num(f.get("missing"))}</td>'
+        f'<th scope="row"><code>{esc(f.feature)}</code></th>'
+        f"<td>{esc(f.kind)}</td>"
+        f'<td class="num">{num(f.current_rows)}</td>'
+        f'<td class="num">{num(f.reference_rows)}</td>'
+        f'<td class="num">{num(f.missing)}</td>'
         + "".join(cells)
-        + f"<td>{esc(test_name(test))}</td>"
+        + f"<td>{esc(test_name(f.test))}</td>"
         f'<td class="num">{comparator if threshold != DASH else ""} {threshold}</td>'
-        f"<td>{verdict_badge(verdict)}</td></tr>"
+        f"<td>{verdict_badge(f.verdict)}</td></tr>"
     )
 
 
