@@ -27,6 +27,8 @@ HEAVY = (
     "plotly",
     "yaml",  # read by `import mlflow` only
     "mlflow",  # never imported: MLflow folders are read without it
+    "dask",  # the dask batch engine only, when it runs
+    "distributed",
 )
 PROBE = """
 import json, sys

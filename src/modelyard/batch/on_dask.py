@@ -69,7 +69,6 @@ def score_dataset(
     signature = Signature.from_dict(version.signature)
     check_output(dest)
     partitions = plan(source, signature, id_column, partition_rows)
-    _make_folder(dest)
     settings = yard.settings.model_copy(update={"home": Path(yard.settings.home).resolve()})
     job = Job(
         settings=settings.model_dump(mode="json"),
@@ -82,6 +81,7 @@ def score_dataset(
     )
     client, cluster = _connect(distributed, scheduler, workers, connect_seconds)
     try:
+        _make_folder(dest)
         return _run(client, job, partitions, progress)
     finally:
         client.close()
@@ -160,4 +160,6 @@ def _mark_done(url: str) -> None:
     import fsspec
 
     fs, path = fsspec.core.url_to_fs(url)
+    for left in fs.glob(f"{path}/.part-*"):  # a dead worker's unfinished local file
+        fs.rm(left)
     fs.pipe_file(f"{path}/_SUCCESS", b"")

@@ -44,6 +44,9 @@ def predict(
         help="Dask scheduler address, e.g. tcp://host:8786 [default: a LocalCluster here].",
     ),
     workers: int = typer.Option(2, help="Dask: worker processes of the LocalCluster."),
+    connect_seconds: float = typer.Option(
+        10.0, help="Dask: how long to try reaching --scheduler before giving up."
+    ),
     partition_rows: int = typer.Option(
         1_000_000, help="Dask: most rows per task and output file (whole Parquet row groups)."
     ),
@@ -73,6 +76,7 @@ def predict(
                 partition_rows=partition_rows,
                 scheduler=scheduler,
                 workers=workers,
+                connect_seconds=connect_seconds,
                 progress=progress,
             )
     else:
