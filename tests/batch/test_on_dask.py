@@ -145,10 +145,29 @@ def test_many_files_a_folder_out_and_problems_name_their_file(
     assert (report.rows_in, report.rows_out, report.skipped) == (569, 567, 2)
     assert [(p["file"], p["row"]) for p in report.problems] == [("a.csv", 5), ("b.parquet", 5)]
     assert len(pd.read_parquet(tmp_path / "out")) == 567
-    # The model was loaded by each worker that ran a task, once, keyed by version and hashes.
-    loaded = client.run(lambda: [key[0] for key in partitions._MODELS])
-    assert all(keys.count("churn@1") <= 1 for keys in loaded.values())
-    assert any(keys for keys in loaded.values())
+    # Each worker loaded the model once, keyed by version and file hashes, and a second
+    # job's tasks use the same object: nothing reloaded, nothing sent.
+    version = churn.registry.get_version("churn@1")
+    key = (version.ref, tuple((f.name, f.sha256) for f in version.files))
+
+    def loaded() -> dict[str, int | None]:
+        found = client.run(
+            lambda: id(partitions._MODELS[key][0]) if key in partitions._MODELS else None
+        )
+        return {worker: object_id for worker, object_id in found.items() if object_id}
+
+    first = loaded()
+    assert first
+    score_dataset(
+        churn,
+        "churn@1",
+        str(rows / "b.parquet"),
+        str(tmp_path / "again"),
+        on_error="skip",
+        scheduler=dask_cluster.scheduler_address,
+        partition_rows=100,
+    )
+    assert {w: i for w, i in loaded().items() if w in first} == first
 
 
 def test_refuses_a_used_output_folder_and_a_missing_input(

@@ -73,25 +73,38 @@ def test_unknown_engine_and_urls_on_the_local_engine_are_one_line(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("on_error", ["skip", "fail"])
 def test_dask_engine_on_its_own_local_cluster(
-    cli: Invoke, churn: None, tmp_path: Path, cancer
+    churn: None, tmp_path: Path, cancer, on_error: str
 ) -> None:
+    """The command as a user runs it: the LocalCluster's workers write to this terminal too,
+    and a bad row is still one line (skip: a summary and the row)."""
     pytest.importorskip("distributed")
-    source = tmp_path / "rows.parquet"
-    cancer[0].assign(uid=range(len(cancer[0]))).to_parquet(source, row_group_size=200)
+    X = cancer[0].assign(uid=range(len(cancer[0])))
+    X["mean radius"] = X["mean radius"].astype(object)
+    X.loc[3, "mean radius"] = "oops"
+    source = tmp_path / "rows.csv"
+    X.to_csv(source, index=False)
     out = tmp_path / "scored"
-    done = cli(
-        "predict", "churn@1", "-i", str(source), "-o", str(out), "--engine", "dask",
-        "--workers", "1", "--partition-rows", "200", "--id-column", "uid",
+    done = run_modelyard(
+        "--home", str(tmp_path / "home"), "predict", "churn@1", "-i", str(source),
+        "-o", str(out), "--engine", "dask", "--workers", "1", "--id-column", "uid",
+        "--on-error", on_error,
     )  # fmt: skip
-    assert done.exit_code == 0, done.output
-    assert f"wrote 569 predictions to {out} (569 rows read, 0 skipped)" in done.output
-    assert sorted(p.name for p in out.iterdir()) == [
-        "_SUCCESS",
-        "part-00000.parquet",
-        "part-00001.parquet",
-        "part-00002.parquet",
+    if on_error == "fail":
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [
+            "error: rows.csv: feature 'mean radius' in row 3: expected a number (float)"
+        ]
+        assert not out.exists()
+        return
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.splitlines() == [
+        f"wrote 568 predictions to {out} (569 rows read, 1 skipped)",
+        "  rows.csv row 3: mean radius: expected a number (float)",
     ]
+    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "part-00000.parquet"]
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ Dask is imported only here, when the engine runs (``pip install 'modelyard[dask]
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -93,8 +94,14 @@ def _connect(
     distributed: Any, scheduler: str | None, workers: int, seconds: float
 ) -> tuple[Any, Any]:
     if scheduler is None:
+        # Every task's error reaches the client, which raises it; the workers' own logging
+        # of it (a traceback per failed task on this terminal) would bury the one line.
         cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
         )
         return distributed.Client(cluster), cluster
     try:
