@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelyard.batch.partitions import (
@@ -24,6 +23,7 @@ from modelyard.batch.partitions import (
     Partition,
     PartitionReport,
     check_output,
+    model_spec,
     plan,
     score_partition,
 )
@@ -66,15 +66,12 @@ def score_dataset(
         import distributed
     except ImportError:
         raise InvalidInput(INSTALL) from None
-    version = yard.registry.get_version(ref)
-    signature = Signature.from_dict(version.signature)
+    model = model_spec(yard, ref)
+    signature = Signature.from_dict(yard.registry.get_version(model.ref).signature)
     check_output(dest)
     partitions = plan(source, signature, id_column, partition_rows)
-    settings = yard.settings.model_copy(update={"home": Path(yard.settings.home).resolve()})
     job = Job(
-        settings=settings.model_dump(mode="json"),
-        ref=version.ref,
-        files=tuple((f.name, f.sha256) for f in version.files),
+        model=model,
         dest=dest.rstrip("/"),
         id_column=id_column,
         on_error=on_error,

@@ -17,7 +17,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.batch.files import Writer, open_source
 from modelyard.batch.scoring import MAX_REPORTED, BatchReport, PartitionScorer, check_columns
@@ -27,17 +27,39 @@ from modelyard.runtime.predictor import Predictor
 from modelyard.runtime.runner import ModelRunner
 from modelyard.tabular import table_format
 
+if TYPE_CHECKING:
+    from modelyard.yard import Yard
+
 GLOB = ("*", "?", "[")
 READS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
 @dataclass(frozen=True)
-class Job:
-    """What every task of one run shares; small and plain, so it travels to any worker."""
+class ModelSpec:
+    """A model version as a worker finds it: small and plain, so it travels anywhere."""
 
     settings: dict[str, Any]  # the yard's settings (database URL, artifact store)
     ref: str  # name@version, resolved once on the client: an alias moving changes nothing
     files: tuple[tuple[str, str], ...]  # (file name, sha256) of the version's artifacts
+
+
+def model_spec(yard: Yard, ref: str) -> ModelSpec:
+    """``ref`` resolved now, with the yard's settings (its home made absolute, for workers
+    started elsewhere) and the version's file hashes."""
+    version = yard.registry.get_version(ref)
+    settings = yard.settings.model_copy(update={"home": Path(yard.settings.home).resolve()})
+    return ModelSpec(
+        settings.model_dump(mode="json"),
+        version.ref,
+        tuple((f.name, f.sha256) for f in version.files),
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every task of one run shares."""
+
+    model: ModelSpec
     dest: str  # the output folder's URL
     id_column: str | None
     on_error: str
@@ -131,7 +153,7 @@ def score_partition(job: Job, partition: Partition) -> PartitionReport:
     """Score one partition into its own Parquet file under ``job.dest`` (the task)."""
     import fsspec
 
-    predictor, runner = worker_model(job)
+    predictor, runner = worker_model(job.model)
     scorer = PartitionScorer(
         predictor, id_column=job.id_column, on_error=job.on_error, label=f"{partition.name}: "
     )
@@ -172,27 +194,27 @@ _MODELS: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Predictor, ModelRun
 _LOADING = threading.Lock()
 
 
-def worker_model(job: Job) -> tuple[Predictor, ModelRunner]:
-    """The job's model in this process, loaded from the artifact store on first use and
-    kept, keyed by version and file hashes (a worker serves many tasks, maybe many jobs)."""
-    key = (job.ref, job.files)
+def worker_model(spec: ModelSpec) -> tuple[Predictor, ModelRunner]:
+    """The model in this process, loaded from the artifact store on first use and kept,
+    keyed by version and file hashes (a worker serves many tasks, maybe many jobs)."""
+    key = (spec.ref, spec.files)
     with _LOADING:
         if key not in _MODELS:
-            predictor = _load(job)
+            predictor = _load(spec)
             _MODELS[key] = (predictor, ModelRunner(predictor, native_threads=1))
         return _MODELS[key]
 
 
-def _load(job: Job) -> Predictor:
+def _load(spec: ModelSpec) -> Predictor:
     from modelyard.config import Settings
     from modelyard.runtime.loader import load_version
     from modelyard.yard import Yard
 
-    with Yard(settings=Settings.model_validate(job.settings)) as yard:
-        version = yard.registry.get_version(job.ref)
+    with Yard(settings=Settings.model_validate(spec.settings)) as yard:
+        version = yard.registry.get_version(spec.ref)
         files = tuple((f.name, f.sha256) for f in version.files)
-        if files != job.files:
-            raise IntegrityError(f"{job.ref}: its files are not the ones the job was started with")
+        if files != spec.files:
+            raise IntegrityError(f"{spec.ref}: its files are not the ones the job was started with")
         return load_version(version, yard.stores.artifacts)
 
 

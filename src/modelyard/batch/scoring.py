@@ -2,8 +2,8 @@
 
 Every engine calls this: the local engine chunk by chunk (it overlaps the model call with
 reading and writing, so it uses the check and the result table separately), the Dask engine
-in each task, and a Ray Data ``map_batches`` or Spark ``mapInPandas`` function through
-:meth:`PartitionScorer.score` (docs/integration.md, batch). Rows are checked against the
+in each task, and the Ray Data ``map_batches`` and Spark ``mapInPandas`` adapters
+(``batch/adapters.py``) through :meth:`PartitionScorer.score`. Rows are checked against the
 signature exactly as the server checks requests; bad rows stop the run
 (``on_error="fail"``) or are skipped and reported (``"skip"``).
 """
