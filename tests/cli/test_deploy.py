@@ -1,7 +1,9 @@
 from pathlib import Path
 
 import skops.io as sio
+from typer.testing import CliRunner
 
+from modelyard.cli.app import app
 from tests.cli.conftest import Invoke, assert_one_line_error
 
 
@@ -71,3 +73,20 @@ def test_a_reference_names_the_secret(cli: Invoke, tmp_path: Path) -> None:
     text = (out / "base" / "serving.yaml").read_text()
     assert "name: yard-pg" in text
     assert "key: dsn" in text
+
+
+def test_an_unknown_extra_is_refused(cli: Invoke, tmp_path: Path) -> None:
+    result = cli("deploy", "docker", str(tmp_path / "img"), "--extra", "gpu")
+    assert_one_line_error(result, 2, "modelyard has no extra gpu")
+    assert not (tmp_path / "img").exists()
+
+
+def test_the_grace_period_follows_the_shutdown_setting(tmp_path: Path) -> None:
+    out = tmp_path / "k8s"
+    result = CliRunner().invoke(
+        app, ["deploy", "kubernetes", str(out)], env={"MODELYARD_SHUTDOWN_SECONDS": "60"}
+    )
+    assert result.exit_code == 0, result.output
+    text = (out / "base" / "serving.yaml").read_text()
+    assert "terminationGracePeriodSeconds: 70" in text
+    assert "MODELYARD_SHUTDOWN_SECONDS: '60'" in (out / "base" / "configmap.yaml").read_text()

@@ -25,6 +25,7 @@ GRAFANA_IMAGE = "grafana/grafana:11.4.0"
 ENV_FILE = """\
 # Fill every value before `docker compose up`: compose refuses to start while one is empty.
 # This file holds secrets: keep it out of version control (it is in .gitignore).
+# POSTGRES_PASSWORD becomes part of the database URL: use letters and digits only.
 POSTGRES_USER=modelyard
 POSTGRES_DB=modelyard
 POSTGRES_PASSWORD=

@@ -45,6 +45,11 @@ def environment_lock(extras: Iterable[str] = FLEET_EXTRAS) -> Lock:
     """Walk modelyard's requirements through the installed distributions."""
     me = distribution(SELF)
     wanted = set(extras)
+    known = set(me.metadata.get_all("Provides-Extra") or [])
+    if unknown := sorted(wanted - known):
+        raise InvalidInput(
+            f"modelyard has no extra {', '.join(unknown)}; its extras: {', '.join(sorted(known))}"
+        )
     pins: dict[str, str] = {}
     todo: list[tuple[Requirement, frozenset[str]]] = [
         (req, frozenset(wanted)) for req in map(Requirement, me.requires or [])
