@@ -80,6 +80,8 @@ def test_baked_files_are_verified_when_loaded(sqlite_yard: Yard, logreg, cancer,
     out = tmp_path / "context"
     write_folder(out, context_files(lock, baked), fill=filler(lock, baked))
     assert "COPY models /opt/modelyard/models" in (out / "Dockerfile").read_text()
+    linted = run(tool("hadolint"), out / "Dockerfile")
+    assert linted.returncode == 0, linted.stdout
     assert "churn@1" in (out / "models" / "baked.json").read_text()
     # What the image does: the yard's rows, the baked files as the artifact store.
     home = tmp_path / "home"

@@ -3,6 +3,7 @@ Debian through scripts/install-kubectl.sh)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -21,9 +22,14 @@ def tool(name: str) -> str:
 
 
 def kubectl() -> str:
+    """kubectl with a kustomize that reads today's kustomization fields (v4 or newer)."""
     found = shutil.which("kubectl")
     if found is None:
         pytest.skip("kubectl is not installed and could not be (scripts/install-kubectl.sh)")
+    version = run(found, "version", "--client").stdout
+    bundled = re.search(r"Kustomize Version: v(\d+)\.", version)
+    if bundled is None or int(bundled.group(1)) < 4:
+        pytest.skip(f"this kubectl bundles no kustomize v4 or newer: {version.strip()!r}")
     return found
 
 
