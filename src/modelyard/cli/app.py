@@ -14,6 +14,7 @@ from modelyard.cli import (
     batch,
     control,
     data,
+    deploy,
     gate,
     imports,
     models,
@@ -120,6 +121,7 @@ monitor.install(app)
 gate.install(app)
 control.install(app)
 abtest.install(app)
+deploy.install(app)
 
 
 def _plain_help(group: typer.Typer) -> None:
