@@ -36,6 +36,7 @@ HEAVY = (
     "plotly",
     "yaml",  # read by `import mlflow` only
     "mlflow",  # never imported: MLflow folders are read without it
+    "fsspec",  # imported when a blob is read or written; read commands read none
 )
 PROBE = """
 import json, sys

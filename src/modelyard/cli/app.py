@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from modelyard.cli.context import Options
+from modelyard.cli.context import Options, collection_paused
 from modelyard.cli.output import errors, whole_lines_when_piped
 
 # The module whose install() adds each top-level command (tests/cli/test_app.py checks it
@@ -71,7 +71,8 @@ class _Group(TyperGroup):
         if self._complete or module is None:
             return self.commands.get(cmd_name)
         if cmd_name not in self._built:
-            group = _build((module,), only=cmd_name)
+            with collection_paused():
+                group = _build((module,), only=cmd_name)
             self._built[cmd_name] = group.commands[cmd_name]
         return self._built[cmd_name]
 
