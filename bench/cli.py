@@ -3,7 +3,9 @@ MLflow's CLI and two floors (an empty Python, and the libraries every command ne
 
 Each measurement is a new process, timed from spawn to exit; peers are interleaved, so a
 busy machine slows all of them alike, and the table gives medians, ranges and the ratio of
-each median to the floor of `python -c pass` in the same run. Nothing here asserts a time.
+each median to the floor of `python -c pass` in the same run, and the median CPU time
+(user + system) of each process, which waiting for a shared core does not inflate. Nothing
+here asserts a time.
 
     .venv/bin/python bench/cli.py               # 7 runs per command after one warm-up
     .venv/bin/python bench/cli.py --runs 15
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -87,13 +90,17 @@ with Yard(sys.argv[1], actor="bench") as yard:
     subprocess.run([sys.executable, "-c", code, str(home)], check=True)
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds from spawn to exit, and the CPU seconds the process used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, env=env, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.decode()[-500:]}")
-    return elapsed
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu
 
 
 def commands(home: Path, mlflow: Path | None) -> dict[str, list[str]]:
@@ -136,19 +143,23 @@ def main() -> int:
         for argv in found.values():  # warm-up: page cache, bytecode, first migration
             timed(argv, env)
         samples: dict[str, list[float]] = {label: [] for label in found}
+        cpus: dict[str, list[float]] = {label: [] for label in found}
         for _ in range(options.runs):
             for label, argv in found.items():
-                samples[label].append(timed(argv, env))
+                wall, cpu = timed(argv, env)
+                samples[label].append(wall)
+                cpus[label].append(cpu)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     floor = statistics.median(samples["python -c pass (floor)"])
     rows: list[dict[str, Any]] = []
-    print(f"\n{'command':<46} {'median s':>9} {'range s':>15} {'× floor':>8}")
+    print(f"\n{'command':<46} {'median s':>9} {'range s':>15} {'× floor':>8} {'CPU s':>7}")
     for label, values in samples.items():
         median = statistics.median(values)
-        rows.append({"command": label, "median_s": median, "runs_s": values})
+        cpu = statistics.median(cpus[label])
+        rows.append({"command": label, "median_s": median, "runs_s": values, "cpu_s": cpus[label]})
         spread = f"{min(values):.3f}–{max(values):.3f}"
-        print(f"{label:<46} {median:>9.3f} {spread:>15} {median / floor:>8.1f}")
+        print(f"{label:<46} {median:>9.3f} {spread:>15} {median / floor:>8.1f} {cpu:>7.3f}")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"machine": machine(), "runs": rows}, indent=2))
     say(f"wrote {RESULTS.relative_to(BENCH.parent)}")
