@@ -10,6 +10,7 @@ here asserts a time.
     .venv/bin/python bench/cli.py               # 7 runs per command after one warm-up
     .venv/bin/python bench/cli.py --runs 15
     .venv/bin/python bench/cli.py --skip-mlflow
+    .venv/bin/python bench/cli.py --baseline /tmp/main/src   # also another checkout's src/
 
 The yard it reads holds 20 versions of a scikit-learn model, an alias and an endpoint with
 an hour of recorded traffic, built once in a temporary folder. MLflow runs in the same
@@ -103,7 +104,7 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def commands(home: Path, mlflow: Path | None) -> dict[str, list[str]]:
+def commands(home: Path, mlflow: Path | None, baseline: Path | None = None) -> dict[str, list[str]]:
     python = str(sys.executable)
     found = {
         "python -c pass (floor)": [python, "-c", "pass"],
@@ -115,6 +116,13 @@ def commands(home: Path, mlflow: Path | None) -> dict[str, list[str]]:
     }
     for label, args in MODELYARD_READS:
         found[label] = [str(BIN / "modelyard"), "--home", str(home), *args]
+    if baseline is not None:  # the same commands from another source tree, same libraries
+        code = (
+            f"import sys; sys.path.insert(0, {str(baseline)!r}); "
+            "from modelyard.cli.app import main; main()"
+        )
+        for label, args in MODELYARD_READS:
+            found[f"{label} (baseline)"] = [python, "-c", code, "--home", str(home), *args]
     if mlflow is not None:
         found["mlflow --version"] = [str(mlflow / "bin" / "mlflow"), "--version"]
         found["mlflow models --help"] = [str(mlflow / "bin" / "mlflow"), "models", "--help"]
@@ -125,6 +133,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument(
+        "--baseline", type=Path, help="a src/ folder to time as well (e.g. main's, for a before)"
+    )
     options = parser.parse_args()
     mlflow: Path | None = None
     if not options.skip_mlflow:
@@ -139,7 +150,7 @@ def main() -> int:
         build_yard(home)
         env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
         env["MLFLOW_TRACKING_URI"] = f"sqlite:///{scratch / 'mlflow.db'}"
-        found = commands(home, mlflow)
+        found = commands(home, mlflow, options.baseline)
         for argv in found.values():  # warm-up: page cache, bytecode, first migration
             timed(argv, env)
         samples: dict[str, list[float]] = {label: [] for label in found}
