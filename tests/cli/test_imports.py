@@ -27,6 +27,8 @@ HEAVY = (
     "plotly",
     "yaml",  # read by `import mlflow` only
     "mlflow",  # never imported: MLflow folders are read without it
+    "locust",  # `loadtest` only: importing it monkey-patches the interpreter with gevent
+    "gevent",
 )
 PROBE = """
 import json, sys
@@ -57,6 +59,7 @@ READ_COMMANDS = [
     ["audit"],
     ["predict", "--help"],
     ["import", "mlflow", "--help"],
+    ["loadtest", "--help"],
 ]
 
 

@@ -16,6 +16,7 @@ from modelyard.cli import (
     data,
     gate,
     imports,
+    loadtest,
     models,
     monitor,
     runs,
@@ -120,6 +121,7 @@ monitor.install(app)
 gate.install(app)
 control.install(app)
 abtest.install(app)
+loadtest.install(app)
 
 
 def _plain_help(group: typer.Typer) -> None:
