@@ -14,6 +14,7 @@ from modelyard.cli import (
     batch,
     control,
     data,
+    deploy_ci,
     gate,
     imports,
     loadtest,
@@ -122,6 +123,7 @@ gate.install(app)
 control.install(app)
 abtest.install(app)
 loadtest.install(app)
+deploy_ci.install(app)  # the `deploy` group; see cli/deploy_ci.py
 
 
 def _plain_help(group: typer.Typer) -> None:
