@@ -20,28 +20,13 @@ from modelyard import Yard
 from modelyard.deploy.pipelines import GITLAB_PATH, Pipeline, pipeline_files
 from tests.integration.serving_fixtures import free_port
 
-TRAIN = """
-import pandas as pd
-from skops.io import dump
-from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-
-X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
-dump(model, "build/model.skops")
-X.to_parquet("build/sample.parquet")
-X.assign(label=y).to_parquet("build/holdout.parquet")
-"""
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = f"python {ROOT / 'examples' / 'train.py'} --out build"
 
 
 @pytest.fixture
 def repo(tmp_path: Path, logreg: SkPipeline, cancer: tuple[pd.DataFrame, pd.Series]) -> Path:
     X, _ = cancer
-    (tmp_path / "data").mkdir()
-    X.to_parquet(tmp_path / "data" / "reference.parquet")
-    (tmp_path / "train.py").write_text(TRAIN)
     with Yard(tmp_path / "home") as yard:
         yard.register(logreg, "churn", sample=X)
         yard.set_alias("churn", "production", 1)
@@ -53,6 +38,7 @@ def repo(tmp_path: Path, logreg: SkPipeline, cancer: tuple[pd.DataFrame, pd.Seri
         duration="2s",
         p95_ms=5000,
         install="true",
+        train=TRAIN,
     )
     for path, text in pipeline_files(spec, ["gitlab"]).items():
         (tmp_path / path).write_text(text)

@@ -31,9 +31,10 @@ def ci(
         ..., "--endpoint", "-e", help="Endpoint the canary rollout moves traffic on."
     ),
     train: str = typer.Option(
-        "python train.py",
+        "python train.py --out build",
         "--train",
-        help="Your training command; it writes $MODEL_FILE, $SAMPLE_FILE and $HOLDOUT_FILE.",
+        help="Your training command; it writes $MODEL_FILE, $SAMPLE_FILE, $HOLDOUT_FILE and "
+        "$DRIFT_CURRENT (see docs/deploy.md).",
     ),
     install: str = typer.Option(
         "python -m pip install 'modelyard[postgres,s3,loadtest]'",

@@ -41,7 +41,7 @@ class Pipeline:
 
     model: str
     endpoint: str
-    train: str = "python train.py"
+    train: str = "python train.py --out build"
     python: str = "3.11"
     install: str = "python -m pip install 'modelyard[postgres,s3,loadtest]'"
     users: int = 16
@@ -76,10 +76,11 @@ class Pipeline:
             "MODEL_NAME": self.model,
             "ENDPOINT": self.endpoint,
             "MODEL_FILE": "build/model.skops",
-            "SAMPLE_FILE": "build/sample.parquet",
+            "SAMPLE_FILE": "build/train.parquet",
             "HOLDOUT_FILE": "build/holdout.parquet",
             "LABEL": "label",
-            "DRIFT_REFERENCE": "data/reference.parquet",
+            "DRIFT_REFERENCE": "build/train.parquet",
+            "DRIFT_CURRENT": "build/today.parquet",
             "LOADTEST_PORT": str(LOADTEST_PORT),
         }
 
@@ -89,7 +90,7 @@ def _train(spec: Pipeline) -> str:
     return f"mkdir -p build\n{spec.train}\n"
 
 
-DRIFT = 'modelyard drift --reference "$DRIFT_REFERENCE" --current "$SAMPLE_FILE"\n'
+DRIFT = 'modelyard drift --reference "$DRIFT_REFERENCE" --current "$DRIFT_CURRENT"\n'
 REGISTER = (
     'modelyard register "$MODEL_FILE" --name "$MODEL_NAME" --sample "$SAMPLE_FILE" --json'
     " > build/registered.json\n"
@@ -237,7 +238,8 @@ def pipeline_files(spec: Pipeline, providers: list[str]) -> dict[str, str]:
     header = (
         "# Written by `modelyard deploy ci`: train, drift gate, register, promotion gate,\n"
         "# load-test gate, canary rollout. The train command writes $MODEL_FILE, $SAMPLE_FILE\n"
-        "# (input rows) and $HOLDOUT_FILE (with the $LABEL column); see docs/deploy.md.\n"
+        "# (its input rows), $HOLDOUT_FILE (with the $LABEL column) and $DRIFT_CURRENT (fresh\n"
+        "# data, judged against $DRIFT_REFERENCE); see docs/deploy.md.\n"
         "# Secrets come from the CI system's secret store, never from this file:\n"
         f"# {', '.join(SECRETS)}.\n"
     )
