@@ -60,6 +60,7 @@ READ_COMMANDS = [
     ["predict", "--help"],
     ["import", "mlflow", "--help"],
     ["loadtest", "--help"],
+    ["deploy", "ci", "--help"],
 ]
 
 

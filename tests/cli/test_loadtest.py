@@ -4,6 +4,8 @@ patches the interpreter with gevent, which the test process must never be."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +142,17 @@ def test_bad_input_is_one_line_and_sends_nothing(
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("error: "), line
     assert message in line, line
+
+
+def test_without_locust_it_says_how_to_install_it(home: Path) -> None:
+    """``sys.modules[name] = None`` is how Python blocks an import: as if not installed."""
+    code = "import sys; sys.modules['locust'] = None\nfrom modelyard.cli.app import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--home", str(home), "loadtest", "churn-api"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.endswith("pip install 'modelyard[loadtest]'"), line
