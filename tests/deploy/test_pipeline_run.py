@@ -1,4 +1,4 @@
-"""The GitLab pipeline's jobs run here, in order, by bash, against a SQLite yard: what a
+"""The pipelines' jobs and steps run here, in order, by bash, against a SQLite yard: what a
 runner would do, short of the runner. Proves the scripts work together (the version passed
 on, the gates' exit codes, the load test against the server the job starts)."""
 
@@ -17,7 +17,7 @@ import yaml
 from sklearn.pipeline import Pipeline as SkPipeline
 
 from modelyard import Yard
-from modelyard.deploy.pipelines import GITLAB_PATH, Pipeline, pipeline_files
+from modelyard.deploy.pipelines import GITHUB_PATH, GITLAB_PATH, Pipeline, pipeline_files
 from tests.integration.serving_fixtures import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,56 +40,88 @@ def repo(tmp_path: Path, logreg: SkPipeline, cancer: tuple[pd.DataFrame, pd.Seri
         install="true",
         train=TRAIN,
     )
-    for path, text in pipeline_files(spec, ["gitlab"]).items():
+    for path, text in pipeline_files(spec, ["github", "gitlab"]).items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text)
     return tmp_path
 
 
-def _run_job(repo: Path, job: dict[str, list[str]], env: dict[str, str]) -> str:
-    said = ""
-    for part in ("script", "after_script"):
-        script = "".join(job.get(part, []))
-        if not script:
-            continue
-        shell = subprocess.Popen(
-            ["bash", "-e", "-o", "pipefail", "-c", script],
-            cwd=repo,
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        out, _ = shell.communicate(timeout=240)
-        # what the job left running (the server) ends with it, as the runner's container does
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(shell.pid, signal.SIGTERM)
-        assert shell.returncode == 0, f"{part} failed:\n{out}"
-        said += out
-    return said
+def _bash(repo: Path, script: str, env: dict[str, str], what: str) -> str:
+    shell = subprocess.Popen(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=repo,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    out, _ = shell.communicate(timeout=240)
+    # what the job left running (the server) ends with it, as the runner's container does
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(shell.pid, signal.SIGTERM)
+    assert shell.returncode == 0, f"{what} failed:\n{out}"
+    return out
 
 
-@pytest.mark.slow
-def test_the_gitlab_jobs_take_a_new_model_to_a_canary_rollout(repo: Path) -> None:
-    pipeline = yaml.safe_load((repo / GITLAB_PATH).read_text())
-    env = {
+def _environment(repo: Path, variables: dict[str, object]) -> dict[str, str]:
+    return {
         **os.environ,
-        **{k: str(v) for k, v in pipeline["variables"].items()},
+        **{k: str(v) for k, v in variables.items()},
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "MODELYARD_HOME": str(repo / "home"),
         "LOADTEST_PORT": str(free_port()),
-        "CI_PIPELINE_ID": "42",
-        "GITLAB_USER_LOGIN": "tester",
+        "LOADTEST_ENDPOINT": "churn-api-ci-42",
+        "MODELYARD_ACTOR": "ci:tester",
     }
-    env["LOADTEST_ENDPOINT"] = "churn-api-ci-42"
-    env["MODELYARD_ACTOR"] = "gitlab:tester"
+
+
+def _run_gitlab(repo: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Each stage's job, script then after_script; the dotenv report feeds the next jobs."""
+    pipeline = yaml.safe_load((repo / GITLAB_PATH).read_text())
+    env = {**_environment(repo, pipeline["variables"]), "CI_PIPELINE_ID": "42"}
     said = {}
     for stage in pipeline["stages"]:
-        said[stage] = _run_job(repo, pipeline[stage], env)
+        job = pipeline[stage]
+        said[stage] = "".join(
+            _bash(repo, "".join(job[part]), env, f"{stage} {part}")
+            for part in ("script", "after_script")
+            if part in job
+        )
         dotenv = repo / "build" / "version.env"
-        if dotenv.exists():  # GitLab's dotenv report: the next jobs' environment
+        if dotenv.exists():
             key, _, value = dotenv.read_text().strip().partition("=")
             env[key] = value
+    return said, env
+
+
+def _run_github(repo: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Each `run` step; what a step appends to $GITHUB_ENV is in the next steps' env. The
+    `${{ }}` expressions are the workflow's; the test sets their values itself."""
+    workflow = yaml.safe_load((repo / GITHUB_PATH).read_text())
+    github_env = repo / "github.env"
+    github_env.touch()
+    env = {
+        **_environment(repo, {k: v for k, v in workflow["env"].items() if "${{" not in v}),
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_ENV": str(github_env),
+    }
+    said = {}
+    for step in workflow["jobs"]["ship"]["steps"]:
+        if "run" not in step or step["name"] == "Install":
+            continue
+        said[step["name"]] = _bash(repo, step["run"], env, step["name"])
+        for line in github_env.read_text().splitlines():
+            key, _, value = line.partition("=")
+            env[key] = value
+    names = {"Drift gate": "train", "Promotion gate": "register", "Load-test gate": "loadtest"}
+    return {names.get(k, k): v for k, v in said.items()}, env
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("provider", ["gitlab", "github"])
+def test_the_pipeline_takes_a_new_model_to_a_canary_rollout(repo: Path, provider: str) -> None:
+    said, env = _run_gitlab(repo) if provider == "gitlab" else _run_github(repo)
     assert env["MODEL_VERSION"] == "2"
     with Yard(repo / "home") as yard:
         rollout = yard.rollout_status("churn-api")
