@@ -37,6 +37,8 @@ HEAVY = (
     "yaml",  # read by `import mlflow` only
     "mlflow",  # never imported: MLflow folders are read without it
     "fsspec",  # imported when a blob is read or written; read commands read none
+    "locust",  # `loadtest` only: importing it monkey-patches the interpreter with gevent
+    "gevent",
 )
 PROBE = """
 import json, sys
@@ -72,6 +74,8 @@ READ_COMMANDS = [
     ["import", "mlflow", "--help"],
     ["monitor", "--help"],
     ["monitor", "status", "--help"],
+    ["loadtest", "--help"],
+    ["deploy", "ci", "--help"],
 ]
 SUMMARIES = [
     ["monitor", "status", "churn-api", "--json"],

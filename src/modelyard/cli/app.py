@@ -30,9 +30,10 @@ MODULE_OF = {
     **dict.fromkeys(("rollout", "policy", "controller"), "control"),
     "abtest": "abtest",
     "deploy": "deploy",
+    "loadtest": "loadtest",
 }
 INSTALL_ORDER: tuple[str, ...] = ("models", "imports", "runs", "data", "admin", "serving")
-INSTALL_ORDER += ("batch", "monitor", "gate", "control", "abtest", "deploy")
+INSTALL_ORDER += ("batch", "monitor", "gate", "control", "abtest", "loadtest", "deploy")
 
 # Exit codes by error kind: scripts can tell "not there" from "refused" from "broken".
 EXIT_CODES = {

@@ -1,4 +1,4 @@
-"""``modelyard deploy docker|compose|kubernetes``: write what a platform team runs."""
+"""``modelyard deploy docker|compose|kubernetes|ci``: write what a platform team runs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from modelyard.cli.context import open_yard
 from modelyard.cli.output import say
 
 deploy_app = typer.Typer(
-    help="Write a container build context, a compose project or Kubernetes manifests.",
+    help="Write a container build context, a compose project, Kubernetes manifests or CI "
+    "pipelines.",
     no_args_is_help=True,
 )
 
@@ -120,4 +121,7 @@ def kubernetes(
 
 
 def install(app: typer.Typer) -> None:
+    from modelyard.cli.deploy_ci import ci
+
+    deploy_app.command("ci")(ci)
     app.add_typer(deploy_app, name="deploy")
