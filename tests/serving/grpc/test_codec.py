@@ -82,3 +82,12 @@ def test_the_response_carries_every_output_raw_and_the_prediction_ids() -> None:
     assert np.frombuffer(response.raw_output_contents[1], "<f8").tolist() == [0.2, 0.8, 0.9, 0.1]
     assert response.parameters["prediction_ids"].string_param == "a-0,a-1"
     assert (response.model_version, response.id) == ("3", "r1")
+
+
+def test_typed_values_outside_their_datatype_are_refused() -> None:
+    request = request_with(("small", "INT8", [2]))
+    request.inputs[0].contents.int_contents.extend([1, 300])  # int_contents holds INT8 too
+    with pytest.raises(
+        TensorError, match=r"'small': contents\.int_contents holds values outside INT8"
+    ):
+        to_payload(request)
