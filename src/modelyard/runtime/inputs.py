@@ -187,4 +187,4 @@ def _fast(
 
 
 def _slow(signature: Signature, data: object) -> Columns:
-    return from_frame(signature, signature.to_frame(data))
+    return from_checked_frame(signature, signature.to_frame(data))  # checked once, here
