@@ -5,7 +5,13 @@ so batching adds no latency at low load. Under load, requests queue while the mo
 computes and the next batch takes everything queued (up to ``max_batch`` rows). Before a
 batch is closed the batcher yields to the event loop once, so requests whose bytes have
 already arrived can join; ``max_wait_ms`` bounds how long it keeps collecting that way.
-The queue is bounded in rows: past it, :class:`Overloaded` (HTTP 503) instead of latency.
+
+A request is admitted when the rows ahead of it and its own, at what a row has cost this
+version lately, fit in its deadline (runtime/admission.py); otherwise :class:`Overloaded`
+(HTTP 503) with the time to come back, instead of a wait that would end in a timeout.
+Queued rows are bounded in bytes per process, as a memory bound only. A request whose
+rows would hold the model longer than ``SLICE_SECONDS`` runs in slices taken in turn with
+the other queued requests, so one large request does not hold up every small one.
 
 A model call still running when the endpoint's timeout has passed twice over is taken as
 stuck (the runner's watchdog gives it up: its callers have had their 504 already), and the
@@ -21,21 +27,32 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from modelyard.domain.endpoints import Limits
 from modelyard.errors import NotReady, Overloaded, TimedOut
+from modelyard.runtime.admission import QueueMemory, judge
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import ModelRunner, Output
 
 log = logging.getLogger(__name__)
 
 BatchObserver = Callable[[int, float], None]  # (rows in the batch, seconds spent)
+SLICE_SECONDS = 0.02  # a large request runs in slices of about this much model time
+DEFAULT_QUEUE_BYTES = 256 * 1024 * 1024  # MODELYARD_MAX_QUEUED_BYTES's default
 
 
-@dataclass
+@dataclass(eq=False)
 class _Job:
     columns: Columns
     future: asyncio.Future[Output]
+    nbytes: int
     queued_at: float = field(default_factory=time.perf_counter)
+    taken: int = 0  # rows already handed to batches (a large job goes in slices)
+    parts: list[Output] | None = None  # the answers to its slices so far
+
+
+_Piece = tuple[_Job, int, int]  # rows start..stop of a job, in one batch
 
 
 class MicroBatcher:
@@ -45,16 +62,21 @@ class MicroBatcher:
         limits: Limits,
         on_batch: BatchObserver | None = None,
         crowded: Callable[[], bool] | None = None,
+        memory: QueueMemory | None = None,
     ) -> None:
         self.runner = runner
         self.limits = limits
-        self._stuck_after = 2 * limits.timeout_ms / 1000  # see runtime/runner.py
+        self.cost = runner.cost  # shared by every endpoint batching on this version
+        self.memory = memory or QueueMemory(DEFAULT_QUEUE_BYTES)
+        self._timeout = limits.timeout_ms / 1000
+        self._stuck_after = 2 * self._timeout  # see runtime/runner.py
         self.on_batch = on_batch
         # Whether other requests are being received right now; when none are, yielding to
         # the loop for company would only add latency.
         self.crowded = crowded
         self._queue: deque[_Job] = deque()
         self._queued_rows = 0
+        self._running_rows = 0  # in the batch the model is computing now
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -63,7 +85,14 @@ class MicroBatcher:
     def queued_rows(self) -> int:
         return self._queued_rows
 
-    async def submit(self, columns: Columns) -> Output:
+    @property
+    def expected_wait(self) -> float:
+        """Seconds the rows queued and running here take at this version's cost per row."""
+        return self.cost.seconds_for(self._queued_rows + self._running_rows)
+
+    async def submit(self, columns: Columns, deadline: float | None = None) -> Output:
+        """The answer to ``columns``, within ``deadline`` seconds (at most, and by default,
+        the endpoint's timeout), or :class:`Overloaded` at once when that cannot be."""
         if self._closed:
             raise Overloaded("this model version is shutting down")
         if not self.runner.ready:
@@ -71,31 +100,53 @@ class MicroBatcher:
                 f"{self.runner.predictor.ref} is not ready: {self.runner.stuck} model calls "
                 "have not returned"
             )
-        if self._queued_rows + columns.rows > self.limits.queue_rows and self._queue:
+        if deadline is None or deadline >= self._timeout:
+            deadline = self._timeout
+        ahead = self._queued_rows + self._running_rows
+        if ahead:
+            refusal = judge(ahead, columns.rows, self.cost.seconds_per_row, deadline)
+            if refusal is not None:
+                source = (
+                    "the endpoint's timeout_ms"
+                    if deadline == self._timeout
+                    else "the deadline it asked for"
+                )
+                raise Overloaded(
+                    refusal.message(ahead, self.cost.seconds_per_row, source),
+                    retry_after=refusal.retry_after,
+                    limit="deadline",
+                )
+        nbytes = columns.nbytes
+        memory = self.memory
+        if memory.used and not memory.fits(nbytes):
             raise Overloaded(
-                f"queue full ({self._queued_rows} rows waiting, limit {self.limits.queue_rows})"
+                f"queued requests hold {memory.used} bytes; this one's {nbytes} more would "
+                f"pass MODELYARD_MAX_QUEUED_BYTES ({memory.limit})",
+                limit="queue_bytes",
             )
+        memory.used += nbytes
         loop = asyncio.get_running_loop()
-        job = _Job(columns, loop.create_future())
+        job = _Job(columns, loop.create_future(), nbytes)
         self._queue.append(job)
         self._queued_rows += columns.rows
         self._ensure_running()
         assert self._wakeup is not None
         self._wakeup.set()
         try:
-            return await asyncio.wait_for(job.future, self.limits.timeout_ms / 1000)
+            return await asyncio.wait_for(job.future, deadline)
         except TimeoutError:
             self._forget(job)
             ref = self.runner.predictor.ref
-            raise TimedOut(f"no prediction within {self.limits.timeout_ms:g} ms ({ref})") from None
+            raise TimedOut(f"no prediction within {deadline * 1000:g} ms ({ref})") from None
 
     def _forget(self, job: _Job) -> None:
-        """A job given up on while still queued leaves the queue (and its row count)."""
+        """A job given up on while still queued leaves the queue (and its counts)."""
         try:
             self._queue.remove(job)
         except ValueError:
-            return  # already taken into a batch
-        self._queued_rows -= job.columns.rows
+            return  # already taken into a batch, whole or its last slice
+        self._queued_rows -= job.columns.rows - job.taken
+        self.memory.used -= job.nbytes
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -112,34 +163,45 @@ class MicroBatcher:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch = self._take()
+            batch = self._take(self.limits.max_batch)
             try:
                 if (
                     self._rows(batch) < self.limits.max_batch
                     and self.limits.max_wait_ms > 0
                     and (self.crowded is None or self.crowded())
                 ):
-                    deadline = batch[0].queued_at + self.limits.max_wait_ms / 1000
+                    deadline = batch[0][0].queued_at + self.limits.max_wait_ms / 1000
                     await asyncio.sleep(0)  # let requests already received enqueue
                     if time.perf_counter() < deadline:
-                        batch.extend(self._take(self.limits.max_batch - self._rows(batch)))
-                batch = [job for job in batch if not job.future.done()]  # timed out meanwhile
+                        room = self.limits.max_batch - self._rows(batch)
+                        batch.extend(self._take(room, whole=True))
+                batch = [p for p in batch if not p[0].future.done()]  # timed out meanwhile
                 if not batch:
                     continue
+                self._running_rows = self._rows(batch)
                 output = await self._compute(loop, batch)
             except Exception as exc:  # delivered to every caller of this batch; the loop goes on
-                for job in batch:
+                for job, _, _ in batch:
                     if not job.future.done():
                         job.future.set_exception(exc)
                 continue
+            finally:
+                self._running_rows = 0
             self._deliver(batch, output)
 
-    async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> Output:
-        columns = Columns.concat([job.columns for job in batch])
+    async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Piece]) -> Output:
+        columns = Columns.concat(
+            [
+                job.columns if stop - start == job.columns.rows else job.columns.slice(start, stop)
+                for job, start, stop in batch
+            ]
+        )
         started = time.perf_counter()
         try:
             call = self.runner.submit(columns, self._stuck_after)
-            return await asyncio.wrap_future(call, loop=loop)
+            output = await asyncio.wrap_future(call, loop=loop)
+            self.cost.observe(columns.rows, time.perf_counter() - started)
+            return output
         finally:
             if self.on_batch is not None:
                 try:
@@ -147,36 +209,64 @@ class MicroBatcher:
                 except Exception:  # an observer never breaks serving
                     log.exception("batch observer failed")
 
-    def _take(self, room: int | None = None) -> list[_Job]:
-        room = self.limits.max_batch if room is None else room
-        if room <= 0:
-            return []
-        taken: list[_Job] = []
+    def _take(self, room: int, whole: bool = False) -> list[_Piece]:
+        """Jobs from the head of the queue, up to ``room`` rows. A first job bigger than the
+        room runs alone; one bigger than a slice gives a slice and goes to the back of the
+        queue, so the requests behind it are served before its next slice. ``whole``: only
+        jobs that fit entirely (adding to a batch already taken)."""
+        taken: list[_Piece] = []
         rows = 0
-        while self._queue and (not taken or rows + self._queue[0].columns.rows <= room):
-            job = self._queue.popleft()
-            self._queued_rows -= job.columns.rows
-            taken.append(job)
-            rows += job.columns.rows
+        queue = self._queue
+        while queue:
+            job = queue[0]
+            start = job.taken
+            left = job.columns.rows - start
+            if rows + left > room:
+                if taken or whole:
+                    break
+                size = self._slice_rows()
+                if left > size:
+                    queue.rotate(-1)
+                    job.taken = start + size
+                    self._queued_rows -= size
+                    return [(job, start, start + size)]
+            queue.popleft()
+            self._queued_rows -= left
+            self.memory.used -= job.nbytes
+            taken.append((job, start, start + left))
+            rows += left
         return taken
 
-    @staticmethod
-    def _rows(batch: list[_Job]) -> int:
-        return sum(job.columns.rows for job in batch)
+    def _slice_rows(self) -> int:
+        """Rows of about ``SLICE_SECONDS`` of model time (at least a full batch)."""
+        per_row = self.cost.seconds_per_row
+        rows = int(SLICE_SECONDS / per_row) if per_row > 0 else self.limits.max_batch
+        return max(self.limits.max_batch, rows)
 
     @staticmethod
-    def _deliver(batch: list[_Job], output: Output) -> None:
-        start = 0
-        for job in batch:
-            end = start + job.columns.rows
-            if not job.future.done():
-                job.future.set_result(
-                    Output(
-                        output.predictions[start:end],
-                        None if output.probabilities is None else output.probabilities[start:end],
-                    )
-                )
-            start = end
+    def _rows(batch: list[_Piece]) -> int:
+        return sum(stop - start for _, start, stop in batch)
+
+    @staticmethod
+    def _deliver(batch: list[_Piece], output: Output) -> None:
+        predictions = output.predictions
+        probabilities = output.probabilities
+        at = 0
+        for job, start, stop in batch:
+            end = at + stop - start
+            part = Output(
+                predictions[at:end], None if probabilities is None else probabilities[at:end]
+            )
+            at = end
+            future = job.future
+            if future.done():
+                continue
+            if stop - start == job.columns.rows:
+                future.set_result(part)
+                continue
+            parts = job.parts = [*(job.parts or ()), part]
+            if stop == job.columns.rows:
+                future.set_result(_joined(parts))
 
     async def close(self) -> None:
         """Finish what is queued, then stop."""
@@ -185,3 +275,14 @@ class MicroBatcher:
             self._wakeup.set()
         if self._task is not None:
             await self._task
+
+
+def _joined(parts: list[Output]) -> Output:
+    """A sliced job's answer: its slices' answers in order."""
+    probabilities = [p.probabilities for p in parts]
+    return Output(
+        np.concatenate([p.predictions for p in parts]),
+        None
+        if any(p is None for p in probabilities)
+        else np.concatenate([p for p in probabilities if p is not None]),
+    )

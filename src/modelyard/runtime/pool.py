@@ -92,9 +92,15 @@ class ModelPool:
     def _load_blocking(self, version: ModelVersion) -> ModelRunner:
         predictor = load_version(version, self.artifacts)
         runner = ModelRunner(predictor, self.native_threads)
-        warm = runner.submit(self._warm_rows(version, predictor.signature))
+        rows = self._warm_rows(version, predictor.signature)
+        warm = runner.submit(rows)
         try:
             warm.result(timeout=WARM_TIMEOUT_SECONDS)
+            # Timed again once warm (the first call pays one-time costs): the cost per row
+            # admission starts from, until real batches refine it.
+            started = time.perf_counter()
+            runner.submit(rows).result(timeout=WARM_TIMEOUT_SECONDS)
+            runner.cost.seed(rows.rows, time.perf_counter() - started)
         except TimeoutError:
             runner.abandon(warm, WARM_TIMEOUT_SECONDS)
             runner.close(wait=False)

@@ -28,6 +28,7 @@ import numpy as np
 
 from modelyard.errors import ModelFailed, TimedOut, first_line
 from modelyard.flavors.base import Table
+from modelyard.runtime.admission import RowCost
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.predictor import Predictor
 from modelyard.runtime.threads import DaemonExecutor
@@ -50,6 +51,7 @@ class ModelRunner:
         # Looked up once per loaded version, not per batch.
         self._accepts_matrix = predictor.adapter.accepts_matrix
         self._predict = _predict_function(predictor)
+        self.cost = RowCost()  # what a row costs this version (admission, slicing)
         self.executor = self._new_thread()
         self._deadlines: dict[Future[Output], float] = {}  # call → seconds it may run
         self.abandoned = 0  # calls given up on since load
