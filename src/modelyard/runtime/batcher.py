@@ -47,6 +47,7 @@ class _Job:
     columns: Columns
     future: asyncio.Future[Output]
     nbytes: int
+    cap: int  # rows it runs in at a time: all of them, or a slice of a large one
     queued_at: float = field(default_factory=time.perf_counter)
     taken: int = 0  # rows already handed to batches (a large job goes in slices)
     parts: list[Output] | None = None  # the answers to its slices so far
@@ -76,7 +77,11 @@ class MicroBatcher:
         self.crowded = crowded
         self._queue: deque[_Job] = deque()
         self._queued_rows = 0
-        self._running_rows = 0  # in the batch the model is computing now
+        # Rows the model runs before a request queued now: what is queued, counting at
+        # most one slice of each large job (the next comes after the newcomer), and the
+        # batch it is computing now.
+        self._ahead_rows = 0
+        self._running_rows = 0
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -88,7 +93,7 @@ class MicroBatcher:
     @property
     def expected_wait(self) -> float:
         """Seconds the rows queued and running here take at this version's cost per row."""
-        return self.cost.seconds_for(self._queued_rows + self._running_rows)
+        return self.cost.seconds_for(self._ahead_rows + self._running_rows)
 
     async def submit(self, columns: Columns, deadline: float | None = None) -> Output:
         """The answer to ``columns``, within ``deadline`` seconds (at most, and by default,
@@ -102,9 +107,10 @@ class MicroBatcher:
             )
         if deadline is None or deadline >= self._timeout:
             deadline = self._timeout
-        ahead = self._queued_rows + self._running_rows
+        rows = columns.rows
+        ahead = self._ahead_rows + self._running_rows
         if ahead:
-            refusal = judge(ahead, columns.rows, self.cost.seconds_per_row, deadline)
+            refusal = judge(ahead, rows, self.cost.seconds_per_row, deadline)
             if refusal is not None:
                 source = (
                     "the endpoint's timeout_ms"
@@ -126,9 +132,11 @@ class MicroBatcher:
             )
         memory.used += nbytes
         loop = asyncio.get_running_loop()
-        job = _Job(columns, loop.create_future(), nbytes)
+        cap = rows if rows <= self.limits.max_batch else min(rows, self._slice_rows())
+        job = _Job(columns, loop.create_future(), nbytes, cap)
         self._queue.append(job)
-        self._queued_rows += columns.rows
+        self._queued_rows += rows
+        self._ahead_rows += cap
         self._ensure_running()
         assert self._wakeup is not None
         self._wakeup.set()
@@ -145,7 +153,9 @@ class MicroBatcher:
             self._queue.remove(job)
         except ValueError:
             return  # already taken into a batch, whole or its last slice
-        self._queued_rows -= job.columns.rows - job.taken
+        left = job.columns.rows - job.taken
+        self._queued_rows -= left
+        self._ahead_rows -= min(left, job.cap)
         self.memory.used -= job.nbytes
 
     def _ensure_running(self) -> None:
@@ -224,14 +234,16 @@ class MicroBatcher:
             if rows + left > room:
                 if taken or whole:
                     break
-                size = self._slice_rows()
+                size = job.cap
                 if left > size:
                     queue.rotate(-1)
                     job.taken = start + size
                     self._queued_rows -= size
+                    self._ahead_rows += min(left - size, size) - size
                     return [(job, start, start + size)]
             queue.popleft()
             self._queued_rows -= left
+            self._ahead_rows -= min(left, job.cap)
             self.memory.used -= job.nbytes
             taken.append((job, start, start + left))
             rows += left
