@@ -42,7 +42,7 @@ SLICE_SECONDS = 0.02  # a large request runs in slices of about this much model 
 DEFAULT_QUEUE_BYTES = 256 * 1024 * 1024  # MODELYARD_MAX_QUEUED_BYTES's default
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Job:
     columns: Columns
     future: asyncio.Future[Output]
@@ -50,10 +50,8 @@ class _Job:
     cap: int  # rows it runs in at a time: all of them, or a slice of a large one
     queued_at: float = field(default_factory=time.perf_counter)
     taken: int = 0  # rows already handed to batches (a large job goes in slices)
+    piece: tuple[int, int] | None = None  # in the batch being run: these rows only
     parts: list[Output] | None = None  # the answers to its slices so far
-
-
-_Piece = tuple[_Job, int, int]  # rows start..stop of a job, in one batch
 
 
 class MicroBatcher:
@@ -173,25 +171,30 @@ class MicroBatcher:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch = self._take(self.limits.max_batch)
+            limits = self.limits
+            batch, rows = self._take(limits.max_batch)
             try:
                 if (
-                    self._rows(batch) < self.limits.max_batch
-                    and self.limits.max_wait_ms > 0
+                    rows < limits.max_batch
+                    and limits.max_wait_ms > 0
                     and (self.crowded is None or self.crowded())
                 ):
-                    deadline = batch[0][0].queued_at + self.limits.max_wait_ms / 1000
+                    deadline = batch[0].queued_at + limits.max_wait_ms / 1000
                     await asyncio.sleep(0)  # let requests already received enqueue
                     if time.perf_counter() < deadline:
-                        room = self.limits.max_batch - self._rows(batch)
-                        batch.extend(self._take(room, whole=True))
-                batch = [p for p in batch if not p[0].future.done()]  # timed out meanwhile
-                if not batch:
+                        more, extra = self._take(limits.max_batch - rows, whole=True)
+                        batch.extend(more)
+                        rows += extra
+                kept = [job for job in batch if not job.future.done()]  # timed out meanwhile
+                if not kept:
                     continue
-                self._running_rows = self._rows(batch)
+                if len(kept) != len(batch):
+                    batch = kept
+                    rows = sum(_rows_of(job) for job in batch)
+                self._running_rows = rows
                 output = await self._compute(loop, batch)
             except Exception as exc:  # delivered to every caller of this batch; the loop goes on
-                for job, _, _ in batch:
+                for job in batch:
                     if not job.future.done():
                         job.future.set_exception(exc)
                 continue
@@ -199,12 +202,9 @@ class MicroBatcher:
                 self._running_rows = 0
             self._deliver(batch, output)
 
-    async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Piece]) -> Output:
+    async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> Output:
         columns = Columns.concat(
-            [
-                job.columns if stop - start == job.columns.rows else job.columns.slice(start, stop)
-                for job, start, stop in batch
-            ]
+            [job.columns if job.piece is None else job.columns.slice(*job.piece) for job in batch]
         )
         started = time.perf_counter()
         try:
@@ -219,12 +219,12 @@ class MicroBatcher:
                 except Exception:  # an observer never breaks serving
                     log.exception("batch observer failed")
 
-    def _take(self, room: int, whole: bool = False) -> list[_Piece]:
-        """Jobs from the head of the queue, up to ``room`` rows. A first job bigger than the
-        room runs alone; one bigger than a slice gives a slice and goes to the back of the
-        queue, so the requests behind it are served before its next slice. ``whole``: only
-        jobs that fit entirely (adding to a batch already taken)."""
-        taken: list[_Piece] = []
+    def _take(self, room: int, whole: bool = False) -> tuple[list[_Job], int]:
+        """Jobs from the head of the queue, up to ``room`` rows, and their rows. A first
+        job bigger than the room runs alone; one bigger than a slice gives a slice and goes
+        to the back of the queue, so the requests behind it are served before its next
+        slice. ``whole``: only jobs that fit entirely (adding to a batch already taken)."""
+        taken: list[_Job] = []
         rows = 0
         queue = self._queue
         while queue:
@@ -238,16 +238,20 @@ class MicroBatcher:
                 if left > size:
                     queue.rotate(-1)
                     job.taken = start + size
+                    job.piece = (start, start + size)
                     self._queued_rows -= size
                     self._ahead_rows += min(left - size, size) - size
-                    return [(job, start, start + size)]
+                    return [job], size
             queue.popleft()
             self._queued_rows -= left
             self._ahead_rows -= min(left, job.cap)
             self.memory.used -= job.nbytes
-            taken.append((job, start, start + left))
+            if start:  # the last slice of a large job
+                job.taken = start + left
+                job.piece = (start, start + left)
+            taken.append(job)
             rows += left
-        return taken
+        return taken, rows
 
     def _slice_rows(self) -> int:
         """Rows of about ``SLICE_SECONDS`` of model time (at least a full batch)."""
@@ -256,16 +260,12 @@ class MicroBatcher:
         return max(self.limits.max_batch, rows)
 
     @staticmethod
-    def _rows(batch: list[_Piece]) -> int:
-        return sum(stop - start for _, start, stop in batch)
-
-    @staticmethod
-    def _deliver(batch: list[_Piece], output: Output) -> None:
+    def _deliver(batch: list[_Job], output: Output) -> None:
         predictions = output.predictions
         probabilities = output.probabilities
         at = 0
-        for job, start, stop in batch:
-            end = at + stop - start
+        for job in batch:
+            end = at + _rows_of(job)
             part = Output(
                 predictions[at:end], None if probabilities is None else probabilities[at:end]
             )
@@ -273,11 +273,12 @@ class MicroBatcher:
             future = job.future
             if future.done():
                 continue
-            if stop - start == job.columns.rows:
+            piece = job.piece
+            if piece is None:
                 future.set_result(part)
                 continue
             parts = job.parts = [*(job.parts or ()), part]
-            if stop == job.columns.rows:
+            if piece[1] == job.columns.rows:
                 future.set_result(_joined(parts))
 
     async def close(self) -> None:
@@ -287,6 +288,12 @@ class MicroBatcher:
             self._wakeup.set()
         if self._task is not None:
             await self._task
+
+
+def _rows_of(job: _Job) -> int:
+    """The rows ``job`` has in the batch being run."""
+    piece = job.piece
+    return job.columns.rows if piece is None else piece[1] - piece[0]
 
 
 def _joined(parts: list[Output]) -> Output:
