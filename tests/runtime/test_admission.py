@@ -2,7 +2,17 @@
 
 import pytest
 
-from modelyard.runtime.admission import ROW_WEIGHT, QueueMemory, RowCost, judge, retry_after
+from modelyard.domain.kinds import CLOSED, FLOAT, TENSOR
+from modelyard.domain.signature import FeatureSpec, OutputSpec, Signature
+from modelyard.runtime.admission import (
+    OBJECT_BYTES,
+    ROW_WEIGHT,
+    QueueMemory,
+    RowCost,
+    judge,
+    retry_after,
+    row_bytes,
+)
 
 
 def test_the_cost_starts_from_the_warm_up_and_follows_batches_by_rows() -> None:
@@ -54,3 +64,15 @@ def test_queued_bytes_fit_up_to_the_limit() -> None:
     memory.used = 600
     assert memory.fits(400)
     assert not memory.fits(401)
+
+
+def test_a_row_is_sized_from_the_signature() -> None:
+    signature = Signature(
+        inputs=(
+            FeatureSpec("age", FLOAT, nullable=False),
+            FeatureSpec("plan", CLOSED, nullable=False, categories=("a", "b")),
+            FeatureSpec("image", TENSOR, nullable=False, dtype="float32", shape=(None, 4, 4)),
+        ),
+        output=OutputSpec("classification"),
+    )
+    assert row_bytes(signature) == 8 + OBJECT_BYTES + (8 * 16 + OBJECT_BYTES)

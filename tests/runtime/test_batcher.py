@@ -14,7 +14,7 @@ from tests.integration.models_for_serving import HANG_VALUE, HangingClassifier
 from modelyard import Yard
 from modelyard.domain.endpoints import Limits
 from modelyard.errors import NotReady, Overloaded, TimedOut
-from modelyard.runtime.admission import QueueMemory
+from modelyard.runtime.admission import QueueMemory, row_bytes
 from modelyard.runtime.batcher import SLICE_SECONDS, MicroBatcher
 from modelyard.runtime.inputs import from_frame
 from modelyard.runtime.runner import MAX_STUCK, ModelRunner
@@ -106,7 +106,7 @@ def test_a_shorter_deadline_of_its_own_is_judged_and_a_longer_one_capped(runner,
 
 def test_queued_bytes_are_bounded_but_an_idle_process_takes_any_request(runner, cancer) -> None:
     big = _rows(runner, cancer, 0, count=100)
-    memory = QueueMemory(big.nbytes // 2)
+    memory = QueueMemory(100 * row_bytes(runner.predictor.signature) // 2)
     batcher = MicroBatcher(runner, Limits(), memory=memory)
     first, second = _submit_all(batcher, [big, _rows(runner, cancer, 1)])
     assert not isinstance(first, Exception)

@@ -16,6 +16,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from modelyard.domain.signature import Signature
+
+OBJECT_BYTES = 64  # a text value or a boxed one, pointer included
 DEFAULT_SECONDS_PER_ROW = 1e-4  # before the warm-up measured anything: 10,000 rows/s
 ROW_WEIGHT = 0.01  # each row observed moves the average this much (a 100-row batch: 63%)
 
@@ -93,3 +96,18 @@ class QueueMemory:
 
     def fits(self, nbytes: int) -> bool:
         return self.used + nbytes <= self.limit
+
+
+def row_bytes(signature: Signature) -> int:
+    """Bytes one decoded row holds, estimated once per version from its signature (per
+    request it would cost a pass over the columns): 8 per number, ``OBJECT_BYTES`` per
+    other value, a tensor's elements at 8 bytes (a dimension of any size counted as 1)."""
+    total = 0
+    for spec in signature.inputs:
+        if spec.kind == "tensor":
+            total += 8 * math.prod(d or 1 for d in spec.shape or ()) + OBJECT_BYTES
+        elif spec.numeric:
+            total += 8
+        else:
+            total += OBJECT_BYTES
+    return max(total, 8)

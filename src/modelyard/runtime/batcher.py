@@ -31,7 +31,7 @@ import numpy as np
 
 from modelyard.domain.endpoints import Limits
 from modelyard.errors import NotReady, Overloaded, TimedOut
-from modelyard.runtime.admission import QueueMemory, judge
+from modelyard.runtime.admission import QueueMemory, judge, row_bytes
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import ModelRunner, Output
 
@@ -67,6 +67,7 @@ class MicroBatcher:
         self.limits = limits
         self.cost = runner.cost  # shared by every endpoint batching on this version
         self.memory = memory or QueueMemory(DEFAULT_QUEUE_BYTES)
+        self._row_bytes = row_bytes(runner.predictor.signature)
         self._timeout = limits.timeout_ms / 1000
         self._stuck_after = 2 * self._timeout  # see runtime/runner.py
         self.on_batch = on_batch
@@ -107,28 +108,19 @@ class MicroBatcher:
             deadline = self._timeout
         rows = columns.rows
         ahead = self._ahead_rows + self._running_rows
-        if ahead:
-            refusal = judge(ahead, rows, self.cost.seconds_per_row, deadline)
-            if refusal is not None:
-                source = (
-                    "the endpoint's timeout_ms"
-                    if deadline == self._timeout
-                    else "the deadline it asked for"
-                )
-                raise Overloaded(
-                    refusal.message(ahead, self.cost.seconds_per_row, source),
-                    retry_after=refusal.retry_after,
-                    limit="deadline",
-                )
-        nbytes = columns.nbytes
+        # judge()'s test, inline on the hot path; judge() itself words the refusal.
+        if ahead and (ahead + rows) * self.cost.seconds_per_row > deadline:
+            self._refuse(ahead, rows, deadline)
+        nbytes = rows * self._row_bytes
         memory = self.memory
-        if memory.used and not memory.fits(nbytes):
+        used = memory.used
+        if used and used + nbytes > memory.limit:
             raise Overloaded(
-                f"queued requests hold {memory.used} bytes; this one's {nbytes} more would "
+                f"queued requests hold {used} bytes; this one's {nbytes} more would "
                 f"pass MODELYARD_MAX_QUEUED_BYTES ({memory.limit})",
                 limit="queue_bytes",
             )
-        memory.used += nbytes
+        memory.used = used + nbytes
         loop = asyncio.get_running_loop()
         cap = rows if rows <= self.limits.max_batch else min(rows, self._slice_rows())
         job = _Job(columns, loop.create_future(), nbytes, cap)
@@ -144,6 +136,21 @@ class MicroBatcher:
             self._forget(job)
             ref = self.runner.predictor.ref
             raise TimedOut(f"no prediction within {deadline * 1000:g} ms ({ref})") from None
+
+    def _refuse(self, ahead: int, rows: int, deadline: float) -> None:
+        per_row = self.cost.seconds_per_row
+        refusal = judge(ahead, rows, per_row, deadline)
+        assert refusal is not None
+        source = (
+            "the endpoint's timeout_ms"
+            if deadline == self._timeout
+            else "the deadline it asked for"
+        )
+        raise Overloaded(
+            refusal.message(ahead, per_row, source),
+            retry_after=refusal.retry_after,
+            limit="deadline",
+        )
 
     def _forget(self, job: _Job) -> None:
         """A job given up on while still queued leaves the queue (and its counts)."""
@@ -207,15 +214,17 @@ class MicroBatcher:
             [job.columns if job.piece is None else job.columns.slice(*job.piece) for job in batch]
         )
         started = time.perf_counter()
+        seconds = 0.0
         try:
             call = self.runner.submit(columns, self._stuck_after)
             output = await asyncio.wrap_future(call, loop=loop)
-            self.cost.observe(columns.rows, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.cost.observe(columns.rows, seconds)
             return output
         finally:
             if self.on_batch is not None:
                 try:
-                    self.on_batch(columns.rows, time.perf_counter() - started)
+                    self.on_batch(columns.rows, seconds or time.perf_counter() - started)
                 except Exception:  # an observer never breaks serving
                     log.exception("batch observer failed")
 
@@ -265,7 +274,8 @@ class MicroBatcher:
         probabilities = output.probabilities
         at = 0
         for job in batch:
-            end = at + _rows_of(job)
+            piece = job.piece
+            end = at + (job.columns.rows if piece is None else piece[1] - piece[0])
             part = Output(
                 predictions[at:end], None if probabilities is None else probabilities[at:end]
             )
@@ -273,7 +283,6 @@ class MicroBatcher:
             future = job.future
             if future.done():
                 continue
-            piece = job.piece
             if piece is None:
                 future.set_result(part)
                 continue

@@ -18,7 +18,6 @@ from modelyard.domain.signature import Signature
 from modelyard.errors import SchemaMismatch
 
 _NUMBER_KINDS = frozenset("iuf")
-_OBJECT_BYTES = 64  # a short string or boxed value, pointer included
 
 
 @dataclass(frozen=True)
@@ -42,17 +41,6 @@ class Columns:
             parts[0].names,
             rows,
             arrays={n: np.concatenate([p.column(n) for p in parts]) for n in parts[0].names},
-        )
-
-    @property
-    def nbytes(self) -> int:
-        """Roughly what these rows hold in memory (a text value counted as 64 bytes)."""
-        if self.numbers is not None:
-            return int(self.numbers.nbytes)
-        assert self.arrays is not None
-        return sum(
-            a.nbytes if a.dtype.kind != "O" else _OBJECT_BYTES * a.size
-            for a in self.arrays.values()
         )
 
     def slice(self, start: int, stop: int) -> Columns:
