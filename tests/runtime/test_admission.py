@@ -22,7 +22,7 @@ def test_the_cost_starts_from_the_warm_up_and_follows_batches_by_rows() -> None:
     cost.observe(rows=1, seconds=0.0015)  # one row: moves the average by ROW_WEIGHT
     assert cost.seconds_per_row == pytest.approx(0.0005 + ROW_WEIGHT * 0.001)
     before = cost.seconds_per_row
-    cost.observe(rows=100, seconds=0.002)  # 100 rows: by 1 - 0.99 ** 100 ≈ 63 %
+    cost.observe(rows=100, seconds=0.002)  # 100 rows: by 1 - 0.998 ** 100 ≈ 18 %
     moved = 1 - (1 - ROW_WEIGHT) ** 100
     assert cost.seconds_per_row == pytest.approx(before + moved * (0.00002 - before))
     assert cost.seconds_for(1000) == pytest.approx(1000 * cost.seconds_per_row)

@@ -20,12 +20,15 @@ from modelyard.domain.signature import Signature
 
 OBJECT_BYTES = 64  # a text value or a boxed one, pointer included
 DEFAULT_SECONDS_PER_ROW = 1e-4  # before the warm-up measured anything: 10,000 rows/s
-ROW_WEIGHT = 0.01  # each row observed moves the average this much (a 100-row batch: 63%)
+ROW_WEIGHT = 0.002  # each row observed moves the average this much (a 100-row batch: 18%)
 
 
 class RowCost:
     """Seconds per row of one version: an exponentially weighted moving average in which
     every row of a batch is one sample, so a large batch weighs more than a one-row one.
+    Batches are timed in the model's thread: how late a busy event loop notices an answer
+    is not the model's cost (measured from the loop, one late batch under load made 100-row
+    requests look 10 times dearer and refused them).
 
     One-row batches alone make the average the whole per-call cost (an overestimate for a
     large queue, which only makes admission careful); a batch of many rows brings it

@@ -219,7 +219,7 @@ class MicroBatcher:
             call = self.runner.submit(columns, self._stuck_after)
             output = await asyncio.wrap_future(call, loop=loop)
             seconds = time.perf_counter() - started
-            self.cost.observe(columns.rows, seconds)
+            self.cost.observe(columns.rows, output.seconds or seconds)
             return output
         finally:
             if self.on_batch is not None:

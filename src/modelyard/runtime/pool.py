@@ -101,9 +101,8 @@ class ModelPool:
             # of rows so a per-call cost is not taken for a per-row one: the cost per row
             # admission starts from, until real batches refine it.
             batch = Columns.concat([rows] * max(1, SEED_ROWS // max(1, rows.rows)))
-            started = time.perf_counter()
-            runner.submit(batch).result(timeout=WARM_TIMEOUT_SECONDS)
-            runner.cost.seed(batch.rows, time.perf_counter() - started)
+            seeded = runner.submit(batch).result(timeout=WARM_TIMEOUT_SECONDS)
+            runner.cost.seed(batch.rows, seeded.seconds)
         except TimeoutError:
             runner.abandon(warm, WARM_TIMEOUT_SECONDS)
             runner.close(wait=False)
