@@ -133,7 +133,16 @@ def test_a_deadline_the_queued_work_cannot_meet_gets_503_with_retry_after(
 ) -> None:
     with server.client() as http, _Large(server, points):
         refused = http.post(NEAREST, json=_rows(points, 1), headers={HEADER: "10"})
+        metrics = http.get("/metrics").text
         patient = http.post(NEAREST, json=_rows(points, 1))  # the endpoint's 30 s: fits
+    waiting = re.search(
+        r'^modelyard_expected_wait_seconds\{endpoint="nearest-api",version="nearest@1"\} (\S+)$',
+        metrics,
+        re.M,
+    )
+    assert waiting, metrics
+    assert float(waiting.group(1)) > 0
+    assert re.search(r'^modelyard_row_cost_seconds\{version="nearest@1"\} ', metrics, re.M)
     assert refused.status_code == 503, refused.text
     assert int(refused.headers["retry-after"]) >= 1
     error = refused.json()["error"]

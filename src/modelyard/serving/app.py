@@ -53,6 +53,7 @@ from modelyard.serving import (
     v1,
     v2,
 )
+from modelyard.serving.admission_metrics import AdmissionCollector
 from modelyard.serving.auth import Authenticator
 from modelyard.serving.context import RequestContext
 from modelyard.serving.dataplane import Admin, DataPlane, Receiving
@@ -107,6 +108,7 @@ def create_app(
         store_down=lambda: table.store_down_since is not None,
     )
     metrics.watch(table)
+    metrics.registry.register(AdmissionCollector(table))
     recorder = (
         Recorder(
             services.monitor,
