@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Largest request body accepted (413)."
     )
+    max_queued_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Decoded request rows waiting for a model, per server process: a memory "
+        "bound only (503 past it; an idle process takes any one request).",
+    )
     grpc_port: int | None = Field(
         default=None,
         ge=1,

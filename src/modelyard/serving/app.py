@@ -36,6 +36,7 @@ from modelyard.monitoring.prometheus import MonitorGauges
 from modelyard.monitoring.recorder import Recorder
 from modelyard.monitoring.summary import summarize_recent
 from modelyard.packages import package_version
+from modelyard.runtime.admission import QueueMemory
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
 from modelyard.runtime.threads import DeadlineCalls
@@ -52,6 +53,7 @@ from modelyard.serving import (
     v1,
     v2,
 )
+from modelyard.serving.admission_metrics import AdmissionCollector
 from modelyard.serving.auth import Authenticator
 from modelyard.serving.context import RequestContext
 from modelyard.serving.dataplane import Admin, DataPlane, Receiving
@@ -91,6 +93,7 @@ def create_app(
         loaded_log=stores.status,
         store_timeout=settings.store_timeout_seconds,
         retry_seconds=settings.load_retry_seconds,
+        memory=QueueMemory(settings.max_queued_bytes),
     )
     # Request paths reach the store through calls with a deadline, on threads of their own
     # (key checks apart from the rest, so slow admin reads cannot delay predictions).
@@ -105,6 +108,7 @@ def create_app(
         store_down=lambda: table.store_down_since is not None,
     )
     metrics.watch(table)
+    metrics.registry.register(AdmissionCollector(table))
     recorder = (
         Recorder(
             services.monitor,

@@ -137,9 +137,14 @@ class DataPlane:
         return self.table.get(name)
 
     async def infer(
-        self, active: ActiveEndpoint, columns: Columns, routing_key: str | None = None
+        self,
+        active: ActiveEndpoint,
+        columns: Columns,
+        routing_key: str | None = None,
+        deadline: float | None = None,
     ) -> Served:
-        return await self.inference.infer(active, columns, routing_key)
+        """``deadline``: seconds the caller gives it (at most the endpoint's timeout)."""
+        return await self.inference.infer(active, columns, routing_key, deadline)
 
     @property
     def observer(self) -> PredictionObserver | None:
