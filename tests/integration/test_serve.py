@@ -168,7 +168,7 @@ def test_health_and_metrics(client: httpx.Client, cancer) -> None:
     metrics = client.get("/metrics").text
     for name in (
         "modelyard_requests_total",
-        "modelyard_request_duration_milliseconds_bucket",
+        "modelyard_request_duration_seconds_bucket",
         "modelyard_batch_rows_bucket",
         "modelyard_queue_rows",
         "modelyard_model_load_seconds",
