@@ -14,6 +14,7 @@ from modelyard.cli import (
     batch,
     control,
     data,
+    deploy_monitoring,
     gate,
     imports,
     models,
@@ -120,6 +121,10 @@ monitor.install(app)
 gate.install(app)
 control.install(app)
 abtest.install(app)
+# `deploy` (containers, compose, Kubernetes) grows beside `deploy monitoring`.
+deploy_app = typer.Typer(help="Generate what a platform runs modelyard with.", no_args_is_help=True)
+deploy_monitoring.install(deploy_app)
+app.add_typer(deploy_app, name="deploy")
 
 
 def _plain_help(group: typer.Typer) -> None:

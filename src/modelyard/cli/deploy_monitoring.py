@@ -1,0 +1,68 @@
+"""``deploy monitoring OUT``: Prometheus rules (with their promtool unit tests), a scrape
+config, Grafana dashboards and provisioning, written into a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from modelyard.cli.context import parse_pairs
+from modelyard.cli.output import say
+
+
+def monitoring(
+    out: Path = typer.Argument(..., help="Folder to write into (refused if it has files)."),
+    force: bool = typer.Option(False, "--force", help="Write into a folder that has files."),
+    target: list[str] = typer.Option(
+        ["modelyard:8000"], "--target", help="host:port Prometheus scrapes (repeatable)."
+    ),
+    p95_seconds: float = typer.Option(0.25, "--p95-seconds", help="Latency budget (p95)."),
+    error_ratio: float = typer.Option(0.05, "--error-ratio", help="5xx share that alerts."),
+    queue_saturation: float = typer.Option(
+        0.8, "--queue-saturation", help="Queued rows / queue limit that alerts."
+    ),
+    quality_floor: list[str] = typer.Option(
+        ["accuracy=0.8"], "--quality-floor", help="METRIC=FLOOR for live quality (repeatable)."
+    ),
+    job: str = typer.Option("modelyard", "--job", help="Prometheus job name of the servers."),
+) -> None:
+    """Write Prometheus rules and tests, a scrape config and Grafana dashboards."""
+    from modelyard.deploy.observability import observability_files
+    from modelyard.deploy.rules import AlertThresholds
+    from modelyard.errors import AlreadyExists, InvalidInput
+
+    floors = []
+    for metric, value in parse_pairs(quality_floor, "quality-floor").items():
+        try:
+            floors.append((metric, float(value)))
+        except ValueError:
+            raise InvalidInput(
+                f"--quality-floor {metric}={value}: FLOOR must be a number"
+            ) from None
+    if p95_seconds <= 0:
+        raise InvalidInput(f"--p95-seconds must be above 0, got {p95_seconds:g}")
+    for name, share in (("error-ratio", error_ratio), ("queue-saturation", queue_saturation)):
+        if not 0 < share < 1:
+            raise InvalidInput(f"--{name} must be between 0 and 1, got {share:g}")
+    if out.exists() and not out.is_dir():
+        raise InvalidInput(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise AlreadyExists(f"{out} has files; pass --force to write into it")
+    thresholds = AlertThresholds(
+        job=job,
+        error_ratio=error_ratio,
+        latency_p95_seconds=p95_seconds,
+        queue_saturation=queue_saturation,
+        quality_floors=tuple(floors),
+    )
+    files = observability_files(thresholds, targets=target)  # all made before any is written
+    for name, text in files.items():
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        say(str(path))
+
+
+def install(deploy_app: typer.Typer) -> None:
+    deploy_app.command("monitoring")(monitoring)
