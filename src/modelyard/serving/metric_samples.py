@@ -26,7 +26,7 @@ Labels = tuple[str, ...]
 Mode = Literal["livesum", "livemax", "livemin"]
 
 
-class _Gauges:
+class SampledGauge:
     """One gauge whose label sets are all written at each look; those gone read 0."""
 
     def __init__(
@@ -46,7 +46,7 @@ class _Gauges:
         self.seen |= now.keys()
 
 
-class _Tally:
+class Tally:
     """A counter fed from a number that only grows (or restarts from 0 with a new object)."""
 
     def __init__(self, registry: CollectorRegistry, name: str, text: str, labels: list[str]):
@@ -68,8 +68,8 @@ class TableSamples:
         self.recorder: Recorder | None = None
         version = ["endpoint", "version"]
 
-        def gauge(name: str, text: str, labels: list[str], mode: Mode) -> _Gauges:
-            return _Gauges(registry, f"modelyard_{name}", text, labels, mode)
+        def gauge(name: str, text: str, labels: list[str], mode: Mode) -> SampledGauge:
+            return SampledGauge(registry, f"modelyard_{name}", text, labels, mode)
 
         self.queue = gauge(
             "queue_rows", "Rows waiting in an endpoint's queues.", version, "livesum"
@@ -137,25 +137,25 @@ class TableSamples:
         self.store_up = gauge(
             "store_up", "1 while the store answers every worker's polls, else 0.", [], "livemin"
         )
-        self.abandoned = _Tally(
+        self.abandoned = Tally(
             registry,
             "modelyard_model_calls_abandoned",
             "Model calls given up on as stuck (their thread abandoned, a fresh one serving).",
             ["version"],
         )
-        self.refused = _Tally(
+        self.refused = Tally(
             registry,
             "modelyard_refused",
             "Requests and connections refused by a limit on callers (docs/security.md).",
             ["limit"],
         )
-        self.dropped = _Tally(
+        self.dropped = Tally(
             registry,
             "modelyard_monitor_dropped_rows",
             "Prediction rows a worker could not queue for the log.",
             [],
         )
-        self.flush_failures = _Tally(
+        self.flush_failures = Tally(
             registry,
             "modelyard_monitor_flush_failures",
             "Monitoring flushes that failed (retried at the next interval).",
