@@ -173,6 +173,8 @@ def test_health_and_metrics(client: httpx.Client, cancer) -> None:
         "modelyard_queue_rows",
         "modelyard_model_load_seconds",
         "modelyard_in_flight_requests",
+        "modelyard_process_resident_memory_bytes",
+        "modelyard_model_memory_bytes",
     ):
         assert name in metrics
     assert 'modelyard_requests_total{endpoint="churn-api",status="200",version="churn@1"}' in (

@@ -143,6 +143,7 @@ class Metrics:
         self.samples.take()
         if self.shared_dir is None:
             return generate_latest(self.registry)
+        live_workers(self.shared_dir)  # marks dead workers dead before their files are read
         merged = CollectorRegistry(auto_describe=False)
         MultiProcessCollector(merged, self.shared_dir)  # type: ignore[no-untyped-call]
         for collector in self._at_scrape:

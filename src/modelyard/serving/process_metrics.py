@@ -45,9 +45,11 @@ def live_workers(shared_dir: str | None) -> list[tuple[int, str]]:
 
 
 def _sibling(pid: int, parent: int) -> bool:
-    """Alive and started by the same parent (a reused pid is someone else's process)."""
+    """Alive (not a zombie waiting to be reaped) and started by the same parent (a reused
+    pid is someone else's process)."""
     try:
-        return psutil.Process(pid).ppid() == parent
+        process = psutil.Process(pid)
+        return process.ppid() == parent and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
 
