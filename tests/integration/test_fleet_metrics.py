@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -210,3 +211,34 @@ def every_expression() -> list[str]:
     rules = yaml.safe_load(observability_files()[RULES])
     exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
     return exprs + [e for per in (False, True) for e in expressions(dashboard(per))]
+
+
+def test_the_shared_folder_is_private_to_the_server_and_removed_at_exit(
+    tmp_path: Path, logreg, cancer
+) -> None:
+    X, _ = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(logreg, "churn", sample=X)
+        yard.create_endpoint("churn-api", "churn@1")
+    stale = tmp_path / "stale"  # an inherited folder must not be merged from
+    stale.mkdir()
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(stale), "MODELYARD_DRAIN_SECONDS": "0.2"}
+    with running_server(home, "--dev", "--workers", "2", env=env) as server:
+        [worker, *_] = [
+            s.labels["pid"]
+            for s in samples(server)
+            if s.name == "modelyard_process_threads" and s.labels["role"] == "worker"
+        ]
+        environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+        [folder] = [
+            Path(v.split(b"=", 1)[1].decode())
+            for v in environ
+            if v.startswith(b"PROMETHEUS_MULTIPROC_DIR=")
+        ]
+        assert folder != stale
+        assert sorted(p.name for p in stale.iterdir()) == []
+        assert any(folder.glob("counter_*.db"))
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=60) == 0
+    assert not folder.exists()
