@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test lint typecheck unit clean docs-cli browser promtool screenshots grpc-code
+.PHONY: demo test lint typecheck unit clean docs-cli browser kubectl promtool screenshots grpc-code
 
 # uv resolves and downloads in parallel: a fresh dev install takes seconds instead of the
 # three minutes pip needs for the same set. Unlike pip, uv writes no bytecode unless asked:
@@ -50,12 +50,17 @@ unit: $(VENV)/.installed-dev
 browser:
 	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
 
+# `kubectl kustomize` renders the overlays `modelyard deploy kubernetes` writes; the other
+# validators (hadolint, kubernetes-validate, check-jsonschema) come with the dev extra.
+kubectl:
+	@sh scripts/install-kubectl.sh
+
 # promtool checks and unit-tests the generated Prometheus rules: extracted from Debian's
 # prometheus package into .tools/bin (no daemon); the tests skip, saying why, without apt.
 promtool:
 	@[ -x .tools/bin/promtool ] || command -v promtool >/dev/null 2>&1 || sh scripts/install-promtool.sh .tools/bin
 
-test: lint typecheck browser promtool unit
+test: lint typecheck browser kubectl promtool unit
 
 clean:
 	rm -rf $(VENV) .modelyard .modelyard-demo .mypy_cache .ruff_cache .pytest_cache .tools

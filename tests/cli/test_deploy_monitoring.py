@@ -24,14 +24,14 @@ def test_writes_rules_dashboards_and_provisioning(cli: Invoke, tmp_path: Path) -
     assert board["templating"]["list"][0]["name"] == "endpoint"
 
 
-def test_refuses_a_folder_with_files_unless_forced(cli: Invoke, tmp_path: Path) -> None:
+def test_refuses_a_folder_that_exists_unless_forced(cli: Invoke, tmp_path: Path) -> None:
     out = tmp_path / "monitoring"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     assert_one_line_error(cli("deploy", "monitoring", str(out)), 4, "pass --force")
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     assert cli("deploy", "monitoring", str(out), "--force").exit_code == 0
-    assert (out / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in out.iterdir()) == ["grafana", "prometheus"]
 
 
 def test_bad_thresholds_are_refused_before_anything_is_written(cli: Invoke, tmp_path: Path) -> None:

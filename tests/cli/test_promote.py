@@ -90,3 +90,14 @@ def test_a_stale_expect_exits_4_before_the_gate_and_is_audited(
     ]
     assert not json.loads(cli("audit", "--action", "gate.*", "--json").output)
     assert cli("promote", "churn", "3", *holdout, "--expect", "1").exit_code == 0
+
+
+def test_check_runs_the_gate_and_moves_nothing(cli: Invoke, yard_with_two: Path) -> None:
+    passing = cli("promote", "churn", "3", "--holdout", str(yard_with_two), "--check", "--json")
+    assert passing.exit_code == 0, passing.output
+    assert json.loads(passing.output)["passed"] is True
+    failing = cli("promote", "churn", "2", "--holdout", str(yard_with_two), "--check")
+    assert failing.exit_code == 1, failing.output
+    assert "nothing moved (--check)" in failing.output
+    assert json.loads(cli("alias", "show", "churn", "--json").output)["production"] == 1
+    assert_one_line_error(cli("promote", "churn", "3", "--check", "--force"), 2, "--check moves")

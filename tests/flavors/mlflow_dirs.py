@@ -108,6 +108,27 @@ def save_onnx(path: Path, cancer: Data) -> Path:
     return path
 
 
+def save_image_onnx(path: Path) -> Path:
+    """The ONNX image classifier (float32 ``[N, 3, 32, 32]``) as ``mlflow.onnx`` saves
+    it: an N-d tensor spec in the signature and a batch of images as the example."""
+    import mlflow.onnx
+    from mlflow.models import infer_signature
+    from tests.kind_models import image_model, images, run_onnx
+
+    model = image_model()
+    example = images(4, seed=1)
+    labels, _ = run_onnx(model, {"image": example})
+    with quiet():
+        mlflow.onnx.save_model(
+            model,
+            str(path),
+            signature=infer_signature(example, labels),
+            input_example=example,
+            pip_requirements=["onnxruntime"],
+        )
+    return path
+
+
 def save_lightgbm_booster(path: Path, cancer: Data) -> Path:
     import lightgbm
     import mlflow.lightgbm

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +25,16 @@ from tests.flavors.mlflow_dirs import (
     small,
 )
 
-from modelyard.errors import InvalidInput, NotFound, UnsupportedModel, UntrustedContent
+from modelyard.domain.signature import FeatureSpec, OutputSpec, Signature
+from modelyard.errors import (
+    InvalidInput,
+    NotFound,
+    SchemaMismatch,
+    UnsupportedModel,
+    UntrustedContent,
+)
 from modelyard.flavors.mlflow_model import read_model
-from modelyard.flavors.mlflow_schema import declared_inputs, read_input_example
+from modelyard.flavors.mlflow_schema import Declared, declared_inputs, read_input_example
 
 pytest.importorskip("mlflow")
 
@@ -119,13 +127,68 @@ def test_records_orientation_is_read(copy: Copy, cancer: Data) -> None:
     assert len(sample) == 8
 
 
-def test_an_image_tensor_is_refused_until_tensors_are_supported(copy: Copy) -> None:
-    folder = copy("onnx")
-    spec = '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3, 32, 32]}}]'
-    edit_mlmodel(folder, lambda d: d["signature"].update(inputs=spec))
+def _declared_with(folder: Path, specs: list[dict[str, object]]) -> Declared | None:
+    edit_mlmodel(folder, lambda d: d["signature"].update(inputs=json.dumps(specs)))
     document = read_model(folder, trust_types=False, trust_pickle=False).document
-    with pytest.raises(UnsupportedModel, match=r"shape \[-1, 3, 32, 32\] cannot be mapped yet"):
-        declared_inputs(folder, document)
+    return declared_inputs(folder, document)
+
+
+def _tensor(shape: list[int], dtype: str = "float32", **more: object) -> dict[str, object]:
+    return {"type": "tensor", "tensor-spec": {"dtype": dtype, "shape": shape}, **more}
+
+
+def test_an_image_tensor_is_a_tensor_input(copy: Copy) -> None:
+    declared = _declared_with(copy("onnx"), [_tensor([-1, 3, 32, -1], name="image")])
+    assert declared is not None
+    assert declared.takes_tensors
+    [image] = declared.tensors
+    assert (image.name, image.kind, image.dtype, image.shape) == (
+        "image",
+        "tensor",
+        "float32",
+        (3, 32, None),
+    )
+    table = Signature((FeatureSpec("f0", "float", False),), OutputSpec("regression"))
+    with pytest.raises(UnsupportedModel, match=r"tensor 'image' of shape \[-1, 3, 32, -1\]"):
+        declared.apply(table)
+    model = Signature(
+        (FeatureSpec("pixels", "tensor", False, dtype="float32", shape=(3, None, 32)),),
+        OutputSpec("regression"),
+        input_format="tensor",
+    )
+    assert declared.apply(model).inputs[0].shape == (3, 32, 32)  # each side's fixed sizes
+    wrong = replace(model, inputs=(replace(model.inputs[0], dtype="float64"),), _index={})
+    with pytest.raises(SchemaMismatch, match="'pixels' as float32, the model takes float64"):
+        declared.apply(wrong)
+    other = replace(model, inputs=(replace(model.inputs[0], shape=(4, 32, 32)),), _index={})
+    with pytest.raises(SchemaMismatch, match=r"shape \[-1, 3, 32, -1\], the model takes"):
+        declared.apply(other)
+
+
+@pytest.mark.parametrize(
+    ("specs", "kinds"),
+    [
+        ([_tensor([-1], "str", name="review")], {"review": "open"}),
+        ([_tensor([-1, 2], "object")], {"f0": "open", "f1": "open"}),
+    ],
+)
+def test_string_tensors_of_one_value_per_row_or_a_table_are_strings(copy, specs, kinds) -> None:
+    declared = _declared_with(copy("onnx"), specs)
+    assert declared is not None
+    assert {f.name: f.kind for f in declared.features} == kinds
+
+
+@pytest.mark.parametrize(
+    ("specs", "rule"),
+    [
+        ([_tensor([-1, 4, 4], "str", name="grid")], "string tensor 'grid' of shape [-1, 4, 4]"),
+        ([_tensor([10, 5])], "shape [10, 5] cannot be mapped: its first dimension must be -1"),
+        ([_tensor([-1], "datetime64[ns]")], "of datetime64[ns] cannot be mapped"),
+    ],
+)
+def test_tensors_that_cannot_be_mapped_are_named(copy: Copy, specs, rule: str) -> None:
+    with pytest.raises(UnsupportedModel, match=re.escape(rule)):
+        _declared_with(copy("onnx"), specs)
 
 
 def test_a_column_type_without_a_kind_is_named(copy: Copy) -> None:
@@ -232,21 +295,7 @@ def test_a_lightgbm_sklearn_model_needs_the_types_flag_then_becomes_text(
     np.testing.assert_array_equal(adapter.predict(X), pyfunc_predict(tmp_path / "lgbm", X))
 
 
-@pytest.mark.parametrize(
-    ("shape", "width"),
-    [([-1, -1], None), ([10, 5], "shape [10, 5] cannot be mapped yet")],
-)
-def test_a_tensor_of_unknown_width_or_fixed_rows(
-    copy: Copy, shape: list[int], width: str | None
-) -> None:
-    folder = copy("onnx")
-    spec = json.dumps([{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": shape}}])
-    edit_mlmodel(folder, lambda d: d["signature"].update(inputs=spec))
-    document = read_model(folder, trust_types=False, trust_pickle=False).document
-    if width is None:
-        declared = declared_inputs(folder, document)
-        assert declared is not None
-        assert (declared.features, declared.dtype) == ((), "float32")
-    else:
-        with pytest.raises(UnsupportedModel, match=re.escape(width)):
-            declared_inputs(folder, document)
+def test_a_tensor_of_unknown_width_is_told_by_the_model(copy: Copy) -> None:
+    declared = _declared_with(copy("onnx"), [_tensor([-1, -1])])
+    assert declared is not None
+    assert (declared.features, declared.dtype) == ((), "float32")

@@ -85,3 +85,42 @@ def test_onnx_regressor_is_a_regression(sqlite_yard: Yard):
     np.testing.assert_allclose(predictor.predict(features), model.predict(features), rtol=1e-4)
     with pytest.raises(UnsupportedModel, match="no predict_proba"):
         predictor.predict_proba(features)
+
+
+def test_weights_in_an_external_data_file_are_stored_with_the_graph(
+    sqlite_yard: Yard, tmp_path: Path
+) -> None:
+    """What mlflow.onnx and exporters write: weights in a file beside the graph."""
+    import onnx
+    from tests.kind_models import image_model, images, run_onnx
+
+    model = image_model()
+    batch = images(3, seed=2)
+    labels, _ = run_onnx(model, {"image": batch})
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    onnx.save_model(model, folder / "image.onnx", save_as_external_data=True, location="w.bin")
+    version = sqlite_yard.register_file(folder / "image.onnx", "images", sample=images(4))
+    assert [f.name for f in version.files] == ["model.onnx"]  # one self-contained graph
+    (folder / "w.bin").unlink()  # the yard's copy needs nothing beside it any more
+    np.testing.assert_array_equal(sqlite_yard.load("images@1").predict(batch), labels)
+
+
+def test_external_data_outside_the_graphs_folder_is_refused(
+    sqlite_yard: Yard, tmp_path: Path
+) -> None:
+    import onnx
+    from tests.kind_models import image_model
+
+    model = image_model()
+    onnx.save_model(model, tmp_path / "image.onnx", save_as_external_data=True, location="w.bin")
+    moved = onnx.load(str(tmp_path / "image.onnx"), load_external_data=False)
+    for tensor in moved.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = "../w.bin"
+    (tmp_path / "inner").mkdir()
+    (tmp_path / "inner" / "image.onnx").write_bytes(moved.SerializeToString())
+    with pytest.raises(UnsupportedModel, match="external data cannot be read"):
+        sqlite_yard.register_file(tmp_path / "inner" / "image.onnx", "images")
+    assert sqlite_yard.list_models() == []

@@ -89,3 +89,15 @@ def running_server(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
+
+
+def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``modelyard --home HOME ARGS`` as a user types it, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "modelyard.cli", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )

@@ -15,6 +15,7 @@ from tests.flavors.mlflow_dirs import (
     Data,
     pyfunc_predict,
     save_colour_model,
+    save_image_onnx,
     save_lightgbm_booster,
     save_onnx,
     save_sklearn,
@@ -22,6 +23,7 @@ from tests.flavors.mlflow_dirs import (
     small,
 )
 from tests.integration.serving_fixtures import Server, running_server
+from tests.kind_models import images
 
 from modelyard import Yard
 
@@ -41,6 +43,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory, cancer: Data) -> dict[str,
     root = tmp_path_factory.mktemp("mlflow")
     written = {name: write(root / name, cancer) for name, write in WRITERS.items()}
     written["colours"] = save_colour_model(root / "colours")
+    written["images"] = save_image_onnx(root / "images")  # a [-1, 3, 32, 32] tensor spec
     return written
 
 
@@ -119,3 +122,24 @@ def test_the_imported_version_keeps_its_mlflow_record(served: Server) -> None:
         version = yard.get_version("churn-xgboost@live")
     assert version.provenance["mlflow"]["flavor"] == "xgboost"
     assert version.provenance["mlflow"]["requirements"][-1] == "xgboost"
+
+
+def test_an_image_model_with_an_nd_tensor_spec_answers_what_mlflow_predicts(
+    client: httpx.Client, served: Server, folders: dict[str, Path]
+) -> None:
+    """Weights and all: mlflow.onnx keeps them in an external data file by default."""
+    batch = images(5, seed=3)
+    expected = pyfunc_predict(folders["images"], batch)
+    v1 = client.post("/v1/endpoints/images-api/predict", json={"instances": batch.tolist()})
+    assert v1.status_code == 200, v1.text
+    assert v1.json()["predictions"] == expected.tolist()
+    http = pytest.importorskip("tritonclient.http")
+    tensor = http.InferInput("image", list(batch.shape), "FP32")
+    tensor.set_data_from_numpy(batch)  # binary, tritonclient's default
+    triton = http.InferenceServerClient(served.url.removeprefix("http://"))
+    np.testing.assert_array_equal(
+        triton.infer("images-api", [tensor]).as_numpy("predict"), expected
+    )
+    with Yard(served.home) as yard:
+        [image] = yard.get_version("images@live").signature["inputs"]
+    assert (image["kind"], image["dtype"], image["shape"]) == ("tensor", "float32", [3, 32, 32])

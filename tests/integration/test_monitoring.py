@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from tests.integration.serving_fixtures import ROOT, running_server
+from tests.integration.serving_fixtures import run_cli, running_server
 
 from modelyard import Yard
 
@@ -94,17 +92,6 @@ def _wait_for(condition, timeout: float = 20.0):  # type: ignore[no-untyped-def]
         time.sleep(0.2)
 
 
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelyard.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-    )
-
-
 def test_shifting_traffic_shows_drift_and_falling_quality_everywhere(
     tmp_path: Path, cancer, logreg
 ) -> None:
@@ -162,7 +149,7 @@ def test_shifting_traffic_shows_drift_and_falling_quality_everywhere(
         assert _gauge(after, "modelyard_quality", metric="accuracy", **version) < 0.8
 
     # monitor status --json: two phases in the timeline, drift and quality per bucket.
-    status = _cli(home, "monitor", "status", "cancer-api", "--since", "1h", "--json")
+    status = run_cli(home, "monitor", "status", "cancer-api", "--since", "1h", "--json")
     assert status.returncode == 0, status.stderr
     summary = json.loads(status.stdout)
     (served,) = summary["versions"]
@@ -178,7 +165,9 @@ def test_shifting_traffic_shows_drift_and_falling_quality_everywhere(
     # The report, as HTML and JSON.
     html_file, json_file = tmp_path / "report.html", tmp_path / "report.json"
     for fmt, target in (("html", html_file), ("json", json_file)):
-        made = _cli(home, "monitor", "report", "cancer-api", "--format", fmt, "--out", str(target))
+        made = run_cli(
+            home, "monitor", "report", "cancer-api", "--format", fmt, "--out", str(target)
+        )
         assert made.returncode == 0, made.stderr
     html = html_file.read_text()
     assert "worst area" in html

@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from tests.integration.serving_fixtures import ROOT, running_server
+from tests.integration.serving_fixtures import run_cli, running_server
 
 from modelyard import NoReferenceWarning, Yard
 
@@ -24,19 +21,8 @@ MONITOR_FAST = {
 }
 
 
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelyard.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-    )
-
-
 def _status(home: Path) -> dict:
-    done = _cli(home, "monitor", "status", "cancer-api", "--since", "1h", "--json")
+    done = run_cli(home, "monitor", "status", "cancer-api", "--since", "1h", "--json")
     assert done.returncode == 0, done.stderr
     (served,) = json.loads(done.stdout)["versions"]
     return dict(served)
@@ -59,7 +45,7 @@ def test_profile_set_turns_drift_on_for_a_served_version(tmp_path: Path, cancer,
         assert before["drift_share"] is None
         assert before["drift_unavailable"].startswith("no reference sample")
 
-        done = _cli(home, "profile", "set", "cancer@1", "--sample", str(sample))
+        done = run_cli(home, "profile", "set", "cancer@1", "--sample", str(sample))
         assert done.returncode == 0, done.stderr
         assert "cancer@1: reference profile set from ref.parquet" in done.stdout
         time.sleep(1.2)  # the next bucket's window reads the new profile
@@ -71,7 +57,7 @@ def test_profile_set_turns_drift_on_for_a_served_version(tmp_path: Path, cancer,
     assert after["drift_unavailable"] is None
     assert after["drift_share"] is not None
     assert after["drift"]["features"]  # per-feature figures against the new reference
-    shown = _cli(home, "models", "show", "cancer@1")
+    shown = run_cli(home, "models", "show", "cancer@1")
     assert "profile of 569 sample rows" in " ".join(shown.stdout.replace("│", " ").split())
-    audit = json.loads(_cli(home, "audit", "--action", "profile.set", "--json").stdout)
+    audit = json.loads(run_cli(home, "audit", "--action", "profile.set", "--json").stdout)
     assert audit[0]["details"]["replaced"] is False

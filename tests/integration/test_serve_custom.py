@@ -5,9 +5,6 @@ move hot-swaps it, and a model that raises answers 5xx naming the version."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,24 +17,13 @@ from tests.flavors.custom_sources import (
     import_user_module,
     write_code,
 )
-from tests.integration.serving_fixtures import ROOT, running_server
+from tests.integration.serving_fixtures import run_cli, running_server
 
 from modelyard import Yard
 
 pytestmark = pytest.mark.slow
 
 FAST = {"MODELYARD_POLL_SECONDS": "0.2", "MODELYARD_MONITOR_FLUSH_SECONDS": "0.2"}
-
-
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelyard.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-    )
 
 
 def test_a_custom_model_serves_batches_and_hot_swaps(tmp_path: Path) -> None:
@@ -48,7 +34,7 @@ def test_a_custom_model_serves_batches_and_hot_swaps(tmp_path: Path) -> None:
     with Yard(home) as yard:
         yard.register(base, "base", sample=frame.assign(ratio=frame.a / (frame.b + 1.0)))
         yard.set_alias("base", "production", 1)
-    made = _cli(  # v1 from the command line: Churn() with its default threshold, 0.5
+    made = run_cli(  # v1 from the command line: Churn() with its default threshold, 0.5
         home,
         "register",
         "churn_model:Churn",
@@ -136,6 +122,6 @@ def test_a_custom_model_serves_batches_and_hot_swaps(tmp_path: Path) -> None:
 
 
 def _rows_by_version(home: Path) -> dict[str, int]:
-    done = _cli(home, "monitor", "status", "churn-api", "--since", "1h", "--json")
+    done = run_cli(home, "monitor", "status", "churn-api", "--since", "1h", "--json")
     assert done.returncode == 0, done.stderr
     return {v["version"]: v["rows"] for v in json.loads(done.stdout)["versions"]}

@@ -6,9 +6,6 @@ only the refusing encoder's column is closed; open and text features are monitor
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from tests.integration.serving_fixtures import ROOT, Server, running_server
+from tests.integration.serving_fixtures import Server, run_cli, running_server
 from tests.kind_models import NEW_COLOUR, NEW_SENTENCES, colour_model, text_model
 
 from modelyard import Yard
@@ -29,17 +26,6 @@ MONITOR_FAST = {
     "MODELYARD_MONITOR_FLUSH_SECONDS": "0.2",
     "MODELYARD_MONITOR_REFRESH_SECONDS": "0.3",
 }
-
-
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelyard.cli", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +119,7 @@ def test_open_and_text_features_are_monitored(client: httpx.Client, served: Serv
     assert client.post("/v1/endpoints/sentiment-watch/predict", json=sentences).is_success
 
     def drift(endpoint: str) -> dict[str, dict]:
-        status = _cli(served.home, "monitor", "status", endpoint, "--since", "1h", "--json")
+        status = run_cli(served.home, "monitor", "status", endpoint, "--since", "1h", "--json")
         assert status.returncode == 0, status.stderr
         (version,) = json.loads(status.stdout)["versions"]
         features = (version.get("drift") or {}).get("features") or []
@@ -156,6 +142,6 @@ def test_batch_scoring_matches_the_text_model(served: Server, models, tmp_path: 
     model, _ = models["text"]
     source, dest = tmp_path / "in.csv", tmp_path / "out.csv"
     pd.DataFrame({"review": NEW_SENTENCES}).to_csv(source, index=False)
-    done = _cli(served.home, "predict", "sentiment@1", "-i", str(source), "-o", str(dest))
+    done = run_cli(served.home, "predict", "sentiment@1", "-i", str(source), "-o", str(dest))
     assert done.returncode == 0, done.stderr
     assert pd.read_csv(dest)["prediction"].tolist() == model.predict(NEW_SENTENCES).tolist()

@@ -1,7 +1,8 @@
 """A real ``modelyard serve`` with ONNX models that take N-d tensors: an image classifier
-(float32 [N, 3, 32, 32]) and a sequence model (int64 [N, T]). Over v1 (nested lists) and
-v2 JSON (typed tensors) they answer what onnxruntime answers; a wrong shape or datatype is
-a 422 naming the input."""
+(float32 [N, 3, 32, 32]) and a sequence model (int64 [N, T]). Over v1 (nested lists), v2
+JSON (typed tensors), v2 binary tensors (``tritonclient.http``) and v2 gRPC
+(``tritonclient.grpc``), both at their default settings, they answer what onnxruntime
+answers; a wrong shape or datatype is refused naming the input."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from collections.abc import Iterator
 import httpx
 import numpy as np
 import pytest
-from tests.integration.serving_fixtures import Server, running_server
+from tests.integration.serving_fixtures import Server, free_port, running_server
 from tests.kind_models import image_model, images, run_onnx, sequence_model, token_ids
 
 from modelyard import Yard
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("onnx")
+triton_http = pytest.importorskip("tritonclient.http")
+triton_grpc = pytest.importorskip("tritonclient.grpc")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +35,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, models) -> Iterator[Server]
         yard.create_endpoint("digits-api", "digits@1")
         yard.register(models["sequence"], "seq", sample=token_ids(8, 6))
         yard.create_endpoint("seq-api", "seq@1")
-    with running_server(home, "--dev") as server:
+    port = free_port()
+    with running_server(home, "--dev", "--grpc-port", str(port)) as server:
+        server.grpc = f"127.0.0.1:{port}"  # type: ignore[attr-defined]
         yield server
 
 
@@ -116,3 +121,55 @@ def test_v2_wrong_shape_or_datatype_is_422(client: httpx.Client, tensor, message
     answer = client.post("/v2/models/digits-api/infer", json=body)
     assert answer.status_code == 422, answer.text
     assert message in answer.text
+
+
+def _triton_inputs(lib, name: str, values: np.ndarray, datatype: str | None = None):  # type: ignore[no-untyped-def]
+    tensor = lib.InferInput(
+        name, list(values.shape), datatype or lib.np_to_triton_dtype(values.dtype)
+    )
+    tensor.set_data_from_numpy(values)  # binary data: tritonclient's default
+    return [tensor]
+
+
+@pytest.fixture(params=["http", "grpc"])
+def triton(request: pytest.FixtureRequest, served: Server):  # type: ignore[no-untyped-def]
+    """A tritonclient of each transport at its default settings."""
+    if request.param == "http":
+        return triton_http, triton_http.InferenceServerClient(served.url.removeprefix("http://"))
+    return triton_grpc, triton_grpc.InferenceServerClient(served.grpc)  # type: ignore[attr-defined]
+
+
+def test_images_over_binary_http_and_grpc(triton, models) -> None:  # type: ignore[no-untyped-def]
+    lib, client = triton
+    batch = images(4, seed=7)
+    labels, probabilities = run_onnx(models["image"], {"image": batch})
+    result = client.infer("digits-api", _triton_inputs(lib, "image", batch))
+    np.testing.assert_array_equal(result.as_numpy("predict"), labels)
+    np.testing.assert_allclose(result.as_numpy("predict_proba"), probabilities, rtol=1e-6)
+
+
+def test_sequences_over_binary_http_and_grpc(triton, models) -> None:  # type: ignore[no-untyped-def]
+    lib, client = triton
+    for length in (3, 17):
+        batch = token_ids(5, length, seed=length)
+        labels, probabilities = run_onnx(models["sequence"], {"tokens": batch})
+        result = client.infer("seq-api", _triton_inputs(lib, "tokens", batch))
+        np.testing.assert_array_equal(result.as_numpy("predict"), labels)
+        np.testing.assert_allclose(result.as_numpy("predict_proba"), probabilities, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (images(1).astype(np.float64), "input 'image': datatype FP64, the model takes FP32"),
+        (images(1).reshape(1, 3072), "input 'image': shape [1, 3072], the model takes"),
+        (images(1).reshape(1, 3, 16, 64), "'image' in row 0: shape [N, 3, 16, 64], the model"),
+    ],
+)
+def test_wrong_rank_or_dtype_over_binary_http_and_grpc(triton, values, message) -> None:  # type: ignore[no-untyped-def]
+    lib, client = triton
+    with pytest.raises(lib.InferenceServerException, match="'image'") as refused:
+        client.infer("digits-api", _triton_inputs(lib, "image", values))
+    assert message in refused.value.message()
+    # what v2 JSON answers (422), and its gRPC counterpart
+    assert str(refused.value.status()) in {"422", "StatusCode.INVALID_ARGUMENT"}

@@ -36,7 +36,12 @@ def test_binary_inputs_become_data_in_order_beside_json_ones() -> None:
         counts,
     )
     inputs = parse_binary(raw, length)["inputs"]
-    assert [t["data"] for t in inputs] == [[1.5, -2.0], [0.5, 1.0], [7, 8]]
+    assert [np.asarray(t["data"]).ravel().tolist() for t in inputs] == [
+        [1.5, -2.0],
+        [0.5, 1.0],
+        [7, 8],
+    ]
+    assert inputs[0]["data"].shape == (2, 1)  # binary numbers: an array of the tensor's shape
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """Open Inference Protocol v2 decoding: tensors to validated columns, errors naming the tensor."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -100,3 +102,80 @@ def test_requested_outputs_are_checked() -> None:
     assert _requested_outputs({"outputs": [{"name": "predict"}]}) == {"predict"}
     with pytest.raises(SchemaMismatch, match="unknown outputs"):
         _requested_outputs({"outputs": [{"name": "explain"}]})
+
+
+def binary(shape: list[int], values: np.ndarray, datatype: str) -> dict[str, object]:
+    """A tensor as binary HTTP and gRPC hand it on: an array over the request's bytes."""
+    data = np.frombuffer(values.tobytes(), dtype=values.dtype)
+    return {"name": "input-0", "shape": shape, "datatype": datatype, "data": data}
+
+
+def test_a_binary_fp32_n_by_f_tensor_goes_straight_to_the_float_matrix() -> None:
+    values = np.array([[1.5, 2.0, 3.0], [4.0, 5.25, 6.0]], dtype=np.float32)
+    payload = {"inputs": [binary([2, 3], values, "FP32")]}
+    columns = decode(NUMBERS, payload)
+    assert columns.numbers is not None
+    assert columns.numbers.dtype == np.float64
+    as_json = decode(NUMBERS, matrix([2, 3], values.ravel().tolist(), "FP32"))
+    np.testing.assert_array_equal(columns.numbers, as_json.numbers)
+
+
+@pytest.mark.parametrize(
+    ("array", "datatype"),
+    [
+        (np.array([3, 4], dtype=np.int32), "INT32"),
+        (np.array([3, 4], dtype=np.uint8), "UINT8"),
+        (np.array([0.5, 1.5], dtype=np.float32), "FP32"),
+    ],
+)
+def test_binary_arrays_per_feature_decode_as_their_json_would(array, datatype) -> None:
+    def payload(x: object, c: object) -> dict[str, object]:
+        tensors = [("a", x), ("b", x), ("c", c)]
+        return {
+            "inputs": [
+                {"name": n, "shape": [2], "datatype": datatype, "data": d} for n, d in tensors
+            ]
+        }
+
+    ints = np.array([1, 2], dtype=np.int32)
+    from_arrays = decode(NUMBERS, payload(array, ints))
+    from_json = decode(NUMBERS, payload(array.tolist(), ints.tolist()))
+    for name in "abc":
+        np.testing.assert_array_equal(from_arrays.column(name), from_json.column(name))
+        assert from_arrays.column(name).dtype == from_json.column(name).dtype
+
+
+def test_a_bool_array_for_a_number_is_refused_as_json_bools_are() -> None:
+    flags = np.array([True, False])
+    tensors = [{"name": n, "shape": [2], "datatype": "BOOL", "data": flags} for n in "abc"]
+    with pytest.raises(SchemaMismatch, match="expected a number"):
+        decode(NUMBERS, {"inputs": tensors})
+
+
+IMAGES = Signature(
+    (FeatureSpec("image", "tensor", False, dtype="float32", shape=(3, 4)),),
+    OutputSpec("regression"),
+    input_format="tensor",
+)
+
+
+def test_a_tensor_array_reaches_the_model_as_views_of_itself() -> None:
+    batch = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    tensor = {"name": "image", "shape": [2, 3, 4], "datatype": "FP32", "data": batch}
+    column = decode(IMAGES, {"inputs": [tensor]}).column("image")
+    assert [np.shares_memory(row, batch) for row in column] == [True, True]  # no copy
+    np.testing.assert_array_equal(np.stack(column), batch)
+
+
+@pytest.mark.parametrize(
+    ("batch", "rule"),
+    [
+        (np.zeros((1, 3, 5), dtype=np.float32), r"'image' in row 0: shape \[N, 3, 5\]"),
+        (np.full((1, 3, 4), np.inf, dtype=np.float32), "row 0: value is not finite"),
+    ],
+)
+def test_a_tensor_array_that_breaks_a_row_rule_names_the_row(batch, rule) -> None:
+    tensor = {"name": "image", "shape": list(batch.shape), "datatype": "FP32", "data": batch}
+    with pytest.raises(SchemaMismatch) as refused:
+        decode(IMAGES, {"inputs": [tensor]})
+    assert re.search(rule, f"{refused.value} {refused.value.problems}") is not None

@@ -14,6 +14,7 @@ on float columns), appended chunk by chunk to one file.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from modelyard.domain.kinds import TENSOR
 from modelyard.domain.signature import FeatureSpec, Signature
 from modelyard.errors import InvalidInput, first_line
 from modelyard.tabular import table_format
@@ -89,6 +91,9 @@ class Source:
             ids = table.column(id_column).combine_chunks() if id_column else None
             features = table.select(wanted)
             frame = _numbers_from_text(features, signature) if self.text else features.to_pandas()
+            for spec in signature.inputs:
+                if spec.kind == TENSOR and spec.name in wanted and not self.text:
+                    frame[spec.name] = tensor_rows(features.column(spec.name), spec)
             yield Chunk(frame, ids, table.num_rows)
 
 
@@ -98,6 +103,15 @@ def open_source(path: Path, signature: Signature, id_column: str | None) -> Sour
     if fmt == "parquet":
         return _open_parquet(path, signature, id_column)
     if fmt == "csv":
+        if signature.has_tensors:
+            shapes = ", ".join(
+                f"{f.name} [N, {', '.join('?' if d is None else str(d) for d in f.shape or ())}]"
+                for f in signature.inputs
+            )
+            raise InvalidInput(
+                f"{path.name}: the model takes tensors ({shapes}), which CSV cannot hold; "
+                "give a .parquet file with a list column per tensor (nested, or flat per row)"
+            )
         return _open_csv(path, signature, id_column)
     raise InvalidInput(f"{path.name}: batch scoring reads .parquet or .csv")
 
@@ -175,6 +189,43 @@ def _rechunk(batches: Iterator[pa.RecordBatch], rows: int, label: str) -> Iterat
             pending, count = rest.to_batches(), rest.num_rows
     if count:
         yield pa.Table.from_batches(pending)
+
+
+def tensor_rows(column: pa.ChunkedArray, spec: FeatureSpec) -> np.ndarray:
+    """A Parquet list column as each row's array: nested lists of one size per level are
+    read as one block and cut into rows; a flat list per row takes the model's row shape
+    when its length is that shape's size. Anything ragged is left to the signature's check
+    row by row, which names the bad rows."""
+    import pyarrow.compute as pc
+
+    values: pa.Array = column.combine_chunks()
+    rows = len(values)
+    dims: list[int] = []
+    while (
+        pa.types.is_list(values.type)
+        or pa.types.is_large_list(values.type)
+        or (pa.types.is_fixed_size_list(values.type))
+    ):
+        lengths = pc.unique(pc.list_value_length(values))
+        if values.null_count or len(lengths) != 1:
+            return _one_by_one(column)
+        dims.append(lengths[0].as_py())
+        values = values.flatten()
+    if not dims or not rows:
+        return _one_by_one(column)
+    batch = values.to_numpy(zero_copy_only=False).reshape(rows, *dims)
+    shape = [d for d in spec.shape or () if d is not None]
+    if len(dims) == 1 and len(shape) == len(spec.shape or ()) > 1 and dims[0] == math.prod(shape):
+        batch = batch.reshape(rows, *shape)
+    cells = np.empty(rows, dtype=object)
+    cells[:] = list(batch)
+    return cells
+
+
+def _one_by_one(column: pa.ChunkedArray) -> np.ndarray:
+    cells = np.empty(len(column), dtype=object)
+    cells[:] = [None if v is None else np.asarray(v) for v in column.to_pylist()]
+    return cells
 
 
 def _numbers_from_text(table: pa.Table, signature: Signature) -> pd.DataFrame:

@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
-from modelyard.cli import (
-    abtest,
-    admin,
-    batch,
-    control,
-    data,
-    deploy_monitoring,
-    gate,
-    imports,
-    models,
-    monitor,
-    runs,
-    serving,
-)
-from modelyard.cli.context import Options
+from modelyard.cli.context import Options, collection_paused
 from modelyard.cli.output import errors, whole_lines_when_piped
+
+# The module whose install() adds each top-level command (tests/cli/test_app.py checks it
+# against what they add). A command is built, and its module imported, when it is run;
+# --help, completion and the docs build them all, in the order they always had.
+MODULE_OF = {
+    **dict.fromkeys(("models", "alias", "register", "rollback", "archive"), "models"),
+    **dict.fromkeys(("lineage", "audit", "profile"), "models"),
+    "import": "imports",
+    "runs": "runs",
+    "data": "data",
+    **dict.fromkeys(("gc", "backup", "restore", "demo"), "admin"),
+    **dict.fromkeys(("endpoint", "keys", "serve"), "serving"),
+    "predict": "batch",
+    **dict.fromkeys(("drift", "monitor", "feedback"), "monitor"),
+    "promote": "gate",
+    **dict.fromkeys(("rollout", "policy", "controller"), "control"),
+    "abtest": "abtest",
+    "deploy": "deploy",
+    "loadtest": "loadtest",
+}
+INSTALL_ORDER: tuple[str, ...] = ("models", "imports", "runs", "data", "admin", "serving")
+INSTALL_ORDER += ("batch", "monitor", "gate", "control", "abtest", "loadtest", "deploy")
 
 # Exit codes by error kind: scripts can tell "not there" from "refused" from "broken".
 EXIT_CODES = {
@@ -40,7 +50,33 @@ EXIT_CODES = {
 
 
 class _Group(TyperGroup):
-    """Turns modelyard's own errors into one line on stderr and an exit code, no traceback."""
+    """Builds a command only when it is asked for (building all of them, with the modules
+    they live in, was a fifth of a read command's start-up), and turns modelyard's own
+    errors into one line on stderr and an exit code, no traceback."""
+
+    _complete = False
+    _built: MutableMapping[str, Any]
+
+    @property
+    def commands(self) -> MutableMapping[str, Any]:
+        if not self._complete:
+            self._built = dict(_build(INSTALL_ORDER).commands)
+            self._complete = True
+        return self._built
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, Any]) -> None:
+        self._built = value
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        module = MODULE_OF.get(cmd_name)
+        if self._complete or module is None:
+            return self.commands.get(cmd_name)
+        if cmd_name not in self._built:
+            with collection_paused():
+                group = _build((module,), only=cmd_name)
+            self._built[cmd_name] = group.commands[cmd_name]
+        return self._built[cmd_name]
 
     def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
         from modelyard.errors import YardError
@@ -110,21 +146,17 @@ def _root(
     ctx.obj = Options(home=home, db_url=db_url, artifacts=artifacts, actor=actor)
 
 
-models.install(app)
-imports.install(app)
-runs.install(app)
-data.install(app)
-admin.install(app)
-serving.install(app)
-batch.install(app)
-monitor.install(app)
-gate.install(app)
-control.install(app)
-abtest.install(app)
-# `deploy` (containers, compose, Kubernetes) grows beside `deploy monitoring`.
-deploy_app = typer.Typer(help="Generate what a platform runs modelyard with.", no_args_is_help=True)
-deploy_monitoring.install(deploy_app)
-app.add_typer(deploy_app, name="deploy")
+def _build(modules: tuple[str, ...], only: str | None = None) -> Any:
+    """The commands ``modules`` install (or just the one called ``only``), built as the
+    root builds its own: with plain help and Typer's default exception settings."""
+    holder = typer.Typer(rich_markup_mode=None)
+    for module in modules:
+        importlib.import_module(f"modelyard.cli.{module}").install(holder)
+    if only is not None:
+        holder.registered_commands = [c for c in holder.registered_commands if c.name == only]
+        holder.registered_groups = [g for g in holder.registered_groups if g.name == only]
+    _plain_help(holder)
+    return typer.main.get_group(holder)
 
 
 def _plain_help(group: typer.Typer) -> None:

@@ -12,8 +12,8 @@ from modelyard.cli.output import say
 
 
 def monitoring(
-    out: Path = typer.Argument(..., help="Folder to write into (refused if it has files)."),
-    force: bool = typer.Option(False, "--force", help="Write into a folder that has files."),
+    out: Path = typer.Argument(..., help="Folder to write (refused if it exists, unless --force)."),
+    force: bool = typer.Option(False, "--force", help="Replace OUT if it exists."),
     target: list[str] = typer.Option(
         ["modelyard:8000"], "--target", help="host:port Prometheus scrapes (repeatable)."
     ),
@@ -28,9 +28,10 @@ def monitoring(
     job: str = typer.Option("modelyard", "--job", help="Prometheus job name of the servers."),
 ) -> None:
     """Write Prometheus rules and tests, a scrape config and Grafana dashboards."""
+    from modelyard.deploy.files import write_folder
     from modelyard.deploy.observability import observability_files
     from modelyard.deploy.rules import AlertThresholds
-    from modelyard.errors import AlreadyExists, InvalidInput
+    from modelyard.errors import InvalidInput
 
     floors = []
     for metric, value in parse_pairs(quality_floor, "quality-floor").items():
@@ -45,10 +46,6 @@ def monitoring(
     for name, share in (("error-ratio", error_ratio), ("queue-saturation", queue_saturation)):
         if not 0 < share < 1:
             raise InvalidInput(f"--{name} must be between 0 and 1, got {share:g}")
-    if out.exists() and not out.is_dir():
-        raise InvalidInput(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise AlreadyExists(f"{out} has files; pass --force to write into it")
     thresholds = AlertThresholds(
         job=job,
         error_ratio=error_ratio,
@@ -56,12 +53,8 @@ def monitoring(
         queue_saturation=queue_saturation,
         quality_floors=tuple(floors),
     )
-    files = observability_files(thresholds, targets=target)  # all made before any is written
-    for name, text in files.items():
-        path = out / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        say(str(path))
+    for name in write_folder(out, observability_files(thresholds, targets=target), force=force):
+        say(str(out / name))
 
 
 def install(deploy_app: typer.Typer) -> None:

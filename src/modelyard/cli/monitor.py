@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from modelyard.cli.context import open_yard, parse_pairs
+from modelyard.cli.context import collection_paused, open_yard, parse_pairs
 from modelyard.cli.output import JsonOption, console, print_json, progress_bar, say, table
 from modelyard.formatting import brief
 
@@ -137,8 +137,9 @@ def status(
     as_json: bool = JsonOption,
 ) -> None:
     """Per version: traffic, latency percentiles, error rate, drift, quality, feedback."""
-    from modelyard.domain.monitoring import parse_period
-    from modelyard.monitoring.summary import summarize_recent
+    with collection_paused():  # the summary's imports include the yard's whole stack
+        from modelyard.domain.monitoring import parse_period
+        from modelyard.monitoring.summary import summarize_recent
 
     yard = open_yard(ctx)
     summary = summarize_recent(

@@ -3,7 +3,10 @@
 MLflow's signature says each input's type and whether it is required; modelyard's adds
 what a sample shows (ranges, and categories for closed sets). The input example becomes
 the registration sample, and the signature decides the kinds: a string column is open
-text here (MLflow does not say a set is closed), numbers keep the type MLflow wrote.
+text here (MLflow does not say a set is closed), numbers keep the type MLflow wrote. Tensor
+specs of one value per row (``[-1]``, ``[-1, 1]``) or one table (``[-1, F]``) are columns;
+any other (an image's ``[-1, 3, 32, 32]``) is a tensor input, which the model must take
+with the same dtype and a shape that fits.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelyard.domain.kinds import OPEN, STRING_KINDS
+from modelyard.domain.kinds import OPEN, STRING_KINDS, TENSOR
 from modelyard.domain.signature import FeatureSpec, Signature
 from modelyard.errors import InvalidInput, NotFound, SchemaMismatch, UnsupportedModel
 from modelyard.flavors.mlflow_model import MLMODEL, inside
@@ -33,7 +36,7 @@ COLUMN_KINDS = {
     "boolean": "bool",
     "string": OPEN,
 }
-TENSOR_KINDS = {"f": "float", "i": "int", "u": "int", "b": "bool"}
+TENSOR_KINDS = {"f": "float", "i": "int", "u": "int", "b": "bool", "U": OPEN, "O": OPEN, "S": OPEN}
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,21 @@ class Declared:
 
     features: tuple[FeatureSpec, ...]
     positional: bool
-    dtype: str | None = None  # the numpy dtype of a tensor input
+    dtype: str | None = None  # the numpy dtype of a tensor input (when there is one)
+    # Every tensor spec as a tensor feature (row shape, None where any size goes), for a
+    # model that takes N-d tensors; ``features`` is empty where they cannot be a table.
+    tensors: tuple[FeatureSpec, ...] = ()
+
+    @property
+    def takes_tensors(self) -> bool:
+        """Only a model that takes N-d tensors fits (no spec can be read as a table)."""
+        return bool(self.tensors) and not self.features and not self.positional
 
     def apply(self, inferred: Signature) -> Signature:
         """The signature inferred from the sample, with MLflow's kinds and nullability."""
+        if inferred.has_tensors:
+            return self._tensors_of(inferred)
+        self._refuse_tensors_for_a_table()
         if not self.features:  # a tensor of unknown width: the sample told everything
             return inferred
         if self.positional:
@@ -66,8 +80,40 @@ class Declared:
             pairs = [(s, by_name[s.name]) for s in inferred.inputs]
         return replace(inferred, inputs=tuple(_merged(s, d) for s, d in pairs), _index={})
 
+    def _refuse_tensors_for_a_table(self) -> None:
+        if self.takes_tensors:
+            spec = self.tensors[0]
+            shape = [-1, *(-1 if d is None else d for d in spec.shape or ())]
+            raise UnsupportedModel(
+                f"the MLflow signature declares the tensor {spec.name!r} of shape {shape}, "
+                "but the model takes a table (rows × features)"
+            )
+
+    def _tensors_of(self, inferred: Signature) -> Signature:
+        """The model's tensor inputs checked against MLflow's, by name (by position for
+        one); a size MLflow fixes where the graph leaves it open is kept."""
+        if not self.tensors:
+            raise UnsupportedModel(
+                "the MLflow signature declares table columns, but the model takes N-d tensors"
+            )
+        if len(self.tensors) != len(inferred.inputs):
+            raise SchemaMismatch(
+                f"the MLflow signature declares {len(self.tensors)} tensors, the model takes "
+                f"{len(inferred.inputs)} ({', '.join(inferred.names)})"
+            )
+        by_name = {t.name: t for t in self.tensors}
+        single = len(self.tensors) == 1
+        merged = []
+        for spec in inferred.inputs:
+            declared = self.tensors[0] if single else by_name.get(spec.name)
+            if declared is None:
+                raise SchemaMismatch(f"the MLflow signature declares no tensor {spec.name!r}")
+            merged.append(_merged_tensor(spec, declared))
+        return replace(inferred, inputs=tuple(merged), _index={})
+
     def without_sample(self, inferred: Signature) -> Signature:
         """The signature from MLflow's declaration where no example gives one."""
+        self._refuse_tensors_for_a_table()
         names = [s.name for s in inferred.inputs]
         if len(names) != len(self.features):
             return inferred
@@ -85,6 +131,29 @@ def _merged(inferred: FeatureSpec, declared: FeatureSpec) -> FeatureSpec:
             return replace(inferred, nullable=nullable)
         return FeatureSpec(inferred.name, OPEN, nullable)
     return replace(inferred, kind=declared.kind, nullable=nullable, categories=None)
+
+
+def _merged_tensor(model: FeatureSpec, declared: FeatureSpec) -> FeatureSpec:
+    given = [-1, *(-1 if d is None else d for d in declared.shape or ())]
+    takes = [-1, *(-1 if d is None else d for d in model.shape or ())]
+    if declared.dtype != model.dtype:
+        raise SchemaMismatch(
+            f"the MLflow signature declares tensor {model.name!r} as {declared.dtype}, "
+            f"the model takes {model.dtype}"
+        )
+    fits = len(given) == len(takes) and all(
+        a == b or a < 0 or b < 0 for a, b in zip(given, takes, strict=True)
+    )
+    if not fits:
+        raise SchemaMismatch(
+            f"the MLflow signature declares tensor {model.name!r} of shape {given}, "
+            f"the model takes {takes}"
+        )
+    shape = tuple(
+        m if m is not None else d
+        for m, d in zip(model.shape or (), declared.shape or (), strict=True)
+    )
+    return replace(model, shape=shape)
 
 
 def declared_inputs(root: Path, document: Mapping[str, Any]) -> Declared | None:
@@ -129,29 +198,46 @@ def _tensors(specs: list[dict[str, Any]]) -> Declared:
         kind = TENSOR_KINDS.get(dtype.kind)
         if kind is None:
             raise UnsupportedModel(
-                f"MLflow signature: tensor {name!r} of {dtype} cannot be mapped yet (numbers "
-                "and booleans can; string tensors wait for the text feature kind)"
+                f"MLflow signature: tensor {name!r} of {dtype} cannot be mapped (numbers, "
+                "booleans and strings can)"
             )
-        parsed.append((name, dtype, [int(d) for d in tensor["shape"]], kind))
-    if len(parsed) == 1 and len(parsed[0][2]) == 2 and parsed[0][2][0] == -1:
+        shape = [int(d) for d in tensor["shape"]]
+        if not shape or shape[0] != -1:
+            raise UnsupportedModel(
+                f"MLflow signature: tensor {name!r} of shape {shape} cannot be mapped: its "
+                "first dimension must be -1, the batch of rows"
+            )
+        parsed.append((name, dtype, shape, kind))
+    tensors = tuple(_tensor_feature(n, d, s, k) for n, d, s, k in parsed)
+    dtype_name = parsed[0][1].name if len(parsed) == 1 else None
+    if len(parsed) == 1 and len(parsed[0][2]) == 2:
         name, dtype, shape, kind = parsed[0]
         if shape[1] < 0:  # width unknown: the model and the example tell
-            return Declared((), positional=True, dtype=dtype.name)
+            return Declared((), positional=True, dtype=dtype_name, tensors=tensors)
         features = tuple(FeatureSpec(f"f{i}", kind, nullable=False) for i in range(shape[1]))
-        return Declared(features, positional=True, dtype=dtype.name)
+        return Declared(features, positional=True, dtype=dtype_name, tensors=tensors)
     if all(shape in ([-1], [-1, 1]) for _, _, shape, _ in parsed):
         features = tuple(FeatureSpec(n, k, nullable=False) for n, _, _, k in parsed)
-        return Declared(features, positional=False)
-    name, _, shape, _ = next((p for p in parsed if p[2] not in ([-1], [-1, 1])), parsed[0])
-    raise UnsupportedModel(
-        f"MLflow signature: tensor {name!r} of shape {shape} cannot be mapped yet: modelyard "
-        "signatures are tables (rows × features); N-d tensor inputs wait for the tensor kind"
-    )
+        return Declared(features, positional=False, dtype=dtype_name, tensors=tensors)
+    for name, _, shape, kind in parsed:
+        if kind == OPEN:
+            raise UnsupportedModel(
+                f"MLflow signature: string tensor {name!r} of shape {shape} cannot be mapped: "
+                "tensor inputs hold numbers; strings come one per row ([-1] or [-1, 1]) or as "
+                "a table ([-1, F])"
+            )
+    return Declared((), positional=False, dtype=dtype_name, tensors=tensors)
+
+
+def _tensor_feature(name: str, dtype: np.dtype[Any], shape: list[int], kind: str) -> FeatureSpec:
+    """One tensor spec as a tensor feature: its element type and the shape of one row."""
+    shape_of_row = tuple(None if d < 0 else d for d in shape[1:])
+    return FeatureSpec(name, TENSOR, False, dtype=dtype.name, shape=shape_of_row)
 
 
 def read_input_example(
     root: Path, document: Mapping[str, Any], declared: Declared | None
-) -> pd.DataFrame | np.ndarray | None:
+) -> pd.DataFrame | np.ndarray | dict[str, np.ndarray] | None:
     """The saved input example as a sample (None when the model has none)."""
     info = document.get("saved_input_example_info")
     if not isinstance(info, dict):
@@ -171,6 +257,8 @@ def read_input_example(
     if kind == "ndarray":
         if isinstance(data, dict) and "inputs" in data and len(data) == 1:
             data = data["inputs"]
+        if isinstance(data, dict) and declared is not None and declared.takes_tensors:
+            return _named_tensors(path, data, declared)
         if isinstance(data, dict):  # named tensors, one feature each
             return _typed(
                 _frame(path, {k: np.ravel(v).tolist() for k, v in data.items()}), declared
@@ -184,6 +272,15 @@ def read_input_example(
         f"{root / MLMODEL}: an input example of type {kind!r} cannot be a sample (dataframe "
         "and ndarray can)"
     )
+
+
+def _named_tensors(path: Path, data: dict[str, Any], declared: Declared) -> dict[str, np.ndarray]:
+    """``{input: batch}`` of N-d tensors, each as the dtype MLflow declared."""
+    dtypes = {t.name: t.dtype for t in declared.tensors}
+    try:
+        return {str(k): np.asarray(v, dtype=dtypes.get(str(k))) for k, v in data.items()}
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"{path}: not a batch of arrays: {exc}") from None
 
 
 def _frame(path: Path, data: object) -> pd.DataFrame:

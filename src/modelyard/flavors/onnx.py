@@ -152,7 +152,13 @@ class OnnxFlavor:
         trust_pickle: bool,
     ) -> SavedModel:
         data = path.read_bytes()
-        OnnxAdapter(data)
+        try:
+            OnnxAdapter(data)
+        except UnsupportedModel as exc:
+            if "external data" not in str(exc).lower():
+                raise
+            data = _with_external_data(path)
+            OnnxAdapter(data)
         return SavedModel({MODEL_FILE: data}, {"format": "onnx"})
 
     def load(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> OnnxAdapter:
@@ -165,3 +171,24 @@ class OnnxFlavor:
 
     def libraries(self) -> dict[str, str]:
         return {lib: package_version(lib) for lib in ("onnxruntime", "numpy")}
+
+
+def _with_external_data(path: Path) -> bytes:
+    """The graph with the weights it keeps in files beside it (ONNX external data: what
+    ``mlflow.onnx`` writes for every weight over 1 KB, and exporters for big models), as
+    one model; ``onnx`` reads them and refuses a location outside the graph's folder."""
+    try:
+        import onnx
+        from onnx.external_data_helper import load_external_data_for_model
+    except ImportError:
+        raise UnsupportedModel(
+            f"{path.name} keeps its weights in separate files (ONNX external data); "
+            "install onnx (pip install 'modelyard[onnx]') to store them with the graph"
+        ) from None
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+        load_external_data_for_model(model, str(path.parent))
+        data: bytes = model.SerializeToString()
+    except Exception as exc:  # onnx raises its own types (and ValueError past 2 GB)
+        raise UnsupportedModel(f"{path.name}: its external data cannot be read: {exc}") from None
+    return data

@@ -7,6 +7,9 @@ Wasserstein distance normalised by the reference standard deviation (values insi
 taken as spread uniformly); categorical features get PSI, Jensen–Shannon and the
 chi-squared test of homogeneity. ``exact_numeric`` computes KS and Wasserstein from raw
 samples with scipy instead, for small data and for checking the binned values.
+
+The binned tests need numpy alone (their two tail probabilities are in
+``distributions``): ``monitor status`` judges drift without waiting for scipy to import.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
-from scipy.spatial import distance
 
 from modelyard.domain.monitor_results import (
     DRIFT,
@@ -27,6 +28,7 @@ from modelyard.domain.monitor_results import (
     FeatureDrift,
 )
 from modelyard.domain.monitoring import DriftConfig
+from modelyard.monitoring.distributions import chi2_sf, kolmogorov_sf
 from modelyard.monitoring.sketch import CategoryCounts, Counts, NumericCounts, TextLengths
 
 VALUE_OF_TEST = {"chi2": "chi2_p_value"}  # configured test → the value that decides
@@ -45,8 +47,18 @@ def psi(reference: np.ndarray, current: np.ndarray) -> float:
 
 
 def jensen_shannon(reference: np.ndarray, current: np.ndarray) -> float:
-    """Jensen–Shannon distance (natural logarithm, as scipy and Evidently: 0 … 0.833)."""
-    return float(distance.jensenshannon(_proportions(reference), _proportions(current)))
+    """Jensen–Shannon distance (natural logarithm, as scipy and Evidently: 0 … 0.833),
+    computed as scipy's ``spatial.distance.jensenshannon`` does."""
+    p, q = _proportions(reference), _proportions(current)
+    p, q = p / p.sum(), q / q.sum()
+    middle = (p + q) / 2
+    return float(np.sqrt((_relative_entropy(p, middle) + _relative_entropy(q, middle)) / 2))
+
+
+def _relative_entropy(p: np.ndarray, middle: np.ndarray) -> float:
+    """Σ p·log(p/m) over p > 0 (m ≥ p/2 there, so never zero)."""
+    held = p > 0
+    return float(np.sum(p[held] * np.log(p[held] / middle[held])))
 
 
 def binned_ks(reference: np.ndarray, current: np.ndarray) -> float:
@@ -60,9 +72,9 @@ def ks_p_value(statistic: float, n: int, m: int) -> float:
     about 0.02 of scipy's ``ks_2samp`` on large samples."""
     if n == 0 or m == 0:
         return 1.0
-    # special.kolmogorov is kstwobign's survival function as a plain ufunc (100× cheaper
-    # than the distribution object's method; a timeline calls it thousands of times).
-    return float(special.kolmogorov(statistic * math.sqrt(n * m / (n + m))))
+    # kstwobign's survival function as a plain function (100× cheaper than scipy's
+    # distribution object's method; a timeline calls it thousands of times).
+    return kolmogorov_sf(statistic * math.sqrt(n * m / (n + m)))
 
 
 def binned_wasserstein(positions: np.ndarray, reference: np.ndarray, current: np.ndarray) -> float:
@@ -89,7 +101,10 @@ def chi2_p_value(reference: np.ndarray, current: np.ndarray) -> float:
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2 or table.sum(axis=1).min() == 0:
         return 1.0
-    return float(stats.chi2_contingency(table, correction=False).pvalue)
+    # scipy's chi2_contingency(table, correction=False): Pearson's statistic, (2−1)(k−1) dof
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    statistic = float(((table - expected) ** 2 / expected).sum())
+    return chi2_sf(statistic, table.shape[1] - 1)
 
 
 def _proportions(counts: np.ndarray) -> np.ndarray:
@@ -149,6 +164,8 @@ def categorical_values(
 
 def exact_numeric(reference: np.ndarray, current: np.ndarray) -> dict[str, float]:
     """KS (statistic, p-value) and normalised Wasserstein from raw samples, with scipy."""
+    from scipy import stats
+
     reference = reference[~np.isnan(reference)]
     current = current[~np.isnan(current)]
     if reference.size == 0 or current.size == 0:

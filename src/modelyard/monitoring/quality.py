@@ -1,5 +1,8 @@
 """Live quality: predictions joined with the ground truth that arrived later, scored with
-scikit-learn's metrics (accuracy, precision, recall, F1, ROC AUC; MAE, RMSE, R²)."""
+scikit-learn's metrics (accuracy, precision, recall, F1, ROC AUC; MAE, RMSE, R²).
+
+scikit-learn is imported only when there are labelled rows to score: a summary of an
+endpoint without ground truth (``monitor status``) starts without it."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sklearn import metrics
 
 from modelyard.domain.feedback import label
 from modelyard.domain.monitor_results import Quality
@@ -32,6 +34,8 @@ def quality(rows: Sequence[LabeledPrediction], kind: str, classes: Sequence[Any]
 
 
 def _regression(predictions: list[Any], actuals: list[Any]) -> Quality:
+    from sklearn import metrics
+
     pairs = [
         (float(p), float(a))
         for p, a in zip(predictions, actuals, strict=True)
@@ -55,6 +59,8 @@ def _classification(
     scores: list[Any],
     classes: Sequence[Any] | None,
 ) -> Quality:
+    from sklearn import metrics
+
     y_pred = [label(p) for p in predictions]
     y_true = [label(a) for a in actuals]
     names = [label(c) for c in classes] if classes else sorted(set(y_true) | set(y_pred))
@@ -84,6 +90,8 @@ def _roc_auc(y_true: list[str], scores: list[Any], names: list[str]) -> float | 
         return None
     if len(set(y_true)) < 2 or not set(y_true) <= set(names):
         return None
+    from sklearn import metrics
+
     matrix = np.asarray(scores, dtype=float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

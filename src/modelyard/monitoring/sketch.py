@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 UNSEEN_VALUES_KEPT = 20  # distinct unseen categories remembered by name (the rest: counted)
 
@@ -140,6 +139,8 @@ class CategoryCounts:
         return sum(self.counts.values()) + self.unseen
 
     def add(self, values: Any) -> None:
+        import pandas as pd  # here: reading stored sketches (monitor status) needs no pandas
+
         series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
         frequencies = series.value_counts(dropna=True)
         self.missing += int(series.size - frequencies.sum())
@@ -207,6 +208,8 @@ def counts_from_json(profile: Mapping[str, Any], data: Mapping[str, Any]) -> Cou
 
 def text_lengths(values: Any) -> np.ndarray:
     """Characters per value; NaN for anything that is not a string (counted as missing)."""
+    import pandas as pd
+
     array = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
     return np.fromiter(
         (len(v) if isinstance(v, str) else np.nan for v in array), dtype=float, count=len(array)
@@ -218,6 +221,8 @@ def sorted_finite(values: Any) -> tuple[np.ndarray, int]:
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError):  # pd.NA, text in a numeric column: not a number
+        import pandas as pd
+
         array = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
             dtype=float, na_value=np.nan
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,7 +21,9 @@ from modelyard.monitoring.sketch import (
     counts_for,
     counts_from_json,
 )
-from modelyard.runtime.shadow import Comparison
+
+if TYPE_CHECKING:  # the runtime (and pandas through it) stays out of summaries of windows
+    from modelyard.runtime.shadow import Comparison
 
 # Latency bucket upper bounds (ms): geometric from 0.1 ms to 60 s, ~23% apart, so a
 # percentile read from the histogram is within about 12% of the true value.

@@ -88,11 +88,13 @@ def from_records(signature: Signature, records: object) -> Columns:
 
 
 def from_columns(signature: Signature, columns: object) -> Columns:
-    """``{feature: [values…]}`` → columns."""
+    """``{feature: [values…]}`` → columns (a 1-D array for a list: v2's binary tensors)."""
     if not isinstance(columns, Mapping) or not columns:
         raise SchemaMismatch("'inputs' must be a non-empty object of feature → list of values")
     names = signature.feature_names
-    if columns.keys() == signature.feature_set and all(type(v) is list for v in columns.values()):
+    if columns.keys() == signature.feature_set and all(
+        type(v) is list or (isinstance(v, np.ndarray) and v.ndim == 1) for v in columns.values()
+    ):
         lengths = {len(v) for v in columns.values()}
         if len(lengths) == 1 and 0 not in lengths:
             fast = _fast(signature, {n: columns[n] for n in names}, lengths.pop())
@@ -147,7 +149,9 @@ def _numbers(rows: list[list[Any]]) -> np.ndarray | None:
     return array if np.isfinite(array).all() else None
 
 
-def _fast(signature: Signature, columns: dict[str, list[Any]], rows: int) -> Columns | None:
+def _fast(
+    signature: Signature, columns: Mapping[str, list[Any] | np.ndarray], rows: int
+) -> Columns | None:
     arrays: dict[str, np.ndarray] = {}
     for spec in signature.inputs:
         values = columns[spec.name]
@@ -158,7 +162,11 @@ def _fast(signature: Signature, columns: dict[str, list[Any]], rows: int) -> Col
                 return None
             if array.ndim != 1:
                 return None
-            if spec.kind != "bool" and any(v is True or v is False for v in values):
+            if spec.kind != "bool" and (
+                array.dtype.kind == "b"
+                if isinstance(values, np.ndarray)
+                else any(v is True or v is False for v in values)
+            ):
                 return None
             if array.dtype.kind not in _NUMBER_KINDS and not (
                 array.dtype.kind == "b" and spec.kind == "bool"
@@ -172,11 +180,11 @@ def _fast(signature: Signature, columns: dict[str, list[Any]], rows: int) -> Col
                 allowed = spec.category_set
                 if not all(type(v) is str and v in allowed for v in values):
                     return None
-            elif not all(type(v) is str for v in values):
+            elif isinstance(values, np.ndarray) or not all(type(v) is str for v in values):
                 return None
             arrays[spec.name] = np.asarray(values, dtype=object)
     return Columns(signature.feature_names, rows, arrays=arrays)
 
 
 def _slow(signature: Signature, data: object) -> Columns:
-    return from_frame(signature, signature.to_frame(data))
+    return from_checked_frame(signature, signature.to_frame(data))  # checked once, here

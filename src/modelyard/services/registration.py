@@ -65,6 +65,8 @@ def prepare(
     traits = adapter.traits
     if traits.input_format == "tensor":
         signature, frame, predictions = tensor_signature(adapter, sample, features)
+        if declared is not None:  # MLflow's tensor specs: checked, open sizes filled in
+            signature = declared.apply(signature)
         profile = build_profile(frame, signature, predictions, bins) if frame is not None else {}
         return Prepared(saved, signature, profile, None)
     if sample is None:

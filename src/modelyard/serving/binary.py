@@ -2,8 +2,9 @@
 
 A request with an ``Inference-Header-Content-Length: N`` header is N bytes of JSON, then
 the raw bytes of each input whose ``parameters.binary_data_size`` says so, in the order of
-the inputs. Here those bytes become the same ``data`` lists a JSON request carries, so the
-rest of the v2 route (validation, batching, monitoring) cannot tell the two apart.
+the inputs. Here those bytes become each input's ``data``: a numpy array over the bytes for
+numbers, a list of text for BYTES; the v2 route decodes either exactly as it decodes the
+same values sent as JSON, so the two predict the same.
 
 Outputs are sent as raw bytes when asked for: ``parameters.binary_data`` on a requested
 output, else ``binary_data_output`` in the request's parameters; the response then carries
@@ -101,7 +102,7 @@ def _attach(payload: Any, tail: memoryview) -> None:
             )
         shape = check_shape(label, tensor.get("shape"))
         tensor["data"] = from_raw(
-            label, tensor.get("datatype"), shape, bytes(tail[offset : offset + size])
+            label, tensor.get("datatype"), shape, tail[offset : offset + size]
         )
         offset += size
     if offset != len(tail):

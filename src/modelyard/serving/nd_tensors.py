@@ -1,8 +1,10 @@
 """v2 JSON for models that take N-d tensors: typed tensors in, one column per input out.
 
 A tensor's datatype must be the model's (as a v2 server refuses ``FP64`` for an ``FP32``
-input) and its shape the batch followed by the model's row shape; the per-row check in the
-signature names the first row that breaks it.
+input) and its shape the batch followed by the model's row shape. A well-formed batch is
+confirmed as a whole and handed on as views of the decoded array (binary and gRPC tensors
+arrive as numpy arrays over the request's bytes); anything else goes to the per-row check in
+the signature, which names the first row that breaks it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 
 from modelyard.domain.signature import FeatureSpec, Signature
 from modelyard.errors import SchemaMismatch
-from modelyard.runtime.inputs import Columns, from_frame
+from modelyard.runtime.inputs import Columns, from_checked_frame
 
 _V2_OF_NUMPY = {
     "float16": "FP16",
@@ -55,15 +57,38 @@ def decode_tensors(signature: Signature, tensors: list[Any]) -> Columns:
         raise SchemaMismatch(f"input tensors have different batch sizes: {sorted(rows)}")
     if 0 in rows:
         raise SchemaMismatch("no rows given")
-    return from_frame(signature, signature.to_frame(batches))
+    if all(_well_formed(spec, batches[spec.name]) for spec in signature.inputs):
+        return Columns(signature.feature_names, rows.pop(), arrays=_per_row(batches))
+    return from_checked_frame(signature, signature.to_frame(batches))  # raises the report
+
+
+def _well_formed(spec: FeatureSpec, batch: np.ndarray) -> bool:
+    """The row shape fits the model's (None: any size there) and floats are finite; the
+    datatype and rank were checked when the tensor was decoded."""
+    dims = spec.shape or ()
+    if any(d is not None and d != n for d, n in zip(dims, batch.shape[1:], strict=True)):
+        return False
+    return batch.dtype.kind != "f" or bool(np.isfinite(batch).all())
+
+
+def _per_row(batches: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each input as the column the model's frame holds: one view of the batch per row."""
+    columns = {}
+    for name, batch in batches.items():
+        column = np.empty(batch.shape[0], dtype=object)
+        column[:] = list(batch)
+        columns[name] = column
+    return columns
 
 
 def _decode_one(signature: Signature, tensor: object, where: str) -> tuple[str, np.ndarray]:
     if not isinstance(tensor, dict):
         raise SchemaMismatch(f"{where} must be an object with name, shape, datatype, data")
-    for field, kind in (("name", str), ("shape", list), ("datatype", str), ("data", list)):
+    for field, kind in (("name", str), ("shape", list), ("datatype", str)):
         if not isinstance(tensor.get(field), kind):
             raise SchemaMismatch(f"{where}.{field} is missing or not a {kind.__name__}")
+    if not isinstance(tensor.get("data"), list | np.ndarray):  # an array: binary or gRPC
+        raise SchemaMismatch(f"{where}.data is missing or not a list")
     name, shape, datatype = tensor["name"], tensor["shape"], tensor["datatype"]
     if name not in signature.feature_set:
         raise SchemaMismatch(f"{where}: the model has no input {name!r} ({signature.names})")

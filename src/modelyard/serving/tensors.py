@@ -47,12 +47,15 @@ def check_shape(name: str, shape: object) -> list[int]:
     return shape
 
 
-def from_raw(name: str, datatype: object, shape: list[int], raw: bytes) -> list[Any]:
-    """The elements of one tensor's raw bytes, flat and in row-major order, as Python
-    values (BYTES as text, which is what the signature's string features take)."""
+def from_raw(
+    name: str, datatype: object, shape: list[int], raw: bytes | memoryview
+) -> np.ndarray | list[str]:
+    """One tensor's raw bytes as its elements: numbers as a numpy array of ``shape`` over
+    the very bytes (``np.frombuffer``: no copy, no Python number per element), BYTES as a
+    flat list of text (what the signature's string features take)."""
     count = math.prod(shape)
     if datatype == "BYTES":
-        return [_text(name, e) for e in _bytes_elements(name, raw, count)]
+        return [_text(name, e) for e in _bytes_elements(name, bytes(raw), count)]
     dtype = DTYPES.get(datatype) if isinstance(datatype, str) else None
     if dtype is None:
         raise TensorError(
@@ -65,8 +68,7 @@ def from_raw(name: str, datatype: object, shape: list[int], raw: bytes) -> list[
             f"input {name!r}: shape {shape} of {datatype} needs {needed} bytes "
             f"({count} × {dtype.itemsize}), got {len(raw)}"
         )
-    values: list[Any] = np.frombuffer(raw, dtype=dtype).tolist()
-    return values
+    return np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 
 def to_raw(values: np.ndarray, datatype: str) -> bytes:

@@ -4,7 +4,9 @@ A v2 *model* is a modelyard endpoint. Inputs are either one tensor per feature (
 ``[N]`` or ``[N, 1]``; BYTES for categorical features) or a single numeric tensor of shape
 ``[N, F]`` with features in signature order. Outputs are ``predict`` and, for classifiers,
 ``predict_proba``. Tensors come and go as JSON or, with the binary tensor data extension,
-as raw bytes after a JSON header (``binary.py``).
+as raw bytes after a JSON header (``binary.py``). Binary and gRPC tensors of numbers arrive
+as numpy arrays and stay arrays; the values they hold decode exactly as the same values
+sent as JSON would, so either way the model sees the same input.
 """
 
 from __future__ import annotations
@@ -262,7 +264,7 @@ def decode(signature: Signature, payload: object) -> Columns:
         raise SchemaMismatch(f"inputs name the same tensor more than once: {duplicated}")
     if len(tensors) == 1 and len(tensors[0]["shape"]) == 2 and len(signature.inputs) > 1:
         return _from_matrix(signature, tensors[0])
-    columns: dict[str, list[Any]] = {}
+    columns: dict[str, list[Any] | np.ndarray] = {}
     for tensor in tensors:
         shape = tensor["shape"]
         if len(shape) == 2 and shape[1] != 1:
@@ -277,19 +279,20 @@ def _check_tensor(tensor: object, index: int) -> None:
     where = f"inputs[{index}]"
     if not isinstance(tensor, dict):
         raise SchemaMismatch(f"{where} must be an object with name, shape, datatype, data")
-    for field, kind in (("name", str), ("shape", list), ("datatype", str), ("data", list)):
+    for field, kind in (("name", str), ("shape", list), ("datatype", str)):
         if not isinstance(tensor.get(field), kind):
             raise SchemaMismatch(f"{where}.{field} is missing or not a {kind.__name__}")
+    if not isinstance(tensor.get("data"), list | np.ndarray):  # an array: binary or gRPC
+        raise SchemaMismatch(f"{where}.data is missing or not a list")
     shape = tensor["shape"]
     if not 1 <= len(shape) <= 2 or not all(type(d) is int and d >= 0 for d in shape):
         raise SchemaMismatch(f"{where}.shape {shape} must be [N] or [N, F] with sizes >= 0")
     if tensor["datatype"] not in NUMERIC_TYPES | {"BYTES", "BOOL"}:
         raise SchemaMismatch(f"{where}.datatype {tensor['datatype']!r} is not a v2 datatype")
     expected = int(np.prod(shape))
-    if len(_flatten(tensor["data"])) != expected:
-        raise SchemaMismatch(
-            f"{where}: shape {shape} needs {expected} values, got {len(_flatten(tensor['data']))}"
-        )
+    given = len(_values(tensor))
+    if given != expected:
+        raise SchemaMismatch(f"{where}: shape {shape} needs {expected} values, got {given}")
 
 
 def _flatten(data: list[Any]) -> list[Any]:
@@ -298,8 +301,18 @@ def _flatten(data: list[Any]) -> list[Any]:
     return data
 
 
-def _values(tensor: dict[str, Any]) -> list[Any]:
-    return _flatten(tensor["data"])
+def _values(tensor: dict[str, Any]) -> list[Any] | np.ndarray:
+    """The tensor's elements, flat: a list from JSON, an array from binary or gRPC (as the
+    array JSON's values would become: int64, float64 or bool)."""
+    data = tensor["data"]
+    if not isinstance(data, np.ndarray):
+        return _flatten(data)
+    flat = data.reshape(-1)
+    if flat.dtype.kind == "f":
+        return flat.astype(np.float64, copy=False)
+    if flat.dtype.kind == "u" and flat.size and flat.max() > np.iinfo(np.int64).max:
+        return flat  # as JSON's numbers past int64 become
+    return flat.astype(np.int64, copy=False) if flat.dtype.kind in "iu" else flat
 
 
 def _from_matrix(signature: Signature, tensor: dict[str, Any]) -> Columns:
@@ -312,7 +325,14 @@ def _from_matrix(signature: Signature, tensor: dict[str, Any]) -> Columns:
         raise SchemaMismatch(f"input {tensor['name']!r}: a [N, F] tensor must be numeric")
     if rows == 0:
         raise SchemaMismatch("no rows given")
-    return from_matrix(signature, _values(tensor), width)
+    values = _values(tensor)
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f" and signature.all_numeric and not signature.has_bool:
+            matrix = values.reshape(rows, width)  # floats: the one matrix JSON's floats make
+            if np.isfinite(matrix).all():
+                return Columns(signature.feature_names, rows, numbers=matrix)
+        values = values.tolist()  # anything else: decoded as its JSON would be
+    return from_matrix(signature, values, width)
 
 
 def _requested_outputs(payload: dict[str, Any]) -> set[str] | None:

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import fsspec
-
 from modelyard.errors import IntegrityError, NotFound, StoreUnavailable
 
 CHUNK = 1 << 20
@@ -74,18 +72,35 @@ def sha256_file(path: Path) -> Blob:
 class ArtifactStore:
     def __init__(self, url: str) -> None:
         self.url = url
-        try:
-            self.fs, root = fsspec.core.url_to_fs(url)
-        except (ImportError, ValueError) as exc:
-            raise StoreUnavailable(f"cannot open artifact store {url!r}: {exc}") from None
+        self._fs: Any = None
+        if _absolute_local_path(url):
+            # fsspec would give this root and its local filesystem; importing it is left
+            # to the first blob read or written (most commands read none).
+            root = url
+        else:
+            import fsspec
+
+            try:
+                self._fs, root = fsspec.core.url_to_fs(url)
+            except (ImportError, ValueError) as exc:
+                raise StoreUnavailable(f"cannot open artifact store {url!r}: {exc}") from None
         self.root = root.rstrip("/")
-        self.local = "file" in _protocols(self.fs)
+        self.local = self._fs is None or "file" in _protocols(self._fs)
         if self.local:
             try:
-                self.fs.makedirs(f"{self.root}/blobs", exist_ok=True)
-                self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+                os.makedirs(f"{self.root}/blobs", exist_ok=True)
+                os.makedirs(f"{self.root}/tmp", exist_ok=True)
             except OSError as exc:
                 raise StoreUnavailable(f"cannot create the artifact store {url!r}: {exc}") from None
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem the blobs are on."""
+        if self._fs is None:
+            import fsspec
+
+            self._fs = fsspec.filesystem("file")
+        return self._fs
 
     def _blob_path(self, sha256: str) -> str:
         return f"{self.root}/blobs/{sha256[:2]}/{sha256}"
@@ -237,6 +252,11 @@ class ArtifactStore:
     def delete_tmp(self, path: str) -> None:
         if os.path.dirname(path) == f"{self.root}/tmp":
             os.unlink(path)
+
+
+def _absolute_local_path(url: str) -> bool:
+    """A plain absolute POSIX path (no protocol, no chained URL): the default store."""
+    return os.sep == "/" and url.startswith("/") and "://" not in url and "::" not in url
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:

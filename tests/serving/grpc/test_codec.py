@@ -25,10 +25,10 @@ def test_raw_contents_become_data_one_entry_per_input() -> None:
     request.outputs.add(name="predict")
     request.parameters["binary_data_output"].bool_param = True
     payload = to_payload(request)
-    assert [(t["name"], t["shape"], t["data"]) for t in payload["inputs"]] == [
-        ("x", [2, 1], [0.5, 1.5]),
-        ("colour", [2], ["red", "blue"]),
-    ]
+    x, colour = payload["inputs"]
+    assert (x["name"], x["shape"], x["data"].dtype) == ("x", [2, 1], np.float32)
+    np.testing.assert_array_equal(x["data"], [[0.5], [1.5]])  # an array over the bytes
+    assert (colour["name"], colour["shape"], colour["data"]) == ("colour", [2], ["red", "blue"])
     assert payload["id"] == "r1"
     assert payload["outputs"] == [{"name": "predict"}]
     assert payload["parameters"] == {"binary_data_output": True}
@@ -38,7 +38,10 @@ def test_typed_contents_are_read_from_the_list_of_their_datatype() -> None:
     request = request_with(("n", "INT32", [3]), ("s", "BYTES", [1]))
     request.inputs[0].contents.int_contents.extend([1, 2, 3])
     request.inputs[1].contents.bytes_contents.append("é".encode())
-    assert [t["data"] for t in to_payload(request)["inputs"]] == [[1, 2, 3], ["é"]]
+    numbers, text = to_payload(request)["inputs"]
+    assert numbers["data"].dtype == np.int32
+    assert numbers["data"].tolist() == [1, 2, 3]
+    assert text["data"] == ["é"]
 
 
 @pytest.mark.parametrize(
@@ -79,3 +82,12 @@ def test_the_response_carries_every_output_raw_and_the_prediction_ids() -> None:
     assert np.frombuffer(response.raw_output_contents[1], "<f8").tolist() == [0.2, 0.8, 0.9, 0.1]
     assert response.parameters["prediction_ids"].string_param == "a-0,a-1"
     assert (response.model_version, response.id) == ("3", "r1")
+
+
+def test_typed_values_outside_their_datatype_are_refused() -> None:
+    request = request_with(("small", "INT8", [2]))
+    request.inputs[0].contents.int_contents.extend([1, 300])  # int_contents holds INT8 too
+    with pytest.raises(
+        TensorError, match=r"'small': contents\.int_contents holds values outside INT8"
+    ):
+        to_payload(request)

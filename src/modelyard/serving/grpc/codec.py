@@ -12,9 +12,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from modelyard.serving.binary import OutputTensor
 from modelyard.serving.grpc import oip_pb2 as pb
-from modelyard.serving.tensors import TensorError, check_shape, from_raw, to_raw
+from modelyard.serving.tensors import DTYPES, TensorError, check_shape, from_raw, to_raw
 
 # v2 datatype → the field of InferTensorContents that holds its elements
 CONTENTS = {
@@ -101,14 +103,14 @@ def parameters(given: Mapping[str, pb.InferParameter]) -> dict[str, Any]:
 
 def _typed(
     name: str, datatype: str, shape: list[int], contents: pb.InferTensorContents
-) -> list[Any]:
+) -> np.ndarray | list[str]:
     field = CONTENTS.get(datatype)
     if field is None:
         raise TensorError(
             f"input {name!r}: datatype {datatype!r} has no typed contents; "
             f"send it in raw_input_contents (typed: {', '.join(CONTENTS)})"
         )
-    values = list(getattr(contents, field))
+    values = getattr(contents, field)
     count = math.prod(shape)
     if len(values) != count:
         raise TensorError(
@@ -120,4 +122,9 @@ def _typed(
             return [v.decode() for v in values]
         except UnicodeDecodeError:
             raise TensorError(f"input {name!r}: a BYTES element is not UTF-8 text") from None
-    return values
+    try:  # int_contents holds INT8 and INT16 too: a value out of their range is refused
+        return np.array(values, dtype=DTYPES[datatype]).reshape(shape)
+    except OverflowError:
+        raise TensorError(
+            f"input {name!r}: contents.{field} holds values outside {datatype}"
+        ) from None
