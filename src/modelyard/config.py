@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     metrics_scope: Literal["open", "read"] = Field(
         default="open", description="Whether /metrics needs a key with the read scope."
     )
+    metrics_dir: str | None = Field(
+        default=None,
+        description="Folder where the workers of one `serve --workers N` keep their metric "
+        "values for every scrape to merge; `serve` makes a fresh one per server and removes "
+        "it at exit (set by `serve`, not by hand).",
+    )
     # Limits on callers (docs/security.md, "Limits on callers"); 0 turns each one off.
     key_rate_limit: float = Field(
         default=0.0,

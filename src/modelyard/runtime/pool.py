@@ -17,6 +17,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.signature import Signature
@@ -38,6 +39,10 @@ class LoadedVersion:
     version: ModelVersion
     runner: ModelRunner
     load_seconds: float
+    # Resident memory the process gained while loading and warming it: the model's size in
+    # memory, roughly (loads running at the same time count each other's; freed memory
+    # that the allocator keeps is not given back). None where it cannot be read.
+    memory_bytes: int | None = None
     loaded_at: float = field(default_factory=time.time)
 
     # Read by every request: made once per loaded version.
@@ -49,6 +54,13 @@ class LoadedVersion:
     def classes(self) -> list[object]:
         """The classes as the response lists them (empty when the model has none)."""
         return list(self.signature.output.classes or ())
+
+
+def _resident_bytes() -> int | None:
+    try:
+        return int(psutil.Process().memory_info().rss)
+    except psutil.Error:
+        return None
 
 
 class ModelPool:
@@ -84,11 +96,12 @@ class ModelPool:
         return loaded
 
     async def _load(self, version: ModelVersion) -> LoadedVersion:
-        started = time.perf_counter()
+        started, before = time.perf_counter(), _resident_bytes()
         runner = await asyncio.to_thread(self._load_blocking, version)
-        seconds = time.perf_counter() - started
+        seconds, after = time.perf_counter() - started, _resident_bytes()
+        grown = None if before is None or after is None else max(0, after - before)
         log.info("loaded %s in %.2fs", version.ref, seconds)
-        return LoadedVersion(version.ref, version, runner, seconds)
+        return LoadedVersion(version.ref, version, runner, seconds, grown)
 
     def _load_blocking(self, version: ModelVersion) -> ModelRunner:
         predictor = load_version(version, self.artifacts)

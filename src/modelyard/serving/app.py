@@ -53,7 +53,6 @@ from modelyard.serving import (
     v1,
     v2,
 )
-from modelyard.serving.admission_metrics import AdmissionCollector
 from modelyard.serving.auth import Authenticator
 from modelyard.serving.context import RequestContext
 from modelyard.serving.dataplane import Admin, DataPlane, Receiving
@@ -82,7 +81,7 @@ def create_app(
     stores = services.stores
     threads = settings.native_threads or max(1, os.cpu_count() or 1)
     pool = ModelPool(stores.artifacts, threads, settings.swap_grace_seconds)
-    metrics = Metrics(CollectorRegistry(auto_describe=True))
+    metrics = Metrics(CollectorRegistry(auto_describe=True), settings.metrics_dir)
     receiving = Receiving()
     table = EndpointTable(
         TableReads(services.registry, services.traffic, services.monitor, services.admin),
@@ -107,8 +106,6 @@ def create_app(
         stale_seconds=settings.key_stale_seconds,
         store_down=lambda: table.store_down_since is not None,
     )
-    metrics.watch(table)
-    metrics.registry.register(AdmissionCollector(table))
     recorder = (
         Recorder(
             services.monitor,
@@ -120,8 +117,9 @@ def create_app(
         else None
     )
     mirror = Mirror(metrics.shadow, recorder)
-    gauges = MonitorGauges(recorder)
-    metrics.registry.register(gauges)
+    metrics.watch(table, recorder)
+    gauges = MonitorGauges()
+    metrics.read_at_scrape(gauges)  # from the store: every worker reports the same
 
     def monitor_summary(
         name: str, period: timedelta, histograms: bool = False, timeline: bool = True
@@ -152,6 +150,11 @@ def create_app(
                 plane, settings.drain_seconds, settings.shutdown_seconds, last_words, stop_grpc
             )
         await table.start()
+        sampling = (
+            asyncio.get_running_loop().create_task(metrics.keep_sampling())
+            if metrics.shared_dir is not None
+            else None
+        )
         if grpc_server is not None:
             await grpc_server.start()
         refreshing = None
@@ -173,10 +176,11 @@ def create_app(
             plane.draining = True
             if grpc_server is not None:  # (HTTP has stopped taking requests by now)
                 await grpc_server.stop(grace)
-            if refreshing is not None:
-                refreshing.cancel()
-                with suppress(asyncio.CancelledError):
-                    await refreshing
+            for task in (refreshing, sampling):
+                if task is not None:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
             await table.close()  # in-flight requests finish, and are recorded ...
             await mirror.drain()  # (mirrored ones too)
             try:
@@ -188,6 +192,7 @@ def create_app(
                 for calls in (key_calls, store_calls, long_calls):
                     calls.close()
                 services.close()
+                metrics.leave()
 
     app = FastAPI(
         title="modelyard",

@@ -187,7 +187,7 @@ class DataPlane:
         latency = self._latency.get(label)
         if latency is None:
             latency = self._latency[label] = self.metrics.latency.labels(label)
-        latency.observe((time.perf_counter() - started) * 1000)
+        latency.observe(time.perf_counter() - started)
 
 
 def plane_of(request: Request) -> DataPlane:
