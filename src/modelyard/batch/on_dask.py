@@ -32,14 +32,14 @@ from modelyard.domain.signature import Signature
 from modelyard.errors import InvalidInput, StoreUnavailable, first_line
 
 if TYPE_CHECKING:
-    from modelyard.yard import Yard
+    from modelyard.batch.partitions import RegistryAndSettings
 
 Progress = Callable[[int, int | None], None]
 INSTALL = "the dask engine needs Dask: pip install 'modelyard[dask]'"
 
 
 def score_dataset(
-    yard: Yard,
+    yard: RegistryAndSettings,
     ref: str,
     source: str,
     dest: str,

@@ -17,7 +17,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modelyard.batch.files import Writer, open_source
 from modelyard.batch.scoring import MAX_REPORTED, BatchReport, PartitionScorer, check_columns
@@ -28,7 +28,20 @@ from modelyard.runtime.runner import ModelRunner
 from modelyard.tabular import table_format
 
 if TYPE_CHECKING:
-    from modelyard.yard import Yard
+    from modelyard.config import Settings
+    from modelyard.services.registry import Registry
+
+
+class RegistryAndSettings(Protocol):
+    """What a job is planned from: the registry to resolve the version, and the settings
+    workers open the same yard with (``Services`` or the ``Yard`` facade)."""
+
+    @property
+    def registry(self) -> Registry: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
 
 GLOB = ("*", "?", "[")
 READS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -43,7 +56,7 @@ class ModelSpec:
     files: tuple[tuple[str, str], ...]  # (file name, sha256) of the version's artifacts
 
 
-def model_spec(yard: Yard, ref: str) -> ModelSpec:
+def model_spec(yard: RegistryAndSettings, ref: str) -> ModelSpec:
     """``ref`` resolved now, with the yard's settings (its home made absolute, for workers
     started elsewhere) and the version's file hashes."""
     version = yard.registry.get_version(ref)
@@ -208,14 +221,17 @@ def worker_model(spec: ModelSpec) -> tuple[Predictor, ModelRunner]:
 def _load(spec: ModelSpec) -> Predictor:
     from modelyard.config import Settings
     from modelyard.runtime.loader import load_version
-    from modelyard.yard import Yard
+    from modelyard.services.compose import open_services
 
-    with Yard(settings=Settings.model_validate(spec.settings)) as yard:
-        version = yard.registry.get_version(spec.ref)
+    services = open_services(Settings.model_validate(spec.settings))
+    try:
+        version = services.registry.get_version(spec.ref)
         files = tuple((f.name, f.sha256) for f in version.files)
         if files != spec.files:
             raise IntegrityError(f"{spec.ref}: its files are not the ones the job was started with")
-        return load_version(version, yard.stores.artifacts)
+        return load_version(version, services.stores.artifacts)
+    finally:
+        services.close()
 
 
 def check_output(url: str) -> None:
