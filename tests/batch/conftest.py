@@ -21,7 +21,11 @@ def dask_cluster() -> Iterator[Any]:
     """A LocalCluster of worker processes, as a scheduler address is given to the engine."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},  # not 8787: two test workers start one each
     ) as cluster:
         yield cluster
 

@@ -98,6 +98,9 @@ def _connect(
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # the scheduler's HTTP routes start anyway: on a free port, not 8787, which
+            # another cluster on this machine may hold (distributed then warns and moves)
+            scheduler_kwargs={"dashboard_address": ":0"},
             silence_logs=logging.CRITICAL,
         )
         return distributed.Client(cluster), cluster
