@@ -121,7 +121,7 @@ def _stored_profile(ctx: typer.Context, reference: str) -> dict[str, Any] | None
 
     profile = open_yard(ctx).profile(reference)
     if not profile or not profile.get("features"):
-        raise InvalidInput(f"{reference} has no reference profile; set one with models profile")
+        raise InvalidInput(f"{reference} has no reference profile; set one with `modelyard models profile set`")
     stored: dict[str, Any] = profile["features"]
     return stored
 

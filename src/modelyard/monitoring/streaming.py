@@ -50,13 +50,19 @@ def kind_of(dtype: pa.DataType) -> str:
 
 
 def floats(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A numeric column as float64 with NaN for missing (no copy for float64 without nulls)."""
+    """A numeric column as float64 with NaN for missing, a view of the Arrow buffer when it
+    is float64 without nulls (read from the buffer: ``Array.to_numpy`` imports pandas)."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
     if not pa.types.is_float64(array.type):
         array = pc.cast(array, pa.float64())
     if array.null_count:
         array = pc.fill_null(array, math.nan)
-    values: np.ndarray = np.asarray(array.to_numpy(zero_copy_only=False), dtype=float)
-    return values
+    data = array.buffers()[1]
+    if data is None:
+        return np.empty(0)
+    view = np.frombuffer(data, dtype=np.float64, count=array.offset + len(array))
+    return view[array.offset :]
 
 
 def category_counts(array: pa.Array) -> tuple[dict[str, int], int]:
@@ -66,9 +72,9 @@ def category_counts(array: pa.Array) -> tuple[dict[str, int], int]:
         array = array.dictionary_decode()
     counted = pc.value_counts(array)
     values = counted.field("values")
-    counts = counted.field("counts").to_numpy()
+    counts = counted.field("counts")
     out: dict[str, int] = {}
-    for value, count in zip(values.to_pylist(), counts.tolist(), strict=True):
+    for value, count in zip(values.to_pylist(), counts.to_pylist(), strict=True):
         if value is None:
             continue
         key = value if isinstance(value, str) else str(value)
