@@ -37,11 +37,16 @@ def drift(
         ...,
         "--reference",
         "-r",
+        metavar="SOURCE",
         help="Reference data: a Parquet/CSV/JSONL file, a folder of them, a glob or an "
         "s3:// URL; or a stored profile: MODEL@VERSION|ALIAS or dataset:NAME[@V].",
     ),
     current: str = typer.Option(
-        ..., "--current", "-c", help="Current data: a file, a folder, a glob or an s3:// URL."
+        ...,
+        "--current",
+        "-c",
+        metavar="SOURCE",
+        help="Current data: a file, a folder, a glob or an s3:// URL.",
     ),
     exact: bool = typer.Option(
         False,
@@ -121,7 +126,9 @@ def _stored_profile(ctx: typer.Context, reference: str) -> dict[str, Any] | None
 
     profile = open_yard(ctx).profile(reference)
     if not profile or not profile.get("features"):
-        raise InvalidInput(f"{reference} has no reference profile; set one with `modelyard models profile set`")
+        raise InvalidInput(
+            f"{reference} has no reference profile; set one with `modelyard models profile set`"
+        )
     stored: dict[str, Any] = profile["features"]
     return stored
 
