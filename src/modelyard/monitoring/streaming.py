@@ -51,18 +51,21 @@ def kind_of(dtype: pa.DataType) -> str:
 
 def floats(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A numeric column as float64 with NaN for missing, a view of the Arrow buffer when it
-    is float64 without nulls (read from the buffer: ``Array.to_numpy`` imports pandas)."""
+    is float64 without nulls (read from the buffers: ``Array.to_numpy`` and ``fill_null``
+    with a Python float import pandas)."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     if not pa.types.is_float64(array.type):
         array = pc.cast(array, pa.float64())
-    if array.null_count:
-        array = pc.fill_null(array, math.nan)
-    data = array.buffers()[1]
-    if data is None:
-        return np.empty(0)
-    view = np.frombuffer(data, dtype=np.float64, count=array.offset + len(array))
-    return view[array.offset :]
+    validity, data = array.buffers()[:2]
+    if data is None:  # a column of nulls only
+        return np.full(len(array), math.nan)
+    start, stop = array.offset, array.offset + len(array)
+    values = np.frombuffer(data, dtype=np.float64, count=stop)[start:]
+    if array.null_count and validity is not None:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        values = np.where(bits[start:stop].view(bool), values, math.nan)
+    return values
 
 
 def category_counts(array: pa.Array) -> tuple[dict[str, int], int]:
