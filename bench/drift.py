@@ -452,7 +452,7 @@ def describe(column: dict[str, Any]) -> str:
 
 
 def targets(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    verdicts = []
+    verdicts = end_to_end(summaries)
     me = summaries.get("modelyard")
     if me is None:
         return verdicts
@@ -469,7 +469,6 @@ def targets(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                 "detail": f"{peer['compute_s']['median']:.2f} s vs {mine:.2f} s = {ratio:.1f}x",
             }
         )
-    verdicts.extend(end_to_end(summaries))
     peak, extra = me.get("peak_over_loaded"), me.get("extra_over_data")
     if peak is not None and extra is not None:
         # Met only if both readings hold: peak RSS against the RSS after loading (which

@@ -197,3 +197,21 @@ def test_memory_stays_bounded_by_the_batch_not_the_table(tmp_path: Path) -> None
     grown = (after - before) * 1024  # ru_maxrss is in KiB on Linux
     # the table is 77 MB of floats; a batch is 16,384 rows (0.6 MB), the samples 1.6 MB
     assert grown < table_bytes / 3, (grown, table_bytes)
+
+
+def test_an_fsspec_url_is_read_like_a_local_glob(tmp_path: Path) -> None:
+    """``s3://`` goes through fsspec; its in-memory filesystem stands in for a bucket."""
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    current = _frame(1, shift=0.5)
+    for index in range(2):
+        part = current.iloc[index * 1500 : (index + 1) * 1500]
+        with memory.open(f"/bucket/day-{index}.parquet", "wb") as sink:
+            part.to_parquet(sink, index=False)
+    ref = open_table(_parquet(_frame(0), tmp_path / "ref.parquet"))
+    expected = _verdicts(drift_tables(ref, open_table(_parquet(current, tmp_path / "c.parquet"))))
+    assert _verdicts(drift_tables(ref, open_table("memory://bucket/day-*.parquet"))) == expected
+    assert _verdicts(drift_tables(ref, open_table("memory://bucket"))) == expected
+    with pytest.raises(InvalidInput, match=r"memory://bucket/nope-\*\.parquet: no file matches"):
+        open_table("memory://bucket/nope-*.parquet")
