@@ -32,10 +32,26 @@ SHOWN_UNKNOWN = 5
 
 
 def drift(
-    reference: Path = typer.Option(..., "--reference", "-r", help="Reference data (Parquet/CSV)."),
-    current: Path = typer.Option(..., "--current", "-c", help="Current data (Parquet/CSV)."),
+    ctx: typer.Context,
+    reference: str = typer.Option(
+        ...,
+        "--reference",
+        "-r",
+        metavar="SOURCE",
+        help="Reference data: a Parquet/CSV/JSONL file, a folder of them, a glob or an "
+        "s3:// URL; or a stored profile: MODEL@VERSION|ALIAS or dataset:NAME[@V].",
+    ),
+    current: str = typer.Option(
+        ...,
+        "--current",
+        "-c",
+        metavar="SOURCE",
+        help="Current data: a file, a folder, a glob or an s3:// URL.",
+    ),
     exact: bool = typer.Option(
-        False, "--exact", help="KS and Wasserstein from raw samples (scipy) instead of bins."
+        False,
+        "--exact",
+        help="KS and Wasserstein from raw samples (scipy) instead of bins; small data only.",
     ),
     columns: str | None = typer.Option(
         None, "--columns", help="Comma-separated columns to compare [default: all]."
@@ -58,19 +74,16 @@ def drift(
 ) -> None:
     """Compare CURRENT with REFERENCE column by column; exit 1 when the dataset drifted.
 
-    Exit codes: 0 no drift (or not enough data), 1 drift, 2 bad input.
+    Both sides are streamed batch by batch (memory holds a batch and the per-column bins,
+    not the table). Exit codes: 0 no drift (or not enough data), 1 drift, 2 bad input.
     """
     from modelyard.domain.monitoring import DriftConfig
-    from modelyard.errors import InvalidInput, NotFound
-    from modelyard.monitoring.offline import drift_frames
-    from modelyard.tabular import read_table
+    from modelyard.errors import InvalidInput
+    from modelyard.monitoring.streaming import drift_tables
+    from modelyard.monitoring.tables import open_table
 
     if not 2 <= bins <= 1000:
         raise InvalidInput(f"--bins {bins}: must be from 2 to 1000")
-    try:  # in a CI gate every input problem is exit code 2, a missing file included
-        frames = read_table(reference), read_table(current)
-    except NotFound as exc:
-        raise InvalidInput(str(exc)) from None
     config = DriftConfig(
         numeric_test=numeric_test,
         categorical_test=categorical_test,
@@ -79,12 +92,45 @@ def drift(
         drift_share=drift_share,
     )
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    report = drift_frames(*frames, config, exact=exact, bins=bins, columns=wanted)
+    stored = _stored_profile(ctx, reference)
+    cur_table = open_table(current)
+    report = drift_tables(
+        stored if stored is not None else open_table(reference),
+        cur_table,
+        config,
+        exact=exact,
+        bins=bins,
+        columns=wanted,
+        reference_label=reference,
+    )
     if as_json:
         print_json(report.to_json())
     else:
-        _drift_table(report, f"drift of {current.name} against {reference.name}")
+        _drift_table(report, f"drift of {_label(current)} against {_label(reference)}")
     raise typer.Exit(1 if report.drifted else 0)
+
+
+def _label(location: str) -> str:
+    return Path(location).name if "://" not in location else location
+
+
+def _stored_profile(ctx: typer.Context, reference: str) -> dict[str, Any] | None:
+    """A stored reference profile's features when REFERENCE names one (``dataset:NAME[@V]``,
+    or ``MODEL@V|ALIAS`` that is no file), else None: the yard is opened only then."""
+    if reference.startswith("dataset:"):
+        features: dict[str, Any] = open_yard(ctx).get_dataset(reference.split(":", 1)[1]).profile
+        return features
+    if "@" not in reference or "/" in reference or "://" in reference or Path(reference).exists():
+        return None
+    from modelyard.errors import InvalidInput
+
+    profile = open_yard(ctx).profile(reference)
+    if not profile or not profile.get("features"):
+        raise InvalidInput(
+            f"{reference} has no reference profile; set one with `modelyard models profile set`"
+        )
+    stored: dict[str, Any] = profile["features"]
+    return stored
 
 
 def _thresholds(pairs: list[str] | None) -> dict[str, float]:

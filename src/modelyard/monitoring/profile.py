@@ -9,14 +9,17 @@ counted into the *same* bins, which makes drift tests work on mergeable counts.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from modelyard.domain.kinds import OPEN, TENSOR, TEXT
-from modelyard.domain.signature import Signature, to_plain
 from modelyard.monitoring.sketch import bin_counts, quantile_edges, sorted_finite, text_lengths
+
+if TYPE_CHECKING:  # the streamed drift gate profiles from Arrow arrays, without pandas
+    import pandas as pd
+
+    from modelyard.domain.signature import Signature
 
 
 def numeric_profile(values: np.ndarray, bins: int) -> dict[str, Any]:
@@ -72,6 +75,10 @@ def category_frequencies(values: pd.Series) -> dict[str, int]:
 def build_profile(
     frame: pd.DataFrame, signature: Signature, predictions: np.ndarray | None, bins: int
 ) -> dict[str, Any]:
+    import pandas as pd
+
+    from modelyard.domain.signature import to_plain
+
     features: dict[str, Any] = {}
     for spec in signature.inputs:
         if spec.kind == TENSOR:  # not profiled: drift is watched on the output
