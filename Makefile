@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test lint typecheck unit clean docs-cli browser kubectl screenshots grpc-code
+.PHONY: demo test lint typecheck unit clean docs-cli browser kubectl haproxy screenshots grpc-code
 
 # uv resolves and downloads in parallel: a fresh dev install takes seconds instead of the
 # three minutes pip needs for the same set. Unlike pip, uv writes no bytecode unless asked:
@@ -55,7 +55,12 @@ browser:
 kubectl:
 	@sh scripts/install-kubectl.sh
 
-test: lint typecheck browser kubectl unit
+# The fleet test puts Debian's HAProxy in front of its replicas; it skips, saying why, where
+# HAProxy cannot be installed (not root, no apt).
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || sh scripts/install-haproxy.sh
+
+test: lint typecheck browser kubectl haproxy unit
 
 clean:
 	rm -rf $(VENV) .modelyard .modelyard-demo .mypy_cache .ruff_cache .pytest_cache
