@@ -415,8 +415,16 @@ def scenario(work: Path, db_url: str, say: Callable[[str], None] = print) -> dic
                 fleet.procs["r3"].kill()
                 time.sleep(2)
                 seen["kill_non_2xx"] = load.failures(killed_at, time.monotonic())
+                seen["kill_failures"] = [  # status 0: the client got no HTTP answer
+                    (a.status, a.server, round(a.at - killed_at, 3))
+                    for a in list(load.answers)
+                    if a.sent >= killed_at - 1 and a.status != 200
+                ]
                 seen["killed_at"] = killed_at
-                say(f"r3 SIGKILLed: non-2xx through the balancer {seen['kill_non_2xx']}")
+                say(
+                    f"r3 SIGKILLed: non-2xx through the balancer {seen['kill_non_2xx']} "
+                    f"{seen['kill_failures']}"
+                )
 
                 # 3. A canary; the controller holding the lease dies in the middle of it.
                 leaders = [c for c in ("c1", "c2") if "lease taken" in fleet.procs[c].logs()]
@@ -443,10 +451,11 @@ def scenario(work: Path, db_url: str, say: Callable[[str], None] = print) -> dic
                 other = fleet.procs["c2" if holder.name == "c1" else "c1"]
                 during = yard.rollout_status("churn-api")
                 seen["killed_during"] = f"{during.state} at {during.weight}%"
+                seen["successor_had_lease"] = "lease taken" in other.logs()
+                dead_at = time.monotonic()
                 holder.kill()
-                seen["takeover_seconds"] = wait_for(
-                    lambda: "lease taken" in other.logs(), 30, "the other controller's lease"
-                )
+                wait_for(lambda: "lease taken" in other.logs(), 30, "the other's lease")
+                seen["takeover_seconds"] = time.monotonic() - dead_at
                 say(
                     f"{holder.name} (lease holder) SIGKILLed mid-canary; {other.name} took "
                     f"the lease in {seen['takeover_seconds']:.2f}s"
@@ -502,6 +511,8 @@ def scenario(work: Path, db_url: str, say: Callable[[str], None] = print) -> dic
                 for line in fleet.procs["haproxy"].logs().splitlines()
                 if re.search(r"\] fleet \S+ \S+ [^2]\d\d ", line)
             ]
+            for line in seen["balancer_errors"]:  # type: ignore[attr-defined]
+                say(f"HAProxy answered: {line}")
             time.sleep(flush * 4)  # the live replicas' last flush
 
             # 5. What the monitor holds, against what the clients were answered.

@@ -31,12 +31,14 @@ def test_a_fleet_behind_haproxy_survives_moves_kills_and_restarts(
     assert seen["alias_non_2xx"] == 0, seen
     # HAProxy retried the killed replica's failed connections on another one.
     # In flight on r3 when it died: at most one request per client thread (3), retried by
-    # HAProxy (empty-response) when it can be; measured 0 in most runs, 1 in some.
+    # HAProxy (empty-response) when it can be; measured 0 in most runs, 1-2 in a third
+    # (the client connection closed with no answer: status 0, see docs/scaling.md).
     assert seen["kill_non_2xx"] <= 3, seen
 
     # One controller acted; its successor took the lease within one interval (+ slack for
     # starting a connection on a shared machine), and the canary finished once.
     assert len(seen["leaders_before"]) == 1, seen
+    assert not seen["successor_had_lease"], seen
     assert seen["takeover_seconds"] < LEASE + 2, seen
     assert seen["rollout_state"] == "succeeded", seen
     assert seen["history"] == ["rollout.start", "rollout.step", "rollout.succeeded"], seen
