@@ -506,10 +506,14 @@ def scenario(work: Path, db_url: str, say: Callable[[str], None] = print) -> dic
             seen["answers"] = len(answers)
             seen["non_2xx_total"] = sum(1 for a in answers if a.status != 200)
             seen["non_2xx_statuses"] = sorted({a.status for a in answers if a.status != 200})
-            seen["balancer_errors"] = [  # HAProxy's own account of what it answered non-2xx
+            seen["balancer_errors"] = [  # HAProxy's own account of the requests that failed
                 line
                 for line in fleet.procs["haproxy"].logs().splitlines()
-                if re.search(r"\] fleet \S+ \S+ [^2]\d\d ", line)
+                # a status other than 2xx, or a termination state other than "----"
+                if re.search(
+                    r"\] fleet \S+ \S+ (?:-1 |[^2]\d\d )\S+ - - |\] fleet \S+ \S+ \d+ \S+ - - [^-]",
+                    line,
+                )
             ]
             for line in seen["balancer_errors"]:  # type: ignore[attr-defined]
                 say(f"HAProxy answered: {line}")
