@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test lint typecheck unit clean docs-cli browser kubectl promtool screenshots grpc-code
+.PHONY: demo test lint typecheck unit clean docs-cli browser kubectl promtool haproxy screenshots grpc-code
 
 # uv resolves and downloads in parallel: a fresh dev install takes seconds instead of the
 # three minutes pip needs for the same set. Unlike pip, uv writes no bytecode unless asked:
@@ -60,7 +60,13 @@ kubectl:
 promtool:
 	@[ -x .tools/bin/promtool ] || command -v promtool >/dev/null 2>&1 || sh scripts/install-promtool.sh .tools/bin
 
-test: lint typecheck browser kubectl promtool unit
+# The fleet test puts Debian's HAProxy in front of its replicas; it skips, saying why, where
+# HAProxy cannot be installed (not root, no apt).
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || sh scripts/install-haproxy.sh
+
+
+test: lint typecheck browser kubectl promtool haproxy unit
 
 clean:
 	rm -rf $(VENV) .modelyard .modelyard-demo .mypy_cache .ruff_cache .pytest_cache .tools

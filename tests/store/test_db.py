@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
+from modelyard.errors import Conflict
 from modelyard.store.db import _MIGRATIONS, SCHEMA_HEAD, Database
 
 
@@ -44,5 +47,20 @@ def test_an_older_database_is_upgraded(tmp_path: Path) -> None:
         assert db.schema_revision() == "0007"
         db.migrate()
         assert db.schema_revision() == SCHEMA_HEAD
+    finally:
+        db.dispose()
+
+
+def test_a_database_of_a_newer_schema_is_refused_never_migrated_down(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        db.migrate()
+        with db.engine.begin() as conn:  # as a newer release would have left it
+            conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+        with pytest.raises(
+            Conflict, match=r"schema revision 0099.*newest is .*never migrated down"
+        ):
+            db.migrate()
+        assert db.schema_revision() == "0099"
     finally:
         db.dispose()

@@ -286,7 +286,9 @@ def serve(
         if v is not None
     }
     settings = load_settings().model_copy(update=overrides)
-    open_yard(ctx).close()  # migrate and check the store once, before any worker starts
+    yard = open_yard(ctx)  # migrate and check the stores once, before any worker starts
+    yard.stores.artifacts.check(settings.store_timeout_seconds * 2)
+    yard.close()
     run(settings, host, port, workers)
 
 

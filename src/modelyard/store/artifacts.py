@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from modelyard.errors import IntegrityError, NotFound, StoreUnavailable
+from modelyard.errors import IntegrityError, NotFound, StoreUnavailable, first_line
 
 CHUNK = 1 << 20
 _SHA_LEN = 64
@@ -101,6 +102,33 @@ class ArtifactStore:
 
             self._fs = fsspec.filesystem("file")
         return self._fs
+
+    def check(self, timeout: float) -> None:
+        """Raise StoreUnavailable unless a remote store answers a listing of its bucket
+        within ``timeout`` seconds: a server must not start, and hang at its first load,
+        on an unreachable or missing bucket. (The S3 client's own connect timeout and
+        retries take minutes; the listing runs on a daemon thread this waits for.)"""
+        if self.local:
+            return
+        failure: list[BaseException] = []
+
+        def listing() -> None:
+            try:
+                self.fs.ls(self.root.split("/", 1)[0], refresh=True)
+            except BaseException as exc:  # handed to the waiting thread
+                failure.append(exc)
+
+        worker = threading.Thread(target=listing, name="artifact-store-check", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            raise StoreUnavailable(
+                f"the artifact store {self.url} did not answer within {timeout:g}s"
+            )
+        if failure:
+            raise StoreUnavailable(
+                f"cannot reach the artifact store {self.url}: {first_line(failure[0])}"
+            )
 
     def _blob_path(self, sha256: str) -> str:
         return f"{self.root}/blobs/{sha256[:2]}/{sha256}"

@@ -44,6 +44,11 @@ SCHEMA_HEAD = "0008"
 _VERSION_TABLE = "alembic_version"
 
 
+def _known_revisions() -> set[str]:
+    """The revisions this release's migration scripts name (``0001_initial.py`` → 0001)."""
+    return {p.name.split("_", 1)[0] for p in (_MIGRATIONS / "versions").glob("[0-9]*_*.py")}
+
+
 class Database:
     def __init__(self, url: str) -> None:
         try:
@@ -126,8 +131,15 @@ class Database:
         which would otherwise be a good part of every command's start-up.
         """
         try:
-            if self.schema_revision() == SCHEMA_HEAD:
+            revision = self.schema_revision()
+            if revision == SCHEMA_HEAD:
                 return
+            if revision is not None and revision not in _known_revisions():
+                raise Conflict(
+                    f"the database {self.safe_url} has schema revision {revision}, which this "
+                    f"modelyard does not know (its newest is {SCHEMA_HEAD}): a newer release "
+                    "wrote it; upgrade modelyard here (a database is never migrated down)"
+                )
             self._upgrade()
         except DBAPIError as exc:
             raise StoreUnavailable(
