@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from modelyard.domain.monitor_results import Estimate, EstimatedMetric, Quality
+
 BINS = 50  # fixed probability bins per class: [0, 0.02), ..., [0.98, 1]
 FOLDS = 5
 CHUNK_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
@@ -189,6 +191,34 @@ def interval(reference: Mapping[str, Any], metric: str, rows: int) -> float | No
     if spreads[nearest] is None:
         return None
     return float(Z * spreads[nearest] * math.sqrt(sizes[nearest] / rows))
+
+
+def estimated(
+    reference: Mapping[str, Any], sketch: ScoreSketch | None, realized: Quality
+) -> Estimate | None:
+    """The period's estimate with intervals, beside the holdout's and the realized values."""
+    if sketch is None or reference.get("kind") != "classification":
+        return None
+    rows = sketch.rows
+    values = estimate(sketch)
+    on_holdout = reference.get("estimated", {})
+    metrics = {}
+    for name in METRICS:
+        value = values[name]
+        half = interval(reference, name, rows) if value is not None else None
+        metrics[name] = EstimatedMetric(
+            value=value,
+            low=max(0.0, value - half) if value is not None and half is not None else None,
+            high=min(1.0, value + half) if value is not None and half is not None else None,
+            reference=on_holdout.get(name),
+            realized=realized.metric(name),
+        )
+    return Estimate(
+        method="cbpe",
+        rows=rows,
+        calibrated=bool(reference.get("calibration")),
+        metrics=metrics,
+    )
 
 
 # -- fitting at registration (scikit-learn) ----------------------------------------------

@@ -33,7 +33,7 @@ import orjson
 
 from modelyard.domain.endpoints import shadow_label, shadowed_ref
 from modelyard.errors import NotFound
-from modelyard.monitoring.window import Window, add_output, output_profile
+from modelyard.monitoring.window import Window, add_output, add_scores, output_profile
 from modelyard.runtime.events import PredictionEvent, ShadowEvent
 from modelyard.runtime.inputs import Columns
 from modelyard.store.predictions import LogRow
@@ -305,6 +305,11 @@ def _count(window: Window, events: list[PredictionEvent]) -> None:
         add_output(window, predictions)
     except Exception:  # answers of mixed or odd types: traffic still counts
         log.exception("could not count the outputs of %s", events[0].version)
+    if window.scores is not None and all(e.output.probabilities is not None for e in events):
+        try:
+            add_scores(window, np.concatenate([e.output.probabilities for e in events]))
+        except Exception:  # odd shapes: the estimate skips them, the rest still counts
+            log.exception("could not count the probabilities of %s", events[0].version)
     window.add_latencies(np.array([e.latency_ms for e in events]))
     window.rows += columns.rows
     window.requests += len(events)

@@ -31,6 +31,7 @@ from modelyard.domain.monitor_results import (
 )
 from modelyard.domain.monitoring import NO_REFERENCE, DriftConfig
 from modelyard.monitoring.drift import VALUE_OF_TEST, compare
+from modelyard.monitoring.estimation import estimate, estimated
 from modelyard.monitoring.quality import quality
 from modelyard.monitoring.sketch import CategoryCounts, NumericCounts
 from modelyard.monitoring.window import (
@@ -187,6 +188,7 @@ def _version(
             timeline_drift_tests(config),
             _timeline(profile, buckets, labeled, kind, classes, config, span),
         )
+    realized = quality(labeled, kind, classes)
     return VersionMonitor(
         version=ref,
         traffic=_traffic(merged),
@@ -194,11 +196,12 @@ def _version(
         drift_unavailable=None if drift else without,
         classes=merged.class_counts(),
         histograms=_histograms(profile, merged) if histograms else None,
-        quality=quality(labeled, kind, classes),
+        quality=realized,
         # Rows counted by the sketches stand for the rows logged: counting the log itself
         # would scan millions of rows on every gauge refresh.
         feedback=_feedback(labeled, merged.rows),
         timeline=points,
+        estimate=estimated(profile.get("estimation") or {}, merged.scores, realized),
     )
 
 
@@ -328,6 +331,9 @@ def _timeline(
                 quality=quality(labels.get(start, []), kind, classes),
                 drift_share=share,
                 drift_scores=scores,
+                estimated=estimate(window.scores)
+                if window is not None and window.scores is not None
+                else None,
             )
         )
     return tuple(points)

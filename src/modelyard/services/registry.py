@@ -78,13 +78,16 @@ class Registry:
         features: Mapping[str, str] | None = None,
         code: Sequence[str | Path] | None = None,
         artifacts: Mapping[str, object] | None = None,
+        holdout: tuple[object, object] | None = None,
     ) -> ModelVersion:
         """Save ``model`` as the next version of ``name`` with signature, profile and lineage
         (``features``: a kind per column over the inferred one, e.g. ``{"review": "text"}``).
 
         A ``modelyard.PythonModel`` comes with its ``code`` (.py files or package folders:
         trusted code, run on every load) and named ``artifacts`` (file paths, or registered
-        models as ``name@alias`` / ``name:3``, fixed to the exact version now)."""
+        models as ``name@alias`` / ``name:3``, fixed to the exact version now).
+        ``holdout=(X, y)``: labelled rows from which the monitor estimates a classifier's
+        accuracy, precision, recall, F1 and ROC AUC before live labels arrive."""
         from modelyard.flavors import detect_flavor
 
         check_name(name, "model name")
@@ -117,6 +120,7 @@ class Registry:
             run=run,
             audit_details=details,
             features=features,
+            holdout=holdout,
         )
 
     def register_file(
@@ -134,6 +138,7 @@ class Registry:
         trust_types: bool = False,
         trust_pickle: bool = False,
         features: Mapping[str, str] | None = None,
+        holdout: tuple[object, object] | None = None,
     ) -> ModelVersion:
         """Register a saved model file (``.onnx``, ``.skops``; pickles only when trusted)."""
         from modelyard.flavors import flavor_for_file
@@ -162,6 +167,7 @@ class Registry:
             run=run,
             audit_details=details,
             features=features,
+            holdout=holdout,
         )
 
     def register_saved(
@@ -181,6 +187,7 @@ class Registry:
         features: Mapping[str, str] | None = None,
         declared: Declared | None = None,
         provenance: dict[str, Any] | None = None,
+        holdout: tuple[object, object] | None = None,
     ) -> ModelVersion:
         """Register what a flavor has saved: the common end of ``register``,
         ``register_file`` and ``import_mlflow``. A ``NewRun`` is written in the version's
@@ -213,6 +220,7 @@ class Registry:
             sample_rows=self.settings.reference_sample_rows,
             features=features,
             declared=declared,
+            holdout=holdout,
         )
         contents = dict(saved.files)
         if prepared.reference is not None:

@@ -1,0 +1,116 @@
+"""A classifier registered with a labelled holdout: the monitor estimates its accuracy from
+the probabilities the recorder counted, before any label arrives."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from modelyard import Yard
+from modelyard.control.signals import version_metrics
+from modelyard.domain.conditions import parse_condition
+from modelyard.domain.signature import Signature
+from modelyard.errors import InvalidInput, NotFound
+from modelyard.monitoring.recorder import Recorder
+from modelyard.monitoring.summary import summarize
+from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.inputs import from_frame
+from modelyard.runtime.runner import Output
+
+BUCKET = 60
+START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def shifted_data(n: int, shift: float, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Covariate shift towards the decision boundary: the rule P(y | x) stays the same."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.0, size=(n, 3))
+    x[:, 0] = rng.normal(2.0 - shift, 1.0, n)
+    p = 1 / (1 + np.exp(-(2.0 * x[:, 0] - 2.0 + 0.5 * x[:, 1])))
+    y = (rng.uniform(size=n) < p).astype(int)
+    return pd.DataFrame(x, columns=["a", "b", "c"]), pd.Series(y, name="y")
+
+
+@pytest.fixture
+def registered(sqlite_yard: Yard) -> tuple[Yard, LogisticRegression]:
+    X, y = shifted_data(3000, 0.0, 1)
+    model = LogisticRegression().fit(X, y)
+    holdout = shifted_data(2000, 0.0, 2)
+    sqlite_yard.register(model, "risk", holdout=holdout)
+    sqlite_yard.create_endpoint("risk", "risk@1")
+    return sqlite_yard, model
+
+
+def _send(yard: Yard, model: LogisticRegression, frames: list[pd.DataFrame]) -> None:
+    signature = Signature.from_dict(yard.get_version("risk@1").signature)
+    now = START.timestamp()
+    recorder = Recorder(yard.monitor, bucket_seconds=BUCKET, clock=lambda: now + 10 * BUCKET)
+    for i, frame in enumerate(frames):
+        output = Output(model.predict(frame), model.predict_proba(frame))
+        ids = [uuid.uuid4().hex for _ in range(len(frame))]
+        at = now + i * BUCKET + 1
+        event = PredictionEvent(
+            "risk", "risk@1", from_frame(signature, frame), output, ids, 5.0, at, 0.0
+        )
+        recorder.predicted(event)
+    recorder.flush()
+
+
+def test_the_estimate_falls_when_the_inputs_move_towards_the_boundary(registered) -> None:
+    yard, model = registered
+    reference = yard.get_version("risk@1")
+    assert yard.registry.profile("risk@1")["estimation"]["rows"] == 2000
+    calm, _ = shifted_data(600, 0.0, 3)
+    moved, truth = shifted_data(600, 1.0, 4)
+    _send(yard, model, [calm, moved])
+    summary = summarize(yard.monitor, "risk", START, START + timedelta(minutes=5))
+    version = summary.version("risk@1")
+    assert version is not None
+    assert version.estimate is not None
+    assert version.estimate.rows == 1200
+    # per bucket: the calm one near the holdout's accuracy, the moved one well below it
+    points = version.timeline.points  # type: ignore[union-attr]
+    calm_accuracy, moved_accuracy = (p.estimated["accuracy"] for p in points)  # type: ignore[index]
+    accuracy = version.estimate.metrics["accuracy"]
+    assert accuracy.reference is not None
+    assert calm_accuracy == pytest.approx(accuracy.reference, abs=0.04)
+    realized = float((model.predict(moved) == truth).mean())
+    assert moved_accuracy == pytest.approx(realized, abs=0.06)
+    assert moved_accuracy < accuracy.reference - 0.05
+    assert accuracy.low is not None
+    assert accuracy.high is not None
+    assert accuracy.low < accuracy.value < accuracy.high  # type: ignore[operator]
+    assert accuracy.realized is None  # no labels yet
+    data = summary.to_json()["versions"][0]["estimated"]
+    assert data["method"] == "cbpe"
+    assert set(data["metrics"]) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    # conditions read the estimate like any metric: a canary judged before its labels
+    metrics = version_metrics(version)
+    assert metrics["estimated_accuracy"] == accuracy.value
+    check = parse_condition("estimated_accuracy>=baseline-0.02")
+    assert check.judge(metrics, {"estimated_accuracy": accuracy.reference}).passed is False
+    policy = parse_condition("estimated_f1<0.85 for 30m", allow_baseline=False, allow_hold=True)
+    assert policy.hold == timedelta(minutes=30)
+    assert reference.version == 1
+
+
+def test_a_holdout_for_a_regressor_is_refused_with_its_reason(sqlite_yard: Yard) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    X, y = shifted_data(300, 0.0, 5)
+    with pytest.raises(InvalidInput, match="classifiers with probabilities"):
+        sqlite_yard.register(LinearRegression().fit(X, y), "reg", holdout=(X, y.astype(float)))
+    with pytest.raises(NotFound):  # nothing half-stored
+        sqlite_yard.list_versions("reg")
+
+
+def test_holdout_labels_outside_the_classes_are_refused(sqlite_yard: Yard) -> None:
+    X, y = shifted_data(300, 0.0, 6)
+    model = LogisticRegression().fit(X, y)
+    with pytest.raises(InvalidInput, match="not among the classes"):
+        sqlite_yard.register(model, "risk", holdout=(X, y.replace({1: 7})))
