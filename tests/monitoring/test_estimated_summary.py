@@ -99,14 +99,66 @@ def test_the_estimate_falls_when_the_inputs_move_towards_the_boundary(registered
     assert reference.version == 1
 
 
-def test_a_holdout_for_a_regressor_is_refused_with_its_reason(sqlite_yard: Yard) -> None:
-    from sklearn.linear_model import LinearRegression
+def test_a_holdout_for_a_classifier_without_probabilities_is_refused(sqlite_yard: Yard) -> None:
+    from sklearn.svm import LinearSVC
 
     X, y = shifted_data(300, 0.0, 5)
     with pytest.raises(InvalidInput, match="classifiers with probabilities"):
-        sqlite_yard.register(LinearRegression().fit(X, y), "reg", holdout=(X, y.astype(float)))
+        sqlite_yard.register(LinearSVC().fit(X, y), "svc", holdout=(X, y))
     with pytest.raises(NotFound):  # nothing half-stored
-        sqlite_yard.list_versions("reg")
+        sqlite_yard.list_versions("svc")
+
+
+def noisy_regression(n: int, shift: float, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """The noise grows with |a|: moving the inputs outwards raises the error, P(y | x) same."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.0, size=(n, 3))
+    x[:, 0] += shift
+    y = 3 * x[:, 0] - x[:, 1] + rng.normal(0.0, 0.2 + np.abs(x[:, 0]), n)
+    return pd.DataFrame(x, columns=["a", "b", "c"]), pd.Series(y, name="y")
+
+
+def test_a_regressors_nanny_estimates_mae_and_rmse(sqlite_yard: Yard) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    from modelyard.monitoring.loss_estimation import NANNY_FILE
+
+    X, y = noisy_regression(3000, 0.0, 1)
+    model = LinearRegression().fit(X, y)
+    version = sqlite_yard.register(model, "price", holdout=noisy_regression(2000, 0.0, 2))
+    assert version.file(NANNY_FILE) is not None  # a blob of the version, hash-verified
+    sqlite_yard.create_endpoint("price", "price@1")
+    signature = Signature.from_dict(version.signature)
+    now = START.timestamp()
+    recorder = Recorder(sqlite_yard.monitor, bucket_seconds=BUCKET, clock=lambda: now + 600)
+    streams = [noisy_regression(800, 0.0, 3), noisy_regression(800, 1.0, 4)]
+    for i, (frame, _) in enumerate(streams):
+        output = Output(model.predict(frame), None)
+        ids = [uuid.uuid4().hex for _ in range(len(frame))]
+        recorder.predicted(
+            PredictionEvent(
+                "price", "price@1", from_frame(signature, frame), output, ids, 5.0,
+                now + i * BUCKET + 1, 0.0,
+            )
+        )  # fmt: skip
+    recorder.flush()
+    summary = summarize(sqlite_yard.monitor, "price", START, START + timedelta(minutes=5))
+    served = summary.version("price@1")
+    assert served is not None
+    assert served.estimate is not None
+    assert served.estimate.method == "dle"
+    calm, moved = (p.estimated for p in served.timeline.points)  # type: ignore[union-attr]
+    for (frame, truth), point in zip(streams, (calm, moved), strict=True):
+        realized = float(np.abs(model.predict(frame) - truth).mean())
+        half = served.estimate.metrics["mae"]
+        assert half.high is not None
+        assert half.value is not None
+        width = (half.high - half.value) * np.sqrt(1600 / 800)  # this bucket's 800 rows
+        assert point["mae"] == pytest.approx(realized, abs=2 * width)  # type: ignore[index]
+    assert moved["mae"] > calm["mae"] * 1.2  # type: ignore[index]
+    metrics = version_metrics(served)
+    assert metrics["estimated_rmse"] == served.estimate.value("rmse")
+    assert parse_condition("estimated_mae>1.5 for 30m", allow_hold=True).metric == "estimated_mae"
 
 
 def test_holdout_labels_outside_the_classes_are_refused(sqlite_yard: Yard) -> None:

@@ -43,6 +43,8 @@ METRICS: dict[str, str] = {
     "estimated_recall": "recall estimated from probabilities alone (needs a holdout)",
     "estimated_f1": "F1 estimated from probabilities alone (needs a holdout)",
     "estimated_roc_auc": "ROC AUC estimated from probabilities alone (needs a holdout)",
+    "estimated_mae": "MAE estimated by a nanny model of the error (needs a holdout)",
+    "estimated_rmse": "RMSE estimated by a nanny model of the error (needs a holdout)",
 }
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {

@@ -22,10 +22,10 @@ PERCENTILES = (50, 95, 99)
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
 QUALITY_METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
-ESTIMATED_METRICS = tuple(f"estimated_{m}" for m in CLASSIFICATION_METRICS)
+ESTIMATED_METRICS = tuple(f"estimated_{m}" for m in (*CLASSIFICATION_METRICS, "mae", "rmse"))
 ESTIMATE_ASSUMPTIONS = (
     "only the inputs shifted: P(label | inputs) is what it was on the holdout",
-    "the calibrated probabilities were calibrated on the holdout",
+    "the scores were calibrated (or the nanny model trained) on the holdout",
     "the interval is the metric's spread over holdout chunks of this many rows",
 )
 _MEASURED = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
@@ -239,7 +239,8 @@ class EstimatedMetric:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A classifier's performance over the period estimated without labels (CBPE)."""
+    """Performance over the period estimated without labels: a classifier's by CBPE
+    (``method`` "cbpe"), a regressor's MAE and RMSE by direct loss estimation ("dle")."""
 
     method: str
     rows: int  # rows whose probabilities were counted

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from modelyard.monitoring.estimation import ScoreSketch, calibrate
+from modelyard.monitoring.loss_estimation import LossSums
 from modelyard.monitoring.sketch import (
     CategoryCounts,
     Counts,
@@ -157,6 +158,7 @@ class Window:
     errors: dict[str, int] = field(default_factory=dict)
     shadow: dict[str, ShadowStats] = field(default_factory=dict)  # answering version → stats
     scores: ScoreSketch | None = None  # calibrated probabilities (a holdout was given)
+    losses: LossSums | None = None  # a regressor's estimated losses (a holdout was given)
 
     @classmethod
     def empty(
@@ -172,7 +174,14 @@ class Window:
             for name, spec in profile.get("features", {}).items()
         }
         output = counts_for(output_spec) if output_spec is not None else None
-        return cls(profile, output_spec, features, output, scores=_empty_scores(profile))
+        return cls(
+            profile,
+            output_spec,
+            features,
+            output,
+            scores=_empty_scores(profile),
+            losses=_empty_losses(profile),
+        )
 
     def add_latencies(self, milliseconds: np.ndarray) -> None:
         _add_latencies(self.latency, milliseconds)
@@ -205,6 +214,8 @@ class Window:
             self.compared_with(primary).merge(stats)
         if self.scores is not None and other.scores is not None:
             self.scores.merge(other.scores)
+        if self.losses is not None and other.losses is not None:
+            self.losses.merge(other.losses)
 
     def percentile(self, q: float) -> float | None:
         """Latency percentile (ms) read from the histogram, interpolated in log space."""
@@ -237,6 +248,8 @@ class Window:
             data["shadow"] = {primary: s.to_json() for primary, s in self.shadow.items()}
         if self.scores is not None:
             data["scores"] = self.scores.to_json()
+        if self.losses is not None:
+            data["losses"] = self.losses.to_json()
         return data
 
     @classmethod
@@ -264,7 +277,16 @@ class Window:
                 if saved is not None
                 else counts_for(output_spec)
             )
-        window = cls(profile, output_spec, features, output, scores=_empty_scores(profile))
+        window = cls(
+            profile,
+            output_spec,
+            features,
+            output,
+            scores=_empty_scores(profile),
+            losses=_empty_losses(profile),
+        )
+        if window.losses is not None and data.get("losses") is not None:
+            window.losses = LossSums.from_json(data["losses"])
         stored_scores = data.get("scores")
         if window.scores is not None and stored_scores is not None:
             # a sketch that no longer fits the reference's classes is left out
@@ -296,6 +318,11 @@ def _empty_scores(profile: Mapping[str, Any]) -> ScoreSketch | None:
     if not estimation or estimation.get("kind") != "classification":
         return None
     return ScoreSketch.empty(len(estimation["classes"]))
+
+
+def _empty_losses(profile: Mapping[str, Any]) -> LossSums | None:
+    estimation = profile.get("estimation")
+    return LossSums() if estimation and estimation.get("kind") == "regression" else None
 
 
 def add_scores(window: Window, probabilities: np.ndarray) -> None:

@@ -11,7 +11,7 @@ import io
 import re
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,6 +47,7 @@ class Prepared:
     signature: Signature
     profile: dict[str, Any]
     reference: bytes | None  # a capped sample as Parquet
+    extra_files: Mapping[str, bytes] = field(default_factory=dict)  # e.g. a nanny model
 
 
 def prepare(
@@ -107,9 +108,10 @@ def prepare(
     reservoir_predictions = predictions if reservoir is head else _try_predict(adapter, reservoir)
     profile = build_profile(frame, signature, reservoir_predictions, bins)
     reference = _parquet(reservoir) if sample_rows > 0 else None
+    extra: dict[str, bytes] = {}
     if holdout is not None:
-        profile["estimation"] = estimation_reference(adapter, signature, holdout)
-    return Prepared(saved, signature, profile, reference)
+        profile["estimation"], extra = estimation_reference(adapter, signature, holdout)
+    return Prepared(saved, signature, profile, reference, extra)
 
 
 def warn_without_reference(ref: str) -> None:

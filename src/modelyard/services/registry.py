@@ -222,7 +222,7 @@ class Registry:
             declared=declared,
             holdout=holdout,
         )
-        contents = dict(saved.files)
+        contents = {**saved.files, **prepared.extra_files}
         if prepared.reference is not None:
             contents[REFERENCE_FILE] = prepared.reference
         hashes = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
