@@ -17,6 +17,7 @@ from modelyard.domain.conditions import parse_condition
 from modelyard.domain.signature import Signature
 from modelyard.errors import InvalidInput, NotFound
 from modelyard.monitoring.recorder import Recorder
+from modelyard.monitoring.report import render_html
 from modelyard.monitoring.summary import summarize
 from modelyard.runtime.events import PredictionEvent
 from modelyard.runtime.inputs import from_frame
@@ -97,6 +98,11 @@ def test_the_estimate_falls_when_the_inputs_move_towards_the_boundary(registered
     policy = parse_condition("estimated_f1<0.85 for 30m", allow_baseline=False, allow_hold=True)
     assert policy.hold == timedelta(minutes=30)
     assert reference.version == 1
+    # the report shows the estimate with its assumptions, and its chart over time
+    page = render_html(summary)
+    assert "Quality estimated without labels" in page
+    assert "CBPE on 1,200 rows" in page
+    assert "only the inputs shifted" in page
 
 
 def test_a_holdout_for_a_classifier_without_probabilities_is_refused(sqlite_yard: Yard) -> None:
