@@ -75,6 +75,9 @@ def test_the_estimated_accuracy_falls_without_any_label(tmp_path: Path) -> None:
             return value if value is not None and value < reference - 0.05 else None
 
         assert _wait_for(fallen), "the estimated accuracy never fell below the reference"
+        api = client.get("/api/endpoints/risk/monitor?since=1h")  # the admin API: same JSON
+        assert api.status_code == 200, api.text
+        assert api.json()["versions"][0]["estimated"]["method"] == "cbpe"
 
     status = run_cli(home, "monitor", "status", "risk", "--since", "1h", "--json")
     assert status.returncode == 0, status.stderr
