@@ -172,3 +172,10 @@ def test_holdout_labels_outside_the_classes_are_refused(sqlite_yard: Yard) -> No
     model = LogisticRegression().fit(X, y)
     with pytest.raises(InvalidInput, match="not among the classes"):
         sqlite_yard.register(model, "risk", holdout=(X, y.replace({1: 7})))
+
+
+def test_a_replaced_profile_keeps_the_holdouts_estimation(registered) -> None:
+    yard, _ = registered
+    kept = yard.registry.profile("risk@1")["estimation"]
+    yard.set_profile("risk@1", shifted_data(500, 0.0, 9)[0], replace=True, reason="fresh")
+    assert yard.registry.profile("risk@1")["estimation"] == kept

@@ -357,6 +357,10 @@ class Registry:
             bins=self.settings.profile_bins,
             sample_rows=self.settings.reference_sample_rows,
         )
+        if replace:  # the holdout's estimation reference is not the sample's to drop
+            kept = self.store.profile(version.name, version.version).get("estimation")
+            if kept is not None:
+                profile["estimation"] = kept
         hashes = [hashlib.sha256(rows).hexdigest()] if rows is not None else []
         with reserved(self.blobs, hashes) as token:
             stored = None
