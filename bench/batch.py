@@ -1,6 +1,7 @@
 """Batch scoring of a file: ``modelyard predict`` against plain pandas, in the same run.
 
-    .venv/bin/python bench/batch.py [--rows 1000000] [--runs 3] [--skip cli-parquet ...]
+    .venv/bin/python bench/batch.py [--rows 10000000] [--runs 3] [--skip cli-parquet ...]
+        [--only loop-parquet dask-parquet modelyard-parquet ...] [--workers 2]
 
 Data (``bench/_batch_data.py``, fixed seed, no downloads): a churn-like table of 14 columns
 (text id, 8 numeric features, 4 categorical ones, a free-text note with commas and quotes),
@@ -20,6 +21,14 @@ id, the predicted class and both class probabilities:
   process, timed from outside: interpreter start, imports, loading the skops file, the work.
 - ``cli-csv`` / ``cli-parquet``: the ``modelyard predict`` command as a child process,
   timed from outside: interpreter start, imports, loading the model from the yard, scoring.
+- ``loop-parquet``: a plain pandas loop over the Parquet file's batches (``--chunk-rows``):
+  ``to_pandas`` → ``predict_proba`` → append to one Parquet file.
+- ``dask-parquet``: ``score_dataset`` (``modelyard predict --engine dask``) on a LocalCluster
+  of ``--workers`` single-threaded processes (started untimed; the workers load the model
+  inside the timed work), ``--partition-rows`` per task (whole row groups: the files are
+  written with 100,000-row groups), a folder of Parquet parts out. Its peak RSS is given per
+  process: the client's, and each worker's (reset before the work). A worker's peak is
+  bounded by its partition and chunk, not by the file: compare two ``--rows``.
 
 Each peer first runs once unmeasured (``--warmup``): it fills the page cache with the input
 and lets Python cache the bytecode of what it imports. Then peers are interleaved, their
@@ -55,13 +64,18 @@ ROOT = BENCH.parent
 WORKER = BENCH / "_batch_worker.py"
 DATA = BENCH / ".data"
 RESULTS = BENCH / "results"
-FULL_ROWS = 1_000_000
-PEERS = tuple(
-    f"{kind}-{fmt}"
-    for fmt in ("csv", "parquet")
-    for kind in ("pandas", "script", "modelyard", "cli")
+FULL_ROWS = 10_000_000  # issue 17; RESULTS.md's earlier table is --rows 1000000
+PEERS = (
+    *(
+        f"{kind}-{fmt}"
+        for fmt in ("csv", "parquet")
+        for kind in ("pandas", "script", "modelyard", "cli")
+    ),
+    "loop-parquet",
+    "dask-parquet",
 )
-BASE = {"modelyard": "pandas", "cli": "script"}  # what each is compared with
+# what each is compared with
+BASE = {"modelyard": "pandas", "cli": "script", "loop": "pandas", "dask": "pandas"}
 TITLES = {
     "pandas-csv": "pandas: read_csv → predict_proba → to_csv",
     "modelyard-csv": "modelyard score_file, CSV → CSV",
@@ -71,9 +85,19 @@ TITLES = {
     "modelyard-parquet": "modelyard score_file, Parquet → Parquet",
     "script-parquet": "the same pandas code as a script (process, imports, model load)",
     "cli-parquet": "modelyard predict (CLI process), Parquet → Parquet",
+    "loop-parquet": "a plain pandas loop: batch → predict_proba → append, Parquet",
+    "dask-parquet": "modelyard --engine dask, LocalCluster, Parquet → Parquet parts",
 }
 WORKER_TIMEOUT = 1800
-METRICS = ("work_s", "cpu_s", "peak_work_mib", "rss_before_mib", "other_cpu_s", "load1")
+METRICS = (
+    "work_s",
+    "cpu_s",
+    "peak_work_mib",
+    "peak_worker_mib",
+    "rss_before_mib",
+    "other_cpu_s",
+    "load1",
+)
 
 
 def say(message: str) -> None:
@@ -84,12 +108,16 @@ class MeasurementError(RuntimeError):
     pass
 
 
-def measure(peer: str, data: Path, scratch: Path, index: int, chunk_rows: int) -> dict[str, Any]:
+def measure(
+    peer: str, data: Path, scratch: Path, index: int, args: argparse.Namespace
+) -> dict[str, Any]:
     fmt = peer.split("-")[1]
     result_file = scratch / f"{peer}-{index}.json"
     command = [sys.executable, str(WORKER), peer, "--data", str(data)]
-    command += ["--out-file", str(scratch / f"{peer}-{index}.{fmt}")]
-    command += ["--result", str(result_file), "--chunk-rows", str(chunk_rows)]
+    out = scratch / (f"{peer}-{index}" if peer.startswith("dask") else f"{peer}-{index}.{fmt}")
+    command += ["--out-file", str(out)]
+    command += ["--result", str(result_file), "--chunk-rows", str(args.chunk_rows)]
+    command += ["--workers", str(args.workers), "--partition-rows", str(args.partition_rows)]
     # Bytecode is cached as on any installed system (an environment that forbids writing it
     # makes every process compile its imports again: ~8 s of the CLI's run here).
     env = {
@@ -182,9 +210,9 @@ def ratios(summaries: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 def table(summaries: dict[str, dict[str, Any]], rows: int) -> str:
     lines = [
-        "| peer | seconds, median [range] | rows/s | CPU s | peak RSS MiB | ÷ pandas (time) "
-        "| other CPU s | runs |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| peer | seconds, median [range] | rows/s | CPU s | peak RSS MiB | peak per Dask "
+        "worker MiB | ÷ pandas (time) | other CPU s | runs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     ratio = ratios(summaries)
     for peer in PEERS:
@@ -196,6 +224,7 @@ def table(summaries: dict[str, dict[str, Any]], rows: int) -> str:
         lines.append(
             f"| {TITLES[peer]} | {fmt_range(s['work_s'], 2)} | {rows / median:,.0f} | "
             f"{fmt_range(s.get('cpu_s'), 1)} | {fmt_range(s.get('peak_work_mib'), 0)} | "
+            f"{fmt_range(s.get('peak_worker_mib'), 0) if 'peak_worker_mib' in s else '—'} | "
             f"{times} | {fmt_range(s.get('other_cpu_s'), 1)} | {s['runs']} |"
         )
     return "\n".join(lines)
@@ -203,11 +232,16 @@ def table(summaries: dict[str, dict[str, Any]], rows: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=FULL_ROWS, help="rows in the file (1M)")
+    parser.add_argument("--rows", type=int, default=FULL_ROWS, help="rows in the file (10M)")
     parser.add_argument("--runs", type=int, default=3, help="measured runs per peer (3)")
     parser.add_argument("--warmup", type=int, default=1, help="discarded runs per peer first")
     parser.add_argument("--chunk-rows", type=int, default=50_000, help="modelyard's chunk")
+    parser.add_argument("--workers", type=int, default=2, help="Dask LocalCluster workers (2)")
+    parser.add_argument(
+        "--partition-rows", type=int, default=1_000_000, help="Dask: rows per task (1M)"
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=PEERS, help="peers to leave out")
+    parser.add_argument("--only", nargs="*", default=[], choices=PEERS, help="run just these")
     parser.add_argument("--out", type=Path, default=None, help="where the JSON goes")
     args = parser.parse_args()
     if args.runs < 1 or args.rows < 1 or args.warmup < 0:
@@ -219,7 +253,7 @@ def main() -> int:
     say(f"machine: {machine()}; load average {os.getloadavg()}")
     data = DATA / f"batch-v{DATA_VERSION}-{args.rows}"
     files = ensure(data, args.rows, say)
-    order = [p for p in PEERS if p not in args.skip]
+    order = [p for p in PEERS if p not in args.skip and (not args.only or p in args.only)]
     runs: dict[str, list[dict[str, Any]]] = {p: [] for p in order}
     with tempfile.TemporaryDirectory(prefix="modelyard-batch-bench-") as tmp:
         schedule = [("warm-up", i) for i in range(args.warmup)]
@@ -228,13 +262,18 @@ def main() -> int:
             turn = order[index % len(order) :] + order[: index % len(order)]
             for peer in turn:
                 started = time.perf_counter()
-                result = measure(peer, data, Path(tmp), index, args.chunk_rows)
+                result = measure(peer, data, Path(tmp), index, args)
                 if kind == "run":
                     runs[peer].append(result)
                 say(
                     f"{kind} {index + 1} {peer:17} work {result['work_s']:7.2f} s  "
                     f"cpu {result['cpu_s']:6.1f} s  peak {result['peak_work_mib']:6.0f} MiB  "
-                    f"process {time.perf_counter() - started:5.1f} s  load1 {result['load1']:.2f}"
+                    + (
+                        f"workers {result['peak_worker_mib']:6.0f} MiB  "
+                        if "peak_worker_mib" in result
+                        else ""
+                    )
+                    + f"process {time.perf_counter() - started:5.1f} s  load1 {result['load1']:.2f}"
                     f"  other cpu {result['other_cpu_s']:.1f} s"
                 )
 
@@ -259,10 +298,12 @@ def main() -> int:
         "machine": machine(),
         "rows": args.rows,
         "chunk_rows": args.chunk_rows,
+        "dask_workers": args.workers,
+        "partition_rows": args.partition_rows,
         "data": {k: str(v.relative_to(ROOT)) for k, v in files.items()},
         "versions": {
             n: metadata.version(n)
-            for n in ("modelyard", "pandas", "pyarrow", "numpy", "scikit-learn")
+            for n in ("modelyard", "pandas", "pyarrow", "numpy", "scikit-learn", "distributed")
         },
         "order": "interleaved, rotated per run: " + ", ".join(order),
         "warmup_per_peer": args.warmup,

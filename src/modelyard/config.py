@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Largest request body accepted (413)."
     )
+    max_queued_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Decoded request rows waiting for a model, per server process: a memory "
+        "bound only (503 past it; an idle process takes any one request).",
+    )
     grpc_port: int | None = Field(
         default=None,
         ge=1,
@@ -107,6 +113,12 @@ class Settings(BaseSettings):
     dev: bool = Field(default=False, description="No API keys (only on a loopback address).")
     metrics_scope: Literal["open", "read"] = Field(
         default="open", description="Whether /metrics needs a key with the read scope."
+    )
+    metrics_dir: str | None = Field(
+        default=None,
+        description="Folder where the workers of one `serve --workers N` keep their metric "
+        "values for every scrape to merge; `serve` makes a fresh one per server and removes "
+        "it at exit (set by `serve`, not by hand).",
     )
     # Limits on callers (docs/security.md, "Limits on callers"); 0 turns each one off.
     key_rate_limit: float = Field(

@@ -84,9 +84,15 @@ class StoreUnavailable(YardError):
 
 
 class Overloaded(YardError):
-    """The endpoint's queue is full; the caller should retry later (HTTP 503)."""
+    """No room to answer in time; the caller should retry after ``retry_after`` seconds
+    (HTTP 503). ``limit`` names what refused it, for the refusal counter."""
 
     code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: int = 1, limit: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.limit = limit
 
 
 class TimedOut(YardError):

@@ -25,6 +25,10 @@ def test_each_command_writes_its_folder(cli: Invoke, tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         assert (out / first).is_file()
     assert (tmp_path / "compose" / "image" / "Dockerfile").is_file()
+    # the compose project provisions the rules and dashboards of `deploy monitoring`
+    for name in ("prometheus/rules.yml", "grafana/dashboards/modelyard-fleet.json"):
+        assert (tmp_path / "compose" / name).is_file(), name
+    assert "modelyard:8000" in (tmp_path / "compose" / "prometheus/prometheus.yml").read_text()
 
 
 def test_bake_copies_the_aliased_version(cli: Invoke, tmp_path: Path, logreg) -> None:

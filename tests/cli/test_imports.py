@@ -39,6 +39,8 @@ HEAVY = (
     "fsspec",  # imported when a blob is read or written; read commands read none
     "locust",  # `loadtest` only: importing it monkey-patches the interpreter with gevent
     "gevent",
+    "dask",  # the dask batch engine only, when it runs
+    "distributed",
 )
 PROBE = """
 import json, sys

@@ -168,11 +168,13 @@ def test_health_and_metrics(client: httpx.Client, cancer) -> None:
     metrics = client.get("/metrics").text
     for name in (
         "modelyard_requests_total",
-        "modelyard_request_duration_milliseconds_bucket",
+        "modelyard_request_duration_seconds_bucket",
         "modelyard_batch_rows_bucket",
         "modelyard_queue_rows",
         "modelyard_model_load_seconds",
         "modelyard_in_flight_requests",
+        "modelyard_process_resident_memory_bytes",
+        "modelyard_model_memory_bytes",
     ):
         assert name in metrics
     assert 'modelyard_requests_total{endpoint="churn-api",status="200",version="churn@1"}' in (

@@ -185,27 +185,35 @@ def test_bad_input_is_invalid_argument_naming_the_field(stub, client) -> None:
     assert "'plan'" in refused.value.message()
 
 
-def test_a_full_queue_is_unavailable(served: Server, cancer) -> None:
+def test_a_deadline_the_queued_work_cannot_meet_is_unavailable(served: Server, cancer) -> None:
     X, _ = cancer
     codes: list[object] = []
 
-    def call() -> None:
+    def call(metadata: dict[str, str] | None = None) -> None:
         client = client_lib.InferenceServerClient(served.grpc)  # type: ignore[attr-defined]
         tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
         tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
         try:
-            client.infer("slow-api", [tensor])
+            client.infer("slow-api", [tensor], headers=metadata)
             codes.append("OK")
         except InferenceServerException as exc:
             codes.append(exc.status())
 
-    threads = [threading.Thread(target=call) for _ in range(6)]
-    for thread in threads:
+    patient = [threading.Thread(target=call) for _ in range(2)]
+    for thread in patient:
         thread.start()
-    for thread in threads:
+    with served.client() as http:  # one in the model, one waiting
+        while http.get("/api/endpoints/slow-api").json()["queued_rows"] < 1:
+            time.sleep(0.02)
+    # In gRPC metadata as in an HTTP header: 1 ms, which no queued work can meet.
+    hurried = [
+        threading.Thread(target=call, args=({"x-modelyard-deadline-ms": "1"},)) for _ in range(4)
+    ]
+    for thread in hurried:
+        thread.start()
+    for thread in [*patient, *hurried]:
         thread.join(timeout=60)
-    assert "OK" in codes
-    assert "StatusCode.UNAVAILABLE" in codes
+    assert sorted(map(str, codes)) == ["OK", "OK", *["StatusCode.UNAVAILABLE"] * 4]
 
 
 def test_grpc_calls_are_counted_and_logged_like_http(served: Server, client) -> None:

@@ -43,7 +43,7 @@ def keyed(tmp_path_factory: pytest.TempPathFactory, logreg, cancer) -> Iterator[
     with Yard(home) as yard:
         yard.register(logreg, "churn", sample=cancer[0])
         yard.create_endpoint("churn-api", "churn@1")
-        yard.create_endpoint("small-api", "churn@1", limits=Limits(queue_rows=64))
+        yard.create_endpoint("small-api", "churn@1", limits=Limits(max_request_rows=64))
         yard.create_endpoint("capped-api", "churn@1", limits=Limits(max_request_rows=10))
         secrets = {
             name: yard.create_key(["predict"], **options)[1]  # type: ignore[arg-type]
@@ -120,9 +120,7 @@ def test_invalid_keys_are_throttled_per_client_before_any_lookup(keyed: Keyed, c
         assert client.post(predict, json=_row(X)).status_code == 401
 
 
-@pytest.mark.parametrize(
-    ("endpoint", "allowed"), [("small-api", 64), ("capped-api", 10), ("churn-api", 1024)]
-)
+@pytest.mark.parametrize(("endpoint", "allowed"), [("small-api", 64), ("capped-api", 10)])
 def test_more_rows_than_the_endpoint_takes_get_413_naming_the_limit(
     keyed: Keyed, cancer, endpoint: str, allowed: int
 ) -> None:
@@ -150,6 +148,18 @@ def test_more_rows_than_the_endpoint_takes_get_413_naming_the_limit(
         assert f"takes at most {allowed} per request" in message
         assert "max_request_rows" in message
     assert [r.status_code for r in accepted] == [200, 200]
+
+
+def test_without_a_row_cap_a_request_of_any_size_within_the_body_limit_is_taken(
+    keyed: Keyed, cancer
+) -> None:
+    many = cancer[0].sample(5_000, replace=True, random_state=0)
+    with keyed.client("rows", "192.0.2.31") as client:
+        answer = client.post(
+            "/v1/endpoints/churn-api/predict", json={"inputs": many.to_dict(orient="list")}
+        )
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["predictions"]) == 5_000
 
 
 def test_a_v2_client_at_its_json_settings_is_told_the_row_limit(keyed: Keyed, cancer) -> None:

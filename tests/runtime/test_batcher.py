@@ -14,7 +14,8 @@ from tests.integration.models_for_serving import HANG_VALUE, HangingClassifier
 from modelyard import Yard
 from modelyard.domain.endpoints import Limits
 from modelyard.errors import NotReady, Overloaded, TimedOut
-from modelyard.runtime.batcher import MicroBatcher
+from modelyard.runtime.admission import QueueMemory, row_bytes
+from modelyard.runtime.batcher import SLICE_SECONDS, MicroBatcher
 from modelyard.runtime.inputs import from_frame
 from modelyard.runtime.runner import MAX_STUCK, ModelRunner
 
@@ -64,20 +65,82 @@ def test_an_idle_request_runs_at_once(runner, cancer) -> None:
     assert asyncio.run(main()) < 0.5  # never waits out max_wait_ms when nothing else queues
 
 
-def test_a_full_queue_refuses_instead_of_waiting(runner, cancer) -> None:
-    batcher = MicroBatcher(runner, Limits(max_batch=1, queue_rows=3))
+def _submit_all(batcher: MicroBatcher, jobs, deadline: float | None = None) -> list[object]:
+    """Submit every job in one tick (none runs before the last is queued), then close."""
 
     async def main() -> list[object]:
         results = await asyncio.gather(
-            *(batcher.submit(_rows(runner, cancer, i)) for i in range(10)), return_exceptions=True
+            *(batcher.submit(job, deadline) for job in jobs), return_exceptions=True
         )
         await batcher.close()
         return results
 
-    results = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_requests_the_queued_work_cannot_answer_in_time_are_refused(runner, cancer) -> None:
+    runner.cost.seconds_per_row = 0.05  # injected: 4 rows fit in 200 ms
+    batcher = MicroBatcher(runner, Limits(max_batch=1, timeout_ms=200))
+    results = _submit_all(batcher, [_rows(runner, cancer, i) for i in range(10)])
     refused = [r for r in results if isinstance(r, Overloaded)]
-    assert refused
-    assert "queue full" in str(refused[0])
+    assert len(refused) == 6  # the 5th has 4 rows ahead: (4 + 1) × 50 ms > 200 ms
+    assert refused[0].retry_after == 1
+    assert "expected wait 250 ms (4 rows ahead at 50.000 ms per row)" in str(refused[0])
+    assert "deadline of 200 ms (the endpoint's timeout_ms)" in str(refused[0])
+
+
+def test_a_shorter_deadline_of_its_own_is_judged_and_a_longer_one_capped(runner, cancer) -> None:
+    runner.cost.seconds_per_row = 1.0  # injected
+    batcher = MicroBatcher(runner, Limits(timeout_ms=2_000))
+    jobs = [_rows(runner, cancer, 0), _rows(runner, cancer, 1, count=4)]
+    first, second = _submit_all(batcher, jobs, deadline=1.5)
+    assert not isinstance(first, Exception)  # nothing ahead: never refused
+    assert isinstance(second, Overloaded)
+    assert second.retry_after == 4  # 5 s expected against 1.5 s: back in 3.5 s
+    assert "exceeds this request's deadline of 1500 ms (the deadline it asked for)" in str(second)
+    batcher = MicroBatcher(runner, Limits(timeout_ms=2_000))
+    _, capped = _submit_all(batcher, jobs, deadline=60.0)
+    assert isinstance(capped, Overloaded)
+    assert "deadline of 2000 ms (the endpoint's timeout_ms)" in str(capped)
+
+
+def test_queued_bytes_are_bounded_but_an_idle_process_takes_any_request(runner, cancer) -> None:
+    big = _rows(runner, cancer, 0, count=100)
+    memory = QueueMemory(100 * row_bytes(runner.predictor.signature) // 2)
+    batcher = MicroBatcher(runner, Limits(), memory=memory)
+    first, second = _submit_all(batcher, [big, _rows(runner, cancer, 1)])
+    assert not isinstance(first, Exception)
+    assert isinstance(second, Overloaded)
+    assert "MODELYARD_MAX_QUEUED_BYTES" in str(second)
+    assert memory.used == 0  # all given back
+
+
+def test_a_large_request_runs_in_slices_and_small_ones_pass_between(runner, cancer, logreg) -> None:
+    runner.cost.seconds_per_row = SLICE_SECONDS / 32  # injected: slices of 32 rows at first
+    sizes: list[int] = []
+    batcher = MicroBatcher(runner, Limits(max_batch=16), on_batch=lambda n, _: sizes.append(n))
+    finished: list[str] = []
+
+    async def answer(name: str, columns):
+        output = await batcher.submit(columns)
+        finished.append(name)
+        return output
+
+    async def main():
+        outputs = await asyncio.gather(
+            answer("large", _rows(runner, cancer, 0, count=400)),
+            answer("small", _rows(runner, cancer, 400)),
+        )
+        await batcher.close()
+        return outputs
+
+    large, small = asyncio.run(main())
+    assert finished == ["small", "large"]
+    assert sizes[:2] == [32, 1]  # a slice of the large one, then the small one
+    assert sum(sizes) == 401
+    assert large.predictions.tolist() == logreg.predict(cancer[0].iloc[:400]).tolist()
+    assert large.probabilities.shape == (400, 2)
+    assert small.predictions.tolist() == logreg.predict(cancer[0].iloc[400:401]).tolist()
 
 
 def test_a_request_that_waits_too_long_times_out(runner, cancer) -> None:
@@ -96,7 +159,7 @@ def test_a_request_that_waits_too_long_times_out(runner, cancer) -> None:
 def test_timed_out_requests_leave_the_queue(runner, cancer) -> None:
     # The first batch waits behind the blocker; the five after it time out in the queue
     # (200 ms) before the first is taken as stuck (400 ms after it started).
-    batcher = MicroBatcher(runner, Limits(timeout_ms=200, queue_rows=10))
+    batcher = MicroBatcher(runner, Limits(timeout_ms=200))
     release = threading.Event()
     blocker = runner.executor.submit(release.wait, 5)
 

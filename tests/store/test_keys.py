@@ -77,4 +77,4 @@ def test_keys_and_endpoints_stored_before_the_limits_still_load(tmp_path: Path) 
         assert yard.stores.keys.authenticate("myk_old_secret") == key
         limits = yard.get_endpoint("churn-api").limits
     assert limits.max_request_rows is None
-    assert limits.request_rows == limits.queue_rows == 64
+    assert limits.queue_rows == 64

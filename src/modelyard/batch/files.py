@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -97,11 +97,21 @@ class Source:
             yield Chunk(frame, ids, table.num_rows)
 
 
-def open_source(path: Path, signature: Signature, id_column: str | None) -> Source:
-    """Open ``path`` (Parquet or CSV) to read the model's columns and the id column."""
-    fmt = table_format(path)
+def open_source(
+    path: Path | BinaryIO,
+    signature: Signature,
+    id_column: str | None,
+    *,
+    name: str | None = None,
+    row_groups: Sequence[int] | None = None,
+) -> Source:
+    """Open ``path`` (Parquet or CSV; a local file, or an open one named ``name``, as an
+    fsspec URL gives) to read the model's columns and the id column; of a Parquet file,
+    only ``row_groups`` when given (a partition of the Dask engine)."""
+    name = name or (path.name if isinstance(path, Path) else "input")
+    fmt = table_format(Path(name))
     if fmt == "parquet":
-        return _open_parquet(path, signature, id_column)
+        return _open_parquet(path, name, signature, id_column, row_groups)
     if fmt == "csv":
         if signature.has_tensors:
             shapes = ", ".join(
@@ -109,11 +119,11 @@ def open_source(path: Path, signature: Signature, id_column: str | None) -> Sour
                 for f in signature.inputs
             )
             raise InvalidInput(
-                f"{path.name}: the model takes tensors ({shapes}), which CSV cannot hold; "
+                f"{name}: the model takes tensors ({shapes}), which CSV cannot hold; "
                 "give a .parquet file with a list column per tensor (nested, or flat per row)"
             )
-        return _open_csv(path, signature, id_column)
-    raise InvalidInput(f"{path.name}: batch scoring reads .parquet or .csv")
+        return _open_csv(path, name, signature, id_column)
+    raise InvalidInput(f"{name}: batch scoring reads .parquet or .csv")
 
 
 def _needed(columns: Sequence[str], signature: Signature, id_column: str | None) -> list[str]:
@@ -123,22 +133,36 @@ def _needed(columns: Sequence[str], signature: Signature, id_column: str | None)
     return wanted
 
 
-def _open_parquet(path: Path, signature: Signature, id_column: str | None) -> Source:
+def _open_parquet(
+    path: Path | BinaryIO,
+    name: str,
+    signature: Signature,
+    id_column: str | None,
+    row_groups: Sequence[int] | None,
+) -> Source:
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(path)
         columns = list(parquet.schema_arrow.names)
         needed = _needed(columns, signature, id_column)
-        batches = parquet.iter_batches(batch_size=64 * 1024, columns=needed)
+        batches = parquet.iter_batches(batch_size=64 * 1024, columns=needed, row_groups=row_groups)
     except Exception as exc:  # pyarrow's own error types
-        raise InvalidInput(f"{path.name}: cannot read as parquet: {first_line(exc)}") from None
+        raise InvalidInput(f"{name}: cannot read as parquet: {first_line(exc)}") from None
     id_type = parquet.schema_arrow.field(id_column).type if id_column in columns else None
-    label = f"{path.name}: cannot read as parquet"
-    return Source(label, columns, parquet.metadata.num_rows, batches, id_type, text=False)
+    label = f"{name}: cannot read as parquet"
+    metadata = parquet.metadata
+    total = (
+        metadata.num_rows
+        if row_groups is None
+        else sum(metadata.row_group(i).num_rows for i in row_groups)
+    )
+    return Source(label, columns, total, batches, id_type, text=False)
 
 
-def _open_csv(path: Path, signature: Signature, id_column: str | None) -> Source:
+def _open_csv(
+    path: Path | BinaryIO, name: str, signature: Signature, id_column: str | None
+) -> Source:
     from pyarrow import csv
 
     read = csv.ReadOptions(block_size=BLOCK_BYTES)
@@ -149,11 +173,17 @@ def _open_csv(path: Path, signature: Signature, id_column: str | None) -> Source
             columns = list(csv.open_csv(path, read_options=read).schema.names)
         except pa.ArrowInvalid as exc:
             # A header with no line end at all ("a,b"): pyarrow cannot tell its width.
-            if "infer number of columns" not in str(exc) or path.stat().st_size > BLOCK_BYTES:
+            if (
+                "infer number of columns" not in str(exc)
+                or not isinstance(path, Path)
+                or path.stat().st_size > BLOCK_BYTES
+            ):
                 raise
             text = pa.py_buffer(path.read_bytes() + b"\n")
             columns = list(csv.open_csv(pa.BufferReader(text), read_options=read).schema.names)
             source = pa.BufferReader(text)
+        if not isinstance(path, Path):
+            path.seek(0)  # the first look read from the open file
         needed = _needed(columns, signature, id_column)
         convert = csv.ConvertOptions(
             include_columns=needed,
@@ -163,9 +193,9 @@ def _open_csv(path: Path, signature: Signature, id_column: str | None) -> Source
         )
         reader = csv.open_csv(source, read_options=read, convert_options=convert)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InvalidInput(f"{path.name}: cannot read as csv: {first_line(exc)}") from None
+        raise InvalidInput(f"{name}: cannot read as csv: {first_line(exc)}") from None
     id_type = pa.string() if id_column in columns else None
-    label = f"{path.name}: cannot read as csv"
+    label = f"{name}: cannot read as csv"
     return Source(label, columns, None, iter(reader), id_type, text=True)
 
 
@@ -273,8 +303,8 @@ class Writer:
     """Appends result tables to one Parquet or CSV file; every table gets the first's
     schema (a chunk whose types differ is cast, or refused with a clear error)."""
 
-    def __init__(self, path: Path, fmt: str) -> None:
-        self.path = path
+    def __init__(self, path: Path | BinaryIO, fmt: str) -> None:
+        self.path = path  # a file, or an open one (an fsspec URL's)
         self.fmt = fmt
         self._out: Any = None
         self._schema: pa.Schema | None = None

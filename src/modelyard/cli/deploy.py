@@ -55,13 +55,15 @@ def compose(ctx: typer.Context, out: Path = OutArgument, force: bool = ForceOpti
     """modelyard (server and controller), PostgreSQL, MinIO, Prometheus and Grafana with
     healthchecks; fill OUT/.env, then `docker compose up --build` in OUT."""
     from modelyard.deploy.compose import compose_files
-    from modelyard.deploy.container import context_files, filler
+    from modelyard.deploy.container import PORT, context_files, filler
     from modelyard.deploy.files import write_folder
     from modelyard.deploy.lock import environment_lock
+    from modelyard.deploy.observability import observability_files
 
     lock = environment_lock()
     image = {f"image/{path}": text for path, text in context_files(lock).items()}
-    files = {**compose_files(), **image}
+    monitoring = observability_files(targets=(f"modelyard:{PORT}",))
+    files = {**compose_files(monitoring), **image}
     write_folder(out, files, force=force, fill=filler(lock, None, under="image"))
     say(f"wrote {out}/compose.yaml; fill {out}/.env, then: docker compose up --build")
 
@@ -121,7 +123,9 @@ def kubernetes(
 
 
 def install(app: typer.Typer) -> None:
+    from modelyard.cli import deploy_monitoring
     from modelyard.cli.deploy_ci import ci
 
     deploy_app.command("ci")(ci)
+    deploy_monitoring.install(deploy_app)
     app.add_typer(deploy_app, name="deploy")

@@ -23,10 +23,15 @@ def endpoint_create(
     model: str = typer.Option(..., "--model", "-m", help="Model reference, e.g. churn@production."),
     max_batch: int = typer.Option(64, help="Most rows per model call."),
     max_wait_ms: float = typer.Option(2.0, help="Longest a request waits for batch company."),
-    queue_rows: int = typer.Option(1024, help="Rows allowed to wait; past it: 503."),
-    timeout_ms: float = typer.Option(30_000.0, help="Per-request timeout; past it: 504."),
+    queue_rows: int = typer.Option(
+        1024, help="Rows a shadow of it may have waiting; past it, copies are skipped."
+    ),
+    timeout_ms: float = typer.Option(
+        30_000.0,
+        help="Per-request deadline: 503 at once if the queued work cannot meet it, 504 past it.",
+    ),
     max_request_rows: int | None = typer.Option(
-        None, help="Most rows in one request; past it: 413. Default: --queue-rows."
+        None, help="Most rows in one request; past it: 413. Default: no cap but the body size."
     ),
     as_json: bool = JsonOption,
 ) -> None:
@@ -147,7 +152,8 @@ def endpoint_show(ctx: typer.Context, name: str, as_json: bool = JsonOption) -> 
     limits = endpoint.limits
     say(
         f"max batch {limits.max_batch}, max wait {limits.max_wait_ms:g} ms, queue "
-        f"{limits.queue_rows} rows, {limits.request_rows} rows per request, timeout "
+        f"{limits.queue_rows} rows (shadows), "
+        f"{limits.max_request_rows or 'any number of'} rows per request, timeout "
         f"{limits.timeout_ms:g} ms"
     )
     if replicas:

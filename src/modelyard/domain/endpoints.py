@@ -46,9 +46,11 @@ class Route:
 class Limits:
     """How one endpoint batches and sheds load.
 
-    ``max_request_rows`` caps the rows of one request; ``None`` (also what endpoints stored
-    before it existed load as) means the queue's size, so no single request is bigger than
-    the queue that bounds memory.
+    Requests are admitted by time, not rows: when the work queued ahead fits in their
+    deadline (``timeout_ms``, or less if the request asks). ``queue_rows`` bounds what a
+    *shadow* of this endpoint may have waiting before copies are skipped.
+    ``max_request_rows`` caps the rows of one request; ``None`` (also what endpoints
+    stored before it existed load as) means no cap but the body's size in bytes.
     """
 
     max_batch: int = 64
@@ -63,18 +65,7 @@ class Limits:
         _bounded("queue_rows", self.queue_rows, 1, 10_000_000, whole=True)
         _bounded("timeout_ms", self.timeout_ms, 1, 3_600_000)
         if self.max_request_rows is not None:
-            _bounded(
-                "max_request_rows (at most queue_rows)",
-                self.max_request_rows,
-                1,
-                self.queue_rows,
-                whole=True,
-            )
-
-    @property
-    def request_rows(self) -> int:
-        """The most rows one request may carry."""
-        return self.queue_rows if self.max_request_rows is None else self.max_request_rows
+            _bounded("max_request_rows", self.max_request_rows, 1, 10_000_000, whole=True)
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,17 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from modelyard.domain.monitor_results import MonitorSummary
-from modelyard.monitoring.recorder import Recorder
 
 log = logging.getLogger(__name__)
 MAX_CLASS_LABELS = 50  # a regression mistaken for classes must not explode the series
 
 
 class MonitorGauges(Collector):
-    def __init__(self, recorder: Recorder | None = None) -> None:
-        self.recorder = recorder
+    def __init__(self) -> None:
         self.summaries: dict[str, MonitorSummary] = {}
 
     def update(self, endpoint: str, summary: MonitorSummary) -> None:
@@ -51,7 +49,7 @@ class MonitorGauges(Collector):
             self.keep_only(set(names))
             await asyncio.sleep(seconds)
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         labels = ["endpoint", "version"]
         feature = GaugeMetricFamily(
             "modelyard_feature_drift",
@@ -65,6 +63,11 @@ class MonitorGauges(Collector):
         )
         share = GaugeMetricFamily(
             "modelyard_drift_share", "Share of judged features that drifted.", labels=labels
+        )
+        share_threshold = GaugeMetricFamily(
+            "modelyard_drift_share_threshold",
+            "The drift share at which the endpoint counts its data as drifted.",
+            labels=labels,
         )
         dataset = GaugeMetricFamily(
             "modelyard_dataset_drift",
@@ -110,6 +113,7 @@ class MonitorGauges(Collector):
                             output.add_metric([*key, test], value)
                     if drift.drift_share is not None:
                         share.add_metric(key, drift.drift_share)
+                        share_threshold.add_metric(key, drift.config.drift_share)
                         dataset.add_metric(key, 1.0 if drift.drifted else 0.0)
                 for metric, value in _numbers(version.quality.to_json()):
                     quality.add_metric([*key, metric], value)
@@ -124,18 +128,8 @@ class MonitorGauges(Collector):
                     lag.add_metric(key, fed.lag_seconds_p50)
                 if fed.coverage is not None:
                     coverage.add_metric(key, fed.coverage)
-        yield from (feature, output, share, dataset, quality, estimated, classes, lag, coverage)
-        if self.recorder is not None:
-            yield CounterMetricFamily(
-                "modelyard_monitor_dropped_rows",
-                "Prediction rows this process could not queue for the log.",
-                value=self.recorder.dropped_rows,
-            )
-            yield CounterMetricFamily(
-                "modelyard_monitor_flush_failures",
-                "Monitoring flushes that failed (retried at the next interval).",
-                value=self.recorder.flush_failures,
-            )
+        yield from (feature, output, share, share_threshold, dataset, quality, estimated)
+        yield from (classes, lag, coverage)
 
 
 def _numbers(values: Mapping[str, Any]) -> Iterator[tuple[str, float]]:

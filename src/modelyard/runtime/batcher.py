@@ -5,7 +5,13 @@ so batching adds no latency at low load. Under load, requests queue while the mo
 computes and the next batch takes everything queued (up to ``max_batch`` rows). Before a
 batch is closed the batcher yields to the event loop once, so requests whose bytes have
 already arrived can join; ``max_wait_ms`` bounds how long it keeps collecting that way.
-The queue is bounded in rows: past it, :class:`Overloaded` (HTTP 503) instead of latency.
+
+A request is admitted when the rows ahead of it and its own, at what a row has cost this
+version lately, fit in its deadline (runtime/admission.py); otherwise :class:`Overloaded`
+(HTTP 503) with the time to come back, instead of a wait that would end in a timeout.
+Queued rows are bounded in bytes per process, as a memory bound only. A request whose
+rows would hold the model longer than ``SLICE_SECONDS`` runs in slices taken in turn with
+the other queued requests, so one large request does not hold up every small one.
 
 A model call still running when the endpoint's timeout has passed twice over is taken as
 stuck (the runner's watchdog gives it up: its callers have had their 504 already), and the
@@ -21,21 +27,31 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from modelyard.domain.endpoints import Limits
 from modelyard.errors import NotReady, Overloaded, TimedOut
+from modelyard.runtime.admission import QueueMemory, judge, row_bytes
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import ModelRunner, Output
 
 log = logging.getLogger(__name__)
 
 BatchObserver = Callable[[int, float], None]  # (rows in the batch, seconds spent)
+SLICE_SECONDS = 0.02  # a large request runs in slices of about this much model time
+DEFAULT_QUEUE_BYTES = 256 * 1024 * 1024  # MODELYARD_MAX_QUEUED_BYTES's default
 
 
-@dataclass
+@dataclass(eq=False, slots=True)
 class _Job:
     columns: Columns
     future: asyncio.Future[Output]
+    nbytes: int
+    cap: int  # rows it runs in at a time: all of them, or a slice of a large one
     queued_at: float = field(default_factory=time.perf_counter)
+    taken: int = 0  # rows already handed to batches (a large job goes in slices)
+    piece: tuple[int, int] | None = None  # in the batch being run: these rows only
+    parts: list[Output] | None = None  # the answers to its slices so far
 
 
 class MicroBatcher:
@@ -45,16 +61,26 @@ class MicroBatcher:
         limits: Limits,
         on_batch: BatchObserver | None = None,
         crowded: Callable[[], bool] | None = None,
+        memory: QueueMemory | None = None,
     ) -> None:
         self.runner = runner
         self.limits = limits
-        self._stuck_after = 2 * limits.timeout_ms / 1000  # see runtime/runner.py
+        self.cost = runner.cost  # shared by every endpoint batching on this version
+        self.memory = memory or QueueMemory(DEFAULT_QUEUE_BYTES)
+        self._row_bytes = row_bytes(runner.predictor.signature)
+        self._timeout = limits.timeout_ms / 1000
+        self._stuck_after = 2 * self._timeout  # see runtime/runner.py
         self.on_batch = on_batch
         # Whether other requests are being received right now; when none are, yielding to
         # the loop for company would only add latency.
         self.crowded = crowded
         self._queue: deque[_Job] = deque()
         self._queued_rows = 0
+        # Rows the model runs before a request queued now: what is queued, counting at
+        # most one slice of each large job (the next comes after the newcomer), and the
+        # batch it is computing now.
+        self._ahead_rows = 0
+        self._running_rows = 0
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -63,7 +89,14 @@ class MicroBatcher:
     def queued_rows(self) -> int:
         return self._queued_rows
 
-    async def submit(self, columns: Columns) -> Output:
+    @property
+    def expected_wait(self) -> float:
+        """Seconds the rows queued and running here take at this version's cost per row."""
+        return self.cost.seconds_for(self._ahead_rows + self._running_rows)
+
+    async def submit(self, columns: Columns, deadline: float | None = None) -> Output:
+        """The answer to ``columns``, within ``deadline`` seconds (at most, and by default,
+        the endpoint's timeout), or :class:`Overloaded` at once when that cannot be."""
         if self._closed:
             raise Overloaded("this model version is shutting down")
         if not self.runner.ready:
@@ -71,31 +104,64 @@ class MicroBatcher:
                 f"{self.runner.predictor.ref} is not ready: {self.runner.stuck} model calls "
                 "have not returned"
             )
-        if self._queued_rows + columns.rows > self.limits.queue_rows and self._queue:
+        if deadline is None or deadline >= self._timeout:
+            deadline = self._timeout
+        rows = columns.rows
+        ahead = self._ahead_rows + self._running_rows
+        # judge()'s test, inline on the hot path; judge() itself words the refusal.
+        if ahead and (ahead + rows) * self.cost.seconds_per_row > deadline:
+            self._refuse(ahead, rows, deadline)
+        nbytes = rows * self._row_bytes
+        memory = self.memory
+        used = memory.used
+        if used and used + nbytes > memory.limit:
             raise Overloaded(
-                f"queue full ({self._queued_rows} rows waiting, limit {self.limits.queue_rows})"
+                f"queued requests hold {used} bytes; this one's {nbytes} more would "
+                f"pass MODELYARD_MAX_QUEUED_BYTES ({memory.limit})",
+                limit="queue_bytes",
             )
+        memory.used = used + nbytes
         loop = asyncio.get_running_loop()
-        job = _Job(columns, loop.create_future())
+        cap = rows if rows <= self.limits.max_batch else min(rows, self._slice_rows())
+        job = _Job(columns, loop.create_future(), nbytes, cap)
         self._queue.append(job)
-        self._queued_rows += columns.rows
+        self._queued_rows += rows
+        self._ahead_rows += cap
         self._ensure_running()
         assert self._wakeup is not None
         self._wakeup.set()
         try:
-            return await asyncio.wait_for(job.future, self.limits.timeout_ms / 1000)
+            return await asyncio.wait_for(job.future, deadline)
         except TimeoutError:
             self._forget(job)
             ref = self.runner.predictor.ref
-            raise TimedOut(f"no prediction within {self.limits.timeout_ms:g} ms ({ref})") from None
+            raise TimedOut(f"no prediction within {deadline * 1000:g} ms ({ref})") from None
+
+    def _refuse(self, ahead: int, rows: int, deadline: float) -> None:
+        per_row = self.cost.seconds_per_row
+        refusal = judge(ahead, rows, per_row, deadline)
+        assert refusal is not None
+        source = (
+            "the endpoint's timeout_ms"
+            if deadline == self._timeout
+            else "the deadline it asked for"
+        )
+        raise Overloaded(
+            refusal.message(ahead, per_row, source),
+            retry_after=refusal.retry_after,
+            limit="deadline",
+        )
 
     def _forget(self, job: _Job) -> None:
-        """A job given up on while still queued leaves the queue (and its row count)."""
+        """A job given up on while still queued leaves the queue (and its counts)."""
         try:
             self._queue.remove(job)
         except ValueError:
-            return  # already taken into a batch
-        self._queued_rows -= job.columns.rows
+            return  # already taken into a batch, whole or its last slice
+        left = job.columns.rows - job.taken
+        self._queued_rows -= left
+        self._ahead_rows -= min(left, job.cap)
+        self.memory.used -= job.nbytes
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -112,71 +178,117 @@ class MicroBatcher:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch = self._take()
+            limits = self.limits
+            batch, rows = self._take(limits.max_batch)
             try:
                 if (
-                    self._rows(batch) < self.limits.max_batch
-                    and self.limits.max_wait_ms > 0
+                    rows < limits.max_batch
+                    and limits.max_wait_ms > 0
                     and (self.crowded is None or self.crowded())
                 ):
-                    deadline = batch[0].queued_at + self.limits.max_wait_ms / 1000
+                    deadline = batch[0].queued_at + limits.max_wait_ms / 1000
                     await asyncio.sleep(0)  # let requests already received enqueue
                     if time.perf_counter() < deadline:
-                        batch.extend(self._take(self.limits.max_batch - self._rows(batch)))
-                batch = [job for job in batch if not job.future.done()]  # timed out meanwhile
-                if not batch:
+                        more, extra = self._take(limits.max_batch - rows, whole=True)
+                        batch.extend(more)
+                        rows += extra
+                kept = [job for job in batch if not job.future.done()]  # timed out meanwhile
+                if not kept:
                     continue
+                if len(kept) != len(batch):
+                    batch = kept
+                    rows = sum(_rows_of(job) for job in batch)
+                self._running_rows = rows
                 output = await self._compute(loop, batch)
             except Exception as exc:  # delivered to every caller of this batch; the loop goes on
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(exc)
                 continue
+            finally:
+                self._running_rows = 0
             self._deliver(batch, output)
 
     async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> Output:
-        columns = Columns.concat([job.columns for job in batch])
+        columns = Columns.concat(
+            [job.columns if job.piece is None else job.columns.slice(*job.piece) for job in batch]
+        )
         started = time.perf_counter()
+        seconds = 0.0
         try:
             call = self.runner.submit(columns, self._stuck_after)
-            return await asyncio.wrap_future(call, loop=loop)
+            output = await asyncio.wrap_future(call, loop=loop)
+            seconds = time.perf_counter() - started
+            self.cost.observe(columns.rows, output.seconds or seconds)
+            return output
         finally:
             if self.on_batch is not None:
                 try:
-                    self.on_batch(columns.rows, time.perf_counter() - started)
+                    self.on_batch(columns.rows, seconds or time.perf_counter() - started)
                 except Exception:  # an observer never breaks serving
                     log.exception("batch observer failed")
 
-    def _take(self, room: int | None = None) -> list[_Job]:
-        room = self.limits.max_batch if room is None else room
-        if room <= 0:
-            return []
+    def _take(self, room: int, whole: bool = False) -> tuple[list[_Job], int]:
+        """Jobs from the head of the queue, up to ``room`` rows, and their rows. A first
+        job bigger than the room runs alone; one bigger than a slice gives a slice and goes
+        to the back of the queue, so the requests behind it are served before its next
+        slice. ``whole``: only jobs that fit entirely (adding to a batch already taken)."""
         taken: list[_Job] = []
         rows = 0
-        while self._queue and (not taken or rows + self._queue[0].columns.rows <= room):
-            job = self._queue.popleft()
-            self._queued_rows -= job.columns.rows
+        queue = self._queue
+        while queue:
+            job = queue[0]
+            start = job.taken
+            left = job.columns.rows - start
+            if rows + left > room:
+                if taken or whole:
+                    break
+                size = job.cap
+                if left > size:
+                    queue.rotate(-1)
+                    job.taken = start + size
+                    job.piece = (start, start + size)
+                    self._queued_rows -= size
+                    self._ahead_rows += min(left - size, size) - size
+                    return [job], size
+            queue.popleft()
+            self._queued_rows -= left
+            self._ahead_rows -= min(left, job.cap)
+            self.memory.used -= job.nbytes
+            if start:  # the last slice of a large job
+                job.taken = start + left
+                job.piece = (start, start + left)
             taken.append(job)
-            rows += job.columns.rows
-        return taken
+            rows += left
+        return taken, rows
 
-    @staticmethod
-    def _rows(batch: list[_Job]) -> int:
-        return sum(job.columns.rows for job in batch)
+    def _slice_rows(self) -> int:
+        """Rows of about ``SLICE_SECONDS`` of model time (at least a full batch)."""
+        per_row = self.cost.seconds_per_row
+        rows = int(SLICE_SECONDS / per_row) if per_row > 0 else self.limits.max_batch
+        return max(self.limits.max_batch, rows)
 
     @staticmethod
     def _deliver(batch: list[_Job], output: Output) -> None:
-        start = 0
+        predictions = output.predictions
+        probabilities = output.probabilities
+        at = 0
         for job in batch:
-            end = start + job.columns.rows
-            if not job.future.done():
-                job.future.set_result(
-                    Output(
-                        output.predictions[start:end],
-                        None if output.probabilities is None else output.probabilities[start:end],
-                    )
-                )
-            start = end
+            piece = job.piece
+            end = at + (job.columns.rows if piece is None else piece[1] - piece[0])
+            part = Output(
+                predictions[at:end], None if probabilities is None else probabilities[at:end]
+            )
+            at = end
+            future = job.future
+            if future.done():
+                continue
+            if piece is None:
+                future.set_result(part)
+                continue
+            parts = job.parts = [*(job.parts or ()), part]
+            if piece[1] == job.columns.rows:
+                future.set_result(_joined(parts))
 
     async def close(self) -> None:
         """Finish what is queued, then stop."""
@@ -185,3 +297,20 @@ class MicroBatcher:
             self._wakeup.set()
         if self._task is not None:
             await self._task
+
+
+def _rows_of(job: _Job) -> int:
+    """The rows ``job`` has in the batch being run."""
+    piece = job.piece
+    return job.columns.rows if piece is None else piece[1] - piece[0]
+
+
+def _joined(parts: list[Output]) -> Output:
+    """A sliced job's answer: its slices' answers in order."""
+    probabilities = [p.probabilities for p in parts]
+    return Output(
+        np.concatenate([p.predictions for p in parts]),
+        None
+        if any(p is None for p in probabilities)
+        else np.concatenate([p for p in probabilities if p is not None]),
+    )

@@ -43,6 +43,17 @@ class Columns:
             arrays={n: np.concatenate([p.column(n) for p in parts]) for n in parts[0].names},
         )
 
+    def slice(self, start: int, stop: int) -> Columns:
+        """Rows ``start`` to ``stop`` (views, no copy)."""
+        if self.numbers is not None:
+            return Columns(self.names, stop - start, numbers=self.numbers[start:stop])
+        assert self.arrays is not None
+        return Columns(
+            self.names,
+            stop - start,
+            arrays={n: a[start:stop] for n, a in self.arrays.items()},
+        )
+
     def column(self, name: str) -> np.ndarray:
         if self.arrays is not None:
             return self.arrays[name]

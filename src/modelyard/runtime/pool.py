@@ -17,6 +17,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.signature import Signature
@@ -28,6 +29,7 @@ from modelyard.store.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
 WARM_ROWS = 8
+SEED_ROWS = 64  # rows of the timed call that seeds the cost per row (a multiple of WARM_ROWS)
 WARM_TIMEOUT_SECONDS = 300.0  # a model that cannot answer 8 rows in this long never will
 
 
@@ -37,6 +39,10 @@ class LoadedVersion:
     version: ModelVersion
     runner: ModelRunner
     load_seconds: float
+    # Resident memory the process gained while loading and warming it: the model's size in
+    # memory, roughly (loads running at the same time count each other's; freed memory
+    # that the allocator keeps is not given back). None where it cannot be read.
+    memory_bytes: int | None = None
     loaded_at: float = field(default_factory=time.time)
 
     # Read by every request: made once per loaded version.
@@ -48,6 +54,13 @@ class LoadedVersion:
     def classes(self) -> list[object]:
         """The classes as the response lists them (empty when the model has none)."""
         return list(self.signature.output.classes or ())
+
+
+def _resident_bytes() -> int | None:
+    try:
+        return int(psutil.Process().memory_info().rss)
+    except psutil.Error:
+        return None
 
 
 class ModelPool:
@@ -83,18 +96,26 @@ class ModelPool:
         return loaded
 
     async def _load(self, version: ModelVersion) -> LoadedVersion:
-        started = time.perf_counter()
+        started, before = time.perf_counter(), _resident_bytes()
         runner = await asyncio.to_thread(self._load_blocking, version)
-        seconds = time.perf_counter() - started
+        seconds, after = time.perf_counter() - started, _resident_bytes()
+        grown = None if before is None or after is None else max(0, after - before)
         log.info("loaded %s in %.2fs", version.ref, seconds)
-        return LoadedVersion(version.ref, version, runner, seconds)
+        return LoadedVersion(version.ref, version, runner, seconds, grown)
 
     def _load_blocking(self, version: ModelVersion) -> ModelRunner:
         predictor = load_version(version, self.artifacts)
         runner = ModelRunner(predictor, self.native_threads)
-        warm = runner.submit(self._warm_rows(version, predictor.signature))
+        rows = self._warm_rows(version, predictor.signature)
+        warm = runner.submit(rows)
         try:
             warm.result(timeout=WARM_TIMEOUT_SECONDS)
+            # Timed once warm (the first call pays one-time costs), on a full batch's worth
+            # of rows so a per-call cost is not taken for a per-row one: the cost per row
+            # admission starts from, until real batches refine it.
+            batch = Columns.concat([rows] * max(1, SEED_ROWS // max(1, rows.rows)))
+            seeded = runner.submit(batch).result(timeout=WARM_TIMEOUT_SECONDS)
+            runner.cost.seed(batch.rows, seeded.seconds)
         except TimeoutError:
             runner.abandon(warm, WARM_TIMEOUT_SECONDS)
             runner.close(wait=False)

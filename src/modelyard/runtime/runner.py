@@ -28,6 +28,7 @@ import numpy as np
 
 from modelyard.errors import ModelFailed, TimedOut, first_line
 from modelyard.flavors.base import Table
+from modelyard.runtime.admission import RowCost
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.predictor import Predictor
 from modelyard.runtime.threads import DaemonExecutor
@@ -41,6 +42,9 @@ MAX_STUCK = 4  # abandoned calls still running before a version stops taking req
 class Output:
     predictions: np.ndarray
     probabilities: np.ndarray | None
+    # Seconds the model thread spent on the batch (0 for a caller's share of one): what
+    # a row costs, free of how late the event loop saw the answer.
+    seconds: float = 0.0
 
 
 class ModelRunner:
@@ -50,6 +54,7 @@ class ModelRunner:
         # Looked up once per loaded version, not per batch.
         self._accepts_matrix = predictor.adapter.accepts_matrix
         self._predict = _predict_function(predictor)
+        self.cost = RowCost()  # what a row costs this version (admission, slicing)
         self.executor = self._new_thread()
         self._deadlines: dict[Future[Output], float] = {}  # call → seconds it may run
         self.abandoned = 0  # calls given up on since load
@@ -122,6 +127,7 @@ class ModelRunner:
 
     def run(self, columns: Columns) -> Output:
         """Predict a batch; call it in this model's executor thread, where the limits hold."""
+        started = time.perf_counter()
         rows: Table | None = columns.matrix() if self._accepts_matrix else None
         if rows is None:
             rows = columns.frame()
@@ -134,7 +140,7 @@ class ModelRunner:
                 f"{self.predictor.ref} returned {len(predictions)} predictions for "
                 f"{columns.rows} rows"
             )
-        return Output(predictions, probabilities)
+        return Output(predictions, probabilities, time.perf_counter() - started)
 
     def close(self, wait: bool = True) -> None:
         """Let the thread finish what it has (``wait``: and join it); a stuck call is never

@@ -35,8 +35,9 @@ from modelyard.domain.names import parse_ref
 from modelyard.domain.routing import bounds_of
 from modelyard.errors import NotFound, NotReady, StoreUnavailable, YardError, first_line
 from modelyard.runtime.active import ActiveEndpoint
-from modelyard.runtime.batcher import BatchObserver, MicroBatcher
-from modelyard.runtime.pool import ModelPool
+from modelyard.runtime.admission import QueueMemory
+from modelyard.runtime.batcher import DEFAULT_QUEUE_BYTES, BatchObserver, MicroBatcher
+from modelyard.runtime.pool import LoadedVersion, ModelPool
 from modelyard.runtime.threads import DeadlineCalls
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class EndpointTable:
         loaded_log: LoadedLog | None = None,
         store_timeout: float = 5.0,
         retry_seconds: float = 30.0,
+        memory: QueueMemory | None = None,
     ) -> None:
         self.yard = yard
         self.pool = pool
@@ -101,6 +103,7 @@ class EndpointTable:
         self.crowded = crowded
         self.loaded_log = loaded_log
         self.retry_seconds = retry_seconds
+        self.memory = memory or QueueMemory(DEFAULT_QUEUE_BYTES)  # shared by every batcher
         self._store = DeadlineCalls("store", timeout=store_timeout)
         self._active: dict[str, ActiveEndpoint] = {}
         self._known: set[str] = set()
@@ -122,6 +125,11 @@ class EndpointTable:
         self._reported_at = 0.0
 
     # -- reading (hot path) ---------------------------------------------------------------
+
+    def _batcher(
+        self, loaded: LoadedVersion, endpoint: Endpoint, observer: BatchObserver | None
+    ) -> MicroBatcher:
+        return MicroBatcher(loaded.runner, endpoint.limits, observer, self.crowded, self.memory)
 
     def get(self, name: str) -> ActiveEndpoint:
         active = self._active.get(name)
@@ -299,7 +307,7 @@ class EndpointTable:
                     continue
                 loaded = await self.pool.acquire(version)
                 observer = self.observer(endpoint.name, loaded.ref) if self.observer else None
-                batcher = MicroBatcher(loaded.runner, endpoint.limits, observer, self.crowded)
+                batcher = self._batcher(loaded, endpoint, observer)
                 variants.append(ActiveEndpoint(endpoint, loaded, batcher))
         except Exception as exc:  # keep serving what was serving, whatever went wrong
             message = first_line(exc)
@@ -371,7 +379,7 @@ class EndpointTable:
             )
             return None
         observer = self.observer(endpoint.name, loaded.ref) if self.observer else None
-        batcher = MicroBatcher(loaded.runner, endpoint.limits, observer, self.crowded)
+        batcher = self._batcher(loaded, endpoint, observer)
         return ActiveEndpoint(endpoint, loaded, batcher)
 
     async def _load_shadows(
@@ -395,7 +403,7 @@ class EndpointTable:
                     loaded = await self.pool.acquire(version)
                     label = shadow_label(loaded.ref)
                     observer = self.observer(endpoint.name, label) if self.observer else None
-                    batcher = MicroBatcher(loaded.runner, endpoint.limits, observer, self.crowded)
+                    batcher = self._batcher(loaded, endpoint, observer)
                 shadows.append(ActiveEndpoint(endpoint, loaded, batcher, mirrored=route.weight))
             except Exception as exc:  # the answering versions serve on without it
                 problems[route.model] = first_line(exc)

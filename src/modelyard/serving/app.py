@@ -36,6 +36,7 @@ from modelyard.monitoring.prometheus import MonitorGauges
 from modelyard.monitoring.recorder import Recorder
 from modelyard.monitoring.summary import summarize_recent
 from modelyard.packages import package_version
+from modelyard.runtime.admission import QueueMemory
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
 from modelyard.runtime.threads import DeadlineCalls
@@ -80,7 +81,7 @@ def create_app(
     stores = services.stores
     threads = settings.native_threads or max(1, os.cpu_count() or 1)
     pool = ModelPool(stores.artifacts, threads, settings.swap_grace_seconds)
-    metrics = Metrics(CollectorRegistry(auto_describe=True))
+    metrics = Metrics(CollectorRegistry(auto_describe=True), settings.metrics_dir)
     receiving = Receiving()
     table = EndpointTable(
         TableReads(services.registry, services.traffic, services.monitor, services.admin),
@@ -91,6 +92,7 @@ def create_app(
         loaded_log=stores.status,
         store_timeout=settings.store_timeout_seconds,
         retry_seconds=settings.load_retry_seconds,
+        memory=QueueMemory(settings.max_queued_bytes),
     )
     # Request paths reach the store through calls with a deadline, on threads of their own
     # (key checks apart from the rest, so slow admin reads cannot delay predictions).
@@ -104,7 +106,6 @@ def create_app(
         stale_seconds=settings.key_stale_seconds,
         store_down=lambda: table.store_down_since is not None,
     )
-    metrics.watch(table)
     recorder = (
         Recorder(
             services.monitor,
@@ -116,8 +117,9 @@ def create_app(
         else None
     )
     mirror = Mirror(metrics.shadow, recorder)
-    gauges = MonitorGauges(recorder)
-    metrics.registry.register(gauges)
+    metrics.watch(table, recorder)
+    gauges = MonitorGauges()
+    metrics.read_at_scrape(gauges)  # from the store: every worker reports the same
 
     def monitor_summary(
         name: str, period: timedelta, histograms: bool = False, timeline: bool = True
@@ -148,6 +150,11 @@ def create_app(
                 plane, settings.drain_seconds, settings.shutdown_seconds, last_words, stop_grpc
             )
         await table.start()
+        sampling = (
+            asyncio.get_running_loop().create_task(metrics.keep_sampling())
+            if metrics.shared_dir is not None
+            else None
+        )
         if grpc_server is not None:
             await grpc_server.start()
         refreshing = None
@@ -169,10 +176,11 @@ def create_app(
             plane.draining = True
             if grpc_server is not None:  # (HTTP has stopped taking requests by now)
                 await grpc_server.stop(grace)
-            if refreshing is not None:
-                refreshing.cancel()
-                with suppress(asyncio.CancelledError):
-                    await refreshing
+            for task in (refreshing, sampling):
+                if task is not None:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
             await table.close()  # in-flight requests finish, and are recorded ...
             await mirror.drain()  # (mirrored ones too)
             try:
@@ -184,6 +192,7 @@ def create_app(
                 for calls in (key_calls, store_calls, long_calls):
                     calls.close()
                 services.close()
+                metrics.leave()
 
     app = FastAPI(
         title="modelyard",

@@ -137,9 +137,14 @@ class DataPlane:
         return self.table.get(name)
 
     async def infer(
-        self, active: ActiveEndpoint, columns: Columns, routing_key: str | None = None
+        self,
+        active: ActiveEndpoint,
+        columns: Columns,
+        routing_key: str | None = None,
+        deadline: float | None = None,
     ) -> Served:
-        return await self.inference.infer(active, columns, routing_key)
+        """``deadline``: seconds the caller gives it (at most the endpoint's timeout)."""
+        return await self.inference.infer(active, columns, routing_key, deadline)
 
     @property
     def observer(self) -> PredictionObserver | None:
@@ -182,7 +187,7 @@ class DataPlane:
         latency = self._latency.get(label)
         if latency is None:
             latency = self._latency[label] = self.metrics.latency.labels(label)
-        latency.observe((time.perf_counter() - started) * 1000)
+        latency.observe(time.perf_counter() - started)
 
 
 def plane_of(request: Request) -> DataPlane:

@@ -21,7 +21,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Scope
 
-from modelyard.errors import SchemaMismatch, YardError
+from modelyard.errors import Overloaded, SchemaMismatch, YardError
 from modelyard.serving.context import request_id
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,8 @@ def respond_to_error(scope: Scope, exc: Exception) -> Response:
     """Any exception raised while handling a request → the JSON error response."""
     if isinstance(exc, YardError):
         retry = exc.code in ("overloaded", "not_ready", "unavailable")
-        headers = {"Retry-After": "1"} if retry else {}
+        after = exc.retry_after if isinstance(exc, Overloaded) else 1
+        headers = {"Retry-After": str(after)} if retry else {}
         if exc.served_by:  # the version that failed: its error rate, not the primary's
             headers["X-Modelyard-Version"] = exc.served_by
         problems = exc.problems if isinstance(exc, SchemaMismatch) else None

@@ -11,7 +11,7 @@ import numpy as np
 from prometheus_client import Counter
 
 from modelyard.domain.signature import Signature
-from modelyard.errors import ModelFailed, YardError
+from modelyard.errors import ModelFailed, Overloaded, YardError
 from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.events import PredictionEvent, PredictionObserver
 from modelyard.runtime.inputs import Columns
@@ -42,7 +42,11 @@ class Inference:
         self._rows: dict[tuple[str, str], Counter] = {}
 
     async def infer(
-        self, active: ActiveEndpoint, columns: Columns, routing_key: str | None = None
+        self,
+        active: ActiveEndpoint,
+        columns: Columns,
+        routing_key: str | None = None,
+        deadline: float | None = None,
     ) -> Served:
         """Queue rows on the route's batcher; requests and latency are counted by the
         caller. Once the answer exists, the request is copied to the route's shadows
@@ -52,9 +56,11 @@ class Inference:
         in_flight = self.metrics.in_flight
         in_flight.inc()
         try:
-            output = await active.batcher.submit(columns)
+            output = await active.batcher.submit(columns, deadline)
             _check_finite(output, ref)
         except YardError as exc:
+            if isinstance(exc, Overloaded) and exc.limit is not None:
+                REFUSALS.add(exc.limit)
             # Which route failed goes with the error, so a canary's failures count against
             # the canary (and can abort it), not against the endpoint's primary version.
             exc.served_by = ref
@@ -100,17 +106,19 @@ def decode_for(
 ) -> Columns:
     """Decode against the picked route's signature; a refusal names that route's version
     (a candidate with a stricter signature must not charge its 422s to the primary).
-    A request over the endpoint's row cap is refused first, before any row is decoded."""
-    limit = active.endpoint.limits.request_rows
-    rows = count_rows(payload)
-    if rows > limit:
-        REFUSALS.add("request_rows")
-        raise HttpError(
-            413,
-            "too_many_rows",
-            f"{rows} rows in one request; endpoint {active.endpoint.name!r} takes at most "
-            f"{limit} per request (its limit max_request_rows, which defaults to queue_rows)",
-        )
+    A request over the endpoint's row cap, if it has one, is refused first, before any
+    row is decoded."""
+    limit = active.endpoint.limits.max_request_rows
+    if limit is not None:
+        rows = count_rows(payload)
+        if rows > limit:
+            REFUSALS.add("request_rows")
+            raise HttpError(
+                413,
+                "too_many_rows",
+                f"{rows} rows in one request; endpoint {active.endpoint.name!r} takes at "
+                f"most {limit} per request (its limit max_request_rows)",
+            )
     try:
         return decode(signature, payload)
     except YardError as exc:

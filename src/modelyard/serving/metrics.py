@@ -1,43 +1,78 @@
-"""Prometheus metrics on an injected registry (never the global one)."""
+"""Prometheus metrics on an injected registry (never the global one), right with N workers.
+
+With ``serve --workers N`` each worker is a process of its own and a scrape reaches one of
+them, so the values live in prometheus_client's multiprocess files (a private folder the
+``serve`` parent makes, ``Settings.metrics_dir``) and every scrape merges them: counters
+and histograms are summed over the workers, each gauge merges by the rule its
+``multiprocess_mode`` names (docs/observability.md lists them). Values a worker only knows
+by looking (queue depth, what is loaded) are written into gauges by ``TableSamples``, every
+second and before each scrape. Values the store gives every worker alike (drift, quality)
+and the processes' resources are read at scrape time by whichever worker answers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import logging
+import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    values,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from modelyard.monitoring.recorder import Recorder
 from modelyard.runtime.batcher import BatchObserver
 from modelyard.runtime.table import EndpointTable
-from modelyard.serving.refusals import REFUSALS, Refusals
+from modelyard.serving.metric_samples import TableSamples
+from modelyard.serving.process_metrics import ProcessResources, live_workers
 
-LATENCY_BUCKETS_MS = (
+log = logging.getLogger(__name__)
+SAMPLE_SECONDS = 1.0  # how stale another worker's gauges may be at a scrape
+LATENCY_BUCKETS_SECONDS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
     0.5,
-    1,
-    2,
-    3,
-    5,
-    7.5,
-    10,
-    15,
-    25,
-    50,
-    75,
-    100,
-    250,
-    500,
-    1000,
-    2500,
-    5000,
-    10000,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
+def shared_mode(metrics_dir: str | None) -> str | None:
+    """The folder to merge from, when this process writes its values there (which
+    prometheus_client decides once, when it is first imported)."""
+    if metrics_dir is None:
+        return None
+    if not getattr(values.ValueClass, "_multiprocess", False):
+        log.warning("metrics_dir %s ignored: PROMETHEUS_MULTIPROC_DIR was not set", metrics_dir)
+        return None
+    return metrics_dir
+
+
 class Metrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, metrics_dir: str | None = None) -> None:
         self.registry = registry
+        self.shared_dir = shared_mode(metrics_dir)
         self.requests = Counter(
             "modelyard_requests",
             "Inference requests by endpoint, version and HTTP status.",
@@ -45,10 +80,10 @@ class Metrics:
             registry=registry,
         )
         self.latency = Histogram(
-            "modelyard_request_duration_milliseconds",
-            "Inference request latency (ms).",
+            "modelyard_request_duration_seconds",
+            "Inference request latency, from the first byte read to the answer.",
             ["endpoint"],
-            buckets=LATENCY_BUCKETS_MS,
+            buckets=LATENCY_BUCKETS_SECONDS,
             registry=registry,
         )
         self.rows = Counter(
@@ -64,31 +99,71 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=registry,
         )
-        self.batch_ms = Histogram(
-            "modelyard_batch_duration_milliseconds",
-            "Model call time per batch (ms).",
+        self.batch_seconds = Histogram(
+            "modelyard_batch_duration_seconds",
+            "Model call time per batch.",
             ["endpoint", "version"],
-            buckets=LATENCY_BUCKETS_MS,
+            buckets=LATENCY_BUCKETS_SECONDS,
             registry=registry,
         )
         self.in_flight = Gauge(
-            "modelyard_in_flight_requests", "Requests being handled.", registry=registry
+            "modelyard_in_flight_requests",
+            "Requests being handled (summed over the workers).",
+            registry=registry,
+            multiprocess_mode="livesum",
         )
         self.shadow = ShadowMetrics(registry)
-        registry.register(_RefusalCollector(REFUSALS))
+        self.samples = TableSamples(registry)
+        self._at_scrape: list[Collector] = []
+        self.read_at_scrape(ProcessResources(lambda: live_workers(self.shared_dir)))
 
     def observer(self, endpoint: str, version: str) -> BatchObserver:
         rows = self.batch_rows.labels(endpoint, version)
-        duration = self.batch_ms.labels(endpoint, version)
+        duration = self.batch_seconds.labels(endpoint, version)
 
         def observe(batch_rows: int, seconds: float) -> None:
             rows.observe(batch_rows)
-            duration.observe(seconds * 1000)
+            duration.observe(seconds)
 
         return observe
 
-    def watch(self, table: EndpointTable) -> None:
-        self.registry.register(_TableCollector(table))
+    def watch(self, table: EndpointTable, recorder: Recorder | None = None) -> None:
+        self.samples.watch(table, recorder)
+
+    def read_at_scrape(self, collector: Collector) -> None:
+        """A collector every worker answers alike (read from the shared store, or about
+        every worker): asked by whichever worker serves the scrape, never merged."""
+        self._at_scrape.append(collector)
+        if self.shared_dir is None:
+            self.registry.register(collector)
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this worker's samples taken now, merged with every
+        other worker's when there are several."""
+        self.samples.take()
+        if self.shared_dir is None:
+            return generate_latest(self.registry)
+        live_workers(self.shared_dir)  # marks dead workers dead before their files are read
+        merged = CollectorRegistry(auto_describe=False)
+        MultiProcessCollector(merged, self.shared_dir)  # type: ignore[no-untyped-call]
+        for collector in self._at_scrape:
+            merged.register(collector)
+        return generate_latest(merged)
+
+    async def keep_sampling(self, seconds: float = SAMPLE_SECONDS) -> None:
+        """Write this worker's samples every ``seconds`` (only needed with workers: a
+        scrape another worker answers sees them)."""
+        while True:
+            self.samples.take()
+            await asyncio.sleep(seconds)
+
+    def leave(self) -> None:
+        """This worker stops: its live gauges (queue depth, in-flight) leave the merge;
+        its counters stay in it, so totals do not drop."""
+        if self.shared_dir is not None:
+            from prometheus_client.multiprocess import mark_process_dead
+
+            mark_process_dead(os.getpid(), self.shared_dir)  # type: ignore[no-untyped-call]
 
 
 class ShadowMetrics:
@@ -111,110 +186,9 @@ class ShadowMetrics:
         self.errors = counter("errors", "Mirrored rows the shadow failed on (raised, timed out).")
         self.skipped = counter("skipped", "Rows not mirrored because the shadow's queue was full.")
         self.latency = Histogram(
-            "modelyard_shadow_duration_milliseconds",
-            "Shadow latency (queue + model) of mirrored requests (ms).",
+            "modelyard_shadow_duration_seconds",
+            "Shadow latency (queue + model) of mirrored requests.",
             labels,
-            buckets=LATENCY_BUCKETS_MS,
+            buckets=LATENCY_BUCKETS_SECONDS,
             registry=registry,
         )
-
-
-class _TableCollector(Collector):
-    """Values read from the live table at scrape time: queue depth, loaded models."""
-
-    def __init__(self, table: EndpointTable) -> None:
-        self.table = table
-
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        queue = GaugeMetricFamily(
-            "modelyard_queue_rows",
-            "Rows waiting in an endpoint's queue.",
-            labels=["endpoint", "version"],
-        )
-        serving = GaugeMetricFamily(
-            "modelyard_endpoint_serving",
-            "1 for the version an endpoint routes to.",
-            labels=["endpoint", "version"],
-        )
-        for name, active in self.table.active.items():
-            for variant in active.every:
-                queue.add_metric([name, variant.loaded.ref], variant.batcher.queued_rows)
-                serving.add_metric([name, variant.loaded.ref], 1)
-        load = GaugeMetricFamily(
-            "modelyard_model_load_seconds",
-            "Seconds it took to load, verify and warm a version.",
-            labels=["version"],
-        )
-        for ref, loaded in self.table.pool.loaded.items():
-            load.add_metric([ref], loaded.load_seconds)
-        errors = GaugeMetricFamily(
-            "modelyard_endpoint_load_failed",
-            "1 when the newest version of an endpoint failed to load.",
-            labels=["endpoint"],
-        )
-        for name in self.table.errors:
-            errors.add_metric([name], 1)
-        shadow_queue = GaugeMetricFamily(
-            "modelyard_shadow_queue_rows",
-            "Rows waiting in a shadow's queue.",
-            labels=["endpoint", "shadow"],
-        )
-        for name, active in self.table.active.items():
-            for shadow in active.shadows:
-                shadow_queue.add_metric([name, shadow.loaded.ref], shadow.batcher.queued_rows)
-        shadow_failed = GaugeMetricFamily(
-            "modelyard_shadow_load_failed",
-            "1 for a shadow route left out because it could not load.",
-            labels=["endpoint", "route"],
-        )
-        for name, problems in self.table.shadow_errors.items():
-            for route in problems:
-                shadow_failed.add_metric([name, route], 1)
-        fallback = GaugeMetricFamily(
-            "modelyard_endpoint_fallback",
-            "1 when an endpoint serves an earlier version because the one it names cannot load.",
-            labels=["endpoint", "version"],
-        )
-        for name, chosen in self.table.fallbacks.items():
-            fallback.add_metric([name, chosen.serving], 1)
-        nothing = GaugeMetricFamily(
-            "modelyard_endpoints_serving_nothing",
-            "Endpoints this process knows and has no version loaded for.",
-        )
-        nothing.add_metric([], len(self.table.serving_nothing))
-        abandoned = CounterMetricFamily(
-            "modelyard_model_calls_abandoned",
-            "Model calls given up on as stuck (their thread abandoned, a fresh one serving).",
-            labels=["version"],
-        )
-        stuck = GaugeMetricFamily(
-            "modelyard_model_calls_stuck",
-            "Abandoned model calls that have not returned yet.",
-            labels=["version"],
-        )
-        for ref, loaded in self.table.pool.loaded.items():
-            abandoned.add_metric([ref], loaded.runner.abandoned)
-            stuck.add_metric([ref], loaded.runner.stuck)
-        store = GaugeMetricFamily(
-            "modelyard_store_up", "1 while the store answers this process's polls, else 0."
-        )
-        store.add_metric([], 0 if self.table.store_down_since is not None else 1)
-        yield from (queue, serving, load, errors, shadow_queue, shadow_failed)
-        yield from (fallback, nothing, abandoned, stuck, store)
-
-
-class _RefusalCollector(Collector):
-    """Refusals by the limits on callers; ``limit`` takes a fixed set of values."""
-
-    def __init__(self, refusals: Refusals) -> None:
-        self.refusals = refusals
-
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        family = CounterMetricFamily(
-            "modelyard_refused",
-            "Requests and connections refused by a limit on callers (docs/security.md).",
-            labels=["limit"],
-        )
-        for limit, count in self.refusals.counts.items():
-            family.add_metric([limit], count)
-        yield family

@@ -15,6 +15,8 @@ LIMITS = (
     "header_timeout",  # request headers that did not arrive in time (408 or close)
     "body_timeout",  # a request body that did not arrive in time (408 or close)
     "connections",  # a connection past the cap (503 and close)
+    "deadline",  # more work queued than the request's deadline allows (503)
+    "queue_bytes",  # queued rows past MODELYARD_MAX_QUEUED_BYTES (503)
 )
 
 

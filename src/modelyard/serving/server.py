@@ -7,8 +7,10 @@ import ipaddress
 import logging
 import os
 import resource
+import shutil
 import signal
 import socket
+import tempfile
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -59,11 +61,15 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         settings = settings.model_copy(
             update={"native_threads": max(1, (os.cpu_count() or 1) // workers)}
         )
+    shared_metrics = _share_metrics(workers)
+    settings = settings.model_copy(update={"metrics_dir": shared_metrics})
     # Workers are separate processes that build their own app from MODELYARD_* settings, so
     # the settings this process resolved are handed down through the environment.
     for name, value in settings.model_dump().items():
         if value is not None:
             os.environ[f"MODELYARD_{name.upper()}"] = str(value)
+        else:
+            os.environ.pop(f"MODELYARD_{name.upper()}", None)
     # uvicorn re-raises the signal that stopped it once it has shut down cleanly; with this
     # handler in place, a drained SIGTERM ends the process with status 0, not -15.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -75,6 +81,20 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
             controller, services = controlling
             controller.stop()
             services.close()
+        if shared_metrics is not None:
+            shutil.rmtree(shared_metrics, ignore_errors=True)
+
+
+def _share_metrics(workers: int) -> str | None:
+    """With several workers, a fresh private folder for their metric values (each worker's
+    prometheus_client writes there, every scrape merges it: serving/metrics.py); removed
+    when the server stops. One worker keeps its values in memory."""
+    if workers == 1:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return None
+    folder = tempfile.mkdtemp(prefix="modelyard-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # read by prometheus_client in workers
+    return folder
 
 
 def graceful_seconds(settings: Settings) -> int:

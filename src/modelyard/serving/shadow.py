@@ -135,7 +135,7 @@ class Mirror:
         m.abs_diff.labels(*labels).inc(comparison.abs_diff)
         m.proba_rows.labels(*labels).inc(comparison.proba_rows)
         m.proba_abs_diff.labels(*labels).inc(comparison.proba_abs_diff)
-        m.latency.labels(*labels).observe(latency_ms)
+        m.latency.labels(*labels).observe(latency_ms / 1000)
         if self.observer is None:
             return
         now = time.time()

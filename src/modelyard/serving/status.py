@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
 from modelyard.domain.jsonable import plain
@@ -69,9 +69,7 @@ async def ready(request: Request) -> Response:
 @router.get("/metrics", dependencies=[Depends(require(METRICS))], tags=["health"])
 async def metrics(request: Request) -> Response:
     """Prometheus exposition."""
-    return Response(
-        generate_latest(plane_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST
-    )
+    return Response(plane_of(request).metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/api/endpoints", dependencies=[Depends(require("read"))], tags=["admin"])

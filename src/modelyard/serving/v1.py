@@ -14,6 +14,7 @@ from modelyard.runtime.inputs import Columns, from_columns, from_records
 from modelyard.serving.auth import require
 from modelyard.serving.body import read_json
 from modelyard.serving.dataplane import DataPlane, plane_of
+from modelyard.serving.deadline import deadline_of
 from modelyard.serving.inference import decode_for
 from modelyard.serving.routing import pick_route, without_field
 
@@ -93,7 +94,7 @@ async def handle_predict(plane: DataPlane, name: str, request: Request) -> Respo
     if sticky is not None:
         payload = without_field(payload, sticky, signature.feature_set)
     columns = decode_for(active, signature, payload, decode, count_rows)
-    served = await plane.infer(active, columns, key)
+    served = await plane.infer(active, columns, key, deadline_of(request))
     body: dict[str, Any] = {
         "predictions": served.output.predictions.tolist(),
         "model": loaded.version.name,

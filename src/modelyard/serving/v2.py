@@ -26,6 +26,7 @@ from modelyard.runtime.inputs import Columns, from_columns, from_matrix
 from modelyard.serving.auth import OPEN, require
 from modelyard.serving.binary import OutputTensor, binary_outputs, read_infer_body, respond
 from modelyard.serving.dataplane import DataPlane, plane_of
+from modelyard.serving.deadline import deadline_of
 from modelyard.serving.inference import Served, decode_for
 from modelyard.serving.nd_tensors import decode_tensors, tensor_metadata
 from modelyard.serving.routing import pick_route
@@ -204,7 +205,7 @@ async def infer(
         active, key = pick_route(active, request, None)
     columns = decode_for(active, active.loaded.signature, payload, decode, count_rows)
     wanted = _requested_outputs(payload)
-    served = await plane.infer(active, columns, key)
+    served = await plane.infer(active, columns, key, deadline_of(request))
     outputs = []
     if wanted is None or "predict" in wanted:
         predictions = served.output.predictions
