@@ -65,7 +65,6 @@ promtool:
 haproxy:
 	@command -v haproxy >/dev/null 2>&1 || sh scripts/install-haproxy.sh
 
-
 test: lint typecheck browser kubectl promtool haproxy unit
 
 clean:

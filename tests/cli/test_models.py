@@ -203,3 +203,22 @@ def test_register_custom_code_from_the_command_line(cli: Invoke, tmp_path: Path)
     assert "registered churn@1 (python, 3 features)" in done.stdout
     stray = cli("register", str(base_file), "--name", "x", "--artifact", "a=b")
     assert_one_line_error(stray, 2, "--artifact is for custom models (--code)")
+
+
+def test_register_with_a_holdout_stores_the_estimation_reference(
+    cli: Invoke, tmp_path: Path, logreg, cancer
+) -> None:
+    X, y = cancer
+    model_file, _ = _files(tmp_path, logreg, X)
+    holdout = tmp_path / "holdout.csv"
+    X.assign(diagnosis=y).to_csv(holdout, index=False)
+    wrong = cli("register", str(model_file), "-n", "churn", "--holdout", str(holdout))
+    assert_one_line_error(wrong, 2, "no label column 'label'")
+    assert cli("models", "list", "--json").output.strip() == "[]"  # nothing half-stored
+    done = cli(
+        "register", str(model_file), "-n", "churn", "--holdout", str(holdout), "--label",
+        "diagnosis", "--json",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    shown = orjson.loads(cli("models", "show", "churn@1", "--json").output)
+    assert len(shown["signature"]["inputs"]) == 30  # the holdout's features stood for a sample

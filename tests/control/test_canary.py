@@ -173,3 +173,16 @@ def test_routes_are_not_set_by_hand_while_a_rollout_owns_them(churn: Yard) -> No
     churn.start_rollout("churn-api", "churn@2", steps="10,100", interval="1m")
     with pytest.raises(Conflict, match="owns the routes"):
         churn.set_routes("churn-api", [Route("churn@production")])
+
+
+def test_an_estimated_check_judges_a_canary_before_any_label() -> None:
+    """No labels on either side: a quality check would wait; an estimated one decides."""
+    plan = replace(_rollout().plan, checks=parse_checks(["estimated_accuracy>=baseline-0.02"]))
+    rollout = replace(_rollout(), plan=plan)
+    unlabeled = {"rows": 500.0, "labeled": 0.0, "estimated_accuracy": 0.95}
+    base = {"rows": 5000.0, "labeled": 0.0, "estimated_accuracy": 0.96}
+    later = T0 + timedelta(minutes=5)
+    assert decide(rollout, unlabeled, base, later).kind == "advance"
+    worse = decide(rollout, {**unlabeled, "estimated_accuracy": 0.90}, base, later)
+    assert worse.kind == "abort"
+    assert "estimated_accuracy" in worse.message

@@ -57,7 +57,10 @@ def console(
     home = tmp_path_factory.mktemp("console")
     X, y = cancer
     with Yard(home, actor="data-team") as yard:
-        yard.register(logreg, "churn", sample=X, metrics={"accuracy": 0.951, "f1": 0.96})
+        # with a labelled holdout: its accuracy is estimated beside the realized one
+        yard.register(
+            logreg, "churn", sample=X, holdout=(X, y), metrics={"accuracy": 0.951, "f1": 0.96}
+        )
         yard.register(forest, "churn", sample=X, metrics={"accuracy": 0.965, "f1": 0.972})
         yard.set_alias("churn", "production", 1, reason="first model")
         yard.create_endpoint("churn-api", "churn@production")
@@ -171,10 +174,13 @@ def test_every_page_loads_with_a_read_key(page: Any, console: Console) -> None:
     page.get_by_role("link", name="Endpoints").click()
     page.get_by_role("link", name="churn-api").click()
     page.get_by_role("heading", name="Per version").wait_for()
-    _charts_drawn(page, 4)
+    _charts_drawn(page, 5)
     text = page.inner_text("main")
     assert "churn@1" in text
     assert "accuracy" in text
+    assert "Estimated (no labels)" in text  # the card, with its assumptions
+    assert "only the inputs shifted" in text
+    assert page.get_by_text("Estimated (no labels) beside realized").count() == 1
     _shot(page, console, "console-endpoint")
 
     page.get_by_role("link", name="Drift by feature →").click()

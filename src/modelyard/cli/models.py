@@ -197,6 +197,13 @@ def register(
         help="NAME=FILE or NAME=MODEL@ALIAS (or MODEL:VERSION) for a custom model's load "
         "context, repeatable.",
     ),
+    holdout: Path | None = typer.Option(
+        None,
+        "--holdout",
+        help="Labelled rows (.csv/.parquet/.jsonl) a classifier's performance is estimated "
+        "from while live labels are missing (stands for --sample when that is not given).",
+    ),
+    label: str = typer.Option("label", "--label", help="Label column of the holdout."),
     as_json: bool = JsonOption,
 ) -> None:
     """Register a saved model file (or, with --code, a custom Python model) as the next
@@ -226,6 +233,7 @@ def register(
             "description": description,
             "trust_types": trust_types,
             "features": parse_pairs(feature, "feature"),
+            "holdout": _holdout(holdout, label) if holdout is not None else None,
         }
         if code:
             model = _custom_model(file, code)
@@ -242,6 +250,13 @@ def register(
         say(f"registered {version.ref} ({version.flavor}, {features} features)")
     if version.checks_off is not None:  # on stderr: --json output stays one document
         errors.print(Text(f"warning: {version.ref}: {version.checks_off}"), soft_wrap=True)
+
+
+def _holdout(path: Path, label: str) -> tuple[object, object]:
+    from modelyard.services.holdout import split_holdout
+    from modelyard.tabular import read_table
+
+    return split_holdout(read_table(path), label)
 
 
 def _custom_model(reference: str, code: list[Path]) -> object:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from modelyard.cli.context import collection_paused, open_yard, parse_pairs
+from modelyard.cli.estimates import estimate_table
 from modelyard.cli.output import JsonOption, console, print_json, progress_bar, say, table
 from modelyard.formatting import brief
 
@@ -235,6 +236,7 @@ def status(
         rows,
     )
     _why_no_drift(versions)
+    estimate_table(endpoint, since, versions)
     _shadow_table(endpoint, since, summary.shadows)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from modelyard.domain.conditions import METRICS
 from modelyard.domain.monitor_results import (
     DRIFT,
+    ESTIMATED_METRICS,
     NO_DRIFT,
     QUALITY_METRICS,
     MonitorSummary,
@@ -37,6 +38,9 @@ def version_metrics(version: VersionMonitor | None) -> dict[str, float | None]:
     for name in QUALITY_METRICS:
         values[name] = version.quality.metric(name)
     values["labeled"] = float(version.quality.labeled)
+    if version.estimate is not None:
+        for name in ESTIMATED_METRICS:
+            values[name] = version.estimate.value(name.removeprefix("estimated_"))
     return values
 
 

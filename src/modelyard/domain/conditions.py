@@ -38,6 +38,13 @@ METRICS: dict[str, str] = {
     "mae": "mean absolute error on predictions with ground truth",
     "rmse": "root mean squared error on predictions with ground truth",
     "r2": "R² on predictions with ground truth",
+    "estimated_accuracy": "accuracy estimated from probabilities alone (needs a holdout)",
+    "estimated_precision": "precision estimated from probabilities alone (needs a holdout)",
+    "estimated_recall": "recall estimated from probabilities alone (needs a holdout)",
+    "estimated_f1": "F1 estimated from probabilities alone (needs a holdout)",
+    "estimated_roc_auc": "ROC AUC estimated from probabilities alone (needs a holdout)",
+    "estimated_mae": "MAE estimated by a nanny model of the error (needs a holdout)",
+    "estimated_rmse": "RMSE estimated by a nanny model of the error (needs a holdout)",
 }
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {

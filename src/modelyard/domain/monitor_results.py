@@ -22,6 +22,12 @@ PERCENTILES = (50, 95, 99)
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
 QUALITY_METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
+ESTIMATED_METRICS = tuple(f"estimated_{m}" for m in (*CLASSIFICATION_METRICS, "mae", "rmse"))
+ESTIMATE_ASSUMPTIONS = (
+    "only the inputs shifted: P(label | inputs) is what it was on the holdout",
+    "the scores were calibrated (or the nanny model trained) on the holdout",
+    "the interval is the metric's spread over holdout chunks of this many rows",
+)
 _MEASURED = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
 
 
@@ -207,6 +213,54 @@ class Traffic:
         }
 
 
+# -- performance estimated without labels -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EstimatedMetric:
+    """One metric estimated from probabilities alone, its interval, the same estimate on
+    the holdout (the reference) and, when labels arrived, the realized value beside it."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    reference: float | None
+    realized: float | None = None
+
+    def to_json(self) -> dict[str, float | None]:
+        return {
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+            "reference": self.reference,
+            "realized": self.realized,
+        }
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Performance over the period estimated without labels: a classifier's by CBPE
+    (``method`` "cbpe"), a regressor's MAE and RMSE by direct loss estimation ("dle")."""
+
+    method: str
+    rows: int  # rows whose probabilities were counted
+    calibrated: bool  # isotonic calibration was applied (it lowered the holdout's error)
+    metrics: Mapping[str, EstimatedMetric]
+
+    def value(self, name: str) -> float | None:
+        metric = self.metrics.get(name)
+        return metric.value if metric is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "rows": self.rows,
+            "calibrated": self.calibrated,
+            "assumptions": list(ESTIMATE_ASSUMPTIONS),
+            "metrics": {name: m.to_json() for name, m in self.metrics.items()},
+        }
+
+
 # -- timelines ----------------------------------------------------------------------------
 
 
@@ -231,6 +285,7 @@ class TimelinePoint:
     quality: Quality
     drift_share: float | None = None
     drift_scores: Mapping[str, float | None] | None = None
+    estimated: Mapping[str, float | None] | None = None  # None: no holdout reference
 
     def to_json(self) -> dict[str, Any]:
         point: dict[str, Any] = {"bucket_start": self.bucket_start.isoformat()}
@@ -240,6 +295,8 @@ class TimelinePoint:
                 point["drift_share"] = self.drift_share
                 point["drift_scores"] = dict(self.drift_scores)
         point["quality"] = self.quality.to_json()
+        if self.estimated is not None:
+            point["estimated"] = dict(self.estimated)
         return point
 
 
@@ -306,6 +363,7 @@ class VersionMonitor(_Watched):
     quality: Quality
     feedback: Feedback
     timeline: Timeline | None = None  # None: not asked for
+    estimate: Estimate | None = None  # None: no labelled holdout at registration
 
     @property
     def error_rate(self) -> float | None:
@@ -319,6 +377,8 @@ class VersionMonitor(_Watched):
         result = self.traffic.to_json()
         result.update(self._drift_json())
         result["quality"] = self.quality.to_json()
+        if self.estimate is not None:  # only versions registered with a labelled holdout
+            result["estimated"] = self.estimate.to_json()
         result["feedback"] = self.feedback.to_json()
         if self.histograms is not None:
             result["histograms"] = self._histograms_json()

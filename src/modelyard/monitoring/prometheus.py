@@ -79,6 +79,12 @@ class MonitorGauges(Collector):
             "Live quality from feedback over the rolling period.",
             labels=[*labels, "metric"],
         )
+        estimated = GaugeMetricFamily(
+            "modelyard_estimated_quality",
+            "Quality estimated without labels over the rolling period (bound: value, or the "
+            "interval's low and high end).",
+            labels=[*labels, "metric", "bound"],
+        )
         classes = GaugeMetricFamily(
             "modelyard_predicted_class_rows",
             "Rows predicted per class over the rolling period.",
@@ -111,6 +117,10 @@ class MonitorGauges(Collector):
                         dataset.add_metric(key, 1.0 if drift.drifted else 0.0)
                 for metric, value in _numbers(version.quality.to_json()):
                     quality.add_metric([*key, metric], value)
+                for name, guess in (version.estimate.metrics if version.estimate else {}).items():
+                    for bound in ("value", "low", "high"):
+                        if (number := getattr(guess, bound)) is not None:
+                            estimated.add_metric([*key, name, bound], number)
                 for label, count in list(version.classes.items())[:MAX_CLASS_LABELS]:
                     classes.add_metric([*key, label], count)
                 fed = version.feedback
@@ -118,8 +128,8 @@ class MonitorGauges(Collector):
                     lag.add_metric(key, fed.lag_seconds_p50)
                 if fed.coverage is not None:
                     coverage.add_metric(key, fed.coverage)
-        yield from (feature, output, share, share_threshold, dataset, quality, classes)
-        yield from (lag, coverage)
+        yield from (feature, output, share, share_threshold, dataset, quality, estimated)
+        yield from (classes, lag, coverage)
 
 
 def _numbers(values: Mapping[str, Any]) -> Iterator[tuple[str, float]]:

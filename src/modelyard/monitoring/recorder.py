@@ -33,7 +33,8 @@ import orjson
 
 from modelyard.domain.endpoints import shadow_label, shadowed_ref
 from modelyard.errors import NotFound
-from modelyard.monitoring.window import Window, add_output, output_profile
+from modelyard.monitoring.loss_estimation import nanny_inputs
+from modelyard.monitoring.window import Window, add_output, add_scores, output_profile
 from modelyard.runtime.events import PredictionEvent, ShadowEvent
 from modelyard.runtime.inputs import Columns
 from modelyard.store.predictions import LogRow
@@ -96,6 +97,7 @@ class Recorder:
         self.window_save_seconds = max(flush_seconds, min(5.0, bucket_seconds / 2))
         self._unwritten: list[LogRow] = []  # log rows a failed flush kept for retry
         self._profiles: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+        self._nannies: dict[str, Any] = {}  # version → its loss estimator (None: has none)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._random = random.Random()
@@ -159,7 +161,10 @@ class Recorder:
             events += [s.prediction for s in shadows if s.prediction is not None]
             rows, self._unwritten = self._unwritten, []
             for key, group in _group(events, self.bucket_seconds).items():
-                _count(self._window(key, group[0].log_inputs > 0), group)
+                window = self._window(key, group[0].log_inputs > 0)
+                _count(window, group)
+                if window.losses is not None:
+                    self._estimate_losses(key[1], window, group)
                 self._dirty.add(key)
                 rows.extend(self._log_rows(group))
             seconds = self.bucket_seconds
@@ -244,6 +249,28 @@ class Recorder:
             self._profiles[ref] = found
         return found
 
+    def _estimate_losses(self, ref: str, window: Window, events: list[PredictionEvent]) -> None:
+        """Run the version's nanny model on the batch (loaded once per version)."""
+        assert window.losses is not None
+        if ref not in self._nannies:
+            find = getattr(self.sink, "loss_estimator", None)
+            try:
+                self._nannies[ref] = find(shadowed_ref(ref) or ref) if find else None
+            except Exception:  # a store hiccup: no estimate for this batch, retried next
+                log.exception("the loss estimator of %s could not be loaded", ref)
+                return
+        nanny = self._nannies[ref]
+        if nanny is None:
+            return
+        try:
+            columns = Columns.concat([e.columns for e in events])
+            names = window.profile["estimation"]["inputs"]
+            predictions = np.concatenate([np.asarray(e.output.predictions) for e in events])
+            matrix = nanny_inputs({n: columns.column(n) for n in names}, names, predictions)
+            window.losses.add(np.asarray(nanny.predict(matrix), dtype=float))
+        except Exception:  # odd values: the estimate skips this batch, the rest counts
+            log.exception("could not estimate the losses of %s", ref)
+
     def _stored(self, key: Key) -> StoredWindow:
         endpoint, version, start = key
         return StoredWindow(
@@ -265,6 +292,8 @@ class Recorder:
         live = {k[1] for k in self._windows}
         for ref in [r for r in self._profiles if r not in live]:
             del self._profiles[ref]
+        for ref in [r for r in self._nannies if r not in live]:
+            del self._nannies[ref]
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else datetime.now(UTC).timestamp()
@@ -305,6 +334,11 @@ def _count(window: Window, events: list[PredictionEvent]) -> None:
         add_output(window, predictions)
     except Exception:  # answers of mixed or odd types: traffic still counts
         log.exception("could not count the outputs of %s", events[0].version)
+    if window.scores is not None and all(e.output.probabilities is not None for e in events):
+        try:
+            add_scores(window, np.concatenate([e.output.probabilities for e in events]))
+        except Exception:  # odd shapes: the estimate skips them, the rest still counts
+            log.exception("could not count the probabilities of %s", events[0].version)
     window.add_latencies(np.array([e.latency_ms for e in events]))
     window.rows += columns.rows
     window.requests += len(events)

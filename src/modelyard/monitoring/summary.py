@@ -31,6 +31,8 @@ from modelyard.domain.monitor_results import (
 )
 from modelyard.domain.monitoring import NO_REFERENCE, DriftConfig
 from modelyard.monitoring.drift import VALUE_OF_TEST, compare
+from modelyard.monitoring.estimation import estimate, estimated
+from modelyard.monitoring.loss_estimation import estimated_losses
 from modelyard.monitoring.quality import quality
 from modelyard.monitoring.sketch import CategoryCounts, NumericCounts
 from modelyard.monitoring.window import (
@@ -187,6 +189,7 @@ def _version(
             timeline_drift_tests(config),
             _timeline(profile, buckets, labeled, kind, classes, config, span),
         )
+    realized = quality(labeled, kind, classes)
     return VersionMonitor(
         version=ref,
         traffic=_traffic(merged),
@@ -194,11 +197,13 @@ def _version(
         drift_unavailable=None if drift else without,
         classes=merged.class_counts(),
         histograms=_histograms(profile, merged) if histograms else None,
-        quality=quality(labeled, kind, classes),
+        quality=realized,
         # Rows counted by the sketches stand for the rows logged: counting the log itself
         # would scan millions of rows on every gauge refresh.
         feedback=_feedback(labeled, merged.rows),
         timeline=points,
+        estimate=estimated(profile.get("estimation") or {}, merged.scores, realized)
+        or estimated_losses(profile.get("estimation") or {}, merged.losses, realized),
     )
 
 
@@ -328,9 +333,18 @@ def _timeline(
                 quality=quality(labels.get(start, []), kind, classes),
                 drift_share=share,
                 drift_scores=scores,
+                estimated=_point_estimate(window),
             )
         )
     return tuple(points)
+
+
+def _point_estimate(window: Window | None) -> dict[str, float | None] | None:
+    if window is None:
+        return None
+    if window.scores is not None:
+        return estimate(window.scores)
+    return window.losses.values() if window.losses is not None else None
 
 
 def timeline_drift_tests(config: DriftConfig) -> dict[str, ScoreTest]:

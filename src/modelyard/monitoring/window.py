@@ -8,12 +8,15 @@ it was compared with, the comparison counts (:class:`ShadowStats`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from modelyard.monitoring.estimation import ScoreSketch, calibrate
+from modelyard.monitoring.loss_estimation import LossSums
 from modelyard.monitoring.sketch import (
     CategoryCounts,
     Counts,
@@ -154,6 +157,8 @@ class Window:
     requests: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     shadow: dict[str, ShadowStats] = field(default_factory=dict)  # answering version → stats
+    scores: ScoreSketch | None = None  # calibrated probabilities (a holdout was given)
+    losses: LossSums | None = None  # a regressor's estimated losses (a holdout was given)
 
     @classmethod
     def empty(
@@ -169,7 +174,14 @@ class Window:
             for name, spec in profile.get("features", {}).items()
         }
         output = counts_for(output_spec) if output_spec is not None else None
-        return cls(profile, output_spec, features, output)
+        return cls(
+            profile,
+            output_spec,
+            features,
+            output,
+            scores=_empty_scores(profile),
+            losses=_empty_losses(profile),
+        )
 
     def add_latencies(self, milliseconds: np.ndarray) -> None:
         _add_latencies(self.latency, milliseconds)
@@ -200,6 +212,10 @@ class Window:
             self.add_error(int(status), count)
         for primary, stats in other.shadow.items():
             self.compared_with(primary).merge(stats)
+        if self.scores is not None and other.scores is not None:
+            self.scores.merge(other.scores)
+        if self.losses is not None and other.losses is not None:
+            self.losses.merge(other.losses)
 
     def percentile(self, q: float) -> float | None:
         """Latency percentile (ms) read from the histogram, interpolated in log space."""
@@ -230,6 +246,10 @@ class Window:
         }
         if self.shadow:  # answering versions' windows stay exactly as they were
             data["shadow"] = {primary: s.to_json() for primary, s in self.shadow.items()}
+        if self.scores is not None:
+            data["scores"] = self.scores.to_json()
+        if self.losses is not None:
+            data["losses"] = self.losses.to_json()
         return data
 
     @classmethod
@@ -257,7 +277,21 @@ class Window:
                 if saved is not None
                 else counts_for(output_spec)
             )
-        window = cls(profile, output_spec, features, output)
+        window = cls(
+            profile,
+            output_spec,
+            features,
+            output,
+            scores=_empty_scores(profile),
+            losses=_empty_losses(profile),
+        )
+        if window.losses is not None and data.get("losses") is not None:
+            window.losses = LossSums.from_json(data["losses"])
+        stored_scores = data.get("scores")
+        if window.scores is not None and stored_scores is not None:
+            # a sketch that no longer fits the reference's classes is left out
+            with contextlib.suppress(ValueError, KeyError):
+                window.scores = ScoreSketch.from_json(window.scores.count.shape[0], stored_scores)
         window.rows, window.requests = int(data["rows"]), int(data["requests"])
         window.errors = {str(k): int(v) for k, v in data["errors"].items()}
         latency = np.asarray(data["latency"], dtype=np.int64)
@@ -277,6 +311,26 @@ def with_arrays(profile: dict[str, Any]) -> dict[str, Any]:
         for name, spec in profile.get("features", {}).items()
     }
     return {**profile, "features": features}
+
+
+def _empty_scores(profile: Mapping[str, Any]) -> ScoreSketch | None:
+    estimation = profile.get("estimation")
+    if not estimation or estimation.get("kind") != "classification":
+        return None
+    return ScoreSketch.empty(len(estimation["classes"]))
+
+
+def _empty_losses(profile: Mapping[str, Any]) -> LossSums | None:
+    estimation = profile.get("estimation")
+    return LossSums() if estimation and estimation.get("kind") == "regression" else None
+
+
+def add_scores(window: Window, probabilities: np.ndarray) -> None:
+    """Count the rows' probabilities, calibrated as the reference says."""
+    if window.scores is None or probabilities.ndim != 2:
+        return
+    estimation = window.profile["estimation"]
+    window.scores.add(calibrate(probabilities, estimation.get("calibration")))
 
 
 def add_output(window: Window, predictions: np.ndarray) -> None:

@@ -9,7 +9,8 @@ from modelyard.runtime.predictor import Predictor
 from modelyard.store.artifacts import ArtifactStore
 from modelyard.store.version_rows import REFERENCE_FILE
 
-__all__ = ["REFERENCE_FILE", "load_version"]
+__all__ = ["ESTIMATION_FILES", "REFERENCE_FILE", "load_version"]
+ESTIMATION_FILES = "estimation/"  # the monitor's (a regressor's nanny), never the model's
 
 
 def load_version(version: ModelVersion, artifacts: ArtifactStore) -> Predictor:
@@ -17,7 +18,7 @@ def load_version(version: ModelVersion, artifacts: ArtifactStore) -> Predictor:
     files = {
         ref.name: artifacts.get_bytes(ref.sha256, f"{version.ref} file {ref.name!r}")
         for ref in version.files
-        if ref.name != REFERENCE_FILE
+        if ref.name != REFERENCE_FILE and not ref.name.startswith(ESTIMATION_FILES)
     }
     adapter = flavor.load(files, version.flavor_meta)
     return Predictor(

@@ -65,7 +65,9 @@ def build_services(stores: Stores, settings: Settings, actor: str) -> Services:
         tracking=Tracking(s.tracking, s.datasets, s.artifacts, s.blobs, settings, actor),
         traffic=Traffic(s.db, s.endpoints, s.rollouts, s.policies, s.registry, settings, actor),
         experiments=Experiments(s.endpoints, s.abtests, s.predictions, s.registry, actor),
-        monitor=Monitor(s.db, s.predictions, s.windows, s.status, s.endpoints, s.registry, actor),
+        monitor=Monitor(
+            s.db, s.predictions, s.windows, s.status, s.endpoints, s.registry, actor, s.artifacts
+        ),
         admin=Admin(s.db, s.keys, s.artifacts, s.blobs, settings, actor),
     )
 

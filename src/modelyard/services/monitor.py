@@ -22,6 +22,7 @@ from modelyard.store.windows import StoredWindow, WindowStore
 
 if TYPE_CHECKING:
     from modelyard.monitoring.compaction import Compacted
+    from modelyard.store.artifacts import ArtifactStore
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,11 @@ class Monitor:
         endpoints: EndpointStore,
         registry: RegistryStore,
         actor: str,
+        artifacts: ArtifactStore | None = None,
     ) -> None:
         self.db, self.predictions, self.windows, self.status = db, predictions, windows, status
         self.endpoints, self.registry, self.actor = endpoints, registry, actor
+        self.artifacts = artifacts
 
     def get_endpoint(self, name: str) -> Endpoint:
         return self.endpoints.get(name)
@@ -59,6 +62,20 @@ class Monitor:
         version = self.registry.resolve(ref)
         profile = self.registry.profile(version.name, version.version)
         return profile, version.signature.get("output", {}).get("kind") == "classification"
+
+    def loss_estimator(self, ref: str) -> Any | None:
+        """A regressor's nanny model (direct loss estimation), its bytes verified against
+        the version's row; None when the version has none."""
+        from modelyard.flavors import get_flavor
+        from modelyard.monitoring.loss_estimation import NANNY_FILE
+
+        version = self.registry.resolve(ref)
+        stored = next((f for f in version.files if f.name == NANNY_FILE), None)
+        if stored is None or self.artifacts is None:
+            return None
+        meta = self.registry.profile(version.name, version.version)["estimation"]["nanny_meta"]
+        data = self.artifacts.get_bytes(stored.sha256, f"{version.ref} file {NANNY_FILE!r}")
+        return get_flavor("sklearn").load({"model.skops": data}, meta)
 
     def log_predictions(self, rows: Sequence[LogRow | Mapping[str, Any]]) -> None:
         self.predictions.append(rows)

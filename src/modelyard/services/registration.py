@@ -11,7 +11,7 @@ import io
 import re
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,11 +26,12 @@ from modelyard.domain.signature import (
     infer_signature,
     to_plain,
 )
-from modelyard.errors import NoReferenceWarning, SchemaMismatch, first_line
+from modelyard.errors import InvalidInput, NoReferenceWarning, SchemaMismatch, first_line
 from modelyard.flavors import Flavor, SavedModel
 from modelyard.flavors.base import ModelAdapter, ModelTraits
 from modelyard.flavors.mlflow_schema import Declared
 from modelyard.monitoring.profile import build_profile
+from modelyard.services.holdout import Holdout, estimation_reference
 from modelyard.services.tensor_inputs import tensor_signature
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Prepared:
     signature: Signature
     profile: dict[str, Any]
     reference: bytes | None  # a capped sample as Parquet
+    extra_files: Mapping[str, bytes] = field(default_factory=dict)  # e.g. a nanny model
 
 
 def prepare(
@@ -57,13 +59,20 @@ def prepare(
     sample_rows: int,
     features: Mapping[str, str] | None = None,
     declared: Declared | None = None,
+    holdout: Holdout | None = None,
 ) -> Prepared:
     """``features``: kinds the user sets per column, over what the model and sample say.
     ``declared``: what the model's own files say of its inputs (an MLflow signature),
-    which decides the kinds and nullability the sample would only suggest."""
+    which decides the kinds and nullability the sample would only suggest.
+    ``holdout``: labelled rows (features, labels) for estimating performance without labels;
+    they stand for the sample when none is given."""
     adapter = flavor.load(saved.files, saved.meta)
+    if holdout is not None and sample is None:
+        sample = holdout[0]
     traits = adapter.traits
     if traits.input_format == "tensor":
+        if holdout is not None:
+            raise InvalidInput("holdout: performance is not estimated for tensor models")
         signature, frame, predictions = tensor_signature(adapter, sample, features)
         if declared is not None:  # MLflow's tensor specs: checked, open sizes filled in
             signature = declared.apply(signature)
@@ -99,7 +108,10 @@ def prepare(
     reservoir_predictions = predictions if reservoir is head else _try_predict(adapter, reservoir)
     profile = build_profile(frame, signature, reservoir_predictions, bins)
     reference = _parquet(reservoir) if sample_rows > 0 else None
-    return Prepared(saved, signature, profile, reference)
+    extra: dict[str, bytes] = {}
+    if holdout is not None:
+        profile["estimation"], extra = estimation_reference(adapter, signature, holdout)
+    return Prepared(saved, signature, profile, reference, extra)
 
 
 def warn_without_reference(ref: str) -> None:

@@ -78,13 +78,16 @@ class Registry:
         features: Mapping[str, str] | None = None,
         code: Sequence[str | Path] | None = None,
         artifacts: Mapping[str, object] | None = None,
+        holdout: tuple[object, object] | None = None,
     ) -> ModelVersion:
         """Save ``model`` as the next version of ``name`` with signature, profile and lineage
         (``features``: a kind per column over the inferred one, e.g. ``{"review": "text"}``).
 
         A ``modelyard.PythonModel`` comes with its ``code`` (.py files or package folders:
         trusted code, run on every load) and named ``artifacts`` (file paths, or registered
-        models as ``name@alias`` / ``name:3``, fixed to the exact version now)."""
+        models as ``name@alias`` / ``name:3``, fixed to the exact version now).
+        ``holdout=(X, y)``: labelled rows from which the monitor estimates a classifier's
+        accuracy, precision, recall, F1 and ROC AUC before live labels arrive."""
         from modelyard.flavors import detect_flavor
 
         check_name(name, "model name")
@@ -117,6 +120,7 @@ class Registry:
             run=run,
             audit_details=details,
             features=features,
+            holdout=holdout,
         )
 
     def register_file(
@@ -134,6 +138,7 @@ class Registry:
         trust_types: bool = False,
         trust_pickle: bool = False,
         features: Mapping[str, str] | None = None,
+        holdout: tuple[object, object] | None = None,
     ) -> ModelVersion:
         """Register a saved model file (``.onnx``, ``.skops``; pickles only when trusted)."""
         from modelyard.flavors import flavor_for_file
@@ -162,6 +167,7 @@ class Registry:
             run=run,
             audit_details=details,
             features=features,
+            holdout=holdout,
         )
 
     def register_saved(
@@ -181,6 +187,7 @@ class Registry:
         features: Mapping[str, str] | None = None,
         declared: Declared | None = None,
         provenance: dict[str, Any] | None = None,
+        holdout: tuple[object, object] | None = None,
     ) -> ModelVersion:
         """Register what a flavor has saved: the common end of ``register``,
         ``register_file`` and ``import_mlflow``. A ``NewRun`` is written in the version's
@@ -213,8 +220,9 @@ class Registry:
             sample_rows=self.settings.reference_sample_rows,
             features=features,
             declared=declared,
+            holdout=holdout,
         )
-        contents = dict(saved.files)
+        contents = {**saved.files, **prepared.extra_files}
         if prepared.reference is not None:
             contents[REFERENCE_FILE] = prepared.reference
         hashes = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
@@ -349,6 +357,10 @@ class Registry:
             bins=self.settings.profile_bins,
             sample_rows=self.settings.reference_sample_rows,
         )
+        if replace:  # the holdout's estimation reference is not the sample's to drop
+            kept = self.store.profile(version.name, version.version).get("estimation")
+            if kept is not None:
+                profile["estimation"] = kept
         hashes = [hashlib.sha256(rows).hexdigest()] if rows is not None else []
         with reserved(self.blobs, hashes) as token:
             stored = None

@@ -214,6 +214,16 @@ def timeline_grid(page: Charts, points: Sequence[TimelinePoint] | None, config: 
             "error",
             [(QUALITY[m], [p.quality.metric(m) for p in points]) for m in ERRORS],
         ),
+        (
+            "Quality estimated without labels",
+            "score",
+            [(QUALITY[m], [(p.estimated or {}).get(m) for p in points]) for m in SCORES],
+        ),
+        (
+            "Error estimated without labels",
+            "error",
+            [(QUALITY[m], [(p.estimated or {}).get(m) for p in points]) for m in ERRORS],
+        ),
     ]
     blocks = []
     for title, kind, series in charts:

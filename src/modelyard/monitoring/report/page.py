@@ -22,6 +22,7 @@ from modelyard.monitoring.report.embed import LOADER, Charts, plotly_js
 from modelyard.monitoring.report.values import (
     drift_order,
     esc,
+    estimate_text,
     fact,
     headline_quality,
     quality_text,
@@ -156,6 +157,7 @@ def _facts(v: VersionMonitor) -> str:
         + fact("Output drift", _output_text(v.drift.output if v.drift else None))
         + fact("Predicted classes", classes or DASH)
         + fact("Quality", quality_text(v.quality))
+        + fact("Estimated (no labels)", estimate_text(v.estimate))
         + fact(
             "Feedback",
             f"{num(feedback.labeled)} of {num(feedback.logged)} logged predictions labelled "

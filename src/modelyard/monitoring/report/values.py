@@ -8,7 +8,15 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from modelyard.domain.monitor_results import DRIFT, NO_DRIFT, NOT_ENOUGH, FeatureDrift, Quality
+from modelyard.domain.monitor_results import (
+    DRIFT,
+    ESTIMATE_ASSUMPTIONS,
+    NO_DRIFT,
+    NOT_ENOUGH,
+    Estimate,
+    FeatureDrift,
+    Quality,
+)
 from modelyard.formatting import DASH, as_number, num
 
 LABEL_CHARS = 24  # tick labels are cut to this many characters (hover shows all)
@@ -55,6 +63,25 @@ def quality_text(quality: Quality) -> str:
         return DASH + " (no feedback)"
     metrics = [f"{QUALITY[k]} {num(quality.metric(k))}" for k in quality.measured]
     return f"{num(quality.labeled)} labelled" + (": " + ", ".join(metrics) if metrics else "")
+
+
+def estimate_text(estimate: Estimate | None) -> str:
+    """Each estimated metric with its interval and, once labels came, the realized value."""
+    if estimate is None:
+        return DASH + " (registered without a labelled holdout)"
+    parts = []
+    for name, m in estimate.metrics.items():
+        text = f"{QUALITY[name]} {num(m.value)}"
+        if m.low is not None and m.high is not None:
+            text += f" [{num(m.low)}–{num(m.high)}]"
+        if m.realized is not None:
+            text += f" (realized {num(m.realized)})"
+        parts.append(text)
+    method = "CBPE" if estimate.method == "cbpe" else "DLE"
+    return (
+        f"{method} on {num(estimate.rows)} rows: {', '.join(parts)}. "
+        f"Assumes {'; '.join(ESTIMATE_ASSUMPTIONS)}."
+    )
 
 
 def headline_quality(quality: Quality) -> str:

@@ -27,6 +27,34 @@ function qualityText(q) {
   return `${q.labeled} labelled`;
 }
 
+// Performance estimated without labels (a version registered with a holdout): the headline
+// metric, its interval and, once labels arrive, the realized value beside it.
+function headline(e) { return e.method === "dle" ? "mae" : "accuracy"; }
+
+function estimateText(e) {
+  if (!e) return "—";
+  const key = headline(e), m = e.metrics[key];
+  if (m.value === null) return "—";
+  const range = m.low !== null ? ` [${num(m.low, 3)}–${num(m.high, 3)}]` : "";
+  return `${key} ${num(m.value, 3)}${range}`;
+}
+
+function estimateChart(versions) {
+  const with_ = versions.filter((v) => v.estimated);
+  if (!with_.length) return null;
+  const traces = with_.flatMap((v, i) => {
+    const key = headline(v.estimated), x = v.timeline.map((p) => p.bucket_start);
+    const color = COLORS[i % COLORS.length];
+    return [
+      { type: "scatter", mode: "lines+markers", name: `${v.version} estimated ${key}`, x,
+        y: v.timeline.map((p) => p.estimated?.[key] ?? null), line: { color, width: 2 } },
+      { type: "scatter", mode: "lines+markers", name: `${v.version} realized ${key}`, x,
+        y: v.timeline.map((p) => p.quality?.[key] ?? null), line: { color, dash: "dot", width: 2 } },
+    ];
+  });
+  return chart("Estimated (no labels) beside realized", "estimated and realized quality per version", traces);
+}
+
 function series(versions, pick, name) {
   return versions.map((v, i) => ({
     type: "scatter", mode: "lines+markers", name: name ? name(v) : v.version,
@@ -70,6 +98,7 @@ export async function endpointPage(name, query) {
       { yaxis: { tickformat: ".1%", range: [0, Math.max(0.01, ...versions.flatMap((v) => v.timeline.map((p) => p.error_rate ?? 0))) * 1.15] } }),
     chart("Drift share", "share of features drifting per version",
       series(versions, (p) => p.drift_share ?? null), { yaxis: { tickformat: ".0%", range: [0, 1] } }),
+    estimateChart(versions),
   ) : h("p", { class: "muted" }, "No traffic in this period.");
   return [
     h("p", {}, link("#/endpoints", "← Endpoints")),
@@ -87,7 +116,9 @@ export async function endpointPage(name, query) {
       card("p50 / p95 / p99", top ? `${num(top.latency_ms.p50)} / ${num(top.latency_ms.p95)} / ${num(top.latency_ms.p99)}` : "—", top ? `ms, ${top.version}` : null),
       card("Error rate", top ? pct(top.error_rate) : "—", top ? top.version : null),
       card("Drift share", top ? pct(top.drift_share) : "—", top && top.top_drifted.length ? `top: ${top.top_drifted.slice(0, 3).join(", ")}` : null),
-      card("Quality", top ? qualityText(top.quality) : "—", top ? `feedback on ${pct(top.feedback.coverage)} of rows` : null)),
+      card("Quality", top ? qualityText(top.quality) : "—", top ? `feedback on ${pct(top.feedback.coverage)} of rows` : null),
+      top && top.estimated ? card("Estimated (no labels)", estimateText(top.estimated),
+        `${top.estimated.method.toUpperCase()} on ${num(top.estimated.rows)} rows · trusted when only the inputs shifted, scores calibrated on the holdout, enough rows`) : null),
     h("h2", {}, "Per version"),
     table(null, ["Version", "Requests", "Share", "Per min", "p50", "p95", "p99", "Errors",
       "Drift share", "Top drifted", "Quality", "Feedback"], perVersion,
