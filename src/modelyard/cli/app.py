@@ -25,7 +25,8 @@ MODULE_OF = {
     **dict.fromkeys(("gc", "backup", "restore", "demo"), "admin"),
     **dict.fromkeys(("endpoint", "keys", "serve"), "serving"),
     "predict": "batch",
-    **dict.fromkeys(("drift", "monitor", "feedback"), "monitor"),
+    "drift": "drift",
+    **dict.fromkeys(("monitor", "feedback"), "monitor"),
     "promote": "gate",
     **dict.fromkeys(("rollout", "policy", "controller"), "control"),
     "abtest": "abtest",
@@ -33,7 +34,7 @@ MODULE_OF = {
     "loadtest": "loadtest",
 }
 INSTALL_ORDER: tuple[str, ...] = ("models", "imports", "runs", "data", "admin", "serving")
-INSTALL_ORDER += ("batch", "monitor", "gate", "control", "abtest", "loadtest", "deploy")
+INSTALL_ORDER += ("batch", "drift", "monitor", "gate", "control", "abtest", "loadtest", "deploy")
 
 # Exit codes by error kind: scripts can tell "not there" from "refused" from "broken".
 EXIT_CODES = {
