@@ -750,8 +750,9 @@ def targets(cells: dict[str, Any]) -> list[dict[str, Any]]:
         me = cells.get(f"{model}|1|64|modelyard-1w")
         ms = cells.get(f"{model}|1|64|mlserver")
         if me and ms:
-            ratio = me["req_s"] / ms["req_s"]
-            met = ratio >= 1.5 and me["p99_ms"] < ms["p99_ms"]
+            # a peer that answered nothing but errors has no throughput to divide by
+            ratio = me["req_s"] / ms["req_s"] if ms["req_s"] else float("inf")
+            met = ms["req_s"] > 0 and ratio >= 1.5 and me["p99_ms"] < ms["p99_ms"]
             verdicts.append(
                 {
                     "target": f"{model}, 1-row, c=64: modelyard-1w >= 1.5x MLServer req/s "

@@ -96,3 +96,14 @@ def logreg(cancer: tuple[pd.DataFrame, pd.Series]) -> Pipeline:
 def forest(cancer: tuple[pd.DataFrame, pd.Series]) -> RandomForestClassifier:
     X, y = cancer
     return RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """One moto S3 server for the session: s3fs caches its filesystems by their arguments,
+    not the endpoint in the environment, so a server per module left later modules talking
+    to a stopped one. Tests keep to buckets of their own."""
+    from tests.s3_server import moto_endpoint
+
+    with moto_endpoint() as url:
+        yield url

@@ -5,10 +5,7 @@ worker killed mid-job whose partition Dask runs again without writing a row twic
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from tests.s3_server import CREDENTIALS
 
 from modelyard import Conflict, NotFound, Yard
 from modelyard.batch import partitions
@@ -27,11 +25,7 @@ from modelyard.batch.scoring import BatchReport
 pytestmark = pytest.mark.slow
 distributed = pytest.importorskip("distributed")
 
-AWS = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+AWS = CREDENTIALS
 
 
 @pytest.fixture(scope="module")
@@ -45,35 +39,6 @@ def churn(tmp_path: Path, logreg, cancer) -> Iterator[Yard]:
     with Yard(tmp_path / "home") as yard:
         yard.register(logreg, "churn", sample=cancer[0])
         yield yard
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    pytest.importorskip("s3fs")
-    server = shutil.which("moto_server")
-    if server is None:
-        pytest.skip("moto_server (moto[server]) is not installed")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [server, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def test_s3_in_and_out_with_the_artifacts_on_s3(
