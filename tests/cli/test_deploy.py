@@ -59,6 +59,18 @@ def test_an_existing_folder_is_refused_unless_forced(cli: Invoke, tmp_path: Path
     assert (out / "overlays" / "production" / "kustomization.yaml").is_file()
 
 
+def test_compose_again_with_force_keeps_the_filled_env_private(cli: Invoke, tmp_path: Path) -> None:
+    out = tmp_path / "team"
+    assert cli("deploy", "compose", str(out)).exit_code == 0
+    env = out / ".env"
+    assert env.stat().st_mode & 0o777 == 0o600  # passwords go here
+    filled = env.read_text().replace("POSTGRES_PASSWORD=", "POSTGRES_PASSWORD=s3cret", 1)
+    env.write_text(filled)
+    assert cli("deploy", "compose", str(out), "--force").exit_code == 0
+    assert env.read_text() == filled
+    assert env.stat().st_mode & 0o777 == 0o600
+
+
 def test_a_database_url_inline_is_refused(cli: Invoke, tmp_path: Path) -> None:
     out = tmp_path / "k8s"
     url = "postgresql+psycopg://app:s3cret@db:5432/yard"

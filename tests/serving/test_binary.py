@@ -100,3 +100,10 @@ def test_a_response_without_binary_outputs_is_plain_json() -> None:
     response = respond({}, [OutputTensor("predict", "INT64", np.array([1, 0]))], set())
     assert "inference-header-content-length" not in response.headers
     assert orjson.loads(response.body)["outputs"][0]["data"] == [1, 0]
+
+
+@pytest.mark.parametrize("declared", ["\u00b2", "1\u00b2", "\u0661"])  # latin-1 '²', Arabic 1
+def test_a_header_length_of_digits_python_alone_counts_is_a_400(declared: str) -> None:
+    with pytest.raises(HttpError, match="must be a number of bytes") as refused:
+        parse_binary(b'{"inputs": []}', declared)
+    assert refused.value.status == 400

@@ -179,3 +179,36 @@ def test_a_tensor_array_that_breaks_a_row_rule_names_the_row(batch, rule) -> Non
     with pytest.raises(SchemaMismatch) as refused:
         decode(IMAGES, {"inputs": [tensor]})
     assert re.search(rule, f"{refused.value} {refused.value.problems}") is not None
+
+
+TOKENS = Signature(
+    (FeatureSpec("ids", "tensor", False, dtype="int64", shape=(None,)),),
+    OutputSpec("regression"),
+    input_format="tensor",
+)
+
+
+@pytest.mark.parametrize(
+    ("signature", "name", "datatype", "data"),
+    [
+        (TOKENS, "ids", "INT64", [[1.7, 2.2]]),  # numpy would truncate to [1, 2]
+        (IMAGES, "image", "FP32", [[["1.5"] * 4] * 3]),  # or read the text as a number
+        (TOKENS, "ids", "INT64", [[True, False]]),
+    ],
+)
+def test_json_tensor_values_of_another_kind_are_refused_not_cast(
+    signature, name, datatype, data
+) -> None:
+    shape = list(np.shape(data))
+    tensor = {"name": name, "shape": shape, "datatype": datatype, "data": data}
+    with pytest.raises(SchemaMismatch, match=f"not {datatype}"):
+        decode(signature, {"inputs": [tensor]})
+
+
+def test_a_shape_whose_size_overflows_64_bits_is_refused_not_an_error() -> None:
+    tensor = {"name": "ids", "shape": [2**32, 2**32], "datatype": "INT64", "data": []}
+    with pytest.raises(SchemaMismatch, match="needs 18446744073709551616 values"):
+        decode(TOKENS, {"inputs": [tensor]})
+    flat = {"name": "a", "shape": [2**32, 2**32], "datatype": "FP64", "data": []}
+    with pytest.raises(SchemaMismatch, match="needs 18446744073709551616 values"):
+        decode(NUMBERS, {"inputs": [flat]})

@@ -13,6 +13,7 @@ Dask is imported only here, when the engine runs (``pip install 'modelyard[dask]
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int | None], None]
 INSTALL = "the dask engine needs Dask: pip install 'modelyard[dask]'"
+CANCEL_WAIT_SECONDS = 30
 
 
 def score_dataset(
@@ -116,7 +118,7 @@ def _connect(
 def _run(
     client: Any, job: Job, partitions: list[Partition], progress: Progress | None
 ) -> BatchReport:
-    from distributed import as_completed
+    from distributed import as_completed, wait
 
     run = uuid.uuid4().hex[:12]
     futures = [
@@ -138,6 +140,10 @@ def _run(
                 progress(report.rows_in, total)
     except BaseException:
         client.cancel(futures)
+        # a task already running on a worker is not stopped by cancel: let those end before
+        # the output goes, or one finishing later writes its part into a removed folder
+        with contextlib.suppress(Exception):
+            wait(futures, timeout=CANCEL_WAIT_SECONDS)  # type: ignore[no-untyped-call]
         _remove(job.dest)
         raise
     order = {p.name: p.index for p in partitions}

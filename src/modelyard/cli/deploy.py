@@ -64,7 +64,9 @@ def compose(ctx: typer.Context, out: Path = OutArgument, force: bool = ForceOpti
     image = {f"image/{path}": text for path, text in context_files(lock).items()}
     monitoring = observability_files(targets=(f"modelyard:{PORT}",))
     files = {**compose_files(monitoring), **image}
-    write_folder(out, files, force=force, fill=filler(lock, None, under="image"))
+    write_folder(
+        out, files, force=force, fill=filler(lock, None, under="image"), filled_by_user=[".env"]
+    )
     say(f"wrote {out}/compose.yaml; fill {out}/.env, then: docker compose up --build")
 
 

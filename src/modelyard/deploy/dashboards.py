@@ -67,7 +67,6 @@ def _panels(per_endpoint: bool) -> list[Panel]:
             "short",
             (
                 ("sum by (endpoint, version) (modelyard_queue_rows{F})", "queued {{version}}"),
-                ("sum by (endpoint, version) (modelyard_queue_limit_rows{F})", "limit {{version}}"),
                 ("sum by (instance) (modelyard_in_flight_requests)", "in flight {{instance}}"),
             ),
         ),

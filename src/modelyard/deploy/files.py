@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from modelyard.errors import AlreadyExists, InvalidInput
@@ -21,9 +21,17 @@ Filler = Callable[[Path], None]
 
 
 def write_folder(
-    out: Path, files: Mapping[str, Content], *, force: bool = False, fill: Filler | None = None
+    out: Path,
+    files: Mapping[str, Content],
+    *,
+    force: bool = False,
+    fill: Filler | None = None,
+    filled_by_user: Sequence[str] = (),
 ) -> list[str]:
-    """Write ``files`` (relative POSIX paths) under ``out``; return the paths written."""
+    """Write ``files`` (relative POSIX paths) under ``out``; return the paths written.
+
+    ``filled_by_user`` names files the user fills in (``.env``'s passwords): a folder being
+    replaced keeps its copy, and they are readable by their owner only."""
     if out.exists() and not force:
         raise AlreadyExists(f"{out} exists; choose another folder or pass --force to replace it")
     if out.exists() and not out.is_dir():
@@ -41,6 +49,12 @@ def write_folder(
                 target.write_text(content, encoding="utf-8")
         if fill is not None:
             fill(staging)
+        for name in filled_by_user:
+            target, before = staging / _relative(name), out / _relative(name)
+            if before.is_file():
+                shutil.copyfile(before, target)
+            if target.exists():
+                os.chmod(target, 0o600)
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -201,7 +201,13 @@ def _tensors(specs: list[dict[str, Any]]) -> Declared:
                 f"MLflow signature: tensor {name!r} of {dtype} cannot be mapped (numbers, "
                 "booleans and strings can)"
             )
-        shape = [int(d) for d in tensor["shape"]]
+        try:
+            shape = [int(d) for d in tensor["shape"]]
+        except (TypeError, ValueError, KeyError):
+            raise InvalidInput(
+                f"MLflow signature: tensor {name!r} has shape {tensor.get('shape')!r}, not a "
+                "list of whole numbers"
+            ) from None
         if not shape or shape[0] != -1:
             raise UnsupportedModel(
                 f"MLflow signature: tensor {name!r} of shape {shape} cannot be mapped: its "

@@ -118,7 +118,11 @@ def _metrics(folder: Path) -> tuple[tuple[tuple[str, float, int, datetime], ...]
         if not path.is_file() or path.is_symlink():
             continue
         key = path.relative_to(folder).as_posix()
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{path}: a metric file must be UTF-8 text") from None
+        for number, line in enumerate(text.splitlines(), 1):
             parts = line.split()
             if not parts:
                 continue
@@ -142,7 +146,10 @@ def _metrics(folder: Path) -> tuple[tuple[tuple[str, float, int, datetime], ...]
 def _when(millis: object) -> datetime | None:
     if isinstance(millis, bool) or not isinstance(millis, int | float) or millis <= 0:
         return None
-    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # a time no calendar holds: said as unknown
+        return None
 
 
 def _yaml(path: Path) -> dict[str, Any]:

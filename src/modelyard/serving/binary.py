@@ -55,7 +55,7 @@ async def read_infer_body(request: Request, limit: int) -> Any:
 def parse_binary(raw: bytes, declared: str) -> Any:
     """``raw`` split at the ``Inference-Header-Content-Length`` value ``declared``: the
     JSON header with every binary input's bytes decoded into its ``data``."""
-    if not declared.strip().isdigit():
+    if not (declared.strip().isascii() and declared.strip().isdigit()):  # not '²' (latin-1)
         raise _bad(f"Inference-Header-Content-Length must be a number of bytes, got {declared!r}")
     length = int(declared)
     if length == 0 or length > len(raw):
@@ -134,6 +134,8 @@ def binary_outputs(payload: dict[str, Any], names: list[str]) -> set[str]:
     chosen = {name: default for name in names}
     for index, output in enumerate(payload.get("outputs") or ()):
         asked = output.get("parameters") if isinstance(output, dict) else None
+        if not isinstance(output, dict) or not isinstance(output.get("name"), str):
+            continue  # a malformed outputs entry is refused when the request is decoded
         if isinstance(asked, dict) and "binary_data" in asked:
             if not isinstance(asked["binary_data"], bool):
                 raise _bad(

@@ -79,7 +79,8 @@ class TableSamples:
         )
         self.queue_limit = gauge(
             "queue_limit_rows",
-            "Rows the queues may hold before refusing (503), summed like queue_rows.",
+            "The endpoint's queue_rows setting, summed like queue_rows: what a shadow's queue "
+            "may hold before mirrored requests are dropped (requests are admitted by deadline).",
             version,
             "livesum",
         )

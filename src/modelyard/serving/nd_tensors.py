@@ -9,6 +9,7 @@ the signature, which names the first row that breaks it.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,9 @@ _V2_OF_NUMPY = {
     "bool": "BOOL",
 }
 _NUMPY_OF_V2 = {v: k for k, v in _V2_OF_NUMPY.items()}
+# the numpy kinds a JSON array may come as for each target kind: ints fit floats, and
+# nothing but bools fits BOOL
+_KINDS_FITTING = {"f": "biuf", "i": "iu", "u": "iu", "b": "b"}
 
 
 def tensor_metadata(spec: FeatureSpec) -> dict[str, Any]:
@@ -102,10 +106,21 @@ def _decode_one(signature: Signature, tensor: object, where: str) -> tuple[str, 
         raise SchemaMismatch(
             f"input {name!r}: datatype {datatype}, the model takes {wanted['datatype']}"
         )
+    target = np.dtype(_NUMPY_OF_V2[datatype])
     try:
-        array = np.asarray(tensor["data"], dtype=_NUMPY_OF_V2[datatype])
+        given = np.asarray(tensor["data"])
+        # numpy would cast 1.7 to an INT64 1 or the text "1.5" to an FP32 1.5: the values
+        # must already be of the datatype's kind (ints are floats too, bools are bools)
+        if given.size and given.dtype.kind not in _KINDS_FITTING[target.kind]:
+            raise TypeError
+        if given.size and target.kind in "iu":
+            bounds = np.iinfo(target)
+            if given.min() < bounds.min or given.max() > bounds.max:
+                raise OverflowError
+        array = given.astype(target, copy=False)
     except (ValueError, TypeError, OverflowError):
         raise SchemaMismatch(f"input {name!r}: data holds values that are not {datatype}") from None
-    if array.size != int(np.prod(shape)):
-        raise SchemaMismatch(f"input {name!r}: shape {shape} needs {int(np.prod(shape))} values")
+    needed = math.prod(shape)  # Python ints: numpy's product wraps around at 2**64
+    if array.size != needed:
+        raise SchemaMismatch(f"input {name!r}: shape {shape} needs {needed} values")
     return name, array.reshape(shape)

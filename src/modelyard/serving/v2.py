@@ -11,6 +11,7 @@ sent as JSON would, so either way the model sees the same input.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,6 +173,9 @@ async def handle_infer(plane: DataPlane, name: str, request: Request) -> Respons
     version = request.path_params.get("version")
     resolve(plane, name, version)  # before reading the body: unknown names cost nothing
     payload = await read_infer_body(request, plane.max_body_bytes)
+    # the output parameters are checked before the model runs: a 400 after it would have
+    # logged rows whose prediction ids the caller never sees
+    binary = binary_outputs(payload, ["predict", "predict_proba"])
     answer = await infer(plane, name, version, request, payload)
     body: dict[str, Any] = {
         "model_name": name,
@@ -180,7 +184,6 @@ async def handle_infer(plane: DataPlane, name: str, request: Request) -> Respons
     }
     if isinstance(payload.get("id"), str):
         body["id"] = payload["id"]
-    binary = binary_outputs(payload, [o.name for o in answer.outputs])
     response = respond(body, answer.outputs, binary)
     response.headers["X-Modelyard-Version"] = answer.served.version
     return response
@@ -290,7 +293,7 @@ def _check_tensor(tensor: object, index: int) -> None:
         raise SchemaMismatch(f"{where}.shape {shape} must be [N] or [N, F] with sizes >= 0")
     if tensor["datatype"] not in NUMERIC_TYPES | {"BYTES", "BOOL"}:
         raise SchemaMismatch(f"{where}.datatype {tensor['datatype']!r} is not a v2 datatype")
-    expected = int(np.prod(shape))
+    expected = math.prod(shape)  # Python ints: numpy's product wraps around at 2**64
     given = len(_values(tensor))
     if given != expected:
         raise SchemaMismatch(f"{where}: shape {shape} needs {expected} values, got {given}")
