@@ -9,6 +9,7 @@ namespace of its own (``custom_code``) and hands ``load`` a :class:`Context`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +29,10 @@ FILES_DIR = "artifacts/"
 MODELS_DIR = "models/"
 
 
-class PythonModel:
+class PythonModel(ABC):
     """Subclass it, give ``predict`` (and ``load`` for what it needs), register it with
-    ``yard.register(model, name, code=[...], artifacts={...}, sample=X)``.
+    ``yard.register(model, name, code=[...], artifacts={...}, sample=X)``. A classifier may
+    also give ``predict_proba(frame)``: one row of class probabilities per input row.
 
     Attributes set in ``__init__`` are stored as JSON and set again before ``load`` runs;
     anything heavier (models, tables) comes from ``context`` in ``load``.
@@ -38,16 +40,12 @@ class PythonModel:
 
     kind: ClassVar[str] = "other"  # "classification" | "regression" | "other"
 
-    def load(self, context: Context) -> None:
+    def load(self, context: Context) -> None:  # noqa: B027 (optional: most models load nothing)
         """Called once per load, before any ``predict``: fetch artifacts from ``context``."""
 
+    @abstractmethod
     def predict(self, frame: pd.DataFrame) -> Any:
         """One answer per row of ``frame`` (columns as in the signature)."""
-        raise NotImplementedError(f"{type(self).__name__} does not define predict")
-
-    def predict_proba(self, frame: pd.DataFrame) -> Any:
-        """Optional: one row of class probabilities per input row (classifiers)."""
-        raise NotImplementedError(f"{type(self).__name__} does not define predict_proba")
 
 
 class RegisteredModel:
@@ -104,7 +102,7 @@ class CustomAdapter:
         kind = type(model).kind
         if kind not in ("classification", "regression", "other"):
             raise UnsupportedModel(f"{reference}.kind must be classification|regression|other")
-        has_proba = type(model).predict_proba is not PythonModel.predict_proba
+        has_proba = callable(getattr(type(model), "predict_proba", None))
         self.traits = ModelTraits(kind, None, has_proba, None, None, "dataframe")
 
     def predict(self, rows: Table) -> np.ndarray:
@@ -117,7 +115,8 @@ class CustomAdapter:
         return values
 
     def predict_proba(self, rows: Table) -> np.ndarray:
-        return self._checked(self.model.predict_proba(_frame(rows)), rows, "predict_proba")
+        proba = self.model.predict_proba  # type: ignore[attr-defined]  # traits.has_proba
+        return self._checked(proba(_frame(rows)), rows, "predict_proba")
 
     def _checked(self, answer: Any, rows: Table, method: str) -> np.ndarray:
         values = np.asarray(answer)
