@@ -3,6 +3,8 @@ and string class labels: what the v2 HTTP and gRPC tests send typed tensors to."
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -37,3 +39,15 @@ def churn_pipeline() -> tuple[Pipeline, pd.DataFrame]:
     )
     model = Pipeline([("columns", columns), ("classify", LogisticRegression(max_iter=500))])
     return model.fit(X, y), X
+
+
+def serve_mixed_and_cancer(
+    yard: Any, mixed: tuple[Pipeline, pd.DataFrame], logreg: Pipeline, cancer_frame: pd.DataFrame
+) -> None:
+    """The two endpoints the v2 binary and gRPC tests call: ``mixed-api`` (numbers, ints and
+    strings: every v2 datatype) and ``cancer-api`` (30 floats: one [N, F] tensor)."""
+    model, X = mixed
+    yard.register(model, "mixed", sample=X)
+    yard.create_endpoint("mixed-api", "mixed@1")
+    yard.register(logreg, "cancer", sample=cancer_frame)
+    yard.create_endpoint("cancer-api", "cancer@1")

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from tests.integration.models_for_serving import SlowClassifier
 from tests.integration.serving_fixtures import Server, free_port, running_server
-from tests.integration.tabular import churn_pipeline, customers
+from tests.integration.tabular import churn_pipeline, customers, serve_mixed_and_cancer
 
 from modelyard import Yard
 from modelyard.domain.endpoints import Limits
@@ -36,12 +36,8 @@ def mixed():
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, logreg, cancer, mixed) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("grpc")
-    model, X = mixed
     with Yard(home) as yard:
-        yard.register(model, "mixed", sample=X)
-        yard.create_endpoint("mixed-api", "mixed@1")
-        yard.register(logreg, "cancer", sample=cancer[0])
-        yard.create_endpoint("cancer-api", "cancer@1")
+        serve_mixed_and_cancer(yard, mixed, logreg, cancer[0])
         slow = SlowClassifier(delay=0.5).fit(*cancer)
         yard.register(slow, "slow", sample=cancer[0], trust_types=True)
         yard.create_endpoint("slow-api", "slow@1", limits=Limits(max_batch=1, queue_rows=1))

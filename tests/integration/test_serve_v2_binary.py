@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 from tests.integration.serving_fixtures import Server, running_server
-from tests.integration.tabular import churn_pipeline, customers
+from tests.integration.tabular import churn_pipeline, customers, serve_mixed_and_cancer
 
 from modelyard import Yard
 
@@ -29,12 +29,8 @@ def mixed() -> tuple[Pipeline, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, logreg, cancer, mixed) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("binary")
-    model, X = mixed
     with Yard(home) as yard:
-        yard.register(model, "mixed", sample=X)
-        yard.create_endpoint("mixed-api", "mixed@1")
-        yard.register(logreg, "cancer", sample=cancer[0])
-        yard.create_endpoint("cancer-api", "cancer@1")
+        serve_mixed_and_cancer(yard, mixed, logreg, cancer[0])
     with running_server(home, "--dev") as server:
         yield server
 
