@@ -111,9 +111,10 @@ def _decode_one(signature: Signature, tensor: object, where: str) -> tuple[str, 
         given = np.asarray(tensor["data"])
         # numpy would cast 1.7 to an INT64 1 or the text "1.5" to an FP32 1.5: the values
         # must already be of the datatype's kind (ints are floats too, bools are bools)
-        if given.size and given.dtype.kind not in _KINDS_FITTING[target.kind]:
+        checked = given.dtype == target or not given.size  # binary and gRPC arrive typed
+        if not checked and given.dtype.kind not in _KINDS_FITTING[target.kind]:
             raise TypeError
-        if given.size and target.kind in "iu":
+        if not checked and target.kind in "iu":
             bounds = np.iinfo(target)
             if given.min() < bounds.min or given.max() > bounds.max:
                 raise OverflowError
