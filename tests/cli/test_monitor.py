@@ -379,7 +379,30 @@ def test_status_of_served_and_labelled_traffic(
     assert "cancer-api, last 1h" in shown.output
     row = next(line for line in shown.output.splitlines() if "cancer@1" in line)
     assert "200" in row  # piped output keeps every cell whole, however wide the table
-    assert "60% of rows labelled, median" in row
+    assert "coverage 60 % (120 of 200 rows), median lag" in row
+
+
+def test_status_shows_refused_requests_and_server_errors_apart(
+    cli: Invoke, home: Path, logreg, cancer
+) -> None:
+    X, _ = cancer
+    _record(home, logreg, X.iloc[:50])  # one request answered
+    with Yard(home, actor="server") as yard:
+        recorder = Recorder(yard)
+        for status in (422, 422, 400, 503):  # three refused, one server error
+            recorder.failed(ENDPOINT, "cancer@1", status)
+        recorder.flush()
+
+    (version,) = _json(cli("monitor", "status", ENDPOINT, "--json"))["versions"]
+    assert version["client_error_rate"] == pytest.approx(0.6)  # --json keeps fractions
+    assert version["error_rate"] == pytest.approx(0.2)
+    shown = cli("monitor", "status", ENDPOINT)
+    assert shown.exit_code == 0, shown.output
+    assert "4xx (refused)" in shown.output
+    assert "5xx (server errors)" in shown.output
+    row = next(line for line in shown.output.splitlines() if "cancer@1" in line)
+    assert "60 %" in row
+    assert "20 %" in row
 
 
 def test_status_says_why_a_version_has_no_drift(cli: Invoke, home: Path, logreg, cancer) -> None:

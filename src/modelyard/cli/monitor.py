@@ -69,8 +69,9 @@ def status(
                 v.requests,
                 v.rows,
                 " / ".join(brief(p) for p in (latency.p50, latency.p95, latency.p99)),
-                brief(v.error_rate),
-                brief(v.drift_share) + ("*" if v.drift_unavailable else ""),
+                _share(v.error_rate),
+                _share(v.client_error_rate),
+                _share(v.drift_share) + ("*" if v.drift_unavailable else ""),
                 ", ".join(v.top_drifted) or "—",
                 _quality_text(v.quality),
                 _feedback_text(v.feedback),
@@ -83,7 +84,8 @@ def status(
             "requests",
             "rows",
             "p50/p95/p99 ms",
-            "5xx rate",
+            "5xx (server errors)",
+            "4xx (refused)",
             "drift share",
             "top drifted",
             "quality",
@@ -96,14 +98,24 @@ def status(
     _shadow_table(endpoint, since, summary.shadows)
 
 
+def _share(value: float | None) -> str:
+    """A share of requests or features as a percentage (``--json`` keeps the fraction)."""
+    if value is None:
+        return "—"
+    return f"{100 * value:.1f} %" if value < 0.1 else f"{100 * value:.0f} %"
+
+
 def _feedback_text(feedback: Feedback) -> str:
     """How much of the traffic has its ground truth yet, and how late it arrives."""
     coverage = feedback.coverage
     if coverage is None:
         return "—"
     if not feedback.labeled:
-        return "no rows labelled yet"
-    return f"{coverage:.0%} of rows labelled, median {brief(feedback.lag_seconds_p50)} s after"
+        return "coverage 0 %: no rows labelled yet"
+    return (
+        f"coverage {_share(coverage)} ({feedback.labeled:,} of {feedback.logged:,} rows), "
+        f"median lag {brief(feedback.lag_seconds_p50)} s"
+    )
 
 
 def _why_no_drift(versions: Sequence[VersionMonitor]) -> None:
