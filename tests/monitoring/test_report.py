@@ -511,3 +511,26 @@ def test_a_version_without_a_reference_profile_says_why() -> None:
     )
     unsaid = made_version("m@1", traffic=made_traffic(2))  # no drift, and no reason given
     assert "— (no reference profile)" in " ".join(parse(render_html(made_summary(unsaid))).text)
+
+
+def test_a_stretch_without_windows_breaks_every_line() -> None:
+    """Buckets at 0, 1, 5 and 6 minutes: the lines stop after 1 and start again at 5, rather
+    than joining them with one diagonal, and the axis spans the whole period."""
+    at = [START + timedelta(seconds=BUCKET * m) for m in (0, 1, 5, 6)]
+    traffic = Traffic(10, 10, {"500": 1}, 0.1, 0.0, Latency(2.0, 3.0, 4.0))
+    summary = made_summary(
+        made_version(
+            "m@1",
+            traffic=traffic,
+            timeline=[TimelinePoint(t, traffic, Quality(), drift_share=0.2) for t in at],
+        )
+    )
+    figures = parse(render_html(summary)).figures().values()
+    lines = [t for f in figures for t in f["data"] if t.get("mode") == "lines+markers"]
+    assert lines  # latency, error rates, drift share
+    for trace in lines:
+        assert trace["y"][2] is None, trace["name"]  # one bucket after the last before the gap
+        assert [v is None for v in trace["y"]].count(True) == 1, trace["name"]
+        assert trace["connectgaps"] is False
+    for figure in figures:
+        assert figure["layout"]["xaxis"]["range"] == ["2025-03-01 12:00:00", "2025-03-01 13:00:00"]

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
 
 from modelyard.domain.histograms import CategoricalHistogram, Histogram, NumericHistogram
-from modelyard.domain.monitor_results import DriftReport, FeatureDrift, TimelinePoint, Traffic
+from modelyard.domain.monitor_results import (
+    DriftReport,
+    FeatureDrift,
+    Timeline,
+    TimelinePoint,
+    Traffic,
+)
 from modelyard.domain.monitoring import DriftConfig
 from modelyard.formatting import as_number, num, short
 from modelyard.monitoring.drift import UNSEEN
@@ -170,15 +177,47 @@ def _pair_figure(
     return figure
 
 
-def timeline_grid(page: Charts, points: Sequence[TimelinePoint] | None, config: DriftConfig) -> str:
-    if points is None:
+def gapped(
+    points: Sequence[TimelinePoint], seconds: int
+) -> list[tuple[datetime, TimelinePoint | None]]:
+    """The points in time order, with an empty slot one bucket after each point that the
+    next does not follow within a bucket: plotly breaks a line at an empty value, and would
+    otherwise join the points either side of a stretch with no window by one straight line."""
+    step = timedelta(seconds=max(seconds, 1))
+    slots: list[tuple[datetime, TimelinePoint | None]] = []
+    for point in sorted(points, key=lambda p: p.bucket_start):
+        if slots and point.bucket_start - slots[-1][0] > step * 1.5:
+            slots.append((slots[-1][0] + step, None))
+        slots.append((point.bucket_start, point))
+    return slots
+
+
+def timeline_grid(
+    page: Charts,
+    timeline: Timeline | None,
+    config: DriftConfig,
+    period: tuple[datetime, datetime],
+) -> str:
+    if timeline is None:
         return '<p class="note">The timeline is not part of this summary.</p>'
-    if not points:
+    if not timeline.points:
         return '<p class="note">No time buckets in this period.</p>'
-    x = [plot_text(utc(p.bucket_start)) for p in points]
+    slots = gapped(timeline.points, timeline.seconds)
+    points = [p for _, p in slots]
+    x = [plot_text(utc(at)) for at, _ in slots]
+    span = [plot_text(utc(period[0])), plot_text(utc(period[1]))]
 
     def measured(read: Callable[[Traffic], float | None]) -> list[float | None]:
-        return [None if p.traffic is None else read(p.traffic) for p in points]
+        return [None if p is None or p.traffic is None else read(p.traffic) for p in points]
+
+    def each(read: Callable[[TimelinePoint], float | None]) -> list[float | None]:
+        return [None if p is None else read(p) for p in points]
+
+    def realized(metric: str) -> list[float | None]:
+        return each(lambda p: p.quality.metric(metric))
+
+    def estimated(metric: str) -> list[float | None]:
+        return each(lambda p: (p.estimated or {}).get(metric))
 
     charts = [
         ("Requests per bucket", "requests", [("requests", measured(lambda t: t.requests))]),
@@ -202,27 +241,27 @@ def timeline_grid(page: Charts, points: Sequence[TimelinePoint] | None, config: 
         (
             "Share of features drifted",
             "share",
-            [("drift share", [p.drift_share for p in points])],
+            [("drift share", each(lambda p: p.drift_share))],
         ),
         (
             "Quality from feedback",
             "score",
-            [(QUALITY[m], [p.quality.metric(m) for p in points]) for m in SCORES],
+            [(QUALITY[m], realized(m)) for m in SCORES],
         ),
         (
             "Error from feedback",
             "error",
-            [(QUALITY[m], [p.quality.metric(m) for p in points]) for m in ERRORS],
+            [(QUALITY[m], realized(m)) for m in ERRORS],
         ),
         (
             "Quality estimated without labels",
             "score",
-            [(QUALITY[m], [(p.estimated or {}).get(m) for p in points]) for m in SCORES],
+            [(QUALITY[m], estimated(m)) for m in SCORES],
         ),
         (
             "Error estimated without labels",
             "error",
-            [(QUALITY[m], [(p.estimated or {}).get(m) for p in points]) for m in ERRORS],
+            [(QUALITY[m], estimated(m)) for m in ERRORS],
         ),
     ]
     blocks = []
@@ -230,13 +269,15 @@ def timeline_grid(page: Charts, points: Sequence[TimelinePoint] | None, config: 
         figure = _line_figure(x, series, kind, config)
         if figure is None:
             continue
+        figure.update_xaxes(type="date", range=span)  # the whole period, gaps included
         blocks.append(
             f'<section class="series"><h4>{title}</h4>{page.figure(figure, title)}</section>'
         )
     if not blocks:
         return '<p class="note">Nothing measured over time.</p>'
     return (
-        f'<p class="caption">{len(points)} time buckets; times in UTC.</p>'
+        f'<p class="caption">{len(timeline.points)} time buckets; times in UTC. A break in a '
+        "line: no window was recorded then.</p>"
         '<div class="grid">' + "".join(blocks) + "</div>"
     )
 

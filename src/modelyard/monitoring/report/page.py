@@ -4,6 +4,7 @@ drift table and histograms."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import orjson
 
@@ -56,7 +57,8 @@ def render_html(summary: MonitorSummary, *, expanded: int = EXPANDED_HISTOGRAMS)
         _config(summary.drift_config),
     ]
     for index, version in enumerate(summary.versions):
-        body.append(_version(page, index, version, summary.drift_config, max(expanded, 0)))
+        period = (summary.since, summary.until)
+        body.append(_version(page, index, version, summary.drift_config, max(expanded, 0), period))
     head = f"<style>{CSS}</style>"
     scripts = ""
     if page.count:
@@ -118,14 +120,19 @@ def _config(config: DriftConfig) -> str:
 
 
 def _version(
-    page: Charts, index: int, v: VersionMonitor, config: DriftConfig, expanded: int
+    page: Charts,
+    index: int,
+    v: VersionMonitor,
+    config: DriftConfig,
+    expanded: int,
+    period: tuple[datetime, datetime],
 ) -> str:
     parts = [
         f'<section class="version" id="version-{index}">',
         f"<h2>Version {esc(v.version)}</h2>",
         _facts(v),
         "<h3>Over time</h3>",
-        timeline_grid(page, v.timeline.points if v.timeline else None, config),
+        timeline_grid(page, v.timeline, config, period),
         "<h3>Drift per feature</h3>",
         _drift_table(v.drift),
         "<h3>Reference and current distributions</h3>",
