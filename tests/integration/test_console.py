@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +22,21 @@ from tests.integration.browser import chromium
 from tests.integration.serving_fixtures import Server, running_server
 
 from modelyard import Yard
+from modelyard.domain.signature import Signature
+from modelyard.monitoring.recorder import Recorder
+from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.inputs import from_frame
+from modelyard.runtime.runner import Output
 
 pytestmark = [pytest.mark.slow, pytest.mark.serial]  # judges time: run alone
 
 BATCHES = 12
+REFUSED = 3  # requests refused with a 422 (a feature missing)
+# The hour before the test, as a server with 5-minute windows would have recorded it: a
+# window per 5 minutes (minutes ago), none for a stretch (a gap every time chart must
+# show), labels for the older ones only (they arrive late).
+HISTORY = (55, 50, 45, 40, 20, 15, 10, 5)
+LABELLED_BEFORE = 30
 FAST_MONITOR = {
     "MODELYARD_MONITOR_BUCKET_SECONDS": "1",
     "MODELYARD_MONITOR_FLUSH_SECONDS": "0.3",
@@ -68,6 +80,7 @@ def console(
             scope: yard.create_key([scope], description=f"console {scope}")[1]
             for scope in ("read", "write", "predict")
         }
+        _record_history(yard, logreg, X, y)
     shots = Path(os.environ.get("MODELYARD_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
     shots.mkdir(parents=True, exist_ok=True)
     with running_server(home, env=FAST_MONITOR) as server:
@@ -76,12 +89,48 @@ def console(
         yield Console(server, home, keys, shots)
 
 
+def _record_history(yard: Yard, model, X, y) -> None:
+    """Windows of the last hour, written by the server's own recorder with a clock set back,
+    on inputs shifting more as time goes on."""
+    signature = Signature.from_dict(yard.get_version("churn@1").signature)
+    now = time.time()
+    labels = []
+    for i, minutes in enumerate(HISTORY):
+        stamp = now - now % 300 - 60 * minutes + 10
+        rows = X.sample(150, random_state=100 + i).copy()
+        rows[rows.columns[:10]] *= 1 + 0.05 * i
+        ids = [uuid.uuid4().hex for _ in range(len(rows))]
+        recorder = Recorder(yard, bucket_seconds=300, clock=lambda stamp=stamp: stamp)
+        recorder.predicted(
+            PredictionEvent(
+                "churn-api",
+                "churn@1",
+                from_frame(signature, rows),
+                Output(model.predict(rows), model.predict_proba(rows)),
+                ids,
+                latency_ms=4.0 + i,
+                at=stamp,
+                log_inputs=0.0,
+            )
+        )
+        recorder.flush()
+        if minutes > LABELLED_BEFORE:
+            labels += [
+                (pid, str(int(actual))) for pid, actual in zip(ids, y[rows.index], strict=True)
+            ]
+    yard.monitor.add_feedback("churn-api", labels)
+
+
 def _send_traffic(server: Server, key: str, X, y) -> None:
     """Real predictions and feedback over a few one-second buckets, on data that drifts
-    further as time goes on (a timeline and drift to look at)."""
+    further as time goes on (a timeline and drift to look at), and a few requests refused."""
     rng = np.random.default_rng(7)
     headers = {"Authorization": f"Bearer {key}"}
     with server.client(headers=headers) as client:
+        for _ in range(REFUSED):
+            bad = X.iloc[:2].drop(columns=[X.columns[0]]).to_dict("records")
+            refused = client.post("/v1/endpoints/churn-api/predict", json={"instances": bad})
+            assert refused.status_code == 422, refused.text
         for batch in range(BATCHES):
             rows = X.sample(150, random_state=batch).copy()
             shift = 1 + 0.08 * batch * rng.random(len(rows))
@@ -106,7 +155,7 @@ def _wait_for_monitor(server: Server, read_key: str) -> None:
     with server.client(headers=headers) as client:
         while time.monotonic() < deadline:
             monitor = client.get("/api/endpoints/churn-api/monitor?since=1h").json()
-            if sum(v["requests"] for v in monitor["versions"]) >= BATCHES:
+            if sum(v["requests"] for v in monitor["versions"]) >= len(HISTORY) + BATCHES:
                 return
             time.sleep(0.2)
     raise AssertionError("the server did not record its traffic within 30 s")
@@ -180,7 +229,7 @@ def test_every_page_loads_with_a_read_key(page: Any, console: Console) -> None:
     assert "accuracy" in text
     assert "Estimated (no labels)" in text  # the card, with its assumptions
     assert "only the inputs shifted" in text
-    assert page.get_by_text("Estimated (no labels) beside realized").count() == 1
+    assert page.get_by_role("heading", name="Quality over time: accuracy").count() == 1
     _shot(page, console, "console-endpoint")
 
     page.get_by_role("link", name="Drift by feature →").click()
@@ -201,6 +250,103 @@ def test_every_page_loads_with_a_read_key(page: Any, console: Console) -> None:
         "() => !document.querySelector('tbody').innerText.includes('register')", timeout=15_000
     )
     assert "alias" in page.inner_text("tbody")
+
+
+def test_the_endpoint_page_shows_what_it_measures(page: Any, console: Console) -> None:
+    """At a common laptop size: refused requests beside server errors, gaps where no window
+    was recorded, quality estimated with its band beside the realized one, and charts two
+    thirds wide with their titles clear of any toolbar."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    _sign_in(page, console, "read")
+    page.goto(f"{console.server.url}/ui#/endpoints/churn-api")
+    page.get_by_role("heading", name="Per version").wait_for()
+    _charts_drawn(page, 5)
+
+    refused = page.locator(".card", has_text="Refused (4xx)").inner_text()
+    served = len(HISTORY) + BATCHES  # one request per batch, every one answered
+    share = REFUSED / (REFUSED + served)
+    assert f"{100 * share:.{2 if share < 0.1 else 1}f} %" in refused, refused  # as pct() says
+    assert f"422 ×{REFUSED}" in refused
+    assert "0.00 %" in page.locator(".card", has_text="Server errors (5xx)").inner_text()
+
+    charts = {c["title"]: c for c in page.evaluate(CHARTS)}
+    requests = charts["Requests per minute"]["traces"][0]["y"]
+    assert _breaks(requests), requests  # the line stops where no window was, no diagonal
+    for title, drawn in charts.items():
+        for trace in drawn["traces"]:
+            assert trace["connectgaps"] is not True, title
+
+    quality = charts["Quality over time: accuracy, estimated and realized"]
+    names = [t["name"] for t in quality["traces"]]
+    assert any(t["fill"] == "toself" for t in quality["traces"]), names  # the interval's band
+    assert any("realized accuracy" in n for n in names), names
+    assert any("estimated accuracy" in n for n in names), names
+    assumptions = page.locator("#estimate-assumptions").inner_text()
+    assert "only the inputs shifted" in assumptions
+    assert "calibrated" in assumptions
+    assert "Enough rows" in assumptions
+
+    assert page.locator(".modebar-btn").count() == 0  # plotly's toolbar is not drawn
+    content = page.evaluate(MAIN_WIDTH)
+    for title, drawn in charts.items():
+        assert 0.6 <= drawn["width"] / content <= 0.7, (title, drawn["width"], content)
+        assert drawn["heading_bottom"] <= drawn["plot_top"], title  # nothing over the title
+    _shot(page, console, "console-endpoint-laptop", full=False)
+
+
+# Sections the monitor summary may carry per version (docs/console.md, "Extra sections"):
+# the console draws whatever of these shapes the server sends.
+EXTRA = {
+    "data_quality": {
+        "features": [
+            {"feature": "mean radius", "rows": 3000, "missing": 3, "missing_share": 0.001},
+            {"feature": "mean area", "rows": 3000, "out_of_range": 66, "out_of_range_share": 0.022},
+        ],
+        "attempts": 23,
+        "refused": {"missing_feature": 3},
+    },
+    "segments": [
+        {"feature": "plan", "segment": "basic", "requests": 9, "accuracy": 0.71},
+        {"feature": "plan", "segment": "pro", "requests": 11, "accuracy": 0.97},
+    ],
+    "class_quality": {
+        "per_class": {"0": {"recall": 0.93, "support": 40}, "1": {"recall": 0.99, "support": 80}},
+        "confusion_matrix": [[37, 3], [1, 79]],
+    },
+}
+
+
+def test_extra_summary_sections_show_only_when_sent(page: Any, console: Console) -> None:
+    _sign_in(page, console, "read")
+    page.goto(f"{console.server.url}/ui#/endpoints/churn-api")
+    page.get_by_role("heading", name="Per version").wait_for()
+    for title in ("Data quality", "Segments", "Per class"):
+        assert page.get_by_role("heading", name=title, exact=True).count() == 0
+
+    def with_extra(route: Any) -> None:  # the server's own answer, plus the new keys
+        response = route.fetch()
+        body = response.json()
+        body["versions"][0].update(EXTRA)
+        route.fulfill(response=response, json=body)
+
+    page.route("**/api/endpoints/churn-api/monitor?*", with_extra)
+    page.goto(f"{console.server.url}/ui#/endpoints/churn-api?since=15m")
+    page.get_by_role("heading", name="Data quality", exact=True).wait_for()
+    assert page.get_by_role("heading", name="Segments", exact=True).count() == 1
+    assert page.get_by_role("heading", name="Per class", exact=True).count() == 1
+    features = page.locator("table", has_text="mean area").inner_text()
+    assert "2.20 %" in features  # out_of_range_share, a share: as a percentage
+    assert "0.10 %" in features
+    assert "missing_feature" in page.inner_text("main")
+    segments = page.locator("table", has_text="basic").inner_text()
+    assert segments.index("basic") < segments.index("pro")  # in the order sent (worst first)
+    assert "79" in page.locator("table", has_text="37").inner_text()  # the confusion matrix
+
+
+def _breaks(values: list[float | None]) -> bool:
+    """A missing value between two measured ones."""
+    measured = [i for i, v in enumerate(values) if v is not None]
+    return bool(measured) and None in values[measured[0] : measured[-1]]
 
 
 def test_promote_then_roll_back_by_clicking(page: Any, console: Console) -> None:
@@ -297,6 +443,27 @@ def test_actions_are_labelled_keyboard_reachable_and_readable(page: Any, console
     with console.yard() as yard:
         assert yard.get_version("churn@production").version == 1  # cancelled: nothing moved
 
+
+# Each drawn chart: its heading, box width, where the heading ends and the plot starts, and
+# what plotly holds for each trace (the data as drawn).
+CHARTS = """() => [...document.querySelectorAll('.chart-box')].map((box) => {
+  const plot = box.querySelector('.chart');
+  return {
+    title: box.querySelector('h3').textContent,
+    width: box.getBoundingClientRect().width,
+    heading_bottom: box.querySelector('h3').getBoundingClientRect().bottom,
+    plot_top: plot.getBoundingClientRect().top,
+    traces: (plot.data || []).map((t) => ({
+      name: t.name, y: Array.from(t.y || []),
+      connectgaps: t.connectgaps ?? null, fill: t.fill ?? null,
+    })),
+  };
+})"""
+
+MAIN_WIDTH = """() => {
+  const main = document.querySelector('main'), style = getComputedStyle(main);
+  return main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+}"""
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
   .filter((el) => el.type !== 'hidden' && el.offsetParent !== null)

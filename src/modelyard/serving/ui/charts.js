@@ -1,5 +1,8 @@
 // Charts: plotly.js from the plotly package, loaded on the pages that draw. A page returns
 // placeholders from chart(); the router draws them once the page is in the document.
+// A chart takes two thirds of the page's width, its title is a heading above the plot (not
+// plotly's, so nothing can cover it) and plotly's toolbar stays hidden (drag zooms, a
+// double click resets); the last third holds what the chart needs said beside it.
 
 import { h, main, problemBox } from "./dom.js";
 
@@ -22,10 +25,12 @@ export function plotText(text) {  // plotly reads a little HTML in labels: give 
   return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-export function chart(title, describe, traces, layout = {}) {
+export function chart(title, describe, traces, layout = {}, aside = null) {
   const el = h("div", { class: "chart", role: "img", "aria-label": `${title}: ${describe}` });
-  pending.push([el, title, traces, layout]);
-  return el;
+  pending.push([el, traces, layout]);
+  return h("section", { class: "chart-row" },
+    h("div", { class: "chart-box" }, h("h3", {}, title), el),
+    h("div", { class: "chart-aside" }, aside));
 }
 
 export async function drawPending() {
@@ -36,16 +41,15 @@ export async function drawPending() {
     for (const [el] of work) el.replaceChildren(problemBox(e));
     return;
   }
-  for (const [el, title, traces, layout] of work) {
+  for (const [el, traces, layout] of work) {
     if (!el.isConnected) continue;
     await Plotly.newPlot(el, traces.map((t) => ({ ...t, name: plotText(t.name ?? "") })), {
-      title: { text: plotText(title), font: { size: 14 } },
-      margin: { l: 56, r: 12, t: 40, b: 40 },
+      margin: { l: 56, r: 12, t: 12, b: 40 },
       height: 280,
       legend: { orientation: "h", y: -0.2 },
       font: { family: "system-ui, sans-serif", color: "#1b1f24" },
       ...layout,
-    }, { displaylogo: false, responsive: true });
+    }, { displayModeBar: false, responsive: true });
   }
   document.body.dataset.charts = "drawn";
 }

@@ -7,6 +7,7 @@ import { h, link, table } from "./dom.js";
 import { enc, num, pct } from "./format.js";
 import { periodOf, periodPicker } from "./period.js";
 import { go } from "./router.js";
+import { periodAxis, timeTrace, utc } from "./timeline.js";
 
 export async function driftPage(name, query) {
   loadPlotly().catch(() => {});  // fetch the chart library while the API answers
@@ -47,26 +48,25 @@ export async function driftPage(name, query) {
     h("p", { class: "sub" }, `Drift share ${pct(version.drift.drift_share)} (alarm at ${pct(version.drift.drift_share_threshold)}) · verdict ${version.drift.verdict}`),
     h("div", { class: "charts" },
       histogram ? histogramChart(feature.feature, histogram) : h("p", { class: "muted" }, "No histogram for this feature."),
-      driftOverTime(version, feature)),
+      driftOverTime(monitor, version, feature)),
     table(`Every feature of ${version.version}`, ["Feature", "Kind", "Test", "Value", "Threshold",
       "Verdict", "Rows"], rows, { numeric: [3, 4, 6] }),
   ];
 }
 
-function driftOverTime(version, feature) {
+function driftOverTime(monitor, version, feature) {
   // Text drifts in its lengths, judged with the numeric test.
   const tests = version.timeline_drift_tests;
   const { test, threshold } = tests[feature.kind] ?? tests.numeric;
-  const x = version.timeline.map((p) => p.bucket_start);
   return chart(`${test} of ${feature.feature} over time`,
     `the ${test} value per time bucket, with the threshold ${threshold}`,
     [
-      { type: "scatter", mode: "lines+markers", name: test, x,
-        y: version.timeline.map((p) => p.drift_scores?.[feature.feature] ?? null),
-        line: { color: COLORS[0] } },
-      { type: "scatter", mode: "lines", name: `threshold ${threshold}`, x: [x[0], x.at(-1)],
+      timeTrace(version, (p) => p.drift_scores?.[feature.feature], { name: test, line: { color: COLORS[0] } }),
+      { type: "scatter", mode: "lines", name: `threshold ${threshold}`, x: [utc(monitor.since), utc(monitor.until)],
         y: [threshold, threshold], line: { color: COLORS[4], dash: "dash" } },
-    ], { yaxis: { rangemode: "tozero" } });
+    ], { xaxis: periodAxis(monitor), yaxis: { rangemode: "tozero" } },
+    h("div", { class: "chart-note" }, h("p", {}, `The ${test} of ${feature.feature} in each bucket against its threshold (dashed); times in UTC.`),
+      h("p", {}, "A break in the line: no window was recorded then.")));
 }
 
 function histogramChart(feature, hist) {
@@ -87,12 +87,16 @@ function histogramChart(feature, hist) {
           line: { shape: "hv", color: "#6b7a8c", width: 1 }, fill: "tozeroy", fillcolor: "rgba(107,122,140,0.3)" },
         { type: "scatter", mode: "lines", name: "current", x: hist.edges, y: density(hist.current),
           line: { shape: "hv", color: COLORS[0], width: 2 } },
-      ], { yaxis: { title: { text: "density" }, rangemode: "tozero" } });
+      ], { yaxis: { title: { text: "density" }, rangemode: "tozero" } },
+      h("div", { class: "chart-note" }, h("p", {}, `Rows per unit of ${feature} in each of the reference's quantile bins (unequal widths): grey the reference, blue the period.`),
+        h("p", {}, `Outside the reference's range: ${num(hist.below)} below, ${num(hist.above)} above; missing: ${num(hist.missing)}.`)));
   }
   const labels = hist.categories.map(plotText);
   return chart(`${feature}: reference vs current`, "share of rows per category, reference and current",
     [
       { type: "bar", name: "reference", x: labels, y: share(hist.reference), marker: { color: "#8a99ab" } },
       { type: "bar", name: "current", x: labels, y: share(hist.current), marker: { color: COLORS[0] } },
-    ], { barmode: "group", yaxis: { tickformat: ".0%" } });
+    ], { barmode: "group", yaxis: { tickformat: ".0%" } },
+    h("div", { class: "chart-note" }, h("p", {}, `Share of rows per category of ${feature}: grey the reference, blue the period.`),
+      h("p", {}, `Categories never seen in training: ${num(hist.unseen)} rows; missing: ${num(hist.missing)}.`)));
 }
