@@ -291,6 +291,7 @@ def test_the_endpoint_page_shows_what_it_measures(page: Any, console: Console) -
     for title, drawn in charts.items():
         assert 0.6 <= drawn["width"] / content <= 0.7, (title, drawn["width"], content)
         assert drawn["heading_bottom"] <= drawn["plot_top"], title  # nothing over the title
+    page.locator(".chart-row", has_text="Quality over time").scroll_into_view_if_needed()
     _shot(page, console, "console-endpoint-laptop", full=False)
 
 

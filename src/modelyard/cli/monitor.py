@@ -39,7 +39,8 @@ def status(
     since: str = typer.Option("1h", "--since", help="Period: 90s, 15m, 1h, 7d …"),
     as_json: bool = JsonOption,
 ) -> None:
-    """Per version: traffic, latency percentiles, error rate, drift, quality, feedback."""
+    """Per version: traffic, latency percentiles, refused (4xx) and server errors (5xx),
+    drift, quality, feedback coverage."""
     with collection_paused():  # the summary's imports include the yard's whole stack
         from modelyard.domain.monitoring import parse_period
         from modelyard.monitoring.summary import summarize_recent
