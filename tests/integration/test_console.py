@@ -294,6 +294,12 @@ def test_the_endpoint_page_shows_what_it_measures(page: Any, console: Console) -
     page.locator(".chart-row", has_text="Quality over time").scroll_into_view_if_needed()
     _shot(page, console, "console-endpoint-laptop", full=False)
 
+    page.get_by_role("link", name="Drift by feature →").click()
+    page.get_by_label("Feature").wait_for()
+    _charts_drawn(page, 2)
+    over_time = next(c for c in page.evaluate(CHARTS) if c["title"].endswith("over time"))
+    assert _breaks(over_time["traces"][0]["y"]), over_time  # the drift test's line too
+
 
 # Sections the monitor summary may carry per version (docs/console.md, "Extra sections"):
 # the console draws whatever of these shapes the server sends.
