@@ -12,8 +12,8 @@ import typer
 from modelyard.cli.context import collection_paused, open_yard
 from modelyard.cli.drift import parse_thresholds
 from modelyard.cli.estimates import estimate_table
-from modelyard.cli.quality_tables import class_tables, data_quality_table
 from modelyard.cli.output import JsonOption, console, print_json, progress_bar, say, table
+from modelyard.cli.quality_tables import class_tables, data_quality_table
 from modelyard.formatting import brief
 
 if TYPE_CHECKING:

@@ -57,9 +57,9 @@ def quality_families(summaries: Mapping[str, MonitorSummary]) -> Iterator[GaugeM
             report = version.per_class
             if report is None:
                 continue
-            for item in report.classes[:MAX_CLASS_LABELS]:
+            for one in report.classes[:MAX_CLASS_LABELS]:
                 for metric in CLASS_METRICS:
-                    per_class.add_metric([*key, item.label, metric], getattr(item, metric))
+                    per_class.add_metric([*key, one.label, metric], getattr(one, metric))
             if len(report.labels) <= MAX_MATRIX_CLASSES:
                 for actual, row in zip(report.labels, report.confusion, strict=True):
                     for predicted, count in zip(report.labels, row, strict=True):

@@ -18,8 +18,8 @@ from modelyard.domain.monitor_results import (
 from modelyard.domain.monitoring import NO_REFERENCE, DriftConfig
 from modelyard.formatting import DASH, as_number, duration, ms, num, pct
 from modelyard.monitoring.report.charts import EXPANDED_HISTOGRAMS, histogram_grid, timeline_grid
-from modelyard.monitoring.report.quality import class_section, data_quality_section
 from modelyard.monitoring.report.embed import LOADER, Charts, plotly_js
+from modelyard.monitoring.report.quality import class_section, data_quality_section
 from modelyard.monitoring.report.values import (
     drift_order,
     esc,
