@@ -355,3 +355,20 @@ def test_an_answer_that_cannot_be_encoded_costs_only_its_own_rows(served, cancer
     recorder.predicted(odd)
     recorder.flush()
     assert all(yard.stores.predictions.get(pid) for pid in good.prediction_ids)
+
+
+def test_refusals_reach_the_window_under_their_rule(served) -> None:
+    yard, _ = served
+    recorder = _recorder(yard)
+    recorder.failed("churn", "churn@1", 422, "unseen_category")
+    recorder.failed("churn", "churn@1", 422, "unseen_category")
+    recorder.failed("churn", "churn@1", 400)  # a refusal nobody named: "other"
+    recorder.failed("churn", "churn@1", 422, "made up")  # not a known rule: "other"
+    recorder.failed("churn", "churn@1", 500, "unseen_category")  # not a refusal
+    recorder.flush()
+    (window,) = yard.stores.windows.read("churn", *PERIOD)
+    assert window.sketch["refused"] == {"unseen_category": 2, "other": 2}
+    assert window.sketch["errors"] == {"422": 3, "400": 1, "500": 1}
+    quality = _summary(yard).versions[0].data_quality
+    assert quality is not None
+    assert quality.refused_share("unseen_category") == 2 / 5
