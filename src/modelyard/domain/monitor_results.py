@@ -287,6 +287,7 @@ class TimelinePoint:
     drift_share: float | None = None
     drift_scores: Mapping[str, float | None] | None = None
     estimated: Mapping[str, float | None] | None = None  # None: no holdout reference
+    data_quality: Mapping[str, float | None] | None = None  # the worst shares (headline)
 
     def to_json(self) -> dict[str, Any]:
         point: dict[str, Any] = {"bucket_start": self.bucket_start.isoformat()}
@@ -298,6 +299,8 @@ class TimelinePoint:
         point["quality"] = self.quality.to_json()
         if self.estimated is not None:
             point["estimated"] = dict(self.estimated)
+        if self.data_quality is not None:
+            point["data_quality"] = dict(self.data_quality)
         return point
 
 

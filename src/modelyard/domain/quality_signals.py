@@ -163,6 +163,12 @@ class DataQuality:
         values.update((f"refused_share[{r}]", self.refused_share(r)) for r in RULES)
         return values
 
+    def headline(self) -> dict[str, float | None]:
+        """The unbracketed shares alone: the worst feature's, and refusals by any rule
+        (what a timeline point carries)."""
+        values = self.metrics()
+        return {name: values[name] for name in SHARE_METRICS}
+
     def worst(self, n: int = 5) -> Sequence[FeatureQuality]:
         """The features with the largest share of missing, out-of-range or unseen values."""
 

@@ -338,6 +338,9 @@ def _timeline(
                 drift_share=share,
                 drift_scores=scores,
                 estimated=_point_estimate(window),
+                data_quality=data_quality(profile, window).headline()
+                if window is not None and profile
+                else None,
             )
         )
     return tuple(points)
