@@ -24,7 +24,7 @@ QUALITY = DataQuality(
     [
         ("missing_share[age]>0.1", True),  # 0.15
         ("missing_share>0.2", False),  # the worst feature: 0.15
-        ("out_of_range_share>0.04", True),  # age 0.05
+        ("out_of_range_share>0.05", True),  # age: 10 of the 170 given
         ("unseen_share[plan]>=0.25", True),
         ("refused_share[unseen_category]>0.09", True),  # 0.1
         ("refused_share>0.15", False),  # 0.12

@@ -24,7 +24,7 @@ from modelyard.monitoring.prometheus_quality import MAX_MATRIX_CLASSES
 
 def _summary(classes: list[str]) -> MonitorSummary:
     quality = DataQuality(
-        (FeatureQuality("age", "numeric", 100, 10, out_of_range=5),),
+        (FeatureQuality("age", "numeric", 100, 10, out_of_range=9),),
         attempts=40,
         refused={"unseen_category": 4},
     )
@@ -55,7 +55,7 @@ def _scrape(summary: MonitorSummary) -> list[str]:
 def test_gauges_hold_the_shares_and_class_metrics() -> None:
     lines = _scrape(_summary(["churn", "stay"]))
     key = 'endpoint="churn-api",feature="age",signal="out_of_range_share",version="churn@1"'
-    assert f"modelyard_feature_quality{{{key}}} 0.05" in lines
+    assert f"modelyard_feature_quality{{{key}}} 0.1" in lines  # 9 of the 90 given
     rule = 'endpoint="churn-api",rule="unseen_category",version="churn@1"'
     assert f"modelyard_refused_share{{{rule}}} 0.1" in lines
     assert sum(line.startswith("modelyard_class_quality{") for line in lines) == 2 * 3

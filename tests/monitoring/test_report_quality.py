@@ -49,7 +49,7 @@ def _version(quality: DataQuality | None) -> VersionMonitor:
 def test_the_worst_feature_comes_first_with_its_shares() -> None:
     text = data_quality_section(_version(QUALITY))
     assert text.index("&lt;plan&gt;") < text.index("age")  # 40 % unseen before 15 %
-    assert "<td>10.0%</td><td>15.0%</td>" in text  # age: missing, out of range
+    assert "<td>10.0%</td><td>16.7%</td>" in text  # age: 20 of 200 missing, 30 of 180 outside
     assert "<code>wrong_type</code> 10.0%" in text
 
 

@@ -96,7 +96,9 @@ class ClassReport:
 class FeatureQuality:
     """One feature's values over a period: every row counted for it, missing ones, and
     (numeric) those outside the training range or (open category) never seen in training.
-    Shares are of all the feature's rows, so missing + out of range + in range is 1."""
+    The missing share is of all the feature's rows; the out-of-range and unseen shares are
+    of the values present (as drift's ``unseen_share``), so a column that goes missing
+    does not hide that its remaining values left the training range."""
 
     feature: str
     kind: str  # numeric | categorical | text
@@ -105,20 +107,21 @@ class FeatureQuality:
     out_of_range: int | None = None  # numeric only
     unseen: int | None = None  # open categories only
 
-    def _share(self, count: int | None) -> float | None:
-        return count / self.rows if count is not None and self.rows else None
+    @staticmethod
+    def _share(count: int | None, of: int) -> float | None:
+        return count / of if count is not None and of else None
 
     @property
     def missing_share(self) -> float | None:
-        return self._share(self.missing)
+        return self._share(self.missing, self.rows)
 
     @property
     def out_of_range_share(self) -> float | None:
-        return self._share(self.out_of_range)
+        return self._share(self.out_of_range, self.rows - self.missing)
 
     @property
     def unseen_share(self) -> float | None:
-        return self._share(self.unseen)
+        return self._share(self.unseen, self.rows - self.missing)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
