@@ -11,7 +11,7 @@ from modelyard.cli.output import say, table
 
 if TYPE_CHECKING:
     from modelyard.domain.monitor_results import VersionMonitor
-    from modelyard.domain.quality_signals import ClassReport
+    from modelyard.domain.quality_signals import ClassReport, FeatureQuality
 
 SHOWN_FEATURES = 10  # the worst; --json has them all
 SHOWN_MATRIX = 10  # classes of the confusion matrix printed
@@ -22,14 +22,19 @@ def _percent(share: float | None) -> str:
 
 
 def data_quality_table(endpoint: str, since: str, versions: Sequence[VersionMonitor]) -> None:
-    """The worst features per version, and what refused requests."""
+    """The worst features per version (those with any missing, out-of-range or unseen
+    value), and what refused requests."""
     rows = []
-    refusals = []
+    refusals: list[str] = []
+    clean: list[str] = []
     for v in versions:
         quality = v.data_quality
         if quality is None:
             continue
-        for item in quality.worst(SHOWN_FEATURES):
+        flagged = [f for f in quality.worst(SHOWN_FEATURES) if _flagged(f)]
+        if not flagged:
+            clean.append(f"{v.version}: no missing, out-of-range or unseen values")
+        for item in flagged:
             rows.append(
                 [
                     v.version,
@@ -52,8 +57,13 @@ def data_quality_table(endpoint: str, since: str, versions: Sequence[VersionMoni
             ["version", "feature", "kind", "rows", "missing", "out of range", "unseen"],
             rows,
         )
-    for line in refusals:
+    for line in clean + refusals:
         say(line)
+
+
+def _flagged(item: FeatureQuality) -> bool:
+    shares = (item.missing_share, item.out_of_range_share, item.unseen_share)
+    return any(share for share in shares)
 
 
 def class_tables(endpoint: str, since: str, versions: Sequence[VersionMonitor]) -> None:
