@@ -64,6 +64,8 @@ def test_per_class_table_and_confusion_matrix() -> None:
 
 def test_the_page_says_when_there_is_no_reference() -> None:
     at = datetime(2025, 1, 1, tzinfo=UTC)
-    page = render_html(MonitorSummary("churn-api", at, at, DriftConfig(), (_version(None),)))
-    assert "No reference profile: no data-quality signals." in page
+    bare = _version(DataQuality((), attempts=50, refused={"wrong_type": 5}))
+    page = render_html(MonitorSummary("churn-api", at, at, DriftConfig(), (bare,)))
+    assert "No reference profile: no per-feature signals." in page
+    assert "<code>wrong_type</code> 10.0%" in page
     assert "Quality per class (from feedback)" in page

@@ -368,7 +368,7 @@ class VersionMonitor(_Watched):
     feedback: Feedback
     timeline: Timeline | None = None  # None: not asked for
     estimate: Estimate | None = None  # None: no labelled holdout at registration
-    data_quality: DataQuality | None = None  # None: no reference profile
+    data_quality: DataQuality | None = None  # features empty: no reference profile
     per_class: ClassReport | None = None  # None: not a classifier, or nothing labelled
 
     @property

@@ -206,7 +206,7 @@ def _version(
         timeline=points,
         estimate=estimated(profile.get("estimation") or {}, merged.scores, realized)
         or estimated_losses(profile.get("estimation") or {}, merged.losses, realized),
-        data_quality=data_quality(profile, merged) if profile else None,
+        data_quality=data_quality(profile, merged),  # refusals even without a profile
         per_class=class_report(labeled, kind, classes),
     )
 

@@ -11,7 +11,7 @@ from modelyard.monitoring.report.values import esc
 def data_quality_section(v: VersionMonitor) -> str:
     quality = v.data_quality
     if quality is None:
-        return '<p class="note">No reference profile: no data-quality signals.</p>'
+        return ""
     rows = [
         f"<tr><td><code>{esc(f.feature)}</code></td><td>{esc(f.kind)}</td>"
         f"<td>{num(f.rows)}</td><td>{pct(f.missing_share)}</td>"
@@ -21,11 +21,16 @@ def data_quality_section(v: VersionMonitor) -> str:
     refused = ", ".join(
         f"<code>{esc(rule)}</code> {pct(quality.refused_share(rule))}" for rule in quality.refused
     )
-    return (
+    table = (
         '<table class="quality"><thead><tr><th>feature</th><th>kind</th><th>rows</th>'
         "<th>missing</th><th>out of training range</th><th>unseen category</th></tr></thead>"
         "<tbody>" + "".join(rows) + "</tbody></table>"
-        f"<p>Requests refused (4xx) by rule, of {num(quality.attempts)}: {refused or 'none'}</p>"
+        if rows
+        else '<p class="note">No reference profile: no per-feature signals.</p>'
+    )
+    return (
+        table
+        + f"<p>Requests refused (4xx) by rule, of {num(quality.attempts)}: {refused or 'none'}</p>"
     )
 
 
