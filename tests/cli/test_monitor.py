@@ -15,6 +15,7 @@ import orjson
 import pandas as pd
 import pytest
 from scipy import stats
+from sklearn.metrics import confusion_matrix
 from sklearn.pipeline import Pipeline
 
 from modelyard import Yard
@@ -814,3 +815,25 @@ def test_import_mistakes(cli: Invoke, home: Path, logged: list[str], tmp_path) -
     elsewhere = cli("feedback", "import", str(good), "--endpoint", "nope-api")
     assert_one_line_error(elsewhere, 3, "endpoint 'nope-api' not found")
     assert all(_stored(home, p)["actual"] is None for p in logged)  # type: ignore[index]
+
+
+def test_status_shows_quality_per_class_and_data_quality(
+    cli: Invoke, home: Path, tmp_path, logreg, cancer
+) -> None:
+    X, y = cancer
+    ids = _record(home, logreg, X.iloc[:200])
+    _labels(tmp_path / "labels.csv", {"prediction_id": ids[:120], "actual": y.iloc[:120].tolist()})
+    assert (
+        cli("feedback", "import", str(tmp_path / "labels.csv"), "--endpoint", ENDPOINT).exit_code
+        == 0
+    )
+    (version,) = _json(cli("monitor", "status", ENDPOINT, "--json"))["versions"]
+    predicted = [str(p) for p in logreg.predict(X.iloc[:120])]
+    actual = [str(a) for a in y.iloc[:120]]
+    matrix = confusion_matrix(actual, predicted, labels=["0", "1"]).tolist()
+    assert version["per_class"]["confusion_matrix"] == matrix
+    assert version["data_quality"]["features"][0]["rows"] == 200
+    shown = " ".join(cli("monitor", "status", ENDPOINT).stdout.split())  # titles wrap
+    assert "quality per class from feedback" in shown
+    assert "confusion matrix (rows: actual, columns: predicted)" in shown
+    assert "cancer@1: no missing, out-of-range or unseen values" in shown

@@ -186,3 +186,15 @@ def test_an_estimated_check_judges_a_canary_before_any_label() -> None:
     worse = decide(rollout, {**unlabeled, "estimated_accuracy": 0.90}, base, later)
     assert worse.kind == "abort"
     assert "estimated_accuracy" in worse.message
+
+
+def test_a_per_class_check_waits_for_labels_like_other_quality() -> None:
+    plan = replace(_rollout().plan, checks=parse_checks(["recall[class=churn]>=baseline-0.05"]))
+    rollout = replace(_rollout(), plan=plan)
+    later = T0 + timedelta(minutes=5)
+    few = {**GOOD, "labeled": 12.0, "recall[class=churn]": 0.2}
+    base = {**BASE, "recall[class=churn]": 0.8}
+    assert decide(rollout, few, base, later).kind == "wait"
+    worse = decide(rollout, {**GOOD, "recall[class=churn]": 0.6}, base, later)
+    assert worse.kind == "abort"
+    assert "recall[class=churn]" in worse.message

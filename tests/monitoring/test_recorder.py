@@ -355,3 +355,37 @@ def test_an_answer_that_cannot_be_encoded_costs_only_its_own_rows(served, cancer
     recorder.predicted(odd)
     recorder.flush()
     assert all(yard.stores.predictions.get(pid) for pid in good.prediction_ids)
+
+
+def test_refusals_reach_the_window_under_their_rule(served) -> None:
+    yard, _ = served
+    recorder = _recorder(yard)
+    recorder.failed("churn", "churn@1", 422, "unseen_category")
+    recorder.failed("churn", "churn@1", 422, "unseen_category")
+    recorder.failed("churn", "churn@1", 400)  # a refusal nobody named: "other"
+    recorder.failed("churn", "churn@1", 422, "made up")  # not a known rule: "other"
+    recorder.failed("churn", "churn@1", 500, "unseen_category")  # not a refusal
+    recorder.flush()
+    (window,) = yard.stores.windows.read("churn", *PERIOD)
+    assert window.sketch["refused"] == {"unseen_category": 2, "other": 2}
+    assert window.sketch["errors"] == {"422": 3, "400": 1, "500": 1}
+    quality = _summary(yard).versions[0].data_quality
+    assert quality is not None
+    assert quality.refused_share("unseen_category") == 2 / 5
+
+
+def test_each_timeline_point_has_its_own_refused_share(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    now = [AT]
+    recorder = Recorder(yard, bucket_seconds=BUCKET, clock=lambda: now[0])
+    recorder.failed("churn", "churn@1", 422, "wrong_type")
+    recorder.predicted(event(X.iloc[:5]))
+    recorder.flush()
+    now[0] = AT + BUCKET
+    recorder.predicted(event(X.iloc[:5], at=AT + BUCKET))
+    recorder.flush()
+    version = _summary(yard, timeline=True).versions[0]
+    assert version.timeline is not None
+    shares = [p.data_quality["refused_share"] for p in version.timeline.points if p.data_quality]
+    assert shares == [0.5, 0.0]

@@ -13,6 +13,7 @@ from modelyard.cli.context import collection_paused, open_yard
 from modelyard.cli.drift import parse_thresholds
 from modelyard.cli.estimates import estimate_table
 from modelyard.cli.output import JsonOption, console, print_json, progress_bar, say, table
+from modelyard.cli.quality_tables import class_tables, data_quality_table
 from modelyard.formatting import brief
 
 if TYPE_CHECKING:
@@ -96,6 +97,8 @@ def status(
     )
     _why_no_drift(versions)
     estimate_table(endpoint, since, versions)
+    data_quality_table(endpoint, since, versions)
+    class_tables(endpoint, since, versions)
     _shadow_table(endpoint, since, summary.shadows)
 
 

@@ -63,7 +63,7 @@ def decide(rollout: Rollout, candidate: Metrics, baseline: Metrics, now: datetim
 def _judge(check: Condition, candidate: Metrics, baseline: Metrics, min_rows: int) -> Verdict:
     """Quality from a handful of labels is noise: a quality check waits until both versions
     have ``min_rows`` labelled rows, so a canary is never aborted on a few unlucky labels."""
-    if check.metric in QUALITY_METRICS:
+    if check.metric.split("[", 1)[0] in QUALITY_METRICS:  # recall[class=churn] too
         for who, metrics in (("candidate", candidate), ("baseline", baseline)):
             labeled = int(metrics.get("labeled") or 0)
             if labeled < min_rows:

@@ -41,6 +41,10 @@ def version_metrics(version: VersionMonitor | None) -> dict[str, float | None]:
     if version.estimate is not None:
         for name in ESTIMATED_METRICS:
             values[name] = version.estimate.value(name.removeprefix("estimated_"))
+    if version.data_quality is not None:
+        values.update(version.data_quality.metrics())
+    if version.per_class is not None:
+        values.update(version.per_class.metrics())
     return values
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from modelyard.domain.monitoring import parse_period
+from modelyard.domain.quality_signals import SHARE_METRICS, keyed_metric_problem
 from modelyard.errors import InvalidInput
 
 # metric → (what it measures, higher is better). Names match `modelyard monitor status`.
@@ -46,6 +47,7 @@ METRICS: dict[str, str] = {
     "estimated_mae": "MAE estimated by a nanny model of the error (needs a holdout)",
     "estimated_rmse": "RMSE estimated by a nanny model of the error (needs a holdout)",
 }
+METRICS.update(SHARE_METRICS)  # data quality; bracketed forms: domain/quality_signals.py
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -56,7 +58,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 
 MAX_TEXT = 200
 _PATTERN = re.compile(
-    r"^\s*(?P<metric>[a-z0-9_]+)\s*(?P<op><=|>=|<|>)\s*"
+    r"^\s*(?P<metric>[a-z0-9_]+(?:\[[^\[\]\s]*\])?)\s*(?P<op><=|>=|<|>)\s*"
     r"(?:(?P<baseline>baseline)\s*(?:(?P<sign>[-+*])\s*(?P<offset>[0-9.eE+-]+))?"
     r"|(?P<value>[-+]?[0-9.eE+-]+))"
     r"(?:\s+for\s+(?P<for>\S+))?\s*$"
@@ -126,10 +128,12 @@ def parse_condition(
             + ", e.g. 'p95_ms<50'"
         )
     metric = match["metric"]
-    if metric not in METRICS:
+    if metric not in METRICS and "[" not in metric:
         raise InvalidInput(
             f"condition {text!r}: unknown metric {metric!r}; known: {', '.join(METRICS)}"
         )
+    if metric not in METRICS and (problem := keyed_metric_problem(metric)) is not None:
+        raise InvalidInput(f"condition {text!r}: {problem}")
     relative = match["baseline"] is not None
     if relative and not allow_baseline:
         raise InvalidInput(f"condition {text!r}: 'baseline' is only meaningful in rollout checks")

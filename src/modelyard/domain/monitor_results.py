@@ -14,6 +14,7 @@ from typing import Any
 
 from modelyard.domain.histograms import Histogram
 from modelyard.domain.monitoring import DriftConfig
+from modelyard.domain.quality_signals import ClassReport, DataQuality
 
 DRIFT = "drift"
 NO_DRIFT = "no drift"
@@ -286,6 +287,7 @@ class TimelinePoint:
     drift_share: float | None = None
     drift_scores: Mapping[str, float | None] | None = None
     estimated: Mapping[str, float | None] | None = None  # None: no holdout reference
+    data_quality: Mapping[str, float | None] | None = None  # the worst shares (headline)
 
     def to_json(self) -> dict[str, Any]:
         point: dict[str, Any] = {"bucket_start": self.bucket_start.isoformat()}
@@ -297,6 +299,8 @@ class TimelinePoint:
         point["quality"] = self.quality.to_json()
         if self.estimated is not None:
             point["estimated"] = dict(self.estimated)
+        if self.data_quality is not None:
+            point["data_quality"] = dict(self.data_quality)
         return point
 
 
@@ -364,6 +368,8 @@ class VersionMonitor(_Watched):
     feedback: Feedback
     timeline: Timeline | None = None  # None: not asked for
     estimate: Estimate | None = None  # None: no labelled holdout at registration
+    data_quality: DataQuality | None = None  # features empty: no reference profile
+    per_class: ClassReport | None = None  # None: not a classifier, or nothing labelled
 
     @property
     def error_rate(self) -> float | None:
@@ -380,6 +386,8 @@ class VersionMonitor(_Watched):
         if self.estimate is not None:  # only versions registered with a labelled holdout
             result["estimated"] = self.estimate.to_json()
         result["feedback"] = self.feedback.to_json()
+        result["data_quality"] = self.data_quality.to_json() if self.data_quality else None
+        result["per_class"] = self.per_class.to_json() if self.per_class else None
         if self.histograms is not None:
             result["histograms"] = self._histograms_json()
         if self.timeline is not None:

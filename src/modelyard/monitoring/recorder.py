@@ -32,6 +32,7 @@ import numpy as np
 import orjson
 
 from modelyard.domain.endpoints import shadow_label, shadowed_ref
+from modelyard.domain.refusal_rules import OTHER, known_rule
 from modelyard.errors import NotFound
 from modelyard.monitoring.loss_estimation import nanny_inputs
 from modelyard.monitoring.window import Window, add_output, add_scores, output_profile
@@ -59,6 +60,7 @@ class _Error:
     version: str
     status: int
     at: float
+    rule: str | None = None  # a refusal's (4xx) rule
 
 
 Key = tuple[str, str, int]  # endpoint, version, bucket start (unix seconds)
@@ -112,10 +114,11 @@ class Recorder:
             self._events.append(event)
             self._pending_rows += event.columns.rows
 
-    def failed(self, endpoint: str, version: str, status: int) -> None:
+    def failed(self, endpoint: str, version: str, status: int, rule: str | None = None) -> None:
+        rule = known_rule(rule or OTHER) if 400 <= status < 500 else None
         with self._lock:
             if len(self._errors) < self.max_pending_rows:
-                self._errors.append(_Error(endpoint, version, status, self._now()))
+                self._errors.append(_Error(endpoint, version, status, self._now(), rule))
 
     def shadowed(self, event: ShadowEvent) -> None:
         cost = event.rows if event.prediction is not None else 1
@@ -170,7 +173,7 @@ class Recorder:
             seconds = self.bucket_seconds
             for error in errors:
                 key = (error.endpoint, error.version, _bucket(error.at, seconds))
-                self._window(key).add_error(error.status)
+                self._window(key).add_error(error.status, rule=error.rule)
                 self._dirty.add(key)
             for shadow in shadows:
                 key = (shadow.endpoint, shadow_label(shadow.version), _bucket(shadow.at, seconds))

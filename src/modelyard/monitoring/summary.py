@@ -30,6 +30,8 @@ from modelyard.domain.monitor_results import (
     VersionMonitor,
 )
 from modelyard.domain.monitoring import NO_REFERENCE, DriftConfig
+from modelyard.monitoring.class_metrics import class_report
+from modelyard.monitoring.data_quality import data_quality
 from modelyard.monitoring.drift import VALUE_OF_TEST, compare
 from modelyard.monitoring.estimation import estimate, estimated
 from modelyard.monitoring.loss_estimation import estimated_losses
@@ -204,6 +206,8 @@ def _version(
         timeline=points,
         estimate=estimated(profile.get("estimation") or {}, merged.scores, realized)
         or estimated_losses(profile.get("estimation") or {}, merged.losses, realized),
+        data_quality=data_quality(profile, merged),  # refusals even without a profile
+        per_class=class_report(labeled, kind, classes),
     )
 
 
@@ -334,6 +338,9 @@ def _timeline(
                 drift_share=share,
                 drift_scores=scores,
                 estimated=_point_estimate(window),
+                data_quality=data_quality(profile, window).headline()
+                if window is not None and profile
+                else None,
             )
         )
     return tuple(points)

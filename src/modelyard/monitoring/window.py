@@ -156,6 +156,7 @@ class Window:
     rows: int = 0
     requests: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)  # 4xx by rule (refusal_rules.py)
     shadow: dict[str, ShadowStats] = field(default_factory=dict)  # answering version → stats
     scores: ScoreSketch | None = None  # calibrated probabilities (a holdout was given)
     losses: LossSums | None = None  # a regressor's estimated losses (a holdout was given)
@@ -193,9 +194,11 @@ class Window:
             stats = self.shadow[primary] = ShadowStats()
         return stats
 
-    def add_error(self, status: int, count: int = 1) -> None:
+    def add_error(self, status: int, count: int = 1, rule: str | None = None) -> None:
         key = str(status)
         self.errors[key] = self.errors.get(key, 0) + count
+        if rule is not None:
+            self.refused[rule] = self.refused.get(rule, 0) + count
 
     def merge(self, other: Window) -> None:
         for name, sketch in other.features.items():
@@ -210,6 +213,8 @@ class Window:
         self.requests += other.requests
         for status, count in other.errors.items():
             self.add_error(int(status), count)
+        for rule, count in other.refused.items():
+            self.refused[rule] = self.refused.get(rule, 0) + count
         for primary, stats in other.shadow.items():
             self.compared_with(primary).merge(stats)
         if self.scores is not None and other.scores is not None:
@@ -244,6 +249,8 @@ class Window:
             "features": {name: sketch.to_json() for name, sketch in self.features.items()},
             "output": self.output.to_json() if self.output is not None else None,
         }
+        if self.refused:  # windows without refusals stay exactly as they were
+            data["refused"] = dict(self.refused)
         if self.shadow:  # answering versions' windows stay exactly as they were
             data["shadow"] = {primary: s.to_json() for primary, s in self.shadow.items()}
         if self.scores is not None:
@@ -294,6 +301,7 @@ class Window:
                 window.scores = ScoreSketch.from_json(window.scores.count.shape[0], stored_scores)
         window.rows, window.requests = int(data["rows"]), int(data["requests"])
         window.errors = {str(k): int(v) for k, v in data["errors"].items()}
+        window.refused = {str(k): int(v) for k, v in (data.get("refused") or {}).items()}
         latency = np.asarray(data["latency"], dtype=np.int64)
         if latency.shape == window.latency.shape:
             window.latency = latency

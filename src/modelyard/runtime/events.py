@@ -51,8 +51,9 @@ class PredictionObserver(Protocol):
     def predicted(self, event: PredictionEvent) -> None:
         """Rows were predicted (called on the event loop: queue and return)."""
 
-    def failed(self, endpoint: str, version: str, status: int) -> None:
-        """A request to ``endpoint`` ended with an HTTP error ``status``."""
+    def failed(self, endpoint: str, version: str, status: int, rule: str | None = None) -> None:
+        """A request to ``endpoint`` ended with an HTTP error ``status`` (a 4xx: refused
+        by ``rule``, one of domain/refusal_rules.py's names)."""
 
     def shadowed(self, event: ShadowEvent) -> None:
         """A mirrored request was compared, failed or skipped (on the event loop)."""

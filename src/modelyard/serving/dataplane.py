@@ -155,7 +155,13 @@ class DataPlane:
         return self.inference.mirror
 
     def finished(
-        self, name: str, status: int, version: str, admitted: bool, started: float
+        self,
+        name: str,
+        status: int,
+        version: str,
+        admitted: bool,
+        started: float,
+        rule: str | None = None,
     ) -> None:
         """Count one answered inference request (refusals included): by endpoint, the
         version that answered (or ""), status; its latency; and, for the endpoint's own
@@ -183,7 +189,7 @@ class DataPlane:
             active = table.active.get(name)
             serving = version or (active.loaded.ref if active is not None else "")
             if serving:  # errors before any version loaded have no window to go to
-                self.observer.failed(name, serving, status)
+                self.observer.failed(name, serving, status, rule)
         latency = self._latency.get(label)
         if latency is None:
             latency = self._latency[label] = self.metrics.latency.labels(label)

@@ -21,6 +21,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Scope
 
+from modelyard.domain.refusal_rules import OTHER, refusal_rule
 from modelyard.errors import Overloaded, SchemaMismatch, YardError
 from modelyard.serving.context import request_id
 
@@ -126,6 +127,15 @@ def respond_to_error(scope: Scope, exc: Exception) -> Response:
     return error_response(
         scope, 500, "internal", "internal error; see the server log for this request id"
     )
+
+
+def refusal_rule_of(exc: Exception) -> str:
+    """The rule a refused request broke, by its stable name (read only for 4xx)."""
+    if isinstance(exc, SchemaMismatch):
+        return refusal_rule(exc.code, exc.problems)
+    if isinstance(exc, YardError | HttpError):
+        return refusal_rule(exc.code)
+    return OTHER
 
 
 def _keep_details(scope: Scope, exc: YardError) -> None:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from modelyard.serving.dataplane import DataPlane
-from modelyard.serving.errors import respond_to_error
+from modelyard.serving.errors import refusal_rule_of, respond_to_error
 from modelyard.serving.v1 import handle_predict
 from modelyard.serving.v2 import handle_infer
 
@@ -62,15 +62,17 @@ class FastPaths:
         plane = self.plane
         plane.receiving.count += 1
         admitted = False
+        rule = None  # a refusal's rule, for its monitor window
         try:
             request.state.key = await plane.auth.check(request, needed)
             admitted = True
             response = await handler(plane, name, request)
         except Exception as exc:  # every failure becomes the documented JSON error
             response = respond_to_error(scope, exc)
+            rule = refusal_rule_of(exc)
         finally:
             plane.receiving.count -= 1
         await response(scope, receive, send)
         # Counted here so refusals (4xx) show too.
         version = response.headers.get("x-modelyard-version", "")
-        plane.finished(name, response.status_code, version, admitted, started)
+        plane.finished(name, response.status_code, version, admitted, started, rule)

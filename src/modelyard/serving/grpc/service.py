@@ -22,7 +22,7 @@ from modelyard.serving import v2
 from modelyard.serving.auth import OPEN
 from modelyard.serving.context import new_request_id
 from modelyard.serving.dataplane import DataPlane
-from modelyard.serving.errors import HttpError, respond_to_error
+from modelyard.serving.errors import HttpError, refusal_rule_of, respond_to_error
 from modelyard.serving.grpc import codec
 from modelyard.serving.grpc import oip_pb2 as pb
 from modelyard.serving.grpc.status import code_of, details_of
@@ -103,7 +103,8 @@ class InferenceService:
         try:
             response = await self._call(context, name, "predict", infer, counted=True)
         except _Refused as refused:
-            plane.finished(name, refused.status, served_by or refused.version, admitted, started)
+            version = served_by or refused.version
+            plane.finished(name, refused.status, version, admitted, started, refused.rule)
             await context.abort(refused.code, refused.details, refused.metadata)
             raise  # abort raises; this line is for the type checker
         finally:  # (a call its client gave up on, cancelled, is not counted: nobody is told)
@@ -155,6 +156,7 @@ class _Refused(Exception):
         self.details = details
         self.version = version
         self.metadata = metadata
+        self.rule: str | None = None  # what refused it (a 4xx), for its monitor window
 
     @classmethod
     def of(cls, http: Request, exc: Exception) -> _Refused:
@@ -166,7 +168,9 @@ class _Refused(Exception):
         version = headers.get("x-modelyard-version", "")
         if version:
             metadata.append(("x-modelyard-version", version))
-        return cls(failure.status_code, details_of(failure), version, tuple(metadata))
+        refused = cls(failure.status_code, details_of(failure), version, tuple(metadata))
+        refused.rule = refusal_rule_of(exc)
+        return refused
 
 
 def _scope_of(app: FastAPI, context: Context, name: str) -> dict[str, Any]:
