@@ -316,8 +316,9 @@ EXTRA = {
         {"feature": "plan", "segment": "basic", "requests": 9, "accuracy": 0.71},
         {"feature": "plan", "segment": "pro", "requests": 11, "accuracy": 0.97},
     ],
-    "class_quality": {
-        "per_class": {"0": {"recall": 0.93, "support": 40}, "1": {"recall": 0.99, "support": 80}},
+    "per_class": {
+        "labels": ["stay", "churn"],
+        "per_class": {"stay": {"recall": 0.93, "support": 40}, "churn": {"recall": 0.99, "support": 80}},
         "confusion_matrix": [[37, 3], [1, 79]],
     },
 }
@@ -326,17 +327,29 @@ EXTRA = {
 def test_extra_summary_sections_show_only_when_sent(page: Any, console: Console) -> None:
     _sign_in(page, console, "read")
     page.goto(f"{console.server.url}/ui#/endpoints/churn-api")
+    page.get_by_role("heading", name="Data quality", exact=True).wait_for()  # the server's own
+    assert "mean radius" in page.locator("table", has_text="missing share").first.inner_text()
+
+    def answer(extra: dict[str, Any] | None) -> Any:  # the server's answer, keys replaced
+        def route_to(route: Any) -> None:
+            response = route.fetch()
+            body = response.json()
+            for version in body["versions"]:
+                for key in EXTRA:
+                    version.pop(key, None)
+            body["versions"][0].update(extra or {})
+            route.fulfill(response=response, json=body)
+
+        return route_to
+
+    page.route("**/api/endpoints/churn-api/monitor?*", answer(None))
+    page.goto(f"{console.server.url}/ui#/endpoints/churn-api?since=30m")
     page.get_by_role("heading", name="Per version").wait_for()
     for title in ("Data quality", "Segments", "Per class"):
         assert page.get_by_role("heading", name=title, exact=True).count() == 0
 
-    def with_extra(route: Any) -> None:  # the server's own answer, plus the new keys
-        response = route.fetch()
-        body = response.json()
-        body["versions"][0].update(EXTRA)
-        route.fulfill(response=response, json=body)
-
-    page.route("**/api/endpoints/churn-api/monitor?*", with_extra)
+    page.unroute("**/api/endpoints/churn-api/monitor?*")
+    page.route("**/api/endpoints/churn-api/monitor?*", answer(EXTRA))
     page.goto(f"{console.server.url}/ui#/endpoints/churn-api?since=15m")
     page.get_by_role("heading", name="Data quality", exact=True).wait_for()
     assert page.get_by_role("heading", name="Segments", exact=True).count() == 1
@@ -347,7 +360,8 @@ def test_extra_summary_sections_show_only_when_sent(page: Any, console: Console)
     assert "missing_feature" in page.inner_text("main")
     segments = page.locator("table", has_text="basic").inner_text()
     assert segments.index("basic") < segments.index("pro")  # in the order sent (worst first)
-    assert "79" in page.locator("table", has_text="37").inner_text()  # the confusion matrix
+    matrix = page.locator("table", has_text="37").inner_text()  # the confusion matrix
+    assert "79" in matrix and "churn" in matrix  # rows and columns named by the labels
 
 
 def _breaks(values: list[float | None]) -> bool:

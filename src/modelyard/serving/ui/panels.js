@@ -9,7 +9,7 @@ import { num, pct } from "./format.js";
 export const SECTIONS = [
   ["data_quality", "Data quality"],
   ["segments", "Segments"],
-  ["class_quality", "Per class"],
+  ["per_class", "Per class"],
 ];
 const SHARE = /(^|_)(share|rate|coverage)$/;
 const DEPTH = 3;
@@ -37,14 +37,15 @@ function rowsTable(caption, first, entries) {  // entries: [[name | null, flat o
 // A value as tables: a list of flat objects (a row each), an object of flat objects (a row
 // per key), a flat object (name and value), a matrix (rows of numbers); deeper objects
 // give one table per key.
-export function tables(caption, value, depth = 0) {
+export function tables(caption, value, depth = 0, labels = null) {
   if (scalar(value)) return h("p", {}, `${caption}: ${cell(caption, value)}`);
   if (Array.isArray(value)) {
     if (value.every(flat)) return rowsTable(caption, null, value.map((row) => [null, row]));
     if (value.every((row) => Array.isArray(row) && row.every(scalar))) {
       const width = Math.max(0, ...value.map((row) => row.length));
-      return table(caption, ["", ...Array.from({ length: width }, (_, i) => String(i))],
-        value.map((row, i) => [String(i), ...row.map((c) => cell("", c))]));
+      const name = (i) => (labels && labels[i] !== undefined ? String(labels[i]) : String(i));
+      return table(caption, ["", ...Array.from({ length: width }, (_, i) => name(i))],
+        value.map((row, i) => [name(i), ...row.map((c) => cell("", c))]));
     }
   } else if (flat(value)) {
     return table(caption, ["name", "value"], Object.entries(value).map(([k, v]) => [k, cell(k, v)]), { numeric: [1] });
@@ -53,7 +54,10 @@ export function tables(caption, value, depth = 0) {
   }
   if (depth >= DEPTH) return h("pre", {}, JSON.stringify(value, null, 1));
   const parts = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
-  return h("div", { class: "panel" }, parts.map(([k, v]) => tables(`${caption}: ${k}`, v, depth + 1)));
+  // A matrix beside a "labels" list (a confusion matrix) names its rows and columns by them.
+  const names = !Array.isArray(value) && Array.isArray(value.labels) ? value.labels : null;
+  return h("div", { class: "panel" }, parts.filter(([k]) => !(names && k === "labels"))
+    .map(([k, v]) => tables(`${caption}: ${k}`, v, depth + 1, names)));
 }
 
 export function extraSections(versions) {
