@@ -11,6 +11,7 @@ from modelyard.domain.monitor_results import (
     MonitorSummary,
     VersionMonitor,
 )
+from modelyard.domain.segments import segment_key
 
 
 def version_metrics(version: VersionMonitor | None) -> dict[str, float | None]:
@@ -41,6 +42,9 @@ def version_metrics(version: VersionMonitor | None) -> dict[str, float | None]:
     if version.estimate is not None:
         for name in ESTIMATED_METRICS:
             values[name] = version.estimate.value(name.removeprefix("estimated_"))
+    for segment in version.segments:  # accuracy[country=FR], … (domain/conditions.py)
+        for name, value in segment.metrics().items():
+            values[segment_key(name, segment.feature, segment.value)] = value
     return values
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.domain.histograms import Histogram
 from modelyard.domain.monitoring import DriftConfig
+
+if TYPE_CHECKING:  # segment_results builds on this module's types
+    from modelyard.domain.segment_results import SegmentMonitor
 
 DRIFT = "drift"
 NO_DRIFT = "no drift"
@@ -364,6 +367,7 @@ class VersionMonitor(_Watched):
     feedback: Feedback
     timeline: Timeline | None = None  # None: not asked for
     estimate: Estimate | None = None  # None: no labelled holdout at registration
+    segments: tuple[SegmentMonitor, ...] = ()  # worst first (domain/segment_results.py)
 
     @property
     def error_rate(self) -> float | None:
@@ -380,6 +384,8 @@ class VersionMonitor(_Watched):
         if self.estimate is not None:  # only versions registered with a labelled holdout
             result["estimated"] = self.estimate.to_json()
         result["feedback"] = self.feedback.to_json()
+        if self.segments:  # only endpoints monitored by segment
+            result["segments"] = [s.to_json() for s in self.segments]
         if self.histograms is not None:
             result["histograms"] = self._histograms_json()
         if self.timeline is not None:

@@ -34,6 +34,7 @@ from modelyard.monitoring.drift import VALUE_OF_TEST, compare
 from modelyard.monitoring.estimation import estimate, estimated
 from modelyard.monitoring.loss_estimation import estimated_losses
 from modelyard.monitoring.quality import quality
+from modelyard.monitoring.segment_summary import segment_monitors
 from modelyard.monitoring.sketch import CategoryCounts, NumericCounts
 from modelyard.monitoring.window import (
     ROLLUP_SECONDS,
@@ -204,6 +205,7 @@ def _version(
         timeline=points,
         estimate=estimated(profile.get("estimation") or {}, merged.scores, realized)
         or estimated_losses(profile.get("estimation") or {}, merged.losses, realized),
+        segments=segment_monitors(profile, merged, labeled, kind, classes, config),
     )
 
 
