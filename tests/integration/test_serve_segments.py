@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from tests.integration.serving_fixtures import run_cli, running_server
 from tests.monitoring.segmented_data import model, rows, truth
 
@@ -23,7 +24,16 @@ FAST = {
     "MODELYARD_MONITOR_BUCKET_SECONDS": "2",
     "MODELYARD_MONITOR_FLUSH_SECONDS": "0.2",
     "MODELYARD_CONTROLLER_INTERVAL": "0.3",
+    "MODELYARD_MONITOR_REFRESH_SECONDS": "0.3",
 }
+
+
+def _gauge(client: httpx.Client, name: str, labels: dict[str, str]) -> float | None:
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                return float(sample.value)
+    return None
 
 
 def _predict_and_label(client: httpx.Client, seed: int) -> None:
@@ -77,6 +87,12 @@ def test_the_failing_segment_is_worst_and_its_policy_fires(tmp_path: Path) -> No
         segments = api.json()["versions"][0]["segments"]
         assert segments[0]["value"] == "FR"
         assert {s["feature"] for s in segments} == {"country"}
+        france = {"feature": "country", "segment": "FR", "metric": "accuracy"}
+        deadline = time.monotonic() + 20
+        while (value := _gauge(client, "modelyard_segment_quality", france)) is None:
+            assert time.monotonic() < deadline, "no per-segment gauge in /metrics"
+            time.sleep(0.3)
+        assert value < 0.3
         unknown = client.get("/api/endpoints/risk/monitor", params={"by": "plan"})
         assert unknown.status_code == 422
         assert "by 'plan'" in unknown.json()["error"]["message"]
@@ -96,4 +112,5 @@ def test_the_failing_segment_is_worst_and_its_policy_fires(tmp_path: Path) -> No
     assert "x1" in france["drifted_features"]
     assert served["segments"][0]["value"] == "FR"  # worst first across features too
     bad = run_cli(home, "monitor", "status", "risk", "--by", "plan")
-    assert bad.returncode != 0 and "by 'plan'" in bad.stderr
+    assert bad.returncode != 0
+    assert "by 'plan'" in bad.stderr

@@ -60,7 +60,9 @@ def _summary(sqlite_yard: Yard) -> MonitorSummary:
     for replica in replicas:
         replica.flush()
     actual = truth(live, labels)
-    sqlite_yard.add_feedback("risk", [(i, orjson.dumps(a).decode()) for i, a in zip(ids, actual)])
+    sqlite_yard.add_feedback(
+        "risk", [(i, orjson.dumps(a).decode()) for i, a in zip(ids, actual, strict=False)]
+    )
     return summarize(sqlite_yard.monitor, "risk", *PERIOD, timeline=False)
 
 
@@ -72,11 +74,14 @@ def test_the_wrong_country_is_listed_worst_first(summary) -> None:
     assert sum(s.rows for s in countries) == 1200
     worst = countries[0]
     assert worst.value == "FR"
-    assert worst.quality.accuracy is not None and worst.quality.accuracy < 0.3
+    assert worst.quality.accuracy is not None
+    assert worst.quality.accuracy < 0.3
     assert all(s.quality.accuracy > 0.8 for s in countries[1:])
-    assert worst.drift_share is not None and worst.drift_share > 0
+    assert worst.drift_share is not None
+    assert worst.drift_share > 0
     assert "x1" in worst.drifted
-    assert worst.estimate is not None and worst.estimate.value("accuracy") is not None
+    assert worst.estimate is not None
+    assert worst.estimate.value("accuracy") is not None
     quartiles = [s for s in version.segments if s.feature == "x1"]
     assert {s.value for s in quartiles} <= {"q1", "q2", "q3", "q4"}
     assert quartiles[0].bounds is not None
@@ -88,7 +93,8 @@ def test_a_condition_on_a_segment_reads_its_quality(summary) -> None:
     assert parse_condition("accuracy[country=FR]<0.5").judge(metrics).passed is True
     assert parse_condition("accuracy[country=DE]<0.5").judge(metrics).passed is False
     verdict = parse_condition("accuracy[country=*]<0.5").judge(metrics)
-    assert verdict.passed is True and "[country=FR]" in verdict.message
+    assert verdict.passed is True
+    assert "[country=FR]" in verdict.message
     assert metrics["estimated_accuracy[country=DE]"] is not None
 
 

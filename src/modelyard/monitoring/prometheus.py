@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from modelyard.domain.monitor_results import MonitorSummary
+from modelyard.monitoring.segment_gauges import segment_families
 
 log = logging.getLogger(__name__)
 MAX_CLASS_LABELS = 50  # a regression mistaken for classes must not explode the series
@@ -130,6 +131,7 @@ class MonitorGauges(Collector):
                     coverage.add_metric(key, fed.coverage)
         yield from (feature, output, share, share_threshold, dataset, quality, estimated)
         yield from (classes, lag, coverage)
+        yield from segment_families(self.summaries)  # bounded labels: segment_gauges.py
 
 
 def _numbers(values: Mapping[str, Any]) -> Iterator[tuple[str, float]]:

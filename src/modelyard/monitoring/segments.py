@@ -18,15 +18,17 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
 from modelyard.domain.segments import MISSING, OTHER, QUARTILES, SegmentSpec
 from modelyard.monitoring.window import Window, add_output, add_scores
-from modelyard.runtime.events import PredictionEvent
-from modelyard.runtime.inputs import Columns
+
+if TYPE_CHECKING:  # summaries read segments without the runtime (and pandas through it)
+    from modelyard.runtime.events import PredictionEvent
+    from modelyard.runtime.inputs import Columns
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,8 @@ def count_group(
 ) -> list[str | None]:
     """:func:`count_segments` for the requests of one recorder group (one endpoint ×
     version × bucket); ``losses``: the nanny model's per-row estimates, when it ran."""
+    from modelyard.runtime.inputs import Columns
+
     columns = Columns.concat([e.columns for e in events])
     predictions = np.concatenate([np.asarray(e.output.predictions) for e in events])
     probabilities = None
