@@ -134,10 +134,14 @@ def count_segments(
     if not labels:
         return [None] * columns.rows
     names = list(labels)
-    return [
-        orjson.dumps(dict(zip(names, row, strict=True))).decode()
-        for row in zip(*(labels[n].tolist() for n in names), strict=True)
-    ]
+    texts: dict[tuple[str, ...], str] = {}  # few distinct combinations: encode each once
+    found: list[str | None] = []
+    for row in zip(*(labels[n].tolist() for n in names), strict=True):
+        text = texts.get(row)
+        if text is None:
+            text = texts[row] = orjson.dumps(dict(zip(names, row, strict=True))).decode()
+        found.append(text)
+    return found
 
 
 def _count_rows(
