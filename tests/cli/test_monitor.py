@@ -620,6 +620,25 @@ def test_configure_refuses_bad_values_and_changes_nothing(
         assert yard.get_endpoint(ENDPOINT).monitoring == MonitorSpec()
 
 
+def test_configure_segments_keeps_the_other_settings_and_checks_the_feature(
+    cli: Invoke, home: Path
+) -> None:
+    assert cli("monitor", "configure", ENDPOINT, "--log-inputs", "0.5").exit_code == 0
+    result = cli(
+        "monitor", "configure", ENDPOINT, "--segment-by", "mean radius", "--segment-top", "5",
+        "--json",
+    )  # fmt: skip
+    assert _json(result)["segments"] == {"features": ["mean radius"], "top": 5}
+    assert cli("monitor", "configure", ENDPOINT, "--min-rows", "50").exit_code == 0
+    with Yard(home) as yard:
+        spec = yard.get_endpoint(ENDPOINT).monitoring
+    assert (spec.log_inputs, spec.segments.features) == (0.5, ("mean radius",))
+    refused = cli("monitor", "configure", ENDPOINT, "--segment-by", "country")
+    assert_one_line_error(refused, 2, "segment_by 'country': not an input of the model")
+    by = cli("monitor", "status", ENDPOINT, "--by", "country")
+    assert_one_line_error(by, 2, "by 'country': endpoint 'cancer-api' is not monitored")
+
+
 def test_configure_an_unknown_endpoint_exits_3(cli: Invoke, home: Path) -> None:
     result = cli("monitor", "configure", "nope-api", "--log-inputs", "0.1")
     assert_one_line_error(result, 3, "endpoint 'nope-api' not found")

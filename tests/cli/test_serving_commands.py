@@ -56,6 +56,17 @@ def test_endpoint_bad_input(cli: Invoke, tmp_path, logreg) -> None:
         2,
         "max_batch must be a whole number from 1",
     )
+    assert_one_line_error(
+        cli("endpoint", "create", "x", "--model", "churn@1", "--segment-by", "country"),
+        2,
+        "segment_by 'country': not an input of the model",
+    )
+    assert_one_line_error(
+        cli("endpoint", "create", "x", "-m", "churn@1", "--segment-by", "mean radius",
+            "--segment-top", "0"),
+        2,
+        "segment_top must be a whole number from 1 to 50",
+    )  # fmt: skip
     cli("endpoint", "create", "x", "--model", "churn@1")
     assert_one_line_error(cli("endpoint", "create", "x", "--model", "churn@1"), 4, "already exists")
     assert_one_line_error(cli("endpoint", "show", "missing"), 3, "not found")

@@ -64,3 +64,39 @@ def test_bad_conditions_say_what_is_wrong(text: str, match: str) -> None:
 def test_baseline_is_refused_where_there_is_none() -> None:
     with pytest.raises(InvalidInput, match="only meaningful in rollout checks"):
         parse_condition("accuracy<baseline-1", allow_baseline=False, allow_hold=True)
+
+
+def test_a_condition_can_name_one_segment() -> None:
+    condition = parse_condition("accuracy[country=FR]<0.8 for 30m", allow_hold=True)
+    assert condition.segment == ("country", "FR")
+    metrics = {"accuracy": 0.95, "accuracy[country=FR]": 0.7, "accuracy[country=DE]": 0.99}
+    verdict = condition.judge(metrics)
+    assert verdict.passed is True
+    assert verdict.message == "accuracy[country=FR] = 0.7 (wants < 0.8)"
+    assert condition.judge({"accuracy": 0.5}).passed is None
+
+
+def test_any_segment_is_judged_by_the_worst_one() -> None:
+    alarm = parse_condition("estimated_accuracy[country=*]<0.85")
+    check = parse_condition("estimated_accuracy[country=*]>=0.85")
+    metrics = {"estimated_accuracy[country=FR]": 0.8, "estimated_accuracy[country=DE]": 0.9}
+    assert alarm.judge(metrics).passed is True  # one segment breaches: the policy fires
+    assert check.judge(metrics).passed is False  # not every segment holds: the check fails
+    assert "[country=FR]" in check.judge(metrics).message
+    assert alarm.judge({}).passed is None
+
+
+def test_any_segment_against_the_baseline_compares_like_with_like() -> None:
+    check = parse_condition("accuracy[plan=*]>=baseline-0.05")
+    candidate = {"accuracy[plan=pro]": 0.9, "accuracy[plan=free]": 0.7}
+    assert check.judge(candidate, {"accuracy[plan=pro]": 0.92, "accuracy[plan=free]": 0.72}).passed
+    failed = check.judge(candidate, {"accuracy[plan=pro]": 0.92, "accuracy[plan=free]": 0.9})
+    assert failed.passed is False
+    assert "accuracy[plan=free]" in failed.message
+
+
+@pytest.mark.parametrize("text", ["accuracy[country]<0.8", "accuracy[=FR]<0.8", "f1[a=b=c]>1"])
+def test_a_malformed_segment_is_one_line_naming_the_rule(text: str) -> None:
+    with pytest.raises(InvalidInput, match=r"a segment is written \[FEATURE=VALUE\]") as caught:
+        parse_condition(text)
+    assert "\n" not in str(caught.value)

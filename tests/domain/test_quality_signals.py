@@ -56,7 +56,7 @@ def test_per_class_conditions_name_their_class() -> None:
         ("p95_ms[age]<5", "only these metrics take brackets: missing_share"),
         ("missing_share[]>0.1", "must be 1 to 100 characters"),
         ("refused_share[typo]>0.1", "unknown refusal rule 'typo'"),
-        ("missing_share[a b]>0.1", "expected METRIC OP"),
+        ("missing_share[a b]>0.1", "no spaces"),
         ("misssing_share[age]>0.1", "only these metrics take brackets"),
     ],
 )

@@ -122,6 +122,15 @@ def test_labeled_predictions_in_a_period_newest_first(yard: Yard) -> None:
     assert len(yard.stores.predictions.labeled("churn", since, until, limit=1)) == 1
 
 
+def test_labeled_predictions_carry_the_segments_they_were_logged_with(yard: Yard) -> None:
+    segments = '{"country":"FR","age":"q2"}'
+    yard.log_predictions([_row("seg", segments=segments), _row("plain")])
+    yard.add_feedback("churn", [("seg", "1"), ("plain", "0")])
+    since, until = NOW - timedelta(hours=1), NOW + timedelta(seconds=1)
+    rows = yard.stores.predictions.labeled("churn", since, until, limit=10)
+    assert sorted((r.actual, r.segments) for r in rows) == [("0", None), ("1", segments)]
+
+
 def test_counts_per_version(yard: Yard) -> None:
     yard.log_predictions(
         [

@@ -113,7 +113,10 @@ def policy_add(
     ctx: typer.Context,
     endpoint: str = typer.Argument(..., help="Endpoint whose monitor the policy reads."),
     when_: str = typer.Option(
-        ..., "--when", help="METRIC OP VALUE [for PERIOD], e.g. 'drift_share>0.3 for 15m'."
+        ...,
+        "--when",
+        help="METRIC[FEATURE=VALUE|*] OP VALUE [for PERIOD], e.g. 'drift_share>0.3 for 15m' "
+        "or 'accuracy[country=FR]<0.8' (a segment of an endpoint split by country).",
     ),
     then: list[str] = typer.Option(
         ...,

@@ -14,6 +14,7 @@ from modelyard.cli.drift import parse_thresholds
 from modelyard.cli.estimates import estimate_table
 from modelyard.cli.output import JsonOption, console, print_json, progress_bar, say, table
 from modelyard.cli.quality_tables import class_tables, data_quality_table
+from modelyard.cli.segments import segment_table
 from modelyard.formatting import brief
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ def status(
     ctx: typer.Context,
     endpoint: str,
     since: str = typer.Option("1h", "--since", help="Period: 90s, 15m, 1h, 7d …"),
+    by: str | None = typer.Option(
+        None, "--by", help="Also list this segmenting feature's segments, worst first."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Per version: traffic, latency percentiles, refused (4xx) and server errors (5xx),
@@ -54,6 +58,11 @@ def status(
         max_labeled=yard.settings.quality_max_rows,
         bucket_seconds=yard.settings.monitor_bucket_seconds,
     )
+    if by is not None:
+        from modelyard.monitoring.segment_summary import by_feature
+
+        split_by = yard.get_endpoint(endpoint).monitoring.segments.features
+        summary = by_feature(summary, by, split_by)
     if as_json:
         print_json(summary.to_json())
         return
@@ -99,6 +108,8 @@ def status(
     estimate_table(endpoint, since, versions)
     data_quality_table(endpoint, since, versions)
     class_tables(endpoint, since, versions)
+    if by is not None:
+        segment_table(endpoint, since, by, versions)
     _shadow_table(endpoint, since, summary.shadows)
 
 
@@ -238,6 +249,12 @@ def configure(
         None, help="Above this many rows effect sizes judge, below p-values."
     ),
     p_value: float | None = typer.Option(None, help="Significance level of the p-value tests."),
+    segment_by: list[str] | None = typer.Option(
+        None, "--segment-by", help="Split the monitor by this input feature (repeatable)."
+    ),
+    segment_top: int | None = typer.Option(
+        None, help="Categories kept per segmenting feature; the rest are 'other'."
+    ),
     reason: str = typer.Option("", "--reason", help="Why (kept in the audit log)."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -245,6 +262,7 @@ def configure(
     import dataclasses
 
     from modelyard.domain.monitoring import DriftConfig, MonitorSpec
+    from modelyard.domain.segments import SegmentSpec
 
     yard = open_yard(ctx)
     current = yard.get_endpoint(endpoint).monitoring
@@ -263,8 +281,16 @@ def configure(
     if threshold:
         changes["thresholds"] = {**current.drift.thresholds, **parse_thresholds(threshold)}
     drift_config: DriftConfig = dataclasses.replace(current.drift, **changes)
+    segments = current.segments
+    if segment_by is not None or segment_top is not None:
+        segments = SegmentSpec(
+            tuple(segment_by) if segment_by is not None else segments.features,
+            segment_top if segment_top is not None else segments.top,
+        )
     spec = MonitorSpec(
-        log_inputs=current.log_inputs if log_inputs is None else log_inputs, drift=drift_config
+        log_inputs=current.log_inputs if log_inputs is None else log_inputs,
+        drift=drift_config,
+        segments=segments,
     )
     updated = yard.configure_monitoring(endpoint, spec, reason=reason)
     if as_json:

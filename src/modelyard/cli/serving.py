@@ -33,13 +33,26 @@ def endpoint_create(
     max_request_rows: int | None = typer.Option(
         None, help="Most rows in one request; past it: 413. Default: no cap but the body size."
     ),
+    segment_by: list[str] = typer.Option(
+        [],
+        "--segment-by",
+        help="Monitor quality, estimates and drift per value of this input feature "
+        "(repeatable, at most 4).",
+    ),
+    segment_top: int = typer.Option(
+        20,
+        help="Categories kept per segmenting feature (by reference frequency); the rest "
+        "are 'other'. Numeric features are split at their reference quartiles.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create an endpoint serving MODEL under NAME."""
     from modelyard.domain.endpoints import Limits
 
     limits = Limits(max_batch, max_wait_ms, queue_rows, timeout_ms, max_request_rows)
-    endpoint = open_yard(ctx).create_endpoint(name, model, limits=limits)
+    endpoint = open_yard(ctx).create_endpoint(
+        name, model, limits=limits, segment_by=segment_by, segment_top=segment_top
+    )
     if as_json:
         print_json(endpoint)
         return

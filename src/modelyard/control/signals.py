@@ -11,6 +11,7 @@ from modelyard.domain.monitor_results import (
     MonitorSummary,
     VersionMonitor,
 )
+from modelyard.domain.segments import segment_key
 
 
 def version_metrics(version: VersionMonitor | None) -> dict[str, float | None]:
@@ -45,6 +46,9 @@ def version_metrics(version: VersionMonitor | None) -> dict[str, float | None]:
         values.update(version.data_quality.metrics())
     if version.per_class is not None:
         values.update(version.per_class.metrics())
+    for segment in version.segments:  # accuracy[country=FR], … (domain/conditions.py)
+        for name, value in segment.metrics().items():
+            values[segment_key(name, segment.feature, segment.value)] = value
     return values
 
 

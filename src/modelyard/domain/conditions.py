@@ -1,6 +1,13 @@
 """Conditions over monitor metrics: ``p95_ms<50``, ``accuracy>=baseline-0.02``,
 ``drift_share>0.3 for 15m`` — the language rollout checks and policies share.
 
+A metric may name one segment of the traffic (``accuracy[country=FR]<0.8``) or every
+segment of a feature (``estimated_accuracy[country=*]<0.85``): ``*`` judges the worst
+segment, so a policy fires when any segment breaches and a rollout check passes only when
+every segment does (domain/segments.py). A bracket without ``=`` names one feature's
+data-quality share or one refusal rule (``missing_share[age]``), and ``[class=NAME]`` on
+precision, recall or f1 names one class (domain/quality_signals.py).
+
 A condition compares one metric of a version with a number, or with the same metric of
 a baseline version plus/minus/times a number. A metric without data gives no verdict
 (``None``), never a pass: a check that cannot be judged keeps a rollout waiting.
@@ -16,7 +23,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from modelyard.domain.monitoring import parse_period
-from modelyard.domain.quality_signals import SHARE_METRICS, keyed_metric_problem
+from modelyard.domain.quality_signals import CLASS_METRICS, SHARE_METRICS, keyed_metric_problem
+from modelyard.domain.segments import ANY, segment_key, segment_values, worst
 from modelyard.errors import InvalidInput
 
 # metric → (what it measures, higher is better). Names match `modelyard monitor status`.
@@ -58,7 +66,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 
 MAX_TEXT = 200
 _PATTERN = re.compile(
-    r"^\s*(?P<metric>[a-z0-9_]+(?:\[[^\[\]\s]*\])?)\s*(?P<op><=|>=|<|>)\s*"
+    r"^\s*(?P<metric>[a-z0-9_]+)(?P<bracket>\[[^\[\]]*\])?\s*(?P<op><=|>=|<|>)\s*"
     r"(?:(?P<baseline>baseline)\s*(?:(?P<sign>[-+*])\s*(?P<offset>[0-9.eE+-]+))?"
     r"|(?P<value>[-+]?[0-9.eE+-]+))"
     r"(?:\s+for\s+(?P<for>\S+))?\s*$"
@@ -83,6 +91,7 @@ class Condition:
     sign: str = "+"
     hold: timedelta = timedelta(0)  # "for 15m": how long it must hold before it counts
     text: str = ""
+    segment: tuple[str, str] | None = None  # (feature, value or "*"): one segment's metric
 
     def threshold(self, baseline: float | None) -> float | None:
         if not self.relative:
@@ -98,14 +107,41 @@ class Condition:
         metrics: Mapping[str, float | None],
         baseline: Mapping[str, float | None] | None = None,
     ) -> Verdict:
-        current = metrics.get(self.metric)
+        if self.segment is None:
+            return self._judge(self.metric, metrics, baseline)
+        feature, value = self.segment
+        if value != ANY:
+            return self._judge(segment_key(self.metric, feature, value), metrics, baseline)
+        values = segment_values(self.metric, feature, metrics)
+        if baseline is None or not self.relative:
+            found = worst(self.metric, values)
+            if found is None:
+                return Verdict(None, f"{self.metric}[{feature}=*]: no segment has data yet")
+            return self._judge(segment_key(self.metric, feature, found[0]), metrics, baseline)
+        # Against a baseline, each segment is compared with the same segment of the baseline.
+        verdicts = [
+            self._judge(segment_key(self.metric, feature, v), metrics, baseline) for v in values
+        ]
+        for wanted in (False, True):
+            for verdict in verdicts:
+                if verdict.passed is wanted:
+                    return verdict
+        return Verdict(None, f"{self.metric}[{feature}=*]: no segment has data yet")
+
+    def _judge(
+        self,
+        name: str,
+        metrics: Mapping[str, float | None],
+        baseline: Mapping[str, float | None] | None,
+    ) -> Verdict:
+        current = metrics.get(name)
         if current is None:
-            return Verdict(None, f"{self.metric}: no data yet")
-        limit = self.threshold(baseline.get(self.metric) if baseline is not None else None)
+            return Verdict(None, f"{name}: no data yet")
+        limit = self.threshold(baseline.get(name) if baseline is not None else None)
         if limit is None:
-            return Verdict(None, f"{self.metric}: no baseline data yet")
+            return Verdict(None, f"{name}: no baseline data yet")
         passed = OPERATORS[self.op](current, limit)
-        return Verdict(passed, f"{self.metric} = {current:.4g} (wants {self.op} {limit:.4g})")
+        return Verdict(passed, f"{name} = {current:.4g} (wants {self.op} {limit:.4g})")
 
     def spec(self) -> str:
         return self.text
@@ -125,9 +161,14 @@ def parse_condition(
             f"condition {text!r}: expected METRIC OP NUMBER"
             + (" or METRIC OP baseline[+-*]NUMBER" if allow_baseline else "")
             + (" [for PERIOD]" if allow_hold else "")
-            + ", e.g. 'p95_ms<50'"
+            + ", e.g. 'p95_ms<50' or 'accuracy[country=FR]<0.8'"
         )
-    metric = match["metric"]
+    metric, bracket = match["metric"], match["bracket"]
+    segment = None
+    if bracket is not None and _names_segment(metric, bracket) and metric in METRICS:
+        segment = _segment(text, bracket)
+    elif bracket is not None:  # one feature's share, one refusal rule, one class
+        metric += bracket
     if metric not in METRICS and "[" not in metric:
         raise InvalidInput(
             f"condition {text!r}: unknown metric {metric!r}; known: {', '.join(METRICS)}"
@@ -154,7 +195,30 @@ def parse_condition(
         sign=match["sign"] or "+",
         hold=hold,
         text=" ".join(text.split()),
+        segment=segment,
     )
+
+
+def _names_segment(metric: str, bracket: str) -> bool:
+    """A bracket names a segment (``accuracy[country=FR]``) except on a data-quality share
+    (``missing_share[age]``: a feature or a refusal rule) and ``[class=…]`` on a per-class
+    metric (``recall[class=churn]``)."""
+    if metric in SHARE_METRICS:
+        return False
+    return not (metric in CLASS_METRICS and (bracket.startswith("[class=") or "=" not in bracket))
+
+
+def _segment(text: str, raw: str) -> tuple[str, str]:
+    """``[country=FR]`` → (country, FR); ``[country=*]`` → (country, *)."""
+    feature, equals, value = raw[1:-1].partition("=")
+    feature, value = feature.strip(), value.strip()
+    if not equals or not feature or not value or "=" in value or len(feature) > 128:
+        shares = ", ".join(SHARE_METRICS)
+        raise InvalidInput(
+            f"condition {text!r}: a segment is written [FEATURE=VALUE] or [FEATURE=*], not {raw}"
+            + ("" if equals else f"; only these metrics take brackets: {shares} ([NAME])")
+        )
+    return feature, value
 
 
 def _number(text: str, raw: str) -> float:

@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.domain.histograms import Histogram
 from modelyard.domain.monitoring import DriftConfig
 from modelyard.domain.quality_signals import ClassReport, DataQuality
+
+if TYPE_CHECKING:  # segment_results builds on this module's types
+    from modelyard.domain.segment_results import SegmentMonitor
 
 DRIFT = "drift"
 NO_DRIFT = "no drift"
@@ -370,6 +373,7 @@ class VersionMonitor(_Watched):
     estimate: Estimate | None = None  # None: no labelled holdout at registration
     data_quality: DataQuality | None = None  # features empty: no reference profile
     per_class: ClassReport | None = None  # None: not a classifier, or nothing labelled
+    segments: tuple[SegmentMonitor, ...] = ()  # worst first (domain/segment_results.py)
 
     @property
     def error_rate(self) -> float | None:
@@ -388,6 +392,8 @@ class VersionMonitor(_Watched):
         result["feedback"] = self.feedback.to_json()
         result["data_quality"] = self.data_quality.to_json() if self.data_quality else None
         result["per_class"] = self.per_class.to_json() if self.per_class else None
+        if self.segments:  # only endpoints monitored by segment
+            result["segments"] = [s.to_json() for s in self.segments]
         if self.histograms is not None:
             result["histograms"] = self._histograms_json()
         if self.timeline is not None:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from modelyard.domain.segments import SegmentSpec
 from modelyard.errors import InvalidInput
 
 NUMERIC_TESTS = ("wasserstein", "psi", "ks", "jensenshannon")
@@ -84,10 +85,12 @@ class DriftConfig:
 @dataclass(frozen=True)
 class MonitorSpec:
     """Per-endpoint monitoring: ``log_inputs`` is the share of rows whose raw inputs are
-    stored with the prediction (0 by default: privacy first; sketches see every row)."""
+    stored with the prediction (0 by default: privacy first; sketches see every row);
+    ``segments``: the input features the monitor is split by (domain/segments.py)."""
 
     log_inputs: float = 0.0
     drift: DriftConfig = field(default_factory=DriftConfig)
+    segments: SegmentSpec = field(default_factory=SegmentSpec)
 
     def __post_init__(self) -> None:
         _fraction("log_inputs", self.log_inputs)
@@ -99,7 +102,7 @@ class MonitorSpec:
     def from_spec(cls, spec: Mapping[str, Any]) -> MonitorSpec:
         if not isinstance(spec, Mapping):
             raise InvalidInput("monitoring must be an object")
-        unknown = set(spec) - {"log_inputs", "drift"}
+        unknown = set(spec) - {"log_inputs", "drift", "segments"}
         if unknown:
             raise InvalidInput(f"monitoring: unknown setting(s) {', '.join(sorted(unknown))}")
         drift = spec.get("drift", {})
@@ -110,7 +113,11 @@ class MonitorSpec:
             raise InvalidInput(
                 f"monitoring.drift: unknown setting(s) {', '.join(sorted(set(drift) - known))}"
             )
-        return cls(log_inputs=spec.get("log_inputs", 0.0), drift=DriftConfig(**drift))
+        return cls(
+            log_inputs=spec.get("log_inputs", 0.0),
+            drift=DriftConfig(**drift),
+            segments=SegmentSpec.from_spec(spec.get("segments", {})),
+        )
 
 
 def parse_period(text: str) -> timedelta:

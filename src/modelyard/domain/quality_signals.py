@@ -28,7 +28,7 @@ SHARE_METRICS: dict[str, str] = {
 }
 CLASS_METRICS = ("precision", "recall", "f1")
 MAX_KEY = 100
-_KEYED = re.compile(r"^(?P<base>[a-z0-9_]+)\[(?P<key>[^\[\]\s]*)\]$")
+_KEYED = re.compile(r"^(?P<base>[a-z0-9_]+)\[(?P<key>[^\[\]]*)\]$")
 
 
 def keyed_metric_problem(metric: str) -> str | None:
@@ -37,8 +37,8 @@ def keyed_metric_problem(metric: str) -> str | None:
     if match is None:
         return f"unknown metric {metric!r}"
     base, key = match["base"], match["key"]
-    if not key or len(key) > MAX_KEY:
-        return f"{metric!r}: the name in brackets must be 1 to {MAX_KEY} characters"
+    if not key or len(key) > MAX_KEY or any(c.isspace() for c in key):
+        return f"{metric!r}: the name in brackets must be 1 to {MAX_KEY} characters, no spaces"
     if base in CLASS_METRICS:
         if not key.startswith("class=") or key == "class=":
             return f"{metric!r}: per-class metrics name their class, e.g. {base}[class=churn]"

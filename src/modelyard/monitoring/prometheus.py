@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.monitoring.prometheus_quality import quality_families
+from modelyard.monitoring.segment_gauges import segment_families
 
 log = logging.getLogger(__name__)
 MAX_CLASS_LABELS = 50  # a regression mistaken for classes must not explode the series
@@ -132,6 +133,7 @@ class MonitorGauges(Collector):
         yield from (feature, output, share, share_threshold, dataset, quality, estimated)
         yield from (classes, lag, coverage)
         yield from quality_families(self.summaries)
+        yield from segment_families(self.summaries)  # bounded labels: segment_gauges.py
 
 
 def _numbers(values: Mapping[str, Any]) -> Iterator[tuple[str, float]]:

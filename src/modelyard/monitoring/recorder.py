@@ -35,6 +35,7 @@ from modelyard.domain.endpoints import shadow_label, shadowed_ref
 from modelyard.domain.refusal_rules import OTHER, known_rule
 from modelyard.errors import NotFound
 from modelyard.monitoring.loss_estimation import nanny_inputs
+from modelyard.monitoring.segments import Segmenters
 from modelyard.monitoring.window import Window, add_output, add_scores, output_profile
 from modelyard.runtime.events import PredictionEvent, ShadowEvent
 from modelyard.runtime.inputs import Columns
@@ -100,6 +101,7 @@ class Recorder:
         self._unwritten: list[LogRow] = []  # log rows a failed flush kept for retry
         self._profiles: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
         self._nannies: dict[str, Any] = {}  # version → its loss estimator (None: has none)
+        self._segments = Segmenters()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._random = random.Random()
@@ -166,10 +168,12 @@ class Recorder:
             for key, group in _group(events, self.bucket_seconds).items():
                 window = self._window(key, group[0].log_inputs > 0)
                 _count(window, group)
+                losses = None
                 if window.losses is not None:
-                    self._estimate_losses(key[1], window, group)
+                    losses = self._estimate_losses(key[1], window, group)
+                segments = self._segments.count(key[1], window, group, losses)
                 self._dirty.add(key)
-                rows.extend(self._log_rows(group))
+                rows.extend(self._log_rows(group, segments))
             seconds = self.bucket_seconds
             for error in errors:
                 key = (error.endpoint, error.version, _bucket(error.at, seconds))
@@ -210,15 +214,20 @@ class Recorder:
         current = _bucket(now, self.bucket_seconds)
         return any(key[2] < current for key in self._dirty)
 
-    def _log_rows(self, events: list[PredictionEvent]) -> list[LogRow]:
+    def _log_rows(
+        self, events: list[PredictionEvent], segments: list[str | None] | None = None
+    ) -> list[LogRow]:
         try:  # the usual case: every answer of the group encoded in a few array calls
-            return _group_log_rows(events, self._random)
+            return _group_log_rows(events, self._random, segments)
         except Exception:  # mixed shapes or odd values: one request at a time, below
             log.debug("encoding %d requests one by one", len(events))
         rows: list[LogRow] = []
+        offset = 0
         for event in events:
+            size, offset = event.columns.rows, offset + event.columns.rows
+            own = segments[offset - size : offset] if segments is not None else None
             try:
-                rows.extend(_group_log_rows([event], self._random))
+                rows.extend(_group_log_rows([event], self._random, own))
             except Exception:  # one unencodable answer must not cost the others
                 with self._lock:
                     self.dropped_rows += event.columns.rows
@@ -252,8 +261,11 @@ class Recorder:
             self._profiles[ref] = found
         return found
 
-    def _estimate_losses(self, ref: str, window: Window, events: list[PredictionEvent]) -> None:
-        """Run the version's nanny model on the batch (loaded once per version)."""
+    def _estimate_losses(
+        self, ref: str, window: Window, events: list[PredictionEvent]
+    ) -> np.ndarray | None:
+        """Run the version's nanny model on the batch (loaded once per version); the
+        rows' estimated losses."""
         assert window.losses is not None
         if ref not in self._nannies:
             find = getattr(self.sink, "loss_estimator", None)
@@ -261,18 +273,21 @@ class Recorder:
                 self._nannies[ref] = find(shadowed_ref(ref) or ref) if find else None
             except Exception:  # a store hiccup: no estimate for this batch, retried next
                 log.exception("the loss estimator of %s could not be loaded", ref)
-                return
+                return None
         nanny = self._nannies[ref]
         if nanny is None:
-            return
+            return None
         try:
             columns = Columns.concat([e.columns for e in events])
             names = window.profile["estimation"]["inputs"]
             predictions = np.concatenate([np.asarray(e.output.predictions) for e in events])
             matrix = nanny_inputs({n: columns.column(n) for n in names}, names, predictions)
-            window.losses.add(np.asarray(nanny.predict(matrix), dtype=float))
+            losses = np.asarray(nanny.predict(matrix), dtype=float)
+            window.losses.add(losses)
+            return losses
         except Exception:  # odd values: the estimate skips this batch, the rest counts
             log.exception("could not estimate the losses of %s", ref)
+            return None
 
     def _stored(self, key: Key) -> StoredWindow:
         endpoint, version, start = key
@@ -297,6 +312,7 @@ class Recorder:
             del self._profiles[ref]
         for ref in [r for r in self._nannies if r not in live]:
             del self._nannies[ref]
+        self._segments.forget(live)
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else datetime.now(UTC).timestamp()
@@ -347,7 +363,11 @@ def _count(window: Window, events: list[PredictionEvent]) -> None:
     window.requests += len(events)
 
 
-def _group_log_rows(events: list[PredictionEvent], rng: random.Random) -> list[LogRow]:
+def _group_log_rows(
+    events: list[PredictionEvent],
+    rng: random.Random,
+    segments: list[str | None] | None = None,
+) -> list[LogRow]:
     """Log rows of many requests of one endpoint × version at once: concatenated outputs,
     one ``tolist``, and tuples built by ``zip`` (per-request work was most of a flush's
     cost with one-row requests)."""
@@ -383,6 +403,8 @@ def _group_log_rows(events: list[PredictionEvent], rng: random.Random) -> list[L
             for i, text in _sampled_rows(event, rng).items():
                 inputs[offset + i] = text
             offset += size
+    if segments is None or len(segments) != total:
+        segments = [None] * total
     if len(texts) != total or len(scores) != total:
         raise ValueError("outputs and prediction ids do not line up")
     return list(
@@ -396,6 +418,7 @@ def _group_log_rows(events: list[PredictionEvent], rng: random.Random) -> list[L
             scores,
             keys,
             inputs,
+            segments,
             strict=True,
         )
     )

@@ -36,6 +36,7 @@ from modelyard.monitoring.drift import VALUE_OF_TEST, compare
 from modelyard.monitoring.estimation import estimate, estimated
 from modelyard.monitoring.loss_estimation import estimated_losses
 from modelyard.monitoring.quality import quality
+from modelyard.monitoring.segment_summary import segment_monitors
 from modelyard.monitoring.sketch import CategoryCounts, NumericCounts
 from modelyard.monitoring.window import (
     ROLLUP_SECONDS,
@@ -208,6 +209,7 @@ def _version(
         or estimated_losses(profile.get("estimation") or {}, merged.losses, realized),
         data_quality=data_quality(profile, merged),  # refusals even without a profile
         per_class=class_report(labeled, kind, classes),
+        segments=segment_monitors(profile, merged, labeled, kind, classes, config),
     )
 
 

@@ -160,6 +160,8 @@ class Window:
     shadow: dict[str, ShadowStats] = field(default_factory=dict)  # answering version → stats
     scores: ScoreSketch | None = None  # calibrated probabilities (a holdout was given)
     losses: LossSums | None = None  # a regressor's estimated losses (a holdout was given)
+    # segmenting feature → segment value → that segment's rows (monitoring/segments.py)
+    segments: dict[str, dict[str, Window]] = field(default_factory=dict)
 
     @classmethod
     def empty(
@@ -221,6 +223,12 @@ class Window:
             self.scores.merge(other.scores)
         if self.losses is not None and other.losses is not None:
             self.losses.merge(other.losses)
+        for feature, parts in other.segments.items():
+            own = self.segments.setdefault(feature, {})
+            for value, part in parts.items():
+                if value not in own:
+                    own[value] = Window.empty(self.profile, self.output_spec)
+                own[value].merge(part)
 
     def percentile(self, q: float) -> float | None:
         """Latency percentile (ms) read from the histogram, interpolated in log space."""
@@ -257,6 +265,11 @@ class Window:
             data["scores"] = self.scores.to_json()
         if self.losses is not None:
             data["losses"] = self.losses.to_json()
+        if self.segments:
+            data["segments"] = {
+                f: {v: part.to_json() for v, part in parts.items()}
+                for f, parts in self.segments.items()
+            }
         return data
 
     @classmethod
@@ -307,6 +320,10 @@ class Window:
             window.latency = latency
         for primary, stats in (data.get("shadow") or {}).items():
             window.shadow[str(primary)] = ShadowStats.from_json(stats)
+        for feature, parts in (data.get("segments") or {}).items():
+            window.segments[str(feature)] = {
+                str(v): cls.from_json(profile, output_spec, part) for v, part in parts.items()
+            }
         return window
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from modelyard.domain.segments import SegmentSpec
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import Output
 from modelyard.runtime.shadow import Comparison
@@ -28,6 +29,7 @@ class PredictionEvent:
     at: float  # time.time() when the answer was ready
     log_inputs: float  # share of rows whose raw inputs may be stored
     routing_key: str | None = None
+    segments: SegmentSpec | None = None  # the endpoint's segmenting features, if any
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from modelyard.config import Settings
 from modelyard.control.webhooks import Webhooks
+from modelyard.domain.conditions import Condition
 from modelyard.domain.endpoints import Endpoint, Limits, Route
 from modelyard.domain.entities import AuditEvent
 from modelyard.domain.monitoring import MonitorSpec
@@ -25,6 +26,7 @@ from modelyard.domain.rollouts import (
     parse_interval,
     parse_steps,
 )
+from modelyard.domain.segments import DEFAULT_TOP, SegmentSpec, check_segment_features
 from modelyard.errors import Conflict, InvalidInput, NotFound
 from modelyard.store import audit as audit_log
 from modelyard.store.db import Database
@@ -56,10 +58,23 @@ class Traffic:
 
     # -- endpoints ------------------------------------------------------------------------
 
-    def create_endpoint(self, name: str, model: str, *, limits: Limits | None = None) -> Endpoint:
-        """Serve ``model`` (``churn@production``) under ``name``; the reference must resolve."""
-        endpoint = Endpoint(name, (Route(model),), limits or Limits())
-        self.registry.resolve(model)
+    def create_endpoint(
+        self,
+        name: str,
+        model: str,
+        *,
+        limits: Limits | None = None,
+        segment_by: Sequence[str] = (),
+        segment_top: int = DEFAULT_TOP,
+    ) -> Endpoint:
+        """Serve ``model`` (``churn@production``) under ``name``; the reference must resolve.
+        ``segment_by``: input features the monitor is split by (``country``, ``plan``),
+        keeping the ``segment_top`` most frequent reference categories of each."""
+        segments = SegmentSpec(tuple(segment_by), segment_top)
+        endpoint = Endpoint(
+            name, (Route(model),), limits or Limits(), monitoring=MonitorSpec(segments=segments)
+        )
+        check_segment_features(segments, self.registry.resolve(model).signature)
         return self.endpoints.create(endpoint, self.actor)
 
     def get_endpoint(self, name: str) -> Endpoint:
@@ -89,8 +104,12 @@ class Traffic:
     def configure_monitoring(
         self, name: str, monitoring: MonitorSpec, *, reason: str = ""
     ) -> Endpoint:
-        """Replace an endpoint's monitoring settings (input sampling, drift tests); audited."""
+        """Replace an endpoint's monitoring settings (input sampling, drift tests, segments);
+        audited."""
         endpoint = dataclasses.replace(self.endpoints.get(name), monitoring=monitoring)
+        check_segment_features(
+            monitoring.segments, self.registry.resolve(endpoint.primary.model).signature
+        )
         return self.endpoints.update(endpoint, self.actor, reason)
 
     # -- rollouts -------------------------------------------------------------------------
@@ -151,6 +170,7 @@ class Traffic:
             original_routes=current.routes,
             shadows=tuple(r for r in current.routes if r.role == "shadow"),
         )
+        _check_segments(current, plan.checks)
         Endpoint(endpoint, plan.routes_at(0))  # every step's routes must be valid routes
         return self.rollouts.start(plan, self.actor, _reason(reason))
 
@@ -222,10 +242,11 @@ class Traffic:
     ) -> Policy:
         """``when``: ``drift_share>0.3 for 15m``; ``then``: ``alert:URL``, ``rollback``,
         ``shift:REF=WEIGHT``, ``run:COMMAND``."""
-        self.endpoints.get(endpoint)
+        served = self.endpoints.get(endpoint)
         policy = parse_policy(
             endpoint, when, then, window=window, cooldown=cooldown, run_timeout=run_timeout
         )
+        _check_segments(served, [policy.condition])
         webhooks = Webhooks.from_settings(self.settings)
         for action in policy.actions:
             if action.kind == "alert":
@@ -268,3 +289,15 @@ def _reason(reason: str) -> str:
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise InvalidInput(f"reason must be text of at most {MAX_REASON} characters")
     return reason
+
+
+def _check_segments(endpoint: Endpoint, conditions: Sequence[Condition]) -> None:
+    """A condition on a segment must name a feature the endpoint is split by."""
+    features = endpoint.monitoring.segments.features
+    for condition in conditions:
+        if condition.segment is not None and condition.segment[0] not in features:
+            split = ", ".join(features) or "nothing (see `endpoint create --segment-by`)"
+            raise InvalidInput(
+                f"condition {condition.text!r}: endpoint {endpoint.name!r} is not monitored "
+                f"by {condition.segment[0]!r}; it is split by {split}"
+            )

@@ -90,6 +90,7 @@ class Inference:
                     at=time.time(),
                     log_inputs=active.endpoint.monitoring.log_inputs,
                     routing_key=routing_key,
+                    segments=active.endpoint.monitoring.segments,
                 )
             )
         if active.shadows:

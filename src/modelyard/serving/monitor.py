@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from modelyard.domain.monitoring import parse_period
 from modelyard.errors import InvalidInput
+from modelyard.monitoring.segment_summary import by_feature
 from modelyard.serving.auth import require
 from modelyard.serving.dataplane import admin_of
 from modelyard.serving.status import json_response
@@ -29,6 +30,9 @@ async def monitor(
     request: Request,
     since: str = Query("1h", description="Period to summarise: 90s, 15m, 1h, 7d …"),
     histograms: bool = Query(False, description="Include reference vs current counts."),
+    by: str | None = Query(
+        None, description="Only this segmenting feature's segments (worst first)."
+    ),
 ) -> Response:
     period = parse_period(since)
     if period > MAX_PERIOD:  # a read key must not be able to keep the server busy for minutes
@@ -36,9 +40,14 @@ async def monitor(
             f"since {since!r}: at most {MAX_PERIOD.days} days over HTTP; use "
             "`modelyard monitor status|report` for longer periods"
         )
-    summarize = admin_of(request).monitor_summary
+    admin = admin_of(request)
+    summarize = admin.monitor_summary
 
     def summary() -> dict[str, Any]:  # JSON built on the store thread too, off the loop
-        return summarize(name, period, histograms).to_json()
+        found = summarize(name, period, histograms)
+        if by is not None:
+            split_by = admin.traffic.get_endpoint(name).monitoring.segments.features
+            found = by_feature(found, by, split_by)
+        return found.to_json()
 
     return json_response(await from_store(request, summary, timeout=SUMMARY_SECONDS))

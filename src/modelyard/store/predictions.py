@@ -35,10 +35,12 @@ LOG_COLUMNS = (
     "scores",
     "routing_key",
     "inputs",
+    "segments",
 )
-ROWS_PER_INSERT = 500  # 4,500 parameters: under SQLite's and PostgreSQL's limits
-# id, endpoint, version, created_at (aware), latency_ms, prediction, scores, routing key, inputs
-LogRow = tuple[str, str, str, datetime, float, str, str | None, str | None, str | None]
+ROWS_PER_INSERT = 500  # 5,000 parameters: under SQLite's and PostgreSQL's limits
+# id, endpoint, version, created_at (aware), latency_ms, prediction, scores, routing key,
+# inputs, segments (JSON text: segmenting feature → the row's segment)
+LogRow = tuple[str, str, str, datetime, float, str, str | None, str | None, str | None, str | None]
 PRUNE_BATCH = 5000  # rows deleted per transaction
 CLOCK_SKEW = timedelta(minutes=5)  # between the replica that predicted and the one labelling
 
@@ -59,6 +61,7 @@ class LabeledPrediction:
     prediction: str  # JSON text
     scores: str | None
     actual: str  # JSON text
+    segments: str | None = None  # JSON text, when the endpoint is monitored by segment
 
 
 class PredictionLog:
@@ -77,7 +80,9 @@ class PredictionLog:
         """
         if not rows:
             return
-        tuples = [r if isinstance(r, tuple) else tuple(r[c] for c in LOG_COLUMNS) for r in rows]
+        tuples: list[tuple[Any, ...]] = [
+            r if isinstance(r, tuple) else tuple(r.get(c) for c in LOG_COLUMNS) for r in rows
+        ]
 
         def work(session: Session) -> None:
             connection = session.connection()
@@ -173,13 +178,14 @@ class PredictionLog:
             by_id = {pid: (received, actual) for pid, received, actual in labels}
             found: list[LabeledPrediction] = []
             for chunk in _chunks(list(by_id)):
-                for pid, version, created, prediction, scores in session.execute(
+                for pid, version, created, prediction, scores, segments in session.execute(
                     select(
                         PredictionRow.id,
                         PredictionRow.version,
                         PredictionRow.created_at,
                         PredictionRow.prediction,
                         PredictionRow.scores,
+                        PredictionRow.segments,
                     ).where(
                         PredictionRow.id.in_(chunk),
                         PredictionRow.created_at >= since,
@@ -188,7 +194,9 @@ class PredictionLog:
                 ):
                     received, actual = by_id[pid]
                     found.append(
-                        LabeledPrediction(version, created, received, prediction, scores, actual)
+                        LabeledPrediction(
+                            version, created, received, prediction, scores, actual, segments
+                        )
                     )
             found.sort(key=lambda row: row.created_at, reverse=True)
             return found

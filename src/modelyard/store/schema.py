@@ -302,6 +302,8 @@ class PredictionRow(Base):
     scores: Mapped[str | None] = mapped_column(Text, nullable=True)  # class probabilities
     routing_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
     inputs: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON text: segmenting feature → this row's segment (endpoints monitored by segment)
+    segments: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class FeedbackRow(Base):
