@@ -201,6 +201,12 @@ class Settings(BaseSettings):
         ge=1000,
         description="Prediction rows queued for the log before new ones are dropped (counted).",
     )
+    monitor_max_unwritten_bytes: int = Field(
+        default=64 * 2**20,
+        ge=2**16,
+        description="Memory for prediction log rows whose write failed (the database is "
+        "down), kept to be written again; past it the newest are dropped (counted).",
+    )
     quality_max_rows: int = Field(
         default=100_000, ge=100, description="Most recent labelled predictions quality reads."
     )

@@ -1,18 +1,23 @@
 """A real ``modelyard serve`` on PostgreSQL through a proxy that takes the database away:
 loaded versions keep answering key-holding callers while the database refuses
 connections and while it hangs, and a key revoked meanwhile stops working once the
-database is back (issue 12, 3)."""
+database is back (issue 12, 3); the prediction log buffers to its byte bound, drops what is
+past it with a counted metric, memory stops growing, and the windows reach the database once it
+is back (issue 17)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from sqlalchemy.engine import make_url
 from tests.integration.serving_fixtures import Server, running_server
@@ -27,10 +32,11 @@ PHASE_SECONDS = 7.0  # longer than the 5 s the key cache used to trust a key
 class Load:
     """Callers sending one-row predictions with a key, counting answers per phase."""
 
-    def __init__(self, server: Server, secret: str, row: dict[str, list[float]]) -> None:
+    def __init__(self, server: Server, secret: str, row: dict[str, dict[str, list[float]]]) -> None:
         self.server = server
         self.headers = {"Authorization": f"Bearer {secret}"}
         self.row = row
+        self.rows = len(next(iter(row["inputs"].values())))  # per request
         self.phase = "before"
         self.answers: Counter[tuple[str, int]] = Counter()
         self.slowest: dict[str, float] = {}
@@ -71,7 +77,9 @@ def _through(url: str, proxy: TcpProxy) -> str:
 
 
 @contextmanager
-def _served_through_proxy(tmp_path: Path, pg_url: str, logreg, X) -> Iterator[tuple]:
+def _served_through_proxy(
+    tmp_path: Path, pg_url: str, logreg, X, extra: dict[str, str] | None = None
+) -> Iterator[tuple]:
     home = tmp_path / "home"
     with Yard(home, db_url=pg_url) as yard:
         yard.register(logreg, "churn", sample=X)
@@ -84,6 +92,7 @@ def _served_through_proxy(tmp_path: Path, pg_url: str, logreg, X) -> Iterator[tu
             "MODELYARD_DB_URL": _through(pg_url, proxy),
             "MODELYARD_STORE_TIMEOUT_SECONDS": "1",
             "MODELYARD_KEY_CHECK_SECONDS": "1",
+            **(extra or {}),
         }
         with running_server(home, env=env) as server:
             yield server, proxy, key, secret
@@ -153,3 +162,86 @@ def test_loaded_versions_answer_through_a_database_outage(
         assert answers[200] > 10
     # A hung database used to hang every authenticated request; now no caller waits on it.
     assert load.slowest["hung"] < 30
+
+
+UNWRITTEN_BYTES = 2**20  # about 3,000 log rows: passed within a second of the outage
+
+
+def _rss(pid: int) -> int:
+    """Resident memory of the server and its children (workers), in bytes."""
+    root = psutil.Process(pid)
+    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+
+
+def _sample(client: httpx.Client, name: str) -> float:
+    text = client.get("/metrics").text
+    found = re.search(rf"^{name} ([0-9.e+]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def _answered_rows(load: Load) -> int:
+    return sum(n for (_, code), n in load.answers.items() if code == 200) * load.rows
+
+
+def test_the_prediction_log_buffers_to_its_bound_through_an_outage(
+    tmp_path: Path, pg_url: str, logreg, cancer
+) -> None:
+    X, _ = cancer
+    row = {"inputs": X.iloc[:100].to_dict(orient="list")}
+    extra = {
+        "MODELYARD_MONITOR_MAX_UNWRITTEN_BYTES": str(UNWRITTEN_BYTES),
+        "MODELYARD_MONITOR_BUCKET_SECONDS": "5",
+        "MODELYARD_MONITOR_FLUSH_SECONDS": "0.5",
+    }
+    with (
+        _served_through_proxy(tmp_path, pg_url, logreg, X, extra) as (server, proxy, _, secret),
+        server.client() as client,
+    ):
+        load = Load(server, secret, row)
+        with load:
+            time.sleep(4)
+            load.phase = "down"
+            proxy.refuse()
+            deadline = time.monotonic() + 60
+            while _sample(client, "modelyard_monitor_dropped_rows_total") == 0:
+                assert time.monotonic() < deadline, server.logs()
+                time.sleep(0.5)
+            dropping, rows_then = _rss(server.process.pid), _answered_rows(load)
+            time.sleep(PHASE_SECONDS * 2)
+            after, rows_after = _rss(server.process.pid), _answered_rows(load)
+            held = _sample(client, "modelyard_monitor_unwritten_bytes")
+            load.phase = "back"
+            proxy.forward()
+            _wait_for_store(client, "ok", server)
+            time.sleep(2)
+        answered = _answered_rows(load)
+        with Yard(tmp_path / "home", db_url=pg_url) as yard:
+            deadline = time.monotonic() + 60
+            while True:  # every answer counted in a window, saved once the database is back
+                windows = yard.stores.windows.read("churn-api", *_around_now())
+                if sum(w.sketch["rows"] for w in windows) == answered:
+                    break
+                assert time.monotonic() < deadline, (windows, answered, server.logs())
+                time.sleep(0.5)
+            logged = sum(yard.stores.predictions.counts("churn-api", *_around_now()).values())
+        dropped = _sample(client, "modelyard_monitor_dropped_rows_total")
+    answers = load.of("down")
+    assert set(answers) == {200}, (answers, server.logs())
+    assert answers[200] > 10
+    assert 0 < held <= UNWRITTEN_BYTES
+    # The log lost exactly the rows counted as dropped.
+    assert logged + dropped == answered
+    assert dropped > 0
+    # Once dropping, memory stops growing: the rows answered meanwhile, kept as log rows
+    # (over 300 bytes each), would have grown the process by far more.
+    unbounded = (rows_after - rows_then) * 300
+    print(
+        f"outage: {answers[200]} answers, {dropped:.0f} rows dropped, {held:.0f} B held, RSS "
+        f"{dropping / 2**20:.1f} -> {after / 2**20:.1f} MiB over {rows_after - rows_then} rows"
+    )
+    assert after - dropping < unbounded / 4, (dropping, after, rows_after - rows_then)
+
+
+def _around_now() -> tuple[datetime, datetime]:
+    now = datetime.now(UTC)
+    return now - timedelta(hours=1), now + timedelta(hours=1)

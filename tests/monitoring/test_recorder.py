@@ -389,3 +389,47 @@ def test_each_timeline_point_has_its_own_refused_share(served, cancer) -> None:
     assert version.timeline is not None
     shares = [p.data_quality["refused_share"] for p in version.timeline.points if p.data_quality]
     assert shares == [0.5, 0.0]
+
+
+class _Outage(_FlakySink):
+    """The real yard behind a switch: while ``down``, every write fails."""
+
+    def __init__(self, yard: Yard) -> None:
+        super().__init__(yard, commit_then_fail=False)
+        self.down = True
+
+    def save_windows(self, windows) -> None:
+        if self.down:
+            raise ConnectionError("database is down")
+        self.yard.save_windows(windows)
+
+    def log_predictions(self, rows) -> None:
+        if self.down:
+            raise ConnectionError("database is down")
+        self.yard.log_predictions(rows)
+
+
+def test_an_outage_keeps_log_rows_to_a_byte_bound_and_every_window(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    sink = _Outage(yard)
+    recorder = Recorder(sink, bucket_seconds=BUCKET, clock=lambda: AT, max_unwritten_bytes=10_000)
+    first = event(X.iloc[:20])
+    recorder.predicted(first)
+    with pytest.raises(ConnectionError):
+        recorder.flush()
+    assert recorder.dropped_rows == 0  # 20 rows fit in 10 kB
+    for start in range(20, 220, 50):
+        recorder.predicted(event(X.iloc[start : start + 50]))
+        with pytest.raises(ConnectionError):
+            recorder.flush()
+    assert 0 < recorder.unwritten_bytes <= 10_000
+    assert recorder.dropped_rows > 150  # the newest rows past the bound
+    sink.down = False
+    recorder.flush()
+    assert recorder.unwritten_bytes == 0
+    logged = yard.stores.predictions.counts("churn", *PERIOD)["churn@1"]
+    assert logged + recorder.dropped_rows == 220
+    assert all(yard.stores.predictions.get(pid) for pid in first.prediction_ids)  # the oldest
+    (window,) = yard.stores.windows.read("churn", *PERIOD)
+    assert window.sketch["rows"] == 220  # windows count every answer, outage or not

@@ -5,9 +5,12 @@ The event loop only appends to a list under a lock; the vectorised sketch update
 encoding and database writes all happen here, once per flush for every request in it.
 The queue is bounded: past ``max_pending_rows`` queued rows, new requests are neither
 logged nor counted in the sketches, only in ``dropped_rows`` (the server never slows down or
-runs out of memory because monitoring cannot keep up). Log rows whose write failed are kept
-(up to the same bound) and written again at the next flush; inserts ignore rows already
-there, so a write that committed but looked failed is not counted twice.
+runs out of memory because monitoring cannot keep up). Log rows whose write failed (the
+database is down) are kept, up to ``max_unwritten_bytes`` of them, and written again at the
+next flush; past that bound the newest are dropped and counted in ``dropped_rows`` too.
+Inserts ignore rows already there, so a write that committed but looked failed is not
+counted twice. Windows are counted whatever happens to the log, and kept until a save
+succeeds: they are small (one per endpoint × version × bucket) and merge by addition.
 
 Shadow answers are counted and logged under the shadow's version marked as a shadow
 (``churn@5~shadow``), so they have windows and log rows of their own that no reader of
@@ -66,6 +69,7 @@ class _Error:
 
 Key = tuple[str, str, int]  # endpoint, version, bucket start (unix seconds)
 FLUSH_NICE = 10
+ROW_OVERHEAD = 256  # bytes a log row takes in memory beyond its texts (tuple, time, float)
 
 
 class Recorder:
@@ -76,12 +80,14 @@ class Recorder:
         bucket_seconds: int = 300,
         flush_seconds: float = 1.0,
         max_pending_rows: int = 200_000,
+        max_unwritten_bytes: int = 64 * 2**20,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.sink = sink
         self.bucket_seconds = bucket_seconds
         self.flush_seconds = flush_seconds
         self.max_pending_rows = max_pending_rows
+        self.max_unwritten_bytes = max_unwritten_bytes
         self.replica = f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.dropped_rows = 0
         self.flush_failures = 0
@@ -99,6 +105,7 @@ class Recorder:
         self._saved_at = 0.0
         self.window_save_seconds = max(flush_seconds, min(5.0, bucket_seconds / 2))
         self._unwritten: list[LogRow] = []  # log rows a failed flush kept for retry
+        self.unwritten_bytes = 0  # their estimated size in memory
         self._profiles: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
         self._nannies: dict[str, Any] = {}  # version → its loss estimator (None: has none)
         self._segments = Segmenters()
@@ -139,12 +146,21 @@ class Recorder:
 
     def _run(self) -> None:
         _lower_priority()
+        failing = 0  # flushes failed in a row: one traceback per outage, not one a second
         while not self._stop.wait(self.flush_seconds):
             try:
                 self.flush(every_window=False)
-            except Exception:  # the store may be down: keep serving, retry next time
+            except Exception as exc:  # the store may be down: keep serving, retry next time
                 self.flush_failures += 1
-                log.exception("monitoring flush failed; will retry")
+                failing += 1
+                if failing == 1:
+                    log.exception("monitoring flush failed; will retry")
+                else:
+                    log.debug("monitoring flush failed again (%d in a row): %s", failing, exc)
+            else:
+                if failing:
+                    log.warning("monitoring flush works again after %d failures", failing)
+                failing = 0
 
     def close(self) -> None:
         """Stop the thread and write everything still queued (graceful shutdown)."""
@@ -192,18 +208,32 @@ class Recorder:
             try:
                 self.sink.log_predictions(rows)
             except Exception as exc:  # kept for the next flush (inserts are idempotent)
-                kept = rows[: self.max_pending_rows]
-                with self._lock:
-                    self.dropped_rows += len(rows) - len(kept)
-                self._unwritten, failure = kept, exc
+                self._keep_unwritten(rows)
+                failure = exc
+            else:
+                self.unwritten_bytes = 0
             if self._dirty and (every_window or self._windows_due()):
                 dirty = sorted(self._dirty)
+                # A failure leaves them dirty: saved, with everything counted since, later.
                 self.sink.save_windows([self._stored(key) for key in dirty])
                 self._dirty.difference_update(dirty)
                 self._saved_at = self._now()
             self._forget_old_buckets()
             if failure is not None:
                 raise failure
+
+    def _keep_unwritten(self, rows: list[LogRow]) -> None:
+        """Keep the oldest rows of a failed write up to the byte bound; count the rest."""
+        size = 0
+        for kept, row in enumerate(rows):
+            row_size = _row_bytes(row)
+            if size + row_size > self.max_unwritten_bytes:
+                with self._lock:
+                    self.dropped_rows += len(rows) - kept
+                rows = rows[:kept]
+                break
+            size += row_size
+        self._unwritten, self.unwritten_bytes = rows, size
 
     def _windows_due(self) -> bool:
         """Windows are whole sketches: rewrite them every few seconds, not every flush,
@@ -422,6 +452,10 @@ def _group_log_rows(
             strict=True,
         )
     )
+
+
+def _row_bytes(row: LogRow) -> int:
+    return ROW_OVERHEAD + sum(len(value) for value in row if isinstance(value, str))
 
 
 def _json(value: Any) -> str:

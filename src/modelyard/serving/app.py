@@ -112,6 +112,7 @@ def create_app(
             bucket_seconds=settings.monitor_bucket_seconds,
             flush_seconds=settings.monitor_flush_seconds,
             max_pending_rows=settings.monitor_max_pending_rows,
+            max_unwritten_bytes=settings.monitor_max_unwritten_bytes,
         )
         if settings.monitoring
         else None

@@ -155,6 +155,13 @@ class TableSamples:
         self.store_up = gauge(
             "store_up", "1 while the store answers every worker's polls, else 0.", [], "livemin"
         )
+        self.unwritten = gauge(
+            "monitor_unwritten_bytes",
+            "Prediction log rows kept in memory after a failed write (the database is down), "
+            "in estimated bytes; past MODELYARD_MONITOR_MAX_UNWRITTEN_BYTES rows are dropped.",
+            [],
+            "livesum",
+        )
         self.abandoned = Tally(
             registry,
             "modelyard_model_calls_abandoned",
@@ -189,6 +196,7 @@ class TableSamples:
         if self.recorder is not None:
             self.dropped.show({(): self.recorder.dropped_rows})
             self.flush_failures.show({(): self.recorder.flush_failures})
+            self.unwritten.show({(): self.recorder.unwritten_bytes})
         table = self.table
         if table is None:
             return
