@@ -28,7 +28,7 @@ def _in_parts(values: np.ndarray, limit: int, thin: int, cuts: list[int]) -> Sam
     merged = Sample(limit, thin)
     bounds = [0, *cuts, values.size]
     for low, high in itertools.pairwise(bounds):
-        part = Sample(limit, thin, level=merged.level)  # as an engine starts a part
+        part = Sample(limit, thin, merged.level, merged.seen)  # as an engine starts a part
         part.add(values[low:high], 0, low)
         merged.merge(part)
     return merged

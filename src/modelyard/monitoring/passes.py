@@ -159,24 +159,30 @@ class ReferencePart:
             self.missing[name] += absent
         self.count += other.count
 
-    def levels(self) -> dict[str, int]:
-        return {name: sample.level for name, sample in self.samples.items()}
+    def starts(self) -> dict[str, tuple[int, int]]:
+        """Per numeric column, the level and the values seen so far: where a later part's
+        sample may start without changing the merged one."""
+        return {name: (sample.level, sample.seen) for name, sample in self.samples.items()}
 
 
-def empty_reference(work: ReferenceWork, levels: Mapping[str, int] | None = None) -> ReferencePart:
+def empty_reference(
+    work: ReferenceWork, starts: Mapping[str, tuple[int, int]] | None = None
+) -> ReferencePart:
     numeric = [n for n in work.columns if work.kinds[n] == NUMERIC]
-    levels = levels or {}
+    starts = starts or {}
     return ReferencePart(
-        {n: Sample(work.limit, work.thin, level=levels.get(n, 0)) for n in numeric},
+        {n: Sample(work.limit, work.thin, *starts.get(n, (0, 0))) for n in numeric},
         {n: {} for n in work.columns if work.kinds[n] != NUMERIC},
         dict.fromkeys(work.columns, 0),
     )
 
 
-def reference_part(work: ReferenceWork, part: Part, levels: Mapping[str, int]) -> ReferencePart:
-    """The reference pass over one part; numeric samples start at ``levels`` (the merged
-    result's so far: values it would drop are not kept)."""
-    out = empty_reference(work, levels)
+def reference_part(
+    work: ReferenceWork, part: Part, starts: Mapping[str, tuple[int, int]]
+) -> ReferencePart:
+    """The reference pass over one part; numeric samples start from ``starts`` (the merged
+    result's so far: a part keeps no value the merge would drop)."""
+    out = empty_reference(work, starts)
     file = part.file
 
     def one(name: str, array: pa.Array, start: int) -> None:

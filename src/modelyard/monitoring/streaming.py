@@ -47,7 +47,7 @@ from modelyard.monitoring.samples import Sample
 from modelyard.monitoring.sketch import CategoryCounts, Counts, NumericCounts, quantile_edges
 from modelyard.monitoring.tables import BATCH_ROWS, PART_ROWS, Table
 
-SAMPLE_VALUES = 2_000_000  # values per numeric column kept for exact quantiles (16 MB)
+SAMPLE_VALUES = 1_000_000  # values per numeric column kept for exact quantiles (8 MB)
 THIN_VALUES = 524_288  # past that, the sample that sets the edges (4 MiB per column)
 
 
@@ -74,7 +74,7 @@ def profile_table(
     )
     merged = empty_reference(work)
     parts = table.parts(part_rows)
-    for result in engine.run(partial(reference_part, work), parts, merged.levels):
+    for result in engine.run(partial(reference_part, work), parts, merged.starts):
         merged.merge(result)
     if merged.count == 0:
         raise InvalidInput(f"the reference data has no rows ({table.label})")

@@ -185,7 +185,9 @@ def _files(location: str) -> tuple[Any, list[str], str]:
     path = location.removeprefix("file://")
     if WILDCARDS & set(path):
         found = sorted(
-            str(Path(p).resolve()) for p in glob.glob(path, recursive=True) if Path(p).is_file()
+            str(Path(p).resolve())
+            for p in glob.glob(path, recursive=True)
+            if Path(p).is_file() and _data(p)
         )
         if not found:
             raise InvalidInput(f"{location}: no file matches")
@@ -195,7 +197,7 @@ def _files(location: str) -> tuple[Any, list[str], str]:
         found = sorted(
             str(p.resolve())
             for p in target.rglob("*")
-            if p.is_file() and p.suffix.lower() in FORMATS
+            if p.is_file() and p.suffix.lower() in FORMATS and _data(str(p))
         )
         if not found:
             raise InvalidInput(f"{target.name}: no such file, and the folder holds no data files")
@@ -223,11 +225,18 @@ def _remote(location: str) -> tuple[Any, list[str], str]:
             )
         else:
             found = [path] if filesystem.exists(path) else []
+        found = [p for p in found if _data(p)]
     except (ImportError, OSError, ValueError) as exc:
         raise InvalidInput(f"{location}: cannot open: {first_line(exc)[:200]}") from None
     if not found:
         raise InvalidInput(f"{location}: no file matches")
     return filesystem, found, _format(found[0])
+
+
+def _data(path: str) -> bool:
+    """Not a marker or a hidden file (``_SUCCESS``, ``_metadata``, ``.part-…``), as Spark,
+    Dask and pyarrow's datasets leave them beside the data."""
+    return not Path(path).name.startswith(("_", "."))
 
 
 def _format(path: str) -> str:
