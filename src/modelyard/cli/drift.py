@@ -9,13 +9,18 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from modelyard.cli.context import open_yard, parse_pairs
+from modelyard.cli.engines import (
+    ConnectSecondsOption,
+    EngineOption,
+    SchedulerOption,
+    WorkersOption,
+    check_engine,
+)
 from modelyard.cli.output import JsonOption, print_json, say, table
 from modelyard.formatting import brief
 
 if TYPE_CHECKING:
     from modelyard.domain.monitor_results import DriftReport
-
-ENGINES = ("local", "dask")
 
 
 def drift(
@@ -57,17 +62,10 @@ def drift(
     ),
     min_rows: int = typer.Option(100, help="Below this many current rows: no verdict."),
     bins: int = typer.Option(100, help="Quantile bins per numeric column (2 … 1000)."),
-    engine: str = typer.Option(
-        "local", help="'local' (this process) or 'dask' (parts binned on a Dask cluster)."
-    ),
-    scheduler: str | None = typer.Option(
-        None,
-        help="Dask scheduler address, e.g. tcp://host:8786 [default: a LocalCluster here].",
-    ),
-    workers: int = typer.Option(2, help="Dask: worker processes of the LocalCluster."),
-    connect_seconds: float = typer.Option(
-        10.0, help="Dask: how long to try reaching --scheduler before giving up."
-    ),
+    engine: str = EngineOption,
+    scheduler: str | None = SchedulerOption,
+    workers: int = WorkersOption,
+    connect_seconds: float = ConnectSecondsOption,
     part_rows: int = typer.Option(
         1_000_000, help="Most rows per part (whole Parquet row groups; a CSV file is one)."
     ),
@@ -86,8 +84,7 @@ def drift(
 
     if not 2 <= bins <= 1000:
         raise InvalidInput(f"--bins {bins}: must be from 2 to 1000")
-    if engine not in ENGINES:
-        raise InvalidInput(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    check_engine(engine)
     if engine == "local" and scheduler is not None:
         raise InvalidInput("--scheduler needs --engine dask")
     if part_rows < 1:
