@@ -1,6 +1,7 @@
 """Offline drift of two tables: modelyard against a scipy loop and Evidently, in the same run.
 
     .venv/bin/python bench/drift.py [--quick] [--runs 3] [--skip evidently ...]
+    .venv/bin/python bench/drift.py --partitioned --rows 100000000   # bench/_drift_big.py
 
 Data: 25 columns (20 numeric, 5 categorical strings) made here with numpy's default_rng and a
 fixed seed, no downloads; a reference table and a current table of 1M rows each (100k with
@@ -542,7 +543,34 @@ def main() -> int:
     parser.add_argument("--skip", nargs="*", default=[], choices=TOOLS, help="tools to leave out")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, default=None, help="where the JSON goes")
+    big = parser.add_argument_group("--partitioned (bench/_drift_big.py)")
+    big.add_argument(
+        "--partitioned",
+        action="store_true",
+        help="folders of Parquet parts, generated file by file; the CLI end to end per engine",
+    )
+    big.add_argument("--reference-rows", type=int, default=None, help="default: --rows")
+    big.add_argument("--file-rows", type=int, default=1_000_000, help="rows per Parquet file")
+    big.add_argument("--engines", nargs="+", default=["local", "dask"], choices=["local", "dask"])
+    big.add_argument("--workers", type=int, default=2, help="Dask LocalCluster processes")
+    big.add_argument(
+        "--peers", nargs="*", default=["scipy-e2e", "evidently"], choices=["scipy-e2e", "evidently"]
+    )
+    big.add_argument("--peer-memory-gib", type=float, default=16.0, help="a peer is killed past")
+    big.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per process")
     args = parser.parse_args()
+    if args.partitioned and not args.rows:
+        parser.error("--partitioned needs --rows (e.g. --rows 100000000)")
+    if args.partitioned:
+        import _drift_big
+
+        def evidently() -> tuple[Path | None, str | None]:
+            python, problem, _ = evidently_python()
+            return python, problem
+
+        return _drift_big.run(
+            args, make_frame, DATA, MODELYARD_CLI, worker_env(), evidently, WORKER
+        )
     rows = args.rows or (QUICK_ROWS if args.quick else FULL_ROWS)
     evidently_runs = args.evidently_runs if args.evidently_runs is not None else args.runs
     if args.runs < 1 or evidently_runs < 1:

@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -107,3 +108,18 @@ def s3_endpoint() -> Iterator[str]:
 
     with moto_endpoint() as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def dask_cluster() -> Iterator[Any]:
+    """A LocalCluster of 2 single-threaded worker processes, shared by a test module, as a
+    scheduler address is given to the engines (batch scoring, the drift gate)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},  # not 8787: two test workers start one each
+    ) as cluster:
+        yield cluster

@@ -1,9 +1,8 @@
 """The batch engines side by side: the same scenarios run on the local engine and on a
-small Dask LocalCluster (2 single-threaded worker processes, shared by a test module)."""
+small Dask LocalCluster (``dask_cluster`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,20 +13,6 @@ import pytest
 from modelyard import Yard
 from modelyard.batch.local import score_file
 from modelyard.batch.scoring import BatchReport
-
-
-@pytest.fixture(scope="module")
-def dask_cluster() -> Iterator[Any]:
-    """A LocalCluster of worker processes, as a scheduler address is given to the engine."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": ":0"},  # not 8787: two test workers start one each
-    ) as cluster:
-        yield cluster
 
 
 @dataclass

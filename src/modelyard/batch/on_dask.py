@@ -14,7 +14,6 @@ Dask is imported only here, when the engine runs (``pip install 'modelyard[dask]
 from __future__ import annotations
 
 import contextlib
-import logging
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -29,14 +28,14 @@ from modelyard.batch.partitions import (
     score_partition,
 )
 from modelyard.batch.scoring import MAX_REPORTED, ON_ERROR, BatchReport
+from modelyard.dask_cluster import dask_client, require_dask
 from modelyard.domain.signature import Signature
-from modelyard.errors import InvalidInput, StoreUnavailable, first_line
+from modelyard.errors import InvalidInput
 
 if TYPE_CHECKING:
     from modelyard.batch.partitions import RegistryAndSettings
 
 Progress = Callable[[int, int | None], None]
-INSTALL = "the dask engine needs Dask: pip install 'modelyard[dask]'"
 CANCEL_WAIT_SECONDS = 30
 
 
@@ -64,10 +63,7 @@ def score_dataset(
         raise InvalidInput("chunk and partition sizes must be at least 1 row")
     if workers < 1:
         raise InvalidInput(f"workers must be at least 1, got {workers}")
-    try:
-        import distributed
-    except ImportError:
-        raise InvalidInput(INSTALL) from None
+    require_dask()
     model = model_spec(yard, ref)
     signature = Signature.from_dict(yard.registry.get_version(model.ref).signature)
     check_output(dest)
@@ -79,40 +75,9 @@ def score_dataset(
         on_error=on_error,
         chunk_rows=chunk_rows,
     )
-    client, cluster = _connect(distributed, scheduler, workers, connect_seconds)
-    try:
+    with dask_client(scheduler, workers, connect_seconds) as client:
         _make_folder(dest)
         return _run(client, job, partitions, progress)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _connect(
-    distributed: Any, scheduler: str | None, workers: int, seconds: float
-) -> tuple[Any, Any]:
-    if scheduler is None:
-        # Every task's error reaches the client, which raises it; the workers' own logging
-        # of it (a traceback per failed task on this terminal) would bury the one line.
-        cluster = distributed.LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            # the scheduler's HTTP routes start anyway: on a free port, not 8787, which
-            # another cluster on this machine may hold (distributed then warns and moves)
-            scheduler_kwargs={"dashboard_address": ":0"},
-            silence_logs=logging.CRITICAL,
-        )
-        return distributed.Client(cluster), cluster
-    try:
-        return distributed.Client(scheduler, timeout=seconds), None
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise StoreUnavailable(
-            f"cannot reach the Dask scheduler at {scheduler} within {seconds:g} s: "
-            f"{first_line(exc)}"
-        ) from None
 
 
 def _run(

@@ -23,6 +23,7 @@ from modelyard.batch.files import Writer, open_source
 from modelyard.batch.scoring import MAX_REPORTED, BatchReport, PartitionScorer, check_columns
 from modelyard.domain.signature import Signature
 from modelyard.errors import IntegrityError, InvalidInput, NotFound
+from modelyard.row_groups import row_group_runs
 from modelyard.runtime.predictor import Predictor
 from modelyard.runtime.runner import ModelRunner
 from modelyard.tabular import table_format
@@ -127,7 +128,7 @@ def plan(
             partitions.append(Partition(len(partitions), file_url, name, 0, None))
             continue
         start = 0
-        for run in _runs(groups, partition_rows):
+        for run in row_group_runs(groups, partition_rows):
             rows = sum(groups[i] for i in run)
             partitions.append(Partition(len(partitions), file_url, name, start, rows, run))
             start += rows
@@ -140,22 +141,6 @@ def _row_groups(handle: Any) -> list[int]:
     handle.seek(0)
     metadata = pq.ParquetFile(handle).metadata
     return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
-
-
-def _runs(groups: list[int], partition_rows: int) -> list[tuple[int, ...]]:
-    """Consecutive row groups, each run at most ``partition_rows`` rows (or one group)."""
-    runs: list[tuple[int, ...]] = []
-    current: list[int] = []
-    rows = 0
-    for index, size in enumerate(groups):
-        if current and rows + size > partition_rows:
-            runs.append(tuple(current))
-            current, rows = [], 0
-        current.append(index)
-        rows += size
-    if current or not runs:
-        runs.append(tuple(current))
-    return runs
 
 
 def part_name(index: int) -> str:

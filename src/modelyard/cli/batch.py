@@ -8,12 +8,17 @@ from typing import TYPE_CHECKING
 import typer
 
 from modelyard.cli.context import open_yard
+from modelyard.cli.engines import (
+    ConnectSecondsOption,
+    EngineOption,
+    SchedulerOption,
+    WorkersOption,
+    check_engine,
+)
 from modelyard.cli.output import JsonOption, print_json, progress_rows, say
 
 if TYPE_CHECKING:
     from modelyard.batch.scoring import BatchReport
-
-ENGINES = ("local", "dask")
 
 
 def predict(
@@ -36,17 +41,10 @@ def predict(
     id_column: str | None = typer.Option(None, help="Copy this input column to the output."),
     on_error: str = typer.Option("fail", help="Bad rows: 'fail' stops, 'skip' reports them."),
     chunk_rows: int = typer.Option(50_000, help="Rows per chunk (bounds memory)."),
-    engine: str = typer.Option(
-        "local", help="'local' (this process) or 'dask' (a Dask cluster; modelyard[dask])."
-    ),
-    scheduler: str | None = typer.Option(
-        None,
-        help="Dask scheduler address, e.g. tcp://host:8786 [default: a LocalCluster here].",
-    ),
-    workers: int = typer.Option(2, help="Dask: worker processes of the LocalCluster."),
-    connect_seconds: float = typer.Option(
-        10.0, help="Dask: how long to try reaching --scheduler before giving up."
-    ),
+    engine: str = EngineOption,
+    scheduler: str | None = SchedulerOption,
+    workers: int = WorkersOption,
+    connect_seconds: float = ConnectSecondsOption,
     partition_rows: int = typer.Option(
         1_000_000, help="Dask: most rows per task and output file (whole Parquet row groups)."
     ),
@@ -56,8 +54,7 @@ def predict(
     Dask cluster."""
     from modelyard.errors import InvalidInput
 
-    if engine not in ENGINES:
-        raise InvalidInput(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    check_engine(engine)
     if engine == "local" and (scheduler is not None or "://" in input or "://" in output):
         raise InvalidInput("the local engine reads and writes local files; use --engine dask")
     yard = open_yard(ctx)

@@ -9,6 +9,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from modelyard.cli.context import open_yard, parse_pairs
+from modelyard.cli.engines import (
+    ConnectSecondsOption,
+    EngineOption,
+    SchedulerOption,
+    WorkersOption,
+    check_engine,
+)
 from modelyard.cli.output import JsonOption, print_json, say, table
 from modelyard.formatting import brief
 
@@ -55,20 +62,33 @@ def drift(
     ),
     min_rows: int = typer.Option(100, help="Below this many current rows: no verdict."),
     bins: int = typer.Option(100, help="Quantile bins per numeric column (2 … 1000)."),
+    engine: str = EngineOption,
+    scheduler: str | None = SchedulerOption,
+    workers: int = WorkersOption,
+    connect_seconds: float = ConnectSecondsOption,
+    part_rows: int = typer.Option(
+        1_000_000, help="Most rows per part (whole Parquet row groups; a CSV file is one)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Compare CURRENT with REFERENCE column by column; exit 1 when the dataset drifted.
 
     Both sides are streamed batch by batch (memory holds a batch and the per-column bins,
-    not the table). Exit codes: 0 no drift (or not enough data), 1 drift, 2 bad input.
+    not the table), part by part here or on Dask workers, with the same report. Exit codes:
+    0 no drift (or not enough data), 1 drift, 2 bad input, 3 a stored reference not found,
+    7 the Dask scheduler unreachable.
     """
     from modelyard.domain.monitoring import DriftConfig
     from modelyard.errors import InvalidInput
-    from modelyard.monitoring.streaming import drift_tables
     from modelyard.monitoring.tables import open_table
 
     if not 2 <= bins <= 1000:
         raise InvalidInput(f"--bins {bins}: must be from 2 to 1000")
+    check_engine(engine)
+    if engine == "local" and scheduler is not None:
+        raise InvalidInput("--scheduler needs --engine dask")
+    if part_rows < 1:
+        raise InvalidInput(f"--part-rows {part_rows}: must be at least 1")
     config = DriftConfig(
         numeric_test=numeric_test,
         categorical_test=categorical_test,
@@ -79,20 +99,34 @@ def drift(
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     stored = _stored_profile(ctx, reference)
     cur_table = open_table(current)
-    report = drift_tables(
-        stored if stored is not None else open_table(reference),
-        cur_table,
-        config,
-        exact=exact,
-        bins=bins,
-        columns=wanted,
-        reference_label=reference,
-    )
+    ref_side = stored if stored is not None else open_table(reference)
+    options: dict[str, Any] = {
+        "exact": exact,
+        "bins": bins,
+        "columns": wanted,
+        "reference_label": reference,
+        "part_rows": part_rows,
+    }
+    if engine == "dask":
+        if exact:
+            raise InvalidInput("--exact loads raw samples in this process; use --engine local")
+        from modelyard.monitoring.on_dask import dask_engine
+
+        with dask_engine(scheduler, workers, connect_seconds) as on_dask:
+            report = _drift(ref_side, cur_table, config, engine=on_dask, **options)
+    else:
+        report = _drift(ref_side, cur_table, config, **options)
     if as_json:
         print_json(report.to_json())
     else:
         _drift_table(report, f"drift of {_label(current)} against {_label(reference)}")
     raise typer.Exit(1 if report.drifted else 0)
+
+
+def _drift(*args: Any, **options: Any) -> DriftReport:
+    from modelyard.monitoring.streaming import drift_tables
+
+    return drift_tables(*args, **options)
 
 
 def _label(location: str) -> str:

@@ -3,7 +3,10 @@ of files (partitioned or not), a glob, or any of these on a remote filesystem (`
 through fsspec), read record batch by record batch with pyarrow's Parquet, CSV and JSON
 readers (Hive partition keys in folder names are not read as columns).
 
-Errors name the file: a table of many files fails on the one that is damaged.
+Errors name the file: a table of many files fails on the one that is damaged. A table is
+cut into parts (a file, or a run of a Parquet file's row groups) that any engine can read
+apart: every batch comes with its rows' positions, so work merged from parts is the same
+whatever the parts.
 """
 
 from __future__ import annotations
@@ -20,12 +23,25 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from modelyard.errors import InvalidInput, first_line
+from modelyard.row_groups import row_group_runs
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "json"}
 FORMAT_NAMES = {"csv": "csv", "parquet": "parquet", "json": "jsonl"}
 BATCH_ROWS = 131_072  # rows per record batch: what one step of the scan holds per column
 BLOCK_BYTES = 1 << 20  # CSV parse unit (pyarrow's default); bounds the reader's memory
 WILDCARDS = frozenset("*?[")
+PART_ROWS = 1_000_000  # most rows per part (whole Parquet row groups; a CSV file is one part)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Rows of one file: all of them, or the row groups ``groups`` of a Parquet file whose
+    first row is row ``start`` of the file."""
+
+    file: int  # the file's position in the table
+    start: int
+    rows: int | None  # None: a CSV or JSON file, whose rows are known once read
+    groups: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -37,16 +53,51 @@ class Table:
     files: list[str]
     filesystem: Any  # an fsspec filesystem; None for local files
     schema: pa.Schema
+    groups: tuple[tuple[int, ...], ...] | None = None  # rows per row group, per Parquet file
 
     def batches(self, columns: Sequence[str], rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """The chosen columns, batch by batch, file after file (pyarrow decodes a Parquet
         row group's columns on its own threads)."""
-        for path in self.files:
-            try:
-                with _open(path, self.filesystem) as source:
-                    yield from _read(source, self.fmt, list(columns), rows, self.schema)
-            except (pa.ArrowException, OSError, ValueError) as exc:
-                raise self.unreadable(path, exc) from None
+        for index in range(len(self.files)):
+            for _, batch in self.scan(Part(index, 0, None), columns, rows):
+                yield batch
+
+    def scan(
+        self, part: Part, columns: Sequence[str], rows: int = BATCH_ROWS
+    ) -> Iterator[tuple[int, pa.RecordBatch]]:
+        """The chosen columns of ``part``, batch by batch, each with its first row's
+        position in the file."""
+        path = self.files[part.file]
+        position = part.start
+        try:
+            with _open(path, self.filesystem) as source:
+                for batch in _read(source, self.fmt, list(columns), rows, self.schema, part.groups):
+                    yield position, batch
+                    position += batch.num_rows
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise self.unreadable(path, exc) from None
+
+    def parts(self, most_rows: int = PART_ROWS) -> list[Part]:
+        """The table cut into parts of at most ``most_rows`` rows (or one row group)."""
+        if most_rows < 1:
+            raise InvalidInput(f"a part holds at least 1 row, not {most_rows}")
+        out: list[Part] = []
+        for index in range(len(self.files)):
+            sizes = self.groups[index] if self.groups is not None else None
+            if not sizes:
+                out.append(Part(index, 0, 0 if sizes is not None else None, None))
+                continue
+            start = 0
+            for run in row_group_runs(sizes, most_rows):
+                rows = sum(sizes[i] for i in run)
+                out.append(Part(index, start, rows, run))
+                start += rows
+        return out
+
+    @property
+    def rows(self) -> int | None:
+        """Rows of the whole table when its files record them (Parquet), else None."""
+        return None if self.groups is None else sum(sum(g) for g in self.groups)
 
     def unreadable(self, path: str, exc: BaseException) -> InvalidInput:
         return _unreadable(path, self.fmt, exc)
@@ -63,11 +114,18 @@ def _open(path: str, filesystem: Any) -> Any:
 
 
 def _read(
-    source: Any, fmt: str, columns: list[str], rows: int, schema: pa.Schema | None
+    source: Any,
+    fmt: str,
+    columns: list[str],
+    rows: int,
+    schema: pa.Schema | None,
+    groups: Sequence[int] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """pyarrow's own streaming readers (pyarrow.dataset would import pandas: 0.4 s)."""
     if fmt == "parquet":
-        yield from pq.ParquetFile(source).iter_batches(rows, columns=columns, use_threads=True)
+        yield from pq.ParquetFile(source).iter_batches(
+            rows, row_groups=groups, columns=columns, use_threads=True
+        )
         return
     if fmt == "csv":
         types = {f.name: f.type for f in schema} if schema is not None else None
@@ -84,15 +142,20 @@ def _read(
         yield batch.select(columns)
 
 
-def _schema(path: str, fmt: str, filesystem: Any) -> pa.Schema:
+def _schema(path: str, fmt: str, filesystem: Any) -> tuple[pa.Schema, tuple[int, ...]]:
+    """The file's schema, and its row groups' sizes (Parquet; empty for other formats)."""
     with _open(path, filesystem) as source:
         if fmt == "parquet":
-            return pq.ParquetFile(source).schema_arrow
+            opened = pq.ParquetFile(source)
+            meta = opened.metadata
+            sizes = tuple(meta.row_group(i).num_rows for i in range(meta.num_row_groups))
+            return opened.schema_arrow, sizes
         if fmt == "csv":
-            return pa_csv.open_csv(
+            reader = pa_csv.open_csv(
                 source, read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES)
-            ).schema
-        return pa_json.open_json(source).schema
+            )
+            return reader.schema, ()
+        return pa_json.open_json(source).schema, ()
 
 
 def open_table(location: str) -> Table:
@@ -100,17 +163,20 @@ def open_table(location: str) -> Table:
     cannot be read or matches nothing."""
     filesystem, files, fmt = _files(location)
     schema: pa.Schema | None = None
+    groups: list[tuple[int, ...]] = []
     for path in files:  # every Parquet footer now: a damaged file is named before any work
         try:
             if schema is None or fmt == "parquet":
-                found = _schema(path, fmt, filesystem)
+                found, sizes = _schema(path, fmt, filesystem)
                 schema = schema or found
+                groups.append(sizes)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise _unreadable(path, fmt, exc) from None
     assert schema is not None
     if len(schema) == 0:
         raise InvalidInput(f"{Path(files[0]).name}: no columns")
-    return Table(location, fmt, files, filesystem, schema)
+    sizes_known = tuple(groups) if fmt == "parquet" else None
+    return Table(location, fmt, files, filesystem, schema, sizes_known)
 
 
 def _files(location: str) -> tuple[Any, list[str], str]:
@@ -118,14 +184,20 @@ def _files(location: str) -> tuple[Any, list[str], str]:
         return _remote(location)
     path = location.removeprefix("file://")
     if WILDCARDS & set(path):
-        found = sorted(p for p in glob.glob(path, recursive=True) if Path(p).is_file())
+        found = sorted(
+            str(Path(p).resolve())
+            for p in glob.glob(path, recursive=True)
+            if Path(p).is_file() and _data(p)
+        )
         if not found:
             raise InvalidInput(f"{location}: no file matches")
         return None, found, _format(found[0])
     target = Path(path)
     if target.is_dir():
         found = sorted(
-            str(p) for p in target.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS
+            str(p.resolve())
+            for p in target.rglob("*")
+            if p.is_file() and p.suffix.lower() in FORMATS and _data(str(p))
         )
         if not found:
             raise InvalidInput(f"{target.name}: no such file, and the folder holds no data files")
@@ -136,7 +208,7 @@ def _files(location: str) -> tuple[Any, list[str], str]:
     fmt = _format(path)
     if not target.is_file():
         raise InvalidInput(f"{target.name}: no such file")
-    return None, [str(target)], fmt
+    return None, [str(target.resolve())], fmt
 
 
 def _remote(location: str) -> tuple[Any, list[str], str]:
@@ -145,18 +217,26 @@ def _remote(location: str) -> tuple[Any, list[str], str]:
     try:
         filesystem, path = fsspec.core.url_to_fs(location)
         if WILDCARDS & set(path):
-            found = sorted(str(p) for p in filesystem.glob(path))
+            matched = filesystem.glob(path, detail=True)
+            found = sorted(str(p) for p, info in matched.items() if info.get("type") != "directory")
         elif filesystem.isdir(path):
             found = sorted(
                 str(p) for p in filesystem.find(path) if Path(str(p)).suffix.lower() in FORMATS
             )
         else:
             found = [path] if filesystem.exists(path) else []
+        found = [p for p in found if _data(p)]
     except (ImportError, OSError, ValueError) as exc:
         raise InvalidInput(f"{location}: cannot open: {first_line(exc)[:200]}") from None
     if not found:
         raise InvalidInput(f"{location}: no file matches")
     return filesystem, found, _format(found[0])
+
+
+def _data(path: str) -> bool:
+    """Not a marker or a hidden file (``_SUCCESS``, ``_metadata``, ``.part-…``), as Spark,
+    Dask and pyarrow's datasets leave them beside the data."""
+    return not Path(path).name.startswith(("_", "."))
 
 
 def _format(path: str) -> str:
