@@ -47,8 +47,8 @@ def plan_of(args: argparse.Namespace) -> Plan:
     )
 
 
-def write(report: dict[str, Any], results_md: bool) -> None:
-    name = "serve-quick" if report["mode"] == "quick" else "serve"
+def write(report: dict[str, Any], results_md: bool, name: str | None = None) -> None:
+    name = name or ("serve-quick" if report["mode"] == "quick" else "serve")
     report["json_name"] = f"{name}.json"
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report, indent=2) + "\n"
@@ -74,6 +74,7 @@ def main() -> int:
     parser.add_argument(
         "--no-results-md", action="store_true", help="a full run leaves bench/RESULTS.md alone"
     )
+    parser.add_argument("--name", help="results file name (default serve / serve-quick)")
     parser.add_argument(
         "--render", type=Path, help="only rewrite the markdown (and RESULTS.md) from a JSON"
     )
@@ -82,7 +83,7 @@ def main() -> int:
         report = json.loads(args.render.read_text(encoding="utf-8"))
         report["cells"] = cells_of(report["windows"])
         report["targets"] = targets(report["cells"], report["ceiling"])
-        write(report, report["mode"] == "full" and not args.no_results_md)
+        write(report, report["mode"] == "full" and not args.no_results_md, args.name)
         return 0
     plan = plan_of(args)
     if plan.runs < 1:
@@ -100,7 +101,7 @@ def main() -> int:
         return 130
     finally:
         stop_all()
-    write(report, plan.mode == "full" and not args.no_results_md)
+    write(report, plan.mode == "full" and not args.no_results_md, args.name)
     minutes = report["elapsed_s"] / 60
     print(f"[serve] {plan.mode} run took {minutes:.1f} minutes")
     return 0

@@ -160,12 +160,14 @@ def summary(
     duration = out["duration_us"] / 1e6
     errors = out["connect"] + out["read"] + out["write"] + out["timeout"]
     ok = max(out["requests"] - out["non_2xx"], 0)
+    # No answer within the window: wrk's percentiles are zeros, not latencies.
+    answered = out["requests"] > 0
     return {
         "req_s": ok / duration,
         "rows_s": ok * rows / duration,
-        "p50_ms": out["p50_us"] / 1000,
-        "p99_ms": out["p99_us"] / 1000,
-        "max_ms": out["max_us"] / 1000,
+        "p50_ms": out["p50_us"] / 1000 if answered else None,
+        "p99_ms": out["p99_us"] / 1000 if answered else None,
+        "max_ms": out["max_us"] / 1000 if answered else None,
         "requests": out["requests"],
         "non_2xx": out["non_2xx"],
         "socket_errors": errors,

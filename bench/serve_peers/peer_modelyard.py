@@ -1,5 +1,6 @@
 """``modelyard serve`` from the project's .venv: one worker (monitoring on, or off for
-``modelyard-1w-nomon``) or two (``modelyard-2w``); v1 JSON, v2 binary and v2 gRPC."""
+``modelyard-1w-nomon``; with one native thread for ``modelyard-1w-1t`` where the default
+is cores / workers) or two (``modelyard-2w``); v1 JSON, v2 binary and v2 gRPC."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def launch(prepared: Prepared, peer: str) -> Launch:
     command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--dev"]
     if peer.startswith("modelyard-1w-nomon"):
         env["MODELYARD_MONITORING"] = "false"
+    if peer.startswith("modelyard-1w-1t"):
+        env["MODELYARD_NATIVE_THREADS"] = "1"
     if peer.startswith("modelyard-2w"):
         command += ["--workers", "2"]
     grpc_port = None

@@ -23,10 +23,12 @@ KINDS: dict[str, PeerKind] = {
     "pytriton": peer_pytriton.KIND,
     "modelyard-1w": peer_modelyard.KIND,
     "modelyard-1w-nomon": peer_modelyard.KIND,
+    "modelyard-1w-1t": peer_modelyard.KIND,
     "modelyard-2w": peer_modelyard.KIND,
 }
 YARD = "modelyard-1w"
 MONITOR_OFF = "modelyard-1w-nomon"  # measured in the 1-row c=64 cells only
+ONE_THREAD = "modelyard-1w-1t"  # one native thread, not the default two: 1-row cells only
 TWO_WORKERS = "modelyard-2w"
 # Only one modelyard worker count and monitoring setting per form: the others are JSON only.
 PROTOCOL_BASES = ("mlserver", "pytriton", YARD)
@@ -65,4 +67,6 @@ def measured(peer: str, rows: int, c: int) -> bool:
         return rows == 1
     if peer == MONITOR_OFF:
         return (rows, c) == (1, 64)
+    if peer == ONE_THREAD:
+        return rows == 1 and c in (1, 64)
     return True

@@ -84,6 +84,11 @@ def detail_table(cells: dict[str, Any], model: str) -> str:
     return "\n".join(lines)
 
 
+def _ms(value: float | None) -> float:
+    """A latency for comparison: none measured (nothing answered) is worse than any."""
+    return float("inf") if value is None else value
+
+
 def _verdict(target: str, met: bool, detail: str) -> dict[str, Any]:
     return {"target": target, "met": met, "detail": detail}
 
@@ -102,15 +107,19 @@ def targets(cells: dict[str, Any], ceiling: dict[str, Any]) -> list[dict[str, An
             continue
         best_peer, best = max(others.items(), key=lambda item: item[1]["req_s"])
         ratio = mine["req_s"] / best["req_s"]
-        met = ratio >= 1.2 and mine["p99_ms"] < best["p99_ms"] and mine["non_2xx"] == 0
+        lower_p99 = _ms(mine["p99_ms"]) < _ms(best["p99_ms"])
+        met = ratio >= 1.2 and lower_p99 and mine["non_2xx"] == 0 and mine["socket_errors"] == 0
         detail = (
             f"{fmt(mine['req_s'])} vs {best_peer} {fmt(best['req_s'])} req/s = {ratio:.2f}x; "
-            f"p99 {mine['p99_ms']:.1f} vs {best['p99_ms']:.1f} ms; non-2xx {mine['non_2xx']}"
+            f"p99 {fmt(mine['p99_ms'], 1)} vs {fmt(best['p99_ms'], 1)} ms; non-2xx "
+            f"{mine['non_2xx']}, socket errors {mine['socket_errors']}"
         )
         if c == "1":
-            lowest = min(others.items(), key=lambda item: item[1]["p50_ms"])
-            met = met and mine["p50_ms"] <= lowest[1]["p50_ms"]
-            detail += f"; p50 {mine['p50_ms']:.2f} vs {lowest[0]} {lowest[1]['p50_ms']:.2f} ms"
+            lowest = min(others.items(), key=lambda item: _ms(item[1]["p50_ms"]))
+            met = met and _ms(mine["p50_ms"]) <= _ms(lowest[1]["p50_ms"])
+            detail += (
+                f"; p50 {fmt(mine['p50_ms'], 2)} vs {lowest[0]} {fmt(lowest[1]['p50_ms'], 2)} ms"
+            )
         where = f"{model}, {rows}-row, c={c}, {FORMS[form]}"
         verdicts.append(_verdict(f"{where}: >= 1.2x the best peer, lower p99", met, detail))
     for model, figures in ceiling.items():
@@ -190,7 +199,7 @@ def markdown(report: dict[str, Any]) -> str:
     for model in report["models"]:
         for rows in report["rows"]:
             for form, form_title in FORMS.items():
-                levels = sorted({c for r, c in report["cells_measured"] if r == rows})
+                levels = sorted({w["c"] for w in report["windows"] if w["rows"] == rows})
                 table = issue_table(report["cells"], model, rows, form, levels)
                 if table.count("\n") < 2:
                     continue

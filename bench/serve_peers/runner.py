@@ -18,7 +18,7 @@ from serve_peers.common import WRK, PeerError, say, stop
 from serve_peers.kinds import Prepared
 from serve_peers.load import check, start, window
 from serve_peers.peers import KINDS, PEERS, YARD, base_of, kind_of, measured
-from serve_peers.report import cells_of, targets
+from serve_peers.report import cells_of, fmt, targets
 from serve_peers.venvs import REPORTED, ensure_venv, installed, shared_pins, venv_pins
 
 
@@ -126,7 +126,7 @@ def run(plan: Plan) -> dict[str, Any]:
 
 def estimate(plan: Plan, peers: list[str]) -> float:
     cells = sum(1 for p in peers for rows, c in plan.cells if measured(p, rows, c))
-    per_model = cells * (plan.seconds + plan.warmup + 0.5) + 10 * len(peers)
+    per_model = cells * (plan.seconds + plan.warmup + 0.7) + 20 * len(peers)  # start, stop
     return plan.runs * len(plan.models) * (per_model + plan.seconds + 5)
 
 
@@ -165,8 +165,9 @@ def measure_peer(
                 windows.append(w)
                 say(
                     f"run {run_index + 1} {prepared.model:6} {peer:18} rows={rows:<3} c={c:<2} "
-                    f"{w['req_s']:8,.0f} req/s  p50 {w['p50_ms']:7.2f}  p99 {w['p99_ms']:7.1f} "
-                    f"ms  cpu {w['cpu_ms_per_req'] or 0:.2f} ms/req  non2xx {w['non_2xx']} "
+                    f"{w['req_s']:8,.0f} req/s  p50 {fmt(w['p50_ms'], 2):>7}  p99 "
+                    f"{fmt(w['p99_ms'], 1):>7} ms  cpu {fmt(w['cpu_ms_per_req'], 2)} ms/req  "
+                    f"non2xx {w['non_2xx']} requests {w['requests']} "
                     f"err {w['socket_errors']}  other cpu {w['other_cpu_s']:.1f} s"
                 )
         finally:
