@@ -88,8 +88,8 @@ def _all_stats() -> dict[int, list[str]]:
 
 
 def family(leader: int) -> list[int]:
-    """The leader's process group and every descendant, wherever its group: a server that
-    starts children in sessions of their own (LitServe's workers) still owns them."""
+    """The leader's process group and every descendant, wherever its group: a child that
+    moved to a session of its own is still the server's."""
     stats = _all_stats()
     found = {pid for pid, f in stats.items() if int(f[2]) == leader}
     found.add(leader)

@@ -1,5 +1,6 @@
 """LitServe serving apps/litserve_app.py: max_batch_size 64, batch_timeout 5 ms, one worker.
-LitServe's workers outlive a SIGTERM of the group: common.stop kills every PID it saw."""
+Its four child processes outlive a SIGTERM of the main process (seen: reparented to PID 1):
+common.stop signals the whole group and every PID it saw in the family."""
 
 from __future__ import annotations
 
