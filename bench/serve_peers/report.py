@@ -177,13 +177,6 @@ def markdown(report: dict[str, Any]) -> str:
         "wrk -t1 (gRPC: serve_peers/grpc_load.py), one fixed body per cell",
         "- peers: " + "; ".join(f"{k}: {v}" for k, v in report["notes"].items()),
         "- pins: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in report["pins"].items()),
-        "",
-        "### Targets (issue 20), one modelyard worker, monitoring on, same run",
-        "",
-    ]
-    lines += [
-        f"- **{'MET' if v['met'] else 'NOT MET'}** — {v['target']}: {v['detail']}"
-        for v in report["targets"]
     ]
     busy = [w for w in report["windows"] if (w.get("other_cpu_s") or 0) > 1.0]
     if busy:
@@ -193,6 +186,11 @@ def markdown(report: dict[str, Any]) -> str:
             "processes used more than 1 CPU-second (column 'other CPU s'); rerun on a quiet "
             "machine before quoting these figures.**",
         ]
+    lines += ["", "### Targets (issue 20), one modelyard worker, monitoring on, same run", ""]
+    lines += [
+        f"- **{'MET' if v['met'] else 'NOT MET'}** — {v['target']}: {v['detail']}"
+        for v in report["targets"]
+    ]
     if report["problems"]:
         lines += ["", "Peers not measured or failed:", ""]
         lines += [f"- {peer}: {why}" for peer, why in report["problems"].items()]

@@ -73,6 +73,7 @@ def run(plan: Plan) -> dict[str, Any]:
     venvs, pins = virtualenvs(plan, problems)
     windows: list[dict[str, Any]] = []
     ceilings: list[dict[str, Any]] = []
+    peers: list[str] = []
     with tempfile.TemporaryDirectory(prefix="modelyard-serve-bench-") as tmp:
         scratch = Path(tmp)
         say(f"fitting {', '.join(plan.models)} on breast cancer")
@@ -113,7 +114,11 @@ def run(plan: Plan) -> dict[str, Any]:
         "runs": plan.runs,
         "seconds": plan.seconds,
         "warmup": plan.warmup,
-        "notes": {base.split("-")[0]: kind.note for base, kind in KINDS.items() if kind.note},
+        "notes": {
+            base.split("-")[0]: kind.note
+            for base, kind in KINDS.items()
+            if kind.note and any(base_of(p) == base for p in peers)
+        },
         "pins": pins,
         "problems": problems,
         "ceiling_runs": ceilings,
