@@ -140,7 +140,9 @@ class Server:
     predict_path: str
     grpc_port: int | None = None
     model_name: str = "bench"
-    known: set[int] = field(default_factory=set)  # every PID seen in the family so far
+    # every process seen in the family so far: PID -> start time, so that a PID the kernel
+    # has since given to another process is never signalled
+    known: dict[int, str] = field(default_factory=dict)
 
     @property
     def leader(self) -> int:
@@ -148,14 +150,26 @@ class Server:
 
     def pids(self) -> list[int]:
         current = family(self.leader) if self.process.poll() is None else []
-        self.known.update(current)
+        for pid in current:
+            started = _start_time(pid)
+            if started is not None:
+                self.known.setdefault(pid, started)
         return current
+
+    def still_ours(self) -> list[int]:
+        """The PIDs seen in the family that still name the same processes."""
+        return [pid for pid, started in self.known.items() if _start_time(pid) == started]
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
 LIVE: list[Server] = []
+
+
+def _start_time(pid: int) -> str | None:
+    fields = _stat_fields(pid)
+    return fields[19] if fields is not None else None  # field 22 of /proc/PID/stat
 
 
 def _alive(pid: int) -> bool:
@@ -167,8 +181,8 @@ def stop(server: Server) -> None:
     """SIGTERM the process group and every process ever seen in the server's family (by PID:
     some peers leave children in other groups), SIGKILL whatever is left after 10 s."""
     server.pids()
-    targets = set(server.known) | set(family(server.leader))
     for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        targets = server.still_ours()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(server.leader, sig)
         for pid in targets:
@@ -177,7 +191,7 @@ def stop(server: Server) -> None:
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             server.process.poll()  # reap the leader
-            if not [p for p in targets if _alive(p)]:
+            if not [p for p in server.still_ours() if _alive(p)]:
                 break
             time.sleep(0.05)
         else:
