@@ -57,7 +57,7 @@ from typing import Any
 
 from _batch_data import DATA_VERSION, ensure
 from registry import _tail, machine
-from serve import machine_busy_seconds
+from serve_peers.common import machine_busy_seconds
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

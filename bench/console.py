@@ -51,7 +51,7 @@ from urllib.parse import quote
 import _console_seed as seed
 from registry import MLFLOW_VENV, MLFLOW_VERSION, _tail, build_venv, machine, mlflow_pins
 from registry import venv_python as python_of
-from serve import TICK, _stat_fields, free_port, machine_busy_seconds, server_env
+from serve_peers.common import TICK, _stat_fields, free_port, machine_busy_seconds, server_env
 
 BENCH = Path(__file__).resolve().parent
 DATA_VERSION = 1

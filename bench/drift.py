@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from registry import _tail, build_venv, machine, venv_python
-from serve import machine_busy_seconds
+from serve_peers.common import machine_busy_seconds
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

@@ -1,5 +1,5 @@
-"""Request bodies and answers of the Open Inference Protocol's binary HTTP and gRPC forms,
-for bench/serve.py's protocol rows: the same [N, 30] FP64 tensor as its JSON v2 body."""
+"""Request bodies and answers of the Open Inference Protocol (KServe v2) in its three forms,
+JSON, binary tensors over HTTP and gRPC, for bench/serve.py: one [N, 30] FP64 tensor."""
 
 from __future__ import annotations
 
@@ -14,6 +14,22 @@ from modelyard.serving.grpc import oip_pb2 as pb  # wire-compatible with every v
 GRPC_METHOD = "/inference.GRPCInferenceService/ModelInfer"
 NUMPY = {"INT64": "<i8", "INT32": "<i4", "FP64": "<f8", "FP32": "<f4", "BOOL": "?"}
 TYPED = {"INT64": "int64_contents", "INT32": "int_contents", "FP64": "fp64_contents"}
+
+
+def v2_json_body(frame: Any) -> bytes:
+    """The rows as one JSON v2 FP64 tensor named ``input-0``."""
+    rows = frame.to_numpy(dtype=float)
+    tensor = {
+        "name": "input-0",
+        "shape": list(rows.shape),
+        "datatype": "FP64",
+        "data": rows.ravel().tolist(),
+    }
+    return json.dumps({"inputs": [tensor]}).encode()
+
+
+def v2_json_classes(payload: bytes) -> list[int]:
+    return [int(v) for v in json.loads(payload)["outputs"][0]["data"]]
 
 
 def binary_body(frame: Any) -> tuple[bytes, int]:

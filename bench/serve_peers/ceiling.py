@@ -1,0 +1,64 @@
+"""The combined ceiling of issue 20, measured in the bench's own run: what a server that paid
+only the HTTP stack's cost and the model's would answer.
+
+- HTTP: apps/trivial_app.py under the project's uvicorn (uvloop + httptools, no access log,
+  as modelyard serves), answering modelyard's one-row JSON body at c=64 (wrk, as the peers);
+- model: ``predict_proba`` on 64-row batches in process (models.in_process), rows/s;
+- combined = 1 / (1/http + 1/model) one-row requests/s, and modelyard's one-row c=64
+  req/s as a share of it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from serve_peers.common import APPS, YARD_VENV, free_port, launch, server_env, stop
+from serve_peers.load import window
+
+CEILING_C = 64
+PEER = "trivial-asgi"
+
+
+def trivial_http(body: Path, seconds: float, warmup: float, scratch: Path) -> dict[str, Any]:
+    """One wrk window on the trivial app: the same shape of figures as a peer's window."""
+    port = free_port()
+    command = [str(YARD_VENV / "bin" / "uvicorn"), "trivial_app:app", "--app-dir", str(APPS)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop"]
+    command += ["--http", "httptools", "--lifespan", "off", "--no-access-log"]
+    command += ["--log-level", "warning"]
+    log = scratch / f"{PEER}-{port}.log"
+    server = launch(PEER, command, server_env(), scratch, log, "/", "/", port)
+    try:
+        return window(server, body, 1, CEILING_C, seconds, warmup)
+    finally:
+        stop(server)
+
+
+def combined(http_req_s: float, model_rows_s: float) -> float:
+    return 1 / (1 / http_req_s + 1 / model_rows_s)
+
+
+def figures(windows: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over runs of the two parts, the combined ceiling, and modelyard's share."""
+    out: dict[str, Any] = {}
+    for model in sorted({c["model"] for c in ceilings}):
+        mine = [c for c in ceilings if c["model"] == model]
+        http = statistics.median(c["http"]["req_s"] for c in mine)
+        rows = statistics.median(c["in_process"]["proba_64_rows_s"] for c in mine)
+        yard = [
+            w["req_s"]
+            for w in windows
+            if (w["model"], w["peer"], w["rows"], w["c"]) == (model, "modelyard-1w", 1, 64)
+        ]
+        ceiling = combined(http, rows)
+        out[model] = {
+            "http_req_s": http,
+            "model_rows_s": rows,
+            "combined_req_s": ceiling,
+            "modelyard_req_s": statistics.median(yard) if yard else None,
+            "share": statistics.median(yard) / ceiling if yard else None,
+            "runs": len(mine),
+        }
+    return out
