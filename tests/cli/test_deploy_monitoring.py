@@ -43,3 +43,38 @@ def test_bad_thresholds_are_refused_before_anything_is_written(cli: Invoke, tmp_
         cli("deploy", "monitoring", str(out), "--quality-floor", "f1=high"), 2, "--quality-floor"
     )
     assert not out.exists()
+
+
+def test_the_signal_thresholds_reach_the_rules(cli: Invoke, tmp_path: Path) -> None:
+    out = tmp_path / "monitoring"
+    result = cli(
+        "deploy", "monitoring", str(out),
+        "--estimated-floor", "f1=0.85", "--estimated-minutes", "45",
+        "--data-quality-share", "0.05",
+        "--segment-floor", "estimated_accuracy=0.6", "--segment-min-rows", "250",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rules = yaml.safe_load((out / "prometheus/rules.yml").read_text())["groups"][1]["rules"]
+    by_name = {r["alert"]: r for r in rules}
+    estimated = by_name["ModelyardEstimatedQualityBelowFloor"]
+    assert 'metric="f1"' in estimated["expr"]
+    assert estimated["expr"].endswith("< 0.85")
+    assert estimated["for"] == "45m"
+    assert by_name["ModelyardDataQuality"]["expr"].endswith("> 0.05")
+    segment = by_name["ModelyardSegmentQualityBelowFloor"]["expr"]
+    assert 'metric="estimated_accuracy"' in segment
+    assert segment.endswith(">= 250")
+    assert "ModelyardPredictionLogDropping" in by_name
+
+
+def test_bad_signal_thresholds_are_refused(cli: Invoke, tmp_path: Path) -> None:
+    out = tmp_path / "monitoring"
+    for args, code, words in (
+        (("--estimated-floor", "mae=0.5"), 2, "--estimated-floor"),
+        (("--estimated-floor", "f1=1.5"), 2, "(0, 1]"),
+        (("--segment-floor", "rmse=0.5"), 2, "--segment-floor"),
+        (("--data-quality-share", "0"), 2, "--data-quality-share"),
+    ):
+        assert_one_line_error(cli("deploy", "monitoring", str(out), *args), code, words)
+    assert cli("deploy", "monitoring", str(out), "--segment-min-rows", "0").exit_code != 0
+    assert not out.exists()

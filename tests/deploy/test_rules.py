@@ -64,6 +64,54 @@ def test_thresholds_reach_the_rules_and_their_tests(promtool: Path, tmp_path: Pa
     assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
+def test_the_signal_alerts_follow_their_thresholds(promtool: Path, tmp_path: Path) -> None:
+    """Other floors, shares, row minimums and a longer wait reach the rules, and their own
+    tests (fire and stay quiet) still pass: the cases are built from the thresholds."""
+    tuned = AlertThresholds(
+        estimated_floors=(("f1", 0.9), ("roc_auc", 0.75)),
+        estimated_minutes=60,
+        data_quality_share=0.02,
+        segment_floors=(("estimated_accuracy", 0.6),),
+        segment_min_rows=500,
+    )
+    write(tmp_path, observability_files(tuned))
+    alerts = yaml.safe_load((tmp_path / RULES).read_text())["groups"][1]["rules"]
+    estimated = [a for a in alerts if a["alert"] == "ModelyardEstimatedQualityBelowFloor"]
+    assert [a["for"] for a in estimated] == ["60m", "60m"]
+    assert 'metric="f1",bound="value"})\n< 0.9' in estimated[0]["expr"]
+    assert 'metric="roc_auc",bound="value"})\n< 0.75' in estimated[1]["expr"]
+    [quality] = [a["expr"] for a in alerts if a["alert"] == "ModelyardDataQuality"]
+    assert quality.endswith("(modelyard_feature_quality) > 0.02")
+    [segment] = [a["expr"] for a in alerts if a["alert"] == "ModelyardSegmentQualityBelowFloor"]
+    assert 'metric="estimated_accuracy"})\n< 0.6' in segment
+    assert segment.endswith("(modelyard_segment_rows) >= 500")
+    tested = promtool_run(promtool, "test", "rules", tmp_path / RULES_TEST)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def test_the_signal_alerts_fail_their_tests_when_they_cannot_fire(
+    promtool: Path, tmp_path: Path
+) -> None:
+    """Each new alert's test can fail: rules laxer than the tests expect miss the firing case."""
+    write(tmp_path, observability_files())
+    lax = AlertThresholds(
+        estimated_floors=(("accuracy", 0.01),),
+        data_quality_share=0.99,
+        segment_floors=(("accuracy", 0.01),),
+    )
+    (tmp_path / RULES).write_text(observability_files(lax)[RULES])
+    tested = promtool_run(promtool, "test", "rules", tmp_path / RULES_TEST)
+    assert tested.returncode != 0
+    out = tested.stdout + tested.stderr
+    for name in (
+        "ModelyardEstimatedQualityBelowFloor",
+        "ModelyardDataQuality",
+        "ModelyardSegmentQualityBelowFloor",
+    ):
+        assert name in out
+    assert "ModelyardPredictionLogDropping" not in out
+
+
 def test_every_dashboard_expression_parses(promtool: Path, tmp_path: Path) -> None:
     exprs = [e for per in (False, True) for e in expressions(dashboard(per_endpoint=per))]
     exprs = [e.replace("$__rate_interval", "5m").replace("$endpoint", "churn-api") for e in exprs]
@@ -106,4 +154,4 @@ def test_the_scrape_config_loads_the_rules(promtool: Path, tmp_path: Path) -> No
     write(tmp_path, observability_files(rules_path="rules.yml", targets=("127.0.0.1:8000",)))
     checked = promtool_run(promtool, "check", "config", tmp_path / "prometheus/prometheus.yml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 14 rules found" in checked.stdout
+    assert "SUCCESS: 18 rules found" in checked.stdout

@@ -46,11 +46,13 @@ MONITOR_FAST = {
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory, logreg, forest, cancer) -> Iterator[Server]:
     """Two workers; churn-api serves, broken-api's only version is corrupted on disk."""
-    X, _ = cancer
+    X, y = cancer
     home = tmp_path_factory.mktemp("fleet")
     with Yard(home) as yard:
-        yard.register(logreg, "churn", sample=X)
-        yard.create_endpoint("churn-api", "churn@1")
+        # a holdout and a segmenting feature: the rules and dashboards read the estimated
+        # quality and the per-segment gauges too
+        yard.register(logreg, "churn", sample=X, holdout=(X, y))
+        yard.create_endpoint("churn-api", "churn@1", segment_by=["mean radius"])
         broken = yard.register(forest, "broken", sample=X)
         yard.create_endpoint("broken-api", "broken@1")
     blob = next((home / "artifacts" / "blobs").rglob(broken.file("model.skops").sha256))
@@ -193,6 +195,10 @@ def test_every_metric_the_rules_and_dashboards_read_is_exported(fleet: Server, c
             ]
         sent = client.post("/v1/endpoints/churn-api/feedback", json={"feedback": feedback})
         assert sent.status_code == 200, sent.text
+        row = X.iloc[0].to_dict()
+        del row["mean radius"]  # a refusal, so the refused share has a rule to report
+        refused = client.post("/v1/endpoints/churn-api/predict", json={"instances": [row]})
+        assert refused.status_code == 422, refused.text
     wanted = set()
     for expr in every_expression():
         wanted |= metric_names(expr)

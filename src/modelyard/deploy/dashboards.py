@@ -24,6 +24,7 @@ class Panel:
     unit: str
     targets: tuple[tuple[str, str], ...]  # (expr with {F} for the dashboard's filter, legend)
     description: str = ""
+    units: tuple[tuple[str, str], ...] = ()  # (refId, unit) where a target's unit differs
 
 
 def _quantiles(by: str) -> tuple[tuple[str, str], ...]:
@@ -148,6 +149,7 @@ def _panels(per_endpoint: bool) -> list[Panel]:
             ),
         ),
     ]
+    panels += _signal_panels()
     if per_endpoint:
         panels.insert(
             6,
@@ -168,6 +170,116 @@ def _panels(per_endpoint: bool) -> list[Panel]:
     return panels
 
 
+TOP = 10  # series a "worst" panel shows at most (topk / bottomk): bounded whatever the labels
+
+
+def _signal_panels() -> list[Panel]:
+    """Estimated and realized quality, data quality, refusals, per-class recall, the worst
+    segments and the prediction log: the monitor's gauges (computed from the store, the same
+    on every replica, hence ``max by``) and the log's per-process counters."""
+    segment_metrics = "accuracy|f1|estimated_accuracy|estimated_f1"
+    return [
+        Panel(
+            "Estimated vs realized quality",
+            "percentunit",
+            (
+                (
+                    "max by (endpoint, version, metric) "
+                    '(modelyard_estimated_quality{bound="value",F})',
+                    "estimated {{metric}} {{version}}",
+                ),
+                (
+                    'max by (endpoint, version, metric) (modelyard_quality{metric=~"accuracy|'
+                    'precision|recall|f1|roc_auc",F})',
+                    "realized {{metric}} {{version}}",
+                ),
+            ),
+            "Estimated without labels (from the model's probabilities, calibrated on a "
+            "holdout) beside the quality realized from feedback, per version.",
+        ),
+        Panel(
+            "Worst data-quality shares per feature",
+            "percentunit",
+            (
+                (
+                    f"topk({TOP}, max by (endpoint, version, feature, signal) "
+                    "(modelyard_feature_quality{F}))",
+                    "{{feature}} {{signal}} {{version}}",
+                ),
+            ),
+            "Shares of a feature's values missing, outside the training range or never "
+            f"seen in training; the {TOP} worst.",
+        ),
+        Panel(
+            "Refusals by rule",
+            "percentunit",
+            (
+                (
+                    "max by (endpoint, version, rule) (modelyard_refused_share{F}) > 0",
+                    "{{rule}} {{version}}",
+                ),
+            ),
+            "Share of requests refused (4xx) by each validation rule; rules refusing "
+            "nothing are left out.",
+        ),
+        Panel(
+            "Recall per class",
+            "percentunit",
+            (
+                (
+                    f"bottomk({TOP}, max by (endpoint, version, class) "
+                    '(modelyard_class_quality{metric="recall",F}))',
+                    "{{class}} {{version}}",
+                ),
+            ),
+            f"Recall of each class from feedback; the {TOP} lowest.",
+        ),
+        Panel(
+            "Worst segments",
+            "percentunit",
+            (
+                (
+                    f"bottomk({TOP}, max by (endpoint, version, feature, segment, metric) "
+                    f'(modelyard_segment_quality{{metric=~"{segment_metrics}",F}}))',
+                    "{{feature}}={{segment}} {{metric}} {{version}}",
+                ),
+                (
+                    f"topk({TOP}, max by (endpoint, version, feature, segment) "
+                    "(modelyard_segment_drift_share{F}))",
+                    "drift {{feature}}={{segment}} {{version}}",
+                ),
+            ),
+            f"The {TOP} segments with the lowest quality (realized or estimated) and the "
+            f"{TOP} with the highest drift share.",
+        ),
+        Panel(
+            "Prediction log: dropped rows and unwritten bytes",
+            "short",
+            (
+                (
+                    f"sum by (instance) (rate(modelyard_monitor_dropped_rows_total[{RATE}]))",
+                    "dropped {{instance}}",
+                ),
+                ("sum by (instance) (modelyard_monitor_unwritten_bytes)", "unwritten {{instance}}"),
+            ),
+            "Rows the log will not have (queue full, or unwritten memory full while the "
+            "database is down), and the rows held in memory after a failed write.",
+            units=(("B", "bytes"),),
+        ),
+    ]
+
+
+def _unit_override(ref: str, unit: str) -> dict[str, Any]:
+    """The series of target ``ref`` in ``unit``, on an axis of their own (right)."""
+    return {
+        "matcher": {"id": "byFrameRefID", "options": ref},
+        "properties": [
+            {"id": "unit", "value": unit},
+            {"id": "custom.axisPlacement", "value": "right"},
+        ],
+    }
+
+
 def fill(expr: str, matcher: str) -> str:
     """Put the dashboard's label matcher where ``{F}`` (or ``,F}``) stands."""
     out = expr.replace(",F}", f",{matcher}}}" if matcher else "}").replace("{F}", f"{{{matcher}}}")
@@ -186,7 +298,10 @@ def dashboard(per_endpoint: bool) -> dict[str, Any]:
                 "description": panel.description,
                 "datasource": DATASOURCE,
                 "gridPos": {"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i // 2) * 8},
-                "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
+                "fieldConfig": {
+                    "defaults": {"unit": panel.unit},
+                    "overrides": [_unit_override(ref, unit) for ref, unit in panel.units],
+                },
                 "options": {"legend": {"displayMode": "list", "placement": "bottom"}},
                 "targets": [
                     {

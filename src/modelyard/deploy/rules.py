@@ -23,6 +23,13 @@ class AlertThresholds:
     no_traffic_minutes: int = 15
     # live quality floors (metric -> lowest acceptable), for metrics where higher is better
     quality_floors: tuple[tuple[str, float], ...] = (("accuracy", 0.8),)
+    # quality estimated without labels (modelyard_estimated_quality, bound "value")
+    estimated_floors: tuple[tuple[str, float], ...] = (("accuracy", 0.8),)
+    estimated_minutes: int = 30  # how long the estimate stays below its floor
+    data_quality_share: float = 0.1  # missing / out-of-range / unseen share of one feature
+    # per segment (modelyard_segment_quality), for segments with at least this many rows
+    segment_floors: tuple[tuple[str, float], ...] = (("accuracy", 0.7),)
+    segment_min_rows: int = 100
     extra_labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -109,6 +116,7 @@ def alert_rules(t: AlertThresholds) -> list[dict[str, Any]]:
                 t,
             )
         )
+    alerts += _signal_alerts(t)
     alerts += [
         _alert(
             "ModelyardNoTraffic",
@@ -148,6 +156,66 @@ def alert_rules(t: AlertThresholds) -> list[dict[str, Any]]:
             t,
         ),
     ]
+    return alerts
+
+
+def _signal_alerts(t: AlertThresholds) -> list[dict[str, Any]]:
+    """Estimated quality, data quality and segment quality: gauges the monitor computes
+    from the store (the same on every replica, hence ``max by``)."""
+    alerts = []
+    for metric, floor in t.estimated_floors:
+        alerts.append(
+            _alert(
+                "ModelyardEstimatedQualityBelowFloor",
+                "max by (endpoint, version, metric)\n"
+                f'(modelyard_estimated_quality{{metric="{metric}",bound="value"}})\n< {floor:g}',
+                f"{t.estimated_minutes}m",
+                "ticket",
+                f"{{{{ $labels.endpoint }}}} {{{{ $labels.version }}}}: {metric} estimated "
+                f"without labels below {floor:g} for {t.estimated_minutes} minutes",
+                t,
+            )
+        )
+    alerts.append(
+        _alert(
+            "ModelyardDataQuality",
+            "max by (endpoint, version, feature, signal) (modelyard_feature_quality)"
+            f" > {t.data_quality_share:g}",
+            "15m",
+            "ticket",
+            "{{ $labels.endpoint }} {{ $labels.version }}: {{ $labels.signal }} of "
+            f"{{{{ $labels.feature }}}} above {t.data_quality_share * 100:g} %",
+            t,
+        )
+    )
+    for metric, floor in t.segment_floors:
+        alerts.append(
+            _alert(
+                "ModelyardSegmentQualityBelowFloor",
+                "max by (endpoint, version, feature, segment, metric)\n"
+                f'(modelyard_segment_quality{{metric="{metric}"}})\n< {floor:g}\n'
+                "and on (endpoint, version, feature, segment)\n"
+                "max by (endpoint, version, feature, segment) (modelyard_segment_rows)"
+                f" >= {t.segment_min_rows}",
+                "15m",
+                "ticket",
+                "{{ $labels.endpoint }} {{ $labels.version }}: "
+                f"{metric} of the segment {{{{ $labels.feature }}}}={{{{ $labels.segment }}}} "
+                f"below {floor:g}",
+                t,
+            )
+        )
+    alerts.append(
+        _alert(
+            "ModelyardPredictionLogDropping",
+            f"sum by (instance) (rate(modelyard_monitor_dropped_rows_total[{RATE}])) > 0",
+            "5m",
+            "page",
+            "{{ $labels.instance }}: prediction rows are dropped from the log (its queue or "
+            "its unwritten-rows memory is full; the database may be down)",
+            t,
+        )
+    )
     return alerts
 
 
