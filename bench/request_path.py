@@ -19,8 +19,11 @@ Load is wrk (``-t1``, ``bench/serve_peers/post.lua``) at c=64 for ``--seconds`` 
 warm-up of 2 s, one fresh server per window. It prints req/s, rows/s, p50/p99, non-2xx,
 server CPU µs per request, and the ratios (this / ceiling, 2 workers / 1, this / against).
 ``--profile DIR`` also records the one-worker, one-row server of each revision with
-``py-spy record`` during one extra window and prints where its samples go
-(``DIR/<rev>.txt``, collapsed stacks; summarised per frame).
+``py-spy record --gil`` (samples of the thread holding the GIL) during one extra window
+and prints where they go (``DIR/<rev>.txt``, collapsed stacks; summarised per frame).
+``--in-process REQUESTS`` measures instead the process CPU per one-row request through
+the app driven straight through ASGI (``bench/_asgi_driver.py``): no HTTP, no client,
+so far less noise on a busy machine.
 """
 
 from __future__ import annotations
@@ -175,14 +178,19 @@ def check_answer(port: int, body: bytes) -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         answer = json.loads(response.read())
-    assert answer["probabilities"] and answer["prediction_ids"], answer
+    assert answer["probabilities"], answer
+    assert answer["prediction_ids"], answer
 
 
 def wrk(port: int, path: str, body: Path, seconds: float) -> dict[str, Any]:
     command = [WRK, "-t1", f"-c{CONNECTIONS}", f"-d{round(seconds)}s", "-s", str(POST_LUA)]
     command += [f"http://127.0.0.1:{port}{path}"]
     done = subprocess.run(
-        command, env={**os.environ, "BENCH_BODY": str(body)}, capture_output=True, text=True
+        command,
+        env={**os.environ, "BENCH_BODY": str(body)},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     for line in done.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
@@ -218,8 +226,10 @@ def profile(server: Server, body: Path, seconds: float, out: Path) -> None:
     spy = shutil.which("py-spy", path=str(PYTHON.parent)) or "py-spy"
     wrk(server.port, ROUTE, body, 2)
     recorder = subprocess.Popen(
-        [spy, "record", "--format", "raw", "--rate", "250", "--threads", "--nonblocking"]
-        + ["--duration", str(int(seconds)), "--output", str(out), "--pid", str(pids[-1])],
+        [
+            *(spy, "record", "--format", "raw", "--rate", "250", "--threads", "--gil"),
+            *("--duration", str(int(seconds)), "--output", str(out), "--pid", str(pids[-1])),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -271,6 +281,13 @@ def main() -> int:
     parser.add_argument("--rows", default="1,100")
     parser.add_argument("--profile", type=Path, default=None)
     parser.add_argument(
+        "--in-process",
+        type=int,
+        default=0,
+        metavar="REQUESTS",
+        help="instead of HTTP: CPU per one-row request through the app (bench/_asgi_driver.py)",
+    )
+    parser.add_argument(
         "--env", action="append", default=[], help="NAME=VALUE for every modelyard server"
     )
     args = parser.parse_args()
@@ -292,6 +309,9 @@ def main() -> int:
             )
             subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
             revisions[args.against] = src / "src"
+        if args.in_process:
+            in_process(revisions, home, bodies[1], args.in_process, args.rounds, scratch)
+            return 0
         cells: dict[tuple[str, int, int], list[dict[str, float]]] = {}
         for round_ in range(args.rounds):
             order = list(revisions.items())
@@ -333,6 +353,45 @@ def main() -> int:
     return 0
 
 
+def in_process(
+    revisions: dict[str, Path | None],
+    home: Path,
+    body: Path,
+    total: int,
+    rounds: int,
+    scratch: Path,
+) -> None:
+    """Each revision's app in a fresh process per round, interleaved: process CPU µs per
+    one-row request (model thread and monitoring included; no HTTP server, no client)."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in revisions}
+    for round_ in range(rounds):
+        order = list(revisions.items())
+        if round_ % 2:
+            order.reverse()
+        for name, src in order:
+            copy = scratch / f"inproc-{name.replace('/', '_')}-{round_}"
+            shutil.copytree(home, copy)
+            driver = [str(PYTHON), str(BENCH / "_asgi_driver.py"), str(copy), str(body), str(total)]
+            done = subprocess.run(
+                driver,
+                env={**clean_env(src), **EXTRA_ENV},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise SystemExit(f"{name}: {done.stderr[-2000:]}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            results[name].append(result)
+            print(f"round {round_ + 1} {name}: {result}", flush=True)
+    medians = {n: statistics.median(r["cpu_us_per_req"] for r in rs) for n, rs in results.items()}
+    for name, value in medians.items():
+        print(f"{name}: {value:.1f} µs CPU per request (median of {rounds})")
+    names = list(medians)
+    if len(names) == 2:
+        print(f"this / {names[1]}: {medians['this'] / medians[names[1]]:.2f}x CPU per request")
+
+
 def report(
     cells: dict[tuple[str, int, int], list[dict[str, float]]],
     model_rows_s: float,
@@ -345,7 +404,9 @@ def report(
     trivial = med[("trivial", 1, 1)]["req_s"]
     ceiling = 1 / (1 / trivial + 1 / model_rows_s)
     print(f"\ntrivial ASGI {trivial:,.0f} req/s; model {model_rows_s:,.0f} rows/s (64-row")
-    print(f"predict_proba); ceiling {ceiling:,.0f} req/s (medians of {len(cells[('trivial', 1, 1)])})")
+    print(
+        f"predict_proba); ceiling {ceiling:,.0f} req/s (medians of {len(cells[('trivial', 1, 1)])})"
+    )
     print("| revision | workers | rows | req/s | rows/s | p50 ms | p99 ms | non-2xx | CPU µs/req |")
     print("|---|---|---|---|---|---|---|---|---|")
     for (name, w, rows), m in med.items():
@@ -370,7 +431,8 @@ def report(
             if name == "this" and other:
                 print(
                     f"this / {names[1]} ({w}w, {rows} rows): req/s "
-                    f"{m['req_s'] / other['req_s']:.2f}x, p99 {m['p99_ms'] / other['p99_ms']:.2f}x, "
+                    f"{m['req_s'] / other['req_s']:.2f}x, "
+                    f"p99 {m['p99_ms'] / other['p99_ms']:.2f}x, "
                     f"CPU/req {m['cpu_us_per_req'] / other['cpu_us_per_req']:.2f}x"
                 )
 
