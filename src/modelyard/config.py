@@ -69,7 +69,8 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=256,
-        description="OpenMP/BLAS threads per model call; default: cores / server workers.",
+        description="OpenMP/BLAS threads per model call; default: (cores - workers) / workers, "
+        "at least 1 (each worker's event loop keeps a core).",
     )
     drain_seconds: float = Field(
         default=2.0, ge=0, le=300, description="After SIGTERM, readiness is 503 this long first."

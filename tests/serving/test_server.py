@@ -10,7 +10,7 @@ import pytest
 
 from modelyard.config import Settings
 from modelyard.errors import InvalidInput
-from modelyard.serving.server import serve
+from modelyard.serving.server import default_native_threads, serve
 
 CODE = """
 import resource
@@ -41,3 +41,11 @@ def test_a_grpc_port_that_cannot_be_used_is_refused_before_starting(tmp_path: Pa
         busy = settings.model_copy(update={"grpc_port": port})
         with pytest.raises(InvalidInput, match=f"cannot listen on 127.0.0.1:{port}"):
             serve(busy, "127.0.0.1", 0, 1)
+
+
+def test_each_worker_s_event_loop_keeps_a_core_from_the_model_threads() -> None:
+    assert default_native_threads(2, 1) == 1  # not 2: OpenMP would spin on the loop's core
+    assert default_native_threads(2, 2) == 1
+    assert default_native_threads(8, 1) == 7
+    assert default_native_threads(8, 2) == 3
+    assert default_native_threads(1, 4) == 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ from modelyard.domain.signature import Signature
 from modelyard.errors import SchemaMismatch
 
 _NUMBER_KINDS = frozenset("iuf")
+_NUMBER_TYPES = frozenset((float, int))
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def from_records(signature: Signature, records: object) -> Columns:
     if all(type(r) is dict and len(r) == width for r in records):
         try:
             if signature.all_numeric and not signature.has_bool:
-                numbers = _numbers([[r[n] for n in names] for r in records])
+                numbers = _numbers(_row_values(records, names))
                 if numbers is not None:
                     return Columns(names, len(records), numbers=numbers)
                 return _slow(signature, records)
@@ -146,17 +149,25 @@ def from_checked_frame(signature: Signature, frame: pd.DataFrame) -> Columns:
     )
 
 
-def _numbers(rows: list[list[Any]]) -> np.ndarray | None:
-    """All values real and finite → one float matrix; anything else → None (slow path)."""
-    if any(v is True or v is False for row in rows for v in row):  # numpy would make 1.0
+def _row_values(records: list[dict[str, Any]], names: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Each record's values in ``names`` order (a C-level lookup per row: itemgetter);
+    KeyError when one lacks a name."""
+    if len(names) == 1:
+        (name,) = names
+        return [(r[name],) for r in records]
+    values = itemgetter(*names)
+    return [values(r) for r in records]
+
+
+def _numbers(rows: list[tuple[Any, ...]]) -> np.ndarray | None:
+    """All values JSON numbers (no booleans: numpy would make True 1.0), finite → one float
+    matrix; anything else → None (slow path). The types are looked at in one C-level pass."""
+    if not set(map(type, chain.from_iterable(rows))) <= _NUMBER_TYPES:
         return None
     try:
-        array = np.array(rows)
-    except (ValueError, TypeError, OverflowError):  # ragged or nested values
+        array = np.array(rows, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):  # an integer too large for a float
         return None
-    if array.dtype.kind not in _NUMBER_KINDS or array.ndim != 2:
-        return None
-    array = array.astype(np.float64, copy=False)
     return array if np.isfinite(array).all() else None
 
 

@@ -45,6 +45,9 @@ class Output:
     # Seconds the model thread spent on the batch (0 for a caller's share of one): what
     # a row costs, free of how late the event loop saw the answer.
     seconds: float = 0.0
+    # Every value is known to be a finite number (checked once per batch, on the model's
+    # thread); False: not known, the caller checks its own rows.
+    finite: bool = False
 
 
 class ModelRunner:
@@ -140,7 +143,8 @@ class ModelRunner:
                 f"{self.predictor.ref} returned {len(predictions)} predictions for "
                 f"{columns.rows} rows"
             )
-        return Output(predictions, probabilities, time.perf_counter() - started)
+        finite = _finite(predictions) and (probabilities is None or _finite(probabilities))
+        return Output(predictions, probabilities, time.perf_counter() - started, finite)
 
     def close(self, wait: bool = True) -> None:
         """Let the thread finish what it has (``wait``: and join it); a stuck call is never
@@ -148,6 +152,11 @@ class ModelRunner:
         _WATCHDOG.forget(self)
         busy = bool(self.executor.running())
         self.executor.shutdown(wait=wait and not busy, cancel_futures=False)
+
+
+def _finite(values: np.ndarray) -> bool:
+    """No NaN or Inf (text, integer and boolean outputs have none)."""
+    return values.dtype.kind != "f" or bool(np.isfinite(values).all())
 
 
 def _predict_function(

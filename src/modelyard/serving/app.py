@@ -62,7 +62,7 @@ from modelyard.serving.inference import Inference
 from modelyard.serving.key_cache import KeyCache
 from modelyard.serving.limits import CallerLimits
 from modelyard.serving.metrics import Metrics
-from modelyard.serving.server import graceful_seconds
+from modelyard.serving.server import default_native_threads, graceful_seconds
 from modelyard.serving.shadow import Mirror
 from modelyard.serving.storecall import ACTION_SECONDS
 from modelyard.serving.table_reads import TableReads
@@ -79,7 +79,7 @@ def create_app(
 ) -> FastAPI:
     """The app over ``services`` (closed when it shuts down); ``settings``: the server's."""
     stores = services.stores
-    threads = settings.native_threads or max(1, os.cpu_count() or 1)
+    threads = settings.native_threads or default_native_threads(os.cpu_count() or 1, 1)
     pool = ModelPool(stores.artifacts, threads, settings.swap_grace_seconds)
     metrics = Metrics(CollectorRegistry(auto_describe=True), settings.metrics_dir)
     receiving = Receiving()

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import orjson
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from modelyard.serving.errors import HttpError
 from modelyard.serving.refusals import REFUSALS
@@ -22,6 +22,12 @@ async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any
     """``typed``: the body must say it is JSON (admin actions: a browser sends a JSON type
     cross-site only after a CORS preflight this server never grants, so another site cannot
     make a visitor's browser act on a keyless ``--dev`` server)."""
+    return parse_json(await read_json_bytes(request, limit, typed=typed))
+
+
+async def read_json_bytes(request: Request, limit: int, *, typed: bool = False) -> bytes:
+    """The bytes of a JSON body, not parsed yet: :func:`read_json`'s checks of the content
+    type, size and emptiness (for a reader that parses it its own way first)."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     # No Content-Type at all is read as JSON (Open Inference Protocol clients send none);
     # a different one is refused.
@@ -34,6 +40,10 @@ async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any
     raw = await read_bytes(request, limit)
     if not raw:
         raise HttpError(400, "bad_request", "the body is empty; send a JSON object")
+    return raw
+
+
+def parse_json(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -71,14 +81,25 @@ async def read_bytes(request: Request, limit: int) -> bytes:
 
 
 async def _read(request: Request, limit: int) -> bytes:
+    """The body's messages straight from ``receive`` (what ``Request.stream`` does, without
+    its async generator: most bodies are one message)."""
+    receive = request.receive
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise HttpError(413, "payload_too_large", f"body is over the limit of {limit} bytes")
+        if not message.get("more_body", False):
+            if not chunks:
+                return chunk
+            chunks.append(chunk)
+            return b"".join(chunks)
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 ADMIN_BODY_LIMIT = 64 * 1024  # an admin action is a few fields; anything bigger is not one

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelyard.serving.ids import random_hex
 
 _HEADER = b"x-request-id"
 _MAX_ID = 128
@@ -21,7 +22,7 @@ def _valid(value: bytes) -> bool:
 
 def new_request_id(given: bytes) -> str:
     """The caller's id when it is a sane one, else a fresh one (HTTP and gRPC alike)."""
-    return given.decode() if _valid(given) else uuid.uuid4().hex
+    return given.decode() if _valid(given) else random_hex(16)
 
 
 class RequestContext:

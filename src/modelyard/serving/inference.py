@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from modelyard.runtime.events import PredictionEvent, PredictionObserver
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import Output
 from modelyard.serving.errors import HttpError
+from modelyard.serving.ids import random_hex
 from modelyard.serving.metrics import Metrics
 from modelyard.serving.refusals import REFUSALS
 from modelyard.serving.shadow import Mirror
@@ -75,7 +75,7 @@ class Inference:
         # One id per request, one suffix per row: unique, and cheap for big batches. The id
         # starts with the time so the prediction log appends at the end of its primary-key
         # index instead of at random places (several times cheaper to insert).
-        base = f"{time.time_ns():016x}{secrets.token_hex(8)}"
+        base = f"{time.time_ns():016x}{random_hex(8)}"
         ids = [f"{base}-{i}" for i in range(columns.rows)]
         latency_ms = (time.perf_counter() - started) * 1000
         if self.observer is not None:
@@ -128,7 +128,10 @@ def decode_for(
 
 
 def _check_finite(output: Output, ref: str) -> None:
-    """NaN/Inf cannot be sent as JSON numbers; say so instead of sending nulls."""
+    """NaN/Inf cannot be sent as JSON numbers; say so instead of sending nulls. A batch
+    found finite on the model's thread needs no look per request."""
+    if output.finite:
+        return
     for what, values in (
         ("predictions", output.predictions),
         ("probabilities", output.probabilities),

@@ -10,13 +10,15 @@ from starlette.responses import Response
 
 from modelyard.domain.signature import Signature
 from modelyard.errors import SchemaMismatch
+from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.inputs import Columns, from_columns, from_records
 from modelyard.serving.auth import require
-from modelyard.serving.body import read_json
+from modelyard.serving.body import parse_json, read_json_bytes
 from modelyard.serving.dataplane import DataPlane, plane_of
 from modelyard.serving.deadline import deadline_of
 from modelyard.serving.inference import decode_for
 from modelyard.serving.routing import pick_route, without_field
+from modelyard.serving.typed_body import decode_records
 
 router = APIRouter(tags=["inference"])
 
@@ -84,16 +86,23 @@ async def predict(name: str, request: Request) -> Response:
 async def handle_predict(plane: DataPlane, name: str, request: Request) -> Response:
     """The whole of one simple-JSON prediction (also called by the fast path, see fastpath.py)."""
     plane.endpoint(name)  # before reading the body: unknown names cost nothing
-    payload = await read_json(request, plane.max_body_bytes)
+    raw = await read_json_bytes(request, plane.max_body_bytes)
     # Looked up again after the await: the table may have swapped while the body arrived,
     # and the batcher that was current then may be closing now.
-    active, key = pick_route(plane.endpoint(name), request, payload)
+    endpoint = plane.endpoint(name)
+    columns = None
+    if endpoint.endpoint.sticky_key is None:  # the route does not depend on the body
+        active, key = pick_route(endpoint, request, None)
+        columns = _typed(active, raw)
+    if columns is None:  # anything the typed decode does not take, and its refusals
+        payload = parse_json(raw)
+        active, key = pick_route(endpoint, request, payload)
+        signature = active.loaded.signature
+        sticky = active.endpoint.sticky_key
+        if sticky is not None:
+            payload = without_field(payload, sticky, signature.feature_set)
+        columns = decode_for(active, signature, payload, decode, count_rows)
     loaded = active.loaded
-    signature = loaded.signature
-    sticky = active.endpoint.sticky_key
-    if sticky is not None:
-        payload = without_field(payload, sticky, signature.feature_set)
-    columns = decode_for(active, signature, payload, decode, count_rows)
     served = await plane.infer(active, columns, key, deadline_of(request))
     body: dict[str, Any] = {
         "predictions": served.output.predictions.tolist(),
@@ -109,6 +118,16 @@ async def handle_predict(plane: DataPlane, name: str, request: Request) -> Respo
         media_type="application/json",
         headers={"X-Modelyard-Version": served.version},
     )
+
+
+def _typed(active: ActiveEndpoint, raw: bytes) -> Columns | None:
+    """Records decoded straight into a matrix (serving/typed_body.py), within the route's
+    row cap; ``None``: the general path decides (and words any refusal)."""
+    columns = decode_records(active.loaded.signature, raw)
+    if columns is None:
+        return None
+    limit = active.endpoint.limits.max_request_rows
+    return columns if limit is None or columns.rows <= limit else None
 
 
 def count_rows(payload: object) -> int:
