@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test lint typecheck unit clean docs-cli browser kubectl promtool haproxy screenshots grpc-code
+.PHONY: demo test lint typecheck unit clean docs-cli browser kubectl promtool haproxy wrk screenshots grpc-code
 
 # uv resolves and downloads in parallel: a fresh dev install takes seconds instead of the
 # three minutes pip needs for the same set. Unlike pip, uv writes no bytecode unless asked:
@@ -63,7 +63,11 @@ promtool:
 # The fleet test puts Debian's HAProxy in front of its replicas; it skips, saying why, where
 # HAProxy cannot be installed (not root, no apt).
 haproxy:
-	@command -v haproxy >/dev/null 2>&1 || sh scripts/install-haproxy.sh
+	@sh scripts/install-apt-tool.sh haproxy haproxy "the fleet test's load balancer (it skips without)"
+
+# The HTTP load generator of bench/serve.py (not needed by the tests).
+wrk:
+	@sh scripts/install-apt-tool.sh wrk wrk "bench/serve.py's load"
 
 test: lint typecheck browser kubectl promtool haproxy unit
 

@@ -4,7 +4,7 @@
 
 Needs PostgreSQL at ``MODELYARD_FLEET_PG`` (default
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres: a fresh database is created and
-dropped), ``haproxy`` (``sh scripts/install-haproxy.sh``) and the dev extra (moto's server).
+dropped), ``haproxy`` (``make haproxy``) and the dev extra (moto's server).
 It runs the scenario tests/integration/test_fleet.py judges and prints what happens: an
 alias move, a replica SIGKILLed, the lease-holding controller SIGKILLed mid-canary, the
 replica restarted, and the prediction log checked against what the clients were answered.

@@ -67,7 +67,7 @@ def virtualenvs(
 def run(plan: Plan) -> dict[str, Any]:
     say(f"machine: {machine()}")
     if not Path(WRK).exists():
-        raise SystemExit("wrk not found (apt-get install wrk)")
+        raise SystemExit("wrk not found: `make wrk` installs it")
     began = time.perf_counter()
     problems: dict[str, str] = {}
     venvs, pins = virtualenvs(plan, problems)

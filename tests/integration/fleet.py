@@ -42,7 +42,7 @@ def free_port() -> int:
 def haproxy_reason() -> str | None:
     """Why the fleet cannot have its load balancer here, or None."""
     if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
-        return "haproxy is not installed (scripts/install-haproxy.sh needs root and apt)"
+        return "haproxy is not installed (`make haproxy` needs root and apt)"
     if shutil.which("moto_server") is None:
         return "moto_server (moto[server]) is not installed"
     return None
