@@ -53,9 +53,7 @@ def test_shares_read_the_same_everywhere() -> None:
         "60.0 %",
         DASH,
     ]
-    import modelyard.cli.monitor as monitor
-    import modelyard.cli.quality_tables as quality_tables
-    import modelyard.cli.segments as segments
+    from modelyard.cli import monitor, quality_tables, segments
 
     for module in (monitor, quality_tables, segments):
         assert module.pct is pct, module.__name__

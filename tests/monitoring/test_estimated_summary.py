@@ -210,7 +210,8 @@ def test_the_assumptions_say_whether_the_scores_were_calibrated(registered) -> N
     _send(yard, model, [shifted_data(300, 0.0, 8)[0]])
     summary = summarize(yard.monitor, "risk", START, START + timedelta(minutes=5))
     version = summary.version("risk@1")
-    assert version is not None and version.estimate is not None
+    assert version is not None
+    assert version.estimate is not None
     calibrated = bool(yard.registry.profile("risk@1")["estimation"].get("calibration"))
     assert version.estimate.calibrated is calibrated
     said = " ".join(summary.to_json()["versions"][0]["estimated"]["assumptions"])

@@ -43,9 +43,7 @@ def data_quality_table(endpoint: str, since: str, versions: Sequence[VersionMoni
                     pct(item.unseen_share),
                 ]
             )
-        shares = ", ".join(
-            f"{rule} {pct(quality.refused_share(rule))}" for rule in quality.refused
-        )
+        shares = ", ".join(f"{rule} {pct(quality.refused_share(rule))}" for rule in quality.refused)
         if shares:
             refusals.append(f"{v.version}: refused {shares} of {quality.attempts} requests")
     if rows:

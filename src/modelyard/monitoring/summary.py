@@ -19,9 +19,9 @@ from modelyard.domain.histograms import CategoricalHistogram, Histogram, Numeric
 from modelyard.domain.monitor_results import (
     PERCENTILES,
     Feedback,
-    Quality,
     Latency,
     MonitorSummary,
+    Quality,
     ScoreTest,
     ShadowComparison,
     ShadowMonitor,
