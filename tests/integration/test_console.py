@@ -369,10 +369,12 @@ def test_the_servers_sections_data_quality_segments_per_class(page: Any, console
     labels = version["per_class"]["labels"]
     matrix = page.locator("table", has_text="confusion_matrix").inner_text()
     assert all(label in matrix for label in labels), matrix
-    page.locator("#section-segments").scroll_into_view_if_needed()
-    _shot(page, console, "console-segments", full=False)
-    page.locator("#section-data-quality").scroll_into_view_if_needed()
-    _shot(page, console, "console-data-quality", full=False)
+    names = worst["drifted_features"]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    assert first[8] == (shown or "—"), first
+    for section in ("segments", "data-quality"):  # (per class fits under the segments)
+        page.locator(f"#section-{section}").evaluate("(el) => el.scrollIntoView()")
+        _shot(page, console, f"console-{section}", full=False)
 
 
 def test_the_sections_show_only_when_sent(page: Any, console: Console) -> None:

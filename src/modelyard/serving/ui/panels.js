@@ -98,6 +98,14 @@ function estimateCell(estimated, metric) {
   return m.low !== null && m.high !== null ? `${num(m.value, 3)} [${num(m.low, 3)}–${num(m.high, 3)}]` : num(m.value, 3);
 }
 
+// The first few drifted features, and how many more (a segment may drift in all 30).
+const DRIFTED_SHOWN = 5;
+function drifted(names) {
+  if (!names.length) return "—";
+  const more = names.length - DRIFTED_SHOWN;
+  return names.slice(0, DRIFTED_SHOWN).join(", ") + (more > 0 ? ` and ${more} more` : "");
+}
+
 export function segmentsTable(version) {
   const segments = version.segments, metric = segmentMetric(segments);
   return table(`Segments of ${version.version}, worst ${metric} first`,
@@ -105,7 +113,7 @@ export function segmentsTable(version) {
       "drift share", "drifted features"],
     segments.map((s) => [s.feature, segmentValue(s), num(s.rows), num(s.requests), pct(s.share),
       realizedText(s.quality, metric), estimateCell(s.estimated, metric), pct(s.drift_share),
-      (s.drifted_features || []).join(", ") || "—"]),
+      drifted(s.drifted_features || [])]),
     { numeric: [2, 3, 4, 5, 6, 7], class: "segments" });
 }
 
