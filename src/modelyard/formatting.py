@@ -41,8 +41,12 @@ def num(value: Any) -> str:
 
 
 def pct(value: Any) -> str:
+    """A share (0.013) as a percentage ("1.30 %"): two decimals below 10 %, one above, the
+    way the console's ``pct`` writes it, so the CLI, the report and the console agree."""
     number = as_number(value)
-    return DASH if number is None else f"{number:.1%}"
+    if number is None:
+        return DASH
+    return f"{100 * number:.{2 if number < 0.1 else 1}f} %"
 
 
 def ms(value: Any) -> str:

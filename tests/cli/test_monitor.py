@@ -380,7 +380,7 @@ def test_status_of_served_and_labelled_traffic(
     assert "cancer-api, last 1h" in shown.output
     row = next(line for line in shown.output.splitlines() if "cancer@1" in line)
     assert "200" in row  # piped output keeps every cell whole, however wide the table
-    assert "coverage 60 % (120 of 200 rows), median lag" in row
+    assert "coverage 60.0 % (120 of 200 rows), median lag" in row
 
 
 def test_status_shows_refused_requests_and_server_errors_apart(
@@ -402,8 +402,8 @@ def test_status_shows_refused_requests_and_server_errors_apart(
     assert "4xx (refused)" in shown.output
     assert "5xx (server errors)" in shown.output
     row = next(line for line in shown.output.splitlines() if "cancer@1" in line)
-    assert "60 %" in row
-    assert "20 %" in row
+    assert "60.0 %" in row
+    assert "20.0 %" in row
 
 
 def test_status_says_why_a_version_has_no_drift(cli: Invoke, home: Path, logreg, cancer) -> None:

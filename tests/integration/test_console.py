@@ -37,6 +37,7 @@ REFUSED = 3  # requests refused with a 422 (a feature missing)
 # show), labels for the older ones only (they arrive late).
 HISTORY = (55, 50, 45, 40, 20, 15, 10, 5)
 LABELLED_BEFORE = 30
+SEGMENT_BY = "mean radius"  # the quartiles of this input are the endpoint's segments
 FAST_MONITOR = {
     "MODELYARD_MONITOR_BUCKET_SECONDS": "1",
     "MODELYARD_MONITOR_FLUSH_SECONDS": "0.3",
@@ -75,7 +76,8 @@ def console(
         )
         yard.register(forest, "churn", sample=X, metrics={"accuracy": 0.965, "f1": 0.972})
         yard.set_alias("churn", "production", 1, reason="first model")
-        yard.create_endpoint("churn-api", "churn@production")
+        # monitored by segment: the summary carries a segment table (worst quartile first)
+        yard.create_endpoint("churn-api", "churn@production", segment_by=[SEGMENT_BY])
         keys = {
             scope: yard.create_key([scope], description=f"console {scope}")[1]
             for scope in ("read", "write", "predict")
@@ -93,6 +95,7 @@ def _record_history(yard: Yard, model, X, y) -> None:
     """Windows of the last hour, written by the server's own recorder with a clock set back,
     on inputs shifting more as time goes on."""
     signature = Signature.from_dict(yard.get_version("churn@1").signature)
+    spec = yard.get_endpoint("churn-api").monitoring.segments
     now = time.time()
     labels = []
     for i, minutes in enumerate(HISTORY):
@@ -111,6 +114,7 @@ def _record_history(yard: Yard, model, X, y) -> None:
                 latency_ms=4.0 + i,
                 at=stamp,
                 log_inputs=0.0,
+                segments=spec,
             )
         )
         recorder.flush()
@@ -274,16 +278,29 @@ def test_the_endpoint_page_shows_what_it_measures(page: Any, console: Console) -
     assert _breaks(requests), requests  # the line stops where no window was, no diagonal
     for title, drawn in charts.items():
         for trace in drawn["traces"]:
-            assert trace["connectgaps"] is not True, title
+            if trace["fill"] != "toself":  # every line is told not to bridge a gap
+                assert trace["connectgaps"] is False, (title, trace["name"])
 
     quality = charts["Quality over time: accuracy, estimated and realized"]
     names = [t["name"] for t in quality["traces"]]
-    assert any(t["fill"] == "toself" for t in quality["traces"]), names  # the interval's band
     assert any("realized accuracy" in n for n in names), names
     assert any("estimated accuracy" in n for n in names), names
+    (band,) = [t for t in quality["traces"] if t["fill"] == "toself"]  # the interval's band
+    widths = _band_widths(band["y"])
+    assert len(widths) >= 4, band  # drawn at the windows with enough rows
+    assert all(0.005 < w < 0.5 for w in widths), widths  # a real width, not the whole axis
+    version = next(v for v in _monitor(console)["versions"] if v.get("estimated"))
+    drawn_points = [p for p in version["timeline"] if p.get("estimated_interval")]
+    low, high = drawn_points[0]["estimated_interval"]["accuracy"]
+    assert widths[0] == pytest.approx(high - low)  # the server's interval, drawn as sent
     assumptions = page.locator("#estimate-assumptions").inner_text()
     assert "only the inputs shifted" in assumptions
-    assert "calibrated" in assumptions
+    calibrated = version["estimated"]["calibrated"]
+    for said in version["estimated"]["assumptions"]:
+        assert said in assumptions
+    # what the server says and the page's own note agree with the version's calibration
+    assert ("calibrated (isotonic)" in assumptions) is calibrated
+    assert ("raw scores" in assumptions) is not calibrated
     assert "Enough rows" in assumptions
 
     assert page.locator(".modebar-btn").count() == 0  # plotly's toolbar is not drawn
@@ -301,71 +318,100 @@ def test_the_endpoint_page_shows_what_it_measures(page: Any, console: Console) -
     assert _breaks(over_time["traces"][0]["y"]), over_time  # the drift test's line too
 
 
-# Sections the monitor summary may carry per version (docs/console.md, "Extra sections"):
-# the console draws whatever of these shapes the server sends.
-EXTRA = {
-    "data_quality": {
-        "features": [
-            {"feature": "mean radius", "rows": 3000, "missing": 3, "missing_share": 0.001},
-            {"feature": "mean area", "rows": 3000, "out_of_range": 66, "out_of_range_share": 0.022},
-        ],
-        "attempts": 23,
-        "refused": {"missing_feature": 3},
-    },
-    "segments": [
-        {"feature": "plan", "segment": "basic", "requests": 9, "accuracy": 0.71},
-        {"feature": "plan", "segment": "pro", "requests": 11, "accuracy": 0.97},
-    ],
-    "per_class": {
-        "labels": ["stay", "churn"],
-        "per_class": {
-            "stay": {"recall": 0.93, "support": 40},
-            "churn": {"recall": 0.99, "support": 80},
-        },
-        "confusion_matrix": [[37, 3], [1, 79]],
-    },
-}
+SECTIONS = ("data_quality", "segments", "per_class")
 
 
-def test_extra_summary_sections_show_only_when_sent(page: Any, console: Console) -> None:
+def _monitor(console: Console, query: str = "since=1h") -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {console.keys['read']}"}
+    with console.server.client(headers=headers) as client:
+        answer = client.get(f"/api/endpoints/churn-api/monitor?{query}")
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+
+def test_the_servers_sections_data_quality_segments_per_class(page: Any, console: Console) -> None:
+    """The sections as the real server sends them: segments one table, worst first, a row
+    per segment; refusal shares as percentages; the confusion matrix named by class."""
+    version = _monitor(console)["versions"][0]
+    for key in SECTIONS:
+        assert version.get(key), key  # the server really sends each one
     _sign_in(page, console, "read")
-    page.goto(f"{console.server.url}/ui#/endpoints/churn-api")
-    page.get_by_role("heading", name="Data quality", exact=True).wait_for()  # the server's own
-    assert "mean radius" in page.locator("table", has_text="missing share").first.inner_text()
+    page.goto(f"{console.server.url}/ui#/endpoints/churn-api?since=1h")
+    page.get_by_role("heading", name="Segments", exact=True).wait_for()
+    assert page.get_by_role("heading", name="Data quality", exact=True).count() == 1
+    assert page.get_by_role("heading", name="Per class", exact=True).count() == 1
 
-    def answer(extra: dict[str, Any] | None) -> Any:  # the server's answer, keys replaced
-        def route_to(route: Any) -> None:
-            response = route.fetch()
-            body = response.json()
-            for version in body["versions"]:
-                for key in EXTRA:
-                    version.pop(key, None)
-            body["versions"][0].update(extra or {})
-            route.fulfill(response=response, json=body)
+    segments = version["segments"]
+    table = page.locator("table.segments")
+    assert table.count() == 1  # one table, not a pile of paragraphs
+    headers = table.locator("th").all_inner_texts()
+    assert headers[:5] == ["feature", "value", "rows", "requests", "share"], headers
+    assert headers[5:] == ["realized accuracy", "estimated accuracy", "drift share",
+                           "drifted features"], headers  # fmt: skip
+    rows = [r.locator("td").all_inner_texts() for r in table.locator("tbody tr").all()]
+    assert len(rows) == len(segments)
+    assert [r[1].split(" ")[0] for r in rows] == [s["value"] for s in segments]  # as sent
+    assert {r[0] for r in rows} == {SEGMENT_BY}
+    first, worst = rows[0], segments[0]
+    assert first[2] == f"{worst['rows']:,}"
+    assert first[4] == _pct(worst["share"])
+    assert first[7] == _pct(worst["drift_share"])
+    estimate = worst["estimated"]["metrics"]["accuracy"]
+    assert first[6].startswith(f"{estimate['value']:.3g}"), first
+    assert "[" in first[6], first  # with its interval
 
-        return route_to
+    refused = version["data_quality"]["refused_shares"]  # {rule: share}: as percentages
+    main = page.inner_text("main")
+    for rule, share in refused.items():
+        assert rule in main
+        assert _pct(share) in main, (rule, share)
+        assert f"{share:.4g}" not in main.replace(_pct(share), ""), (rule, share)
+    labels = version["per_class"]["labels"]
+    matrix = page.locator("table", has_text="confusion_matrix").inner_text()
+    assert all(label in matrix for label in labels), matrix
+    names = worst["drifted_features"]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    assert first[8] == (shown or "—"), first
+    for section in ("segments", "data-quality"):  # (per class fits under the segments)
+        page.locator(f"#section-{section}").evaluate("(el) => el.scrollIntoView()")
+        _shot(page, console, f"console-{section}", full=False)
 
-    page.route("**/api/endpoints/churn-api/monitor?*", answer(None))
+
+def test_the_sections_show_only_when_sent(page: Any, console: Console) -> None:
+    def without_sections(route: Any) -> None:  # the server's answer, the sections removed
+        response = route.fetch()
+        body = response.json()
+        for version in body["versions"]:
+            for key in SECTIONS:
+                version.pop(key, None)
+        route.fulfill(response=response, json=body)
+
+    _sign_in(page, console, "read")
+    page.route("**/api/endpoints/churn-api/monitor?*", without_sections)
     page.goto(f"{console.server.url}/ui#/endpoints/churn-api?since=30m")
     page.get_by_role("heading", name="Per version").wait_for()
     for title in ("Data quality", "Segments", "Per class"):
         assert page.get_by_role("heading", name=title, exact=True).count() == 0
 
-    page.unroute("**/api/endpoints/churn-api/monitor?*")
-    page.route("**/api/endpoints/churn-api/monitor?*", answer(EXTRA))
-    page.goto(f"{console.server.url}/ui#/endpoints/churn-api?since=15m")
-    page.get_by_role("heading", name="Data quality", exact=True).wait_for()
-    assert page.get_by_role("heading", name="Segments", exact=True).count() == 1
-    assert page.get_by_role("heading", name="Per class", exact=True).count() == 1
-    features = page.locator("table", has_text="mean area").inner_text()
-    assert "2.20 %" in features  # out_of_range_share, a share: as a percentage
-    assert "0.10 %" in features
-    assert "missing_feature" in page.inner_text("main")
-    segments = page.locator("table", has_text="basic").inner_text()
-    assert segments.index("basic") < segments.index("pro")  # in the order sent (worst first)
-    matrix = page.locator("table", has_text="37").inner_text()  # the confusion matrix
-    assert "79" in matrix
-    assert "churn" in matrix  # rows and columns named by the labels
+
+def _pct(share: float | None) -> str:
+    """As the console's pct() writes a share."""
+    return "—" if share is None else f"{100 * share:.{2 if share < 0.1 else 1}f} %"
+
+
+def _band_widths(ys: list[float | None]) -> list[float]:
+    """A band drawn as runs (upper edge forward, lower edge back, a None between runs):
+    its width at each point."""
+    widths: list[float] = []
+    run: list[float] = []
+    for y in [*ys, None]:
+        if y is None:
+            half = len(run) // 2
+            widths += [u - lo for u, lo in zip(run[:half], reversed(run[half:]), strict=True)]
+            run = []
+        else:
+            run.append(y)
+    return widths
 
 
 def _breaks(values: list[float | None]) -> bool:

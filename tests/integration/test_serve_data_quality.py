@@ -144,7 +144,7 @@ def test_reported_shares_are_those_sent(served, sent) -> None:
     assert json.loads(status.stdout)["versions"][0]["data_quality"] == quality
     text = run_cli(server.home, "monitor", "status", "churn-api", "--since", "1h")
     assert "wrong_type" in text.stdout, text.stdout
-    assert "16.7%" in text.stdout, text.stdout  # age out of range: 30 of 180 given
+    assert "16.7 %" in text.stdout, text.stdout  # age out of range: 30 of 180 given
 
 
 def test_per_class_quality_is_scikit_learns(served, sent) -> None:

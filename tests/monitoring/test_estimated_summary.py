@@ -3,6 +3,7 @@ the probabilities the recorder counted, before any label arrives."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -179,3 +180,45 @@ def test_a_replaced_profile_keeps_the_holdouts_estimation(registered) -> None:
     kept = yard.registry.profile("risk@1")["estimation"]
     yard.set_profile("risk@1", shifted_data(500, 0.0, 9)[0], replace=True, reason="fresh")
     assert yard.registry.profile("risk@1")["estimation"] == kept
+
+
+def test_each_bucket_carries_its_own_interval_at_its_rows(registered) -> None:
+    """The chart draws what the server computed: a bucket of a quarter of the rows gets an
+    interval twice as wide (the holdout-chunk rule), around that bucket's own estimate."""
+    from modelyard.monitoring.estimation import interval
+
+    yard, model = registered
+    _send(yard, model, [shifted_data(800, 0.0, 6)[0], shifted_data(200, 0.0, 7)[0]])
+    summary = summarize(yard.monitor, "risk", START, START + timedelta(minutes=5))
+    points = summary.to_json()["versions"][0]["timeline"]
+    reference = yard.registry.profile("risk@1")["estimation"]
+    widths = []
+    for point, rows in zip(points, (800, 200), strict=True):
+        assert point["estimated_rows"] == rows
+        low, high = point["estimated_interval"]["accuracy"]
+        value = point["estimated"]["accuracy"]
+        assert low < value < high
+        half = interval(reference, "accuracy", rows)
+        assert half is not None
+        assert (low, high) == pytest.approx((max(0.0, value - half), min(1.0, value + half)))
+        widths.append(high - low)
+    assert widths[1] > 1.5 * widths[0]
+
+
+def test_the_assumptions_say_whether_the_scores_were_calibrated(registered) -> None:
+    yard, model = registered
+    _send(yard, model, [shifted_data(300, 0.0, 8)[0]])
+    summary = summarize(yard.monitor, "risk", START, START + timedelta(minutes=5))
+    version = summary.version("risk@1")
+    assert version is not None
+    assert version.estimate is not None
+    calibrated = bool(yard.registry.profile("risk@1")["estimation"].get("calibration"))
+    assert version.estimate.calibrated is calibrated
+    said = " ".join(summary.to_json()["versions"][0]["estimated"]["assumptions"])
+    assert ("calibrated (isotonic)" in said) is calibrated
+    assert ("raw scores" in said) is not calibrated
+    # the other way round too: the same estimate, flipped, says the opposite
+    flipped = dataclasses.replace(version.estimate, calibrated=not calibrated)
+    other = " ".join(flipped.to_json()["assumptions"])
+    assert ("calibrated (isotonic)" in other) is not calibrated
+    assert ("raw scores" in other) is calibrated

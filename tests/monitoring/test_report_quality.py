@@ -49,8 +49,8 @@ def _version(quality: DataQuality | None) -> VersionMonitor:
 def test_the_worst_feature_comes_first_with_its_shares() -> None:
     text = data_quality_section(_version(QUALITY))
     assert text.index("&lt;plan&gt;") < text.index("age")  # 40 % unseen before 15 %
-    assert "<td>10.0%</td><td>16.7%</td>" in text  # age: 20 of 200 missing, 30 of 180 outside
-    assert "<code>wrong_type</code> 10.0%" in text
+    assert "<td>10.0 %</td><td>16.7 %</td>" in text  # age: 20 of 200 missing, 30 of 180 outside
+    assert "<code>wrong_type</code> 10.0 %" in text
 
 
 def test_per_class_table_and_confusion_matrix() -> None:
@@ -67,5 +67,5 @@ def test_the_page_says_when_there_is_no_reference() -> None:
     bare = _version(DataQuality((), attempts=50, refused={"wrong_type": 5}))
     page = render_html(MonitorSummary("churn-api", at, at, DriftConfig(), (bare,)))
     assert "No reference profile: no per-feature signals." in page
-    assert "<code>wrong_type</code> 10.0%" in page
+    assert "<code>wrong_type</code> 10.0 %" in page
     assert "Quality per class (from feedback)" in page

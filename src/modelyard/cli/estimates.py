@@ -10,7 +10,8 @@ from modelyard.cli.output import say, table
 from modelyard.formatting import brief
 
 if TYPE_CHECKING:
-    from modelyard.domain.monitor_results import EstimatedMetric, VersionMonitor
+    from modelyard.domain.estimates import EstimatedMetric
+    from modelyard.domain.monitor_results import VersionMonitor
 
 SHOWN = ("accuracy", "f1", "roc_auc")
 

@@ -15,7 +15,7 @@ from modelyard.cli.estimates import estimate_table
 from modelyard.cli.output import JsonOption, console, print_json, progress_bar, say, table
 from modelyard.cli.quality_tables import class_tables, data_quality_table
 from modelyard.cli.segments import segment_table
-from modelyard.formatting import brief
+from modelyard.formatting import brief, pct
 
 if TYPE_CHECKING:
     from modelyard.domain.monitor_results import (
@@ -80,9 +80,9 @@ def status(
                 v.requests,
                 v.rows,
                 " / ".join(brief(p) for p in (latency.p50, latency.p95, latency.p99)),
-                _share(v.error_rate),
-                _share(v.client_error_rate),
-                _share(v.drift_share) + ("*" if v.drift_unavailable else ""),
+                pct(v.error_rate),
+                pct(v.client_error_rate),
+                pct(v.drift_share) + ("*" if v.drift_unavailable else ""),
                 ", ".join(v.top_drifted) or "—",
                 _quality_text(v.quality),
                 _feedback_text(v.feedback),
@@ -113,13 +113,6 @@ def status(
     _shadow_table(endpoint, since, summary.shadows)
 
 
-def _share(value: float | None) -> str:
-    """A share of requests or features as a percentage (``--json`` keeps the fraction)."""
-    if value is None:
-        return "—"
-    return f"{100 * value:.1f} %" if value < 0.1 else f"{100 * value:.0f} %"
-
-
 def _feedback_text(feedback: Feedback) -> str:
     """How much of the traffic has its ground truth yet, and how late it arrives."""
     coverage = feedback.coverage
@@ -128,7 +121,7 @@ def _feedback_text(feedback: Feedback) -> str:
     if not feedback.labeled:
         return "coverage 0 %: no rows labelled yet"
     return (
-        f"coverage {_share(coverage)} ({feedback.labeled:,} of {feedback.logged:,} rows), "
+        f"coverage {pct(coverage)} ({feedback.labeled:,} of {feedback.logged:,} rows), "
         f"median lag {brief(feedback.lag_seconds_p50)} s"
     )
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from modelyard.cli.output import say, table
+from modelyard.formatting import pct
 
 if TYPE_CHECKING:
     from modelyard.domain.monitor_results import VersionMonitor
@@ -15,10 +16,6 @@ if TYPE_CHECKING:
 
 SHOWN_FEATURES = 10  # the worst; --json has them all
 SHOWN_MATRIX = 10  # classes of the confusion matrix printed
-
-
-def _percent(share: float | None) -> str:
-    return "—" if share is None else f"{share:.1%}"
 
 
 def data_quality_table(endpoint: str, since: str, versions: Sequence[VersionMonitor]) -> None:
@@ -41,14 +38,12 @@ def data_quality_table(endpoint: str, since: str, versions: Sequence[VersionMoni
                     item.feature,
                     item.kind,
                     item.rows,
-                    _percent(item.missing_share),
-                    _percent(item.out_of_range_share),
-                    _percent(item.unseen_share),
+                    pct(item.missing_share),
+                    pct(item.out_of_range_share),
+                    pct(item.unseen_share),
                 ]
             )
-        shares = ", ".join(
-            f"{rule} {_percent(quality.refused_share(rule))}" for rule in quality.refused
-        )
+        shares = ", ".join(f"{rule} {pct(quality.refused_share(rule))}" for rule in quality.refused)
         if shares:
             refusals.append(f"{v.version}: refused {shares} of {quality.attempts} requests")
     if rows:

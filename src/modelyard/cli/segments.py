@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from modelyard.cli.output import say, table
-from modelyard.formatting import brief
+from modelyard.formatting import brief, pct
 
 if TYPE_CHECKING:
     from modelyard.domain.monitor_results import VersionMonitor
@@ -37,9 +37,9 @@ def _row(segment: SegmentMonitor) -> list[object]:
     return [
         name,
         segment.rows,
-        f"{segment.share:.0%}" if segment.share is not None else "—",
+        pct(segment.share),
         f"{headline[0]} {brief(headline[1])}" if headline else "—",
         segment.quality.labeled,
-        brief(segment.drift_share),
+        pct(segment.drift_share),
         ", ".join(segment.drifted[:3]) or "—",
     ]

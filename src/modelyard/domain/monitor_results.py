@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from modelyard.domain.estimates import Estimate
 from modelyard.domain.histograms import Histogram
 from modelyard.domain.monitoring import DriftConfig
 from modelyard.domain.quality_signals import ClassReport, DataQuality
@@ -27,11 +28,6 @@ CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
 QUALITY_METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
 ESTIMATED_METRICS = tuple(f"estimated_{m}" for m in (*CLASSIFICATION_METRICS, "mae", "rmse"))
-ESTIMATE_ASSUMPTIONS = (
-    "only the inputs shifted: P(label | inputs) is what it was on the holdout",
-    "the scores were calibrated (or the nanny model trained) on the holdout",
-    "the interval is the metric's spread over holdout chunks of this many rows",
-)
 _MEASURED = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
 
 
@@ -217,54 +213,6 @@ class Traffic:
         }
 
 
-# -- performance estimated without labels -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EstimatedMetric:
-    """One metric estimated from probabilities alone, its interval, the same estimate on
-    the holdout (the reference) and, when labels arrived, the realized value beside it."""
-
-    value: float | None
-    low: float | None
-    high: float | None
-    reference: float | None
-    realized: float | None = None
-
-    def to_json(self) -> dict[str, float | None]:
-        return {
-            "value": self.value,
-            "low": self.low,
-            "high": self.high,
-            "reference": self.reference,
-            "realized": self.realized,
-        }
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Performance over the period estimated without labels: a classifier's by CBPE
-    (``method`` "cbpe"), a regressor's MAE and RMSE by direct loss estimation ("dle")."""
-
-    method: str
-    rows: int  # rows whose probabilities were counted
-    calibrated: bool  # isotonic calibration was applied (it lowered the holdout's error)
-    metrics: Mapping[str, EstimatedMetric]
-
-    def value(self, name: str) -> float | None:
-        metric = self.metrics.get(name)
-        return metric.value if metric is not None else None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "rows": self.rows,
-            "calibrated": self.calibrated,
-            "assumptions": list(ESTIMATE_ASSUMPTIONS),
-            "metrics": {name: m.to_json() for name, m in self.metrics.items()},
-        }
-
-
 # -- timelines ----------------------------------------------------------------------------
 
 
@@ -290,6 +238,9 @@ class TimelinePoint:
     drift_share: float | None = None
     drift_scores: Mapping[str, float | None] | None = None
     estimated: Mapping[str, float | None] | None = None  # None: no holdout reference
+    # the estimate's 95 % interval at this bucket's own rows: metric → (low, high) or None
+    estimated_interval: Mapping[str, tuple[float, float] | None] | None = None
+    estimated_rows: int | None = None  # the rows the bucket's estimate stands on
     data_quality: Mapping[str, float | None] | None = None  # the worst shares (headline)
 
     def to_json(self) -> dict[str, Any]:
@@ -302,6 +253,12 @@ class TimelinePoint:
         point["quality"] = self.quality.to_json()
         if self.estimated is not None:
             point["estimated"] = dict(self.estimated)
+            point["estimated_rows"] = self.estimated_rows
+        if self.estimated_interval is not None:
+            point["estimated_interval"] = {
+                name: list(bounds) if bounds is not None else None
+                for name, bounds in self.estimated_interval.items()
+            }
         if self.data_quality is not None:
             point["data_quality"] = dict(self.data_quality)
         return point

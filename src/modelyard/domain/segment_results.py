@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from modelyard.domain.estimates import Estimate
 from modelyard.domain.monitor_results import (
     ESTIMATED_METRICS,
     QUALITY_METRICS,
-    Estimate,
     Quality,
 )
 from modelyard.domain.segments import LOWER_IS_BETTER

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.domain.monitor_results import Estimate, EstimatedMetric, Quality
+from modelyard.domain.estimates import Estimate, EstimatedMetric
+from modelyard.domain.monitor_results import Quality
 
 BINS = 50  # fixed probability bins per class: [0, 0.02), ..., [0.98, 1]
 FOLDS = 5

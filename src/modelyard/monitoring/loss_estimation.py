@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.domain.monitor_results import Estimate, EstimatedMetric, Quality
+from modelyard.domain.estimates import Estimate, EstimatedMetric
+from modelyard.domain.monitor_results import Quality
 from modelyard.monitoring.estimation import BOOTSTRAPS, CHUNK_SIZES, SEED, interval
 
 NANNY_FILE = "estimation/nanny.skops"

@@ -21,6 +21,7 @@ from modelyard.domain.monitor_results import (
     Feedback,
     Latency,
     MonitorSummary,
+    Quality,
     ScoreTest,
     ShadowComparison,
     ShadowMonitor,
@@ -339,7 +340,7 @@ def _timeline(
                 quality=quality(labels.get(start, []), kind, classes),
                 drift_share=share,
                 drift_scores=scores,
-                estimated=_point_estimate(window),
+                **_point_estimate(profile.get("estimation") or {}, window),
                 data_quality=data_quality(profile, window).headline()
                 if window is not None and profile
                 else None,
@@ -348,12 +349,28 @@ def _timeline(
     return tuple(points)
 
 
-def _point_estimate(window: Window | None) -> dict[str, float | None] | None:
-    if window is None:
-        return None
+def _point_estimate(reference: dict[str, Any], window: Window | None) -> dict[str, Any]:
+    """A bucket's estimate and, with a holdout reference, its interval at the bucket's own
+    rows (the rule the period's estimate follows, so the chart draws it as computed)."""
+    if window is None or (window.scores is None and window.losses is None):
+        return {}
     if window.scores is not None:
-        return estimate(window.scores)
-    return window.losses.values() if window.losses is not None else None
+        values, rows = estimate(window.scores), window.scores.rows
+    else:
+        assert window.losses is not None
+        values, rows = window.losses.values(), window.losses.rows
+    found = estimated(reference, window.scores, Quality()) or estimated_losses(
+        reference, window.losses, Quality()
+    )
+    bounds = (
+        {
+            name: (m.low, m.high) if m.low is not None and m.high is not None else None
+            for name, m in found.metrics.items()
+        }
+        if found is not None
+        else None
+    )
+    return {"estimated": values, "estimated_rows": rows, "estimated_interval": bounds}
 
 
 def timeline_drift_tests(config: DriftConfig) -> dict[str, ScoreTest]:

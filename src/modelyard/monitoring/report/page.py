@@ -21,6 +21,7 @@ from modelyard.formatting import DASH, as_number, duration, ms, num, pct
 from modelyard.monitoring.report.charts import EXPANDED_HISTOGRAMS, histogram_grid, timeline_grid
 from modelyard.monitoring.report.embed import LOADER, Charts, plotly_js
 from modelyard.monitoring.report.quality import class_section, data_quality_section
+from modelyard.monitoring.report.segments import segments_section
 from modelyard.monitoring.report.values import (
     drift_order,
     esc,
@@ -139,6 +140,7 @@ def _version(
         "<h3>Data quality</h3>",
         data_quality_section(v),
         class_section(v),
+        segments_section(v),
         "<h3>Reference and current distributions</h3>",
         histogram_grid(page, v.histograms, v.drift, expanded),
         "</section>",

@@ -8,12 +8,11 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from modelyard.domain.estimates import Estimate
 from modelyard.domain.monitor_results import (
     DRIFT,
-    ESTIMATE_ASSUMPTIONS,
     NO_DRIFT,
     NOT_ENOUGH,
-    Estimate,
     FeatureDrift,
     Quality,
 )
@@ -80,7 +79,7 @@ def estimate_text(estimate: Estimate | None) -> str:
     method = "CBPE" if estimate.method == "cbpe" else "DLE"
     return (
         f"{method} on {num(estimate.rows)} rows: {', '.join(parts)}. "
-        f"Assumes {'; '.join(ESTIMATE_ASSUMPTIONS)}."
+        f"Assumes {'; '.join(estimate.assumptions())}."
     )
 
 

@@ -36,33 +36,32 @@ function metricOf(versions) {
   return REALIZED.find((key) => versions.some((v) => v.quality?.[key] !== undefined && v.quality?.[key] !== null)) ?? null;
 }
 
-// The period's interval half-width, rescaled to a point's rows: the interval is the
-// metric's spread over holdout chunks of a size, which shrinks as √rows (the server's own
-// rule between its chunk sizes), so a point with a quarter of the rows gets twice the width.
-function halfWidth(metric, rows, pointRows) {
-  if (!metric || metric.value === null || metric.low === null || metric.high === null) return null;
-  if (!rows || !pointRows) return null;
-  const half = Math.max(metric.high - metric.value, metric.value - metric.low);
-  return half * Math.sqrt(rows / pointRows);
+// A bucket's interval as the server computed it at that bucket's own rows (the period's
+// rule), or null: none sent, or too few rows for it to say anything (below MIN_BAND_ROWS its
+// width, which grows as 1/√rows, would swamp the axis).
+export const MIN_BAND_ROWS = 30;
+
+function bounds(point, key) {
+  const b = point?.estimated_interval?.[key];
+  if (!Array.isArray(b) || b[0] === null || b[1] === null) return null;
+  return (point.estimated_rows ?? 0) >= MIN_BAND_ROWS ? b : null;
 }
 
 // One closed shape per run of points with an estimate: upper edge forward, lower back.
-function band(all, values, halves, bounded, name, fillcolor) {
+function band(all, limits, name, fillcolor) {
   const x = [], y = [];
   let run = [];
   const close = () => {
     if (run.length) {
       x.push(...run.map((i) => all[i].at), ...run.slice().reverse().map((i) => all[i].at), null);
-      y.push(...run.map((i) => values[i] + halves[i]),
-        ...run.slice().reverse().map((i) => values[i] - halves[i]), null);
+      y.push(...run.map((i) => limits[i][1]), ...run.slice().reverse().map((i) => limits[i][0]), null);
     }
     run = [];
   };
-  all.forEach((_, i) => (values[i] === null || halves[i] === null ? close() : run.push(i)));
+  all.forEach((_, i) => (limits[i] === null ? close() : run.push(i)));
   close();
-  const clamp = (v) => (v === null ? null : Math.max(0, bounded ? Math.min(1, v) : v));
   return { type: "scatter", mode: "lines", fill: "toself", fillcolor, line: { width: 0 },
-    hoverinfo: "skip", name, x, y: y.map(clamp) };
+    hoverinfo: "skip", name, x, y };
 }
 
 function tint(hex) {
@@ -76,8 +75,8 @@ function traces(versions, key) {
     const metric = v.estimated?.metrics?.[key];
     if (metric) {
       const values = all.map((s) => s.point?.estimated?.[key] ?? null);
-      const halves = all.map((s) => halfWidth(metric, v.estimated.rows, s.point?.rows));
-      out.push(band(all, values, halves, SCORES.has(key), `${v.version} 95 % interval`, tint(color)),
+      const limits = all.map((s) => (s.point?.estimated?.[key] == null ? null : bounds(s.point, key)));
+      out.push(band(all, limits, `${v.version} 95 % interval`, tint(color)),
         { type: "scatter", mode: "lines+markers", connectgaps: false, name: `${v.version} estimated ${key}`,
           x: all.map((s) => s.at), y: values, line: { color, width: 2 }, marker: { size: 4 } });
     }
@@ -105,7 +104,7 @@ function assumptions(versions) {
     with_.map((v) => h("p", {}, `${v.version}: ${v.estimated.method.toUpperCase()} on ${num(v.estimated.rows)} rows; `,
       v.estimated.method === "dle" ? "a nanny model trained on the holdout's errors."
         : v.estimated.calibrated ? "scores calibrated (isotonic) on the holdout." : "raw scores (calibrating did not lower the holdout's error).")),
-    h("p", {}, "Enough rows: the band is the 95 % interval at each point's rows; it widens as rows fall, and an estimate on a few dozen rows says little."),
+    h("p", {}, `Enough rows: the band is the 95 % interval the server computed at each point's own rows; it widens as rows fall, and is left out below ${MIN_BAND_ROWS} rows, where an estimate says little.`),
     h("p", {}, "Solid: estimated; dotted: realized from feedback, once labels arrive. A break: no window then."));
 }
 
