@@ -57,10 +57,12 @@ class Segmenter:
         return [n for n in self.spec.features if n in self.top or n in self.cuts]
 
     def labels(self, columns: Columns) -> dict[str, np.ndarray]:
-        """Per segmenting feature the input carries: each row's segment (object array)."""
+        """Per segmenting feature: each row's segment (object array); a request without
+        the feature's column is ``missing`` there, so the segments add up to every row."""
         found: dict[str, np.ndarray] = {}
         for name in self.features:
             if name not in columns.names:
+                found[name] = np.full(columns.rows, MISSING, dtype=object)
                 continue
             values = columns.column(name)
             if name in self.cuts:
