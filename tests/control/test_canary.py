@@ -208,7 +208,9 @@ def test_a_class_with_a_few_labels_of_its_own_is_not_judged() -> None:
     base = {**BASE, "recall[class=rare]": 1.0, "support[class=rare]": 20.0}
     decision = decide(rollout, rare, base, T0 + timedelta(minutes=5))
     assert decision.kind == "wait"
-    assert decision.checks()[0]["detail"] == "recall[class=rare]: 2 of 100 labelled rows (candidate)"
+    assert (
+        decision.checks()[0]["detail"] == "recall[class=rare]: 2 of 100 labelled rows (candidate)"
+    )
 
 
 def test_a_segment_with_a_few_labels_of_its_own_does_not_abort_the_canary() -> None:

@@ -67,6 +67,18 @@ def test_rows_without_the_segmenting_column_are_missing(profile) -> None:
     assert sum(part.rows for part in window.segments["age"].values()) == 4
 
 
+def test_outputs_that_cannot_be_counted_cost_no_segment_its_rows(profile) -> None:
+    columns = _columns(300, 4)
+    odd = np.array([1, "a", None] * 100, dtype=object)  # np.unique cannot sort these
+    window = Window.empty(profile, profile["output"])
+    segmenter = Segmenter(SegmentSpec(("country", "age"), top=3), profile)
+    latencies = np.full(300, 5.0)
+    count_segments(window, segmenter, columns, odd, None, latencies, np.arange(300))
+    for parts in window.segments.values():
+        assert sum(part.rows for part in parts.values()) == 300
+        assert sum(part.requests for part in parts.values()) == 300
+
+
 def test_numbers_are_cut_at_the_reference_quartiles(profile) -> None:
     cuts = quartile_cuts(profile["features"]["age"])
     assert cuts == pytest.approx([25, 50, 75], abs=4)

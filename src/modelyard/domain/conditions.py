@@ -12,9 +12,11 @@ error rates and output drift are not split by segment, so brackets on them are r
 Quality on a handful of labels is noise: with ``min_labeled`` (a rollout's ``min_rows``),
 a quality metric is judged only once its labelled rows reach it — the version's
 ``labeled``, a segment's ``labeled[country=FR]``, a class's ``support[class=churn]`` —
-and ``[feature=*]`` looks only at the segments that have that many. A bracket without ``=`` names one feature's
-data-quality share or one refusal rule (``missing_share[age]``), and ``[class=NAME]`` on
-precision, recall or f1 names one class (domain/quality_signals.py).
+and ``[feature=*]`` looks only at the segments that have that many.
+
+A bracket without ``=`` names one feature's data-quality share or one refusal rule
+(``missing_share[age]``), and ``[class=NAME]`` on precision, recall or f1 names one class
+(domain/quality_signals.py).
 
 A condition compares one metric of a version with a number, or with the same metric of
 a baseline version plus/minus/times a number. A metric without data gives no verdict
@@ -200,8 +202,7 @@ def parse_condition(
         if metric not in SEGMENT_METRICS:
             known = ", ".join(m for m in SEGMENT_METRICS if m in METRICS)
             raise InvalidInput(
-                f"condition {text!r}: {metric} is not measured per segment; "
-                f"segments report {known}"
+                f"condition {text!r}: {metric} is not measured per segment; segments report {known}"
             )
     elif bracket is not None:  # one feature's share, one refusal rule, one class
         metric += bracket

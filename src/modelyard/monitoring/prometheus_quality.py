@@ -2,8 +2,9 @@
 as the drift gauges (monitoring/prometheus.py).
 
 Label values stay bounded: features are the signature's, refusal rules a fixed set
-(domain/refusal_rules.py), classes at most MAX_CLASSES (domain/quality_signals.py), and the confusion matrix is
-exported only for up to MAX_MATRIX_CLASSES classes (its series grow with the square).
+(domain/refusal_rules.py), classes at most MAX_CLASSES (domain/quality_signals.py), and
+the confusion matrix is exported only for up to MAX_MATRIX_CLASSES classes (its series
+grow with the square).
 """
 
 from __future__ import annotations

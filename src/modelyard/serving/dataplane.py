@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from modelyard.serving.limits import CallerLimits
 
 
-
 class Receiving:
     """How many inference requests this process is handling (read by the batchers)."""
 
