@@ -192,9 +192,39 @@ def test_a_per_class_check_waits_for_labels_like_other_quality() -> None:
     plan = replace(_rollout().plan, checks=parse_checks(["recall[class=churn]>=baseline-0.05"]))
     rollout = replace(_rollout(), plan=plan)
     later = T0 + timedelta(minutes=5)
-    few = {**GOOD, "labeled": 12.0, "recall[class=churn]": 0.2}
-    base = {**BASE, "recall[class=churn]": 0.8}
+    churn = {"recall[class=churn]": 0.6, "support[class=churn]": 150.0}
+    few = {**GOOD, **churn, "labeled": 12.0, "recall[class=churn]": 0.2}
+    base = {**BASE, "recall[class=churn]": 0.8, "support[class=churn]": 1500.0}
     assert decide(rollout, few, base, later).kind == "wait"
-    worse = decide(rollout, {**GOOD, "recall[class=churn]": 0.6}, base, later)
+    worse = decide(rollout, {**GOOD, **churn}, base, later)
     assert worse.kind == "abort"
     assert "recall[class=churn]" in worse.message
+
+
+def test_a_class_with_a_few_labels_of_its_own_is_not_judged() -> None:
+    plan = replace(_rollout().plan, checks=parse_checks(["recall[class=rare]>=baseline-0.05"]))
+    rollout = replace(_rollout(), plan=plan)
+    rare = {**GOOD, "recall[class=rare]": 0.0, "support[class=rare]": 2.0}
+    base = {**BASE, "recall[class=rare]": 1.0, "support[class=rare]": 20.0}
+    decision = decide(rollout, rare, base, T0 + timedelta(minutes=5))
+    assert decision.kind == "wait"
+    assert (
+        decision.checks()[0]["detail"] == "recall[class=rare]: 2 of 100 labelled rows (candidate)"
+    )
+
+
+def test_a_segment_with_a_few_labels_of_its_own_does_not_abort_the_canary() -> None:
+    plan = replace(_rollout().plan, checks=parse_checks(["accuracy[country=*]>=baseline-0.02"]))
+    rollout = replace(_rollout(), plan=plan)
+    segments = {
+        "accuracy[country=FR]": 0.0,
+        "labeled[country=FR]": 2.0,
+        "accuracy[country=DE]": 0.95,
+        "labeled[country=DE]": 398.0,
+    }
+    base = {**BASE, **segments, "accuracy[country=FR]": 1.0, "accuracy[country=DE]": 0.96}
+    base["labeled[country=DE]"] = 3998.0
+    later = T0 + timedelta(minutes=5)
+    assert decide(rollout, {**GOOD, **segments}, base, later).kind == "advance"
+    worse = {**GOOD, **segments, "accuracy[country=DE]": 0.9}
+    assert decide(rollout, worse, base, later).kind == "abort"

@@ -100,3 +100,42 @@ def test_a_malformed_segment_is_one_line_naming_the_rule(text: str) -> None:
     with pytest.raises(InvalidInput, match=r"a segment is written \[FEATURE=VALUE\]") as caught:
         parse_condition(text)
     assert "\n" not in str(caught.value)
+
+
+def test_any_segment_waits_for_a_candidate_segment_the_baseline_lacks() -> None:
+    check = parse_condition("accuracy[country=*]>=baseline-0.02")
+    candidate = {"accuracy[country=FR]": 0.9, "accuracy[country=DE]": 0.1}
+    verdict = check.judge(candidate, {"accuracy[country=FR]": 0.9})
+    assert verdict.passed is None
+    assert "accuracy[country=DE]: no baseline data yet" in verdict.message
+    failing = check.judge(candidate, {"accuracy[country=FR]": 0.99})
+    assert failing.passed is False  # a failing segment still fails at once
+
+
+@pytest.mark.parametrize(
+    "text", ["p95_ms[country=FR]<50", "error_rate[plan=*]<0.01", "output_drift[a=b]>0"]
+)
+def test_segments_only_take_metrics_segments_report(text: str) -> None:
+    with pytest.raises(InvalidInput, match="is not measured per segment; segments report rows"):
+        parse_condition(text, allow_hold=True)
+
+
+def test_with_min_labeled_a_segment_or_class_is_judged_on_its_own_labels() -> None:
+    check = parse_condition("accuracy[country=*]>=baseline-0.02")
+    candidate = {
+        "accuracy[country=FR]": 0.0,
+        "labeled[country=FR]": 2.0,
+        "accuracy[country=DE]": 0.95,
+        "labeled[country=DE]": 300.0,
+    }
+    baseline = {**candidate, "accuracy[country=FR]": 1.0, "accuracy[country=DE]": 0.96}
+    assert check.judge(candidate, baseline, min_labeled=100).passed is True
+    assert check.judge(candidate, baseline).passed is False  # without a minimum: every one
+    named = parse_condition("accuracy[country=FR]>=baseline-0.02")
+    verdict = named.judge(candidate, baseline, min_labeled=100)
+    assert verdict.passed is None
+    assert verdict.message == "accuracy[country=FR]: 2 of 100 labelled rows (candidate)"
+    rare = parse_condition("recall[class=rare]>=0.5")
+    few = {"recall[class=rare]": 0.0, "support[class=rare]": 2.0}
+    assert rare.judge(few, min_labeled=100).passed is None
+    assert rare.judge({**few, "support[class=rare]": 100.0}, min_labeled=100).passed is False

@@ -23,6 +23,23 @@ def test_segments_round_trip_with_the_monitoring_spec() -> None:
     assert MonitorSpec.from_spec({}).segments == SegmentSpec()  # endpoints stored before
 
 
+def test_a_spec_without_segments_does_not_write_the_key() -> None:
+    # The release before segments refuses an unknown "segments" key: old replicas of a
+    # rolling upgrade must still load endpoints that do not use them.
+    written = MonitorSpec().spec()
+    assert "segments" not in written
+    assert MonitorSpec.from_spec(written) == MonitorSpec()
+    assert MonitorSpec(segments=SegmentSpec(("country",))).spec()["segments"] == {
+        "features": ["country"],
+        "top": 20,
+    }
+
+
+def test_class_is_not_a_segment_feature() -> None:
+    with pytest.raises(InvalidInput, match="'class': reserved for per-class metrics"):
+        SegmentSpec(("country", "class"))
+
+
 @pytest.mark.parametrize(
     ("features", "top", "match"),
     [

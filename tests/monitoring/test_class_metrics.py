@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from modelyard.monitoring.class_metrics import MAX_CLASSES, class_report_of
+from modelyard.domain.quality_signals import MAX_CLASSES
+from modelyard.monitoring.class_metrics import class_report_of
 
 
 @pytest.mark.parametrize("classes", [["no", "yes"], ["a", "b", "c", "d"]])

@@ -97,3 +97,24 @@ def test_a_window_stored_before_refusals_were_kept_still_loads(profile) -> None:
     window = Window.from_json(profile, None, stored)
     assert window.refused == {}
     assert data_quality(profile, window).refused_share() == 0.0
+
+
+def test_4xx_of_a_window_stored_without_rules_count_as_other(profile) -> None:
+    old = _window(profile, _live(5, 96))
+    old.add_error(422, 3)  # an older replica: the status only, no rule
+    old.add_error(500, 1)
+    new = _window(profile, _live(6, 100))
+    new.add_error(422, 2, rule=UNSEEN_CATEGORY)
+    merged = Window.from_json(profile, None, old.to_json())
+    merged.merge(Window.from_json(profile, None, new.to_json()))
+    report = data_quality(profile, merged)
+    assert report.refused == {OTHER: 3, UNSEEN_CATEGORY: 2}
+    assert report.refused_share() == pytest.approx(5 / 202)
+
+
+def test_the_callers_business_is_not_refused_traffic(profile) -> None:
+    old = _window(profile, _live(7, 50))
+    old.add_error(429, 4)  # limits on callers, not the data
+    old.add_error(401, 1)
+    old.add_error(400, 2)
+    assert data_quality(profile, old).refused == {OTHER: 2}

@@ -59,6 +59,26 @@ def test_categories_beyond_the_top_are_other_and_none_is_missing(profile) -> Non
     assert labels["country"].tolist() == ["FR", "DE", "other", "other", "missing", "missing"]
 
 
+def test_rows_without_the_segmenting_column_are_missing(profile) -> None:
+    columns = Columns(("age",), 4, arrays={"age": np.array([1.0, 20.0, 60.0, 90.0])})
+    window = _counted(profile, columns, 3)
+    parts = window.segments["country"]
+    assert {value: part.rows for value, part in parts.items()} == {"missing": 4}
+    assert sum(part.rows for part in window.segments["age"].values()) == 4
+
+
+def test_outputs_that_cannot_be_counted_cost_no_segment_its_rows(profile) -> None:
+    columns = _columns(300, 4)
+    odd = np.array([1, "a", None] * 100, dtype=object)  # np.unique cannot sort these
+    window = Window.empty(profile, profile["output"])
+    segmenter = Segmenter(SegmentSpec(("country", "age"), top=3), profile)
+    latencies = np.full(300, 5.0)
+    count_segments(window, segmenter, columns, odd, None, latencies, np.arange(300))
+    for parts in window.segments.values():
+        assert sum(part.rows for part in parts.values()) == 300
+        assert sum(part.requests for part in parts.values()) == 300
+
+
 def test_numbers_are_cut_at_the_reference_quartiles(profile) -> None:
     cuts = quartile_cuts(profile["features"]["age"])
     assert cuts == pytest.approx([25, 50, 75], abs=4)

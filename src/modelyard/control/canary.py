@@ -62,7 +62,9 @@ def decide(rollout: Rollout, candidate: Metrics, baseline: Metrics, now: datetim
 
 def _judge(check: Condition, candidate: Metrics, baseline: Metrics, min_rows: int) -> Verdict:
     """Quality from a handful of labels is noise: a quality check waits until both versions
-    have ``min_rows`` labelled rows, so a canary is never aborted on a few unlucky labels."""
+    have ``min_rows`` labelled rows — and so does a segment's or a class's, counted on its
+    own (``labeled[country=FR]``, ``support[class=churn]``) — so a canary is never aborted
+    on a few unlucky labels."""
     if check.metric.split("[", 1)[0] in QUALITY_METRICS:  # recall[class=churn] too
         for who, metrics in (("candidate", candidate), ("baseline", baseline)):
             labeled = int(metrics.get("labeled") or 0)
@@ -70,7 +72,7 @@ def _judge(check: Condition, candidate: Metrics, baseline: Metrics, min_rows: in
                 return Verdict(
                     None, f"{check.metric}: {labeled} of {min_rows} labelled rows ({who})"
                 )
-    return check.judge(candidate, baseline)
+    return check.judge(candidate, baseline, min_labeled=min_rows)
 
 
 def tick(ports: Ports, rollout: Rollout, actions: Actions, now: datetime) -> Rollout:

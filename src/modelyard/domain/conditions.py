@@ -4,9 +4,19 @@
 A metric may name one segment of the traffic (``accuracy[country=FR]<0.8``) or every
 segment of a feature (``estimated_accuracy[country=*]<0.85``): ``*`` judges the worst
 segment, so a policy fires when any segment breaches and a rollout check passes only when
-every segment does (domain/segments.py). A bracket without ``=`` names one feature's
-data-quality share or one refusal rule (``missing_share[age]``), and ``[class=NAME]`` on
-precision, recall or f1 names one class (domain/quality_signals.py).
+every segment does (domain/segments.py): against a baseline, a candidate segment with data
+that cannot be judged (the baseline has no such segment yet) keeps the check waiting.
+Segments report traffic, labels, drift share and quality (SEGMENT_METRICS); latency,
+error rates and output drift are not split by segment, so brackets on them are refused.
+
+Quality on a handful of labels is noise: with ``min_labeled`` (a rollout's ``min_rows``),
+a quality metric is judged only once its labelled rows reach it — the version's
+``labeled``, a segment's ``labeled[country=FR]``, a class's ``support[class=churn]`` —
+and ``[feature=*]`` looks only at the segments that have that many.
+
+A bracket without ``=`` names one feature's data-quality share or one refusal rule
+(``missing_share[age]``), and ``[class=NAME]`` on precision, recall or f1 names one class
+(domain/quality_signals.py).
 
 A condition compares one metric of a version with a number, or with the same metric of
 a baseline version plus/minus/times a number. A metric without data gives no verdict
@@ -22,8 +32,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from modelyard.domain.monitor_results import QUALITY_METRICS
 from modelyard.domain.monitoring import parse_period
 from modelyard.domain.quality_signals import CLASS_METRICS, SHARE_METRICS, keyed_metric_problem
+from modelyard.domain.segment_results import SEGMENT_METRICS
 from modelyard.domain.segments import ANY, segment_key, segment_values, worst
 from modelyard.errors import InvalidInput
 
@@ -106,23 +118,35 @@ class Condition:
         self,
         metrics: Mapping[str, float | None],
         baseline: Mapping[str, float | None] | None = None,
+        *,
+        min_labeled: int = 0,
     ) -> Verdict:
+        """``min_labeled``: the labelled rows a quality metric needs to be judged."""
         if self.segment is None:
-            return self._judge(self.metric, metrics, baseline)
+            return self._judge(self.metric, metrics, baseline, min_labeled)
         feature, value = self.segment
         if value != ANY:
-            return self._judge(segment_key(self.metric, feature, value), metrics, baseline)
-        values = segment_values(self.metric, feature, metrics)
+            name = segment_key(self.metric, feature, value)
+            return self._judge(name, metrics, baseline, min_labeled)
+        values = {
+            v: number
+            for v, number in segment_values(self.metric, feature, metrics).items()
+            if number is not None
+            and _short_of(segment_key(self.metric, feature, v), metrics, min_labeled) is None
+        }
         if baseline is None or not self.relative:
             found = worst(self.metric, values)
             if found is None:
                 return Verdict(None, f"{self.metric}[{feature}=*]: no segment has data yet")
-            return self._judge(segment_key(self.metric, feature, found[0]), metrics, baseline)
-        # Against a baseline, each segment is compared with the same segment of the baseline.
+            name = segment_key(self.metric, feature, found[0])
+            return self._judge(name, metrics, baseline, min_labeled)
+        # Against a baseline, each segment is compared with the same segment of the
+        # baseline: any failing fails, any that cannot be judged yet keeps it waiting.
         verdicts = [
-            self._judge(segment_key(self.metric, feature, v), metrics, baseline) for v in values
+            self._judge(segment_key(self.metric, feature, v), metrics, baseline, min_labeled)
+            for v in values
         ]
-        for wanted in (False, True):
+        for wanted in (False, None, True):
             for verdict in verdicts:
                 if verdict.passed is wanted:
                     return verdict
@@ -133,10 +157,18 @@ class Condition:
         name: str,
         metrics: Mapping[str, float | None],
         baseline: Mapping[str, float | None] | None,
+        min_labeled: int = 0,
     ) -> Verdict:
         current = metrics.get(name)
         if current is None:
             return Verdict(None, f"{name}: no data yet")
+        sides = [("candidate", metrics)]
+        if self.relative and baseline is not None:
+            sides.append(("baseline", baseline))
+        for who, values in sides:
+            short = _short_of(name, values, min_labeled)
+            if short is not None:
+                return Verdict(None, f"{name}: {short} of {min_labeled} labelled rows ({who})")
         limit = self.threshold(baseline.get(name) if baseline is not None else None)
         if limit is None:
             return Verdict(None, f"{name}: no baseline data yet")
@@ -167,6 +199,11 @@ def parse_condition(
     segment = None
     if bracket is not None and _names_segment(metric, bracket) and metric in METRICS:
         segment = _segment(text, bracket)
+        if metric not in SEGMENT_METRICS:
+            known = ", ".join(m for m in SEGMENT_METRICS if m in METRICS)
+            raise InvalidInput(
+                f"condition {text!r}: {metric} is not measured per segment; segments report {known}"
+            )
     elif bracket is not None:  # one feature's share, one refusal rule, one class
         metric += bracket
     if metric not in METRICS and "[" not in metric:
@@ -197,6 +234,27 @@ def parse_condition(
         text=" ".join(text.split()),
         segment=segment,
     )
+
+
+def labeled_key(name: str) -> str | None:
+    """Where the labelled rows behind a quality metric are counted: ``labeled`` for the
+    version, ``labeled[country=FR]`` for a segment, ``support[class=churn]`` for a class
+    (its labelled rows); None for a metric that does not come from labels."""
+    base, bracket, rest = name.partition("[")
+    if base not in QUALITY_METRICS:
+        return None
+    if not bracket:
+        return "labeled"
+    return f"support[{rest}" if rest.startswith("class=") else f"labeled[{rest}"
+
+
+def _short_of(name: str, metrics: Mapping[str, float | None], min_labeled: int) -> int | None:
+    """The labelled rows behind ``name`` when fewer than ``min_labeled``, else None."""
+    key = labeled_key(name) if min_labeled > 0 else None
+    if key is None:
+        return None
+    labeled = int(metrics.get(key) or 0)
+    return labeled if labeled < min_labeled else None
 
 
 def _names_segment(metric: str, bracket: str) -> bool:

@@ -96,7 +96,14 @@ class MonitorSpec:
         _fraction("log_inputs", self.log_inputs)
 
     def spec(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        # Written only when set: the release before segments refuses the key, and old
+        # replicas of a rolling upgrade must still load every endpoint without them.
+        if self.segments:
+            data["segments"] = self.segments.spec()
+        else:
+            del data["segments"]
+        return data
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> MonitorSpec:

@@ -27,6 +27,9 @@ SHARE_METRICS: dict[str, str] = {
     "refused_share": "share of requests refused (4xx) ([rule], or by any rule)",
 }
 CLASS_METRICS = ("precision", "recall", "f1")
+# Classes a report, a gauge or a matrix keeps at most: a regression mistaken for classes
+# must not grow a matrix or a series family of thousands.
+MAX_CLASSES = 50
 MAX_KEY = 100
 _KEYED = re.compile(r"^(?P<base>[a-z0-9_]+)\[(?P<key>[^\[\]]*)\]$")
 
@@ -78,11 +81,14 @@ class ClassReport:
     confusion: tuple[tuple[int, ...], ...]
 
     def metrics(self) -> dict[str, float | None]:
-        return {
-            f"{name}[class={c.label}]": getattr(c, name)
-            for c in self.classes
-            for name in CLASS_METRICS
-        }
+        """Each class's precision, recall and F1, and its ``support[class=NAME]`` (its
+        labelled rows, which rollout checks wait for, domain/conditions.py)."""
+        values: dict[str, float | None] = {}
+        for c in self.classes:
+            for name in CLASS_METRICS:
+                values[f"{name}[class={c.label}]"] = getattr(c, name)
+            values[f"support[class={c.label}]"] = float(c.support)
+        return values
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -27,6 +27,10 @@ INVALID_INPUT = "invalid_input"  # another bad value (a routing key, an unknown 
 NOT_FOUND = "not_found"  # e.g. a v2 request naming a version the model does not serve
 OTHER = "other"
 
+# Refused keys (401/403) and requests refused by the limits on callers (408, 413, 429) are
+# the caller's business, not the endpoint's: never counted in a monitor window.
+CALLERS_BUSINESS = frozenset((401, 403, 408, 413, 429))
+
 RULES = (
     MISSING_FEATURE,
     UNKNOWN_FEATURE,

@@ -15,9 +15,20 @@ from modelyard.domain.monitor_results import (
 )
 from modelyard.domain.segments import LOWER_IS_BETTER
 
-# A segment's realized quality ranks it once this many of its rows have labels; before
-# that its estimate does (a handful of labels says little).
+# A segment's realized quality ranks it, and conditions read it, once this many of its
+# rows have labels; before that its estimate ranks it (a handful of labels says little).
 MIN_LABELED = 20
+# What a segment reports, so what a condition may name per segment (``labeled`` is the
+# count of its labelled rows: rollouts wait for enough of them, control/canary.py).
+SEGMENT_METRICS = (
+    "rows",
+    "requests",
+    "labeled",
+    "drift_share",
+    "feedback_coverage",
+    *QUALITY_METRICS,
+    *ESTIMATED_METRICS,
+)
 HEADLINE = {"classification": "accuracy", "regression": "mae"}
 
 
@@ -54,17 +65,20 @@ class SegmentMonitor:
         return (name, realized) if realized is not None else None
 
     def metrics(self) -> dict[str, float | None]:
-        """What conditions on this segment read (names as in ``monitor status``)."""
+        """What conditions on this segment read (names as in ``monitor status``); its
+        realized quality only from MIN_LABELED labelled rows (before that, noise)."""
+        labeled = self.quality.labeled
         values: dict[str, float | None] = {
             "rows": float(self.rows),
             "requests": float(self.requests),
+            "labeled": float(labeled),
             "drift_share": self.drift_share,
             "feedback_coverage": (
                 min(self.quality.labeled / self.rows, 1.0) if self.rows else None
             ),
         }
         for name in QUALITY_METRICS:
-            values[name] = self.quality.metric(name)
+            values[name] = self.quality.metric(name) if labeled >= MIN_LABELED else None
         for name in ESTIMATED_METRICS:
             estimate = self.estimate
             values[name] = (

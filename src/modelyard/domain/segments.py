@@ -23,19 +23,14 @@ OTHER = "other"
 MISSING = "missing"
 QUARTILES = ("q1", "q2", "q3", "q4")
 ANY = "*"
+CLASS = "class"  # ``recall[class=churn]`` names a class, so no segment feature may be "class"
 # What a condition's segment may look like: ``accuracy[country=FR]``, ``[country=*]``.
 _FEATURE = re.compile(r"^[^\[\]=\s][^\[\]=]{0,127}$")
 # Lower values are better for these metrics; for the rest higher is (the worst segment of
 # ``accuracy`` is its lowest, that of ``drift_share`` its highest).
 LOWER_IS_BETTER = frozenset(
     {
-        "error_rate",
-        "client_error_rate",
-        "p50_ms",
-        "p95_ms",
-        "p99_ms",
         "drift_share",
-        "output_drift",
         "mae",
         "rmse",
         "estimated_mae",
@@ -61,6 +56,11 @@ class SegmentSpec:
                     f"segment_by {name!r}: a feature name of 1 to 128 characters "
                     "without '[', ']' or '='"
                 )
+        if CLASS in features:
+            raise InvalidInput(
+                f"segment_by {CLASS!r}: reserved for per-class metrics (recall[class=NAME]); "
+                "rename the feature"
+            )
         if len(set(features)) != len(features):
             raise InvalidInput("segment_by: a feature appears twice")
         if len(features) > MAX_FEATURES:

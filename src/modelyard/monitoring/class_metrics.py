@@ -10,10 +10,8 @@ from typing import Any
 import orjson
 
 from modelyard.domain.feedback import label
-from modelyard.domain.quality_signals import ClassQuality, ClassReport
+from modelyard.domain.quality_signals import MAX_CLASSES, ClassQuality, ClassReport
 from modelyard.store.predictions import LabeledPrediction
-
-MAX_CLASSES = 50  # a regression mistaken for classes must not grow a matrix of thousands
 
 
 def class_report(

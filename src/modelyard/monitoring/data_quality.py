@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelyard.domain.quality_signals import DataQuality, FeatureQuality
-from modelyard.domain.refusal_rules import known_rule
+from modelyard.domain.refusal_rules import CALLERS_BUSINESS, OTHER, known_rule
 from modelyard.monitoring.sketch import CategoryCounts, NumericCounts, TextLengths
 from modelyard.monitoring.window import Window
 
@@ -31,8 +31,22 @@ def data_quality(profile: Mapping[str, Any], window: Window) -> DataQuality:
     refused: dict[str, int] = {}
     for rule, count in window.refused.items():
         refused[known_rule(rule)] = refused.get(known_rule(rule), 0) + count
+    # Windows stored before refusals were counted by rule (or by an older replica) have
+    # their 4xx in ``errors`` only: those count as ``other``, so the share stays true.
+    unruled = _client_errors(window) - sum(window.refused.values())
+    if unruled > 0:
+        refused[OTHER] = refused.get(OTHER, 0) + unruled
     attempts = window.requests + window.error_count
     return DataQuality(features, attempts, dict(sorted(refused.items())))
+
+
+def _client_errors(window: Window) -> int:
+    """4xx in ``window`` other than the caller's business (never counted by new windows)."""
+    return sum(
+        count
+        for status, count in window.errors.items()
+        if status.startswith("4") and not (status.isdigit() and int(status) in CALLERS_BUSINESS)
+    )
 
 
 def feature_quality(

@@ -16,11 +16,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from modelyard.domain.monitor_results import MonitorSummary
+from modelyard.domain.quality_signals import MAX_CLASSES
 from modelyard.monitoring.prometheus_quality import quality_families
 from modelyard.monitoring.segment_gauges import segment_families
 
 log = logging.getLogger(__name__)
-MAX_CLASS_LABELS = 50  # a regression mistaken for classes must not explode the series
 
 
 class MonitorGauges(Collector):
@@ -123,7 +123,7 @@ class MonitorGauges(Collector):
                     for bound in ("value", "low", "high"):
                         if (number := getattr(guess, bound)) is not None:
                             estimated.add_metric([*key, name, bound], number)
-                for label, count in list(version.classes.items())[:MAX_CLASS_LABELS]:
+                for label, count in list(version.classes.items())[:MAX_CLASSES]:
                     classes.add_metric([*key, label], count)
                 fed = version.feedback
                 if fed.lag_seconds_p50 is not None:

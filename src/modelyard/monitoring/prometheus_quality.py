@@ -2,8 +2,9 @@
 as the drift gauges (monitoring/prometheus.py).
 
 Label values stay bounded: features are the signature's, refusal rules a fixed set
-(domain/refusal_rules.py), classes at most MAX_CLASS_LABELS, and the confusion matrix is
-exported only for up to MAX_MATRIX_CLASSES classes (its series grow with the square).
+(domain/refusal_rules.py), classes at most MAX_CLASSES (domain/quality_signals.py), and
+the confusion matrix is exported only for up to MAX_MATRIX_CLASSES classes (its series
+grow with the square).
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from collections.abc import Iterator, Mapping
 from prometheus_client.core import GaugeMetricFamily
 
 from modelyard.domain.monitor_results import MonitorSummary
-from modelyard.domain.quality_signals import CLASS_METRICS
+from modelyard.domain.quality_signals import CLASS_METRICS, MAX_CLASSES
 
-MAX_CLASS_LABELS = 50
 MAX_MATRIX_CLASSES = 10
 _SHARES = ("missing_share", "out_of_range_share", "unseen_share")
 
@@ -57,7 +57,7 @@ def quality_families(summaries: Mapping[str, MonitorSummary]) -> Iterator[GaugeM
             report = version.per_class
             if report is None:
                 continue
-            for one in report.classes[:MAX_CLASS_LABELS]:
+            for one in report.classes[:MAX_CLASSES]:
                 for metric in CLASS_METRICS:
                     per_class.add_metric([*key, one.label, metric], getattr(one, metric))
             if len(report.labels) <= MAX_MATRIX_CLASSES:

@@ -39,9 +39,9 @@ from modelyard.domain.refusal_rules import OTHER, known_rule
 from modelyard.errors import NotFound
 from modelyard.monitoring.loss_estimation import nanny_inputs
 from modelyard.monitoring.segments import Segmenters
+from modelyard.monitoring.stacked import Stacked, stack
 from modelyard.monitoring.window import Window, add_output, add_scores, output_profile
 from modelyard.runtime.events import PredictionEvent, ShadowEvent
-from modelyard.runtime.inputs import Columns
 from modelyard.store.predictions import LogRow
 from modelyard.store.windows import StoredWindow
 
@@ -183,11 +183,12 @@ class Recorder:
             rows, self._unwritten = self._unwritten, []
             for key, group in _group(events, self.bucket_seconds).items():
                 window = self._window(key, group[0].log_inputs > 0)
-                _count(window, group)
+                batch = stack(group)  # concatenated once for every count below
+                _count(window, group, batch)
                 losses = None
                 if window.losses is not None:
-                    losses = self._estimate_losses(key[1], window, group)
-                segments = self._segments.count(key[1], window, group, losses)
+                    losses = self._estimate_losses(key[1], window, batch)
+                segments = self._segments.count(key[1], window, group, batch, losses)
                 self._dirty.add(key)
                 rows.extend(self._log_rows(group, segments))
             seconds = self.bucket_seconds
@@ -291,9 +292,7 @@ class Recorder:
             self._profiles[ref] = found
         return found
 
-    def _estimate_losses(
-        self, ref: str, window: Window, events: list[PredictionEvent]
-    ) -> np.ndarray | None:
+    def _estimate_losses(self, ref: str, window: Window, batch: Stacked) -> np.ndarray | None:
         """Run the version's nanny model on the batch (loaded once per version); the
         rows' estimated losses."""
         assert window.losses is not None
@@ -307,11 +306,12 @@ class Recorder:
         nanny = self._nannies[ref]
         if nanny is None:
             return None
+        if batch.predictions is None:
+            return None
         try:
-            columns = Columns.concat([e.columns for e in events])
             names = window.profile["estimation"]["inputs"]
-            predictions = np.concatenate([np.asarray(e.output.predictions) for e in events])
-            matrix = nanny_inputs({n: columns.column(n) for n in names}, names, predictions)
+            columns = batch.columns
+            matrix = nanny_inputs({n: columns.column(n) for n in names}, names, batch.predictions)
             losses = np.asarray(nanny.predict(matrix), dtype=float)
             window.losses.add(losses)
             return losses
@@ -369,26 +369,26 @@ def _group(events: list[PredictionEvent], seconds: int) -> dict[Key, list[Predic
     return groups
 
 
-def _count(window: Window, events: list[PredictionEvent]) -> None:
+def _count(window: Window, events: list[PredictionEvent], batch: Stacked) -> None:
     """One vectorised update for all the rows of a group of requests."""
-    columns = Columns.concat([e.columns for e in events])
+    columns = batch.columns
     for name, sketch in window.features.items():
         if name in columns.names:
             try:
                 sketch.add(columns.column(name))
             except Exception:  # one odd column must not cost the others or the log
                 log.exception("could not count feature %r into its sketch", name)
-    try:
-        predictions = np.concatenate([np.asarray(e.output.predictions) for e in events])
-        add_output(window, predictions)
-    except Exception:  # answers of mixed or odd types: traffic still counts
-        log.exception("could not count the outputs of %s", events[0].version)
-    if window.scores is not None and all(e.output.probabilities is not None for e in events):
+    if batch.predictions is not None:
         try:
-            add_scores(window, np.concatenate([e.output.probabilities for e in events]))
+            add_output(window, batch.predictions)
+        except Exception:  # answers of odd types: traffic still counts
+            log.exception("could not count the outputs of %s", events[0].version)
+    if window.scores is not None and batch.probabilities is not None:
+        try:
+            add_scores(window, batch.probabilities)
         except Exception:  # odd shapes: the estimate skips them, the rest still counts
             log.exception("could not count the probabilities of %s", events[0].version)
-    window.add_latencies(np.array([e.latency_ms for e in events]))
+    window.add_latencies(batch.latencies)
     window.rows += columns.rows
     window.requests += len(events)
 

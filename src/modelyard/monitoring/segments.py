@@ -27,6 +27,7 @@ from modelyard.domain.segments import MISSING, OTHER, QUARTILES, SegmentSpec
 from modelyard.monitoring.window import Window, add_output, add_scores
 
 if TYPE_CHECKING:  # summaries read segments without the runtime (and pandas through it)
+    from modelyard.monitoring.stacked import Stacked
     from modelyard.runtime.events import PredictionEvent
     from modelyard.runtime.inputs import Columns
 
@@ -57,10 +58,12 @@ class Segmenter:
         return [n for n in self.spec.features if n in self.top or n in self.cuts]
 
     def labels(self, columns: Columns) -> dict[str, np.ndarray]:
-        """Per segmenting feature the input carries: each row's segment (object array)."""
+        """Per segmenting feature: each row's segment (object array); a request without
+        the feature's column is ``missing`` there, so the segments add up to every row."""
         found: dict[str, np.ndarray] = {}
         for name in self.features:
             if name not in columns.names:
+                found[name] = np.full(columns.rows, MISSING, dtype=object)
                 continue
             values = columns.column(name)
             if name in self.cuts:
@@ -111,7 +114,7 @@ def count_segments(
     window: Window,
     segmenter: Segmenter,
     columns: Columns,
-    predictions: np.ndarray,
+    predictions: np.ndarray | None,
     probabilities: np.ndarray | None,
     latencies: np.ndarray,
     request_of_row: np.ndarray,
@@ -148,21 +151,30 @@ def _count_rows(
     part: Window,
     columns: Columns,
     mask: np.ndarray,
-    predictions: np.ndarray,
+    predictions: np.ndarray | None,
     probabilities: np.ndarray | None,
     losses: np.ndarray | None,
 ) -> None:
+    """Each step on its own, as the window's count (monitoring/recorder.py): one that fails
+    costs only itself, and every segment still gets its rows."""
     for name, sketch in part.features.items():
         if name in columns.names:
             try:
                 sketch.add(columns.column(name)[mask])
             except Exception:  # one odd column must not cost the others
                 log.exception("could not count feature %r into a segment's sketch", name)
-    if predictions.shape[0] == mask.size:
-        add_output(part, predictions[mask])
-    if probabilities is not None and probabilities.shape[0] == mask.size:
-        add_scores(part, probabilities[mask])
-    if losses is not None and part.losses is not None and losses.shape[0] == mask.size:
+    rows = mask.size
+    try:
+        if predictions is not None and predictions.shape[0] == rows:
+            add_output(part, predictions[mask])
+    except Exception:  # answers of odd types: the rest still counts
+        log.exception("could not count the outputs of a segment")
+    try:
+        if probabilities is not None and probabilities.shape[0] == rows:
+            add_scores(part, probabilities[mask])
+    except Exception:  # odd shapes: the estimate skips them, the rest still counts
+        log.exception("could not count the probabilities of a segment")
+    if losses is not None and part.losses is not None and losses.shape[0] == rows:
         part.losses.add(losses[mask])
     part.rows += int(mask.sum())
 
@@ -180,29 +192,19 @@ def row_segments(texts: Sequence[str | None]) -> list[dict[str, str]]:
 
 
 def count_group(
-    window: Window,
-    segmenter: Segmenter,
-    events: Sequence[PredictionEvent],
-    losses: np.ndarray | None,
+    window: Window, segmenter: Segmenter, batch: Stacked, losses: np.ndarray | None
 ) -> list[str | None]:
     """:func:`count_segments` for the requests of one recorder group (one endpoint ×
-    version × bucket); ``losses``: the nanny model's per-row estimates, when it ran."""
-    from modelyard.runtime.inputs import Columns
-
-    columns = Columns.concat([e.columns for e in events])
-    predictions = np.concatenate([np.asarray(e.output.predictions) for e in events])
-    probabilities = None
-    if all(e.output.probabilities is not None for e in events):
-        probabilities = np.concatenate([np.asarray(e.output.probabilities) for e in events])
-    sizes = [e.columns.rows for e in events]
+    version × bucket), stacked once for every count (monitoring/stacked.py); ``losses``:
+    the nanny model's per-row estimates, when it ran."""
     return count_segments(
         window,
         segmenter,
-        columns,
-        predictions,
-        probabilities,
-        np.array([e.latency_ms for e in events]),
-        np.repeat(np.arange(len(events)), sizes),
+        batch.columns,
+        batch.predictions,
+        batch.probabilities,
+        batch.latencies,
+        batch.request_of_row,
         losses,
     )
 
@@ -218,6 +220,7 @@ class Segmenters:
         ref: str,
         window: Window,
         events: list[PredictionEvent],
+        batch: Stacked,
         losses: np.ndarray | None,
     ) -> list[str | None] | None:
         """Count a group's rows into their segments' windows (nothing without a spec or a
@@ -229,7 +232,7 @@ class Segmenters:
         if segmenter is None:
             segmenter = self._known[(ref, spec)] = Segmenter(spec, window.profile)
         try:
-            return count_group(window, segmenter, events, losses)
+            return count_group(window, segmenter, batch, losses)
         except Exception:  # odd values: the segments skip this batch, the rest counts
             log.exception("could not count the segments of %s", ref)
             return None

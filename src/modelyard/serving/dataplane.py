@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
+from modelyard.domain.refusal_rules import CALLERS_BUSINESS
 from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.events import PredictionObserver
 from modelyard.runtime.inputs import Columns
@@ -41,10 +42,6 @@ if TYPE_CHECKING:
     from modelyard.services.traffic import Traffic
     from modelyard.serving.auth import Authenticator
     from modelyard.serving.limits import CallerLimits
-
-# Refused keys (401/403) and requests refused by the limits on callers (408, 413, 429) are
-# the caller's business, not the endpoint's error rate.
-CALLERS_BUSINESS = frozenset((401, 403, 408, 413, 429))
 
 
 class Receiving:

@@ -1,0 +1,36 @@
+"""A recorder group's requests stacked once: columns, outputs, latencies per request."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from modelyard.monitoring.stacked import stack
+from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.inputs import Columns
+from modelyard.runtime.runner import Output
+
+
+def _event(rows: int, predictions: np.ndarray, probabilities: np.ndarray | None) -> PredictionEvent:
+    columns = Columns(("x",), rows, arrays={"x": np.arange(rows, dtype=float)})
+    ids = [f"p{i}" for i in range(rows)]
+    output = Output(predictions, probabilities)
+    return PredictionEvent("api", "m@1", columns, output, ids, float(rows), 0.0, 0.0)
+
+
+def test_rows_are_stacked_with_the_request_each_came_from() -> None:
+    batch = stack([_event(2, np.array([0, 1]), None), _event(3, np.array([1, 1, 0]), None)])
+    assert batch.columns.rows == 5
+    assert batch.predictions is not None
+    assert batch.predictions.tolist() == [0, 1, 1, 1, 0]
+    assert batch.probabilities is None  # not every request has them
+    assert batch.latencies.tolist() == [2.0, 3.0]
+    assert batch.request_of_row.tolist() == [0, 0, 1, 1, 1]
+
+
+def test_outputs_that_do_not_stack_leave_the_rest() -> None:
+    flat = _event(2, np.array([0, 1]), np.array([[0.9, 0.1], [0.2, 0.8]]))
+    nested = _event(1, np.array([[0, 1, 2]]), np.array([[0.1, 0.2, 0.3, 0.4]]))
+    batch = stack([flat, nested])
+    assert batch.predictions is None
+    assert batch.probabilities is None
+    assert batch.columns.rows == 3
