@@ -183,7 +183,7 @@ def test_estimates_move_before_labels_and_canaries_policies_and_shares_follow(
     _register(home, tmp_path, _classifier(good_x, good_y, ["a", "b", "c"]), "risk", holdout)
     _register(home, tmp_path, _classifier(X, y, ["b", "c"]), "risk", holdout)  # no `a`: worse
     price_x, price_y = _regressed(3000, 4)
-    price_holdout = pd.concat(_regressed(1000, 5), axis=1)  # the nanny: kept quick
+    price_holdout = pd.concat(_regressed(2000, 5), axis=1)
     _register(home, tmp_path, LinearRegression().fit(price_x, price_y), "price", price_holdout)
 
     _cli(home, "endpoint", "create", "risk-api", "-m", "risk@1", "--segment-by", "country")
@@ -261,7 +261,7 @@ def test_estimates_move_before_labels_and_canaries_policies_and_shares_follow(
         assert accuracy["high"] < calm_accuracy["low"], (calm_accuracy, accuracy)
         assert accuracy["value"] < calm_accuracy["value"] - 0.05
         assert mae["low"] > calm_mae["high"], (calm_mae, mae)
-        assert mae["value"] > 1.3 * calm_mae["value"]
+        assert mae["value"] > 1.25 * calm_mae["value"]
         france = moved_risk["segments"][0]  # worst first: ranked by the estimate, no label
         assert (france["feature"], france["value"]) == ("country", "FR")
         assert france["ranked_by"]["metric"] == "estimated_accuracy"
