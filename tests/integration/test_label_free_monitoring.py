@@ -218,7 +218,12 @@ def test_estimates_move_before_labels_and_canaries_policies_and_shares_follow(
                                json={"instances": [canary_rows.iloc[0].to_dict()]})  # fmt: skip
         assert answered.headers["x-modelyard-version"] == "risk@2"
         bad = json.loads(_cli(home, "rollout", "status", "canary-bad", "--json"))
-        assert "estimated_accuracy" in json.dumps(bad)
+        assert "check failed" in bad["message"], bad
+        assert "estimated_accuracy" in bad["message"], bad
+        for canary in ("canary-good", "canary-bad"):  # judged before any label existed
+            labelled = _monitor(client, canary, "1h")
+            assert labelled is not None
+            assert labelled["feedback"]["labeled"] == 0
 
         # 2. The calm window: the classifier's stream carries the data-quality problems.
         calm = _calm_stream()
@@ -295,7 +300,9 @@ def test_estimates_move_before_labels_and_canaries_policies_and_shares_follow(
         text = _cli(home, "monitor", "status", "risk-api", "--since", "1h")
         assert "estimated without labels" in text, text
         assert f"/ {shown['realized']:.3g}" in text, text
-        shown = _monitor(client, "price-api", "1h")["estimated"]["metrics"]["mae"]  # type: ignore[index]
+        price = _monitor(client, "price-api", "1h")
+        assert price is not None
+        shown = price["estimated"]["metrics"]["mae"]
         text = _cli(home, "monitor", "status", "price-api", "--since", "1h")
         assert "estimated without labels (DLE)" in text, text
         assert f"/ {shown['realized']:.3g}" in text, text
