@@ -13,29 +13,39 @@ if TYPE_CHECKING:
     from modelyard.domain.estimates import EstimatedMetric
     from modelyard.domain.monitor_results import VersionMonitor
 
-SHOWN = ("accuracy", "f1", "roc_auc")
+SHOWN = {"cbpe": ("accuracy", "f1", "roc_auc"), "dle": ("mae", "rmse")}
 
 
 def estimate_table(endpoint: str, since: str, versions: Sequence[VersionMonitor]) -> None:
-    """One row per version registered with a holdout (nothing when there is none)."""
-    rows = []
-    for v in versions:
-        estimate = v.estimate
-        if estimate is None:
+    """One row per version registered with a holdout (nothing when there is none), in a
+    table per method: a classifier's (CBPE) and a regressor's (DLE) metrics differ."""
+    for method, shown in SHOWN.items():
+        rows = []
+        for v in versions:
+            estimate = v.estimate
+            if estimate is None or estimate.method != method:
+                continue
+            rows.append(
+                [v.version, estimate.rows]
+                + [
+                    _cell(estimate.metrics[name]) if name in estimate.metrics else brief(None)
+                    for name in shown
+                ]
+                + ["isotonic" if estimate.calibrated else "raw scores"]
+            )
+        if not rows:
             continue
-        rows.append(
-            [v.version, estimate.rows]
-            + [_cell(estimate.metrics[name]) for name in SHOWN]
-            + ["isotonic" if estimate.calibrated else "raw scores"]
+        table(
+            f"{endpoint}, estimated without labels ({method.upper()}), last {since}",
+            [
+                "version",
+                "rows",
+                *(f"{n} est. [95 %] / holdout / realized" for n in shown),
+                "scores",
+            ],
+            rows,
         )
-    if not rows:
-        return
-    table(
-        f"{endpoint}, estimated without labels (CBPE), last {since}",
-        ["version", "rows", *(f"{n} est. [95 %] / holdout / realized" for n in SHOWN), "scores"],
-        rows,
-    )
-    say("estimates assume only the inputs shifted (see docs/monitoring.md)")
+        say("estimates assume only the inputs shifted (see docs/monitoring.md)")
 
 
 def _cell(metric: EstimatedMetric) -> str:
