@@ -60,3 +60,14 @@ def test_the_output_must_be_a_new_or_empty_folder(tmp_path: Path) -> None:
         check_output(str(tmp_path / "used"))
     with pytest.raises(InvalidInput, match="folder of Parquet files"):
         check_output(str(tmp_path / "out.csv"))
+
+
+def test_files_inside_hidden_or_temporary_folders_are_not_planned(
+    signature: Signature, cancer, tmp_path: Path
+) -> None:
+    for folder in ("day=1", "_temporary/0/task_1", ".spark-staging-1/day=1", "day=1/.tmp"):
+        (tmp_path / folder).mkdir(parents=True)
+        cancer[0].to_parquet(tmp_path / folder / "part-0.parquet")
+    for url in (str(tmp_path), str(tmp_path / "**" / "*.parquet")):
+        found = plan(url, signature, None, partition_rows=10_000)
+        assert [p.url for p in found] == [f"file://{tmp_path}/day=1/part-0.parquet"], url
