@@ -523,3 +523,28 @@ def test_unsaved_windows_stay_within_their_bound_through_a_long_outage(served, c
     saved = yard.stores.windows.read("seg", *PERIOD)
     # every kept window saved, whole; the dropped ones never
     assert {w.bucket_start.timestamp(): w.sketch["rows"] for w in saved} == kept
+
+
+def test_a_window_dropped_in_an_outage_never_overwrites_its_saved_counts(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    now = [AT]
+    sink = _Outage(yard)
+    sink.down = False
+    recorder = Recorder(sink, bucket_seconds=BUCKET, clock=lambda: now[0], max_unsaved_bytes=1)
+    recorder.predicted(event(X.iloc[:2]))
+    recorder.flush()  # saved: 2 rows
+    sink.down = True
+    recorder.predicted(event(X.iloc[:3]))
+    now[0] = AT + BUCKET  # the next bucket: the unsaved old window is past the bound
+    recorder.predicted(event(X.iloc[:5], at=now[0]))
+    _flush_through_outage(recorder)
+    assert recorder.dropped_windows == 1
+    recorder.predicted(event(X.iloc[:7]))  # a late answer of the dropped window's bucket
+    sink.down = False
+    recorder.flush()
+    start = AT - AT % BUCKET
+    saved = [
+        w for w in yard.stores.windows.read("churn", *PERIOD) if w.bucket_start.timestamp() == start
+    ]
+    assert sorted(w.sketch["rows"] for w in saved) == [2, 7]  # the 3 shed, nothing overwritten

@@ -111,6 +111,7 @@ class Recorder:
         self._backoff = Backoff(self.window_save_seconds)  # after failed window saves
         self._unsaved: dict[Key, int] = {}  # windows a failed save kept → encoded bytes
         self._shedding = False  # windows were shed in this outage (warned once)
+        self._gone: set[Key] = set()  # windows dropped unsaved, their buckets not forgotten
         self._unwritten: list[LogRow] = []  # log rows a failed flush kept for retry
         self.unwritten_bytes = 0  # their estimated size in memory
         self._profiles: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
@@ -266,6 +267,7 @@ class Recorder:
         for key in [k for k in self._dirty if k not in self._windows]:
             self._dirty.discard(key)
             self._late.pop(key, None)
+            self._gone.add(key)  # its stored row, if any, must not be overwritten
         if done.folded or done.dropped:
             self.folded_windows += done.folded
             self.dropped_windows += done.dropped
@@ -319,9 +321,10 @@ class Recorder:
         if window is None:
             profile, output_spec = self._profile(key[1])
             window = self._windows[key] = Window.empty(profile, output_spec, keep_values)
-            if key[2] < self._horizon:
-                # This bucket's window was saved and forgotten: a fresh one would overwrite
-                # the stored counts, so late rows go to a row of their own.
+            if key[2] < self._horizon or key in self._gone:
+                # This bucket's window was saved and forgotten (or dropped unsaved in an
+                # outage): a fresh one would overwrite the stored counts, so late rows go
+                # to a row of their own.
                 self._late[key] = f"{self.replica}:late:{uuid.uuid4().hex[:8]}"
         return window
 
@@ -387,6 +390,7 @@ class Recorder:
         for key in [k for k in self._windows if k[2] < self._horizon and k not in self._dirty]:
             del self._windows[key]
             self._late.pop(key, None)
+        self._gone = {k for k in self._gone if k[2] >= self._horizon}
         live = {k[1] for k in self._windows}
         for ref in [r for r in self._profiles if r not in live]:
             del self._profiles[ref]
