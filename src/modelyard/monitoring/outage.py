@@ -106,7 +106,3 @@ def shed(
 def encoded_size(sketch: Mapping[str, Any]) -> int:
     """The bytes a window's sketch takes as JSON (what a save writes)."""
     return len(orjson.dumps(sketch, option=orjson.OPT_SERIALIZE_NUMPY, default=str))
-
-
-def unsaved_bytes(sizes: Mapping[Key, int]) -> int:
-    return sum(sizes.values())
