@@ -518,11 +518,19 @@ def test_unsaved_windows_stay_within_their_bound_through_a_long_outage(served, c
     assert recorder.folded_windows > 0
     assert recorder.dropped_windows > 0
     kept = {key[2]: window.rows for key, window in recorder._windows.items()}
+    folded = {key[2] for key in recorder._folded}
+    assert folded
     sink.down = False
     recorder.flush()
     saved = yard.stores.windows.read("seg", *PERIOD)
     # every kept window saved, whole; the dropped ones never
     assert {w.bucket_start.timestamp(): w.sketch["rows"] for w in saved} == kept
+    for window in saved:  # a window has all its segments or none, never a part
+        segments = window.sketch.get("segments", {})
+        if window.bucket_start.timestamp() in folded:
+            assert segments == {}
+        for parts in segments.values():
+            assert sum(part["rows"] for part in parts.values()) == window.sketch["rows"]
 
 
 def test_a_window_dropped_in_an_outage_never_overwrites_its_saved_counts(served, cancer) -> None:

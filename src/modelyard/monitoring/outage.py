@@ -12,7 +12,7 @@ the window's own counts kept whole), and then the oldest ended ones are dropped 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -64,7 +64,7 @@ class Backoff:
 class Shed:
     """What ``shed`` gave up to bring the unsaved windows under the bound."""
 
-    folded: int = 0  # windows whose per-segment sub-windows were dropped
+    folded: list[Key] = field(default_factory=list)  # windows whose segments were dropped
     dropped: int = 0  # whole windows dropped
     rows: int = 0  # the answered rows those whole windows had counted
 
@@ -88,7 +88,7 @@ def shed(
         window = windows.get(key)
         if window is not None and window.segments:
             window.segments = {}
-            done.folded += 1
+            done.folded.append(key)
             smaller = min(sizes[key], encoded_size(window.to_json()))
             total -= sizes[key] - smaller
             sizes[key] = smaller

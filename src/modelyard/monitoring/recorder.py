@@ -112,6 +112,7 @@ class Recorder:
         self._unsaved: dict[Key, int] = {}  # windows a failed save kept → encoded bytes
         self._shedding = False  # windows were shed in this outage (warned once)
         self._gone: set[Key] = set()  # windows dropped unsaved, their buckets not forgotten
+        self._folded: set[Key] = set()  # windows whose segments were shed: saved without any
         self._unwritten: list[LogRow] = []  # log rows a failed flush kept for retry
         self.unwritten_bytes = 0  # their estimated size in memory
         self._profiles: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
@@ -268,15 +269,17 @@ class Recorder:
             self._dirty.discard(key)
             self._late.pop(key, None)
             self._gone.add(key)  # its stored row, if any, must not be overwritten
+            self._folded.discard(key)
+        self._folded.update(done.folded)
         if done.folded or done.dropped:
-            self.folded_windows += done.folded
+            self.folded_windows += len(done.folded)
             self.dropped_windows += done.dropped
             first = not self._shedding  # one warning per outage, then debug lines
             self._shedding = True
             (log.warning if first else log.debug)(
                 "database down: %d unsaved windows lost their segments, %d were dropped "
                 "(%d rows), to keep them under %d bytes",
-                done.folded,
+                len(done.folded),
                 done.dropped,
                 done.rows,
                 self.max_unsaved_bytes,
@@ -374,6 +377,8 @@ class Recorder:
 
     def _stored(self, key: Key) -> StoredWindow:
         endpoint, version, start = key
+        if key in self._folded:  # segments counted since its fold would be a partial set
+            self._windows[key].segments = {}
         return StoredWindow(
             endpoint=endpoint,
             version=version,
@@ -391,6 +396,7 @@ class Recorder:
             del self._windows[key]
             self._late.pop(key, None)
         self._gone = {k for k in self._gone if k[2] >= self._horizon}
+        self._folded &= self._windows.keys()
         live = {k[1] for k in self._windows}
         for ref in [r for r in self._profiles if r not in live]:
             del self._profiles[ref]
