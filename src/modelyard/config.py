@@ -208,6 +208,13 @@ class Settings(BaseSettings):
         description="Memory for prediction log rows whose write failed (the database is "
         "down), kept to be written again; past it the newest are dropped (counted).",
     )
+    monitor_max_unsaved_bytes: int = Field(
+        default=32 * 2**20,
+        ge=2**16,
+        description="Size (as JSON) of monitor windows whose save failed (the database is "
+        "down), kept to be saved later; past it the oldest lose their segments, then whole "
+        "ended windows are dropped (counted).",
+    )
     quality_max_rows: int = Field(
         default=100_000, ge=100, description="Most recent labelled predictions quality reads."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.s3_server import CREDENTIALS
 
 from modelyard import Conflict, InvalidInput, NotFound, SchemaMismatch, Yard
 from modelyard.batch.partitions import check_output, plan
@@ -60,3 +61,32 @@ def test_the_output_must_be_a_new_or_empty_folder(tmp_path: Path) -> None:
         check_output(str(tmp_path / "used"))
     with pytest.raises(InvalidInput, match="folder of Parquet files"):
         check_output(str(tmp_path / "out.csv"))
+
+
+def test_files_inside_hidden_or_temporary_folders_are_not_planned(
+    signature: Signature, cancer, tmp_path: Path
+) -> None:
+    for folder in ("day=1", "_temporary/0/task_1", ".spark-staging-1/day=1", "day=1/.tmp"):
+        (tmp_path / folder).mkdir(parents=True)
+        cancer[0].to_parquet(tmp_path / folder / "part-0.parquet")
+    for url in (str(tmp_path), str(tmp_path / "**" / "*.parquet")):
+        found = plan(url, signature, None, partition_rows=10_000)
+        assert [p.url for p in found] == [f"file://{tmp_path}/day=1/part-0.parquet"], url
+
+
+@pytest.mark.slow
+def test_hidden_folders_on_s3_are_not_planned(
+    signature: Signature, cancer, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import s3fs
+
+    for key, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": s3_endpoint}.items():
+        monkeypatch.setenv(key, value)
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    fs.mkdir("plan-hidden")
+    for folder in ("day=1", "_temporary/0/task_1", ".spark-staging-1/day=1"):
+        with fs.open(f"plan-hidden/rows/{folder}/part-0.parquet", "wb") as out:
+            cancer[0].to_parquet(out)
+    for url in ("s3://plan-hidden/rows", "s3://plan-hidden/rows/**/*.parquet"):
+        found = plan(url, signature, None, partition_rows=10_000)
+        assert [p.url for p in found] == ["s3://plan-hidden/rows/day=1/part-0.parquet"], url

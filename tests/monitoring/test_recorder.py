@@ -433,3 +433,126 @@ def test_an_outage_keeps_log_rows_to_a_byte_bound_and_every_window(served, cance
     assert all(yard.stores.predictions.get(pid) for pid in first.prediction_ids)  # the oldest
     (window,) = yard.stores.windows.read("churn", *PERIOD)
     assert window.sketch["rows"] == 220  # windows count every answer, outage or not
+
+
+class _CountedOutage(_Outage):
+    """An outage that counts the tries to save windows, and when they came."""
+
+    def __init__(self, yard: Yard, clock: list[float]) -> None:
+        super().__init__(yard)
+        self.clock = clock
+        self.tries: list[float] = []
+
+    def save_windows(self, windows) -> None:
+        self.tries.append(self.clock[0])
+        super().save_windows(windows)
+
+
+def _flush_through_outage(recorder: Recorder) -> None:
+    with pytest.raises(ConnectionError):
+        recorder.flush(every_window=False)
+
+
+def test_failed_window_saves_back_off(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    now = [AT]
+    sink = _CountedOutage(yard, now)
+    recorder = Recorder(sink, bucket_seconds=3600, clock=lambda: now[0])
+    for second in range(600):  # ten minutes of one-second flushes, a request each
+        now[0] = AT + second
+        recorder.predicted(event(X.iloc[:2], at=now[0]))
+        _flush_through_outage(recorder)
+    gaps = np.diff(sink.tries).tolist()
+    assert gaps[:3] == [5, 10, 20]  # doubling from the save interval (5 s)
+    assert set(gaps[3:]) == {30}  # then once every 30 s
+    assert len(sink.tries) < 25  # not 600 re-encodings of every window
+    sink.down = False
+    recorder.flush(every_window=False)  # the wait is not over: nothing tried yet
+    assert yard.stores.windows.read("churn", *PERIOD) == []
+    now[0] = sink.tries[-1] + 30
+    recorder.flush(every_window=False)
+    (window,) = yard.stores.windows.read("churn", *PERIOD)
+    assert window.sketch["rows"] == 1200
+    now[0] += 5  # saved again: back to the usual interval
+    recorder.predicted(event(X.iloc[:2], at=now[0]))
+    recorder.flush(every_window=False)
+    (window,) = yard.stores.windows.read("churn", *PERIOD)
+    assert window.sketch["rows"] == 1202
+
+
+def test_unsaved_windows_stay_within_their_bound_through_a_long_outage(served, cancer) -> None:
+    yard, _ = served
+    X, _ = cancer
+    version = yard.registry.get_version("churn@1")
+    segmented = ["mean radius", "mean texture", "mean area", "mean smoothness"]
+    yard.create_endpoint("seg", "churn@1", segment_by=segmented, segment_top=20)
+    spec = yard.get_endpoint("seg").monitoring.segments
+    signature = Signature.from_dict(version.signature)
+    now = [AT]
+    sink = _CountedOutage(yard, now)
+    recorder = Recorder(sink, bucket_seconds=BUCKET, clock=lambda: now[0])
+
+    def answer(at: float) -> None:
+        frame = X.sample(50, random_state=int(at) % 1000)
+        output = Output(np.zeros(len(frame), dtype=int), None)
+        ids = [uuid.uuid4().hex for _ in range(len(frame))]
+        columns = from_frame(signature, frame)
+        recorder.predicted(
+            PredictionEvent("seg", "churn@1", columns, output, ids, 4.0, at, 0.0, segments=spec)
+        )
+
+    answer(now[0])
+    _flush_through_outage(recorder)
+    one = recorder.unsaved_window_bytes
+    assert one > 0
+    recorder.max_unsaved_bytes = 2 * one  # room for about two whole windows
+    most_windows = 0
+    for step in range(1, 12 * 8):  # 8 hours of 5-minute buckets, a flush in each
+        now[0] = AT + BUCKET * step
+        answer(now[0])
+        _flush_through_outage(recorder)
+        assert recorder.unsaved_window_bytes <= recorder.max_unsaved_bytes
+        most_windows = max(most_windows, len(recorder._windows))
+    assert most_windows < 48  # not one per bucket of the outage (96): the bound holds
+    assert recorder.folded_windows > 0
+    assert recorder.dropped_windows > 0
+    kept = {key[2]: window.rows for key, window in recorder._windows.items()}
+    folded = {key[2] for key in recorder._folded}
+    assert folded
+    sink.down = False
+    recorder.flush()
+    saved = yard.stores.windows.read("seg", *PERIOD)
+    # every kept window saved, whole; the dropped ones never
+    assert {w.bucket_start.timestamp(): w.sketch["rows"] for w in saved} == kept
+    for window in saved:  # a window has all its segments or none, never a part
+        segments = window.sketch.get("segments", {})
+        if window.bucket_start.timestamp() in folded:
+            assert segments == {}
+        for parts in segments.values():
+            assert sum(part["rows"] for part in parts.values()) == window.sketch["rows"]
+
+
+def test_a_window_dropped_in_an_outage_never_overwrites_its_saved_counts(served, cancer) -> None:
+    yard, event = served
+    X, _ = cancer
+    now = [AT]
+    sink = _Outage(yard)
+    sink.down = False
+    recorder = Recorder(sink, bucket_seconds=BUCKET, clock=lambda: now[0], max_unsaved_bytes=1)
+    recorder.predicted(event(X.iloc[:2]))
+    recorder.flush()  # saved: 2 rows
+    sink.down = True
+    recorder.predicted(event(X.iloc[:3]))
+    now[0] = AT + BUCKET  # the next bucket: the unsaved old window is past the bound
+    recorder.predicted(event(X.iloc[:5], at=now[0]))
+    _flush_through_outage(recorder)
+    assert recorder.dropped_windows == 1
+    recorder.predicted(event(X.iloc[:7]))  # a late answer of the dropped window's bucket
+    sink.down = False
+    recorder.flush()
+    start = AT - AT % BUCKET
+    saved = [
+        w for w in yard.stores.windows.read("churn", *PERIOD) if w.bucket_start.timestamp() == start
+    ]
+    assert sorted(w.sketch["rows"] for w in saved) == [2, 7]  # the 3 shed, nothing overwritten

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from modelyard.serving.metric_samples import SampledGauge, Tally
+from modelyard.monitoring.recorder import Recorder
+from modelyard.serving.metric_samples import SampledGauge, TableSamples, Tally
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
@@ -38,3 +39,16 @@ def test_gauges_and_tallies_without_labels() -> None:
     dropped.show({(): 3})
     assert value(registry, "store_up") == 0
     assert value(registry, "dropped_total") == 3
+
+
+def test_the_recorders_shed_windows_are_counted_by_part(sqlite_yard) -> None:
+    registry = CollectorRegistry()
+    samples = TableSamples(registry)
+    recorder = Recorder(sqlite_yard)
+    samples.watch(None, recorder)  # type: ignore[arg-type]
+    samples.take()
+    assert value(registry, "modelyard_monitor_shed_windows_total", part="window") == 0
+    recorder.folded_windows, recorder.dropped_windows = 5, 2
+    samples.take()
+    assert value(registry, "modelyard_monitor_shed_windows_total", part="segments") == 5
+    assert value(registry, "modelyard_monitor_shed_windows_total", part="window") == 2

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from modelyard.batch.files import Writer, open_source
 from modelyard.batch.scoring import MAX_REPORTED, BatchReport, PartitionScorer, check_columns
+from modelyard.data_files import WILDCARDS, is_data, search_root
 from modelyard.domain.signature import Signature
 from modelyard.errors import IntegrityError, InvalidInput, NotFound
 from modelyard.row_groups import row_group_runs
@@ -44,7 +45,6 @@ class RegistryAndSettings(Protocol):
     def settings(self) -> Settings: ...
 
 
-GLOB = ("*", "?", "[")
 READS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
@@ -107,13 +107,14 @@ def plan(
     import fsspec
 
     fs, path = fsspec.core.url_to_fs(url)
-    if any(c in path for c in GLOB):
-        paths = sorted(fs.glob(path))
+    root = path
+    if WILDCARDS & set(path):
+        paths, root = sorted(fs.glob(path)), search_root(path)
     elif fs.isdir(path):
         paths = sorted(p for p in fs.find(path) if Path(p).suffix.lower() in READS)
     else:
         paths = [path] if fs.exists(path) else []
-    paths = [p for p in paths if not Path(p).name.startswith(("_", "."))]
+    paths = [p for p in paths if is_data(p, root)]
     if not paths:
         raise NotFound(f"{url}: no input file")
     partitions: list[Partition] = []

@@ -10,7 +10,8 @@ database is down) are kept, up to ``max_unwritten_bytes`` of them, and written a
 next flush; past that bound the newest are dropped and counted in ``dropped_rows`` too.
 Inserts ignore rows already there, so a write that committed but looked failed is not
 counted twice. Windows are counted whatever happens to the log, and kept until a save
-succeeds: they are small (one per endpoint × version × bucket) and merge by addition.
+succeeds (they merge by addition); a failed save is tried again after a growing wait, and
+the windows it kept are bounded by ``max_unsaved_bytes`` (monitoring/outage.py).
 
 Shadow answers are counted and logged under the shadow's version marked as a shadow
 (``churn@5~shadow``), so they have windows and log rows of their own that no reader of
@@ -26,18 +27,19 @@ import random
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-import orjson
 
 from modelyard.domain.endpoints import shadow_label, shadowed_ref
 from modelyard.domain.refusal_rules import OTHER, known_rule
 from modelyard.errors import NotFound
+from modelyard.monitoring.log_rows import group_log_rows
 from modelyard.monitoring.loss_estimation import nanny_inputs
+from modelyard.monitoring.outage import Backoff, Key, encoded_size, keep_to_bound, shed
 from modelyard.monitoring.segments import Segmenters
 from modelyard.monitoring.stacked import Stacked, stack
 from modelyard.monitoring.window import Window, add_output, add_scores, output_profile
@@ -67,9 +69,7 @@ class _Error:
     rule: str | None = None  # a refusal's (4xx) rule
 
 
-Key = tuple[str, str, int]  # endpoint, version, bucket start (unix seconds)
 FLUSH_NICE = 10
-ROW_OVERHEAD = 256  # bytes a log row takes in memory beyond its texts (tuple, time, float)
 
 
 class Recorder:
@@ -81,6 +81,7 @@ class Recorder:
         flush_seconds: float = 1.0,
         max_pending_rows: int = 200_000,
         max_unwritten_bytes: int = 64 * 2**20,
+        max_unsaved_bytes: int = 32 * 2**20,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.sink = sink
@@ -88,9 +89,12 @@ class Recorder:
         self.flush_seconds = flush_seconds
         self.max_pending_rows = max_pending_rows
         self.max_unwritten_bytes = max_unwritten_bytes
+        self.max_unsaved_bytes = max_unsaved_bytes
         self.replica = f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.dropped_rows = 0
         self.flush_failures = 0
+        self.folded_windows = 0  # unsaved windows whose segments were dropped (outage)
+        self.dropped_windows = 0  # unsaved windows dropped whole (outage)
         self._clock = clock
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -104,6 +108,11 @@ class Recorder:
         self._horizon = 0  # buckets before this start were forgotten
         self._saved_at = 0.0
         self.window_save_seconds = max(flush_seconds, min(5.0, bucket_seconds / 2))
+        self._backoff = Backoff(self.window_save_seconds)  # after failed window saves
+        self._unsaved: dict[Key, int] = {}  # windows a failed save kept → encoded bytes
+        self._shedding = False  # windows were shed in this outage (warned once)
+        self._gone: set[Key] = set()  # windows dropped unsaved, their buckets not forgotten
+        self._folded: set[Key] = set()  # windows whose segments were shed: saved without any
         self._unwritten: list[LogRow] = []  # log rows a failed flush kept for retry
         self.unwritten_bytes = 0  # their estimated size in memory
         self._profiles: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
@@ -213,28 +222,74 @@ class Recorder:
                 failure = exc
             else:
                 self.unwritten_bytes = 0
-            if self._dirty and (every_window or self._windows_due()):
-                dirty = sorted(self._dirty)
-                # A failure leaves them dirty: saved, with everything counted since, later.
-                self.sink.save_windows([self._stored(key) for key in dirty])
-                self._dirty.difference_update(dirty)
-                self._saved_at = self._now()
-            self._forget_old_buckets()
+            try:
+                self._save_windows(every_window)
+            finally:
+                self._forget_old_buckets()
             if failure is not None:
                 raise failure
 
     def _keep_unwritten(self, rows: list[LogRow]) -> None:
         """Keep the oldest rows of a failed write up to the byte bound; count the rest."""
-        size = 0
-        for kept, row in enumerate(rows):
-            row_size = _row_bytes(row)
-            if size + row_size > self.max_unwritten_bytes:
-                with self._lock:
-                    self.dropped_rows += len(rows) - kept
-                rows = rows[:kept]
-                break
-            size += row_size
-        self._unwritten, self.unwritten_bytes = rows, size
+        self._unwritten, self.unwritten_bytes, dropped = keep_to_bound(
+            rows, self.max_unwritten_bytes
+        )
+        if dropped:
+            with self._lock:
+                self.dropped_rows += dropped
+
+    def _save_windows(self, every_window: bool) -> None:
+        """Save the changed windows (the periodic flush: when due and not backing off
+        after a failure). A failure leaves them dirty, saved with everything counted since
+        at a later try; until then they are measured and kept to their bound."""
+        now = self._now()
+        if not self._dirty:
+            return
+        if not every_window and not (self._backoff.ready(now) and self._windows_due()):
+            return
+        dirty = sorted(self._dirty)
+        stored = [self._stored(key) for key in dirty]
+        try:
+            self.sink.save_windows(stored)
+        except Exception:
+            self._backoff.failed(now)
+            self._unsaved = {k: encoded_size(w.sketch) for k, w in zip(dirty, stored, strict=True)}
+            self._shed(now)
+            raise
+        self._dirty.difference_update(dirty)
+        self._unsaved.clear()
+        self._shedding = False
+        self._backoff.succeeded()
+        self._saved_at = now
+
+    def _shed(self, now: float) -> None:
+        """Past ``max_unsaved_bytes`` of unsaved windows: segments, then old windows go."""
+        current = _bucket(now, self.bucket_seconds)
+        done = shed(self._windows, self._unsaved, current, self.max_unsaved_bytes)
+        for key in [k for k in self._dirty if k not in self._windows]:
+            self._dirty.discard(key)
+            self._late.pop(key, None)
+            self._gone.add(key)  # its stored row, if any, must not be overwritten
+            self._folded.discard(key)
+        self._folded.update(done.folded)
+        if done.folded or done.dropped:
+            self.folded_windows += len(done.folded)
+            self.dropped_windows += done.dropped
+            first = not self._shedding  # one warning per outage, then debug lines
+            self._shedding = True
+            (log.warning if first else log.debug)(
+                "database down: %d unsaved windows lost their segments, %d were dropped "
+                "(%d rows), to keep them under %d bytes",
+                len(done.folded),
+                done.dropped,
+                done.rows,
+                self.max_unsaved_bytes,
+            )
+
+    @property
+    def unsaved_window_bytes(self) -> int:
+        """The encoded size of the windows a failed save kept, as last measured."""
+        return sum(self._unsaved.values())
 
     def _windows_due(self) -> bool:
         """Windows are whole sketches: rewrite them every few seconds, not every flush,
@@ -249,7 +304,7 @@ class Recorder:
         self, events: list[PredictionEvent], segments: list[str | None] | None = None
     ) -> list[LogRow]:
         try:  # the usual case: every answer of the group encoded in a few array calls
-            return _group_log_rows(events, self._random, segments)
+            return group_log_rows(events, self._random, segments)
         except Exception:  # mixed shapes or odd values: one request at a time, below
             log.debug("encoding %d requests one by one", len(events))
         rows: list[LogRow] = []
@@ -258,7 +313,7 @@ class Recorder:
             size, offset = event.columns.rows, offset + event.columns.rows
             own = segments[offset - size : offset] if segments is not None else None
             try:
-                rows.extend(_group_log_rows([event], self._random, own))
+                rows.extend(group_log_rows([event], self._random, own))
             except Exception:  # one unencodable answer must not cost the others
                 with self._lock:
                     self.dropped_rows += event.columns.rows
@@ -270,9 +325,10 @@ class Recorder:
         if window is None:
             profile, output_spec = self._profile(key[1])
             window = self._windows[key] = Window.empty(profile, output_spec, keep_values)
-            if key[2] < self._horizon:
-                # This bucket's window was saved and forgotten: a fresh one would overwrite
-                # the stored counts, so late rows go to a row of their own.
+            if key[2] < self._horizon or key in self._gone:
+                # This bucket's window was saved and forgotten (or dropped unsaved in an
+                # outage): a fresh one would overwrite the stored counts, so late rows go
+                # to a row of their own.
                 self._late[key] = f"{self.replica}:late:{uuid.uuid4().hex[:8]}"
         return window
 
@@ -321,6 +377,8 @@ class Recorder:
 
     def _stored(self, key: Key) -> StoredWindow:
         endpoint, version, start = key
+        if key in self._folded:  # segments counted since its fold would be a partial set
+            self._windows[key].segments = {}
         return StoredWindow(
             endpoint=endpoint,
             version=version,
@@ -337,6 +395,8 @@ class Recorder:
         for key in [k for k in self._windows if k[2] < self._horizon and k not in self._dirty]:
             del self._windows[key]
             self._late.pop(key, None)
+        self._gone = {k for k in self._gone if k[2] >= self._horizon}
+        self._folded &= self._windows.keys()
         live = {k[1] for k in self._windows}
         for ref in [r for r in self._profiles if r not in live]:
             del self._profiles[ref]
@@ -391,87 +451,3 @@ def _count(window: Window, events: list[PredictionEvent], batch: Stacked) -> Non
     window.add_latencies(batch.latencies)
     window.rows += columns.rows
     window.requests += len(events)
-
-
-def _group_log_rows(
-    events: list[PredictionEvent],
-    rng: random.Random,
-    segments: list[str | None] | None = None,
-) -> list[LogRow]:
-    """Log rows of many requests of one endpoint × version at once: concatenated outputs,
-    one ``tolist``, and tuples built by ``zip`` (per-request work was most of a flush's
-    cost with one-row requests)."""
-    first = events[0]
-    sizes = [len(e.prediction_ids) for e in events]
-    total = sum(sizes)
-    single = total == len(events)
-
-    def per_row(values: list[Any]) -> list[Any]:
-        return (
-            values if single else [v for v, n in zip(values, sizes, strict=True) for _ in range(n)]
-        )
-
-    ids = [pid for e in events for pid in e.prediction_ids]
-    created = per_row([datetime.fromtimestamp(e.at, UTC) for e in events])
-    latency = per_row([e.latency_ms for e in events])
-    keys = per_row([e.routing_key for e in events])
-    predictions = np.concatenate([e.output.predictions for e in events])
-    if predictions.ndim == 1 and predictions.dtype.kind in "iu":
-        texts = [str(v) for v in predictions.tolist()]
-    else:
-        texts = [_json(v) for v in predictions.tolist()]
-    scores: list[str | None]
-    if all(e.output.probabilities is not None for e in events):
-        matrix = np.concatenate([e.output.probabilities for e in events])
-        scores = [_json(row) for row in matrix.tolist()]
-    else:
-        scores = [None] * total
-    inputs: list[str | None] = [None] * total
-    if any(e.log_inputs > 0 for e in events):
-        offset = 0
-        for event, size in zip(events, sizes, strict=True):
-            for i, text in _sampled_rows(event, rng).items():
-                inputs[offset + i] = text
-            offset += size
-    if segments is None or len(segments) != total:
-        segments = [None] * total
-    if len(texts) != total or len(scores) != total:
-        raise ValueError("outputs and prediction ids do not line up")
-    return list(
-        zip(
-            ids,
-            [first.endpoint] * total,
-            [first.version] * total,
-            created,
-            latency,
-            texts,
-            scores,
-            keys,
-            inputs,
-            segments,
-            strict=True,
-        )
-    )
-
-
-def _row_bytes(row: LogRow) -> int:
-    return ROW_OVERHEAD + sum(len(value) for value in row if isinstance(value, str))
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
-
-
-def _sampled_rows(event: PredictionEvent, rng: random.Random) -> Mapping[int, str]:
-    """Raw inputs of a ``log_inputs`` share of rows, as JSON text (none by default)."""
-    if event.log_inputs <= 0:
-        return {}
-    chosen = [i for i in range(event.columns.rows) if rng.random() < event.log_inputs]
-    if not chosen:
-        return {}
-    columns = {name: event.columns.column(name) for name in event.columns.names}
-    return {i: _json({name: _plain(values[i]) for name, values in columns.items()}) for i in chosen}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value

@@ -22,6 +22,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from modelyard.data_files import WILDCARDS, is_data, search_root
 from modelyard.errors import InvalidInput, first_line
 from modelyard.row_groups import row_group_runs
 
@@ -29,7 +30,6 @@ FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "js
 FORMAT_NAMES = {"csv": "csv", "parquet": "parquet", "json": "jsonl"}
 BATCH_ROWS = 131_072  # rows per record batch: what one step of the scan holds per column
 BLOCK_BYTES = 1 << 20  # CSV parse unit (pyarrow's default); bounds the reader's memory
-WILDCARDS = frozenset("*?[")
 PART_ROWS = 1_000_000  # most rows per part (whole Parquet row groups; a CSV file is one part)
 
 
@@ -187,7 +187,7 @@ def _files(location: str) -> tuple[Any, list[str], str]:
         found = sorted(
             str(Path(p).resolve())
             for p in glob.glob(path, recursive=True)
-            if Path(p).is_file() and _data(p)
+            if Path(p).is_file() and is_data(p, search_root(path))
         )
         if not found:
             raise InvalidInput(f"{location}: no file matches")
@@ -197,7 +197,7 @@ def _files(location: str) -> tuple[Any, list[str], str]:
         found = sorted(
             str(p.resolve())
             for p in target.rglob("*")
-            if p.is_file() and p.suffix.lower() in FORMATS and _data(str(p))
+            if p.is_file() and p.suffix.lower() in FORMATS and is_data(str(p), str(target))
         )
         if not found:
             raise InvalidInput(f"{target.name}: no such file, and the folder holds no data files")
@@ -225,18 +225,13 @@ def _remote(location: str) -> tuple[Any, list[str], str]:
             )
         else:
             found = [path] if filesystem.exists(path) else []
-        found = [p for p in found if _data(p)]
+        root = search_root(path) if WILDCARDS & set(path) else path
+        found = [p for p in found if is_data(p, root)]
     except (ImportError, OSError, ValueError) as exc:
         raise InvalidInput(f"{location}: cannot open: {first_line(exc)[:200]}") from None
     if not found:
         raise InvalidInput(f"{location}: no file matches")
     return filesystem, found, _format(found[0])
-
-
-def _data(path: str) -> bool:
-    """Not a marker or a hidden file (``_SUCCESS``, ``_metadata``, ``.part-…``), as Spark,
-    Dask and pyarrow's datasets leave them beside the data."""
-    return not Path(path).name.startswith(("_", "."))
 
 
 def _format(path: str) -> str:

@@ -113,6 +113,7 @@ def create_app(
             flush_seconds=settings.monitor_flush_seconds,
             max_pending_rows=settings.monitor_max_pending_rows,
             max_unwritten_bytes=settings.monitor_max_unwritten_bytes,
+            max_unsaved_bytes=settings.monitor_max_unsaved_bytes,
         )
         if settings.monitoring
         else None

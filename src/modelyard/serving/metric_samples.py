@@ -180,6 +180,14 @@ class TableSamples:
             "Prediction rows a worker could not queue for the log.",
             [],
         )
+        self.shed_windows = Tally(
+            registry,
+            "modelyard_monitor_shed_windows",
+            "Unsaved monitor windows made smaller during a database outage, past "
+            "MODELYARD_MONITOR_MAX_UNSAVED_BYTES: part=segments lost their per-segment "
+            "sub-windows, part=window were dropped whole.",
+            ["part"],
+        )
         self.flush_failures = Tally(
             registry,
             "modelyard_monitor_flush_failures",
@@ -196,6 +204,12 @@ class TableSamples:
         if self.recorder is not None:
             self.dropped.show({(): self.recorder.dropped_rows})
             self.flush_failures.show({(): self.recorder.flush_failures})
+            self.shed_windows.show(
+                {
+                    ("segments",): self.recorder.folded_windows,
+                    ("window",): self.recorder.dropped_windows,
+                }
+            )
             self.unwritten.show({(): self.recorder.unwritten_bytes})
         table = self.table
         if table is None:
