@@ -2,10 +2,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.batch.conftest import ENGINES, Engine, engine_for
 
 from modelyard import Conflict, SchemaMismatch, Yard
 from modelyard.batch.local import score_file
+from tests.batch.conftest import ENGINES, Engine, engine_for
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.kind_models import image_model, images, run_onnx
 
 from modelyard import InvalidInput, SchemaMismatch, Yard
 from modelyard.batch.local import score_file
+from tests.kind_models import image_model, images, run_onnx
 
 pytest.importorskip("onnx")
 

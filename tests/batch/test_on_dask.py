@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from tests.s3_server import CREDENTIALS
 
 from modelyard import Conflict, NotFound, Yard
 from modelyard.batch import partitions
 from modelyard.batch.on_dask import score_dataset
 from modelyard.batch.scoring import BatchReport
+from tests.s3_server import CREDENTIALS
 
 pytestmark = pytest.mark.slow
 distributed = pytest.importorskip("distributed")

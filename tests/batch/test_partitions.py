@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.s3_server import CREDENTIALS
 
 from modelyard import Conflict, InvalidInput, NotFound, SchemaMismatch, Yard
 from modelyard.batch.partitions import check_output, plan
 from modelyard.domain.signature import Signature
+from tests.s3_server import CREDENTIALS
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
-from tests.monitoring.summary_yard import build, steady, summary_of
 
 from modelyard import Yard
 from modelyard.control.signals import endpoint_metrics
 from modelyard.domain.monitor_results import Quality
 from modelyard.domain.monitoring import NO_REFERENCE
+from tests.monitoring.summary_yard import build, steady, summary_of
 
 DATA = Path(__file__).parent / "data"
 

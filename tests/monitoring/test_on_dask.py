@@ -13,12 +13,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tests.s3_server import CREDENTIALS
 
 from modelyard.errors import InvalidInput
 from modelyard.monitoring.on_dask import DaskEngine
 from modelyard.monitoring.streaming import drift_tables, profile_table
 from modelyard.monitoring.tables import open_table
+from tests.s3_server import CREDENTIALS
 
 pytestmark = pytest.mark.slow
 distributed = pytest.importorskip("distributed")

@@ -7,11 +7,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from tests.monitoring.test_segment_summary import _summary
 
 from modelyard import Yard
 from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.monitoring.report import render_html
+from tests.monitoring.test_segment_summary import _summary
 
 pytestmark = pytest.mark.slow  # registering with a holdout calibrates
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from tests.monitoring.segmented_data import model, rows, truth
 
 from modelyard import Yard
 from modelyard.control.signals import version_metrics
@@ -23,6 +22,7 @@ from modelyard.monitoring.summary import summarize
 from modelyard.runtime.events import PredictionEvent
 from modelyard.runtime.inputs import from_frame
 from modelyard.runtime.runner import Output
+from tests.monitoring.segmented_data import model, rows, truth
 
 pytestmark = pytest.mark.slow  # registering with a holdout calibrates: ~8 s here
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tests.s3_server import CREDENTIALS
 
 from modelyard.errors import InvalidInput
 from modelyard.monitoring.tables import Part, open_table
+from tests.s3_server import CREDENTIALS
 
 
 def test_parts_and_positions(tmp_path: Path) -> None:
