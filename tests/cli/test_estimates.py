@@ -10,7 +10,8 @@ import pytest
 
 from modelyard.cli.estimates import estimate_table
 from modelyard.cli.output import whole_lines_when_piped
-from modelyard.domain.monitor_results import Estimate, EstimatedMetric, VersionMonitor
+from modelyard.domain.estimates import Estimate, EstimatedMetric
+from modelyard.domain.monitor_results import VersionMonitor
 
 
 @dataclass(frozen=True)
