@@ -17,6 +17,9 @@ def current_user() -> str:
         return "unknown"
 
 
+MAX_NATIVE_THREADS = 256  # per model call; the default never asks for more
+
+
 class Settings(BaseSettings):
     """Where the yard lives and who is acting; read once, passed down explicitly."""
 
@@ -68,9 +71,9 @@ class Settings(BaseSettings):
     native_threads: int | None = Field(
         default=None,
         ge=1,
-        le=256,
+        le=MAX_NATIVE_THREADS,
         description="OpenMP/BLAS threads per model call; default: (cores - workers) / workers, "
-        "at least 1 (each worker's event loop keeps a core).",
+        f"at least 1, at most {MAX_NATIVE_THREADS} (each worker's event loop keeps a core).",
     )
     drain_seconds: float = Field(
         default=2.0, ge=0, le=300, description="After SIGTERM, readiness is 503 this long first."

@@ -46,6 +46,7 @@ def test_a_grpc_port_that_cannot_be_used_is_refused_before_starting(tmp_path: Pa
 def test_each_worker_s_event_loop_keeps_a_core_from_the_model_threads() -> None:
     assert default_native_threads(2, 1) == 1  # not 2: OpenMP would spin on the loop's core
     assert default_native_threads(2, 2) == 1
+    assert default_native_threads(1024, 1) == 256  # what the setting accepts back
     assert default_native_threads(8, 1) == 7
     assert default_native_threads(8, 2) == 3
     assert default_native_threads(1, 4) == 1

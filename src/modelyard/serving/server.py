@@ -14,7 +14,7 @@ import tempfile
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from modelyard.config import Settings
+from modelyard.config import MAX_NATIVE_THREADS, Settings
 from modelyard.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def default_native_threads(cores: int, workers: int) -> int:
     one: OpenMP threads spin-wait after each call, so on 2 cores a 2-thread HistGradient-
     Boosting call of 64 rows burned ~4 ms of CPU for 0.5 ms of work and one-row requests
     at c=64 fell 10-20 fold on a busy machine (bench/README.md, request path)."""
-    return max(1, (cores - workers) // workers)
+    return min(MAX_NATIVE_THREADS, max(1, (cores - workers) // workers))
 
 
 def _share_metrics(workers: int) -> str | None:
