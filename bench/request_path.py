@@ -6,8 +6,8 @@
 Measures, interleaved round by round on the same machine (a busy machine moves every
 figure, not their ratios):
 
-- ``trivial``: the floor of HTTP here, ``bench/_trivial_asgi.py`` (reads the body, answers
-  a fixed JSON) under uvicorn with uvloop + httptools, one worker, one-row body;
+- ``trivial``: the floor of HTTP here, ``bench/serve_peers/apps/trivial_app.py`` (reads
+  the body, answers a fixed JSON) under uvicorn with uvloop + httptools, one worker, one-row body;
 - ``model``: HistGradientBoostingClassifier(max_iter=100) on breast cancer, in process,
   ``predict_proba`` on 64-row batches (median of 200 calls; the fastest of a DataFrame or a
   matrix, default native threads or one; measured each round): rows/s;
@@ -168,8 +168,10 @@ def start(variant: str, src: Path | None, home: Path, workers: int, scratch: Pat
     port = free_port()
     log = scratch / f"{variant}-{workers}w-{port}.log"
     if variant == "trivial":
-        command = [str(PYTHON), "-m", "uvicorn", "_trivial_asgi:app", "--app-dir", str(BENCH)]
-        command += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+        apps = BENCH / "serve_peers" / "apps"  # the same app as bench/serve.py's ceiling
+        command = [str(PYTHON), "-m", "uvicorn", "trivial_app:app", "--app-dir", str(apps)]
+        command += ["--loop", "uvloop", "--http", "httptools", "--lifespan", "off"]
+        command += ["--no-access-log"]
         command += ["--port", str(port), "--log-level", "warning"]
         server = Server(command, clean_env(None), port, log)
         deadline = time.monotonic() + 30
