@@ -27,8 +27,9 @@ _DECODERS: dict[tuple[str, ...], msgspec.json.Decoder[Any]] = {}
 _MAX_DECODERS = 256  # one per signature served; a bound, not a cache policy
 
 
-def decode_records(signature: Signature, raw: bytes) -> Columns | None:
-    """The rows of a well-formed records body for ``signature``, or ``None``."""
+def decode_records(signature: Signature, raw: bytes, max_rows: int | None = None) -> Columns | None:
+    """The rows of a well-formed records body for ``signature``, or ``None`` (also past
+    ``max_rows``: the general path words that 413 without a matrix built first)."""
     if not (signature.all_numeric and not signature.has_bool):
         return None
     decoder = _decoder(signature.feature_names)
@@ -37,7 +38,7 @@ def decode_records(signature: Signature, raw: bytes) -> Columns | None:
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
     rows = body.instances
-    if not rows:
+    if not rows or (max_rows is not None and len(rows) > max_rows):
         return None
     astuple = msgspec.structs.astuple
     try:

@@ -123,11 +123,7 @@ async def handle_predict(plane: DataPlane, name: str, request: Request) -> Respo
 def _typed(active: ActiveEndpoint, raw: bytes) -> Columns | None:
     """Records decoded straight into a matrix (serving/typed_body.py), within the route's
     row cap; ``None``: the general path decides (and words any refusal)."""
-    columns = decode_records(active.loaded.signature, raw)
-    if columns is None:
-        return None
-    limit = active.endpoint.limits.max_request_rows
-    return columns if limit is None or columns.rows <= limit else None
+    return decode_records(active.loaded.signature, raw, active.endpoint.limits.max_request_rows)
 
 
 def count_rows(payload: object) -> int:
