@@ -21,7 +21,11 @@ def endpoint_create(
     ctx: typer.Context,
     name: str,
     model: str = typer.Option(..., "--model", "-m", help="Model reference, e.g. churn@production."),
-    max_batch: int = typer.Option(64, help="Most rows per model call."),
+    max_batch: int = typer.Option(
+        1024,
+        help="Most rows of queued requests merged into one model call (also at most about "
+        "20 ms of model time).",
+    ),
     max_wait_ms: float = typer.Option(2.0, help="Longest a request waits for batch company."),
     queue_rows: int = typer.Option(
         1024, help="Rows a shadow of it may have waiting; past it, copies are skipped."

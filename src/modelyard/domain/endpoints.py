@@ -53,7 +53,7 @@ class Limits:
     stored before it existed load as) means no cap but the body's size in bytes.
     """
 
-    max_batch: int = 64
+    max_batch: int = 1024
     max_wait_ms: float = 2.0
     queue_rows: int = 1024
     timeout_ms: float = 30_000.0

@@ -2,7 +2,9 @@
 
 There is no timer on the idle path: a request that finds the queue empty is run at once,
 so batching adds no latency at low load. Under load, requests queue while the model
-computes and the next batch takes everything queued (up to ``max_batch`` rows). Before a
+computes and the next batch takes everything queued (up to ``max_batch`` rows, and no more
+than the model runs in about ``SLICE_SECONDS``: merging pays for a call's fixed cost, but
+makes the first request of a long batch wait for the last). Before a
 batch is closed the batcher yields to the event loop once, so requests whose bytes have
 already arrived can join; ``max_wait_ms`` bounds how long it keeps collecting that way.
 
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 BatchObserver = Callable[[int, float], None]  # (rows in the batch, seconds spent)
 SLICE_SECONDS = 0.02  # a large request runs in slices of about this much model time
+MIN_SLICE_ROWS = 64  # ... of at least this many rows (or max_batch, if smaller)
 DEFAULT_QUEUE_BYTES = 256 * 1024 * 1024  # MODELYARD_MAX_QUEUED_BYTES's default
 
 
@@ -122,7 +125,7 @@ class MicroBatcher:
             )
         memory.used = used + nbytes
         loop = asyncio.get_running_loop()
-        cap = rows if rows <= self.limits.max_batch else min(rows, self._slice_rows())
+        cap = min(rows, self._slice_rows())
         job = _Job(columns, loop.create_future(), nbytes, cap)
         self._queue.append(job)
         self._queued_rows += rows
@@ -184,17 +187,18 @@ class MicroBatcher:
                 await self._wakeup.wait()
                 continue
             limits = self.limits
-            batch, rows = self._take(limits.max_batch)
+            room = min(limits.max_batch, self._slice_rows())
+            batch, rows = self._take(room)
             try:
                 if (
-                    rows < limits.max_batch
+                    rows < room
                     and limits.max_wait_ms > 0
                     and (self.crowded is None or self.crowded())
                 ):
                     deadline = batch[0].queued_at + limits.max_wait_ms / 1000
                     await asyncio.sleep(0)  # let requests already received enqueue
                     if time.perf_counter() < deadline:
-                        more, extra = self._take(limits.max_batch - rows, whole=True)
+                        more, extra = self._take(room - rows, whole=True)
                         batch.extend(more)
                         rows += extra
                 kept = [job for job in batch if not job.future.done()]  # timed out meanwhile
@@ -268,10 +272,12 @@ class MicroBatcher:
         return taken, rows
 
     def _slice_rows(self) -> int:
-        """Rows of about ``SLICE_SECONDS`` of model time (at least a full batch)."""
+        """Rows of about ``SLICE_SECONDS`` of model time, at least ``MIN_SLICE_ROWS`` (or
+        ``max_batch`` if smaller): what one call runs at most, merged or sliced."""
+        floor = min(MIN_SLICE_ROWS, self.limits.max_batch)
         per_row = self.cost.seconds_per_row
-        rows = int(SLICE_SECONDS / per_row) if per_row > 0 else self.limits.max_batch
-        return max(self.limits.max_batch, rows)
+        rows = int(SLICE_SECONDS / per_row) if per_row > 0 else floor
+        return max(floor, rows)
 
     @staticmethod
     def _deliver(batch: list[_Job], output: Output) -> None:
