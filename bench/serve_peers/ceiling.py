@@ -5,7 +5,10 @@ only the HTTP stack's cost and the model's would answer.
   as modelyard serves), answering modelyard's one-row JSON body at c=64 (wrk, as the peers);
 - model: ``predict_proba`` on 64-row batches in process (models.in_process), rows/s;
 - combined = 1 / (1/http + 1/model) one-row requests/s, and modelyard's one-row c=64
-  req/s as a share of it.
+  req/s as a share of it;
+- the trivial app with two uvicorn workers too: how far two workers can scale on this
+  machine at all when the load generator shares its cores (the bound on issue 20's
+  "two workers >= 1.7x one worker").
 """
 
 from __future__ import annotations
@@ -21,13 +24,15 @@ CEILING_C = 64
 PEER = "trivial-asgi"
 
 
-def trivial_http(body: Path, seconds: float, warmup: float, scratch: Path) -> dict[str, Any]:
+def trivial_http(
+    body: Path, seconds: float, warmup: float, scratch: Path, workers: int = 1
+) -> dict[str, Any]:
     """One wrk window on the trivial app: the same shape of figures as a peer's window."""
     port = free_port()
     command = [str(YARD_VENV / "bin" / "uvicorn"), "trivial_app:app", "--app-dir", str(APPS)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop"]
     command += ["--http", "httptools", "--lifespan", "off", "--no-access-log"]
-    command += ["--log-level", "warning"]
+    command += ["--log-level", "warning", "--workers", str(workers)]
     log = scratch / f"{PEER}-{port}.log"
     server = launch(PEER, command, server_env(), scratch, log, "/", "/", port)
     try:
@@ -47,6 +52,7 @@ def figures(windows: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> di
         mine = [c for c in ceilings if c["model"] == model]
         http = statistics.median(c["http"]["req_s"] for c in mine)
         rows = statistics.median(c["in_process"]["proba_64_rows_s"] for c in mine)
+        two = [c["http_2w"]["req_s"] for c in mine if c.get("http_2w")]
         yard = [
             w["req_s"]
             for w in windows
@@ -59,6 +65,7 @@ def figures(windows: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> di
             "combined_req_s": ceiling,
             "modelyard_req_s": statistics.median(yard) if yard else None,
             "share": statistics.median(yard) / ceiling if yard else None,
+            "http_2w_scale": statistics.median(two) / http if two and http else None,
             "runs": len(mine),
         }
     return out

@@ -139,11 +139,17 @@ def targets(cells: dict[str, Any], ceiling: dict[str, Any]) -> list[dict[str, An
         two = cells.get(f"{model}|1|64|{TWO_WORKERS}")
         if one and two and one["req_s"]:
             scale = two["req_s"] / one["req_s"]
+            trivial = ceiling.get(model, {}).get("http_2w_scale")
+            bound = (
+                f"; the trivial ASGI app scales {trivial:.2f}x from one worker to two here"
+                if trivial
+                else ""
+            )
             verdicts.append(
                 _verdict(
                     f"{model}, 1-row, c=64: two workers >= 1.7x one worker",
                     scale >= 1.7,
-                    f"{two['req_s']:,.0f} vs {one['req_s']:,.0f} req/s = {scale:.2f}x",
+                    f"{two['req_s']:,.0f} vs {one['req_s']:,.0f} req/s = {scale:.2f}x{bound}",
                 )
             )
         off = cells.get(f"{model}|1|64|{MONITOR_OFF}")

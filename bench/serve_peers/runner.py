@@ -138,15 +138,23 @@ def estimate(plan: Plan, peers: list[str]) -> float:
 def measure_ceiling(plan: Plan, prepared: Prepared, run_index: int) -> dict[str, Any]:
     body = prepared.bodies[(YARD, 1)]
     http = ceiling.trivial_http(body, plan.seconds, plan.warmup, prepared.scratch)
+    http_2w = ceiling.trivial_http(body, plan.seconds, plan.warmup, prepared.scratch, workers=2)
     model = models.in_process(prepared.joblib_file, prepared.frame)
     rows_s = model["proba_64_rows_s"]
     say(
         f"run {run_index + 1} {prepared.model:6} ceiling: trivial ASGI app {http['req_s']:,.0f} "
         f"req/s at c={ceiling.CEILING_C} (p99 {http['p99_ms']:.1f} ms, other cpu "
         f"{http['other_cpu_s']:.1f} s); predict_proba 64 rows {model['proba_64_ms']:.3f} ms = "
-        f"{rows_s:,.0f} rows/s; combined {ceiling.combined(http['req_s'], rows_s):,.0f} req/s"
+        f"{rows_s:,.0f} rows/s; combined {ceiling.combined(http['req_s'], rows_s):,.0f} req/s; "
+        f"trivial app with two workers {http_2w['req_s']:,.0f} req/s"
     )
-    return {"run": run_index, "model": prepared.model, "http": http, "in_process": model}
+    return {
+        "run": run_index,
+        "model": prepared.model,
+        "http": http,
+        "http_2w": http_2w,
+        "in_process": model,
+    }
 
 
 def measure_peer(
