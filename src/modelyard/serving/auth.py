@@ -14,6 +14,7 @@ from starlette.requests import Request
 from modelyard.domain.keys import ApiKey
 from modelyard.serving.dataplane import plane_of
 from modelyard.serving.errors import HttpError
+from modelyard.serving.headers import header
 from modelyard.serving.key_cache import KeyCache
 from modelyard.serving.limits import CallerLimits
 from modelyard.store.keys import PREFIX, secret_digest
@@ -80,12 +81,12 @@ class Authenticator:
 
 
 def _presented(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header:
-        kind, _, value = header.partition(" ")
+    given = header(request, b"authorization")
+    if given:
+        kind, _, value = given.partition(" ")
         if kind.lower() == "bearer" and value.strip():
             return value.strip()
-    return request.headers.get("x-api-key") or None
+    return header(request, b"x-api-key") or None
 
 
 def require(scope: str, *, yard_wide: bool = False) -> Callable[[Request], Awaitable[None]]:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.requests import ClientDisconnect, Request
 
 from modelyard.serving.errors import HttpError
+from modelyard.serving.headers import header
 from modelyard.serving.refusals import REFUSALS
 
 JSON_TYPES = ("application/json",)
@@ -28,7 +29,7 @@ async def read_json(request: Request, limit: int, *, typed: bool = False) -> Any
 async def read_json_bytes(request: Request, limit: int, *, typed: bool = False) -> bytes:
     """The bytes of a JSON body, not parsed yet: :func:`read_json`'s checks of the content
     type, size and emptiness (for a reader that parses it its own way first)."""
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    content_type = (header(request, b"content-type") or "").split(";", 1)[0].strip().lower()
     # No Content-Type at all is read as JSON (Open Inference Protocol clients send none);
     # a different one is refused.
     if (content_type or typed) and content_type not in JSON_TYPES:
@@ -53,7 +54,7 @@ def parse_json(raw: bytes) -> Any:
 async def read_bytes(request: Request, limit: int) -> bytes:
     """The whole body, refused past ``limit`` bytes (413) or past the body deadline (408):
     every reader of a request body goes through here."""
-    declared = request.headers.get("content-length")
+    declared = header(request, b"content-length")
     if declared is not None:
         if not declared.isdigit():
             raise HttpError(400, "bad_request", "Content-Length is not a number")

@@ -12,14 +12,15 @@ import math
 from starlette.requests import Request
 
 from modelyard.serving.errors import HttpError
+from modelyard.serving.headers import header
 
-HEADER = "x-modelyard-deadline-ms"
+HEADER = b"x-modelyard-deadline-ms"
 NAME = "X-Modelyard-Deadline-Ms"
 
 
 def deadline_of(request: Request) -> float | None:
     """Seconds the caller gives this request, or ``None`` (the endpoint's timeout)."""
-    given = request.headers.get(HEADER)
+    given = header(request, HEADER)
     if given is None:
         return None
     try:

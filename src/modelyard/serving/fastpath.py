@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from modelyard.serving.answers import version_of
 from modelyard.serving.dataplane import DataPlane
 from modelyard.serving.errors import refusal_rule_of, respond_to_error
 from modelyard.serving.v1 import handle_predict
@@ -74,5 +75,4 @@ class FastPaths:
             plane.receiving.count -= 1
         await response(scope, receive, send)
         # Counted here so refusals (4xx) show too.
-        version = response.headers.get("x-modelyard-version", "")
-        plane.finished(name, response.status_code, version, admitted, started, rule)
+        plane.finished(name, response.status_code, version_of(response), admitted, started, rule)

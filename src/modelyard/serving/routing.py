@@ -9,9 +9,12 @@ from starlette.requests import Request
 
 from modelyard.runtime.active import ActiveEndpoint
 from modelyard.serving.errors import HttpError
+from modelyard.serving.headers import header
 
 OVERRIDE_HEADER = "x-modelyard-version"
 KEY_HEADER = "x-routing-key"
+OVERRIDE_HEADER_BYTES = OVERRIDE_HEADER.encode()
+KEY_HEADER_BYTES = KEY_HEADER.encode()
 MAX_KEY = 256
 
 
@@ -22,13 +25,13 @@ def pick_route(
     the endpoint's versions (keys with the write scope only); otherwise the sticky key (the
     ``X-Routing-Key`` header, or the endpoint's sticky field in the first row) picks by
     stable hash, and requests without one are spread by weight."""
-    forced = request.headers.get(OVERRIDE_HEADER)
+    forced = header(request, OVERRIDE_HEADER_BYTES)
     if forced:
         key = getattr(request.state, "key", None)
         if key is not None and not key.allows("write", active.endpoint.name):
             raise HttpError(403, "forbidden", f"{OVERRIDE_HEADER} needs a key with the write scope")
         return active.pick(None, forced), None
-    routing_key = request.headers.get(KEY_HEADER) or _payload_key(
+    routing_key = header(request, KEY_HEADER_BYTES) or _payload_key(
         active.endpoint.sticky_key, payload
     )
     if routing_key is not None and len(routing_key) > MAX_KEY:

@@ -12,6 +12,7 @@ from modelyard.domain.signature import Signature
 from modelyard.errors import SchemaMismatch
 from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.inputs import Columns, from_columns, from_records
+from modelyard.serving.answers import Answer
 from modelyard.serving.auth import require
 from modelyard.serving.body import parse_json, read_json_bytes
 from modelyard.serving.dataplane import DataPlane, plane_of
@@ -113,11 +114,7 @@ async def handle_predict(plane: DataPlane, name: str, request: Request) -> Respo
     if served.output.probabilities is not None:
         body["probabilities"] = served.output.probabilities.tolist()
         body["classes"] = loaded.classes
-    return Response(
-        orjson.dumps(body),
-        media_type="application/json",
-        headers={"X-Modelyard-Version": served.version},
-    )
+    return Answer(orjson.dumps(body), served.version)
 
 
 def _typed(active: ActiveEndpoint, raw: bytes) -> Columns | None:

@@ -1,0 +1,22 @@
+"""One request header by name, read straight from the ASGI scope.
+
+Starlette's ``request.headers.get`` lower-cases and encodes the name on every call and
+raises and catches a ``KeyError`` for each header that is absent, which is most of the
+five an inference request is asked for (deadline, version override, routing key, API
+key). ASGI servers hand header names over lower-cased (uvicorn, the gRPC bridge, the test
+client), as Starlette itself assumes, so a name given as lower-case bytes is compared
+as it is.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection
+
+
+def header(request: HTTPConnection, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower-case bytes), or ``None``."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
