@@ -92,17 +92,21 @@ async def handle_predict(plane: DataPlane, name: str, request: Request) -> Respo
     # and the batcher that was current then may be closing now.
     endpoint = plane.endpoint(name)
     columns = None
+    picked = None
     if endpoint.endpoint.sticky_key is None:  # the route does not depend on the body
-        active, key = pick_route(endpoint, request, None)
-        columns = _typed(active, raw)
+        picked = pick_route(endpoint, request, None)
+        columns = _typed(picked[0], raw)
     if columns is None:  # anything the typed decode does not take, and its refusals
         payload = parse_json(raw)
-        active, key = pick_route(endpoint, request, payload)
+        active, key = picked or pick_route(endpoint, request, payload)
         signature = active.loaded.signature
         sticky = active.endpoint.sticky_key
         if sticky is not None:
             payload = without_field(payload, sticky, signature.feature_set)
         columns = decode_for(active, signature, payload, decode, count_rows)
+    else:
+        assert picked is not None  # columns come only from the typed decode of a pick
+        active, key = picked
     loaded = active.loaded
     served = await plane.infer(active, columns, key, deadline_of(request))
     body: dict[str, Any] = {
