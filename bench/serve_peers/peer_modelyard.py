@@ -1,6 +1,7 @@
 """``modelyard serve`` from the project's .venv: one worker (monitoring on, or off for
-``modelyard-1w-nomon``; with one native thread for ``modelyard-1w-1t`` where the default
-is cores / workers) or two (``modelyard-2w``); v1 JSON, v2 binary and v2 gRPC."""
+``modelyard-1w-nomon``; with one native thread set outright for ``modelyard-1w-1t``, the
+default on two cores too, so that row repeats modelyard-1w and shows the run's noise) or
+two (``modelyard-2w``); v1 JSON, v2 binary and v2 gRPC."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ KINDS: dict[str, PeerKind] = {
 }
 YARD = "modelyard-1w"
 MONITOR_OFF = "modelyard-1w-nomon"  # measured in the 1-row c=64 cells only
-ONE_THREAD = "modelyard-1w-1t"  # one native thread, not the default two: 1-row cells only
+ONE_THREAD = "modelyard-1w-1t"  # one native thread (the default here too: a noise gauge)
 TWO_WORKERS = "modelyard-2w"
 # Only one modelyard worker count and monitoring setting per form: the others are JSON only.
 PROTOCOL_BASES = ("mlserver", "pytriton", YARD)
