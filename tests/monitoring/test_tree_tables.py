@@ -11,7 +11,12 @@ from sklearn.linear_model import LinearRegression
 from sklearn.multioutput import MultiOutputRegressor
 
 from modelyard.flavors import get_flavor
-from modelyard.monitoring.tree_tables import ROW_BLOCK, TreeTables, fast_predictor
+from modelyard.monitoring.tree_tables import (
+    ROW_BLOCK,
+    ThresholdSearch,
+    TreeTables,
+    fast_predictor,
+)
 
 
 def losses_data(n: int, seed: int, missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -119,3 +124,51 @@ def test_threads_predicting_at_once_each_get_their_own_rows_answer() -> None:
     for i, answers in found.items():
         for answer in answers:
             np.testing.assert_allclose(answer, expected[i], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "thresholds",
+    [
+        np.linspace(-3.0, 3.0, 200),
+        np.array([0.5]),
+        np.array([-1.0, 0.0, 2.5, np.inf]),  # +inf: a split on missing values only
+        np.concatenate([np.linspace(0.0, 1e-12, 50), [1e6]]),  # bunched: searchsorted
+    ],
+    ids=["spread", "one", "with +inf", "bunched"],
+)
+def test_the_grid_search_counts_as_searchsorted_does(thresholds: np.ndarray) -> None:
+    rng = np.random.default_rng(7)
+    finite = thresholds[np.isfinite(thresholds)]
+    values = np.concatenate(
+        [
+            rng.normal(0.0, 2.0, 3000),
+            finite,  # exactly on each threshold
+            np.nextafter(finite, np.inf),
+            np.nextafter(finite, -np.inf),
+            [np.inf, -np.inf, 1e308, -1e308, 0.0],
+        ]
+    )
+    search = ThresholdSearch(thresholds)
+    np.testing.assert_array_equal(search.ranks(values), np.searchsorted(thresholds, values))
+    assert search.ranks(np.array([np.nan, 1.0]))[0] == thresholds.size + 1  # the missing row
+
+
+def test_a_split_on_missing_values_only_runs_as_predict_does() -> None:
+    x, targets = losses_data(3000, 8)
+    x[::4, 2] = np.nan
+    targets[::4] += 50.0  # rows missing the feature have far larger losses
+    model = MultiOutputRegressor(HistGradientBoostingRegressor(max_iter=10)).fit(x, targets)
+    thresholds = [
+        node["num_threshold"]
+        for regressor in model.estimators_
+        for (tree,) in regressor._predictors
+        for node in tree.nodes
+        if not node["is_leaf"]
+    ]
+    assert np.isinf(thresholds).any()
+    rows = awkward_rows(model)
+    rows[::3, 2] = np.nan
+    rows[1::3, 2] = np.inf
+    np.testing.assert_allclose(
+        fast_predictor(model).predict(rows), model.predict(rows), rtol=1e-12, atol=1e-12
+    )

@@ -24,8 +24,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-ROW_BLOCK = 4096  # rows per pass: bounds the (rows x trees) work arrays
+ROW_BLOCK = 2048  # rows per pass: bounds the (rows x trees) work arrays
 GRID_MIN, GRID_PER_THRESHOLD, GRID_MAX = 1024, 16, 65536  # cells of a feature's search grid
+CELL_MAX = 4  # thresholds a grid cell may hold; past that, plain searchsorted
 MAX_TABLE_BYTES = 64 * 2**20  # past this, the tables would cost more memory than they save
 
 
@@ -62,11 +63,11 @@ class TreeTables:
                     (float(row["num_threshold"]), t, mask, not bool(row["missing_go_to_left"]))
                 )
         self._features = sorted(splits)
-        self._searches: list[_Search] = []
+        self._searches: list[ThresholdSearch] = []
         self._tables: list[np.ndarray] = []
         for feature in self._features:
             thresholds, table = self._table(splits[feature], n_trees)
-            self._searches.append(_Search(thresholds))
+            self._searches.append(ThresholdSearch(thresholds))
             self._tables.append(table)
         self._scratch = threading.local()
 
@@ -102,17 +103,18 @@ class TreeTables:
         ]
         return np.concatenate(blocks)
 
-    def _buffers(self) -> _Buffers:
+    def _buffers(self, rows: int) -> _Buffers:
         """This thread's work arrays, reused: fresh ones of this size cost a page fault per
         4 KiB on every call, more than the arithmetic."""
         found: _Buffers | None = getattr(self._scratch, "buffers", None)
-        if found is None:
-            found = self._scratch.buffers = _Buffers(len(self._offsets), self._mask_type)
+        if found is None or found.rows < rows:
+            found = _Buffers(rows, len(self._offsets), self._mask_type)
+            self._scratch.buffers = found
         return found
 
     def _predict_block(self, rows: np.ndarray) -> np.ndarray:
         n = rows.shape[0]
-        work = self._buffers()
+        work = self._buffers(n)
         alive, passed = work.alive[:n], work.passed[:n]
         alive.fill(np.iinfo(self._mask_type).max)
         columns = rows.T.copy()  # contiguous columns
@@ -133,40 +135,47 @@ class TreeTables:
 
 
 class _Buffers:
-    def __init__(self, n_trees: int, mask_type: Any) -> None:
-        self.alive = np.empty((ROW_BLOCK, n_trees), dtype=mask_type)
+    def __init__(self, rows: int, n_trees: int, mask_type: Any) -> None:
+        self.rows = rows
+        self.alive = np.empty((rows, n_trees), dtype=mask_type)
         self.passed = np.empty_like(self.alive)
-        self.leaf = np.empty((ROW_BLOCK, n_trees), dtype=np.uint8)
-        self.index = np.empty((ROW_BLOCK, n_trees), dtype=np.intp)
-        self.values = np.empty((ROW_BLOCK, n_trees))
+        self.leaf = np.empty((rows, n_trees), dtype=np.uint8)
+        self.index = np.empty((rows, n_trees), dtype=np.intp)
+        self.values = np.empty((rows, n_trees))
 
 
-class _Search:
+class ThresholdSearch:
     """How many of a feature's sorted thresholds lie below each value (``searchsorted``,
     5x faster): values fall in cells of a uniform grid; a cell knows how many thresholds
     lie in the cells below it and holds its own few, compared one by one. Cells come from
     one monotone float expression, used for values and thresholds alike, so the count is
-    exact. Missing values get the table's last row."""
+    exact. Thresholds bunched so that a cell would hold more than ``CELL_MAX`` are searched
+    with ``searchsorted``. Missing values get the table's last row."""
 
     def __init__(self, thresholds: np.ndarray) -> None:
         self.size = thresholds.size
-        self._low = float(thresholds[0])
-        span = float(thresholds[-1]) - self._low
+        self._thresholds = thresholds
+        finite = thresholds[np.isfinite(thresholds)]  # +inf: scikit-learn's split on missing
+        self._low = float(finite[0]) if finite.size else 0.0
+        span = float(finite[-1]) - self._low if finite.size else 0.0
         self._cells = int(min(GRID_MAX, max(GRID_MIN, GRID_PER_THRESHOLD * thresholds.size)))
         self._scale = (self._cells - 1) / span if span > 0 else 1.0
         home = self._cell(thresholds)
         self._below = np.searchsorted(home, np.arange(self._cells + 2)).astype(np.intp)
         per_cell = int(np.bincount(home).max())
-        self._inside = np.full((per_cell, self._cells + 2), np.inf)
-        for j, cell in enumerate(home):
-            self._inside[j - self._below[cell], cell] = thresholds[j]
+        self._gridded = per_cell <= CELL_MAX
+        self._inside = np.full((per_cell if self._gridded else 0, self._cells + 2), np.inf)
+        if self._gridded:  # row k: each cell's (k+1)-th threshold, +inf where it has fewer
+            for j, cell in enumerate(home):
+                self._inside[j - self._below[cell], cell] = thresholds[j]
 
     @property
     def nbytes(self) -> int:
-        return int(self._below.nbytes + self._inside.nbytes)
+        return int(self._below.nbytes + self._inside.nbytes + self._thresholds.nbytes)
 
     def _cell(self, values: np.ndarray) -> np.ndarray:
-        scaled = (values - self._low) * self._scale
+        with np.errstate(over="ignore"):  # far beyond the thresholds: +-inf, clipped next
+            scaled = (values - self._low) * self._scale
         np.clip(scaled, -1.0, float(self._cells), out=scaled)
         return np.floor(scaled, out=scaled).astype(np.intp) + 1
 
@@ -175,10 +184,13 @@ class _Search:
         anything_missing = bool(missing.any())
         if anything_missing:
             column = np.where(missing, self._low, column)
-        cell = self._cell(column)
-        rank = self._below.take(cell)
-        for inside in self._inside:
-            rank += inside.take(cell) < column
+        if self._gridded:
+            cell = self._cell(column)
+            rank = self._below.take(cell)
+            for inside in self._inside:
+                rank += inside.take(cell) < column
+        else:
+            rank = np.searchsorted(self._thresholds, column)
         if anything_missing:
             rank[missing] = self.size + 1
         return rank
