@@ -15,6 +15,7 @@ from modelyard.monitoring.tree_tables import (
     ROW_BLOCK,
     ThresholdSearch,
     TreeTables,
+    _bit_counts_numpy1,
     fast_predictor,
 )
 
@@ -172,3 +173,13 @@ def test_a_split_on_missing_values_only_runs_as_predict_does() -> None:
     np.testing.assert_allclose(
         fast_predictor(model).predict(rows), model.predict(rows), rtol=1e-12, atol=1e-12
     )
+
+
+@pytest.mark.parametrize("mask_type", [np.uint32, np.uint64])
+def test_leaves_are_found_without_numpy_2s_bit_count(mask_type: type) -> None:
+    """numpy 1.26 (which the package still accepts) has no ``bitwise_count``."""
+    bits = 8 * np.dtype(mask_type).itemsize
+    lowest = np.arange(bits, dtype=np.uint64)
+    marked = ((np.uint64(2) << lowest) - np.uint64(1)).astype(mask_type)  # overflow at 64: all
+    found = _bit_counts_numpy1(marked, np.empty(bits, dtype=np.uint8))
+    np.testing.assert_array_equal(found, np.arange(1, bits + 1))

@@ -7,7 +7,7 @@ operations instead (the "QuickScorer" idea): number each tree's leaves left to r
 every split a bit mask that clears the leaves of its left branch. A row's leaf in a tree is
 the lowest bit still set after clearing, for every split whose test sends the row right.
 Per feature, the splits a value passes are a prefix of the sorted thresholds, so the AND of
-their masks is precomputed per threshold: a row costs one ``searchsorted`` per feature, one
+their masks is precomputed per threshold: a row costs one threshold search per feature, one
 table row per feature and tree, and a leaf lookup, all vectorized in numpy.
 
 The result equals ``predict`` (up to floating-point summation order), missing values
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -28,10 +28,6 @@ ROW_BLOCK = 2048  # rows per pass: bounds the (rows x trees) work arrays
 GRID_MIN, GRID_PER_THRESHOLD, GRID_MAX = 1024, 16, 65536  # cells of a feature's search grid
 CELL_MAX = 4  # thresholds a grid cell may hold; past that, plain searchsorted
 MAX_TABLE_BYTES = 64 * 2**20  # past this, the tables would cost more memory than they save
-
-
-class Predictor(Protocol):
-    def predict(self, matrix: Any) -> np.ndarray: ...
 
 
 class TreeTables:
@@ -126,7 +122,7 @@ class TreeTables:
         # The lowest set bit is the leaf: x ^ (x - 1) sets it and every bit below it.
         np.subtract(alive, self._mask_type(1), out=passed)
         np.bitwise_xor(alive, passed, out=passed)
-        leaf = np.bitwise_count(passed, out=work.leaf[:n])
+        leaf = _bit_counts(passed, work.leaf[:n])
         index = np.add(leaf, self._offsets, out=work.index[:n])
         values: np.ndarray = np.take(
             self._values.reshape(-1), index, out=work.values[:n], mode="clip"
@@ -233,6 +229,23 @@ def _covered(regressor: Any) -> bool:
         and getattr(regressor, "is_categorical_", None) is None
         and all(len(trees) == 1 for trees in getattr(regressor, "_predictors", [[]]))
     )
+
+
+def _bit_counts(marked: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The set bits of each ``marked`` (a lowest set bit and every bit below it)."""
+    count = getattr(np, "bitwise_count", None)  # numpy 2
+    if count is None:
+        return _bit_counts_numpy1(marked, out)
+    count(marked, out=out)
+    return out
+
+
+def _bit_counts_numpy1(marked: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The same for numpy 1.26: ``marked`` + 1 is a power of two (as a float, exactly or
+    rounded to it), and ``frexp`` gives its exponent."""
+    _, exponent = np.frexp(marked.astype(float) + 1.0)
+    np.subtract(exponent, 1, out=out, casting="unsafe")
+    return out
 
 
 def _nodes(tree: Any) -> np.ndarray:
