@@ -11,8 +11,10 @@ each tool's mean absolute error against the realized metric per chunk, and the t
 estimate one chunk (modelyard: calibrate + count the window's sketch + estimate from it,
 the recorder's and summary's path; for DLE: build the nanny's matrix, run the nanny as the
 recorder runs it (lookup tables, ``tree_tables``) and sum the window's losses; NannyML:
-``estimate`` over all chunks ÷ chunks). The DLE row "trees walked" times the same nanny
-through scikit-learn's own ``predict``, for comparison.
+``estimate`` over all chunks ÷ chunks). DLE is timed ``--repeat`` times on both sides (each
+chunk's whole path for modelyard, the whole ``estimate`` for NannyML) and the median
+taken, so one hiccup of a shared machine does not decide the ratio. The DLE row "trees
+walked" times the same nanny through scikit-learn's own ``predict``, for comparison.
 
 NannyML runs in its own virtualenv (``bench/.venvs/nannyml``, nannyml 0.13.1 with
 statsmodels, which it imports without declaring it), or the interpreter given.
@@ -62,6 +64,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=20)
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=20261204, help="another draw of the data")
+    parser.add_argument("--repeat", type=int, default=5, help="timings of DLE per chunk")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     shifts = np.linspace(0.0, 1.5, args.chunks)
@@ -119,15 +122,16 @@ def main() -> None:
     reg_time, walked_time = [], []
     for x, y in rchunks:
         pred = regressor.predict(x)
-        started = time.perf_counter()
-        sums = LossSums()
-        sums.add(np.asarray(live_nanny.predict(nanny_inputs(columns(x), names, pred))))
-        values = sums.values()
-        reg_time.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        walked = LossSums()
-        walked.add(np.asarray(nanny.predict(nanny_inputs(columns(x), names, pred))))
-        walked_time.append(time.perf_counter() - started)
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            sums = LossSums()
+            sums.add(np.asarray(live_nanny.predict(nanny_inputs(columns(x), names, pred))))
+            values = sums.values()
+            reg_time.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            walked = LossSums()
+            walked.add(np.asarray(nanny.predict(nanny_inputs(columns(x), names, pred))))
+            walked_time.append(time.perf_counter() - started)
         assert np.allclose(list(walked.values().values()), list(values.values()), rtol=1e-9)
         for m, found in ours_reg.items():
             found.append(float(values[m]))  # type: ignore[arg-type]
@@ -156,7 +160,8 @@ def main() -> None:
             sys.exit(f"NannyML unavailable: {why}")
         python = venv_python(venv)
     done = subprocess.run(
-        [str(python), str(BENCH / "_estimation_worker.py"), str(data), str(args.size)],
+        [str(python), str(BENCH / "_estimation_worker.py"), str(data), str(args.size),
+         str(args.repeat)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     theirs = json.loads(done.stdout.strip().splitlines()[-1])
