@@ -65,9 +65,11 @@ class Monitor:
 
     def loss_estimator(self, ref: str) -> Any | None:
         """A regressor's nanny model (direct loss estimation), its bytes verified against
-        the version's row; None when the version has none."""
+        the version's row, ready for ``predict`` (as lookup tables where its trees allow);
+        None when the version has none."""
         from modelyard.flavors import get_flavor
         from modelyard.monitoring.loss_estimation import NANNY_FILE
+        from modelyard.monitoring.tree_tables import fast_predictor
 
         version = self.registry.resolve(ref)
         stored = next((f for f in version.files if f.name == NANNY_FILE), None)
@@ -75,7 +77,7 @@ class Monitor:
             return None
         meta = self.registry.profile(version.name, version.version)["estimation"]["nanny_meta"]
         data = self.artifacts.get_bytes(stored.sha256, f"{version.ref} file {NANNY_FILE!r}")
-        return get_flavor("sklearn").load({"model.skops": data}, meta)
+        return fast_predictor(get_flavor("sklearn").load({"model.skops": data}, meta))
 
     def log_predictions(self, rows: Sequence[LogRow | Mapping[str, Any]]) -> None:
         self.predictions.append(rows)

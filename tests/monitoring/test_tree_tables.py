@@ -1,0 +1,185 @@
+"""The nanny's trees as lookup tables give what scikit-learn's ``predict`` gives."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import LinearRegression
+from sklearn.multioutput import MultiOutputRegressor
+
+from modelyard.flavors import get_flavor
+from modelyard.monitoring.tree_tables import (
+    ROW_BLOCK,
+    ThresholdSearch,
+    TreeTables,
+    _bit_counts_numpy1,
+    fast_predictor,
+)
+
+
+def losses_data(n: int, seed: int, missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.0, (n, 4))
+    error = rng.normal(0.0, 0.2 + np.abs(x[:, 0]))
+    if missing:
+        x[::7, 1] = np.nan
+    return x, np.column_stack([np.abs(error), error**2])
+
+
+def nanny(**params: object) -> MultiOutputRegressor:
+    x, targets = losses_data(3000, 1, missing=True)
+    regressor = HistGradientBoostingRegressor(random_state=0, **params)  # type: ignore[arg-type]
+    return MultiOutputRegressor(regressor).fit(x, targets)
+
+
+def awkward_rows(model: MultiOutputRegressor) -> np.ndarray:
+    """Values on the thresholds themselves, beyond every threshold, infinite and missing."""
+    x, _ = losses_data(500, 2)
+    thresholds = [
+        node["num_threshold"]
+        for regressor in model.estimators_
+        for (tree,) in regressor._predictors
+        for node in tree.nodes
+        if not node["is_leaf"] and node["feature_idx"] == 0
+    ]
+    x[:100, 0] = thresholds[:100]
+    x[100:110] = 1e300
+    x[110:120] = -np.inf
+    x[120:140, 1] = np.nan
+    x[140:150] = np.nan
+    return x
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"max_iter": 30, "learning_rate": 0.3}, {"max_leaf_nodes": 60, "max_iter": 10}],
+    ids=["defaults", "the nanny's", "more than 32 leaves"],
+)
+def test_tables_give_what_predict_gives(params: dict[str, object]) -> None:
+    model = nanny(**params)
+    tables = fast_predictor(model)
+    assert isinstance(tables, TreeTables)
+    rows = awkward_rows(model)
+    np.testing.assert_allclose(tables.predict(rows), model.predict(rows), rtol=1e-12, atol=1e-12)
+
+
+def test_a_batch_past_one_block_and_an_empty_one() -> None:
+    model = nanny(max_iter=20)
+    tables = fast_predictor(model)
+    x, _ = losses_data(ROW_BLOCK * 2 + 5, 3)
+    np.testing.assert_allclose(tables.predict(x), model.predict(x), rtol=1e-12, atol=1e-12)
+    assert tables.predict(x[:0]).shape == (0, 2)
+
+
+def test_one_regressor_gives_one_column() -> None:
+    x, targets = losses_data(2000, 4)
+    model = HistGradientBoostingRegressor(max_iter=20).fit(x, targets[:, 0])
+    fast = fast_predictor(model)
+    assert fast is not model
+    np.testing.assert_allclose(fast.predict(x), model.predict(x), rtol=1e-12, atol=1e-12)
+
+
+def test_models_the_tables_do_not_cover_are_returned_as_they_are() -> None:
+    x, targets = losses_data(2000, 5)
+    linear = MultiOutputRegressor(LinearRegression()).fit(x, targets)
+    poisson = HistGradientBoostingRegressor(loss="poisson", max_iter=5).fit(x, targets[:, 1])
+    categories = np.column_stack([x, np.arange(len(x)) % 3])
+    categorical = HistGradientBoostingRegressor(categorical_features=[4], max_iter=5)
+    categorical.fit(categories, targets[:, 0])
+    for model in (linear, poisson, categorical):
+        assert fast_predictor(model) is model
+
+
+def test_a_stored_nanny_loads_and_runs_as_tables() -> None:
+    """A nanny as versions before the tables stored it (100 trees at 0.1, skops, no flag)
+    loads through the flavor's trust check and gives the same losses."""
+    model = nanny(max_iter=100)
+    flavor = get_flavor("sklearn")
+    saved = flavor.save(model, trust_types=False)
+    adapter = flavor.load(saved.files, saved.meta)
+    fast = fast_predictor(adapter)
+    assert isinstance(fast, TreeTables)
+    rows = awkward_rows(model)
+    np.testing.assert_allclose(fast.predict(rows), adapter.predict(rows), rtol=1e-12, atol=1e-12)
+
+
+def test_threads_predicting_at_once_each_get_their_own_rows_answer() -> None:
+    model = nanny(max_iter=20)
+    tables = fast_predictor(model)
+    batches = [losses_data(1000 + 100 * i, 10 + i)[0] for i in range(4)]
+    expected = [model.predict(b) for b in batches]
+    found: dict[int, list[np.ndarray]] = {i: [] for i in range(4)}
+
+    def run(i: int) -> None:
+        for _ in range(20):
+            found[i].append(tables.predict(batches[i]))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, answers in found.items():
+        for answer in answers:
+            np.testing.assert_allclose(answer, expected[i], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "thresholds",
+    [
+        np.linspace(-3.0, 3.0, 200),
+        np.array([0.5]),
+        np.array([-1.0, 0.0, 2.5, np.inf]),  # +inf: a split on missing values only
+        np.concatenate([np.linspace(0.0, 1e-12, 50), [1e6]]),  # bunched: searchsorted
+    ],
+    ids=["spread", "one", "with +inf", "bunched"],
+)
+def test_the_grid_search_counts_as_searchsorted_does(thresholds: np.ndarray) -> None:
+    rng = np.random.default_rng(7)
+    finite = thresholds[np.isfinite(thresholds)]
+    values = np.concatenate(
+        [
+            rng.normal(0.0, 2.0, 3000),
+            finite,  # exactly on each threshold
+            np.nextafter(finite, np.inf),
+            np.nextafter(finite, -np.inf),
+            [np.inf, -np.inf, 1e308, -1e308, 0.0],
+        ]
+    )
+    search = ThresholdSearch(thresholds)
+    np.testing.assert_array_equal(search.ranks(values), np.searchsorted(thresholds, values))
+    assert search.ranks(np.array([np.nan, 1.0]))[0] == thresholds.size + 1  # the missing row
+
+
+def test_a_split_on_missing_values_only_runs_as_predict_does() -> None:
+    x, targets = losses_data(3000, 8)
+    x[::4, 2] = np.nan
+    targets[::4] += 50.0  # rows missing the feature have far larger losses
+    model = MultiOutputRegressor(HistGradientBoostingRegressor(max_iter=10)).fit(x, targets)
+    thresholds = [
+        node["num_threshold"]
+        for regressor in model.estimators_
+        for (tree,) in regressor._predictors
+        for node in tree.nodes
+        if not node["is_leaf"]
+    ]
+    assert np.isinf(thresholds).any()
+    rows = awkward_rows(model)
+    rows[::3, 2] = np.nan
+    rows[1::3, 2] = np.inf
+    np.testing.assert_allclose(
+        fast_predictor(model).predict(rows), model.predict(rows), rtol=1e-12, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("mask_type", [np.uint32, np.uint64])
+def test_leaves_are_found_without_numpy_2s_bit_count(mask_type: type) -> None:
+    """numpy 1.26 (which the package still accepts) has no ``bitwise_count``."""
+    bits = 8 * np.dtype(mask_type).itemsize
+    lowest = np.arange(bits, dtype=np.uint64)
+    marked = ((np.uint64(2) << lowest) - np.uint64(1)).astype(mask_type)  # overflow at 64: all
+    found = _bit_counts_numpy1(marked, np.empty(bits, dtype=np.uint8))
+    np.testing.assert_array_equal(found, np.arange(1, bits + 1))
