@@ -70,6 +70,10 @@ class _Error:
 
 
 FLUSH_NICE = 10
+# Rows of a group counted and encoded together: each array call of a flush holds the
+# interpreter lock from start to end, so a part bounds how long the event loop can wait
+# (a whole second of 100-row requests stacked at once stalled it for tens of ms).
+ROWS_PER_PART = 8192
 
 
 class Recorder:
@@ -192,14 +196,15 @@ class Recorder:
             rows, self._unwritten = self._unwritten, LogColumns()
             for key, group in _group(events, self.bucket_seconds).items():
                 window = self._window(key, group[0].log_inputs > 0)
-                batch = stack(group)  # concatenated once for every count below
-                _count(window, group, batch)
-                losses = None
-                if window.losses is not None:
-                    losses = self._estimate_losses(key[1], window, batch)
-                segments = self._segments.count(key[1], window, group, batch, losses)
+                for part in _parts(group, ROWS_PER_PART):
+                    batch = stack(part)  # concatenated once for every count below
+                    _count(window, part, batch)
+                    losses = None
+                    if window.losses is not None:
+                        losses = self._estimate_losses(key[1], window, batch)
+                    segments = self._segments.count(key[1], window, part, batch, losses)
+                    rows.extend(self._log_rows(part, segments, batch))
                 self._dirty.add(key)
-                rows.extend(self._log_rows(group, segments, batch))
             seconds = self.bucket_seconds
             for error in errors:
                 key = (error.endpoint, error.version, _bucket(error.at, seconds))
@@ -446,6 +451,22 @@ def _group(events: list[PredictionEvent], seconds: int) -> dict[Key, list[Predic
         group = groups.setdefault((endpoint, version, bucket), [])
         group.append(event)
     return groups
+
+
+def _parts(events: list[PredictionEvent], rows: int) -> list[list[PredictionEvent]]:
+    """``events`` in runs of at most ``rows`` rows (a bigger request: a run of its own)."""
+    sizes = [event.columns.rows for event in events]
+    if sum(sizes) <= rows:
+        return [events]
+    parts: list[list[PredictionEvent]] = []
+    start = taken = 0
+    for index, size in enumerate(sizes):
+        if taken and taken + size > rows:
+            parts.append(events[start:index])
+            start, taken = index, 0
+        taken += size
+    parts.append(events[start:])
+    return parts
 
 
 def _count(window: Window, events: list[PredictionEvent], batch: Stacked) -> None:

@@ -142,15 +142,16 @@ class PredictionLog:
             connection = session.connection()
             sqlite = connection.dialect.name == "sqlite"
             width = len(LOG_COLUMNS)
-            flat: list[Any] = [None] * (count * width)
-            for index, values in enumerate(columns):
-                flat[index::width] = values
-            times = _sqlite_times(columns[3]) if sqlite else _stored_times(columns[3])
-            flat[3::width] = times
+            stored_times = _sqlite_times if sqlite else _stored_times
+            # One INSERT's parameters at a time: each step holds the interpreter lock for
+            # a few hundred rows, never for the whole flush (the event loop waits on it).
             for start in range(0, count, ROWS_PER_INSERT):
-                rows = min(ROWS_PER_INSERT, count - start)
-                params = flat[start * width : (start + rows) * width]
-                connection.exec_driver_sql(_insert_sql(sqlite, rows), tuple(params))
+                stop = min(start + ROWS_PER_INSERT, count)
+                params: list[Any] = [None] * ((stop - start) * width)
+                for index, values in enumerate(columns):
+                    params[index::width] = values[start:stop]
+                params[3::width] = stored_times(columns[3][start:stop])
+                connection.exec_driver_sql(_insert_sql(sqlite, stop - start), tuple(params))
 
         self.db.write(work)
 
