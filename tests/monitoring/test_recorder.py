@@ -556,3 +556,45 @@ def test_a_window_dropped_in_an_outage_never_overwrites_its_saved_counts(served,
         w for w in yard.stores.windows.read("churn", *PERIOD) if w.bucket_start.timestamp() == start
     ]
     assert sorted(w.sketch["rows"] for w in saved) == [2, 7]  # the 3 shed, nothing overwritten
+
+
+def test_a_big_group_counted_in_parts_stores_what_it_stores_whole(
+    served, cancer, monkeypatch
+) -> None:
+    """A flush bounds each array call by counting a group a part at a time; the window
+    and the log rows are the ones a single pass would store."""
+    from modelyard.monitoring import recorder as recorder_module
+
+    yard, event = served
+    X, _ = cancer
+    events = [event(X.iloc[i : i + size]) for i, size in ((0, 3), (3, 1), (4, 5), (9, 2))]
+    whole = _recorder(yard)
+    for one in events:
+        whole.predicted(one)
+    whole.flush()
+    (stored_whole,) = yard.stores.windows.read("churn", *PERIOD)
+
+    monkeypatch.setattr(recorder_module, "ROWS_PER_PART", 3)
+    assert [len(p) for p in recorder_module._parts(events, 3)] == [1, 1, 1, 1]
+    assert [len(p) for p in recorder_module._parts(events, 4)] == [2, 1, 1]
+    again = [event(X.iloc[i : i + size]) for i, size in ((0, 3), (3, 1), (4, 5), (9, 2))]
+    parted = Recorder(yard, bucket_seconds=BUCKET, clock=lambda: AT)
+    for one in again:
+        parted.predicted(one)
+    parted.flush()
+    windows = {w.replica: w for w in yard.stores.windows.read("churn", *PERIOD)}
+    sketch, expected = windows[parted.replica].sketch, stored_whole.sketch
+    assert (
+        (sketch["rows"], sketch["requests"]) == (expected["rows"], expected["requests"]) == (11, 4)
+    )
+    assert sketch["features"] == expected["features"]
+    assert sketch["output"] == expected["output"]
+    for one, twin in zip(events, again, strict=True):
+        for pid, twin_id in zip(one.prediction_ids, twin.prediction_ids, strict=True):
+            first, second = yard.stores.predictions.get(pid), yard.stores.predictions.get(twin_id)
+            assert first is not None
+            assert second is not None
+            assert (first["prediction"], first["scores"]) == (
+                second["prediction"],
+                second["scores"],
+            )

@@ -34,3 +34,17 @@ def test_outputs_that_do_not_stack_leave_the_rest() -> None:
     assert batch.predictions is None
     assert batch.probabilities is None
     assert batch.columns.rows == 3
+
+
+def test_numeric_rows_are_stacked_column_by_column() -> None:
+    def numeric(rows: int, start: float) -> PredictionEvent:
+        values = np.arange(start, start + 2 * rows).reshape(rows, 2)
+        columns = Columns(("a", "b"), rows, numbers=values)
+        output = Output(np.zeros(rows, dtype=int), None)
+        return PredictionEvent("api", "m@1", columns, output, ["p"] * rows, 1.0, 0.0, 0.0)
+
+    batch = stack([numeric(1, 0.0), numeric(2, 10.0)])
+    assert batch.columns.numbers is not None
+    assert batch.columns.numbers.flags.f_contiguous  # each feature's values side by side
+    assert batch.columns.column("a").tolist() == [0.0, 10.0, 12.0]
+    assert batch.columns.column("b").tolist() == [1.0, 11.0, 13.0]

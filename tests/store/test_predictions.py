@@ -175,3 +175,38 @@ def test_prune_removes_old_rows_their_feedback_and_windows(yard: Yard) -> None:
     assert event.details["predictions"] == 2
     assert yard.prune_monitoring(timedelta(days=30)).predictions == 0
     assert yard.add_feedback("churn", [("old1", "0")]).unknown == [(0, "old1")]
+
+
+def test_times_of_a_whole_log_column_have_the_texts_of_each_alone() -> None:
+    from datetime import timezone
+
+    from modelyard.store.predictions import _sqlite_time, _sqlite_times
+
+    base = datetime(2026, 12, 5, 21, 26, 59, tzinfo=UTC)
+    utc = [base, base + timedelta(microseconds=1), base, base + timedelta(days=40, seconds=3.5)]
+    utc += [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, UTC)]
+    utc += [datetime(1969, 12, 31, 23, 59, 59, 999999, UTC), datetime(2024, 2, 29, 0, 0, 1, 7, UTC)]
+    assert _sqlite_times(utc) == [_sqlite_time(at) for at in utc]
+    assert _sqlite_times(utc[:1]) == [_sqlite_time(utc[0])] == ["2026-12-05 21:26:59.000000"]
+    mixed = [*utc, base.astimezone(timezone(timedelta(hours=2)))]
+    assert _sqlite_times(mixed) == [_sqlite_time(at) for at in mixed]
+    assert _sqlite_times([]) == []
+
+
+def test_log_columns_are_a_sequence_of_rows() -> None:
+    from modelyard.store.predictions import LOG_COLUMNS, LogColumns
+
+    def row(i: int) -> tuple:
+        return (f"p{i}", "churn", "churn@1", NOW, 1.0, str(i), None, None, None, None)
+
+    rows = LogColumns([[v] for v in row(0)])
+    rows.extend([row(1), row(2)])
+    rows.extend(LogColumns([[v] for v in row(3)]))
+    rows.extend([])
+    assert len(rows) == 4
+    assert list(rows) == [row(i) for i in range(4)]
+    assert rows[2] == row(2)
+    assert list(rows[1:3]) == [row(1), row(2)]
+    assert len(LogColumns()) == 0
+    with pytest.raises(ValueError, match="all of one length"):
+        LogColumns([["a"], []] + [[]] * (len(LOG_COLUMNS) - 2))

@@ -1,81 +1,101 @@
 """Prediction log rows: the answers of many requests encoded at once as rows for the
-prediction log (outputs and scores as JSON text, a sample of raw inputs when asked)."""
+prediction log (outputs and scores as JSON text, a sample of raw inputs when asked).
+
+A flush encodes every row the server answered, so the per-row work is kept to C calls:
+a group's outputs are encoded by one ``orjson`` call of the whole array and the text
+split into rows (the same text per row as encoding each row's ``tolist()`` on its own),
+and per-request values are spread over rows with ``itertools``, not Python loops."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
+from itertools import chain, repeat
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 import orjson
 
 from modelyard.runtime.events import PredictionEvent
-from modelyard.store.predictions import LogRow
+from modelyard.store.predictions import LogColumns, LogRow
 
 ROW_OVERHEAD = 256  # bytes a log row takes in memory beyond its texts (tuple, time, float)
+_SPLIT = "\x00"  # never in orjson's text of numbers (control characters are escaped)
+
+_ids = attrgetter("prediction_ids")
+_at = attrgetter("at")
+_latency = attrgetter("latency_ms")
+_key = attrgetter("routing_key")
+_log_inputs = attrgetter("log_inputs")
+_predictions = attrgetter("output.predictions")
+_probabilities = attrgetter("output.probabilities")
+_utc_time = partial(datetime.fromtimestamp, tz=UTC)
 
 
 def group_log_rows(
     events: list[PredictionEvent],
     rng: random.Random,
     segments: list[str | None] | None = None,
-) -> list[LogRow]:
-    """Log rows of many requests of one endpoint × version at once: concatenated outputs,
-    one ``tolist``, and tuples built by ``zip`` (per-request work was most of a flush's
-    cost with one-row requests)."""
+    predictions: np.ndarray | None = None,
+    probabilities: np.ndarray | None = None,
+) -> LogColumns:
+    """Log rows of many requests of one endpoint × version at once. ``predictions`` and
+    ``probabilities``: the events' outputs already concatenated (the recorder's stack),
+    so they are not concatenated twice."""
     first = events[0]
-    sizes = [len(e.prediction_ids) for e in events]
-    total = sum(sizes)
-    single = total == len(events)
+    ids = list(chain.from_iterable(map(_ids, events)))
+    total = len(ids)
+    sizes = None if total == len(events) else [len(e.prediction_ids) for e in events]
 
     def per_row(values: list[Any]) -> list[Any]:
-        return (
-            values if single else [v for v, n in zip(values, sizes, strict=True) for _ in range(n)]
-        )
+        if sizes is None:
+            return values
+        return list(chain.from_iterable(map(repeat, values, sizes)))
 
-    ids = [pid for e in events for pid in e.prediction_ids]
-    created = per_row([datetime.fromtimestamp(e.at, UTC) for e in events])
-    latency = per_row([e.latency_ms for e in events])
-    keys = per_row([e.routing_key for e in events])
-    predictions = np.concatenate([e.output.predictions for e in events])
-    if predictions.ndim == 1 and predictions.dtype.kind in "iu":
-        texts = [str(v) for v in predictions.tolist()]
-    else:
-        texts = [_json(v) for v in predictions.tolist()]
-    scores: list[str | None]
-    if all(e.output.probabilities is not None for e in events):
-        matrix = np.concatenate([e.output.probabilities for e in events])
-        scores = [_json(row) for row in matrix.tolist()]
-    else:
-        scores = [None] * total
+    created = per_row(list(map(_utc_time, map(_at, events))))
+    latency = per_row(list(map(_latency, events)))
+    keys = per_row(list(map(_key, events)))
+    if predictions is None:
+        predictions = np.concatenate(list(map(_predictions, events)))
+    texts = row_texts(predictions)
+    if probabilities is None and all(e.output.probabilities is not None for e in events):
+        probabilities = np.concatenate(list(map(_probabilities, events)))
+    scores: list[Any] = [None] * total if probabilities is None else row_texts(probabilities)
     inputs: list[str | None] = [None] * total
-    if any(e.log_inputs > 0 for e in events):
+    if max(map(_log_inputs, events)) > 0:
         offset = 0
-        for event, size in zip(events, sizes, strict=True):
+        for event in events:
             for i, text in _sampled_rows(event, rng).items():
                 inputs[offset + i] = text
-            offset += size
+            offset += len(event.prediction_ids)
     if segments is None or len(segments) != total:
         segments = [None] * total
     if len(texts) != total or len(scores) != total:
         raise ValueError("outputs and prediction ids do not line up")
-    return list(
-        zip(
-            ids,
-            [first.endpoint] * total,
-            [first.version] * total,
-            created,
-            latency,
-            texts,
-            scores,
-            keys,
-            inputs,
-            segments,
-            strict=True,
-        )
-    )
+    columns = [ids, [first.endpoint] * total, [first.version] * total, created, latency]
+    return LogColumns([*columns, texts, scores, keys, inputs, segments])
+
+
+def row_texts(values: np.ndarray) -> list[str]:
+    """Each row of ``values`` as JSON text: integers as their digits, other values as
+    ``orjson`` writes the row's ``tolist()``. Numbers go through one ``orjson`` call of
+    the whole array, split into rows (floats widened to float64 first: ``tolist`` gives
+    Python floats, whose text is the float64's, not the float32's shortest)."""
+    kind = values.dtype.kind
+    if len(values) == 0:
+        return []
+    if values.ndim in (1, 2) and kind in "biuf":
+        if kind == "f" and values.dtype != np.float64:
+            values = values.astype(np.float64)
+        text = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
+        inner = text.decode()[1:-1]
+        if values.ndim == 1:
+            return inner.split(",")
+        return inner.replace("],[", "]" + _SPLIT + "[").split(_SPLIT)
+    return [_json(v) for v in values.tolist()]
 
 
 def row_bytes(row: LogRow) -> int:

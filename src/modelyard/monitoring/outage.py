@@ -19,14 +19,14 @@ import orjson
 
 from modelyard.monitoring.log_rows import row_bytes
 from modelyard.monitoring.window import Window
-from modelyard.store.predictions import LogRow
+from modelyard.store.predictions import LogColumns
 
 MAX_BACKOFF_SECONDS = 30.0  # the longest wait between two tries to save windows
 
 Key = tuple[str, str, int]  # endpoint, version, bucket start (unix seconds)
 
 
-def keep_to_bound(rows: list[LogRow], bound: int) -> tuple[list[LogRow], int, int]:
+def keep_to_bound(rows: LogColumns, bound: int) -> tuple[LogColumns, int, int]:
     """The oldest rows of a failed write that fit in ``bound`` bytes: (kept rows, their
     size, how many rows were dropped)."""
     size = 0

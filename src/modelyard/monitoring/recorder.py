@@ -44,7 +44,7 @@ from modelyard.monitoring.segments import Segmenters
 from modelyard.monitoring.stacked import Stacked, stack
 from modelyard.monitoring.window import Window, add_output, add_scores, output_profile
 from modelyard.runtime.events import PredictionEvent, ShadowEvent
-from modelyard.store.predictions import LogRow
+from modelyard.store.predictions import LogColumns, LogRow
 from modelyard.store.windows import StoredWindow
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,10 @@ class _Error:
 
 
 FLUSH_NICE = 10
+# Rows of a group counted and encoded together: each array call of a flush holds the
+# interpreter lock from start to end, so a part bounds how long the event loop can wait
+# (a whole second of 100-row requests stacked at once stalled it for tens of ms).
+ROWS_PER_PART = 8192
 
 
 class Recorder:
@@ -113,7 +117,7 @@ class Recorder:
         self._shedding = False  # windows were shed in this outage (warned once)
         self._gone: set[Key] = set()  # windows dropped unsaved, their buckets not forgotten
         self._folded: set[Key] = set()  # windows whose segments were shed: saved without any
-        self._unwritten: list[LogRow] = []  # log rows a failed flush kept for retry
+        self._unwritten = LogColumns()  # log rows a failed flush kept for retry
         self.unwritten_bytes = 0  # their estimated size in memory
         self._profiles: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
         self._nannies: dict[str, Any] = {}  # version → its loss estimator (None: has none)
@@ -189,17 +193,18 @@ class Recorder:
                 shadows, self._shadows = self._shadows, []
                 self._pending_rows = 0
             events += [s.prediction for s in shadows if s.prediction is not None]
-            rows, self._unwritten = self._unwritten, []
+            rows, self._unwritten = self._unwritten, LogColumns()
             for key, group in _group(events, self.bucket_seconds).items():
                 window = self._window(key, group[0].log_inputs > 0)
-                batch = stack(group)  # concatenated once for every count below
-                _count(window, group, batch)
-                losses = None
-                if window.losses is not None:
-                    losses = self._estimate_losses(key[1], window, batch)
-                segments = self._segments.count(key[1], window, group, batch, losses)
+                for part in _parts(group, ROWS_PER_PART):
+                    batch = stack(part)  # concatenated once for every count below
+                    _count(window, part, batch)
+                    losses = None
+                    if window.losses is not None:
+                        losses = self._estimate_losses(key[1], window, batch)
+                    segments = self._segments.count(key[1], window, part, batch, losses)
+                    rows.extend(self._log_rows(part, segments, batch))
                 self._dirty.add(key)
-                rows.extend(self._log_rows(group, segments))
             seconds = self.bucket_seconds
             for error in errors:
                 key = (error.endpoint, error.version, _bucket(error.at, seconds))
@@ -229,7 +234,7 @@ class Recorder:
             if failure is not None:
                 raise failure
 
-    def _keep_unwritten(self, rows: list[LogRow]) -> None:
+    def _keep_unwritten(self, rows: LogColumns) -> None:
         """Keep the oldest rows of a failed write up to the byte bound; count the rest."""
         self._unwritten, self.unwritten_bytes, dropped = keep_to_bound(
             rows, self.max_unwritten_bytes
@@ -301,13 +306,20 @@ class Recorder:
         return any(key[2] < current for key in self._dirty)
 
     def _log_rows(
-        self, events: list[PredictionEvent], segments: list[str | None] | None = None
-    ) -> list[LogRow]:
+        self,
+        events: list[PredictionEvent],
+        segments: list[str | None] | None = None,
+        batch: Stacked | None = None,
+    ) -> LogColumns:
         try:  # the usual case: every answer of the group encoded in a few array calls
+            if batch is not None:
+                return group_log_rows(
+                    events, self._random, segments, batch.predictions, batch.probabilities
+                )
             return group_log_rows(events, self._random, segments)
         except Exception:  # mixed shapes or odd values: one request at a time, below
             log.debug("encoding %d requests one by one", len(events))
-        rows: list[LogRow] = []
+        rows = LogColumns()
         offset = 0
         for event in events:
             size, offset = event.columns.rows, offset + event.columns.rows
@@ -422,11 +434,39 @@ def _bucket(at: float, seconds: int) -> int:
 
 
 def _group(events: list[PredictionEvent], seconds: int) -> dict[Key, list[PredictionEvent]]:
+    """Events by endpoint × version × bucket. Queued events mostly come in runs of one
+    key, so an event joins the previous one's group after three comparisons, without
+    building its key (one-row requests make this loop as long as the flush's rows)."""
     groups: dict[Key, list[PredictionEvent]] = {}
+    group: list[PredictionEvent] = []
+    endpoint = version = ""
+    start = end = 0.0
     for event in events:
-        key = (event.endpoint, event.version, _bucket(event.at, seconds))
-        groups.setdefault(key, []).append(event)
+        at = event.at
+        if start <= at < end and event.version == version and event.endpoint == endpoint:
+            group.append(event)
+            continue
+        endpoint, version, bucket = event.endpoint, event.version, _bucket(at, seconds)
+        start, end = bucket, bucket + seconds
+        group = groups.setdefault((endpoint, version, bucket), [])
+        group.append(event)
     return groups
+
+
+def _parts(events: list[PredictionEvent], rows: int) -> list[list[PredictionEvent]]:
+    """``events`` in runs of at most ``rows`` rows (a bigger request: a run of its own)."""
+    sizes = [event.columns.rows for event in events]
+    if sum(sizes) <= rows:
+        return [events]
+    parts: list[list[PredictionEvent]] = []
+    start = taken = 0
+    for index, size in enumerate(sizes):
+        if taken and taken + size > rows:
+            parts.append(events[start:index])
+            start, taken = index, 0
+        taken += size
+    parts.append(events[start:])
+    return parts
 
 
 def _count(window: Window, events: list[PredictionEvent], batch: Stacked) -> None:

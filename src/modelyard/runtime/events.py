@@ -18,7 +18,7 @@ from modelyard.runtime.shadow import Comparison
 SHADOW_OUTCOMES = ("compared", "failed", "skipped")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PredictionEvent:
     endpoint: str
     version: str  # "churn@3"

@@ -1,0 +1,101 @@
+"""Log rows encoded a group at a time hold the same texts as each value encoded alone
+(the stored prediction log must not change with how a flush encodes it)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+
+from modelyard.monitoring.log_rows import group_log_rows, row_texts
+from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.inputs import Columns
+from modelyard.runtime.runner import Output
+
+
+def _alone(values: np.ndarray) -> list[str]:
+    """How a row was encoded on its own: digits for integers, orjson of ``tolist()``."""
+    if values.ndim == 1 and values.dtype.kind in "iu":
+        return [str(v) for v in values.tolist()]
+    option = orjson.OPT_SERIALIZE_NUMPY
+    return [orjson.dumps(v, option=option, default=str).decode() for v in values.tolist()]
+
+
+def _awkward_floats(rows: int, columns: int, dtype: Any, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    info = np.finfo(dtype)
+    powers = rng.integers(info.minexp, info.maxexp - 4, size=(rows, columns))
+    values = (rng.standard_normal((rows, columns)) * 2.0**powers).astype(dtype)
+    extremes = [0.0, -0.0, 1.0, 0.1, 1 / 3, float(info.max), float(info.tiny), 1000.5, 0.007]
+    flat = values.reshape(-1)
+    flat[: len(extremes)] = np.array(extremes, dtype=float).astype(dtype)
+    return values
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_float_scores_and_predictions_are_byte_identical(dtype: Any, seed: int) -> None:
+    matrix = _awkward_floats(500, 3, dtype, seed)
+    assert row_texts(matrix) == _alone(matrix)
+    column = matrix[:, 1]  # a strided view, as a column of a batch is
+    assert row_texts(column) == _alone(column)
+
+
+def test_non_finite_floats_are_written_as_orjson_writes_them() -> None:
+    matrix = np.array([[np.nan, np.inf], [-np.inf, 0.5]])
+    assert row_texts(matrix) == _alone(matrix) == ["[null,null]", "[null,0.5]"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([0, 1, -7, 2**62], dtype=np.int64),
+        np.array([3, 250], dtype=np.uint8),
+        np.array([2**64 - 1, 0], dtype=np.uint64),
+        np.array([True, False]),
+        np.array([[1, 2], [3, -4]], dtype=np.int32),
+        np.array([[True], [False]]),
+        np.zeros((2, 0)),
+        np.array(["yes", "no"]),
+        np.array(["a", 1.5, None], dtype=object),
+        np.arange(8.0).reshape(2, 2, 2),
+    ],
+)
+def test_other_outputs_are_byte_identical(values: np.ndarray) -> None:
+    assert row_texts(values) == _alone(values)
+
+
+def test_no_rows_no_texts() -> None:
+    assert row_texts(np.zeros((0, 2))) == []
+
+
+def _event(rows: int, at: float, probabilities: bool = True) -> PredictionEvent:
+    columns = Columns(("x",), rows, numbers=np.arange(rows, dtype=float).reshape(rows, 1))
+    scores = np.tile([0.25, 0.75], (rows, 1)).astype(np.float32) if probabilities else None
+    output = Output(np.arange(rows) % 2, scores)
+    ids = [f"{at}-{i}" for i in range(rows)]
+    return PredictionEvent("api", "m@1", columns, output, ids, 1.5 * rows, at, 0.0, f"k{rows}")
+
+
+def test_group_rows_spread_each_request_over_its_rows() -> None:
+    events = [_event(1, 1000.25), _event(3, 1000.5), _event(2, 1001.0)]
+    rows = group_log_rows(events, random.Random(0), ["a", "b", "c", "d", "e", "f"])
+    ids = ["1000.25-0", "1000.5-0", "1000.5-1", "1000.5-2", "1001.0-0", "1001.0-1"]
+    assert [r[0] for r in rows] == ids
+    assert {(r[1], r[2]) for r in rows} == {("api", "m@1")}
+    times = [1000.25] + [1000.5] * 3 + [1001.0] * 2
+    assert [r[3] for r in rows] == [datetime.fromtimestamp(t, UTC) for t in times]
+    assert [r[4] for r in rows] == [1.5, 4.5, 4.5, 4.5, 3.0, 3.0]
+    assert [r[5] for r in rows] == ["0", "0", "1", "0", "0", "1"]
+    assert {r[6] for r in rows} == {"[0.25,0.75]"}
+    assert [r[7] for r in rows] == ["k1", "k3", "k3", "k3", "k2", "k2"]
+    assert [r[9] for r in rows] == ["a", "b", "c", "d", "e", "f"]
+
+
+def test_group_rows_without_scores_when_a_request_has_none() -> None:
+    rows = group_log_rows([_event(1, 5.0), _event(2, 6.0, probabilities=False)], random.Random(0))
+    assert [r[6] for r in rows] == [None, None, None]
