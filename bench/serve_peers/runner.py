@@ -132,7 +132,8 @@ def run(plan: Plan) -> dict[str, Any]:
 def estimate(plan: Plan, peers: list[str]) -> float:
     cells = sum(1 for p in peers for rows, c in plan.cells if measured(p, rows, c))
     per_model = cells * (plan.seconds + plan.warmup + 0.7) + 20 * len(peers)  # start, stop
-    return plan.runs * len(plan.models) * (per_model + plan.seconds + 5)
+    ceiling = 2 * (plan.seconds + plan.warmup + 5)  # the trivial app, one worker and two
+    return plan.runs * len(plan.models) * (per_model + ceiling)
 
 
 def measure_ceiling(plan: Plan, prepared: Prepared, run_index: int) -> dict[str, Any]:

@@ -183,3 +183,36 @@ def test_leaves_are_found_without_numpy_2s_bit_count(mask_type: type) -> None:
     marked = ((np.uint64(2) << lowest) - np.uint64(1)).astype(mask_type)  # overflow at 64: all
     found = _bit_counts_numpy1(marked, np.empty(bits, dtype=np.uint8))
     np.testing.assert_array_equal(found, np.arange(1, bits + 1))
+
+
+def test_ensembles_that_combine_their_members_are_left_to_their_own_predict() -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor, VotingRegressor
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(300, 3)), rng.normal(size=300)
+    members = [(f"m{i}", HistGradientBoostingRegressor(max_iter=5, random_state=i)) for i in (1, 2)]
+    voting = VotingRegressor(members).fit(x, y)
+    assert fast_predictor(voting) is voting
+
+
+def test_a_matrix_of_the_wrong_width_is_refused_as_scikit_learn_refuses_it() -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(300, 3)), rng.normal(size=300)
+    fast = fast_predictor(HistGradientBoostingRegressor(max_iter=5).fit(x, y))
+    with pytest.raises(ValueError, match="3 columns"):
+        fast.predict(np.zeros((2, 4)))
+
+
+def test_thresholds_too_far_apart_for_a_grid_are_searched() -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.choice([0.0, 1e-322, 2e-322, 3e-322], size=(400, 1))  # a subnormal span
+    y = (x[:, 0] > 1.5e-322) + rng.normal(scale=0.1, size=400)
+    model = HistGradientBoostingRegressor(max_iter=5, random_state=0).fit(x, y)
+    fast = fast_predictor(model)
+    assert fast is not model
+    probe = np.array([[-1.0], [0.0], [1e-322], [2.5e-322], [1.0], [np.nan]])
+    np.testing.assert_allclose(fast.predict(probe), model.predict(probe), rtol=1e-12)

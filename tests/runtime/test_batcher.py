@@ -15,7 +15,7 @@ from modelyard import Yard
 from modelyard.domain.endpoints import Limits
 from modelyard.errors import NotReady, Overloaded, TimedOut
 from modelyard.runtime.admission import QueueMemory, row_bytes
-from modelyard.runtime.batcher import SLICE_SECONDS, MicroBatcher
+from modelyard.runtime.batcher import MIN_SLICE_ROWS, SLICE_SECONDS, MicroBatcher
 from modelyard.runtime.inputs import from_frame
 from modelyard.runtime.runner import MAX_STUCK, ModelRunner
 
@@ -141,6 +141,39 @@ def test_a_large_request_runs_in_slices_and_small_ones_pass_between(runner, canc
     assert large.predictions.tolist() == logreg.predict(cancer[0].iloc[:400]).tolist()
     assert large.probabilities.shape == (400, 2)
     assert small.predictions.tolist() == logreg.predict(cancer[0].iloc[400:401]).tolist()
+
+
+def _batch_sizes(runner, cancer, limits: Limits, requests: list[int]) -> list[int]:
+    sizes: list[int] = []
+    batcher = MicroBatcher(runner, limits, on_batch=lambda n, _: sizes.append(n))
+
+    async def main() -> None:
+        start = 0
+        calls = []
+        for count in requests:
+            calls.append(batcher.submit(_rows(runner, cancer, start, count)))
+            start += count
+        await asyncio.gather(*calls)
+        await batcher.close()
+
+    asyncio.run(main())
+    assert sum(sizes) == sum(requests)
+    return sizes
+
+
+def test_merged_batches_stop_at_about_a_slice_of_model_time(runner, cancer) -> None:
+    runner.cost.seconds_per_row = SLICE_SECONDS / 100  # injected: 100 rows fill a slice
+    sizes = _batch_sizes(runner, cancer, Limits(), [1] * 300)  # max_batch 1,024 by default
+    assert sizes[0] == 100
+
+
+def test_a_slow_model_still_merges_and_slices_at_least_the_floor(runner, cancer) -> None:
+    patient = Limits(timeout_ms=3_600_000)  # admitted: 200 rows are 200 s at this cost
+    runner.cost.seconds_per_row = 1.0  # injected: a second a row, so a slice is 0 rows
+    assert _batch_sizes(runner, cancer, patient, [1] * 100)[0] == MIN_SLICE_ROWS
+    runner.cost.seconds_per_row = 1.0
+    sliced = _batch_sizes(runner, cancer, patient, [200])
+    assert sliced == [MIN_SLICE_ROWS] * 3 + [200 - 3 * MIN_SLICE_ROWS]
 
 
 def test_a_request_that_waits_too_long_times_out(runner, cancer) -> None:

@@ -18,6 +18,7 @@ any kind keeps working.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -44,6 +45,7 @@ class TreeTables:
         self._mask_type = np.uint32 if max(leaves, default=1) <= 32 else np.uint64
         width = 8 * np.dtype(self._mask_type).itemsize + 1  # leaf k is looked up at k + 1
         n_trees = len(trees)
+        self._inputs = int(regressors[0].n_features_in_)
         self._baseline = np.array([_baseline(r) for r in regressors], dtype=float)
         self._values = np.zeros((n_trees, width))
         self._offsets = np.arange(n_trees, dtype=np.intp) * width
@@ -90,8 +92,10 @@ class TreeTables:
 
     def predict(self, matrix: Any) -> np.ndarray:
         rows = np.asarray(matrix, dtype=float)
-        if rows.ndim != 2:
-            raise ValueError(f"expected a 2-D matrix, got {rows.ndim} dimensions")
+        if rows.ndim != 2 or rows.shape[1] != self._inputs:
+            raise ValueError(
+                f"expected a matrix of {self._inputs} columns, got the shape {rows.shape}"
+            )
         if rows.shape[0] <= ROW_BLOCK:
             return self._predict_block(rows)
         blocks = [
@@ -155,7 +159,15 @@ class ThresholdSearch:
         self._low = float(finite[0]) if finite.size else 0.0
         span = float(finite[-1]) - self._low if finite.size else 0.0
         self._cells = int(min(GRID_MAX, max(GRID_MIN, GRID_PER_THRESHOLD * thresholds.size)))
-        self._scale = (self._cells - 1) / span if span > 0 else 1.0
+        self._scale = (self._cells - 1) / span if span > 0 else 1.0  # Python floats: inf
+        if not (math.isfinite(span) and math.isfinite(self._scale) and self._scale > 0):
+            # Thresholds from about -1e308 to 1e308, or a subnormal span: no grid fits.
+            self._low, self._scale = 0.0, 1.0
+            home = np.zeros(thresholds.size, dtype=np.intp)
+            self._below = np.zeros(self._cells + 2, dtype=np.intp)
+            self._gridded = False
+            self._inside = np.full((0, self._cells + 2), np.inf)
+            return
         home = self._cell(thresholds)
         self._below = np.searchsorted(home, np.arange(self._cells + 2)).astype(np.intp)
         per_cell = int(np.bincount(home).max())
@@ -196,8 +208,13 @@ def fast_predictor(model: Any) -> Any:
     """``model`` (or the estimator inside a flavor adapter) as :class:`TreeTables` when
     it is a squared-error ``HistGradientBoostingRegressor``, or a ``MultiOutputRegressor`` of
     them, that the tables cover exactly; anything else unchanged."""
+    from sklearn.multioutput import MultiOutputRegressor
+
     estimator = getattr(model, "model", model)
-    regressors = getattr(estimator, "estimators_", [estimator])
+    # Only a plain multi-output wrapper's members are its columns: a voting, bagging,
+    # stacking or chained ensemble combines its members' predictions its own way.
+    several = type(estimator) is MultiOutputRegressor
+    regressors = list(estimator.estimators_) if several else [estimator]
     if not regressors or not all(_covered(r) for r in regressors):
         return model
     try:
@@ -206,9 +223,7 @@ def fast_predictor(model: Any) -> Any:
         return model
     if tables.nbytes > MAX_TABLE_BYTES:
         return model
-    if not hasattr(estimator, "estimators_"):
-        return _OneColumn(tables)
-    return tables
+    return tables if several else _OneColumn(tables)
 
 
 class _OneColumn:
@@ -223,7 +238,7 @@ def _covered(regressor: Any) -> bool:
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     return (
-        isinstance(regressor, HistGradientBoostingRegressor)
+        type(regressor) is HistGradientBoostingRegressor  # a subclass may predict its own way
         and regressor.loss == "squared_error"
         and getattr(regressor, "_preprocessor", None) is None
         and getattr(regressor, "is_categorical_", None) is None
