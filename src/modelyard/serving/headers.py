@@ -5,7 +5,8 @@ raises and catches a ``KeyError`` for each header that is absent, which is most 
 five an inference request is asked for (deadline, version override, routing key, API
 key). ASGI servers hand header names over lower-cased (uvicorn, the gRPC bridge, the test
 client), as Starlette itself assumes, so a name given as lower-case bytes is compared
-as it is.
+as it is. The scope's headers are read as the list every server here gives, not as a
+one-shot iterable.
 """
 
 from __future__ import annotations
