@@ -59,6 +59,9 @@ def test_non_finite_floats_are_written_as_orjson_writes_them() -> None:
         np.array([True, False]),
         np.array([[1, 2], [3, -4]], dtype=np.int32),
         np.array([[True], [False]]),
+        np.array([5, -6, 2**40], dtype=">i8"),  # big-endian: orjson refuses them as they are
+        np.array([[1, 2]], dtype=">u4"),
+        np.array([0.25, -1e300], dtype=">f8"),
         np.zeros((2, 0)),
         np.array(["yes", "no"]),
         np.array(["a", 1.5, None], dtype=object),

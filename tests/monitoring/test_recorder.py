@@ -564,6 +564,7 @@ def test_a_big_group_counted_in_parts_stores_what_it_stores_whole(
     """A flush bounds each array call by counting a group a part at a time; the window
     and the log rows are the ones a single pass would store."""
     from modelyard.monitoring import recorder as recorder_module
+    from modelyard.monitoring.event_groups import parts_of
 
     yard, event = served
     X, _ = cancer
@@ -575,8 +576,8 @@ def test_a_big_group_counted_in_parts_stores_what_it_stores_whole(
     (stored_whole,) = yard.stores.windows.read("churn", *PERIOD)
 
     monkeypatch.setattr(recorder_module, "ROWS_PER_PART", 3)
-    assert [len(p) for p in recorder_module._parts(events, 3)] == [1, 1, 1, 1]
-    assert [len(p) for p in recorder_module._parts(events, 4)] == [2, 1, 1]
+    assert [len(p) for p in parts_of(events, 3)] == [1, 1, 1, 1]
+    assert [len(p) for p in parts_of(events, 4)] == [2, 1, 1]
     again = [event(X.iloc[i : i + size]) for i, size in ((0, 3), (3, 1), (4, 5), (9, 2))]
     parted = Recorder(yard, bucket_seconds=BUCKET, clock=lambda: AT)
     for one in again:

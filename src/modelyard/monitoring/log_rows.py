@@ -90,7 +90,12 @@ def row_texts(values: np.ndarray) -> list[str]:
     if values.ndim in (1, 2) and kind in "biuf":
         if kind == "f" and values.dtype != np.float64:
             values = values.astype(np.float64)
-        text = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
+        elif not values.dtype.isnative:  # orjson refuses (or, before 3.10.1, misreads) them
+            values = values.astype(values.dtype.newbyteorder("="))
+        try:
+            text = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
+        except orjson.JSONEncodeError:  # anything orjson will not take: row by row, as before
+            return [_json(v) for v in values.tolist()]
         inner = text.decode()[1:-1]
         if values.ndim == 1:
             return inner.split(",")

@@ -37,6 +37,7 @@ import numpy as np
 from modelyard.domain.endpoints import shadow_label, shadowed_ref
 from modelyard.domain.refusal_rules import OTHER, known_rule
 from modelyard.errors import NotFound
+from modelyard.monitoring.event_groups import bucket_of, group_events, parts_of
 from modelyard.monitoring.log_rows import group_log_rows
 from modelyard.monitoring.loss_estimation import nanny_inputs
 from modelyard.monitoring.outage import Backoff, Key, encoded_size, keep_to_bound, shed
@@ -121,6 +122,7 @@ class Recorder:
         self.unwritten_bytes = 0  # their estimated size in memory
         self._profiles: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
         self._nannies: dict[str, Any] = {}  # version → its loss estimator (None: has none)
+        self._nanny_misses: set[str] = set()  # versions whose estimator failed to load this flush
         self._segments = Segmenters()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -194,24 +196,19 @@ class Recorder:
                 self._pending_rows = 0
             events += [s.prediction for s in shadows if s.prediction is not None]
             rows, self._unwritten = self._unwritten, LogColumns()
-            for key, group in _group(events, self.bucket_seconds).items():
-                window = self._window(key, group[0].log_inputs > 0)
-                for part in _parts(group, ROWS_PER_PART):
-                    batch = stack(part)  # concatenated once for every count below
-                    _count(window, part, batch)
-                    losses = None
-                    if window.losses is not None:
-                        losses = self._estimate_losses(key[1], window, batch)
-                    segments = self._segments.count(key[1], window, part, batch, losses)
-                    rows.extend(self._log_rows(part, segments, batch))
-                self._dirty.add(key)
+            self._nanny_misses.clear()
+            try:
+                self._count_groups(events, rows)
+            except Exception:  # the rows a failed write kept earlier are kept still
+                self._keep_unwritten(rows)
+                raise
             seconds = self.bucket_seconds
             for error in errors:
-                key = (error.endpoint, error.version, _bucket(error.at, seconds))
+                key = (error.endpoint, error.version, bucket_of(error.at, seconds))
                 self._window(key).add_error(error.status, rule=error.rule)
                 self._dirty.add(key)
             for shadow in shadows:
-                key = (shadow.endpoint, shadow_label(shadow.version), _bucket(shadow.at, seconds))
+                key = (shadow.endpoint, shadow_label(shadow.version), bucket_of(shadow.at, seconds))
                 stats = self._window(key).compared_with(shadow.primary)
                 if shadow.comparison is not None and shadow.prediction is not None:
                     latency = shadow.prediction.latency_ms
@@ -233,6 +230,21 @@ class Recorder:
                 self._forget_old_buckets()
             if failure is not None:
                 raise failure
+
+    def _count_groups(self, events: list[PredictionEvent], rows: LogColumns) -> None:
+        """Count each endpoint × version × bucket's events into its window, in parts of
+        ``ROWS_PER_PART`` rows, and add their log rows to ``rows``."""
+        for key, group in group_events(events, self.bucket_seconds).items():
+            window = self._window(key, group[0].log_inputs > 0)
+            self._dirty.add(key)  # before counting: a part that fails leaves it counted
+            for part in parts_of(group, ROWS_PER_PART):
+                batch = stack(part)  # concatenated once for every count below
+                _count(window, part, batch)
+                losses = None
+                if window.losses is not None:
+                    losses = self._estimate_losses(key[1], window, batch)
+                segments = self._segments.count(key[1], window, part, batch, losses)
+                rows.extend(self._log_rows(part, segments, batch))
 
     def _keep_unwritten(self, rows: LogColumns) -> None:
         """Keep the oldest rows of a failed write up to the byte bound; count the rest."""
@@ -269,7 +281,7 @@ class Recorder:
 
     def _shed(self, now: float) -> None:
         """Past ``max_unsaved_bytes`` of unsaved windows: segments, then old windows go."""
-        current = _bucket(now, self.bucket_seconds)
+        current = bucket_of(now, self.bucket_seconds)
         done = shed(self._windows, self._unsaved, current, self.max_unsaved_bytes)
         for key in [k for k in self._dirty if k not in self._windows]:
             self._dirty.discard(key)
@@ -302,7 +314,7 @@ class Recorder:
         now = self._now()
         if now - self._saved_at >= self.window_save_seconds:
             return True
-        current = _bucket(now, self.bucket_seconds)
+        current = bucket_of(now, self.bucket_seconds)
         return any(key[2] < current for key in self._dirty)
 
     def _log_rows(
@@ -364,11 +376,14 @@ class Recorder:
         """Run the version's nanny model on the batch (loaded once per version); the
         rows' estimated losses."""
         assert window.losses is not None
+        if ref in self._nanny_misses:
+            return None
         if ref not in self._nannies:
             find = getattr(self.sink, "loss_estimator", None)
             try:
                 self._nannies[ref] = find(shadowed_ref(ref) or ref) if find else None
-            except Exception:  # a store hiccup: no estimate for this batch, retried next
+            except Exception:  # a store hiccup: no estimate this flush, tried again next
+                self._nanny_misses.add(ref)
                 log.exception("the loss estimator of %s could not be loaded", ref)
                 return None
         nanny = self._nannies[ref]
@@ -403,7 +418,7 @@ class Recorder:
     def _forget_old_buckets(self) -> None:
         """Buckets that ended a bucket ago are written for the last time; memory stays
         bounded."""
-        self._horizon = _bucket(self._now(), self.bucket_seconds) - self.bucket_seconds
+        self._horizon = bucket_of(self._now(), self.bucket_seconds) - self.bucket_seconds
         for key in [k for k in self._windows if k[2] < self._horizon and k not in self._dirty]:
             del self._windows[key]
             self._late.pop(key, None)
@@ -427,46 +442,6 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), FLUSH_NICE)
     except (AttributeError, OSError):  # not Linux, or not allowed: normal priority
         log.debug("monitoring thread keeps normal priority")
-
-
-def _bucket(at: float, seconds: int) -> int:
-    return int(at // seconds) * seconds
-
-
-def _group(events: list[PredictionEvent], seconds: int) -> dict[Key, list[PredictionEvent]]:
-    """Events by endpoint × version × bucket. Queued events mostly come in runs of one
-    key, so an event joins the previous one's group after three comparisons, without
-    building its key (one-row requests make this loop as long as the flush's rows)."""
-    groups: dict[Key, list[PredictionEvent]] = {}
-    group: list[PredictionEvent] = []
-    endpoint = version = ""
-    start = end = 0.0
-    for event in events:
-        at = event.at
-        if start <= at < end and event.version == version and event.endpoint == endpoint:
-            group.append(event)
-            continue
-        endpoint, version, bucket = event.endpoint, event.version, _bucket(at, seconds)
-        start, end = bucket, bucket + seconds
-        group = groups.setdefault((endpoint, version, bucket), [])
-        group.append(event)
-    return groups
-
-
-def _parts(events: list[PredictionEvent], rows: int) -> list[list[PredictionEvent]]:
-    """``events`` in runs of at most ``rows`` rows (a bigger request: a run of its own)."""
-    sizes = [event.columns.rows for event in events]
-    if sum(sizes) <= rows:
-        return [events]
-    parts: list[list[PredictionEvent]] = []
-    start = taken = 0
-    for index, size in enumerate(sizes):
-        if taken and taken + size > rows:
-            parts.append(events[start:index])
-            start, taken = index, 0
-        taken += size
-    parts.append(events[start:])
-    return parts
 
 
 def _count(window: Window, events: list[PredictionEvent], batch: Stacked) -> None:
