@@ -53,6 +53,11 @@ def awkward_rows(model: MultiOutputRegressor) -> np.ndarray:
     return x
 
 
+def same_numbers(found: np.ndarray, expected: np.ndarray) -> None:
+    """Equal to scikit-learn's predict up to the order trees are summed in."""
+    np.testing.assert_allclose(found, expected, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     "params",
     [{}, {"max_iter": 30, "learning_rate": 0.3}, {"max_leaf_nodes": 60, "max_iter": 10}],
@@ -63,14 +68,14 @@ def test_tables_give_what_predict_gives(params: dict[str, object]) -> None:
     tables = fast_predictor(model)
     assert isinstance(tables, TreeTables)
     rows = awkward_rows(model)
-    np.testing.assert_allclose(tables.predict(rows), model.predict(rows), rtol=1e-12, atol=1e-12)
+    same_numbers(tables.predict(rows), model.predict(rows))
 
 
 def test_a_batch_past_one_block_and_an_empty_one() -> None:
     model = nanny(max_iter=20)
     tables = fast_predictor(model)
     x, _ = losses_data(ROW_BLOCK * 2 + 5, 3)
-    np.testing.assert_allclose(tables.predict(x), model.predict(x), rtol=1e-12, atol=1e-12)
+    same_numbers(tables.predict(x), model.predict(x))
     assert tables.predict(x[:0]).shape == (0, 2)
 
 
@@ -79,7 +84,7 @@ def test_one_regressor_gives_one_column() -> None:
     model = HistGradientBoostingRegressor(max_iter=20).fit(x, targets[:, 0])
     fast = fast_predictor(model)
     assert fast is not model
-    np.testing.assert_allclose(fast.predict(x), model.predict(x), rtol=1e-12, atol=1e-12)
+    same_numbers(fast.predict(x), model.predict(x))
 
 
 def test_models_the_tables_do_not_cover_are_returned_as_they_are() -> None:
@@ -103,7 +108,7 @@ def test_a_stored_nanny_loads_and_runs_as_tables() -> None:
     fast = fast_predictor(adapter)
     assert isinstance(fast, TreeTables)
     rows = awkward_rows(model)
-    np.testing.assert_allclose(fast.predict(rows), adapter.predict(rows), rtol=1e-12, atol=1e-12)
+    same_numbers(fast.predict(rows), adapter.predict(rows))
 
 
 def test_threads_predicting_at_once_each_get_their_own_rows_answer() -> None:
@@ -124,7 +129,7 @@ def test_threads_predicting_at_once_each_get_their_own_rows_answer() -> None:
         thread.join()
     for i, answers in found.items():
         for answer in answers:
-            np.testing.assert_allclose(answer, expected[i], rtol=1e-12, atol=1e-12)
+            same_numbers(answer, expected[i])
 
 
 @pytest.mark.parametrize(

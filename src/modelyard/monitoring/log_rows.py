@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 import orjson
 
-from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.events import (
+    PredictionEvent,
+    latency_of,
+    predictions_of,
+    probabilities_of,
+)
 from modelyard.store.predictions import LogColumns, LogRow
 
 ROW_OVERHEAD = 256  # bytes a log row takes in memory beyond its texts (tuple, time, float)
@@ -27,11 +32,8 @@ _SPLIT = "\x00"  # never in orjson's text of numbers (control characters are esc
 
 _ids = attrgetter("prediction_ids")
 _at = attrgetter("at")
-_latency = attrgetter("latency_ms")
 _key = attrgetter("routing_key")
 _log_inputs = attrgetter("log_inputs")
-_predictions = attrgetter("output.predictions")
-_probabilities = attrgetter("output.probabilities")
 _utc_time = partial(datetime.fromtimestamp, tz=UTC)
 
 
@@ -56,13 +58,13 @@ def group_log_rows(
         return list(chain.from_iterable(map(repeat, values, sizes)))
 
     created = per_row(list(map(_utc_time, map(_at, events))))
-    latency = per_row(list(map(_latency, events)))
+    latency = per_row(list(map(latency_of, events)))
     keys = per_row(list(map(_key, events)))
     if predictions is None:
-        predictions = np.concatenate(list(map(_predictions, events)))
+        predictions = np.concatenate(list(map(predictions_of, events)))
     texts = row_texts(predictions)
     if probabilities is None and all(e.output.probabilities is not None for e in events):
-        probabilities = np.concatenate(list(map(_probabilities, events)))
+        probabilities = np.concatenate(list(map(probabilities_of, events)))
     scores: list[Any] = [None] * total if probabilities is None else row_texts(probabilities)
     inputs: list[str | None] = [None] * total
     if max(map(_log_inputs, events)) > 0:

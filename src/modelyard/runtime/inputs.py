@@ -21,8 +21,8 @@ from modelyard.errors import SchemaMismatch
 
 _NUMBER_KINDS = frozenset("iuf")
 _NUMBER_TYPES = frozenset((float, int))
-_rows_of = attrgetter("rows")
-_matrix_of = attrgetter("numbers")
+rows_of = attrgetter("rows")  # of a Columns (C getters, for map over many of them)
+matrix_of = attrgetter("numbers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +36,18 @@ class Columns:
     arrays: dict[str, np.ndarray] | None = None
 
     @classmethod
-    def concat(cls, parts: Sequence[Columns]) -> Columns:
+    def concat(cls, parts: Sequence[Columns], *, by_column: bool = False) -> Columns:
+        """The parts' rows in order. ``by_column``: a numeric matrix stored column by
+        column (Fortran order), for readers that take it a feature at a time (a flush's
+        sketches: copying a contiguous column is several times cheaper than gathering it
+        across rows)."""
         if len(parts) == 1:
             return parts[0]
-        rows = sum(map(_rows_of, parts))  # map, not a loop: a flush joins thousands of requests
-        matrices = list(map(_matrix_of, parts))
+        rows = sum(map(rows_of, parts))  # map, not a loop: a flush joins thousands of requests
+        matrices = list(map(matrix_of, parts))
         if not any(map(is_, matrices, repeat(None))):
-            return cls(parts[0].names, rows, numbers=np.concatenate(matrices))
+            out = np.empty((rows, len(parts[0].names)), order="F") if by_column else None
+            return cls(parts[0].names, rows, numbers=np.concatenate(matrices, out=out))
         return cls(
             parts[0].names,
             rows,
