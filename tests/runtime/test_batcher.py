@@ -305,3 +305,25 @@ def test_a_version_with_too_many_hung_calls_is_not_ready_until_they_return(hangi
         await batcher.close()
 
     asyncio.run(main())
+
+
+def test_a_long_model_call_leaves_the_event_loop_free(hanging, cancer) -> None:
+    """Short calls are waited for on the loop's thread (runtime/batcher.py, _short_wait);
+    a call past that bound is awaited, so the loop keeps serving meanwhile."""
+    runner, flag = hanging
+    batcher = MicroBatcher(runner, Limits(timeout_ms=10_000))
+    flag.touch()
+
+    async def main() -> bool:
+        await batcher.submit(_rows(runner, cancer, 1))  # a short call first
+        held = asyncio.ensure_future(batcher.submit(_hang_row(runner, cancer)))
+        for _ in range(50):  # a ticker on the loop while the call hangs
+            await asyncio.sleep(0.01)
+        hung_while_ticking = not held.done()
+        flag.unlink()  # (were the loop held by the call, nothing here would run)
+        output = await held
+        assert output.predictions.tolist() == [1]
+        await batcher.close()
+        return hung_while_ticking
+
+    assert asyncio.run(main())

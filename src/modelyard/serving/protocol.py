@@ -29,6 +29,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from modelyard.config import Settings
 from modelyard.serving.body import BODY_DEADLINE
+from modelyard.serving.coalesce import CoalescingTransport
 from modelyard.serving.context import RequestContext
 from modelyard.serving.errors import error_response
 from modelyard.serving.refusals import REFUSALS
@@ -67,7 +68,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._in_headers = False  # part of a request's head has arrived, not all of it
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        # An answer's head and body go out in one send (serving/coalesce.py).
+        super().connection_made(CoalescingTransport(transport, self.loop))
         if self.max_connections and len(self.connections) > self.max_connections:
             REFUSALS.add("connections")
             self.app = RequestContext(functools.partial(_crowded, self.max_connections))
