@@ -70,6 +70,7 @@ class MicroBatcher:
         on_batch: BatchObserver | None = None,
         crowded: Callable[[], bool] | None = None,
         memory: QueueMemory | None = None,
+        short_waits: bool = True,
     ) -> None:
         self.runner = runner
         self.limits = limits
@@ -93,8 +94,9 @@ class MicroBatcher:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         # Seconds a model call of this batcher took lately (model thread), from 0: the
-        # first calls are tried with a short wait (_short_wait).
+        # first calls are tried with a short wait (_short_wait), if they may be at all.
         self._call_seconds = 0.0
+        self._short_waits = short_waits
 
     @property
     def queued_rows(self) -> int:
@@ -259,8 +261,13 @@ class MicroBatcher:
         at c=64: ~25 % less CPU per request and ~20 % more requests/s (docs/decisions.md).
         Requests arriving meanwhile wait in the socket and join the next batch. A call
         past the bound (or a version whose calls run longer) is awaited as before, so a
-        slow or stuck model never holds the loop longer than the bound."""
-        if self._call_seconds > SHORT_CALL_SECONDS:
+        slow or stuck model never holds the loop longer than the bound.
+
+        Not with the gRPC server in the process (``short_waits=False``): a gRPC call
+        reaches the batcher only after several loop steps (grpc.aio's completion queue is
+        polled by a thread of its own), so a loop held for each batch left the next one a
+        call or two: 3x fewer one-row calls/s at c=64, measured."""
+        if not self._short_waits or self._call_seconds > SHORT_CALL_SECONDS:
             return None
         try:
             return call.result(timeout=SHORT_CALL_SECONDS)

@@ -126,7 +126,8 @@ class ModelRunner:
 
     @property
     def ready(self) -> bool:
-        return self.stuck < MAX_STUCK
+        # Asked on every request: no walk over the threads when none was ever abandoned.
+        return not self._left_behind or self.stuck < MAX_STUCK
 
     def run(self, columns: Columns) -> Output:
         """Predict a batch; call it in this model's executor thread, where the limits hold."""

@@ -95,6 +95,7 @@ class EndpointTable:
         store_timeout: float = 5.0,
         retry_seconds: float = 30.0,
         memory: QueueMemory | None = None,
+        short_waits: bool = True,
     ) -> None:
         self.yard = yard
         self.pool = pool
@@ -104,6 +105,7 @@ class EndpointTable:
         self.loaded_log = loaded_log
         self.retry_seconds = retry_seconds
         self.memory = memory or QueueMemory(DEFAULT_QUEUE_BYTES)  # shared by every batcher
+        self.short_waits = short_waits  # see MicroBatcher._short_wait
         self._store = DeadlineCalls("store", timeout=store_timeout)
         self._active: dict[str, ActiveEndpoint] = {}
         self._known: set[str] = set()
@@ -129,7 +131,14 @@ class EndpointTable:
     def _batcher(
         self, loaded: LoadedVersion, endpoint: Endpoint, observer: BatchObserver | None
     ) -> MicroBatcher:
-        return MicroBatcher(loaded.runner, endpoint.limits, observer, self.crowded, self.memory)
+        return MicroBatcher(
+            loaded.runner,
+            endpoint.limits,
+            observer,
+            self.crowded,
+            self.memory,
+            short_waits=self.short_waits,
+        )
 
     def get(self, name: str) -> ActiveEndpoint:
         active = self._active.get(name)

@@ -93,6 +93,7 @@ def create_app(
         store_timeout=settings.store_timeout_seconds,
         retry_seconds=settings.load_retry_seconds,
         memory=QueueMemory(settings.max_queued_bytes),
+        short_waits=settings.grpc_port is None,  # see runtime/batcher.py, _short_wait
     )
     # Request paths reach the store through calls with a deadline, on threads of their own
     # (key checks apart from the rest, so slow admin reads cannot delay predictions).
