@@ -327,3 +327,31 @@ def test_a_long_model_call_leaves_the_event_loop_free(hanging, cancer) -> None:
         return hung_while_ticking
 
     assert asyncio.run(main())
+
+
+def test_waits_that_run_out_make_the_next_tries_rarer(runner) -> None:
+    """After n short waits in a row ran out, 2**n - 1 batches are awaited untried; an
+    answer in time starts over (runtime/batcher.py, _short_wait)."""
+    from modelyard.runtime.batcher import MAX_SKIPPED
+    from modelyard.runtime.runner import Output
+
+    batcher = MicroBatcher(runner, Limits())
+    never: futures.Future[Output] = futures.Future()  # a call still running
+    tried = []
+    for _ in range(12):
+        skip_before = batcher._skip
+        assert batcher._short_wait(never) is None
+        tried.append(skip_before == 0)
+    # tried at batches 1, 3 and 7; skipped 1, then 3, then 7 after them
+    assert tried == [True, False, True, False, False, False, True] + [False] * 5
+    answered: futures.Future[Output] = futures.Future()
+    answered.set_result(Output(np.array([1]), None))
+    while batcher._skip:
+        assert batcher._short_wait(answered) is None  # skipped, even though it is done
+    assert batcher._short_wait(answered) is answered.result()
+    assert (batcher._misses, batcher._skip) == (0, 0)
+    batcher._misses = 40
+    assert batcher._short_wait(never) is None
+    assert batcher._skip == MAX_SKIPPED
+    off = MicroBatcher(runner, Limits(), short_waits=False)  # a server with gRPC
+    assert off._short_wait(answered) is None

@@ -44,10 +44,10 @@ BatchObserver = Callable[[int, float], None]  # (rows in the batch, seconds spen
 SLICE_SECONDS = 0.02  # a large request runs in slices of about this much model time
 MIN_SLICE_ROWS = 64  # ... of at least this many rows (or max_batch, if smaller)
 DEFAULT_QUEUE_BYTES = 256 * 1024 * 1024  # MODELYARD_MAX_QUEUED_BYTES's default
-# A model call this short is waited for on the event loop's thread (_short_wait); the
-# version's recent calls (an average moved this much by each) must be that short too.
+# A model call is waited for on the event loop's thread this long at most (_short_wait);
+# after waits that ran out, up to this many batches are awaited without trying.
 SHORT_CALL_SECONDS = 0.004
-CALL_WEIGHT = 0.1
+MAX_SKIPPED = 1023
 
 
 @dataclass(eq=False, slots=True)
@@ -93,10 +93,9 @@ class MicroBatcher:
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        # Seconds a model call of this batcher took lately (model thread), from 0: the
-        # first calls are tried with a short wait (_short_wait), if they may be at all.
-        self._call_seconds = 0.0
-        self._short_waits = short_waits
+        self._short_waits = short_waits  # see _short_wait
+        self._misses = 0  # short waits in a row that ran out
+        self._skip = 0  # batches left to await without trying one
 
     @property
     def queued_rows(self) -> int:
@@ -241,7 +240,6 @@ class MicroBatcher:
                 output = await asyncio.wrap_future(call, loop=loop)
             seconds = time.perf_counter() - started
             self.cost.observe(columns.rows, output.seconds or seconds)
-            self._call_seconds += CALL_WEIGHT * (output.seconds - self._call_seconds)
             return output
         finally:
             if self.on_batch is not None:
@@ -251,28 +249,39 @@ class MicroBatcher:
                     log.exception("batch observer failed")
 
     def _short_wait(self, call: Future[Output]) -> Output | None:
-        """The answer of a call expected to be short, waited for on the event loop's
-        thread for at most ``SHORT_CALL_SECONDS``; ``None`` if it is not that short.
+        """The call's answer if it comes within ``SHORT_CALL_SECONDS``, waited for on the
+        event loop's thread; ``None`` otherwise (then the caller awaits it).
 
         While the loop waits, its thread holds no GIL, so the model's thread runs without
         handing the GIL back and forth: a scikit-learn call releases and retakes it per
         tree (a HistGradientBoosting of 100 trees: 100 times), and each time the loop
-        holds it the model's thread sleeps and is woken by the kernel. Measured one row
-        at c=64: ~25 % less CPU per request and ~20 % more requests/s (docs/decisions.md).
-        Requests arriving meanwhile wait in the socket and join the next batch. A call
-        past the bound (or a version whose calls run longer) is awaited as before, so a
-        slow or stuck model never holds the loop longer than the bound.
+        held it the model's thread slept and was woken by the kernel (docs/decisions.md).
+        Requests arriving meanwhile wait in the socket and join the next batch.
+
+        A wait that runs out (a slow or stuck call, awaited from then on as before) makes
+        the next ones rarer: after ``n`` in a row, ``2**n - 1`` batches are awaited
+        without trying (at most ``MAX_SKIPPED``), so a version whose calls are long costs
+        the loop one bounded wait now and then. Call times are no guide here: measured on
+        a model thread that fights the loop for the GIL they are several times the call's
+        own, which kept short calls from ever being tried again.
 
         Not with the gRPC server in the process (``short_waits=False``): a gRPC call
         reaches the batcher only after several loop steps (grpc.aio's completion queue is
         polled by a thread of its own), so a loop held for each batch left the next one a
-        call or two: 3x fewer one-row calls/s at c=64, measured."""
-        if not self._short_waits or self._call_seconds > SHORT_CALL_SECONDS:
+        call or two: 2-3x fewer one-row calls/s at c=64, measured."""
+        if not self._short_waits:
+            return None
+        if self._skip:
+            self._skip -= 1
             return None
         try:
-            return call.result(timeout=SHORT_CALL_SECONDS)
+            output = call.result(timeout=SHORT_CALL_SECONDS)
         except TimeoutError:
+            self._misses += 1
+            self._skip = min(2**self._misses - 1, MAX_SKIPPED)
             return None
+        self._misses = 0
+        return output
 
     def _take(self, room: int, whole: bool = False) -> tuple[list[_Job], int]:
         """Jobs from the head of the queue, up to ``room`` rows, and their rows. A first
