@@ -315,14 +315,21 @@ def test_a_long_model_call_leaves_the_event_loop_free(hanging, cancer) -> None:
     flag.touch()
 
     async def main() -> bool:
-        await batcher.submit(_rows(runner, cancer, 1))  # a short call first
+        await batcher.submit(_rows(runner, cancer, 1))  # the thread's start, out of the way
+        batcher._misses = batcher._skip = 0  # (a first call may run past the short wait)
         held = asyncio.ensure_future(batcher.submit(_hang_row(runner, cancer)))
         for _ in range(50):  # a ticker on the loop while the call hangs
             await asyncio.sleep(0.01)
         hung_while_ticking = not held.done()
+        assert batcher._misses == 1  # it was tried on the loop, and the wait ran out
+        # counted as running: another version's call now is awaited, not waited for
+        from modelyard.runtime import batcher as batching
+
+        assert batching._calls_running == 1
         flag.unlink()  # (were the loop held by the call, nothing here would run)
         output = await held
         assert output.predictions.tolist() == [1]
+        assert batching._calls_running == 0
         await batcher.close()
         return hung_while_ticking
 

@@ -48,6 +48,10 @@ DEFAULT_QUEUE_BYTES = 256 * 1024 * 1024  # MODELYARD_MAX_QUEUED_BYTES's default
 # after waits that ran out, up to this many batches are awaited without trying.
 SHORT_CALL_SECONDS = 0.004
 MAX_SKIPPED = 1023
+# Model calls this process's batchers await (they all run on one event loop): a call is
+# waited for on the loop only when it is the only one, so calls of other versions, an
+# endpoint's shadows included, still overlap and never wait behind each other.
+_calls_running = 0
 
 
 @dataclass(eq=False, slots=True)
@@ -226,6 +230,9 @@ class MicroBatcher:
             finally:
                 self._running_rows = 0
             self._deliver(batch, output)
+            # Let the answers go out and newly arrived requests in before the next batch
+            # (after a short wait the loop has not run since the batch was taken).
+            await asyncio.sleep(0)
 
     async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> Output:
         columns = Columns.concat(
@@ -233,11 +240,16 @@ class MicroBatcher:
         )
         started = time.perf_counter()
         seconds = 0.0
+        global _calls_running
         try:
             call = self.runner.submit(columns, self._stuck_after)
-            output = self._short_wait(call)
-            if output is None:
-                output = await asyncio.wrap_future(call, loop=loop)
+            _calls_running += 1
+            try:
+                output = self._short_wait(call) if _calls_running == 1 else None
+                if output is None:
+                    output = await asyncio.wrap_future(call, loop=loop)
+            finally:
+                _calls_running -= 1
             seconds = time.perf_counter() - started
             self.cost.observe(columns.rows, output.seconds or seconds)
             return output
@@ -256,7 +268,10 @@ class MicroBatcher:
         handing the GIL back and forth: a scikit-learn call releases and retakes it per
         tree (a HistGradientBoosting of 100 trees: 100 times), and each time the loop
         held it the model's thread slept and was woken by the kernel (docs/decisions.md).
-        Requests arriving meanwhile wait in the socket and join the next batch.
+        Requests arriving meanwhile wait in the socket and join the next batch; the
+        batcher yields to the loop after each batch, so the loop is held for one call at a
+        time, and only when no other model call of the process is running (a shadow's,
+        another version's).
 
         A wait that runs out (a slow or stuck call, awaited from then on as before) makes
         the next ones rarer: after ``n`` in a row, ``2**n - 1`` batches are awaited

@@ -122,7 +122,9 @@ class ModelRunner:
     @property
     def stuck(self) -> int:
         """Calls given up on that have not returned yet."""
-        return sum(1 for thread in self._left_behind if thread.running())
+        with self._lock:  # (threads whose call returned are dropped)
+            self._left_behind = [e for e in self._left_behind if e.running()]
+            return len(self._left_behind)
 
     @property
     def ready(self) -> bool:

@@ -4,9 +4,11 @@ uvicorn writes a response's head and body with two ``transport.write`` calls, an
 a ``send`` on the socket at once. On loopback, and on a virtual machine's network, a send
 carries the whole delivery to the reader (TCP, its wake-up): measured under one-row load,
 writes were ~11 % of the server's CPU, so a second send per answer was ~9 µs of a ~140 µs
-request. Writes made during one step of the loop are kept and sent together at the start
-of the next (``call_soon``), or at once when they grow past ``FLUSH_BYTES`` (a streaming
-answer keeps its memory bound and its flow control), or when the connection closes.
+request. Writes made during one step of the loop are kept and sent together: when the
+protocol sees the answer complete (``LimitedHttpToolsProtocol.on_response_complete``), at
+once when they grow past ``FLUSH_BYTES`` (a streaming answer keeps its memory bound and
+its flow control), before the connection closes or its reading side ends, and otherwise
+at the start of the next loop step (``call_soon``: a streamed answer's head and chunks).
 """
 
 from __future__ import annotations
@@ -31,9 +33,15 @@ class CoalescingTransport(asyncio.Transport):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
+        if len(data) >= FLUSH_BYTES:  # large: sent as it is, after what was kept (no join)
+            self.flush()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+            return
         pending = self._pending
-        pending.append(bytes(data))  # a caller may reuse its buffer once write returns
-        self._pending_bytes += len(data)
+        kept = bytes(data)  # a caller may reuse its buffer once write returns
+        pending.append(kept)
+        self._pending_bytes += len(kept)
         if self._pending_bytes >= FLUSH_BYTES:
             self.flush()
         elif len(pending) == 1:

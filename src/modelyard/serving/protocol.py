@@ -69,12 +69,18 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         # An answer's head and body go out in one send (serving/coalesce.py).
-        super().connection_made(CoalescingTransport(transport, self.loop))
+        self._writes = CoalescingTransport(transport, self.loop)
+        super().connection_made(self._writes)
         if self.max_connections and len(self.connections) > self.max_connections:
             REFUSALS.add("connections")
             self.app = RequestContext(functools.partial(_crowded, self.max_connections))
         if self.header_timeout:
             self._expect(self.loop.time() + self.header_timeout, self._headers_late)
+
+    def eof_received(self) -> None:
+        # The client ended its side; the transport closes once this returns, and what
+        # was kept must go out first.
+        self._writes.flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._due = None
@@ -109,6 +115,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 )
 
     def on_response_complete(self) -> None:
+        self._writes.flush()  # the answer's head and body, in one send, now
         super().on_response_complete()
         cycle = self.cycle
         if (
