@@ -104,7 +104,7 @@ class ModelRunner:
             if call.done() or not any(c is call for c, _ in self.executor.running()):
                 return
             stuck, self.executor = self.executor, self._new_thread()
-            self._left_behind = [e for e in self._left_behind if e.running()] + [stuck]
+            self._left_behind.append(stuck)  # (returned ones are dropped by ``stuck``)
             self.abandoned += 1
         stuck.hand_over(self.executor)
         call.set_exception(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from modelyard.serving.headers import raw_header
 from modelyard.serving.ids import random_hex
 
 _HEADER = b"x-request-id"
@@ -20,9 +22,11 @@ def _valid(value: bytes) -> bool:
     return 0 < len(value) <= _MAX_ID and all(33 <= b < 127 for b in value)
 
 
-def new_request_id(given: bytes) -> str:
-    """The caller's id when it is a sane one, else a fresh one (HTTP and gRPC alike)."""
-    return given.decode() if _valid(given) else random_hex(16)
+def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The caller's ``X-Request-ID`` when it is a sane one, else a fresh one (HTTP headers
+    and gRPC metadata alike)."""
+    given = raw_header(headers, _HEADER)
+    return given.decode() if given is not None and _valid(given) else random_hex(16)
 
 
 class RequestContext:
@@ -35,8 +39,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v for k, v in scope["headers"] if k == _HEADER), b"")
-        rid = new_request_id(given).encode()
+        rid = request_id_from(scope["headers"]).encode()
         scope.setdefault("state", {})["request_id"] = rid.decode()
 
         async def send_with_id(message: Message) -> None:

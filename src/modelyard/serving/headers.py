@@ -11,13 +11,20 @@ one-shot iterable.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.requests import HTTPConnection
 
 
-def header(request: HTTPConnection, name: bytes) -> str | None:
-    """The first value of header ``name`` (lower-case bytes), or ``None``."""
-    for key, value in request.scope["headers"]:
+def raw_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower-case bytes) in a scope's header list."""
+    for key, value in headers:
         if key == name:
-            text: str = value.decode("latin-1")
-            return text
+            return value
     return None
+
+
+def header(request: HTTPConnection, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower-case bytes) as text, or ``None``."""
+    value = raw_header(request.scope["headers"], name)
+    return None if value is None else value.decode("latin-1")

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from modelyard.packages import package_version
 from modelyard.serving import v2
 from modelyard.serving.auth import OPEN
-from modelyard.serving.context import new_request_id
+from modelyard.serving.context import request_id_from
 from modelyard.serving.dataplane import DataPlane
 from modelyard.serving.errors import HttpError, refusal_rule_of, respond_to_error
 from modelyard.serving.grpc import codec
@@ -180,7 +180,6 @@ def _scope_of(app: FastAPI, context: Context, name: str) -> dict[str, Any]:
         for key, value in context.invocation_metadata() or ()
         if isinstance(value, str)  # binary (-bin) metadata carries nothing serving reads
     ]
-    given = next((v for k, v in headers if k == b"x-request-id"), b"")
     return {
         "type": "http",
         "http_version": "2",
@@ -194,7 +193,7 @@ def _scope_of(app: FastAPI, context: Context, name: str) -> dict[str, Any]:
         "server": None,
         "app": app,
         "path_params": {"name": name},
-        "state": {"request_id": new_request_id(given)},
+        "state": {"request_id": request_id_from(headers)},
     }
 
 
