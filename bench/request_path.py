@@ -69,8 +69,9 @@ def clean_env(src: Path | None) -> dict[str, str]:
     return env
 
 
-def prepare(scratch: Path) -> tuple[Path, dict[int, Path], Any, Any]:
-    """A yard with the model behind ``bench-api``, the request bodies, the model and a
+def prepare(scratch: Path, estimator: Any = None) -> tuple[Path, dict[int, Path], Any, Any]:
+    """A yard with the model behind ``bench-api`` (``estimator``, unfitted; by default
+    HistGradientBoostingClassifier(max_iter=100)), the request bodies, the model and a
     64-row batch (for its in-process rows/s)."""
     import warnings
 
@@ -81,7 +82,9 @@ def prepare(scratch: Path) -> tuple[Path, dict[int, Path], Any, Any]:
 
     warnings.filterwarnings("ignore", message="X does not have valid feature names")
     frame, target = load_breast_cancer(return_X_y=True, as_frame=True)
-    model = HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(frame, target)
+    if estimator is None:
+        estimator = HistGradientBoostingClassifier(max_iter=100, random_state=0)
+    model = estimator.fit(frame, target)
     home = scratch / "seed"
     yard = Yard(home)
     yard.register(model, "bench", sample=frame)
@@ -164,7 +167,14 @@ class Server:
                 self.process.wait()
 
 
-def start(variant: str, src: Path | None, home: Path, workers: int, scratch: Path) -> Server:
+def start(
+    variant: str,
+    src: Path | None,
+    home: Path,
+    workers: int,
+    scratch: Path,
+    extra: tuple[str, ...] = (),
+) -> Server:
     port = free_port()
     log = scratch / f"{variant}-{workers}w-{port}.log"
     if variant == "trivial":
@@ -186,7 +196,7 @@ def start(variant: str, src: Path | None, home: Path, workers: int, scratch: Pat
     shutil.copytree(home, copy)
     command = [str(PYTHON), "-c", "from modelyard.cli.app import main; main()"]
     command += ["--home", str(copy), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--dev", "--workers", str(workers)]
+    command += ["--dev", "--workers", str(workers), *extra]
     server = Server(command, {**clean_env(src), **EXTRA_ENV}, port, log)
     server.wait_ready("/health/ready")
     return server
@@ -202,8 +212,10 @@ def check_answer(port: int, body: bytes) -> None:
     assert answer["prediction_ids"], answer
 
 
-def wrk(port: int, path: str, body: Path, seconds: float) -> dict[str, Any]:
-    command = [WRK, "-t1", f"-c{CONNECTIONS}", f"-d{round(seconds)}s", "-s", str(POST_LUA)]
+def wrk(
+    port: int, path: str, body: Path, seconds: float, connections: int = CONNECTIONS
+) -> dict[str, Any]:
+    command = [WRK, "-t1", f"-c{connections}", f"-d{round(seconds)}s", "-s", str(POST_LUA)]
     command += [f"http://127.0.0.1:{port}{path}"]
     done = subprocess.run(
         command,

@@ -1,0 +1,173 @@
+"""Where a one-worker server's CPU goes, thread by thread, under load.
+
+    .venv/bin/python bench/thread_cpu.py [--rows 1,100] [--connections 64] [--grpc]
+        [--model hgb|logreg] [--windows 2] [--seconds 5] [--env NAME=VALUE ...]
+
+Starts this checkout's ``modelyard serve --dev`` with one worker (monitoring on, as
+bench/request_path.py: breast cancer, ``bench-api``), drives it with wrk (``post.lua``, v1
+JSON) or, with ``--grpc``, with ``serve_peers/grpc_load.py`` (v2 ``ModelInfer``, raw FP64
+contents), and prints for each window: requests/s, p50/p99, model calls/s and rows per
+call (from the server's own ``modelyard_batch_rows`` histogram), and every thread's CPU
+(utime + stime from ``/proc/PID/task/TID/stat``) in µs per request, named as Python names
+it (``py-spy dump``; unnamed native threads, such as OpenMP's or grpcio's, by thread id).
+
+``--model logreg`` serves StandardScaler + LogisticRegression instead of
+HistGradientBoostingClassifier: a model that costs almost nothing per call, so what is left
+is the request path's own cost. ``--env MODELYARD_MONITORING=false`` shows what monitoring
+costs. A busy machine moves the rates; the split between threads moves much less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import tempfile
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import request_path as rp
+
+GRPC_LOAD = rp.BENCH / "serve_peers" / "grpc_load.py"
+_DUMP_LINE = re.compile(r'^Thread (\d+) \([^)]*\): "([^"]*)"', re.M)
+
+
+def thread_names(pid: int) -> dict[str, str]:
+    """Thread id → Python thread name, from ``py-spy dump`` (empty if it cannot run)."""
+    spy = rp.PYTHON.parent / "py-spy"
+    try:
+        done = subprocess.run(
+            [str(spy), "dump", "--pid", str(pid)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return {tid: name for tid, name in _DUMP_LINE.findall(done.stdout)}
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of ``pid`` so far, by thread id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        seconds[task.name] = (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def batch_rows(port: int) -> tuple[float, float]:
+    """(rows, model calls) so far, summed over every endpoint and version."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+
+    def total(suffix: str) -> float:
+        pattern = rf"^modelyard_batch_rows_{suffix}\{{[^}}]*\}} (\S+)"
+        return sum(float(v) for v in re.findall(pattern, text, re.M))
+
+    return total("sum"), total("count")
+
+
+def load(
+    args: argparse.Namespace, port: int, grpc_port: int | None, body: Path, seconds: float
+) -> Any:
+    """wrk's summary of ``seconds`` of load (or grpc_load.py's, the same keys)."""
+    if grpc_port is None:
+        return rp.wrk(port, rp.ROUTE, body, seconds, args.connections)
+    target = f"127.0.0.1:{grpc_port}"
+    command = [str(rp.PYTHON), str(GRPC_LOAD), target, str(body), str(args.connections)]
+    done = subprocess.run([*command, str(seconds)], capture_output=True, text=True, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            return json.loads(line.removeprefix("BENCH_JSON "))
+    raise SystemExit(f"gRPC load failed: {done.stdout}{done.stderr}")
+
+
+def grpc_body(body: Path, scratch: Path) -> Path:
+    """The v1 body's rows as a serialized ModelInferRequest (as bench/serve.py sends)."""
+    import pandas as pd
+    from serve_peers.protocols import grpc_body as serialized
+
+    frame = pd.DataFrame(json.loads(body.read_bytes())["instances"])
+    out = scratch / f"{body.stem}.grpc"
+    out.write_bytes(serialized(frame, "bench-api"))
+    return out
+
+
+def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch: Path) -> None:
+    extra: tuple[str, ...] = ()
+    grpc_port = None
+    if args.grpc:
+        grpc_port = rp.free_port()
+        extra = ("--grpc-port", str(grpc_port))
+        body = grpc_body(body, scratch)
+    server = rp.start("this", None, home, 1, scratch, extra)
+    try:
+        load(args, server.port, grpc_port, body, 2)  # warm-up
+        names = thread_names(server.process.pid)
+        protocol = "gRPC" if args.grpc else "JSON"
+        print(f"\n{args.model}, {rows} row(s), {protocol}, c={args.connections}")
+        for _ in range(args.windows):
+            cpu_before, batches_before = thread_cpu(server.process.pid), batch_rows(server.port)
+            out = load(args, server.port, grpc_port, body, args.seconds)
+            cpu_after, batches_after = thread_cpu(server.process.pid), batch_rows(server.port)
+            requests = max(out["requests"], 1)
+            duration = out["duration_us"] / 1e6
+            calls = batches_after[1] - batches_before[1]
+            per_thread: dict[str, float] = defaultdict(float)
+            for tid, seconds in cpu_after.items():
+                spent = seconds - cpu_before.get(tid, 0.0)
+                if spent > 0:
+                    per_thread[names.get(tid, f"native {tid}")] += spent / requests * 1e6
+            top = sorted(per_thread.items(), key=lambda item: -item[1])
+            threads = ", ".join(f"{name} {us:.0f}" for name, us in top if us >= 1)
+            print(
+                f"  {requests / duration:7,.0f} req/s  p50 {out['p50_us'] / 1000:6.1f} ms  "
+                f"p99 {out['p99_us'] / 1000:6.1f} ms  non-2xx {out['non_2xx']}  "
+                f"{calls / duration:5.0f} model calls/s of "
+                f"{(batches_after[0] - batches_before[0]) / max(calls, 1):6.1f} rows"
+            )
+            print(f"    CPU µs/request: total {sum(per_thread.values()):.0f}: {threads}")
+    finally:
+        server.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default="1,100")
+    parser.add_argument("--connections", type=int, default=rp.CONNECTIONS)
+    parser.add_argument("--grpc", action="store_true", help="v2 ModelInfer over gRPC")
+    parser.add_argument("--model", choices=("hgb", "logreg"), default="hgb")
+    parser.add_argument("--windows", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument(
+        "--env", action="append", default=[], help="NAME=VALUE for the modelyard server"
+    )
+    args = parser.parse_args()
+    rp.EXTRA_ENV.update(e.split("=", 1) for e in args.env)
+    estimator = None
+    if args.model == "logreg":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        estimator = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    with tempfile.TemporaryDirectory(prefix="thread-cpu-") as folder:
+        scratch = Path(folder)
+        home, bodies, _, _ = rp.prepare(scratch, estimator)
+        for rows in (int(r) for r in args.rows.split(",")):
+            measure(args, home, bodies[rows], rows, scratch)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
