@@ -81,9 +81,8 @@ docs-cli: $(VENV)/.installed-dev
 screenshots: $(VENV)/.installed-dev browser
 	MODELYARD_SCREENSHOTS=docs/img $(BIN)/pytest tests/integration/test_console.py
 
-# The v2 gRPC modules are generated from serving/grpc/*.proto and committed (see
+# The v2 gRPC messages are generated from serving/grpc/oip.proto and committed (see
 # docs/decisions.md); tests/serving/grpc/test_generated.py fails when they are stale.
 GRPC_DIR := src/modelyard/serving/grpc
 grpc-code: $(VENV)/.installed-dev
-	$(BIN)/python -m grpc_tools.protoc -Isrc --python_out=src --pyi_out=src --grpc_python_out=src $(GRPC_DIR)/oip.proto $(GRPC_DIR)/service.proto
-	rm -f $(GRPC_DIR)/oip_pb2_grpc.py $(GRPC_DIR)/service_pb2.py $(GRPC_DIR)/service_pb2.pyi
+	$(BIN)/python -m grpc_tools.protoc -Isrc --python_out=src --pyi_out=src $(GRPC_DIR)/oip.proto

@@ -9,8 +9,8 @@ import logging
 import grpc
 from fastapi import FastAPI
 
+from modelyard.serving.grpc.handlers import add_to_server
 from modelyard.serving.grpc.service import InferenceService
-from modelyard.serving.grpc.service_pb2_grpc import add_GRPCInferenceServiceServicer_to_server
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,7 @@ class GrpcServer:
                 ("grpc.so_reuseport", 1),
             ]
         )
-        register = add_GRPCInferenceServiceServicer_to_server  # generated, untyped
-        register(InferenceService(app), self._server)  # type: ignore[no-untyped-call]
+        add_to_server(InferenceService(app), self._server)
         self._stopping: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
