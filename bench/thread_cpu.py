@@ -47,9 +47,13 @@ def thread_names(pid: int) -> dict[str, str]:
             timeout=30,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"  (py-spy dump failed: {exc}; threads shown by id)")
         return {}
-    return {tid: name for tid, name in _DUMP_LINE.findall(done.stdout)}
+    names = dict(_DUMP_LINE.findall(done.stdout))
+    if not names:
+        print(f"  (py-spy dump named no thread: {done.stderr.strip()[:200]}; threads by id)")
+    return names
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
@@ -120,6 +124,7 @@ def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch
             cpu_before, batches_before = thread_cpu(server.process.pid), batch_rows(server.port)
             out = load(args, server.port, grpc_port, body, args.seconds)
             cpu_after, batches_after = thread_cpu(server.process.pid), batch_rows(server.port)
+            names.update(thread_names(server.process.pid))  # threads started meanwhile
             requests = max(out["requests"], 1)
             duration = out["duration_us"] / 1e6
             calls = batches_after[1] - batches_before[1]
@@ -153,7 +158,11 @@ def main() -> int:
         "--env", action="append", default=[], help="NAME=VALUE for the modelyard server"
     )
     args = parser.parse_args()
-    rp.EXTRA_ENV.update(e.split("=", 1) for e in args.env)
+    for setting in args.env:
+        name, equals, value = setting.partition("=")
+        if not equals or not name:
+            parser.error(f"--env {setting!r}: expected NAME=VALUE")
+        rp.EXTRA_ENV[name] = value
     estimator = None
     if args.model == "logreg":
         from sklearn.linear_model import LogisticRegression

@@ -1,13 +1,15 @@
 """The RPC table matches service.proto (compiled by protoc) and binds the servicer's
 methods, with the committed message classes on both sides of the wire."""
 
+import asyncio
 from pathlib import Path
 
+import grpc
 import pytest
 from google.protobuf import descriptor_pb2
 
 from modelyard.serving.grpc import oip_pb2 as pb
-from modelyard.serving.grpc.handlers import RPCS, SERVICE, method_handlers
+from modelyard.serving.grpc.handlers import RPCS, SERVICE, add_to_server, method_handlers
 from modelyard.serving.grpc.service import InferenceService
 
 SRC = Path(__file__).parents[3] / "src"
@@ -49,7 +51,7 @@ def test_every_rpc_is_bound_to_the_servicer_method_of_its_name() -> None:
         assert not handler.response_streaming
 
 
-def test_messages_are_the_committed_classes_both_ways() -> None:
+def test_model_infer_messages_are_the_committed_classes_both_ways() -> None:
     handler = method_handlers(_Servicer())["ModelInfer"]
     request = pb.ModelInferRequest(model_name="churn", id="7")
     decoded = handler.request_deserializer(request.SerializeToString())
@@ -70,3 +72,41 @@ def test_a_servicer_missing_an_rpc_fails_at_start_naming_it() -> None:
 
     with pytest.raises(TypeError, match="Partial has no ServerReady RPC"):
         method_handlers(Partial())
+
+
+class _Live:
+    """A servicer whose ServerLive answers; the other RPCs are never called here."""
+
+    def __getattr__(self, name: str) -> object:
+        if name not in {rpc for rpc, _, _ in RPCS}:
+            raise AttributeError(name)
+
+        async def answer(request: object, context: object) -> pb.ServerLiveResponse:
+            return pb.ServerLiveResponse(live=True)
+
+        return answer
+
+
+def test_a_real_server_answers_by_both_lookups_and_refuses_unknown_methods() -> None:
+    async def main() -> tuple[bool, bool, grpc.StatusCode]:
+        server = grpc.aio.server()
+        add_to_server(_Live(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                path = f"/{SERVICE}/ServerLive"
+                request = pb.ServerLiveRequest()
+                kinds = (pb.ServerLiveRequest.SerializeToString, pb.ServerLiveResponse.FromString)
+                registered = channel.unary_unary(path, *kinds, _registered_method=True)
+                generic = channel.unary_unary(path, *kinds)
+                unknown = channel.unary_unary(f"/{SERVICE}/ModelStreamInfer", *kinds)
+                by_path = (await registered(request, timeout=10)).live
+                by_lookup = (await generic(request, timeout=10)).live
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await unknown(request, timeout=10)
+                return by_path, by_lookup, refused.value.code()
+        finally:
+            await server.stop(None)
+
+    assert asyncio.run(main()) == (True, True, grpc.StatusCode.UNIMPLEMENTED)

@@ -1,12 +1,14 @@
 """The RPC table of ``inference.GRPCInferenceService`` (service.proto): each method's name
 and message types, bound to the servicer's method of the same name.
 
-grpcio-tools would generate this table, with a base servicer whose every method answers
-UNIMPLEMENTED, and a module that defines ``inference.GRPCInferenceService`` in protobuf's
-default pool, where tritonclient (loaded in the same process by a notebook or a test)
-defines it too and protobuf refuses the second. So the six RPCs are listed here, and
-tests/serving/grpc/test_handlers.py checks the list against service.proto compiled by
-protoc. A servicer missing one fails at start, not at the first call.
+grpcio-tools generates this table as ``service_pb2_grpc.py``, with a base servicer whose
+every method answers UNIMPLEMENTED; ours implements all six, so the table is all that is
+needed. It is written out rather than read from the service's descriptor because that
+descriptor would put ``inference.GRPCInferenceService`` in protobuf's default pool, where
+tritonclient (loaded in the same process by a notebook or a test) defines it too and
+protobuf refuses the second. tests/serving/grpc/test_handlers.py checks the table against
+service.proto compiled by protoc. A servicer missing an RPC fails at start, not at the
+first call.
 """
 
 from __future__ import annotations
