@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from tests.logged_ids import logged_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -357,10 +358,8 @@ def scenario(work: Path, db_url: str, say: Callable[[str], None] = print) -> dic
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    from sqlalchemy import select
 
     from modelyard import Yard
-    from modelyard.store.schema import PredictionRow
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X = X.astype(np.float64)
@@ -560,7 +559,7 @@ def scenario(work: Path, db_url: str, say: Callable[[str], None] = print) -> dic
             probes = {i: Answer(0, 0, 200, "direct", "", [i]) for i in PROBE_IDS}
             seen["probe_rows"] = len(probes)
             answered.update({i: a for i, a in probes.items() if i not in answered})
-            logged = set(yard.stores.db.read(lambda s: list(s.scalars(select(PredictionRow.id)))))
+            logged = logged_ids(yard)
             lost = [answered[i] for i in answered if i not in logged]
             seen["answered_rows"] = len(answered)
             seen["logged_rows"] = len(logged)

@@ -22,6 +22,7 @@ yard = Yard(sys.argv[1], actor="victim")
 print("ready", flush=True)
 while True:
     yard.register(model, "churn", sample=sample)
+    print("registered", flush=True)
 """
 
 
@@ -32,7 +33,9 @@ def test_kill_9_mid_registration_leaves_a_consistent_yard(tmp_path: Path, cancer
     sample_path = tmp_path / "sample.parquet"
     X.to_parquet(sample_path)
     home = tmp_path / "home"
-    for delay in (0.4, 0.9, 1.3, 1.7, 2.2):
+    # Killed at a share of what the registration before took, on this machine now, so
+    # the kill lands inside a registration however busy the machine is.
+    for share in (0.1, 0.3, 0.5, 0.7, 0.9):
         proc = subprocess.Popen(
             [sys.executable, "-c", LOOP, str(home), str(model_path), str(sample_path)],
             stdout=subprocess.PIPE,
@@ -40,7 +43,9 @@ def test_kill_9_mid_registration_leaves_a_consistent_yard(tmp_path: Path, cancer
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(delay)
+        started = time.monotonic()
+        assert proc.stdout.readline().strip() == "registered"
+        time.sleep(share * (time.monotonic() - started))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         proc.stdout.close()

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tests.integration.serving_fixtures import run_cli, running_server
+from tests.logged_ids import logged_ids
 
 from modelyard import Yard
 
@@ -179,12 +180,8 @@ def test_shifting_traffic_shows_drift_and_falling_quality_everywhere(
 
 
 def _count_logged(home: Path) -> set[str]:
-    from sqlalchemy import select
-
-    from modelyard.store.schema import PredictionRow
-
     with Yard(home) as yard:
-        return set(yard.stores.db.read(lambda s: list(s.scalars(select(PredictionRow.id)))))
+        return logged_ids(yard)
 
 
 def _served_home(tmp_path: Path, X: pd.DataFrame, logreg) -> Path:

@@ -17,6 +17,7 @@ import pytest
 from tests.integration.models_for_serving import SlowClassifier
 from tests.integration.serving_fixtures import Server, free_port, running_server
 from tests.integration.tabular import churn_pipeline, customers, serve_mixed_and_cancer
+from tests.logged_ids import logged_ids
 
 from modelyard import Yard
 from modelyard.domain.endpoints import Limits
@@ -225,12 +226,8 @@ def test_grpc_calls_are_counted_and_logged_like_http(served: Server, client) -> 
 
 
 def _logged(home: Path) -> set[str]:
-    from sqlalchemy import select
-
-    from modelyard.store.schema import PredictionRow
-
     with Yard(home) as yard:
-        return set(yard.stores.db.read(lambda s: list(s.scalars(select(PredictionRow.id)))))
+        return logged_ids(yard)
 
 
 def _count(metrics: str) -> float:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from modelyard.monitoring.log_rows import group_log_rows, row_texts
 from modelyard.runtime.events import PredictionEvent
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import Output
+from modelyard.store.grouped_rows import element_text, elements
 
 
 def _alone(values: np.ndarray) -> list[str]:
@@ -84,21 +86,38 @@ def _event(rows: int, at: float, probabilities: bool = True) -> PredictionEvent:
     return PredictionEvent("api", "m@1", columns, output, ids, 1.5 * rows, at, 0.0, f"k{rows}")
 
 
-def test_group_rows_spread_each_request_over_its_rows() -> None:
+def test_a_request_of_several_rows_is_one_log_row_of_json_arrays() -> None:
     events = [_event(1, 1000.25), _event(3, 1000.5), _event(2, 1001.0)]
-    rows = group_log_rows(events, random.Random(0), ["a", "b", "c", "d", "e", "f"])
-    ids = ["1000.25-0", "1000.5-0", "1000.5-1", "1000.5-2", "1001.0-0", "1001.0-1"]
-    assert [r[0] for r in rows] == ids
+    segments = [f'{{"s":"{name}"}}' for name in "abcdef"]
+    rows = group_log_rows(events, random.Random(0), segments)
+    assert [r[0] for r in rows] == ["1000.25-0", "1000.5", "1001.0"]
+    assert [r[10] for r in rows] == [None, 3, 2]
     assert {(r[1], r[2]) for r in rows} == {("api", "m@1")}
-    times = [1000.25] + [1000.5] * 3 + [1001.0] * 2
-    assert [r[3] for r in rows] == [datetime.fromtimestamp(t, UTC) for t in times]
-    assert [r[4] for r in rows] == [1.5, 4.5, 4.5, 4.5, 3.0, 3.0]
-    assert [r[5] for r in rows] == ["0", "0", "1", "0", "0", "1"]
-    assert {r[6] for r in rows} == {"[0.25,0.75]"}
-    assert [r[7] for r in rows] == ["k1", "k3", "k3", "k3", "k2", "k2"]
-    assert [r[9] for r in rows] == ["a", "b", "c", "d", "e", "f"]
+    assert [r[3] for r in rows] == [
+        datetime.fromtimestamp(t, UTC) for t in (1000.25, 1000.5, 1001.0)
+    ]
+    assert [r[4] for r in rows] == [1.5, 4.5, 3.0]
+    assert [r[5] for r in rows] == ["0", "[0,1,0]", "[0,1]"]
+    assert [r[7] for r in rows] == ["k1", "k3", "k2"]
+    assert rows[1][9] == '[{"s":"b"},{"s":"c"},{"s":"d"}]'
+    # each row's texts read back exactly as that row alone is logged
+    alone = group_log_rows([_event(3, 1000.5)], random.Random(0), segments[1:4])
+    for column, expected in ((5, ["0", "1", "0"]), (6, ["[0.25,0.75]"] * 3), (9, segments[1:4])):
+        values = elements(alone[0][column])
+        assert [element_text(values, i) for i in range(3)] == expected
 
 
 def test_group_rows_without_scores_when_a_request_has_none() -> None:
     rows = group_log_rows([_event(1, 5.0), _event(2, 6.0, probabilities=False)], random.Random(0))
-    assert [r[6] for r in rows] == [None, None, None]
+    assert [r[6] for r in rows] == [None, None]
+    assert [r[10] for r in rows] == [None, 2]
+
+
+def test_rows_whose_ids_are_not_a_requests_stay_one_row_each() -> None:
+    shadow = _event(2, 7.0)
+    shadow = dataclasses.replace(shadow, prediction_ids=["7.0-0~ab12cd34", "7.0-1~ab12cd34"])
+    odd = dataclasses.replace(_event(2, 8.0), prediction_ids=["8.0-1", "8.0-0"])
+    rows = group_log_rows([shadow, odd], random.Random(0))
+    assert [r[0] for r in rows] == ["7.0-0~ab12cd34", "7.0-1~ab12cd34", "8.0-1", "8.0-0"]
+    assert [r[10] for r in rows] == [None] * 4
+    assert [r[5] for r in rows] == ["0", "1", "0", "1"]

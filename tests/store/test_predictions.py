@@ -193,11 +193,68 @@ def test_times_of_a_whole_log_column_have_the_texts_of_each_alone() -> None:
     assert _sqlite_times([]) == []
 
 
+def _request(base: str, age: timedelta = timedelta(0), **extra) -> dict:
+    """A three-row request logged as one row (store/grouped_rows.py)."""
+    texts = {
+        "prediction": "[0,1,1]",
+        "scores": "[[0.9,0.1],[0.2,0.8],[0.3,0.7]]",
+        "segments": '[{"country":"FR"},null,{"country":"DE"}]',
+        "rows": 3,
+    }
+    return _row(base, age=age, **texts) | extra
+
+
+def test_a_requests_row_reads_back_as_its_rows(yard: Yard) -> None:
+    yard.log_predictions([_request("r1", inputs='[null,{"age":41},null]'), _row("p1")])
+    log = yard.stores.predictions
+    middle = log.get("r1-1")
+    assert middle is not None
+    assert (middle["id"], middle["prediction"], middle["scores"]) == ("r1-1", "1", "[0.2,0.8]")
+    assert (middle["inputs"], log.get("r1-0")["inputs"]) == ('{"age":41}', None)
+    assert [log.get(pid) for pid in ("r1-3", "r1", "r1-x", "p1-0")] == [None] * 4
+    assert log.get("p1")["prediction"] == "1"
+    assert log.counts("churn", NOW - timedelta(days=1), NOW + timedelta(days=1)) == {"churn@1": 4}
+
+
+def test_feedback_on_a_requests_rows(yard: Yard) -> None:
+    yard.log_predictions([_request("r1"), _request("r2", endpoint="fraud")])
+    result = yard.add_feedback("churn", [("r1-2", "1"), ("r1-3", "0"), ("r1", "1"), ("r2-0", "1")])
+    assert (result.accepted, result.unknown) == (1, [(1, "r1-3"), (2, "r1"), (3, "r2-0")])
+    assert yard.add_feedback("churn", [("r1-2", "0")]).updated == 1
+    assert yard.stores.predictions.get("r1-2")["actual"] == "0"
+    since, until = NOW - timedelta(hours=1), NOW + timedelta(seconds=1)
+    (row,) = yard.stores.predictions.labeled("churn", since, until, limit=10)
+    assert (row.prediction, row.scores, row.segments, row.actual) == (
+        "1",
+        "[0.3,0.7]",
+        '{"country":"DE"}',
+        "0",
+    )
+
+
+def test_prune_counts_and_removes_a_requests_rows_and_their_feedback(yard: Yard) -> None:
+    yard.log_predictions(
+        [
+            _request("old", age=timedelta(days=40)),
+            _row("old-single", age=timedelta(days=40)),
+            _request("new", age=timedelta(days=1)),
+        ]
+    )
+    labels = [("old-0", "1"), ("old-2", "0"), ("old-single", "1"), ("new-1", "1")]
+    assert yard.add_feedback("churn", labels).accepted == 4
+    dry = yard.prune_monitoring(timedelta(days=30), dry_run=True)
+    assert (dry.predictions, dry.feedback) == (4, 3)
+    done = yard.prune_monitoring(timedelta(days=30))
+    assert (done.predictions, done.feedback) == (4, 3)
+    assert yard.stores.predictions.get("old-0") is None
+    assert yard.stores.predictions.get("new-1")["actual"] == "1"
+
+
 def test_log_columns_are_a_sequence_of_rows() -> None:
     from modelyard.store.predictions import LOG_COLUMNS, LogColumns
 
     def row(i: int) -> tuple:
-        return (f"p{i}", "churn", "churn@1", NOW, 1.0, str(i), None, None, None, None)
+        return (f"p{i}", "churn", "churn@1", NOW, 1.0, str(i), None, None, None, None, None)
 
     rows = LogColumns([[v] for v in row(0)])
     rows.extend([row(1), row(2)])

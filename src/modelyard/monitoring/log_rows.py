@@ -1,5 +1,6 @@
 """Prediction log rows: the answers of many requests encoded at once as rows for the
-prediction log (outputs and scores as JSON text, a sample of raw inputs when asked).
+prediction log (outputs and scores as JSON text, a sample of raw inputs when asked); a
+request of several rows becomes one log row of JSON arrays (store/grouped_rows.py).
 
 A flush encodes every row the server answered, so the per-row work is kept to C calls:
 a group's outputs are encoded by one ``orjson`` call of the whole array and the text
@@ -25,6 +26,7 @@ from modelyard.runtime.events import (
     predictions_of,
     probabilities_of,
 )
+from modelyard.store.grouped_rows import group_base, joined
 from modelyard.store.predictions import LogColumns, LogRow
 
 ROW_OVERHEAD = 256  # bytes a log row takes in memory beyond its texts (tuple, time, float)
@@ -78,7 +80,40 @@ def group_log_rows(
     if len(texts) != total or len(scores) != total:
         raise ValueError("outputs and prediction ids do not line up")
     columns = [ids, [first.endpoint] * total, [first.version] * total, created, latency]
-    return LogColumns([*columns, texts, scores, keys, inputs, segments])
+    by_row = [*columns, texts, scores, keys, inputs, segments]
+    if sizes is None:  # one-row requests only: a row each
+        return LogColumns([*by_row, [None] * total])
+    return _one_row_per_request(events, by_row)
+
+
+# Columns of a log row (store/predictions.py's LOG_COLUMNS) a request's rows share, and
+# those holding a text per row (joined into a JSON array for a request's row).
+_SHARED = (1, 2, 3, 4, 7)  # endpoint, version, created_at, latency_ms, routing_key
+_PER_ROW = (6, 8, 9)  # scores, inputs, segments (prediction, 5, is never None)
+
+
+def _one_row_per_request(events: list[PredictionEvent], by_row: list[list[Any]]) -> LogColumns:
+    """A request of n > 1 rows as one log row: id its base, ``rows`` n, its rows' texts as
+    JSON arrays (store/grouped_rows.py); other requests' rows as they are."""
+    out: list[list[Any]] = [[] for _ in range(len(by_row) + 1)]
+    at = 0
+    for event in events:
+        n = len(event.prediction_ids)
+        base = group_base(event.prediction_ids)
+        if base is None:
+            for column, values in zip(out, by_row, strict=False):
+                column.extend(values[at : at + n])
+            out[-1].extend([None] * n)
+        else:
+            out[0].append(base)
+            for index in _SHARED:
+                out[index].append(by_row[index][at])
+            out[5].append(joined(by_row[5][at : at + n]))
+            for index in _PER_ROW:
+                out[index].append(joined(by_row[index][at : at + n]))
+            out[-1].append(n)
+        at += n
+    return LogColumns(out)
 
 
 def row_texts(values: np.ndarray) -> list[str]:

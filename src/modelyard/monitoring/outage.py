@@ -28,12 +28,13 @@ Key = tuple[str, str, int]  # endpoint, version, bucket start (unix seconds)
 
 def keep_to_bound(rows: LogColumns, bound: int) -> tuple[LogColumns, int, int]:
     """The oldest rows of a failed write that fit in ``bound`` bytes: (kept rows, their
-    size, how many rows were dropped)."""
+    size, how many predictions were dropped: a request's row counts its rows)."""
     size = 0
     for kept, row in enumerate(rows):
         size_of_row = row_bytes(row)
         if size + size_of_row > bound:
-            return rows[:kept], size, len(rows) - kept
+            dropped = rows[kept:]
+            return rows[:kept], size, sum(n or 1 for n in dropped.columns[-1])
         size += size_of_row
     return rows, size, 0
 

@@ -16,6 +16,7 @@ from modelyard.store import audit
 from modelyard.store.aliases import set_alias_in
 from modelyard.store.db import Database
 from modelyard.store.endpoints import read_endpoint, write_endpoint
+from modelyard.store.grouped_rows import element_text, elements
 from modelyard.store.rollouts import AliasMove
 from modelyard.store.route_claims import claim_routes
 from modelyard.store.schema import ABTestRow, PredictionRow, utcnow
@@ -127,7 +128,7 @@ class ABTestStore:
         """(version, prediction JSON) of the arms' logged rows, newest first, at most
         ``limit`` — for metrics that need no labels."""
         query = (
-            select(PredictionRow.version, PredictionRow.prediction)
+            select(PredictionRow.version, PredictionRow.prediction, PredictionRow.rows)
             .where(
                 PredictionRow.endpoint == endpoint,
                 PredictionRow.version.in_(versions),
@@ -137,7 +138,20 @@ class ABTestStore:
             .order_by(PredictionRow.created_at.desc())
             .limit(limit)
         )
-        return self.db.read(lambda session: [(v, p) for v, p in session.execute(query)])
+
+        def work(session: Session) -> list[tuple[str, str]]:
+            found: list[tuple[str, str]] = []
+            for version, prediction, rows in session.execute(query):
+                if rows is None:
+                    found.append((version, prediction))
+                    continue
+                values = elements(prediction) or []  # a request's rows, newest request first
+                found += [(version, element_text(values, i) or "null") for i in range(rows)]
+                if len(found) >= limit:
+                    break
+            return found[:limit]
+
+        return self.db.read(work)
 
 
 def _to_entity(row: ABTestRow) -> ABTest:

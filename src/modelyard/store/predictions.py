@@ -16,18 +16,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from operator import attrgetter
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from modelyard.domain.endpoints import SHADOW_MARK
 from modelyard.domain.feedback import same_label
 from modelyard.errors import Conflict
 from modelyard.store.db import Database
+from modelyard.store.grouped_rows import element_text, elements, split_id
 from modelyard.store.schema import FeedbackRow, PredictionRow, stored_utc
 
 CHUNK = 500  # ids per IN (…) clause
+GROUPS_PER_STATEMENT = 100  # requests' label prefixes per SELECT
+T = TypeVar("T")
 LOG_COLUMNS = (
     "id",
     "endpoint",
@@ -39,11 +42,15 @@ LOG_COLUMNS = (
     "routing_key",
     "inputs",
     "segments",
+    "rows",
 )
-ROWS_PER_INSERT = 500  # 5,000 parameters: under SQLite's and PostgreSQL's limits
+ROWS_PER_INSERT = 400  # 4,400 parameters: under SQLite's and PostgreSQL's limits
 # id, endpoint, version, created_at (aware), latency_ms, prediction, scores, routing key,
-# inputs, segments (JSON text: segmenting feature → the row's segment)
-LogRow = tuple[str, str, str, datetime, float, str, str | None, str | None, str | None, str | None]
+# inputs, segments (JSON text: segmenting feature → the row's segment), rows (None: one
+# prediction; n: a request's n predictions, the texts as JSON arrays: store/grouped_rows.py)
+LogRow = tuple[
+    str, str, str, datetime, float, str, str | None, str | None, str | None, str | None, int | None
+]
 PRUNE_BATCH = 5000  # rows deleted per transaction
 CLOCK_SKEW = timedelta(minutes=5)  # between the replica that predicted and the one labelling
 
@@ -163,18 +170,19 @@ class PredictionLog:
         def work(session: Session) -> FeedbackResult:
             result = FeedbackResult()
             ids = list({pid for pid, _ in items})
-            known: set[str] = set()
             existing: dict[str, FeedbackRow] = {}
-            for chunk in _chunks(ids):
-                known.update(
-                    session.scalars(
-                        select(PredictionRow.id).where(
-                            PredictionRow.endpoint == endpoint,
-                            PredictionRow.id.in_(chunk),
-                            ~PredictionRow.version.endswith(SHADOW_MARK, autoescape=True),
-                        )
+            logged: dict[str, int | None] = {}  # id → rows, of the rows these ids may be in
+            for chunk in _chunks(_with_bases(ids)):
+                found = session.execute(
+                    select(PredictionRow.id, PredictionRow.rows).where(
+                        PredictionRow.endpoint == endpoint,
+                        PredictionRow.id.in_(chunk),
+                        ~PredictionRow.version.endswith(SHADOW_MARK, autoescape=True),
                     )
                 )
+                logged.update((pid, rows) for pid, rows in found)
+            known = {pid for pid in ids if _place(pid, logged) is not None}
+            for chunk in _chunks(ids):
                 for label in session.scalars(
                     select(FeedbackRow).where(FeedbackRow.prediction_id.in_(chunk))
                 ):
@@ -227,9 +235,9 @@ class PredictionLog:
                 .limit(limit)
             ).all()
             by_id = {pid: (received, actual) for pid, received, actual in labels}
-            found: list[LabeledPrediction] = []
-            for chunk in _chunks(list(by_id)):
-                for pid, version, created, prediction, scores, segments in session.execute(
+            rows: dict[str, Any] = {}
+            for chunk in _chunks(_with_bases(list(by_id))):
+                for row in session.execute(
                     select(
                         PredictionRow.id,
                         PredictionRow.version,
@@ -237,18 +245,33 @@ class PredictionLog:
                         PredictionRow.prediction,
                         PredictionRow.scores,
                         PredictionRow.segments,
+                        PredictionRow.rows,
                     ).where(
                         PredictionRow.id.in_(chunk),
                         PredictionRow.created_at >= since,
                         PredictionRow.created_at < until,
                     )
                 ):
-                    received, actual = by_id[pid]
-                    found.append(
-                        LabeledPrediction(
-                            version, created, received, prediction, scores, actual, segments
-                        )
+                    rows[row.id] = row
+            counts = {key: row.rows for key, row in rows.items()}
+            parsed = _Parsed()
+            found: list[LabeledPrediction] = []
+            for pid, (received, actual) in by_id.items():
+                place = _place(pid, counts)
+                if place is None:
+                    continue
+                key, index = place
+                row = rows[key]
+                prediction, scores, segments = row.prediction, row.scores, row.segments
+                if index is not None:
+                    prediction = parsed.text(key, "prediction", prediction, index) or "null"
+                    scores = parsed.text(key, "scores", scores, index)
+                    segments = parsed.text(key, "segments", segments, index)
+                found.append(
+                    LabeledPrediction(
+                        row.version, row.created_at, received, prediction, scores, actual, segments
                     )
+                )
             found.sort(key=lambda row: row.created_at, reverse=True)
             return found
 
@@ -259,7 +282,7 @@ class PredictionLog:
 
         def work(session: Session) -> dict[str, int]:
             query = (
-                select(PredictionRow.version, func.count())
+                select(PredictionRow.version, func.sum(func.coalesce(PredictionRow.rows, 1)))
                 .where(
                     PredictionRow.endpoint == endpoint,
                     PredictionRow.created_at >= since,
@@ -274,52 +297,90 @@ class PredictionLog:
     def get(self, prediction_id: str) -> dict[str, Any] | None:
         def work(session: Session) -> dict[str, Any] | None:
             row = session.get(PredictionRow, prediction_id)
-            if row is None:
-                return None
+            index = None
+            if row is None or row.rows is not None:  # not a row's id: a request's row's?
+                split = split_id(prediction_id)
+                row = session.get(PredictionRow, split[0]) if split is not None else None
+                if row is None or split is None or row.rows is None or split[1] >= row.rows:
+                    return None
+                index = split[1]
             label = session.get(FeedbackRow, prediction_id)
+            texts = {name: getattr(row, name) for name in ("prediction", "scores", "inputs")}
+            if index is not None:
+                texts = {name: element_text(elements(t), index) for name, t in texts.items()}
+                texts["prediction"] = texts["prediction"] or "null"
             return {
-                "id": row.id,
+                "id": prediction_id,
                 "endpoint": row.endpoint,
                 "version": row.version,
                 "created_at": row.created_at,
                 "latency_ms": row.latency_ms,
-                "prediction": row.prediction,
-                "scores": row.scores,
+                **texts,
                 "routing_key": row.routing_key,
-                "inputs": row.inputs,
                 "actual": label.actual if label else None,
             }
 
         return self.db.read(work)
 
     def prune(self, cutoff: datetime, dry_run: bool = False) -> tuple[int, int]:
-        """Delete predictions made before ``cutoff`` and their feedback, PRUNE_BATCH rows per
-        transaction so writers (servers flushing) never wait long for the lock."""
-        old = select(PredictionRow.id).where(PredictionRow.created_at < cutoff)
+        """Delete predictions made before ``cutoff`` and their feedback, PRUNE_BATCH log rows
+        per transaction so writers (servers flushing) never wait long for the lock; the
+        counts are of predictions (a request's row counts its rows) and labels."""
+        made_before = PredictionRow.created_at < cutoff
         if dry_run:
 
             def count(session: Session) -> tuple[int, int]:
-                predictions = session.scalar(select(func.count()).select_from(old.subquery()))
-                labels = session.scalar(
-                    select(func.count()).where(FeedbackRow.prediction_id.in_(old.scalar_subquery()))
+                predictions = session.scalar(
+                    select(func.sum(func.coalesce(PredictionRow.rows, 1))).where(made_before)
                 )
-                return int(predictions or 0), int(labels or 0)
+                singles = select(PredictionRow.id).where(made_before, PredictionRow.rows.is_(None))
+                labels = (
+                    session.scalar(
+                        select(func.count()).where(
+                            FeedbackRow.prediction_id.in_(singles.scalar_subquery())
+                        )
+                    )
+                    or 0
+                )
+                requests = session.execute(
+                    select(PredictionRow.id, PredictionRow.rows).where(
+                        made_before, PredictionRow.rows.is_not(None)
+                    )
+                ).all()
+                labels += len(_labels_of(session, [(r.id, r.rows) for r in requests]))
+                return int(predictions or 0), int(labels)
 
             return self.db.read(count)
 
-        def batch(session: Session) -> tuple[int, int]:
-            ids = list(session.scalars(old.limit(PRUNE_BATCH)))
-            if not ids:
-                return 0, 0
-            labels = session.execute(delete(FeedbackRow).where(FeedbackRow.prediction_id.in_(ids)))
-            rows = session.execute(delete(PredictionRow).where(PredictionRow.id.in_(ids)))
-            return int(rows.rowcount), int(labels.rowcount)  # type: ignore[attr-defined]
+        def batch(session: Session) -> tuple[int, int, int]:
+            found = session.execute(
+                select(PredictionRow.id, PredictionRow.rows).where(made_before).limit(PRUNE_BATCH)
+            ).all()
+            if not found:
+                return 0, 0, 0
+            singles = [pid for pid, rows in found if rows is None]
+            labels = 0
+            if singles:
+                done = session.execute(
+                    delete(FeedbackRow).where(FeedbackRow.prediction_id.in_(singles))
+                )
+                labels += int(done.rowcount)  # type: ignore[attr-defined]
+            requests = [(pid, rows) for pid, rows in found if rows is not None]
+            for chunk in _chunks(_labels_of(session, requests)):
+                done = session.execute(
+                    delete(FeedbackRow).where(FeedbackRow.prediction_id.in_(chunk))
+                )
+                labels += int(done.rowcount)  # type: ignore[attr-defined]
+            session.execute(
+                delete(PredictionRow).where(PredictionRow.id.in_([p for p, _ in found]))
+            )
+            return len(found), sum(rows or 1 for _, rows in found), labels
 
         predictions = labels = 0
         while True:
-            done, labelled = self.db.write(batch)
+            logged, done, labelled = self.db.write(batch)
             predictions, labels = predictions + done, labels + labelled
-            if done < PRUNE_BATCH:
+            if logged < PRUNE_BATCH:
                 return predictions, labels
 
 
@@ -372,6 +433,60 @@ def _stored_times(times: Sequence[datetime]) -> list[Any]:
     return list(map(done.__getitem__, times))
 
 
-def _chunks(values: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
+def _chunks(values: list[T], size: int = CHUNK) -> Iterable[list[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _with_bases(ids: list[str]) -> list[str]:
+    """``ids`` and the request ids (bases) they may be rows of."""
+    bases = {split[0] for split in map(split_id, ids) if split is not None}
+    return list(dict.fromkeys([*ids, *sorted(bases)]))
+
+
+def _place(prediction_id: str, logged: Mapping[str, int | None]) -> tuple[str, int | None] | None:
+    """Where ``prediction_id`` is logged, given the logged rows' ``rows`` by id: (its row's
+    id, None) for a row of its own, (its request's row id, its index) for a request's row,
+    None when neither is there."""
+    if prediction_id in logged and logged[prediction_id] is None:
+        return prediction_id, None
+    split = split_id(prediction_id)
+    if split is None:
+        return None
+    base, index = split
+    count = logged.get(base)
+    if count is None or index >= count:
+        return None
+    return base, index
+
+
+def _labels_of(session: Session, requests: list[tuple[str, int]]) -> list[str]:
+    """The ids of the labels of these requests' rows ((id, rows) of their log rows): those
+    found by prefix (``{id}-``) whose index is one of the request's rows."""
+    found: list[str] = []
+    for chunk in _chunks(requests, GROUPS_PER_STATEMENT):
+        rows = dict(chunk)
+        prefixes = [
+            FeedbackRow.prediction_id.startswith(f"{base}-", autoescape=True) for base in rows
+        ]
+        for pid in session.scalars(select(FeedbackRow.prediction_id).where(or_(*prefixes))):
+            split = split_id(pid)
+            if split is not None and split[1] < rows.get(split[0], 0):
+                found.append(pid)
+    return found
+
+
+class _Parsed:
+    """Grouped rows' JSON arrays, parsed once per row and column for many labels."""
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[str, str], list[object] | None] = {}
+
+    def text(self, key: str, column: str, text: str | None, index: int) -> str | None:
+        found = self._values.get((key, column), _MISSING)
+        if found is _MISSING:
+            found = self._values[(key, column)] = elements(text)
+        return element_text(found, index)
+
+
+_MISSING: Any = object()

@@ -287,7 +287,8 @@ class LastLoadedRow(Base):
 
 
 class PredictionRow(Base):
-    """One served row: what was predicted, by which version, when (inputs only if sampled)."""
+    """One served row, or one request's rows: what was predicted, by which version, when
+    (inputs only if sampled)."""
 
     __tablename__ = "predictions"
     # One index beside the key, for retention (prune by age): every index costs each of
@@ -304,6 +305,9 @@ class PredictionRow(Base):
     inputs: Mapped[str | None] = mapped_column(Text, nullable=True)
     # JSON text: segmenting feature → this row's segment (endpoints monitored by segment)
     segments: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # None: one prediction; n: a request's n predictions (ids ``{id}-0`` … ``{id}-{n-1}``),
+    # the texts above as JSON arrays of theirs (store/grouped_rows.py)
+    rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class FeedbackRow(Base):
