@@ -36,7 +36,8 @@ def served(sqlite_yard: Yard, logreg, cancer):
 
     def event(frame: pd.DataFrame, at: float = AT, log_inputs: float = 0.0) -> PredictionEvent:
         output = Output(logreg.predict(frame), logreg.predict_proba(frame))
-        ids = [uuid.uuid4().hex for _ in range(len(frame))]
+        base = uuid.uuid4().hex  # ids as serving makes them: a request of n rows is one log row
+        ids = [f"{base}-{i}" for i in range(len(frame))]
         columns = from_frame(signature, frame)
         return PredictionEvent("churn", "churn@1", columns, output, ids, 4.0, at, log_inputs)
 
@@ -413,18 +414,19 @@ def test_an_outage_keeps_log_rows_to_a_byte_bound_and_every_window(served, cance
     yard, event = served
     X, _ = cancer
     sink = _Outage(yard)
-    recorder = Recorder(sink, bucket_seconds=BUCKET, clock=lambda: AT, max_unwritten_bytes=10_000)
+    # A request is one log row (its rows' texts as arrays): 20 rows ~1.2 kB, 50 ~2.3 kB.
+    recorder = Recorder(sink, bucket_seconds=BUCKET, clock=lambda: AT, max_unwritten_bytes=3_000)
     first = event(X.iloc[:20])
     recorder.predicted(first)
     with pytest.raises(ConnectionError):
         recorder.flush()
-    assert recorder.dropped_rows == 0  # 20 rows fit in 10 kB
+    assert recorder.dropped_rows == 0  # 20 rows fit in 3 kB
     for start in range(20, 220, 50):
         recorder.predicted(event(X.iloc[start : start + 50]))
         with pytest.raises(ConnectionError):
             recorder.flush()
-    assert 0 < recorder.unwritten_bytes <= 10_000
-    assert recorder.dropped_rows > 150  # the newest rows past the bound
+    assert 0 < recorder.unwritten_bytes <= 3_000
+    assert recorder.dropped_rows == 200  # the newest requests past the bound, counted in rows
     sink.down = False
     recorder.flush()
     assert recorder.unwritten_bytes == 0
@@ -496,7 +498,8 @@ def test_unsaved_windows_stay_within_their_bound_through_a_long_outage(served, c
     def answer(at: float) -> None:
         frame = X.sample(50, random_state=int(at) % 1000)
         output = Output(np.zeros(len(frame), dtype=int), None)
-        ids = [uuid.uuid4().hex for _ in range(len(frame))]
+        base = uuid.uuid4().hex
+        ids = [f"{base}-{i}" for i in range(len(frame))]
         columns = from_frame(signature, frame)
         recorder.predicted(
             PredictionEvent("seg", "churn@1", columns, output, ids, 4.0, at, 0.0, segments=spec)

@@ -250,6 +250,40 @@ def test_prune_counts_and_removes_a_requests_rows_and_their_feedback(yard: Yard)
     assert yard.stores.predictions.get("new-1")["actual"] == "1"
 
 
+def test_a_non_canonical_index_is_not_a_second_name_for_a_row(yard: Yard) -> None:
+    yard.log_predictions([_request("r1")])
+    result = yard.add_feedback("churn", [("r1-1", "1"), ("r1-01", "0")])
+    assert (result.accepted, result.unknown) == (1, [(1, "r1-01")])
+    assert yard.stores.predictions.get("r1-01") is None
+
+
+def test_prune_in_batches_of_predictions(yard: Yard, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelyard.store import predictions
+
+    monkeypatch.setattr(predictions, "PRUNE_BATCH", 4)  # fewer than two requests' rows
+    old = [_request(f"old{i}", age=timedelta(days=40)) for i in range(3)]
+    yard.log_predictions([*old, _row("old-one", age=timedelta(days=40))])
+    assert yard.add_feedback("churn", [("old0-0", "1"), ("old2-2", "0")]).accepted == 2
+    done = yard.prune_monitoring(timedelta(days=30))
+    assert (done.predictions, done.feedback) == (10, 2)
+    assert yard.stores.predictions.counts("churn", NOW - timedelta(days=90), NOW) == {}
+
+
+def test_ab_metrics_read_a_requests_rows_newest_first_up_to_the_limit(yard: Yard) -> None:
+    yard.log_predictions(
+        [_request("r1", age=timedelta(minutes=2)), _row("p1", age=timedelta(minutes=1))]
+    )
+    since, until = NOW - timedelta(hours=1), NOW + timedelta(seconds=1)
+    read = yard.stores.abtests.predictions
+    assert read("churn", ("churn@1",), since, until, 10) == [
+        ("churn@1", "1"),
+        ("churn@1", "0"),
+        ("churn@1", "1"),
+        ("churn@1", "1"),
+    ]
+    assert len(read("churn", ("churn@1",), since, until, 2)) == 2
+
+
 def test_log_columns_are_a_sequence_of_rows() -> None:
     from modelyard.store.predictions import LOG_COLUMNS, LogColumns
 

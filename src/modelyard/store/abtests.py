@@ -141,14 +141,20 @@ class ABTestStore:
 
         def work(session: Session) -> list[tuple[str, str]]:
             found: list[tuple[str, str]] = []
-            for version, prediction, rows in session.execute(query):
-                if rows is None:
-                    found.append((version, prediction))
-                    continue
-                values = elements(prediction) or []  # a request's rows, newest request first
-                found += [(version, element_text(values, i) or "null") for i in range(rows)]
-                if len(found) >= limit:
-                    break
+            # Streamed (a server-side cursor on PostgreSQL): the limit counts predictions,
+            # and a request's row holds many, so reading stops as soon as it is reached.
+            result = session.execute(query.execution_options(yield_per=1000))
+            try:
+                for version, prediction, rows in result:
+                    if rows is None:
+                        found.append((version, prediction))
+                    else:  # a request's rows, newest request first
+                        values = elements(prediction) or []
+                        found += [(version, element_text(values, i) or "null") for i in range(rows)]
+                    if len(found) >= limit:
+                        break
+            finally:
+                result.close()
             return found[:limit]
 
         return self.db.read(work)

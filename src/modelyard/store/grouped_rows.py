@@ -12,7 +12,7 @@ resolve a prediction id either way: the row of that id, or element i of its base
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import orjson
 
@@ -20,11 +20,12 @@ MAX_INDEX_DIGITS = 9  # a row index longer than this is not one of ours
 
 
 def split_id(prediction_id: str) -> tuple[str, int] | None:
-    """``{base}-{i}`` → (base, i); anything else → None."""
+    """``{base}-{i}`` → (base, i), with i written as ``str(i)`` writes it (no sign, no
+    leading zero: ``r1-01`` is not ``r1-1``); anything else → None."""
     base, dash, index = prediction_id.rpartition("-")
     if not (dash and base and index.isascii() and index.isdigit()):
         return None
-    if len(index) > MAX_INDEX_DIGITS:
+    if len(index) > MAX_INDEX_DIGITS or (len(index) > 1 and index[0] == "0"):
         return None
     return base, int(index)
 
@@ -43,6 +44,11 @@ def group_base(ids: Sequence[str]) -> str | None:
     return first[0]
 
 
+def row_ids(base: str, rows: int) -> Iterator[str]:
+    """The prediction ids of a request's row."""
+    return (f"{base}-{i}" for i in range(rows))
+
+
 def joined(texts: Sequence[str | None]) -> str | None:
     """Per-row JSON texts as one JSON array (``null`` for a row without one); None when no
     row has one."""
@@ -55,10 +61,8 @@ def elements(text: str | None) -> list[object] | None:
     """The values of a grouped column's JSON array (None for a NULL column)."""
     if text is None:
         return None
-    try:
-        values = orjson.loads(text)
-    except orjson.JSONDecodeError:  # integers past 64 bits, which orjson does not read
-        values = json.loads(text)
+    # The standard parser, not orjson's: that one reads integers past 64 bits as floats.
+    values = json.loads(text)
     return values if isinstance(values, list) else None
 
 

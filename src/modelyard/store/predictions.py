@@ -18,18 +18,17 @@ from itertools import repeat
 from operator import attrgetter
 from typing import Any, TypeVar, overload
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from modelyard.domain.endpoints import SHADOW_MARK
 from modelyard.domain.feedback import same_label
 from modelyard.errors import Conflict
 from modelyard.store.db import Database
-from modelyard.store.grouped_rows import element_text, elements, split_id
+from modelyard.store.grouped_rows import element_text, elements, row_ids, split_id
 from modelyard.store.schema import FeedbackRow, PredictionRow, stored_utc
 
 CHUNK = 500  # ids per IN (…) clause
-GROUPS_PER_STATEMENT = 100  # requests' label prefixes per SELECT
 T = TypeVar("T")
 LOG_COLUMNS = (
     "id",
@@ -325,62 +324,64 @@ class PredictionLog:
     def prune(self, cutoff: datetime, dry_run: bool = False) -> tuple[int, int]:
         """Delete predictions made before ``cutoff`` and their feedback, PRUNE_BATCH log rows
         per transaction so writers (servers flushing) never wait long for the lock; the
-        counts are of predictions (a request's row counts its rows) and labels."""
+        counts are of predictions (a request's row counts its rows) and labels. A batch
+        takes at most PRUNE_BATCH predictions, so a request's labels are found by their
+        ids (``{id}-0`` …) in a bounded number of key lookups."""
         made_before = PredictionRow.created_at < cutoff
+
+        def count(session: Session) -> tuple[int, int]:
+            predictions = session.scalar(
+                select(func.sum(func.coalesce(PredictionRow.rows, 1))).where(made_before)
+            )
+            singles = select(PredictionRow.id).where(made_before, PredictionRow.rows.is_(None))
+            labels = session.scalar(
+                select(func.count()).where(FeedbackRow.prediction_id.in_(singles.scalar_subquery()))
+            )
+            requests = session.execute(
+                select(PredictionRow.id, PredictionRow.rows).where(
+                    made_before, PredictionRow.rows.is_not(None)
+                )
+            ).all()
+            labels = (labels or 0) + sum(
+                session.scalar(select(func.count()).where(FeedbackRow.prediction_id.in_(chunk)))
+                or 0
+                for chunk in _chunks(_request_ids([(pid, n or 1) for pid, n in requests]))
+            )
+            return int(predictions or 0), int(labels)
+
         if dry_run:
-
-            def count(session: Session) -> tuple[int, int]:
-                predictions = session.scalar(
-                    select(func.sum(func.coalesce(PredictionRow.rows, 1))).where(made_before)
-                )
-                singles = select(PredictionRow.id).where(made_before, PredictionRow.rows.is_(None))
-                labels = (
-                    session.scalar(
-                        select(func.count()).where(
-                            FeedbackRow.prediction_id.in_(singles.scalar_subquery())
-                        )
-                    )
-                    or 0
-                )
-                requests = session.execute(
-                    select(PredictionRow.id, PredictionRow.rows).where(
-                        made_before, PredictionRow.rows.is_not(None)
-                    )
-                ).all()
-                labels += len(_labels_of(session, [(r.id, r.rows) for r in requests]))
-                return int(predictions or 0), int(labels)
-
             return self.db.read(count)
 
-        def batch(session: Session) -> tuple[int, int, int]:
+        def batch(session: Session) -> tuple[bool, int, int]:
+            """(whether this was the last batch, predictions deleted, labels deleted)"""
             found = session.execute(
                 select(PredictionRow.id, PredictionRow.rows).where(made_before).limit(PRUNE_BATCH)
             ).all()
-            if not found:
-                return 0, 0, 0
-            singles = [pid for pid, rows in found if rows is None]
+            taken: list[tuple[str, int | None]] = []
+            total = 0
+            for pid, rows in found:  # at most PRUNE_BATCH predictions (at least one row)
+                if taken and total + (rows or 1) > PRUNE_BATCH:
+                    break
+                taken.append((pid, rows))
+                total += rows or 1
             labels = 0
-            if singles:
-                done = session.execute(
-                    delete(FeedbackRow).where(FeedbackRow.prediction_id.in_(singles))
-                )
-                labels += int(done.rowcount)  # type: ignore[attr-defined]
-            requests = [(pid, rows) for pid, rows in found if rows is not None]
-            for chunk in _chunks(_labels_of(session, requests)):
+            singles = [pid for pid, rows in taken if rows is None]
+            requests = [(pid, int(rows)) for pid, rows in taken if rows is not None]
+            for chunk in [*_chunks(singles), *_chunks(_request_ids(requests))]:
                 done = session.execute(
                     delete(FeedbackRow).where(FeedbackRow.prediction_id.in_(chunk))
                 )
                 labels += int(done.rowcount)  # type: ignore[attr-defined]
-            session.execute(
-                delete(PredictionRow).where(PredictionRow.id.in_([p for p, _ in found]))
-            )
-            return len(found), sum(rows or 1 for _, rows in found), labels
+            for chunk in _chunks([pid for pid, _ in taken]):
+                session.execute(delete(PredictionRow).where(PredictionRow.id.in_(chunk)))
+            last = len(taken) == len(found) < PRUNE_BATCH
+            return last, total, labels
 
         predictions = labels = 0
         while True:
-            logged, done, labelled = self.db.write(batch)
+            last, done, labelled = self.db.write(batch)
             predictions, labels = predictions + done, labels + labelled
-            if logged < PRUNE_BATCH:
+            if last:
                 return predictions, labels
 
 
@@ -460,20 +461,9 @@ def _place(prediction_id: str, logged: Mapping[str, int | None]) -> tuple[str, i
     return base, index
 
 
-def _labels_of(session: Session, requests: list[tuple[str, int]]) -> list[str]:
-    """The ids of the labels of these requests' rows ((id, rows) of their log rows): those
-    found by prefix (``{id}-``) whose index is one of the request's rows."""
-    found: list[str] = []
-    for chunk in _chunks(requests, GROUPS_PER_STATEMENT):
-        rows = dict(chunk)
-        prefixes = [
-            FeedbackRow.prediction_id.startswith(f"{base}-", autoescape=True) for base in rows
-        ]
-        for pid in session.scalars(select(FeedbackRow.prediction_id).where(or_(*prefixes))):
-            split = split_id(pid)
-            if split is not None and split[1] < rows.get(split[0], 0):
-                found.append(pid)
-    return found
+def _request_ids(requests: Sequence[tuple[str, int]]) -> list[str]:
+    """Every prediction id of these requests' rows ((id, rows) of each)."""
+    return [pid for base, rows in requests for pid in row_ids(base, rows)]
 
 
 class _Parsed:
