@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from modelyard import Yard
+from modelyard.store.grouped_rows import row_ids
 from modelyard.store.schema import PredictionRow
 
 
@@ -14,4 +15,4 @@ def logged_ids(yard: Yard) -> set[str]:
         lambda s: list(s.execute(select(PredictionRow.id, PredictionRow.rows)))
     )
     single = {pid for pid, n in rows if n is None}
-    return single | {f"{pid}-{i}" for pid, n in rows if n for i in range(n)}
+    return single | {i for pid, n in rows if n for i in row_ids(pid, n)}

@@ -89,7 +89,7 @@ def group_log_rows(
 # Columns of a log row (store/predictions.py's LOG_COLUMNS) a request's rows share, and
 # those holding a text per row (joined into a JSON array for a request's row).
 _SHARED = (1, 2, 3, 4, 7)  # endpoint, version, created_at, latency_ms, routing_key
-_PER_ROW = (6, 8, 9)  # scores, inputs, segments (prediction, 5, is never None)
+_PER_ROW = (5, 6, 8, 9)  # prediction, scores, inputs, segments
 
 
 def _one_row_per_request(events: list[PredictionEvent], by_row: list[list[Any]]) -> LogColumns:
@@ -108,7 +108,6 @@ def _one_row_per_request(events: list[PredictionEvent], by_row: list[list[Any]])
             out[0].append(base)
             for index in _SHARED:
                 out[index].append(by_row[index][at])
-            out[5].append(joined(by_row[5][at : at + n]))
             for index in _PER_ROW:
                 out[index].append(joined(by_row[index][at : at + n]))
             out[-1].append(n)

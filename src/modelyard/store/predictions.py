@@ -473,10 +473,6 @@ class _Parsed:
         self._values: dict[tuple[str, str], list[object] | None] = {}
 
     def text(self, key: str, column: str, text: str | None, index: int) -> str | None:
-        found = self._values.get((key, column), _MISSING)
-        if found is _MISSING:
-            found = self._values[(key, column)] = elements(text)
-        return element_text(found, index)
-
-
-_MISSING: Any = object()
+        if (key, column) not in self._values:
+            self._values[(key, column)] = elements(text)
+        return element_text(self._values[(key, column)], index)
