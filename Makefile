@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: demo test lint typecheck unit clean docs-cli browser kubectl promtool haproxy wrk screenshots grpc-code
+.PHONY: demo test lint typecheck unit clean docs-cli browser kubectl promtool haproxy wrk h2load screenshots grpc-code
 
 # uv resolves and downloads in parallel: a fresh dev install takes seconds instead of the
 # three minutes pip needs for the same set. Unlike pip, uv writes no bytecode unless asked:
@@ -65,9 +65,11 @@ promtool:
 haproxy:
 	@sh scripts/install-apt-tool.sh haproxy haproxy "the fleet test's load balancer (it skips without)"
 
-# The HTTP load generator of bench/serve.py (not needed by the tests).
+# The HTTP and gRPC load generators of bench/serve.py (not needed by the tests).
 wrk:
 	@sh scripts/install-apt-tool.sh wrk wrk "bench/serve.py's load"
+h2load:
+	@sh scripts/install-apt-tool.sh h2load nghttp2-client "bench/serve.py's gRPC load"
 
 test: lint typecheck browser kubectl promtool haproxy unit
 

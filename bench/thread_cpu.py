@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import tempfile
 import urllib.request
@@ -81,6 +82,12 @@ def batch_rows(port: int) -> tuple[float, float]:
     return total("sum"), total("count")
 
 
+def children_cpu() -> float:
+    """CPU seconds of every finished child process (the load generator's share)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def load(
     args: argparse.Namespace, port: int, grpc_port: int | None, body: Path, seconds: float
 ) -> Any:
@@ -122,7 +129,9 @@ def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch
         print(f"\n{args.model}, {rows} row(s), {protocol}, c={args.connections}")
         for _ in range(args.windows):
             cpu_before, batches_before = thread_cpu(server.process.pid), batch_rows(server.port)
+            client_before = children_cpu()
             out = load(args, server.port, grpc_port, body, args.seconds)
+            client = children_cpu() - client_before
             cpu_after, batches_after = thread_cpu(server.process.pid), batch_rows(server.port)
             names.update(thread_names(server.process.pid))  # threads started meanwhile
             requests = max(out["requests"], 1)
@@ -142,6 +151,7 @@ def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch
                 f"{(batches_after[0] - batches_before[0]) / max(calls, 1):6.1f} rows"
             )
             print(f"    CPU µs/request: total {sum(per_thread.values()):.0f}: {threads}")
+            print(f"    load generator (wrk or grpc_load.py): {client / requests * 1e6:.0f}")
     finally:
         server.stop()
 

@@ -8,7 +8,10 @@ only the HTTP stack's cost and the model's would answer.
   req/s as a share of it;
 - the trivial app with two uvicorn workers too: how far two workers can scale on this
   machine at all when the load generator shares its cores (the bound on issue 20's
-  "two workers >= 1.7x one worker").
+  "two workers >= 1.7x one worker");
+- gRPC's floor: apps/trivial_grpc.py, grpcio's asyncio server answering fixed bytes, under
+  the gRPC cells' load (h2load, c=64, modelyard's one-row request): what any Python server
+  on grpcio, modelyard's included, cannot pass here.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from serve_peers.load import window
 
 CEILING_C = 64
 PEER = "trivial-asgi"
+GRPC_PEER = "trivial-grpc"  # its "-grpc" suffix sends the load to its gRPC port
 
 
 def trivial_http(
@@ -41,6 +45,19 @@ def trivial_http(
         stop(server)
 
 
+def trivial_grpc(body: Path, seconds: float, warmup: float, scratch: Path) -> dict[str, Any]:
+    """One gRPC window on the trivial grpcio server: the same shape of figures as a peer's."""
+    port, grpc_port = free_port(), free_port()
+    command = [str(YARD_VENV / "bin" / "python"), str(APPS / "trivial_grpc.py")]
+    command += [str(grpc_port), str(port)]
+    log = scratch / f"{GRPC_PEER}-{port}.log"
+    server = launch(GRPC_PEER, command, server_env(), scratch, log, "/", "/", port, grpc_port)
+    try:
+        return window(server, body, 1, CEILING_C, seconds, warmup)
+    finally:
+        stop(server)
+
+
 def combined(http_req_s: float, model_rows_s: float) -> float:
     return 1 / (1 / http_req_s + 1 / model_rows_s)
 
@@ -53,6 +70,7 @@ def figures(windows: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> di
         http = statistics.median(c["http"]["req_s"] for c in mine)
         rows = statistics.median(c["in_process"]["proba_64_rows_s"] for c in mine)
         two = [c["http_2w"]["req_s"] for c in mine if c.get("http_2w")]
+        grpc_floor = [c["grpc"]["req_s"] for c in mine if c.get("grpc")]
         yard = [
             w["req_s"]
             for w in windows
@@ -66,6 +84,7 @@ def figures(windows: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> di
             "modelyard_req_s": statistics.median(yard) if yard else None,
             "share": statistics.median(yard) / ceiling if yard else None,
             "http_2w_scale": statistics.median(two) / http if two and http else None,
+            "grpc_floor_req_s": statistics.median(grpc_floor) if grpc_floor else None,
             "runs": len(mine),
         }
     return out

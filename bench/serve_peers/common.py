@@ -27,6 +27,7 @@ RESULTS_MD = BENCH / "RESULTS.md"
 VENVS = BENCH / ".venvs"
 YARD_VENV = ROOT / ".venv"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
+H2LOAD = shutil.which("h2load") or "/usr/bin/h2load"  # the gRPC load (grpc_load.py)
 READY_TIMEOUT = 180
 TICK = os.sysconf("SC_CLK_TCK")
 

@@ -120,6 +120,9 @@ def targets(cells: dict[str, Any], ceiling: dict[str, Any]) -> list[dict[str, An
             detail += (
                 f"; p50 {fmt(mine['p50_ms'], 2)} vs {lowest[0]} {fmt(lowest[1]['p50_ms'], 2)} ms"
             )
+        floor = ceiling.get(model, {}).get("grpc_floor_req_s")
+        if form == "grpc" and (rows, c) == ("1", "64") and floor:
+            detail += f"; a trivial grpcio server answers {floor:,.0f} req/s here"
         where = f"{model}, {rows}-row, c={c}, {FORMS[form]}"
         verdicts.append(_verdict(f"{where}: >= 1.2x the best peer, lower p99", met, detail))
     for model, figures in ceiling.items():
@@ -180,7 +183,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"- runs: {report['runs']} per cell, medians (req/s range over runs in brackets), "
         "peers interleaved and rotated per run",
         f"- window: {report['seconds']:g} s per cell after a {report['warmup']:g} s warm-up; "
-        "wrk -t1 (gRPC: serve_peers/grpc_load.py), one fixed body per cell",
+        "wrk -t1 (gRPC: h2load, one connection, C streams, serve_peers/grpc_load.py), "
+        "one fixed body per cell",
         "- peers: " + "; ".join(f"{k}: {v}" for k, v in report["notes"].items()),
         "- pins: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in report["pins"].items()),
     ]

@@ -14,7 +14,7 @@ from typing import Any
 from registry import machine
 
 from serve_peers import ceiling, models
-from serve_peers.common import WRK, PeerError, say, stop
+from serve_peers.common import H2LOAD, WRK, PeerError, say, stop
 from serve_peers.kinds import Prepared
 from serve_peers.load import check, start, window
 from serve_peers.peers import KINDS, PEERS, YARD, base_of, kind_of, measured
@@ -68,6 +68,8 @@ def run(plan: Plan) -> dict[str, Any]:
     say(f"machine: {machine()}")
     if not Path(WRK).exists():
         raise SystemExit("wrk not found: `make wrk` installs it")
+    if not Path(H2LOAD).exists():
+        raise SystemExit("h2load not found: `make h2load` installs it (the gRPC load)")
     began = time.perf_counter()
     problems: dict[str, str] = {}
     venvs, pins = virtualenvs(plan, problems)
@@ -132,7 +134,7 @@ def run(plan: Plan) -> dict[str, Any]:
 def estimate(plan: Plan, peers: list[str]) -> float:
     cells = sum(1 for p in peers for rows, c in plan.cells if measured(p, rows, c))
     per_model = cells * (plan.seconds + plan.warmup + 0.7) + 20 * len(peers)  # start, stop
-    ceiling = 2 * (plan.seconds + plan.warmup + 5)  # the trivial app, one worker and two
+    ceiling = 3 * (plan.seconds + plan.warmup + 5)  # trivial apps: HTTP 1 and 2 workers, gRPC
     return plan.runs * len(plan.models) * (per_model + ceiling)
 
 
@@ -140,6 +142,10 @@ def measure_ceiling(plan: Plan, prepared: Prepared, run_index: int) -> dict[str,
     body = prepared.bodies[(YARD, 1)]
     http = ceiling.trivial_http(body, plan.seconds, plan.warmup, prepared.scratch)
     http_2w = ceiling.trivial_http(body, plan.seconds, plan.warmup, prepared.scratch, workers=2)
+    grpc_body = prepared.bodies.get((f"{YARD}-grpc", 1))
+    grpc = None
+    if grpc_body is not None:
+        grpc = ceiling.trivial_grpc(grpc_body, plan.seconds, plan.warmup, prepared.scratch)
     model = models.in_process(prepared.joblib_file, prepared.frame)
     rows_s = model["proba_64_rows_s"]
     say(
@@ -148,12 +154,14 @@ def measure_ceiling(plan: Plan, prepared: Prepared, run_index: int) -> dict[str,
         f"{http['other_cpu_s']:.1f} s); predict_proba 64 rows {model['proba_64_ms']:.3f} ms = "
         f"{rows_s:,.0f} rows/s; combined {ceiling.combined(http['req_s'], rows_s):,.0f} req/s; "
         f"trivial app with two workers {http_2w['req_s']:,.0f} req/s"
+        + (f"; trivial gRPC server {grpc['req_s']:,.0f} req/s" if grpc else "")
     )
     return {
         "run": run_index,
         "model": prepared.model,
         "http": http,
         "http_2w": http_2w,
+        "grpc": grpc,
         "in_process": model,
     }
 
