@@ -34,8 +34,28 @@ def mixed():
     return churn_pipeline()
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, logreg, cancer, mixed) -> Iterator[Server]:
+# Every test of a served model runs against both gRPC fronts (serving/grpc/server.py).
+FRONTS = ["native", "grpcio"]
+BODY_LIMIT = 1024 * 1024  # the served fixture's MODELYARD_MAX_BODY_BYTES
+
+
+def serving_front(server: Server, front: str) -> None:
+    """The server says which front serves gRPC, and it is the one asked for."""
+    for _ in range(50):
+        if "gRPC on" in server.logs():
+            break
+        time.sleep(0.1)
+    assert f"({front} front)" in server.logs()
+
+
+@pytest.fixture(scope="module", params=FRONTS)
+def served(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    logreg,
+    cancer,
+    mixed,
+) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("grpc")
     with Yard(home) as yard:
         serve_mixed_and_cancer(yard, mixed, logreg, cancer[0])
@@ -43,7 +63,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, logreg, cancer, mixed) -> I
         yard.register(slow, "slow", sample=cancer[0], trust_types=True)
         yard.create_endpoint("slow-api", "slow@1", limits=Limits(max_batch=1, queue_rows=1))
     port = free_port()
-    with running_server(home, "--dev", "--grpc-port", str(port)) as server:
+    env = {"MODELYARD_GRPC_FRONT": request.param, "MODELYARD_MAX_BODY_BYTES": str(BODY_LIMIT)}
+    with running_server(home, "--dev", "--grpc-port", str(port), env=env) as server:
+        serving_front(server, request.param)
         server.grpc = f"127.0.0.1:{port}"  # type: ignore[attr-defined]
         yield server
 
@@ -182,6 +204,22 @@ def test_bad_input_is_invalid_argument_naming_the_field(stub, client) -> None:
     assert "'plan'" in refused.value.message()
 
 
+def test_a_message_over_the_body_limit_is_resource_exhausted(client) -> None:
+    columns = BODY_LIMIT // 8 + 1  # FP64: one element more than the limit's bytes hold
+    tensor = client_lib.InferInput("input-0", [1, columns], "FP64")
+    tensor.set_data_from_numpy(np.zeros((1, columns)))
+    with pytest.raises(InferenceServerException) as refused:
+        client.infer("cancer-api", [tensor])
+    assert refused.value.status() == "StatusCode.RESOURCE_EXHAUSTED"
+    assert client.is_server_live()  # the connection's next call is served
+
+
+def test_a_triton_rpc_outside_the_protocol_is_unimplemented(client) -> None:
+    with pytest.raises(InferenceServerException) as refused:
+        client.get_model_config("mixed-api")
+    assert refused.value.status() == "StatusCode.UNIMPLEMENTED"
+
+
 def test_a_deadline_the_queued_work_cannot_meet_is_unavailable(served: Server, cancer) -> None:
     X, _ = cancer
     codes: list[object] = []
@@ -264,7 +302,8 @@ def test_the_api_key_goes_in_metadata(tmp_path: Path, logreg, cancer) -> None:
         assert client.is_server_live()  # health needs no key, as on HTTP
 
 
-def test_sigterm_drains_grpc_with_http(tmp_path: Path, cancer) -> None:
+@pytest.mark.parametrize("front", FRONTS)
+def test_sigterm_drains_grpc_with_http(tmp_path: Path, cancer, front: str) -> None:
     X, y = cancer
     home = tmp_path / "home"
     with Yard(home) as yard:
@@ -272,8 +311,9 @@ def test_sigterm_drains_grpc_with_http(tmp_path: Path, cancer) -> None:
         yard.create_endpoint("slow-api", "slow@1")
     port = free_port()
     results: list[object] = []
-    env = {"MODELYARD_DRAIN_SECONDS": "1"}
+    env = {"MODELYARD_DRAIN_SECONDS": "1", "MODELYARD_GRPC_FRONT": front}
     with running_server(home, "--dev", "--grpc-port", str(port), env=env) as server:
+        serving_front(server, front)
         client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
         tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
         tensor.set_data_from_numpy(X.iloc[:1].to_numpy())

@@ -52,15 +52,21 @@ def test_each_worker_s_event_loop_keeps_a_core_from_the_model_threads() -> None:
     assert default_native_threads(1, 4) == 1
 
 
-def test_short_model_calls_are_waited_for_on_the_loop_unless_grpc_shares_it(
+def test_short_model_calls_are_waited_for_on_the_loop_unless_grpcio_shares_it(
     tmp_path: Path,
 ) -> None:
-    """runtime/batcher.py, _short_wait: gRPC calls reach the batcher in several loop steps."""
+    """runtime/batcher.py, _short_wait: grpc.aio's calls reach the batcher in several loop
+    steps; pygrpc-native's front (the default) hands them over as HTTP requests come."""
     from modelyard import Yard
     from modelyard.serving.app import create_app
 
-    with Yard(tmp_path / "h") as yard:
-        http_only = create_app(yard.services, Settings(home=tmp_path / "h"))
-        with_grpc = create_app(yard.services, Settings(home=tmp_path / "h", grpc_port=50051))
+    home = tmp_path / "h"
+    with Yard(home) as yard:
+        http_only = create_app(yard.services, Settings(home=home))
+        native = create_app(yard.services, Settings(home=home, grpc_port=50051))
+        grpcio = create_app(
+            yard.services, Settings(home=home, grpc_port=50051, grpc_front="grpcio")
+        )
     assert http_only.state.plane.table.short_waits
-    assert not with_grpc.state.plane.table.short_waits
+    assert native.state.plane.table.short_waits
+    assert not grpcio.state.plane.table.short_waits

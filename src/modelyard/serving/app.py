@@ -93,7 +93,7 @@ def create_app(
         store_timeout=settings.store_timeout_seconds,
         retry_seconds=settings.load_retry_seconds,
         memory=QueueMemory(settings.max_queued_bytes),
-        short_waits=settings.grpc_port is None,  # see runtime/batcher.py, _short_wait
+        short_waits=_short_waits(settings),
     )
     # Request paths reach the store through calls with a deadline, on threads of their own
     # (key checks apart from the rest, so slow admin reads cannot delay predictions).
@@ -272,7 +272,19 @@ def _grpc_server(app: FastAPI, settings: Settings) -> GrpcServer | None:
         return None
     from modelyard.serving.grpc.server import GrpcServer
 
-    return GrpcServer(app, settings.grpc_host, settings.grpc_port, settings.max_body_bytes)
+    return GrpcServer(
+        app, settings.grpc_host, settings.grpc_port, settings.max_body_bytes, settings.grpc_front
+    )
+
+
+def _short_waits(settings: Settings) -> bool:
+    """Whether short model calls are waited for on the loop's thread (runtime/batcher.py,
+    ``_short_wait``): not beside grpcio's asyncio server."""
+    if settings.grpc_port is None:
+        return True
+    from modelyard.serving.grpc.server import front_of
+
+    return front_of(settings.grpc_front) == "native"
 
 
 def _drain_on_sigterm(

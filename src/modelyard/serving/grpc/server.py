@@ -1,10 +1,17 @@
 """The gRPC server beside the HTTP one: in the same worker process and event loop, over the
-same app (data plane, auth, metrics), started and stopped by the app's lifespan."""
+same app (data plane, auth, metrics), started and stopped by the app's lifespan.
+
+Its HTTP/2 front is pygrpc-native's where it is installed (the default on Linux and macOS):
+the same servicer and asyncio API as grpcio's server, with framing, flow control and
+deadlines on Rust threads outside the GIL, so a call costs the event loop about half as
+much (docs/decisions.md). ``MODELYARD_GRPC_FRONT=grpcio`` chooses grpcio's asyncio server.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any, Literal
 
 import grpc
 from fastapi import FastAPI
@@ -14,26 +21,48 @@ from modelyard.serving.grpc.service import InferenceService
 
 log = logging.getLogger(__name__)
 
+Front = Literal["native", "grpcio"]
+
+
+def front_of(wanted: Front) -> Front:
+    """The front that serves when ``wanted`` is asked for: grpcio's when pygrpc-native
+    cannot be imported (no wheel for the platform)."""
+    if wanted == "native":
+        try:
+            import pygrpc_native.aio  # noqa: F401
+        except ImportError:
+            return "grpcio"
+    return wanted
+
 
 class GrpcServer:
-    def __init__(self, app: FastAPI, host: str, port: int, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str,
+        port: int,
+        max_message_bytes: int,
+        wanted: Front = "native",
+    ) -> None:
         self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self._server = grpc.aio.server(
-            options=[
-                # Same limit as an HTTP body; past it gRPC answers RESOURCE_EXHAUSTED.
-                ("grpc.max_receive_message_length", max_message_bytes),
-                ("grpc.max_send_message_length", -1),
-                # Every worker process listens on the one port (as HTTP workers share theirs).
-                ("grpc.so_reuseport", 1),
-            ]
-        )
+        self.front = front_of(wanted)
+        if self.front != wanted:
+            log.warning("pygrpc-native cannot be imported: gRPC is served by grpcio's server")
+        options = [
+            # Same limit as an HTTP body; past it gRPC answers RESOURCE_EXHAUSTED.
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", -1),
+            # Every worker process listens on the one port (as HTTP workers share theirs).
+            ("grpc.so_reuseport", 1),
+        ]
+        self._server = _server(self.front, options)
         add_to_server(InferenceService(app), self._server)
         self._stopping: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._server.add_insecure_port(self.address)  # raises when the port is taken
         await self._server.start()
-        log.info("Open Inference Protocol v2 over gRPC on %s", self.address)
+        log.info("Open Inference Protocol v2 over gRPC on %s (%s front)", self.address, self.front)
 
     def begin_stop(self, grace: float) -> None:
         """Refuse new calls from now on and give those in flight ``grace`` seconds (once;
@@ -47,3 +76,12 @@ class GrpcServer:
         self.begin_stop(grace)
         assert self._stopping is not None
         await asyncio.shield(self._stopping)
+
+
+def _server(front: Front, options: list[tuple[str, Any]]) -> grpc.aio.Server:
+    if front == "native":
+        import pygrpc_native.aio
+
+        server: grpc.aio.Server = pygrpc_native.aio.server(options=options)
+        return server
+    return grpc.aio.server(options=options)
