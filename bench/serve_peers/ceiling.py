@@ -9,9 +9,9 @@ only the HTTP stack's cost and the model's would answer.
 - the trivial app with two uvicorn workers too: how far two workers can scale on this
   machine at all when the load generator shares its cores (the bound on issue 20's
   "two workers >= 1.7x one worker");
-- gRPC's floor: apps/trivial_grpc.py, grpcio's asyncio server answering fixed bytes, under
-  the gRPC cells' load (h2load, c=64, modelyard's one-row request): what any Python server
-  on grpcio, modelyard's included, cannot pass here.
+- gRPC's floor: apps/trivial_grpc.py, the asyncio gRPC server modelyard uses
+  (pygrpc-native's front) answering fixed bytes, under the gRPC cells' load (h2load, c=64,
+  modelyard's one-row request): what modelyard's gRPC cannot pass here.
 """
 
 from __future__ import annotations

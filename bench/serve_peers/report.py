@@ -122,7 +122,7 @@ def targets(cells: dict[str, Any], ceiling: dict[str, Any]) -> list[dict[str, An
             )
         floor = ceiling.get(model, {}).get("grpc_floor_req_s")
         if form == "grpc" and (rows, c) == ("1", "64") and floor:
-            detail += f"; a trivial grpcio server answers {floor:,.0f} req/s here"
+            detail += f"; a trivial server on the same gRPC front answers {floor:,.0f} req/s here"
         where = f"{model}, {rows}-row, c={c}, {FORMS[form]}"
         verdicts.append(_verdict(f"{where}: >= 1.2x the best peer, lower p99", met, detail))
     for model, figures in ceiling.items():

@@ -1,10 +1,11 @@
-"""The floor of gRPC in Python: grpcio's asyncio server on uvloop (as modelyard serves gRPC)
-answering every ModelInfer with the same bytes, nothing else (no decode, no model), and a
-one-line HTTP answer on another port for the bench's readiness check.
+"""The floor of gRPC in Python: the asyncio server modelyard serves gRPC with (pygrpc-native's
+front, grpcio's with ``--grpcio``) on uvloop, answering every ModelInfer with the same bytes,
+nothing else (no decode, no model), and a one-line HTTP answer on another port for the
+bench's readiness check.
 
-    python trivial_grpc.py GRPC_PORT HTTP_PORT
+    python trivial_grpc.py GRPC_PORT HTTP_PORT [--grpcio]
 
-What it answers per second under h2load is what grpcio itself can do on this machine.
+What it answers per second under h2load is what the front itself can do on this machine.
 """
 
 import asyncio
@@ -30,11 +31,16 @@ async def ready(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     writer.close()
 
 
-async def main(grpc_port: int, http_port: int) -> None:
-    server = grpc.aio.server()
+async def main(grpc_port: int, http_port: int, front: str) -> None:
+    if front == "native":
+        import pygrpc_native.aio
+
+        server = pygrpc_native.aio.server()
+    else:
+        server = grpc.aio.server()
     handler = grpc.unary_unary_rpc_method_handler(model_infer)  # no (de)serializers
-    generic = grpc.method_handlers_generic_handler(SERVICE, {"ModelInfer": handler})
-    server.add_generic_rpc_handlers((generic,))
+    # Registered, as modelyard registers its RPCs (pygrpc-native serves these natively).
+    server.add_registered_method_handlers(SERVICE, {"ModelInfer": handler})
     server.add_insecure_port(f"127.0.0.1:{grpc_port}")
     await server.start()
     probe = await asyncio.start_server(ready, "127.0.0.1", http_port)
@@ -43,4 +49,6 @@ async def main(grpc_port: int, http_port: int) -> None:
 
 
 if __name__ == "__main__":
-    uvloop.run(main(int(sys.argv[1]), int(sys.argv[2])))
+    uvloop.run(
+        main(int(sys.argv[1]), int(sys.argv[2]), "grpcio" if "--grpcio" in sys.argv else "native")
+    )
