@@ -46,7 +46,7 @@ def trivial_http(
 
 
 def trivial_grpc(body: Path, seconds: float, warmup: float, scratch: Path) -> dict[str, Any]:
-    """One gRPC window on the trivial grpcio server: the same shape of figures as a peer's."""
+    """One gRPC window on the trivial gRPC server: the same shape of figures as a peer's."""
     port, grpc_port = free_port(), free_port()
     command = [str(YARD_VENV / "bin" / "python"), str(APPS / "trivial_grpc.py")]
     command += [str(grpc_port), str(port)]

@@ -17,7 +17,7 @@ from serve_peers import ceiling, models
 from serve_peers.common import H2LOAD, WRK, PeerError, say, stop
 from serve_peers.kinds import Prepared
 from serve_peers.load import check, start, window
-from serve_peers.peers import KINDS, PEERS, YARD, base_of, kind_of, measured
+from serve_peers.peers import KINDS, PEERS, YARD, base_of, kind_of, measured, protocol_of
 from serve_peers.report import cells_of, fmt, targets
 from serve_peers.venvs import REPORTED, ensure_venv, installed, shared_pins, venv_pins
 
@@ -68,7 +68,8 @@ def run(plan: Plan) -> dict[str, Any]:
     say(f"machine: {machine()}")
     if not Path(WRK).exists():
         raise SystemExit("wrk not found: `make wrk` installs it")
-    if not Path(H2LOAD).exists():
+    grpc_planned = any(protocol_of(p) == "grpc" for p in PEERS if p not in plan.skip)
+    if grpc_planned and not Path(H2LOAD).exists():
         raise SystemExit("h2load not found: `make h2load` installs it (the gRPC load)")
     began = time.perf_counter()
     problems: dict[str, str] = {}
@@ -144,7 +145,7 @@ def measure_ceiling(plan: Plan, prepared: Prepared, run_index: int) -> dict[str,
     http_2w = ceiling.trivial_http(body, plan.seconds, plan.warmup, prepared.scratch, workers=2)
     grpc_body = prepared.bodies.get((f"{YARD}-grpc", 1))
     grpc = None
-    if grpc_body is not None:
+    if grpc_body is not None and f"{YARD}-grpc" not in plan.skip:
         grpc = ceiling.trivial_grpc(grpc_body, plan.seconds, plan.warmup, prepared.scratch)
     model = models.in_process(prepared.joblib_file, prepared.frame)
     rows_s = model["proba_64_rows_s"]

@@ -17,6 +17,7 @@ def current_user() -> str:
         return "unknown"
 
 
+GrpcFront = Literal["native", "grpcio"]  # gRPC's HTTP/2 server (serving/grpc/server.py)
 MAX_NATIVE_THREADS = 256  # per model call; the default never asks for more
 
 
@@ -62,11 +63,11 @@ class Settings(BaseSettings):
         default="127.0.0.1",
         description="Address the gRPC port listens on (`serve` sets it to its --host).",
     )
-    grpc_front: Literal["native", "grpcio"] = Field(
+    grpc_front: GrpcFront = Field(
         default="native",
         description="gRPC's HTTP/2 server: 'native' (pygrpc-native: HTTP/2 on Rust threads "
-        "outside the GIL; grpcio's where it is not installed) or 'grpcio' (grpcio's asyncio "
-        "server). The same servicer, protocol and behaviour either way.",
+        "outside the GIL; grpcio's where it cannot be imported) or 'grpcio' (grpcio's "
+        "asyncio server). The same RPCs, statuses and metadata either way.",
     )
     poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="How often servers check for alias/endpoint moves."

@@ -7,10 +7,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc as grpclib
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,7 +37,9 @@ def mixed():
 
 # Every test of a served model runs against both gRPC fronts (serving/grpc/server.py).
 FRONTS = ["native", "grpcio"]
-BODY_LIMIT = 1024 * 1024  # the served fixture's MODELYARD_MAX_BODY_BYTES
+# The served fixture's MODELYARD_MAX_BODY_BYTES: past grpcio's default receive limit (4 MiB),
+# so each front is seen to apply the setting, not a default of its own.
+BODY_LIMIT = 8 * 1024 * 1024
 
 
 def serving_front(server: Server, front: str) -> None:
@@ -204,6 +207,17 @@ def test_bad_input_is_invalid_argument_naming_the_field(stub, client) -> None:
     assert "'plan'" in refused.value.message()
 
 
+def test_a_message_under_the_body_limit_is_served_past_4_mib(client, logreg, cancer) -> None:
+    X, _ = cancer
+    rows = np.tile(X.to_numpy(), (5 * 1024 * 1024 // X.to_numpy().nbytes + 1, 1))
+    assert 5 * 1024 * 1024 < rows.nbytes < BODY_LIMIT
+    tensor = client_lib.InferInput("input-0", list(rows.shape), "FP64")
+    tensor.set_data_from_numpy(rows)
+    answer = client.infer("cancer-api", [tensor]).as_numpy("predict")
+    expected = logreg.predict(pd.DataFrame(rows, columns=X.columns))
+    assert answer.tolist() == expected.tolist()
+
+
 def test_a_message_over_the_body_limit_is_resource_exhausted(client) -> None:
     columns = BODY_LIMIT // 8 + 1  # FP64: one element more than the limit's bytes hold
     tensor = client_lib.InferInput("input-0", [1, columns], "FP64")
@@ -268,6 +282,20 @@ def _logged(home: Path) -> set[str]:
         return logged_ids(yard)
 
 
+def until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def _gauge(metrics: str, name: str = "modelyard_in_flight_requests") -> float:
+    for row in metrics.splitlines():
+        if row.startswith(name):
+            return float(row.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def _count(metrics: str) -> float:
     line = 'modelyard_requests_total{endpoint="mixed-api",status="200",version="mixed@1"}'
     for row in metrics.splitlines():
@@ -276,7 +304,8 @@ def _count(metrics: str) -> float:
     return 0.0
 
 
-def test_the_api_key_goes_in_metadata(tmp_path: Path, logreg, cancer) -> None:
+@pytest.mark.parametrize("front", FRONTS)
+def test_the_api_key_goes_in_metadata(tmp_path: Path, logreg, cancer, front: str) -> None:
     X, _ = cancer
     home = tmp_path / "home"
     with Yard(home) as yard:
@@ -285,7 +314,8 @@ def test_the_api_key_goes_in_metadata(tmp_path: Path, logreg, cancer) -> None:
         yard.create_endpoint("other-api", "cancer@1")
         _, key = yard.create_key(["predict"], endpoint="cancer-api")
     port = free_port()
-    with running_server(home, "--grpc-port", str(port)):
+    env = {"MODELYARD_GRPC_FRONT": front}
+    with running_server(home, "--grpc-port", str(port), env=env):
         client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
         tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
         tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
@@ -300,6 +330,31 @@ def test_the_api_key_goes_in_metadata(tmp_path: Path, logreg, cancer) -> None:
             client.infer("other-api", [tensor], headers={"x-api-key": key})
         assert elsewhere.value.status() == "StatusCode.PERMISSION_DENIED"
         assert client.is_server_live()  # health needs no key, as on HTTP
+
+
+@pytest.mark.parametrize("front", FRONTS)
+def test_two_workers_share_the_grpc_port(tmp_path: Path, logreg, cancer, front: str) -> None:
+    X, _ = cancer
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(logreg, "cancer", sample=X)
+        yard.create_endpoint("cancer-api", "cancer@1")
+    port = free_port()
+    env = {"MODELYARD_GRPC_FRONT": front}
+    args = ("--dev", "--workers", "2", "--grpc-port", str(port))
+    with running_server(home, *args, env=env) as server:
+        for _ in range(50):  # each worker says so once its gRPC port is bound
+            if server.logs().count(f"({front} front)") == 2:
+                break
+            time.sleep(0.1)
+        assert server.logs().count(f"({front} front)") == 2, server.logs()
+        client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
+        tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
+        tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
+        for _ in range(10):
+            assert client.infer("cancer-api", [tensor]).as_numpy("predict").tolist() == (
+                logreg.predict(X.iloc[:1]).tolist()
+            )
 
 
 @pytest.mark.parametrize("front", FRONTS)
@@ -323,10 +378,10 @@ def test_sigterm_drains_grpc_with_http(tmp_path: Path, cancer, front: str) -> No
 
         in_flight = threading.Thread(target=call)
         in_flight.start()
-        time.sleep(0.3)
+        # SIGTERM once the call is in the server (a fixed sleep raced a loaded machine)
+        until(lambda: _gauge(httpx.get(f"{server.url}/metrics").text) >= 1)
         os.killpg(server.process.pid, signal.SIGTERM)
-        time.sleep(0.3)
-        assert not client.is_server_ready()  # draining: balancers stop sending
+        until(lambda: not client.is_server_ready())  # draining: balancers stop sending
         in_flight.join(timeout=30)
         assert server.process.wait(timeout=30) == 0
     assert results == [[1]]

@@ -79,6 +79,9 @@ def test_ipv6_clients_count_per_64_block() -> None:
     assert client_of(_scope("2001:db8:1:2:aaaa::1")) == "2001:db8:1:2::/64"
     assert client_of(_scope("2001:db8:1:2:bbbb::9")) == "2001:db8:1:2::/64"
     assert client_of(_scope("192.0.2.1")) == "192.0.2.1"
+    # IPv4 clients of a dual-stack listener: each its own, not all of ::/64
+    assert client_of(_scope("::ffff:192.0.2.1")) == "192.0.2.1"
+    assert client_of(_scope("::ffff:192.0.2.2")) == "192.0.2.2"
     assert client_of({"type": "http", "client": None}) == "unknown"
 
 

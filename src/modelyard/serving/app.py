@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from modelyard.config import Settings, load_settings
+from modelyard.config import GrpcFront, Settings, load_settings
 from modelyard.domain.monitor_results import MonitorSummary
 from modelyard.errors import YardError
 from modelyard.monitoring.prometheus import MonitorGauges
@@ -79,6 +79,7 @@ def create_app(
 ) -> FastAPI:
     """The app over ``services`` (closed when it shuts down); ``settings``: the server's."""
     stores = services.stores
+    grpc_front = _grpc_front(settings)
     threads = settings.native_threads or default_native_threads(os.cpu_count() or 1, 1)
     pool = ModelPool(stores.artifacts, threads, settings.swap_grace_seconds)
     metrics = Metrics(CollectorRegistry(auto_describe=True), settings.metrics_dir)
@@ -93,7 +94,8 @@ def create_app(
         store_timeout=settings.store_timeout_seconds,
         retry_seconds=settings.load_retry_seconds,
         memory=QueueMemory(settings.max_queued_bytes),
-        short_waits=_short_waits(settings),
+        # see runtime/batcher.py, _short_wait: not beside grpcio's asyncio server
+        short_waits=grpc_front != "grpcio",
     )
     # Request paths reach the store through calls with a deadline, on threads of their own
     # (key checks apart from the rest, so slow admin reads cannot delay predictions).
@@ -144,7 +146,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        grpc_server = _grpc_server(app, settings)
+        grpc_server = _grpc_server(app, settings, grpc_front)
         grace = graceful_seconds(settings)
         stop_grpc = None if grpc_server is None else partial(grpc_server.begin_stop, grace)
         if handle_sigterm:
@@ -267,24 +269,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         return respond_to_error(request.scope, exc)
 
 
-def _grpc_server(app: FastAPI, settings: Settings) -> GrpcServer | None:
+def _grpc_front(settings: Settings) -> GrpcFront | None:
+    """The front gRPC is served with (serving/grpc/server.py), or ``None`` without gRPC."""
     if settings.grpc_port is None:
+        return None
+    from modelyard.serving.grpc.server import front_of
+
+    return front_of(settings.grpc_front)
+
+
+def _grpc_server(app: FastAPI, settings: Settings, front: GrpcFront | None) -> GrpcServer | None:
+    if settings.grpc_port is None or front is None:
         return None
     from modelyard.serving.grpc.server import GrpcServer
 
-    return GrpcServer(
-        app, settings.grpc_host, settings.grpc_port, settings.max_body_bytes, settings.grpc_front
-    )
-
-
-def _short_waits(settings: Settings) -> bool:
-    """Whether short model calls are waited for on the loop's thread (runtime/batcher.py,
-    ``_short_wait``): not beside grpcio's asyncio server."""
-    if settings.grpc_port is None:
-        return True
-    from modelyard.serving.grpc.server import front_of
-
-    return front_of(settings.grpc_front) == "native"
+    return GrpcServer(app, settings.grpc_host, settings.grpc_port, settings.max_body_bytes, front)
 
 
 def _drain_on_sigterm(

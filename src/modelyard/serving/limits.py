@@ -33,13 +33,19 @@ def one_second_of(rate: float) -> int:
 
 
 def client_of(scope: Scope) -> str:
+    """The client a per-client limit counts: its IPv4 address, or its IPv6 /64. An IPv4
+    client of a dual-stack listener (``--host ::``) arrives as ``::ffff:a.b.c.d``: it is
+    its IPv4 address, or every IPv4 client would share the one /64 ``::/64``."""
     client = scope.get("client")
     host = str(client[0]) if client else "unknown"
     if ":" in host:
         try:
-            return str(ipaddress.IPv6Network(f"{host}/64", strict=False))
+            address = ipaddress.IPv6Address(host.split("%", 1)[0])
         except ValueError:
             return host
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
     return host
 
 

@@ -1,11 +1,12 @@
-"""Which HTTP/2 front serves gRPC: pygrpc-native's where it is installed, grpcio's when
-asked for or where it is not (a platform without its wheel)."""
+"""Which HTTP/2 front serves gRPC (serving/grpc/server.py): pygrpc-native's where it can be
+imported, grpcio's when asked for or where it cannot (a platform without its wheel)."""
 
 import subprocess
 import sys
 import textwrap
 
-import pygrpc_native.aio
+import grpc
+import pytest
 from fastapi import FastAPI
 
 from modelyard.serving.grpc.server import GrpcServer, front_of
@@ -18,17 +19,16 @@ def _server(front: str) -> GrpcServer:
 
 
 def test_native_is_the_front_where_pygrpc_native_is_installed() -> None:
+    native = pytest.importorskip("pygrpc_native.aio", reason="no pygrpc-native wheel here")
     assert front_of("native") == "native"
-    server = _server("native")
-    assert server.front == "native"
-    assert isinstance(server._server, pygrpc_native.aio.Server)
+    assert isinstance(_server("native")._server, native.Server)
 
 
 def test_grpcio_is_the_front_when_asked_for() -> None:
     assert front_of("grpcio") == "grpcio"
-    server = _server("grpcio")
-    assert server.front == "grpcio"
-    assert not isinstance(server._server, pygrpc_native.aio.Server)
+    server = _server("grpcio")._server
+    assert isinstance(server, grpc.aio.Server)
+    assert type(server).__module__.startswith("grpc.")
 
 
 def test_without_pygrpc_native_grpcio_serves_and_says_so() -> None:
@@ -39,16 +39,13 @@ def test_without_pygrpc_native_grpcio_serves_and_says_so() -> None:
 
         sys.modules["pygrpc_native"] = None  # the import system's "not importable"
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
-        from fastapi import FastAPI
-        from modelyard.serving.grpc.server import GrpcServer, front_of
+        from modelyard.serving.grpc.server import front_of
 
-        app = FastAPI()
-        app.state.plane = None
-        print(front_of("native"), GrpcServer(app, "127.0.0.1", 50051, 1024).front)
+        print(front_of("native"))
         """
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
-    assert done.stdout.split() == ["grpcio", "grpcio"]
+    assert done.stdout.split() == ["grpcio"]
     assert "pygrpc-native cannot be imported" in done.stderr

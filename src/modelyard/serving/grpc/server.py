@@ -11,26 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import grpc
 from fastapi import FastAPI
 
+from modelyard.config import GrpcFront
 from modelyard.serving.grpc.handlers import add_to_server
 from modelyard.serving.grpc.service import InferenceService
 
 log = logging.getLogger(__name__)
 
-Front = Literal["native", "grpcio"]
 
-
-def front_of(wanted: Front) -> Front:
+def front_of(wanted: GrpcFront) -> GrpcFront:
     """The front that serves when ``wanted`` is asked for: grpcio's when pygrpc-native
-    cannot be imported (no wheel for the platform)."""
+    cannot be imported (no wheel for the platform), which the log says."""
     if wanted == "native":
         try:
             import pygrpc_native.aio  # noqa: F401
         except ImportError:
+            log.warning("pygrpc-native cannot be imported: gRPC is served by grpcio's server")
             return "grpcio"
     return wanted
 
@@ -42,12 +42,11 @@ class GrpcServer:
         host: str,
         port: int,
         max_message_bytes: int,
-        wanted: Front = "native",
+        front: GrpcFront,
     ) -> None:
+        """``front``: as :func:`front_of` resolved it."""
         self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self.front = front_of(wanted)
-        if self.front != wanted:
-            log.warning("pygrpc-native cannot be imported: gRPC is served by grpcio's server")
+        self.front = front
         options = [
             # Same limit as an HTTP body; past it gRPC answers RESOURCE_EXHAUSTED.
             ("grpc.max_receive_message_length", max_message_bytes),
@@ -78,7 +77,7 @@ class GrpcServer:
         await asyncio.shield(self._stopping)
 
 
-def _server(front: Front, options: list[tuple[str, Any]]) -> grpc.aio.Server:
+def _server(front: GrpcFront, options: list[tuple[str, Any]]) -> grpc.aio.Server:
     if front == "native":
         import pygrpc_native.aio
 
