@@ -15,6 +15,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from modelyard import Yard
+from modelyard.runtime.pool import WARM_ROWS
 from tests.cli.conftest import run_modelyard
 from tests.integration.models_for_serving import ExplodingClassifier
 from tests.integration.serving_fixtures import Server, free_port, running_server
@@ -25,8 +26,13 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, logreg: Pipeline, cancer: tuple[pd.DataFrame, object]
 ) -> Iterator[Server]:
     X, y = cancer
-    # Sorted, so the warm-up rows at load (the first few) are the small ones that pass.
-    ordered = X.sort_values(X.columns[0]).reset_index(drop=True)
+    # The warm-up rows at load and the preflight's row (the first few) are small ones that
+    # pass; the large ones that explode come right after them, so the load meets them
+    # however few requests a slow machine sends (loadtest cycles through rows in order).
+    ascending = X.sort_values(X.columns[0]).reset_index(drop=True)
+    small, large = ascending.iloc[: len(X) // 2], ascending.iloc[len(X) // 2 :]
+    ordered = pd.concat([small.iloc[:WARM_ROWS], large, small.iloc[WARM_ROWS:]])
+    ordered = ordered.reset_index(drop=True)
     home = tmp_path_factory.mktemp("loadtest")
     with Yard(home) as yard:
         yard.register(logreg, "churn", sample=X)

@@ -78,6 +78,13 @@ def client(served: Server) -> client_lib.InferenceServerClient:
     return client_lib.InferenceServerClient(served.grpc)  # type: ignore[attr-defined]
 
 
+def first_row(X: pd.DataFrame) -> client_lib.InferInput:
+    """The frame's first row as one [1, F] FP64 tensor, as tritonclient sends it."""
+    tensor = client_lib.InferInput("input-0", [1, X.shape[1]], "FP64")
+    tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
+    return tensor
+
+
 def feature_inputs(X: pd.DataFrame) -> list[client_lib.InferInput]:
     """One tensor per feature, set as tritonclient does by default (raw_input_contents)."""
     inputs = []
@@ -240,8 +247,7 @@ def test_a_deadline_the_queued_work_cannot_meet_is_unavailable(served: Server, c
 
     def call(metadata: dict[str, str] | None = None) -> None:
         client = client_lib.InferenceServerClient(served.grpc)  # type: ignore[attr-defined]
-        tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
-        tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
+        tensor = first_row(X)
         try:
             client.infer("slow-api", [tensor], headers=metadata)
             codes.append("OK")
@@ -267,9 +273,9 @@ def test_a_deadline_the_queued_work_cannot_meet_is_unavailable(served: Server, c
 
 def test_grpc_calls_are_counted_and_logged_like_http(served: Server, client) -> None:
     with served.client() as http:
-        before = _count(http.get("/metrics").text)
+        before = _metric(http.get("/metrics").text, SERVED_MIXED)
         result = client.infer("mixed-api", feature_inputs(customers(3, 7)))
-        assert _count(http.get("/metrics").text) - before == 1
+        assert _metric(http.get("/metrics").text, SERVED_MIXED) - before == 1
     ids = set(result.get_response().parameters["prediction_ids"].string_param.split(","))
     deadline = time.monotonic() + 30
     while not ids <= _logged(served.home) and time.monotonic() < deadline:
@@ -289,36 +295,39 @@ def until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def _gauge(metrics: str, name: str = "modelyard_in_flight_requests") -> float:
+def _metric(metrics: str, sample: str) -> float:
+    """The value of the first sample of the Prometheus text that starts with ``sample``."""
     for row in metrics.splitlines():
-        if row.startswith(name):
+        if row.startswith(sample):
             return float(row.rsplit(" ", 1)[1])
     return 0.0
 
 
-def _count(metrics: str) -> float:
-    line = 'modelyard_requests_total{endpoint="mixed-api",status="200",version="mixed@1"}'
-    for row in metrics.splitlines():
-        if row.startswith(line):
-            return float(row.rsplit(" ", 1)[1])
-    return 0.0
+SERVED_MIXED = 'modelyard_requests_total{endpoint="mixed-api",status="200",version="mixed@1"}'
+IN_FLIGHT = "modelyard_in_flight_requests"
+
+
+def cancer_home(tmp_path: Path, logreg, X: pd.DataFrame, *more_endpoints: str) -> Path:
+    """A home serving ``logreg`` as ``cancer-api`` (and as each of ``more_endpoints``)."""
+    home = tmp_path / "home"
+    with Yard(home) as yard:
+        yard.register(logreg, "cancer", sample=X)
+        for endpoint in ("cancer-api", *more_endpoints):
+            yard.create_endpoint(endpoint, "cancer@1")
+    return home
 
 
 @pytest.mark.parametrize("front", FRONTS)
 def test_the_api_key_goes_in_metadata(tmp_path: Path, logreg, cancer, front: str) -> None:
     X, _ = cancer
-    home = tmp_path / "home"
+    home = cancer_home(tmp_path, logreg, X, "other-api")
     with Yard(home) as yard:
-        yard.register(logreg, "cancer", sample=X)
-        yard.create_endpoint("cancer-api", "cancer@1")
-        yard.create_endpoint("other-api", "cancer@1")
         _, key = yard.create_key(["predict"], endpoint="cancer-api")
     port = free_port()
     env = {"MODELYARD_GRPC_FRONT": front}
     with running_server(home, "--grpc-port", str(port), env=env):
         client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
-        tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
-        tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
+        tensor = first_row(X)
         with pytest.raises(InferenceServerException) as missing:
             client.infer("cancer-api", [tensor])
         assert missing.value.status() == "StatusCode.UNAUTHENTICATED"
@@ -335,10 +344,7 @@ def test_the_api_key_goes_in_metadata(tmp_path: Path, logreg, cancer, front: str
 @pytest.mark.parametrize("front", FRONTS)
 def test_two_workers_share_the_grpc_port(tmp_path: Path, logreg, cancer, front: str) -> None:
     X, _ = cancer
-    home = tmp_path / "home"
-    with Yard(home) as yard:
-        yard.register(logreg, "cancer", sample=X)
-        yard.create_endpoint("cancer-api", "cancer@1")
+    home = cancer_home(tmp_path, logreg, X)
     port = free_port()
     env = {"MODELYARD_GRPC_FRONT": front}
     args = ("--dev", "--workers", "2", "--grpc-port", str(port))
@@ -349,8 +355,7 @@ def test_two_workers_share_the_grpc_port(tmp_path: Path, logreg, cancer, front: 
             time.sleep(0.1)
         assert server.logs().count(f"({front} front)") == 2, server.logs()
         client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
-        tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
-        tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
+        tensor = first_row(X)
         for _ in range(10):
             assert client.infer("cancer-api", [tensor]).as_numpy("predict").tolist() == (
                 logreg.predict(X.iloc[:1]).tolist()
@@ -370,8 +375,7 @@ def test_sigterm_drains_grpc_with_http(tmp_path: Path, cancer, front: str) -> No
     with running_server(home, "--dev", "--grpc-port", str(port), env=env) as server:
         serving_front(server, front)
         client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
-        tensor = client_lib.InferInput("input-0", [1, 30], "FP64")
-        tensor.set_data_from_numpy(X.iloc[:1].to_numpy())
+        tensor = first_row(X)
 
         def call() -> None:
             results.append(client.infer("slow-api", [tensor]).as_numpy("predict").tolist())
@@ -379,7 +383,7 @@ def test_sigterm_drains_grpc_with_http(tmp_path: Path, cancer, front: str) -> No
         in_flight = threading.Thread(target=call)
         in_flight.start()
         # SIGTERM once the call is in the server (a fixed sleep raced a loaded machine)
-        until(lambda: _gauge(httpx.get(f"{server.url}/metrics").text) >= 1)
+        until(lambda: _metric(httpx.get(f"{server.url}/metrics").text, IN_FLIGHT) >= 1)
         os.killpg(server.process.pid, signal.SIGTERM)
         until(lambda: not client.is_server_ready())  # draining: balancers stop sending
         in_flight.join(timeout=30)
