@@ -44,10 +44,7 @@ BODY_LIMIT = 8 * 1024 * 1024
 
 def serving_front(server: Server, front: str) -> None:
     """The server says which front serves gRPC, and it is the one asked for."""
-    for _ in range(50):
-        if "gRPC on" in server.logs():
-            break
-        time.sleep(0.1)
+    until(lambda: "gRPC on" in server.logs())
     assert f"({front} front)" in server.logs()
 
 
@@ -349,11 +346,8 @@ def test_two_workers_share_the_grpc_port(tmp_path: Path, logreg, cancer, front: 
     env = {"MODELYARD_GRPC_FRONT": front}
     args = ("--dev", "--workers", "2", "--grpc-port", str(port))
     with running_server(home, *args, env=env) as server:
-        for _ in range(50):  # each worker says so once its gRPC port is bound
-            if server.logs().count(f"({front} front)") == 2:
-                break
-            time.sleep(0.1)
-        assert server.logs().count(f"({front} front)") == 2, server.logs()
+        # each worker says so once its gRPC port is bound (the second may still be loading)
+        until(lambda: server.logs().count(f"({front} front)") == 2, seconds=60)
         client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
         tensor = first_row(X)
         for _ in range(10):
