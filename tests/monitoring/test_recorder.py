@@ -561,11 +561,13 @@ def test_a_window_dropped_in_an_outage_never_overwrites_its_saved_counts(served,
     assert sorted(w.sketch["rows"] for w in saved) == [2, 7]  # the 3 shed, nothing overwritten
 
 
+@pytest.mark.parametrize("bound", [("ROWS_PER_PART", 3), ("REQUESTS_PER_PART", 1)])
 def test_a_big_group_counted_in_parts_stores_what_it_stores_whole(
-    served, cancer, monkeypatch
+    served, cancer, monkeypatch, bound
 ) -> None:
-    """A flush bounds each array call by counting a group a part at a time; the window
-    and the log rows are the ones a single pass would store."""
+    """A flush bounds each array call by counting a group a part at a time (of a bounded
+    number of rows, and of requests); the window and the log rows are the ones a single
+    pass would store."""
     from modelyard.monitoring import recorder as recorder_module
     from modelyard.monitoring.event_groups import parts_of
 
@@ -578,9 +580,11 @@ def test_a_big_group_counted_in_parts_stores_what_it_stores_whole(
     whole.flush()
     (stored_whole,) = yard.stores.windows.read("churn", *PERIOD)
 
-    monkeypatch.setattr(recorder_module, "ROWS_PER_PART", 3)
+    monkeypatch.setattr(recorder_module, *bound)
     assert [len(p) for p in parts_of(events, 3)] == [1, 1, 1, 1]
     assert [len(p) for p in parts_of(events, 4)] == [2, 1, 1]
+    assert [len(p) for p in parts_of(events, 100, 3)] == [3, 1]
+    assert [len(p) for p in parts_of(events, 100, 1)] == [1, 1, 1, 1]
     again = [event(X.iloc[i : i + size]) for i, size in ((0, 3), (3, 1), (4, 5), (9, 2))]
     parted = Recorder(yard, bucket_seconds=BUCKET, clock=lambda: AT)
     for one in again:
