@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc as grpclib
@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from tests.integration.fleet import wait_for
 from tests.integration.models_for_serving import SlowClassifier
 from tests.integration.serving_fixtures import Server, free_port, running_server
 from tests.integration.tabular import churn_pipeline, customers, serve_mixed_and_cancer
@@ -44,7 +45,7 @@ BODY_LIMIT = 8 * 1024 * 1024
 
 def serving_front(server: Server, front: str) -> None:
     """The server says which front serves gRPC, and it is the one asked for."""
-    until(lambda: "gRPC on" in server.logs())
+    wait_for(lambda: "gRPC on" in server.logs(), 20, "the gRPC port to open")
     assert f"({front} front)" in server.logs()
 
 
@@ -274,22 +275,14 @@ def test_grpc_calls_are_counted_and_logged_like_http(served: Server, client) -> 
         result = client.infer("mixed-api", feature_inputs(customers(3, 7)))
         assert _metric(http.get("/metrics").text, SERVED_MIXED) - before == 1
     ids = set(result.get_response().parameters["prediction_ids"].string_param.split(","))
-    deadline = time.monotonic() + 30
-    while not ids <= _logged(served.home) and time.monotonic() < deadline:
-        time.sleep(0.3)  # the prediction log is written in batches, about every second
+    # the prediction log is written in batches, about every second
+    wait_for(lambda: ids <= _logged(served.home), 30, "the prediction log", step=0.3)
     assert ids <= _logged(served.home)
 
 
 def _logged(home: Path) -> set[str]:
     with Yard(home) as yard:
         return logged_ids(yard)
-
-
-def until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def _metric(metrics: str, sample: str) -> float:
@@ -347,7 +340,7 @@ def test_two_workers_share_the_grpc_port(tmp_path: Path, logreg, cancer, front: 
     args = ("--dev", "--workers", "2", "--grpc-port", str(port))
     with running_server(home, *args, env=env) as server:
         # each worker says so once its gRPC port is bound (the second may still be loading)
-        until(lambda: server.logs().count(f"({front} front)") == 2, seconds=60)
+        wait_for(lambda: server.logs().count(f"({front} front)") == 2, 60, "both workers")
         client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
         tensor = first_row(X)
         for _ in range(10):
@@ -377,9 +370,14 @@ def test_sigterm_drains_grpc_with_http(tmp_path: Path, cancer, front: str) -> No
         in_flight = threading.Thread(target=call)
         in_flight.start()
         # SIGTERM once the call is in the server (a fixed sleep raced a loaded machine)
-        until(lambda: _metric(httpx.get(f"{server.url}/metrics").text, IN_FLIGHT) >= 1)
+        wait_for(
+            lambda: _metric(httpx.get(f"{server.url}/metrics").text, IN_FLIGHT) >= 1,
+            20,
+            "the call in flight",
+        )
         os.killpg(server.process.pid, signal.SIGTERM)
-        until(lambda: not client.is_server_ready())  # draining: balancers stop sending
+        # draining: balancers stop sending
+        wait_for(lambda: not client.is_server_ready(), 20, "readiness to turn false")
         in_flight.join(timeout=30)
         assert server.process.wait(timeout=30) == 0
     assert results == [[1]]

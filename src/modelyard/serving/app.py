@@ -279,7 +279,8 @@ def _grpc_front(settings: Settings) -> GrpcFront | None:
 
 
 def _grpc_server(app: FastAPI, settings: Settings, front: GrpcFront | None) -> GrpcServer | None:
-    if settings.grpc_port is None or front is None:
+    """``front``: :func:`_grpc_front`'s, ``None`` without a gRPC port."""
+    if front is None or settings.grpc_port is None:
         return None
     from modelyard.serving.grpc.server import GrpcServer
 
