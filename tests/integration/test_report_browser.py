@@ -100,14 +100,21 @@ def test_every_chart_draws_offline_with_no_script_error(browser: Any, report: Pa
     hidden = tab.locator("details .plot").count()
     assert total == 5 + 31  # requests, latency, errors, drift share, quality; 31 features
     assert hidden == 31 - 12  # drawn when their section opens
-    drawn = tab.locator("div.plot .main-svg")
-    drawn.nth(total - hidden - 1).wait_for(timeout=20_000)
+    # Plotly draws a chart in more than one step (and more than one svg.main-svg), so wait
+    # for the state itself rather than for the nth svg to exist
+    tab.wait_for_function(
+        "() => [...document.querySelectorAll('div.plot')]"
+        ".filter(el => !el.closest('details')).every(el => el.querySelector('.main-svg'))",
+        timeout=20_000,
+    )
     assert tab.locator("details .plot .main-svg").count() == 0
 
     tab.locator("details.more > summary").click()
-    drawn.nth(total - 1).wait_for(timeout=20_000)
-    assert tab.locator("div.plot").evaluate_all(
-        "els => els.every(el => el.querySelector('.main-svg') && el.clientHeight > 200)"
+    tab.wait_for_function(
+        "() => [...document.querySelectorAll('div.plot')]"
+        ".every(el => el.querySelector('.main-svg') && el.clientHeight > 200)"
+        " && document.querySelectorAll('section.feature .plot .trace.bars').length === 62",
+        timeout=20_000,
     )
     # histograms draw their reference and current bars; timelines their points or bars
     assert tab.locator("section.feature .plot .trace.bars").count() == 2 * 31
