@@ -201,8 +201,9 @@ def _shot(page: Any, console: Console, name: str, full: bool = True) -> None:
 
 
 def _charts_drawn(page: Any, count: int) -> None:
-    # (a locator, not wait_for_function: the page's policy forbids evaluating strings)
-    page.locator(".chart .main-svg").nth(count - 1).wait_for(timeout=20_000)
+    # (a locator, not wait_for_function: the page's policy forbids evaluating strings);
+    # one match a chart, as Plotly makes three svg.main-svg in each
+    page.locator(".chart:has(.main-svg)").nth(count - 1).wait_for(timeout=20_000)
 
 
 def test_every_page_loads_with_a_read_key(page: Any, console: Console) -> None:
