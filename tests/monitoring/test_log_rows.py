@@ -121,3 +121,15 @@ def test_rows_whose_ids_are_not_a_requests_stay_one_row_each() -> None:
     assert [r[0] for r in rows] == ["7.0-0~ab12cd34", "7.0-1~ab12cd34", "8.0-1", "8.0-0"]
     assert [r[10] for r in rows] == [None] * 4
     assert [r[5] for r in rows] == ["0", "1", "0", "1"]
+
+
+def test_requests_sharing_a_model_call_log_their_own_rows_and_inputs() -> None:
+    call = _event(4, 9.0)  # one model call of four rows, answered to two requests
+    first = dataclasses.replace(call, prediction_ids=["a-0"], first=1, log_inputs=1.0)
+    second = dataclasses.replace(call, prediction_ids=["b-0", "b-1"], first=2, log_inputs=1.0)
+    rows = group_log_rows([first, second], random.Random(0))  # answers not stacked before
+    assert [r[0] for r in rows] == ["a-0", "b"]
+    assert [r[5] for r in rows] == ["1", "[0,1]"]
+    assert rows[0][8] == '{"x":1.0}'
+    assert elements(rows[1][8]) is not None
+    assert [element_text(elements(rows[1][8]), i) for i in range(2)] == ['{"x":2.0}', '{"x":3.0}']

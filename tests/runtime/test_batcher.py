@@ -51,6 +51,31 @@ def test_concurrent_requests_share_batches_and_get_their_own_rows(runner, cancer
     assert len(sizes) < 40  # some requests were batched together
 
 
+def test_each_answer_names_the_model_call_it_shares_and_where_its_rows_start(
+    runner, cancer
+) -> None:
+    batcher = MicroBatcher(runner, Limits(max_batch=16))
+
+    async def main():
+        outputs = await asyncio.gather(
+            *(batcher.submit(_rows(runner, cancer, 3 * i, count=i + 1)) for i in range(6))
+        )
+        await batcher.close()
+        return outputs
+
+    outputs = asyncio.run(main())
+    for i, output in enumerate(outputs):
+        call = output.call
+        assert call is not None
+        rows = slice(output.first, output.first + i + 1)
+        assert np.array_equal(call.output.predictions[rows], output.predictions)
+        assert np.array_equal(call.output.probabilities[rows], output.probabilities)
+        assert np.array_equal(
+            call.columns.frame().to_numpy()[rows], cancer[0].iloc[3 * i : 4 * i + 1].to_numpy()
+        )
+    assert len({id(o.call) for o in outputs}) < len(outputs)  # some shared a call
+
+
 def test_an_idle_request_runs_at_once(runner, cancer) -> None:
     batcher = MicroBatcher(runner, Limits(max_wait_ms=500))
 
@@ -140,6 +165,8 @@ def test_a_large_request_runs_in_slices_and_small_ones_pass_between(runner, canc
     assert sum(sizes) == 401
     assert large.predictions.tolist() == logreg.predict(cancer[0].iloc[:400]).tolist()
     assert large.probabilities.shape == (400, 2)
+    assert large.call is None  # joined from several calls: it shares none
+    assert small.call is not None
     assert small.predictions.tolist() == logreg.predict(cancer[0].iloc[400:401]).tolist()
 
 

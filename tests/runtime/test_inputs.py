@@ -40,3 +40,14 @@ def test_empty_and_wrongly_shaped_payloads(signature) -> None:
         from_records(signature, [])
     with pytest.raises(SchemaMismatch, match="non-empty object"):
         from_columns(signature, [])
+
+
+def test_rows_taken_by_position_from_a_matrix_or_from_arrays() -> None:
+    matrix = Columns(("a", "b"), 3, numbers=np.arange(6.0).reshape(3, 2))
+    arrays = Columns(("a", "t"), 3, arrays={"a": np.arange(3.0), "t": np.array(["x", "y", "z"])})
+    taken = matrix.take(np.array([2, 0]))
+    assert taken.rows == 2
+    assert taken.column("b").tolist() == [5.0, 1.0]
+    taken = arrays.take(np.array([1]))
+    assert taken.rows == 1
+    assert taken.column("t").tolist() == ["y"]

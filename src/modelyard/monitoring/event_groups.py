@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.monitoring.outage import Key
-from modelyard.runtime.events import PredictionEvent
+from modelyard.runtime.events import PredictionEvent, ids_of
 
 
 def bucket_of(at: float, seconds: int) -> int:
@@ -41,7 +41,7 @@ def parts_of(
     """``events`` in runs of at most ``rows`` rows and ``requests`` requests (a bigger
     request: a run of its own)."""
     limit = len(events) if requests is None else requests
-    sizes = [event.columns.rows for event in events]
+    sizes = list(map(len, map(ids_of, events)))
     if len(events) <= limit and sum(sizes) <= rows:
         return [events]
     parts: list[list[PredictionEvent]] = []

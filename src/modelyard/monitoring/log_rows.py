@@ -20,19 +20,13 @@ from typing import Any
 import numpy as np
 import orjson
 
-from modelyard.runtime.events import (
-    PredictionEvent,
-    latency_of,
-    predictions_of,
-    probabilities_of,
-)
+from modelyard.runtime.events import PredictionEvent, ids_of, latency_of
 from modelyard.store.grouped_rows import group_base, joined
 from modelyard.store.predictions import LogColumns, LogRow
 
 ROW_OVERHEAD = 256  # bytes a log row takes in memory beyond its texts (tuple, time, float)
 _SPLIT = "\x00"  # never in orjson's text of numbers (control characters are escaped)
 
-_ids = attrgetter("prediction_ids")
 _at = attrgetter("at")
 _key = attrgetter("routing_key")
 _log_inputs = attrgetter("log_inputs")
@@ -50,7 +44,7 @@ def group_log_rows(
     ``probabilities``: the events' outputs already concatenated (the recorder's stack),
     so they are not concatenated twice."""
     first = events[0]
-    ids = list(chain.from_iterable(map(_ids, events)))
+    ids = list(chain.from_iterable(map(ids_of, events)))
     total = len(ids)
     sizes = None if total == len(events) else [len(e.prediction_ids) for e in events]
 
@@ -62,11 +56,12 @@ def group_log_rows(
     created = per_row(list(map(_utc_time, map(_at, events))))
     latency = per_row(list(map(latency_of, events)))
     keys = per_row(list(map(_key, events)))
+    # (not stacked: each request's own answers, as events share their model call's)
     if predictions is None:
-        predictions = np.concatenate(list(map(predictions_of, events)))
+        predictions = np.concatenate([e.own_output().predictions for e in events])
     texts = row_texts(predictions)
     if probabilities is None and all(e.output.probabilities is not None for e in events):
-        probabilities = np.concatenate(list(map(probabilities_of, events)))
+        probabilities = np.concatenate([e.own_output().probabilities for e in events])
     scores: list[Any] = [None] * total if probabilities is None else row_texts(probabilities)
     inputs: list[str | None] = [None] * total
     if max(map(_log_inputs, events)) > 0:
@@ -151,10 +146,11 @@ def _sampled_rows(event: PredictionEvent, rng: random.Random) -> Mapping[int, st
     """Raw inputs of a ``log_inputs`` share of rows, as JSON text (none by default)."""
     if event.log_inputs <= 0:
         return {}
-    chosen = [i for i in range(event.columns.rows) if rng.random() < event.log_inputs]
+    chosen = [i for i in range(event.rows) if rng.random() < event.log_inputs]
     if not chosen:
         return {}
-    columns = {name: event.columns.column(name) for name in event.columns.names}
+    own = event.own_columns()
+    columns = {name: own.column(name) for name in own.names}
     return {i: _json({name: _plain(values[i]) for name, values in columns.items()}) for i in chosen}
 
 

@@ -133,12 +133,13 @@ class Recorder:
     # -- the observer (event loop side) ----------------------------------------------------
 
     def predicted(self, event: PredictionEvent) -> None:
+        rows = len(event.prediction_ids)
         with self._lock:
-            if self._pending_rows + event.columns.rows > self.max_pending_rows:
-                self.dropped_rows += event.columns.rows
+            if self._pending_rows + rows > self.max_pending_rows:
+                self.dropped_rows += rows
                 return
             self._events.append(event)
-            self._pending_rows += event.columns.rows
+            self._pending_rows += rows
 
     def failed(self, endpoint: str, version: str, status: int, rule: str | None = None) -> None:
         rule = known_rule(rule or OTHER) if 400 <= status < 500 else None
@@ -337,13 +338,14 @@ class Recorder:
         rows = LogColumns()
         offset = 0
         for event in events:
-            size, offset = event.columns.rows, offset + event.columns.rows
+            size = event.rows
+            offset += size
             own = segments[offset - size : offset] if segments is not None else None
             try:
                 rows.extend(group_log_rows([event], self._random, own))
             except Exception:  # one unencodable answer must not cost the others
                 with self._lock:
-                    self.dropped_rows += event.columns.rows
+                    self.dropped_rows += size
                 log.exception("could not encode the prediction rows of %s", event.version)
         return rows
 

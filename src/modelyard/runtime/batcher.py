@@ -36,7 +36,7 @@ from modelyard.domain.endpoints import Limits
 from modelyard.errors import NotReady, Overloaded, TimedOut
 from modelyard.runtime.admission import QueueMemory, judge, row_bytes
 from modelyard.runtime.inputs import Columns
-from modelyard.runtime.runner import ModelRunner, Output
+from modelyard.runtime.runner import ModelCall, ModelRunner, Output
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ class MicroBatcher:
                     batch = kept
                     rows = sum(_rows_of(job) for job in batch)
                 self._running_rows = rows
-                output = await self._compute(loop, batch)
+                call = await self._compute(loop, batch)
             except Exception as exc:  # delivered to every caller of this batch; the loop goes on
                 for job in batch:
                     if not job.future.done():
@@ -229,12 +229,12 @@ class MicroBatcher:
                 continue
             finally:
                 self._running_rows = 0
-            self._deliver(batch, output)
+            self._deliver(batch, call)
             # Let the answers go out and newly arrived requests in before the next batch
             # (after a short wait the loop has not run since the batch was taken).
             await asyncio.sleep(0)
 
-    async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> Output:
+    async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> ModelCall:
         columns = Columns.concat(
             [job.columns if job.piece is None else job.columns.slice(*job.piece) for job in batch]
         )
@@ -252,7 +252,7 @@ class MicroBatcher:
                 _calls_running -= 1
             seconds = time.perf_counter() - started
             self.cost.observe(columns.rows, output.seconds or seconds)
-            return output
+            return ModelCall(columns, output)
         finally:
             if self.on_batch is not None:
                 try:
@@ -343,7 +343,10 @@ class MicroBatcher:
         return max(floor, rows)
 
     @staticmethod
-    def _deliver(batch: list[_Job], output: Output) -> None:
+    def _deliver(batch: list[_Job], call: ModelCall) -> None:
+        """Each job its rows' answers; a whole job's share names the call it came from
+        (a sliced job's joined answer, from several calls, names none)."""
+        output = call.output
         predictions = output.predictions
         probabilities = output.probabilities
         at = 0
@@ -354,6 +357,8 @@ class MicroBatcher:
                 predictions[at:end],
                 None if probabilities is None else probabilities[at:end],
                 finite=output.finite,
+                call=call if piece is None else None,
+                first=at,
             )
             at = end
             future = job.future

@@ -21,23 +21,53 @@ SHADOW_OUTCOMES = ("compared", "failed", "skipped")
 # An event's fields as C getters, for a flush that reads them from tens of thousands of
 # events with ``map`` (monitoring/stacked.py, monitoring/log_rows.py).
 columns_of = attrgetter("columns")
+output_of = attrgetter("output")
+first_of = attrgetter("first")
+ids_of = attrgetter("prediction_ids")
 latency_of = attrgetter("latency_ms")
-predictions_of = attrgetter("output.predictions")
-probabilities_of = attrgetter("output.probabilities")
 
 
 @dataclass(frozen=True, slots=True)
 class PredictionEvent:
+    """One answered request. ``columns`` and ``output`` are those of the model call that
+    answered it, shared by every request of that call (a flush stacks a few calls' arrays,
+    not one small copy per request, and frees a few objects per request, not a dozen);
+    the request's own rows are ``first`` to ``first + rows`` of them."""
+
     endpoint: str
     version: str  # "churn@3"
     columns: Columns
     output: Output
-    prediction_ids: list[str]
+    prediction_ids: list[str]  # one per row of the request
     latency_ms: float  # queue + model time of the request
     at: float  # time.time() when the answer was ready
     log_inputs: float  # share of rows whose raw inputs may be stored
     routing_key: str | None = None
     segments: SegmentSpec | None = None  # the endpoint's segmenting features, if any
+    first: int = 0
+
+    @property
+    def rows(self) -> int:
+        return len(self.prediction_ids)
+
+    def own_columns(self) -> Columns:
+        """The request's rows alone (views)."""
+        if self.first == 0 and self.columns.rows == self.rows:
+            return self.columns
+        return self.columns.slice(self.first, self.first + self.rows)
+
+    def own_output(self) -> Output:
+        """The request's answers alone (views)."""
+        output = self.output
+        if self.first == 0 and len(output.predictions) == self.rows:
+            return output
+        end = self.first + self.rows
+        probabilities = output.probabilities
+        return Output(
+            output.predictions[self.first : end],
+            None if probabilities is None else probabilities[self.first : end],
+            finite=output.finite,
+        )
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,15 @@ class Columns:
             arrays={n: a[start:stop] for n, a in self.arrays.items()},
         )
 
+    def take(self, positions: np.ndarray) -> Columns:
+        """The rows at ``positions`` (copies)."""
+        if self.numbers is not None:
+            return Columns(self.names, len(positions), numbers=self.numbers[positions])
+        assert self.arrays is not None
+        return Columns(
+            self.names, len(positions), arrays={n: a[positions] for n, a in self.arrays.items()}
+        )
+
     def column(self, name: str) -> np.ndarray:
         if self.arrays is not None:
             return self.arrays[name]

@@ -48,6 +48,18 @@ class Output:
     # Every value is known to be a finite number (checked once per batch, on the model's
     # thread); False: not known, the caller checks its own rows.
     finite: bool = False
+    # A caller's share of a batch: the model call it came from and where its rows start
+    # there, so monitoring can keep the call's arrays instead of a copy per request.
+    call: ModelCall | None = None
+    first: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """One model call: the rows it ran and its answers, shared by the requests it served."""
+
+    columns: Columns
+    output: Output
 
 
 class ModelRunner:
