@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -301,3 +302,30 @@ def test_log_columns_are_a_sequence_of_rows() -> None:
     assert len(LogColumns()) == 0
     with pytest.raises(ValueError, match="all of one length"):
         LogColumns([["a"], []] + [[]] * (len(LOG_COLUMNS) - 2))
+
+
+def test_a_flush_s_times_in_seconds_have_the_texts_of_their_datetimes() -> None:
+    from modelyard.store.predictions import _sqlite_time, _sqlite_times, _stored_times
+
+    seconds = [1733500000.0, 1733500000.1234565, 1733500000.9999996, 0.5, 1e9 + 1e-6]
+    seconds += [time.time() + i / 7 for i in range(50)]
+    as_datetimes = [datetime.fromtimestamp(at, UTC) for at in seconds]
+    assert _sqlite_times(seconds) == [_sqlite_time(at) for at in as_datetimes]
+    assert _sqlite_times([seconds[0], as_datetimes[1]]) == [
+        _sqlite_time(at) for at in as_datetimes[:2]
+    ]
+    assert _stored_times(seconds) == [at.replace(tzinfo=None) for at in as_datetimes]
+
+
+def test_log_columns_of_a_flush_read_back_as_rows_with_datetimes(yard: Yard) -> None:
+    from modelyard.store.predictions import LogColumns
+
+    at = time.time()
+    values = ["p1", "churn", "churn@1", at, 2.5, "1", None, None, None, None, None]
+    rows = LogColumns([[v] for v in values])
+    assert rows[0][3] == datetime.fromtimestamp(at, UTC)
+    assert next(iter(rows))[3] == datetime.fromtimestamp(at, UTC)
+    yard.stores.predictions.append(rows)
+    stored = yard.stores.predictions.get("p1")
+    assert stored is not None
+    assert stored["created_at"] == datetime.fromtimestamp(at, UTC)

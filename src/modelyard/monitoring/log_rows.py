@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from functools import partial
 from itertools import chain, repeat
 from operator import attrgetter
 from typing import Any
@@ -30,7 +28,6 @@ _SPLIT = "\x00"  # never in orjson's text of numbers (control characters are esc
 _at = attrgetter("at")
 _key = attrgetter("routing_key")
 _log_inputs = attrgetter("log_inputs")
-_utc_time = partial(datetime.fromtimestamp, tz=UTC)
 
 
 def group_log_rows(
@@ -53,7 +50,7 @@ def group_log_rows(
             return values
         return list(chain.from_iterable(map(repeat, values, sizes)))
 
-    created = per_row(list(map(_utc_time, map(_at, events))))
+    created = per_row(list(map(_at, events)))  # seconds: datetimes only at the INSERT
     latency = per_row(list(map(latency_of, events)))
     keys = per_row(list(map(_key, events)))
     # (not stacked: each request's own answers, as events share their model call's)

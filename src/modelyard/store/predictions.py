@@ -58,7 +58,12 @@ class LogColumns(Sequence[LogRow]):
     """Log rows held as one list per column (LOG_COLUMNS order): what a flush builds and
     :meth:`PredictionLog.append` binds, without a tuple per row made by the one and taken
     apart by the other (a fifth of a flush of 100-row requests). It is still a sequence
-    of rows for everything that reads rows (retry bounds, tests)."""
+    of rows for everything that reads rows (retry bounds, tests).
+
+    A flush gives times as seconds since the epoch (``time.time()``'s numbers, as events
+    carry them): they become texts or datetimes only at the INSERT, a whole column at a
+    time, and a row read back has its aware UTC datetime. Other writers give datetimes.
+    """
 
     __slots__ = ("columns",)
 
@@ -81,11 +86,15 @@ class LogColumns(Sequence[LogRow]):
     def __getitem__(self, index: int | slice) -> LogRow | LogColumns:
         if isinstance(index, slice):
             return LogColumns([c[index] for c in self.columns])
-        row: LogRow = tuple(c[index] for c in self.columns)
+        values = [c[index] for c in self.columns]
+        values[_CREATED] = _as_datetime(values[_CREATED])
+        row: LogRow = tuple(values)
         return row
 
     def __iter__(self) -> Iterator[LogRow]:
-        return zip(*self.columns, strict=True)
+        columns = list(self.columns)
+        columns[_CREATED] = list(map(_as_datetime, columns[_CREATED]))
+        return zip(*columns, strict=True)
 
     def extend(self, rows: Iterable[LogRow]) -> None:
         """Add ``rows`` at the end (another LogColumns: column by column)."""
@@ -403,24 +412,50 @@ def _sqlite_time(at: datetime) -> str:
     return stored_utc(at).isoformat(" ", "microseconds")
 
 
+_CREATED = LOG_COLUMNS.index("created_at")
 _tzinfo = attrgetter("tzinfo")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_utc_time = functools.partial(datetime.fromtimestamp, tz=UTC)
 
 
-def _sqlite_times(times: Sequence[datetime]) -> list[str]:
-    """:func:`_sqlite_time` of every row's time. The prediction log's times are all UTC:
-    their texts are made by numpy from exact microseconds since the epoch, with no Python
-    call per row (``isoformat`` alone cost ~1 µs a row, a tenth of a one-row request's
-    flush); rows of one request share one time, encoded once."""
+def _as_datetime(at: datetime | float) -> datetime:
+    """A log row's time as a datetime (a flush gives seconds since the epoch)."""
+    return _utc_time(at) if isinstance(at, float) else at
+
+
+def _sqlite_times(times: Sequence[datetime | float]) -> list[str]:
+    """:func:`_sqlite_time` of every row's time, made by numpy with no Python call per
+    row (``isoformat`` alone cost ~1 µs a row, a tenth of a one-row request's flush)."""
+    if not times:
+        return []
+    if set(map(type, times)) == {float}:  # a flush's: seconds since the epoch
+        return _texts_of_seconds(times)  # type: ignore[arg-type]
+    return _texts_of_datetimes(list(map(_as_datetime, times)))
+
+
+def _texts_of_seconds(times: Sequence[float]) -> list[str]:
+    """Microseconds rounded as ``datetime.fromtimestamp`` rounds them (the fraction, half
+    to even), so a row's text is that of the datetime its number stands for."""
     import numpy as np  # a server's import, not the CLI's (store modules load for every command)
+
+    seconds = np.asarray(times, dtype=np.float64)
+    whole = np.floor(seconds)
+    fraction = np.round((seconds - whole) * 1e6).astype(np.int64)
+    return _iso_texts(np, whole.astype(np.int64) * 1_000_000 + fraction)
+
+
+def _texts_of_datetimes(times: Sequence[datetime]) -> list[str]:
+    """All UTC (the prediction log's case): texts made from exact microseconds since the
+    epoch; rows of one request share one time, encoded once."""
+    import numpy as np
 
     distinct = list(dict.fromkeys(times)) if len(times) > 1 else list(times)
     if set(map(_tzinfo, distinct)) == {UTC}:
         since = map(operator.sub, distinct, repeat(_EPOCH))
-        micros = np.fromiter(map(operator.floordiv, since, repeat(_MICROSECOND)), np.int64)
-        iso = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").tolist()
-        texts = "\x00".join(iso).replace("T", " ").split("\x00") if iso else []
+        texts = _iso_texts(
+            np, np.fromiter(map(operator.floordiv, since, repeat(_MICROSECOND)), np.int64)
+        )
     else:
         texts = list(map(_sqlite_time, distinct))
     if len(distinct) == len(times):
@@ -428,9 +463,15 @@ def _sqlite_times(times: Sequence[datetime]) -> list[str]:
     return list(map(dict(zip(distinct, texts, strict=True)).__getitem__, times))
 
 
-def _stored_times(times: Sequence[datetime]) -> list[Any]:
-    """PostgreSQL's: aware UTC times, converted once per distinct time."""
-    done = {at: stored_utc(at) for at in dict.fromkeys(times)}
+def _iso_texts(np: Any, micros: Any) -> list[str]:
+    """SQLite DateTime texts of microseconds since the epoch (an int64 array)."""
+    iso = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").tolist()
+    return "\x00".join(iso).replace("T", " ").split("\x00") if iso else []
+
+
+def _stored_times(times: Sequence[datetime | float]) -> list[Any]:
+    """PostgreSQL's: naive UTC datetimes, converted once per distinct time."""
+    done = {at: stored_utc(_as_datetime(at)) for at in dict.fromkeys(times)}
     return list(map(done.__getitem__, times))
 
 
