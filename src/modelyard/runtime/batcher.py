@@ -358,7 +358,7 @@ class MicroBatcher:
                 None if probabilities is None else probabilities[at:end],
                 finite=output.finite,
                 call=call if piece is None else None,
-                first=at,
+                first=at if piece is None else 0,
             )
             at = end
             future = job.future
