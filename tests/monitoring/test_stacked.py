@@ -109,3 +109,15 @@ def test_a_request_sees_its_own_rows_and_answers() -> None:
     whole = PredictionEvent("api", "m@1", *call, ["w"] * 4, 1.0, 0.0, 0.0)
     assert whole.own_columns() is call[0]
     assert whole.own_output() is call[1]
+
+
+def test_a_call_s_requests_out_of_order_or_held_as_arrays_stack_as_their_own_rows() -> None:
+    columns, output = _call(5)
+    texts = Columns(("a", "t"), 5, arrays={"a": columns.column("a"), "t": np.array(list("vwxyz"))})
+    events = [_share((texts, output), 3, 2, 1.0), _share((texts, output), 0, 2, 2.0)]
+    batch = stack(events)
+    assert batch.columns.column("t").tolist() == ["y", "z", "v", "w"]
+    assert batch.columns.column("a").tolist() == [3.0, 4.0, 0.0, 1.0]
+    assert batch.predictions is not None
+    assert batch.predictions.tolist() == [1, 0, 0, 1]
+    assert batch.request_of_row.tolist() == [0, 0, 1, 1]

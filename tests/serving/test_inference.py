@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import numpy as np
 from prometheus_client import CollectorRegistry
@@ -12,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from modelyard import Yard
 from modelyard.domain.monitoring import MonitorSpec
 from modelyard.monitoring.recorder import Recorder
+from modelyard.monitoring.summary import summarize_recent
 from modelyard.runtime.inputs import from_frame
 from modelyard.runtime.pool import ModelPool
 from modelyard.runtime.table import EndpointTable
@@ -50,6 +52,9 @@ def test_requests_batched_together_log_their_own_answers_and_inputs(
 
     served = asyncio.run(main())
     assert len({id(answer.output.call) for answer in served}) < len(sizes)  # calls shared
+    summary = summarize_recent(sqlite_yard.monitor, "churn-api", timedelta(hours=1))
+    [version] = summary.versions
+    assert (version.rows, version.requests) == (sum(sizes), len(sizes))
     log = sqlite_yard.stores.predictions
     for answer, start, size in zip(served, starts, sizes, strict=True):
         rows = X.iloc[start : start + size]

@@ -4,6 +4,7 @@ answer is compared with the caller's, counted apart, and takes no feedback."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -75,3 +76,39 @@ def test_the_shadow_is_compared_counted_apart_and_takes_no_feedback(
     assert sqlite_yard.stores.predictions.get(shadow_id)["version"] == "churn@2~shadow"
     result = sqlite_yard.add_feedback("churn-api", [(shadow_id, "1"), (first, "1")])
     assert (result.accepted, result.unknown) == (1, [(0, shadow_id)])
+
+
+def test_requests_mirrored_together_log_the_shadow_s_answer_to_each(
+    sqlite_yard: Yard, logreg, forest, cancer
+) -> None:
+    X, _ = cancer
+    sqlite_yard.register(logreg, "churn", sample=X)
+    sqlite_yard.register(forest, "churn", sample=X)
+    sqlite_yard.create_endpoint("churn-api", "churn@1")
+    sqlite_yard.set_routes("churn-api", [Route("churn@1"), Route("churn@2", 100, "shadow")])
+
+    async def main() -> list[Served]:
+        table = EndpointTable(sqlite_yard, ModelPool(sqlite_yard.stores.artifacts))
+        await table.refresh()
+        metrics = Metrics(CollectorRegistry())
+        recorder = Recorder(sqlite_yard, bucket_seconds=60)
+        active = table.get("churn-api")
+        signature = active.loaded.runner.predictor.signature
+        mirror = Mirror(metrics.shadow, recorder)
+        inference = Inference(metrics, recorder, mirror)
+        served = await asyncio.gather(
+            *(inference.infer(active, from_frame(signature, X.iloc[i : i + 1])) for i in range(30))
+        )
+        await mirror.drain()
+        await table.close()
+        recorder.flush()
+        return list(served)
+
+    served = asyncio.run(main())
+    tag = shadow_id_tag("churn@2")
+    expected = forest.predict_proba(X.iloc[:30])
+    for i, answer in enumerate(served):
+        logged = sqlite_yard.stores.predictions.get(f"{answer.prediction_ids[0]}~{tag}")
+        assert logged is not None
+        assert logged["version"] == "churn@2~shadow"
+        assert np.allclose(json.loads(logged["scores"]), expected[i])

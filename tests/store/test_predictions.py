@@ -178,22 +178,6 @@ def test_prune_removes_old_rows_their_feedback_and_windows(yard: Yard) -> None:
     assert yard.add_feedback("churn", [("old1", "0")]).unknown == [(0, "old1")]
 
 
-def test_times_of_a_whole_log_column_have_the_texts_of_each_alone() -> None:
-    from datetime import timezone
-
-    from modelyard.store.predictions import _sqlite_time, _sqlite_times
-
-    base = datetime(2026, 12, 5, 21, 26, 59, tzinfo=UTC)
-    utc = [base, base + timedelta(microseconds=1), base, base + timedelta(days=40, seconds=3.5)]
-    utc += [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, UTC)]
-    utc += [datetime(1969, 12, 31, 23, 59, 59, 999999, UTC), datetime(2024, 2, 29, 0, 0, 1, 7, UTC)]
-    assert _sqlite_times(utc) == [_sqlite_time(at) for at in utc]
-    assert _sqlite_times(utc[:1]) == [_sqlite_time(utc[0])] == ["2026-12-05 21:26:59.000000"]
-    mixed = [*utc, base.astimezone(timezone(timedelta(hours=2)))]
-    assert _sqlite_times(mixed) == [_sqlite_time(at) for at in mixed]
-    assert _sqlite_times([]) == []
-
-
 def _request(base: str, age: timedelta = timedelta(0), **extra) -> dict:
     """A three-row request logged as one row (store/grouped_rows.py)."""
     texts = {
@@ -302,19 +286,6 @@ def test_log_columns_are_a_sequence_of_rows() -> None:
     assert len(LogColumns()) == 0
     with pytest.raises(ValueError, match="all of one length"):
         LogColumns([["a"], []] + [[]] * (len(LOG_COLUMNS) - 2))
-
-
-def test_a_flush_s_times_in_seconds_have_the_texts_of_their_datetimes() -> None:
-    from modelyard.store.predictions import _sqlite_time, _sqlite_times, _stored_times
-
-    seconds = [1733500000.0, 1733500000.1234565, 1733500000.9999996, 0.5, 1e9 + 1e-6]
-    seconds += [time.time() + i / 7 for i in range(50)]
-    as_datetimes = [datetime.fromtimestamp(at, UTC) for at in seconds]
-    assert _sqlite_times(seconds) == [_sqlite_time(at) for at in as_datetimes]
-    assert _sqlite_times([seconds[0], as_datetimes[1]]) == [
-        _sqlite_time(at) for at in as_datetimes[:2]
-    ]
-    assert _stored_times(seconds) == [at.replace(tzinfo=None) for at in as_datetimes]
 
 
 def test_log_columns_of_a_flush_read_back_as_rows_with_datetimes(yard: Yard) -> None:

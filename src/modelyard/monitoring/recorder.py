@@ -74,7 +74,7 @@ FLUSH_NICE = 10
 # Rows and requests of a group counted and encoded together: each array call of a flush
 # holds the interpreter lock from start to end, so a part bounds how long the event loop
 # can wait (a whole second of 100-row requests stacked at once stalled it for tens of ms;
-# so did 8,192 one-row requests, whose stacking costs per request: 10-20 ms).
+# so did 8,192 one-row requests when each carried its own copy of its rows: 10-20 ms).
 ROWS_PER_PART = 8192
 REQUESTS_PER_PART = 1024
 

@@ -20,7 +20,7 @@ from modelyard.runtime.events import (
     latency_of,
     output_of,
 )
-from modelyard.runtime.inputs import Columns
+from modelyard.runtime.inputs import Columns, rows_of
 from modelyard.runtime.runner import Output
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,15 @@ def stack(events: Sequence[PredictionEvent]) -> Stacked:
     firsts = np.fromiter(map(first_of, events), dtype=np.intp, count=count)
     calls = list(map(columns_of, events))
     outputs = list(map(output_of, events))
+    # a request with arrays of its own (answered in slices, a shadow's): taken as it is
+    whole = ((firsts == 0) & (sizes == np.fromiter(map(rows_of, calls), np.intp, count))).tolist()
     columns: list[Columns] = []
     predictions: list[np.ndarray] = []
     scores: list[np.ndarray | None] = []
     for start, stop in _runs(calls, outputs):
         call, output = calls[start], outputs[start]
-        rows = _rows(firsts[start:stop], sizes[start:stop], call.rows)
+        whole_call = stop - start == 1 and whole[start]
+        rows = None if whole_call else _rows(firsts[start:stop], sizes[start:stop], call.rows)
         if rows is None:  # the whole call: its arrays as they are
             columns.append(call)
             predictions.append(output.predictions)

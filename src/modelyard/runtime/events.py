@@ -29,10 +29,11 @@ latency_of = attrgetter("latency_ms")
 
 @dataclass(frozen=True, slots=True)
 class PredictionEvent:
-    """One answered request. ``columns`` and ``output`` are those of the model call that
-    answered it, shared by every request of that call (a flush stacks a few calls' arrays,
-    not one small copy per request, and frees a few objects per request, not a dozen);
-    the request's own rows are ``first`` to ``first + rows`` of them."""
+    """One answered request. ``columns`` and ``output`` are mostly those of the model call
+    that answered it, shared by every request of that call (a flush stacks a few calls'
+    arrays, not one small copy per request, and frees a few objects per request, not a
+    dozen); the request's own rows are ``first`` to ``first + rows`` of them. A request
+    answered in slices by several calls carries its own arrays, with ``first`` 0."""
 
     endpoint: str
     version: str  # "churn@3"

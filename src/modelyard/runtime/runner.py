@@ -21,7 +21,7 @@ import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -50,7 +50,7 @@ class Output:
     finite: bool = False
     # A caller's share of a batch: the model call it came from and where its rows start
     # there, so monitoring can keep the call's arrays instead of a copy per request.
-    call: ModelCall | None = None
+    call: ModelCall | None = field(default=None, repr=False, compare=False)
     first: int = 0
 
 

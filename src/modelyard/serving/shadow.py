@@ -10,6 +10,7 @@ so the loop cannot garbage-collect one mid-flight.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import random
@@ -82,7 +83,9 @@ class Mirror:
                 served.endpoint.name,
                 served.loaded.ref,
                 columns,
-                output,
+                # without the primary's model call: a mirrored task may outlive it by the
+                # shadow's timeout, and the comparison needs this request's answers only
+                dataclasses.replace(output, call=None) if output.call is not None else output,
                 latency_ms,
                 ids,
                 routing_key,
@@ -140,16 +143,18 @@ class Mirror:
             return
         now = time.time()
         tag = shadow_id_tag(shadow.loaded.ref)
-        prediction = PredictionEvent(
+        call = output.call  # shared with the other requests of the shadow's call, as
+        prediction = PredictionEvent(  # the caller's answer is (serving/inference.py)
             endpoint=answered.endpoint,
             version=shadow_label(shadow.loaded.ref),
-            columns=answered.columns,
-            output=output,
+            columns=answered.columns if call is None else call.columns,
+            output=output if call is None else call.output,
             prediction_ids=[f"{pid}~{tag}" for pid in answered.ids],
             latency_ms=latency_ms,
             at=now,
             log_inputs=0.0,  # the answered row keeps the inputs when they are sampled
             routing_key=answered.routing_key,
+            first=0 if call is None else output.first,
         )
         self._tell(shadow, answered, "compared", now, comparison, prediction)
 

@@ -10,12 +10,9 @@ logged too but never take feedback: no caller got them, so an id of one is unkno
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from itertools import repeat
-from operator import attrgetter
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from sqlalchemy import delete, func, select
@@ -26,7 +23,8 @@ from modelyard.domain.feedback import same_label
 from modelyard.errors import Conflict
 from modelyard.store.db import Database
 from modelyard.store.grouped_rows import element_text, elements, row_ids, split_id
-from modelyard.store.schema import FeedbackRow, PredictionRow, stored_utc
+from modelyard.store.log_times import as_datetime, sqlite_times, stored_times_of
+from modelyard.store.schema import FeedbackRow, PredictionRow
 
 CHUNK = 500  # ids per IN (…) clause
 T = TypeVar("T")
@@ -87,13 +85,13 @@ class LogColumns(Sequence[LogRow]):
         if isinstance(index, slice):
             return LogColumns([c[index] for c in self.columns])
         values = [c[index] for c in self.columns]
-        values[_CREATED] = _as_datetime(values[_CREATED])
+        values[_CREATED] = as_datetime(values[_CREATED])
         row: LogRow = tuple(values)
         return row
 
     def __iter__(self) -> Iterator[LogRow]:
-        columns = list(self.columns)
-        columns[_CREATED] = list(map(_as_datetime, columns[_CREATED]))
+        columns: list[Iterable[Any]] = list(self.columns)
+        columns[_CREATED] = map(as_datetime, self.columns[_CREATED])  # lazily: rows are few
         return zip(*columns, strict=True)
 
     def extend(self, rows: Iterable[LogRow]) -> None:
@@ -157,7 +155,7 @@ class PredictionLog:
             connection = session.connection()
             sqlite = connection.dialect.name == "sqlite"
             width = len(LOG_COLUMNS)
-            stored_times = _sqlite_times if sqlite else _stored_times
+            stored_times = sqlite_times if sqlite else stored_times_of
             # One INSERT's parameters at a time: each step holds the interpreter lock for
             # a few hundred rows, never for the whole flush (the event loop waits on it).
             for start in range(0, count, ROWS_PER_INSERT):
@@ -405,74 +403,7 @@ def _insert_sql(sqlite: bool, rows: int) -> str:
     return f"INSERT INTO predictions ({names}) VALUES {values} ON CONFLICT DO NOTHING"
 
 
-def _sqlite_time(at: datetime) -> str:
-    """SQLAlchemy's SQLite DateTime text, so ORM reads of these rows see the same value."""
-    if at.tzinfo is UTC:  # the prediction log's case: same text, cheaper
-        return at.isoformat(" ", "microseconds")[:26]
-    return stored_utc(at).isoformat(" ", "microseconds")
-
-
 _CREATED = LOG_COLUMNS.index("created_at")
-_tzinfo = attrgetter("tzinfo")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_utc_time = functools.partial(datetime.fromtimestamp, tz=UTC)
-
-
-def _as_datetime(at: datetime | float) -> datetime:
-    """A log row's time as a datetime (a flush gives seconds since the epoch)."""
-    return _utc_time(at) if isinstance(at, float) else at
-
-
-def _sqlite_times(times: Sequence[datetime | float]) -> list[str]:
-    """:func:`_sqlite_time` of every row's time, made by numpy with no Python call per
-    row (``isoformat`` alone cost ~1 µs a row, a tenth of a one-row request's flush)."""
-    if not times:
-        return []
-    if set(map(type, times)) == {float}:  # a flush's: seconds since the epoch
-        return _texts_of_seconds(times)  # type: ignore[arg-type]
-    return _texts_of_datetimes(list(map(_as_datetime, times)))
-
-
-def _texts_of_seconds(times: Sequence[float]) -> list[str]:
-    """Microseconds rounded as ``datetime.fromtimestamp`` rounds them (the fraction, half
-    to even), so a row's text is that of the datetime its number stands for."""
-    import numpy as np  # a server's import, not the CLI's (store modules load for every command)
-
-    seconds = np.asarray(times, dtype=np.float64)
-    whole = np.floor(seconds)
-    fraction = np.round((seconds - whole) * 1e6).astype(np.int64)
-    return _iso_texts(np, whole.astype(np.int64) * 1_000_000 + fraction)
-
-
-def _texts_of_datetimes(times: Sequence[datetime]) -> list[str]:
-    """All UTC (the prediction log's case): texts made from exact microseconds since the
-    epoch; rows of one request share one time, encoded once."""
-    import numpy as np
-
-    distinct = list(dict.fromkeys(times)) if len(times) > 1 else list(times)
-    if set(map(_tzinfo, distinct)) == {UTC}:
-        since = map(operator.sub, distinct, repeat(_EPOCH))
-        texts = _iso_texts(
-            np, np.fromiter(map(operator.floordiv, since, repeat(_MICROSECOND)), np.int64)
-        )
-    else:
-        texts = list(map(_sqlite_time, distinct))
-    if len(distinct) == len(times):
-        return texts
-    return list(map(dict(zip(distinct, texts, strict=True)).__getitem__, times))
-
-
-def _iso_texts(np: Any, micros: Any) -> list[str]:
-    """SQLite DateTime texts of microseconds since the epoch (an int64 array)."""
-    iso = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").tolist()
-    return "\x00".join(iso).replace("T", " ").split("\x00") if iso else []
-
-
-def _stored_times(times: Sequence[datetime | float]) -> list[Any]:
-    """PostgreSQL's: naive UTC datetimes, converted once per distinct time."""
-    done = {at: stored_utc(_as_datetime(at)) for at in dict.fromkeys(times)}
-    return list(map(done.__getitem__, times))
 
 
 def _chunks(values: list[T], size: int = CHUNK) -> Iterable[list[T]]:
