@@ -3,43 +3,26 @@ answer is compared with the caller's, counted apart, and takes no feedback."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pytest
-from prometheus_client import CollectorRegistry
+from tests.serving.in_process import serve_together
 
 from modelyard import Yard
 from modelyard.domain.endpoints import Route
-from modelyard.monitoring.recorder import Recorder
 from modelyard.monitoring.summary import summarize_recent
-from modelyard.runtime.inputs import from_frame
-from modelyard.runtime.pool import ModelPool
-from modelyard.runtime.table import EndpointTable
-from modelyard.serving.inference import Inference, Served
-from modelyard.serving.metrics import Metrics
-from modelyard.serving.shadow import Mirror, shadow_id_tag
+from modelyard.serving.shadow import shadow_id_tag
 
 
-def _serve_once(yard: Yard, rows: Any) -> tuple[Served, Metrics]:
-    async def main() -> tuple[Served, Metrics]:
-        table = EndpointTable(yard, ModelPool(yard.stores.artifacts))
-        await table.refresh()
-        metrics = Metrics(CollectorRegistry())
-        recorder = Recorder(yard, bucket_seconds=60)
-        active = table.get("churn-api")
-        columns = from_frame(active.loaded.runner.predictor.signature, rows)
-        mirror = Mirror(metrics.shadow, recorder)
-        served = await Inference(metrics, recorder, mirror).infer(active, columns)
-        await mirror.drain()
-        await table.close()
-        recorder.flush()
-        return served, metrics
-
-    return asyncio.run(main())
+def _with_shadow(yard: Yard, primary: Any, shadow: Any, sample: Any) -> None:
+    """churn@1 answers churn-api; churn@2 is mirrored every request."""
+    yard.register(primary, "churn", sample=sample)
+    yard.register(shadow, "churn", sample=sample)
+    yard.create_endpoint("churn-api", "churn@1")
+    yard.set_routes("churn-api", [Route("churn@1"), Route("churn@2", 100, "shadow")])
 
 
 def test_the_shadow_is_compared_counted_apart_and_takes_no_feedback(
@@ -47,12 +30,9 @@ def test_the_shadow_is_compared_counted_apart_and_takes_no_feedback(
 ) -> None:
     X, _ = cancer
     rows = X.iloc[::5]
-    sqlite_yard.register(logreg, "churn", sample=X)
-    sqlite_yard.register(forest, "churn", sample=X)
-    sqlite_yard.create_endpoint("churn-api", "churn@1")
-    sqlite_yard.set_routes("churn-api", [Route("churn@1"), Route("churn@2", 100, "shadow")])
+    _with_shadow(sqlite_yard, logreg, forest, X)
 
-    served, metrics = _serve_once(sqlite_yard, rows)
+    [served], metrics = serve_together(sqlite_yard, "churn-api", [rows])
 
     assert served.version == "churn@1"
     assert served.output.predictions.tolist() == logreg.predict(rows).tolist()
@@ -82,29 +62,10 @@ def test_requests_mirrored_together_log_the_shadow_s_answer_to_each(
     sqlite_yard: Yard, logreg, forest, cancer
 ) -> None:
     X, _ = cancer
-    sqlite_yard.register(logreg, "churn", sample=X)
-    sqlite_yard.register(forest, "churn", sample=X)
-    sqlite_yard.create_endpoint("churn-api", "churn@1")
-    sqlite_yard.set_routes("churn-api", [Route("churn@1"), Route("churn@2", 100, "shadow")])
+    _with_shadow(sqlite_yard, logreg, forest, X)
 
-    async def main() -> list[Served]:
-        table = EndpointTable(sqlite_yard, ModelPool(sqlite_yard.stores.artifacts))
-        await table.refresh()
-        metrics = Metrics(CollectorRegistry())
-        recorder = Recorder(sqlite_yard, bucket_seconds=60)
-        active = table.get("churn-api")
-        signature = active.loaded.runner.predictor.signature
-        mirror = Mirror(metrics.shadow, recorder)
-        inference = Inference(metrics, recorder, mirror)
-        served = await asyncio.gather(
-            *(inference.infer(active, from_frame(signature, X.iloc[i : i + 1])) for i in range(30))
-        )
-        await mirror.drain()
-        await table.close()
-        recorder.flush()
-        return list(served)
+    served, _ = serve_together(sqlite_yard, "churn-api", [X.iloc[i : i + 1] for i in range(30)])
 
-    served = asyncio.run(main())
     tag = shadow_id_tag("churn@2")
     expected = forest.predict_proba(X.iloc[:30])
     for i, answer in enumerate(served):
