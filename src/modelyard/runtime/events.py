@@ -47,6 +47,42 @@ class PredictionEvent:
     segments: SegmentSpec | None = None  # the endpoint's segmenting features, if any
     first: int = 0
 
+    @classmethod
+    def of_answer(
+        cls,
+        *,
+        endpoint: str,
+        version: str,
+        columns: Columns,
+        output: Output,
+        prediction_ids: list[str],
+        latency_ms: float,
+        at: float,
+        log_inputs: float,
+        routing_key: str | None = None,
+        segments: SegmentSpec | None = None,
+    ) -> PredictionEvent:
+        """The event of a request whose rows ``columns`` got the answer ``output``: it
+        keeps the model call's shared arrays when the answer names its call, else its own."""
+        call = output.call
+        if call is not None:
+            columns, output, first = call.columns, call.output, output.first
+        else:
+            first = 0
+        return cls(
+            endpoint,
+            version,
+            columns,
+            output,
+            prediction_ids,
+            latency_ms,
+            at,
+            log_inputs,
+            routing_key,
+            segments,
+            first,
+        )
+
     @property
     def rows(self) -> int:
         return len(self.prediction_ids)
@@ -62,13 +98,7 @@ class PredictionEvent:
         output = self.output
         if self.first == 0 and len(output.predictions) == self.rows:
             return output
-        end = self.first + self.rows
-        probabilities = output.probabilities
-        return Output(
-            output.predictions[self.first : end],
-            None if probabilities is None else probabilities[self.first : end],
-            finite=output.finite,
-        )
+        return output.rows(self.first, self.first + self.rows)
 
 
 @dataclass(frozen=True)

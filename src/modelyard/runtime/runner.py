@@ -53,6 +53,15 @@ class Output:
     call: ModelCall | None = field(default=None, repr=False, compare=False)
     first: int = 0
 
+    def rows(self, start: int, stop: int) -> Output:
+        """The answers to rows ``start`` to ``stop`` alone (views)."""
+        probabilities = self.probabilities
+        return Output(
+            self.predictions[start:stop],
+            None if probabilities is None else probabilities[start:stop],
+            finite=self.finite,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ModelCall:

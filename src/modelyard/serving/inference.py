@@ -79,22 +79,18 @@ class Inference:
         ids = [f"{base}-{i}" for i in range(columns.rows)]
         latency_ms = (time.perf_counter() - started) * 1000
         if self.observer is not None:
-            # The event keeps the whole model call's arrays, shared with the other
-            # requests it answered, not this request's copies (runtime/events.py).
-            call = output.call
             self.observer.predicted(
-                PredictionEvent(
+                PredictionEvent.of_answer(
                     endpoint=name,
                     version=ref,
-                    columns=columns if call is None else call.columns,
-                    output=output if call is None else call.output,
+                    columns=columns,
+                    output=output,
                     prediction_ids=ids,
                     latency_ms=latency_ms,
                     at=time.time(),
                     log_inputs=active.endpoint.monitoring.log_inputs,
                     routing_key=routing_key,
                     segments=active.endpoint.monitoring.segments,
-                    first=0 if call is None else output.first,
                 )
             )
         if active.shadows:

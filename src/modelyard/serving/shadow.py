@@ -143,18 +143,16 @@ class Mirror:
             return
         now = time.time()
         tag = shadow_id_tag(shadow.loaded.ref)
-        call = output.call  # shared with the other requests of the shadow's call, as
-        prediction = PredictionEvent(  # the caller's answer is (serving/inference.py)
+        prediction = PredictionEvent.of_answer(
             endpoint=answered.endpoint,
             version=shadow_label(shadow.loaded.ref),
-            columns=answered.columns if call is None else call.columns,
-            output=output if call is None else call.output,
+            columns=answered.columns,
+            output=output,
             prediction_ids=[f"{pid}~{tag}" for pid in answered.ids],
             latency_ms=latency_ms,
             at=now,
             log_inputs=0.0,  # the answered row keeps the inputs when they are sampled
             routing_key=answered.routing_key,
-            first=0 if call is None else output.first,
         )
         self._tell(shadow, answered, "compared", now, comparison, prediction)
 
