@@ -7,6 +7,12 @@ import json
 from datetime import timedelta
 
 import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from tests.serving.in_process import serve_together
 
 from modelyard import Yard
@@ -14,11 +20,28 @@ from modelyard.domain.monitoring import MonitorSpec
 from modelyard.monitoring.summary import summarize_recent
 
 
+def _open_categories(X: pd.DataFrame, y: pd.Series) -> tuple[Pipeline, pd.DataFrame, pd.DataFrame]:
+    """A model with a text feature, its training sample, and requests that bring a
+    category neither saw."""
+    X = X.assign(plan=np.where(y == 1, "basic", "pro"))
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["plan"]), remainder=StandardScaler()
+        ),
+        LogisticRegression(max_iter=500),
+    ).fit(X, y)
+    return model, X, X.assign(plan=[("basic", "pro", "enterprise")[i % 3] for i in range(len(X))])
+
+
+@pytest.mark.parametrize("features", ["numbers", "open categories"])
 def test_requests_batched_together_log_their_own_answers_and_inputs(
-    sqlite_yard: Yard, logreg, cancer
+    sqlite_yard: Yard, logreg, cancer, features: str
 ) -> None:
-    X, _ = cancer
-    sqlite_yard.register(logreg, "churn", sample=X)
+    X, y = cancer
+    sample = X
+    if features == "open categories":
+        logreg, sample, X = _open_categories(X, y)
+    sqlite_yard.register(logreg, "churn", sample=sample)
     sqlite_yard.create_endpoint("churn-api", "churn@1")
     sqlite_yard.configure_monitoring("churn-api", MonitorSpec(log_inputs=1.0))
     sizes = [1, 3, 1, 2, 1, 1, 4, 1] * 5  # 70 rows in 40 requests, sent together
@@ -42,3 +65,5 @@ def test_requests_batched_together_log_their_own_answers_and_inputs(
             assert np.allclose(scores, logreg.predict_proba(rows)[i])
             inputs = json.loads(logged["inputs"])
             assert inputs["mean radius"] == rows["mean radius"].iloc[i]
+            if features == "open categories":
+                assert inputs["plan"] == rows["plan"].iloc[i]
