@@ -17,6 +17,7 @@ import grpc
 from fastapi import FastAPI
 
 from modelyard.config import GrpcFront
+from modelyard.serving.grpc.gate import CallGate, Gated, stop_behind
 from modelyard.serving.grpc.handlers import add_to_server
 from modelyard.serving.grpc.service import InferenceService
 
@@ -55,7 +56,8 @@ class GrpcServer:
             ("grpc.so_reuseport", 1),
         ]
         self._server = _server(self.front, options)
-        add_to_server(InferenceService(app), self._server)
+        self._gate = CallGate()
+        add_to_server(Gated(InferenceService(app), self._gate), self._server)
         self._stopping: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -64,10 +66,10 @@ class GrpcServer:
         log.info("Open Inference Protocol v2 over gRPC on %s (%s front)", self.address, self.front)
 
     def begin_stop(self, grace: float) -> None:
-        """Refuse new calls from now on and give those in flight ``grace`` seconds (once;
-        called in the event loop)."""
+        """Refuse new calls from now on and give those in flight ``grace`` seconds, their
+        answers time to leave (gate.py), then stop (once; called in the event loop)."""
         if self._stopping is None:
-            self._stopping = asyncio.ensure_future(self._server.stop(grace))
+            self._stopping = asyncio.ensure_future(stop_behind(self._gate, self._server, grace))
 
     async def stop(self, grace: float) -> None:
         """:meth:`begin_stop`, and wait until it is done (the drain after SIGTERM begins,
