@@ -23,7 +23,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import httptools
 import orjson
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -33,8 +32,6 @@ from modelyard.serving.body import BODY_DEADLINE
 from modelyard.serving.coalesce import CoalescingTransport
 from modelyard.serving.context import RequestContext
 from modelyard.serving.errors import error_response
-from modelyard.serving.fastpath import match
-from modelyard.serving.lean_cycle import LeanCycle
 from modelyard.serving.refusals import REFUSALS
 
 
@@ -101,53 +98,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_headers = False
         self._due = None
-        if not self._lean_cycle():
-            super().on_headers_complete()
+        super().on_headers_complete()
         cycle = self.cycle
         if self.body_timeout and cycle is not None and cycle.scope is self.scope:
             cycle.scope["state"][BODY_DEADLINE] = self.loop.time() + self.body_timeout
-
-    def _lean_cycle(self) -> bool:
-        """Start an inference route's request on a :class:`LeanCycle` (lean_cycle.py) when
-        it is one the lean cycle covers, filling the scope as uvicorn's
-        ``on_headers_complete`` would; ``False``: uvicorn's cycle takes it."""
-        parser = self.parser
-        cycle = self.cycle
-        if (
-            parser.get_method() != b"POST"
-            or self.expect_100_continue
-            or (cycle is not None and not cycle.response_complete)  # pipelined: queued
-            or self.limit_concurrency is not None
-            or parser.should_upgrade()
-        ):
-            return False
-        url = httptools.parse_url(self.url)
-        raw_path: bytes = url.path
-        if b"%" in raw_path:
-            return False
-        path = raw_path.decode("ascii")
-        if match(path) is None:
-            return False
-        scope = self.scope
-        scope["method"] = "POST"
-        version = parser.get_http_version()
-        if version != "1.1":
-            scope["http_version"] = version
-        scope["path"] = self.root_path + path
-        scope["raw_path"] = self.root_path.encode("ascii") + raw_path
-        scope["query_string"] = url.query or b""
-        lean = LeanCycle(
-            scope,  # type: ignore[arg-type]
-            self.transport,
-            self.flow,
-            self.server_state.default_headers,
-            version != "1.0" and parser.should_keep_alive(),
-            self.on_response_complete,
-            self.logger,
-        )
-        self.cycle = lean  # type: ignore[assignment]
-        self._start_asgi_task(lean, self.app)  # type: ignore[arg-type]
-        return True
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
