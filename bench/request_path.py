@@ -213,13 +213,22 @@ def check_answer(port: int, body: bytes) -> None:
 
 
 def wrk(
-    port: int, path: str, body: Path, seconds: float, connections: int = CONNECTIONS
+    port: int,
+    path: str,
+    body: Path,
+    seconds: float,
+    connections: int = CONNECTIONS,
+    header_length: int | None = None,
 ) -> dict[str, Any]:
+    """``header_length``: ``body`` is a v2 body with binary tensors after that many bytes."""
     command = [WRK, "-t1", f"-c{connections}", f"-d{round(seconds)}s", "-s", str(POST_LUA)]
     command += [f"http://127.0.0.1:{port}{path}"]
+    env = {**os.environ, "BENCH_BODY": str(body)}
+    if header_length is not None:
+        env["BENCH_HEADER_LENGTH"] = str(header_length)
     done = subprocess.run(
         command,
-        env={**os.environ, "BENCH_BODY": str(body)},
+        env=env,
         capture_output=True,
         text=True,
         check=False,

@@ -1,13 +1,15 @@
 """Where a one-worker server's CPU goes, thread by thread, under load.
 
-    .venv/bin/python bench/thread_cpu.py [--rows 1,100] [--connections 64] [--grpc]
+    .venv/bin/python bench/thread_cpu.py [--rows 1,100] [--connections 64] [--grpc | --binary]
         [--model hgb|logreg] [--windows 2] [--seconds 5] [--env NAME=VALUE ...]
 
 Starts this checkout's ``modelyard serve --dev`` with one worker (monitoring on, as
 bench/request_path.py: breast cancer, ``bench-api``), drives it with wrk (``post.lua``, v1
 JSON) or, with ``--grpc``, with ``serve_peers/grpc_load.py`` (v2 ``ModelInfer``, raw FP64
-contents), and prints for each window: requests/s, p50/p99, model calls/s and rows per
-call (from the server's own ``modelyard_batch_rows`` histogram), and every thread's CPU
+contents), or, with ``--binary``, with wrk posting v2 binary tensors (one FP64 tensor in,
+every output asked back binary: bench/serve.py's body), and prints for each window:
+requests/s, p50/p99, model calls/s and rows per call (from the server's own
+``modelyard_batch_rows`` histogram), and every thread's CPU
 (utime + stime from ``/proc/PID/task/TID/stat``) in µs per request, named as Python names
 it (``py-spy dump``; unnamed native threads, such as OpenMP's or grpcio's, by thread id).
 
@@ -33,6 +35,7 @@ from typing import Any
 
 import request_path as rp
 
+V2_ROUTE = "/v2/models/bench-api/infer"
 GRPC_LOAD = rp.BENCH / "serve_peers" / "grpc_load.py"
 _DUMP_LINE = re.compile(r'^Thread (\d+) \([^)]*\): "([^"]*)"', re.M)
 
@@ -92,6 +95,9 @@ def load(
     args: argparse.Namespace, port: int, grpc_port: int | None, body: Path, seconds: float
 ) -> Any:
     """wrk's summary of ``seconds`` of load (or grpc_load.py's, the same keys)."""
+    if args.binary:
+        length = int(body.with_suffix(".length").read_text())
+        return rp.wrk(port, V2_ROUTE, body, seconds, args.connections, length)
     if grpc_port is None:
         return rp.wrk(port, rp.ROUTE, body, seconds, args.connections)
     target = f"127.0.0.1:{grpc_port}"
@@ -114,6 +120,20 @@ def grpc_body(body: Path, scratch: Path) -> Path:
     return out
 
 
+def binary_body(body: Path, scratch: Path) -> Path:
+    """The v1 body's rows as a v2 body of binary tensors; its JSON part's length beside it
+    (``.length``)."""
+    import pandas as pd
+    from serve_peers.protocols import binary_body as tensors
+
+    frame = pd.DataFrame(json.loads(body.read_bytes())["instances"])
+    data, length = tensors(frame)
+    out = scratch / f"{body.stem}.bin"
+    out.write_bytes(data)
+    out.with_suffix(".length").write_text(str(length))
+    return out
+
+
 def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch: Path) -> None:
     extra: tuple[str, ...] = ()
     grpc_port = None
@@ -121,11 +141,13 @@ def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch
         grpc_port = rp.free_port()
         extra = ("--grpc-port", str(grpc_port))
         body = grpc_body(body, scratch)
+    elif args.binary:
+        body = binary_body(body, scratch)
     server = rp.start("this", None, home, 1, scratch, extra)
     try:
         load(args, server.port, grpc_port, body, 2)  # warm-up
         names = thread_names(server.process.pid)
-        protocol = "gRPC" if args.grpc else "JSON"
+        protocol = "gRPC" if args.grpc else "v2 binary" if args.binary else "JSON"
         print(f"\n{args.model}, {rows} row(s), {protocol}, c={args.connections}")
         for _ in range(args.windows):
             cpu_before, batches_before = thread_cpu(server.process.pid), batch_rows(server.port)
@@ -160,7 +182,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default="1,100")
     parser.add_argument("--connections", type=int, default=rp.CONNECTIONS)
-    parser.add_argument("--grpc", action="store_true", help="v2 ModelInfer over gRPC")
+    protocols = parser.add_mutually_exclusive_group()
+    protocols.add_argument("--grpc", action="store_true", help="v2 ModelInfer over gRPC")
+    protocols.add_argument("--binary", action="store_true", help="v2 binary tensors over HTTP")
     parser.add_argument("--model", choices=("hgb", "logreg"), default="hgb")
     parser.add_argument("--windows", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=5)

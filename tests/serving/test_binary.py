@@ -88,7 +88,10 @@ def test_binary_outputs_follow_each_output_then_the_request_default() -> None:
 def test_a_response_with_binary_outputs_puts_their_bytes_after_the_json_header() -> None:
     labels = OutputTensor("predict", "BYTES", np.array(["no", "yes"], dtype=object))
     proba = OutputTensor("predict_proba", "FP64", np.array([[0.25, 0.75], [1.0, 0.0]]))
-    response = respond({"model_name": "m"}, [labels, proba], {"predict_proba"})
+    response = respond({"model_name": "m"}, [labels, proba], {"predict_proba"}, "m@2")
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["x-modelyard-version"] == "m@2"
+    assert int(response.headers["content-length"]) == len(response.body)
     length = int(response.headers["inference-header-content-length"])
     header = orjson.loads(response.body[:length])
     assert header["outputs"][0]["data"] == ["no", "yes"]
@@ -97,8 +100,10 @@ def test_a_response_with_binary_outputs_puts_their_bytes_after_the_json_header()
 
 
 def test_a_response_without_binary_outputs_is_plain_json() -> None:
-    response = respond({}, [OutputTensor("predict", "INT64", np.array([1, 0]))], set())
+    response = respond({}, [OutputTensor("predict", "INT64", np.array([1, 0]))], set(), "m@2")
     assert "inference-header-content-length" not in response.headers
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-modelyard-version"] == "m@2"
     assert orjson.loads(response.body)["outputs"][0]["data"] == [1, 0]
 
 

@@ -12,18 +12,27 @@ _JSON = (b"content-type", b"application/json")
 
 class Answer(Response):
     """``Response(body, media_type="application/json", headers={"X-Modelyard-Version": v})``
-    in effect, with ``version`` kept as an attribute for the request's metrics."""
+    in effect, with ``version`` kept as an attribute for the request's metrics. A v2 answer
+    with binary tensors is ``application/octet-stream`` with the length of its JSON part in
+    ``extra`` headers (lower-case names)."""
 
-    def __init__(self, body: bytes, version: str) -> None:
+    def __init__(
+        self,
+        body: bytes,
+        version: str,
+        media_type: str = "application/json",
+        extra: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
         self.status_code = 200
-        self.media_type = "application/json"
+        self.media_type = media_type
         self.body = body
         self.background: BackgroundTask | None = None
         self.version = version
         self.raw_headers = [
             (b"x-modelyard-version", version.encode("latin-1")),
             (b"content-length", b"%d" % len(body)),
-            _JSON,
+            _JSON if media_type == "application/json" else (b"content-type", media_type.encode()),
+            *extra,
         ]
 
 

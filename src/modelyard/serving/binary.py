@@ -19,13 +19,15 @@ from typing import Any
 import numpy as np
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
 
+from modelyard.serving.answers import Answer
 from modelyard.serving.body import read_bytes, read_json
 from modelyard.serving.errors import HttpError
+from modelyard.serving.headers import header
 from modelyard.serving.tensors import TensorError, check_shape, from_raw, to_raw
 
 HEADER = "inference-header-content-length"
+_HEADER_NAME = HEADER.encode()
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class OutputTensor:
 
 async def read_infer_body(request: Request, limit: int) -> Any:
     """A v2 inference request as JSON, whether it came as JSON or with binary tensors."""
-    declared = request.headers.get(HEADER)
+    declared = header(request, _HEADER_NAME)
     if declared is None:
         payload = await read_json(request, limit)
         for name in _binary_inputs(payload):
@@ -146,8 +148,11 @@ def binary_outputs(payload: dict[str, Any], names: list[str]) -> set[str]:
     return {name for name, binary in chosen.items() if binary}
 
 
-def respond(body: dict[str, Any], outputs: list[OutputTensor], binary: set[str]) -> Response:
-    """The inference response: JSON alone, or a JSON header and the binary outputs' bytes."""
+def respond(
+    body: dict[str, Any], outputs: list[OutputTensor], binary: set[str], version: str
+) -> Answer:
+    """The inference response, from ``version`` (``churn@3``): JSON alone, or a JSON
+    header and the binary outputs' bytes."""
     chunks = []
     described = []
     for output in outputs:
@@ -163,13 +168,14 @@ def respond(body: dict[str, Any], outputs: list[OutputTensor], binary: set[str])
         else:
             tensor["data"] = _flat(output.values)
         described.append(tensor)
-    header = orjson.dumps({**body, "outputs": described})
+    described_json = orjson.dumps({**body, "outputs": described})
     if not chunks:
-        return Response(header, media_type="application/json")
-    return Response(
-        b"".join((header, *chunks)),
-        media_type="application/octet-stream",
-        headers={"Inference-Header-Content-Length": str(len(header))},
+        return Answer(described_json, version)
+    return Answer(
+        b"".join((described_json, *chunks)),
+        version,
+        "application/octet-stream",
+        ((_HEADER_NAME, b"%d" % len(described_json)),),
     )
 
 

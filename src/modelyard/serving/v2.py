@@ -184,9 +184,7 @@ async def handle_infer(plane: DataPlane, name: str, request: Request) -> Respons
     }
     if isinstance(payload.get("id"), str):
         body["id"] = payload["id"]
-    response = respond(body, answer.outputs, binary)
-    response.headers["X-Modelyard-Version"] = answer.served.version
-    return response
+    return respond(body, answer.outputs, binary, answer.served.version)
 
 
 @dataclass(frozen=True)
