@@ -28,7 +28,7 @@ class CallGate:
     def __init__(self) -> None:
         self.in_flight = 0
         self.closed = False
-        self._idle: asyncio.Event | None = None  # made by wait_idle, in the loop
+        self._idle: asyncio.Event | None = None  # made by close, in the loop
 
     def guard(self, method: Method) -> Method:
         """``method`` counted while it runs, and refused once the gate is closed."""
