@@ -1,6 +1,7 @@
-"""A prediction's 200 answer: JSON bytes and three headers, made without Starlette's
-header normalisation (lower-casing and encoding a mapping, scanning it for the length and
-type) and read back by the fast path without parsing its headers again."""
+"""A prediction's 200 answer: its bytes and a few headers (the answering version, length,
+type; a v2 answer with binary tensors also the length of its JSON part), made without
+Starlette's header normalisation (lower-casing and encoding a mapping, scanning it for the
+length and type) and read back by the fast path without parsing its headers again."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ _JSON = (b"content-type", b"application/json")
 
 
 class Answer(Response):
-    """``Response(body, media_type="application/json", headers={"X-Modelyard-Version": v})``
-    in effect, with ``version`` kept as an attribute for the request's metrics. A v2 answer
-    with binary tensors is ``application/octet-stream`` with the length of its JSON part in
-    ``extra`` headers (lower-case names)."""
+    """``Response(body, media_type=media_type, headers={"X-Modelyard-Version": v, **extra})``
+    in effect (for the JSON and octet-stream types it is used with: Starlette would add a
+    charset to a ``text/*`` one), with ``version`` kept as an attribute for the request's
+    metrics. ``extra``: raw headers, names in lower case."""
 
     def __init__(
         self,

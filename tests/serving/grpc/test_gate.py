@@ -1,5 +1,6 @@
-"""Stopping the gRPC server (serving/grpc/gate.py): calls in flight get their answers, a
-call after the stop began is refused UNAVAILABLE, on either front, over real sockets."""
+"""Stopping the gRPC server (serving/grpc/gate.py): calls in flight end and their answers get
+time to leave before the server's own stop closes its front; later calls are refused
+UNAVAILABLE; the whole stop keeps within the grace."""
 
 import asyncio
 import importlib.util
@@ -8,7 +9,7 @@ import grpc
 import pytest
 
 from modelyard.serving.grpc import oip_pb2 as pb
-from modelyard.serving.grpc.gate import CallGate, Gated, stop_behind
+from modelyard.serving.grpc.gate import CallGate, stop_behind
 from modelyard.serving.grpc.handlers import RPCS, SERVICE, add_to_server
 from modelyard.serving.grpc.server import _server
 
@@ -39,13 +40,39 @@ class _SlowLive:
         return answer
 
 
+class _Refusal(Exception):
+    pass
+
+
+class _Context:
+    """What a servicer's context does on abort: record the status, then raise."""
+
+    def __init__(self) -> None:
+        self.aborted: tuple[grpc.StatusCode, str] | None = None
+
+    async def abort(self, code: grpc.StatusCode, details: str) -> None:
+        self.aborted = (code, details)
+        raise _Refusal
+
+
+class _Server:
+    """Records what the gate left behind when the server's own stop was called."""
+
+    def __init__(self, gate: CallGate) -> None:
+        self.gate = gate
+        self.stopped: tuple[int, float] | None = None  # (calls in flight, grace given)
+
+    async def stop(self, grace: float) -> None:
+        self.stopped = (self.gate.in_flight, grace)
+
+
 @pytest.mark.parametrize("front", FRONTS)
 def test_calls_in_flight_are_answered_and_later_ones_refused(front: str) -> None:
     async def main() -> tuple[list[bool], grpc.StatusCode, int]:
         server = _server(front, [])  # type: ignore[arg-type]
         servicer = _SlowLive(delay=0.5)
         gate = CallGate()
-        add_to_server(Gated(servicer, gate), server)
+        add_to_server(servicer, server, gate.guard)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -70,10 +97,69 @@ def test_calls_in_flight_are_answered_and_later_ones_refused(front: str) -> None
     assert in_flight == 0
 
 
-def test_a_gate_with_nothing_in_flight_closes_at_once_and_refuses_after() -> None:
-    async def main() -> tuple[bool, int]:
+def test_the_server_stops_only_once_the_calls_in_flight_ended_and_with_the_grace_left() -> None:
+    async def main() -> tuple[tuple[int, float] | None, list[str]]:
         gate = CallGate()
-        await asyncio.wait_for(gate.close(grace=30), 5)  # only the settle time
-        return gate.closed, gate.in_flight
+        ended: list[str] = []
 
-    assert asyncio.run(main()) == (True, 0)
+        async def call(request: object, context: object) -> str:
+            await asyncio.sleep(0.3)
+            ended.append("answered")
+            return "answer"
+
+        guarded = gate.guard(call)
+        running = asyncio.ensure_future(guarded(None, _Context()))
+        await asyncio.sleep(0)  # the call is in flight
+        server = _Server(gate)
+        await stop_behind(gate, server, grace=20)  # type: ignore[arg-type]
+        assert await running == "answer"
+        return server.stopped, ended
+
+    stopped, ended = asyncio.run(main())
+    assert ended == ["answered"]  # before the server's stop was called
+    assert stopped is not None
+    in_flight, grace_left = stopped
+    assert in_flight == 0
+    assert 0 < grace_left < 20
+
+
+def test_a_call_that_never_ends_leaves_the_server_no_grace_and_is_cut() -> None:
+    async def main() -> tuple[tuple[int, float] | None, bool, int]:
+        gate = CallGate()
+
+        async def stuck(request: object, context: object) -> None:
+            await asyncio.Event().wait()
+
+        running = asyncio.ensure_future(gate.guard(stuck)(None, _Context()))
+        await asyncio.sleep(0)
+        server = _Server(gate)
+        await stop_behind(gate, server, grace=0.3)  # type: ignore[arg-type]
+        running.cancel()  # what the server's stop does to what is left
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        return server.stopped, running.cancelled(), gate.in_flight
+
+    stopped, cancelled, in_flight = asyncio.run(main())
+    assert stopped == (1, 0.0)  # still running when the server's stop came, with no grace
+    assert cancelled
+    assert in_flight == 0  # counted out when cancelled
+
+
+def test_a_closed_gate_refuses_without_calling_the_method() -> None:
+    async def main() -> tuple[tuple[grpc.StatusCode, str] | None, list[str]]:
+        gate = CallGate()
+        called: list[str] = []
+
+        async def method(request: object, context: object) -> None:
+            called.append("called")
+
+        await gate.close(grace=0)
+        context = _Context()
+        with pytest.raises(_Refusal):
+            await gate.guard(method)(None, context)
+        return context.aborted, called
+
+    aborted, called = asyncio.run(main())
+    assert aborted is not None
+    assert aborted[0] == grpc.StatusCode.UNAVAILABLE
+    assert called == []

@@ -5,8 +5,10 @@ front at once; an answer handed to the front in a call's last step could still b
 there, and the client got UNAVAILABLE ("GOAWAY received") instead (seen once in a
 SIGTERM drain test). So the server's stop goes through this gate first: new calls are
 refused UNAVAILABLE (as the server itself refuses them once stopping), the calls in
-flight are waited for within the grace, and the front is given a moment to write their
-answers before the server's own stop closes it.
+flight are waited for within the grace, and the front is given a moment of what is left
+of it to write their answers before the server's own stop closes it. (A call the front
+took just before the gate closed, but whose handler had not started, is refused too,
+where the server's own stop would have waited for it: a window of one loop step.)
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
-SETTLE_SECONDS = 0.2  # for answers already given to leave the front before it closes
+from modelyard.serving.grpc.handlers import Method
 
-Method = Callable[[Any, Any], Awaitable[Any]]
+SETTLE_SECONDS = 0.2  # for answers already given to leave the front before it closes
 
 
 class CallGate:
@@ -49,31 +50,22 @@ class CallGate:
 
     async def close(self, grace: float) -> None:
         """Refuse new calls, wait up to ``grace`` seconds for those in flight, then give
-        their answers :data:`SETTLE_SECONDS` to leave."""
+        their answers up to :data:`SETTLE_SECONDS` of what is left of it to leave."""
         self.closed = True
+        loop = asyncio.get_running_loop()
+        until = loop.time() + grace
         if self.in_flight:
             self._idle = asyncio.Event()
             with contextlib.suppress(TimeoutError):  # the server's stop cuts what is left
                 await asyncio.wait_for(self._idle.wait(), grace)
-        await asyncio.sleep(SETTLE_SECONDS)
+        await asyncio.sleep(min(SETTLE_SECONDS, max(0.0, until - loop.time())))
 
 
 async def stop_behind(gate: CallGate, server: grpc.aio.Server, grace: float) -> None:
     """Close ``gate`` within ``grace`` seconds, then stop ``server`` with what is left of it
-    (whatever the grace leaves, the server's stop cuts)."""
+    (whatever the grace leaves, the server's stop cuts): the whole stop lasts no longer
+    than the server's own stop given the same grace."""
     loop = asyncio.get_running_loop()
     until = loop.time() + grace
     await gate.close(grace)
     await server.stop(max(0.0, until - loop.time()))
-
-
-class Gated:
-    """``servicer`` with each RPC method behind ``gate`` (what ``add_to_server`` binds)."""
-
-    def __init__(self, servicer: object, gate: CallGate) -> None:
-        self._servicer = servicer
-        self._gate = gate
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._servicer, name)
-        return self._gate.guard(method) if callable(method) else method

@@ -13,6 +13,7 @@ first call.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -30,24 +31,32 @@ RPCS: tuple[tuple[str, Any, Any], ...] = (
 )
 
 
-def method_handlers(servicer: object) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
-    """Every RPC of the service → ``servicer``'s method of that name (all are unary)."""
+Method = Callable[[Any, Any], Awaitable[Any]]
+
+
+def method_handlers(
+    servicer: object, guard: Callable[[Method], Method] | None = None
+) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+    """Every RPC of the service → ``servicer``'s method of that name (all are unary),
+    wrapped by ``guard`` when one is given (serving/grpc/gate.py)."""
     handlers = {}
     for name, request, response in RPCS:
         call = getattr(servicer, name, None)
         if call is None:
             raise TypeError(f"{type(servicer).__name__} has no {name} RPC")
         handlers[name] = grpc.unary_unary_rpc_method_handler(
-            call,
+            call if guard is None else guard(call),
             request_deserializer=request.FromString,
             response_serializer=response.SerializeToString,
         )
     return handlers
 
 
-def add_to_server(servicer: object, server: grpc.aio.Server) -> None:
+def add_to_server(
+    servicer: object, server: grpc.aio.Server, guard: Callable[[Method], Method] | None = None
+) -> None:
     """Serve ``servicer``'s RPCs on ``server``: as registered methods (found by path once,
     as generated code registers them) and through the generic lookup."""
-    handlers = method_handlers(servicer)
+    handlers = method_handlers(servicer, guard)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)

@@ -17,7 +17,7 @@ import grpc
 from fastapi import FastAPI
 
 from modelyard.config import GrpcFront
-from modelyard.serving.grpc.gate import CallGate, Gated, stop_behind
+from modelyard.serving.grpc.gate import CallGate, stop_behind
 from modelyard.serving.grpc.handlers import add_to_server
 from modelyard.serving.grpc.service import InferenceService
 
@@ -57,7 +57,7 @@ class GrpcServer:
         ]
         self._server = _server(self.front, options)
         self._gate = CallGate()
-        add_to_server(Gated(InferenceService(app), self._gate), self._server)
+        add_to_server(InferenceService(app), self._server, self._gate.guard)
         self._stopping: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
