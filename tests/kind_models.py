@@ -12,7 +12,7 @@ from sklearn.compose import make_column_transformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 GOOD = ["great", "love", "excellent", "lovely", "happy", "superb", "enjoyed"]
 BAD = ["bad", "awful", "hate", "poor", "sad", "broken", "terrible"]
@@ -54,6 +54,15 @@ def colour_model(handle_unknown: str) -> tuple[Pipeline, pd.DataFrame]:
         (OneHotEncoder(handle_unknown=handle_unknown), ["color"]), remainder="passthrough"
     )
     return make_pipeline(encode, LogisticRegression()).fit(frame, labels), frame
+
+
+def plan_model(frame: pd.DataFrame, labels: Any) -> Pipeline:
+    """LogisticRegression over ``frame``'s numbers, scaled, and its text ``plan`` column,
+    one-hot with plans it was not fitted on ignored (open), fitted on ``labels``."""
+    encode = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["plan"]), remainder=StandardScaler()
+    )
+    return make_pipeline(encode, LogisticRegression(max_iter=500)).fit(frame, labels)
 
 
 def image_model() -> Any:

@@ -13,11 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.compose import make_column_transformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from tests.integration.browser import chromium
+from tests.kind_models import plan_model
 
 from modelyard import Yard
 from modelyard.domain.signature import Signature
@@ -42,12 +39,7 @@ def report(tmp_path: Path, cancer: tuple[pd.DataFrame, pd.Series]) -> Path:
     """A real report: a numeric and a categorical feature drift, feedback gives quality."""
     X, y = cancer
     X = X.assign(plan=np.where(y == 1, "basic", "pro"))
-    model = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), ["plan"]), remainder=StandardScaler()
-        ),
-        LogisticRegression(max_iter=500),
-    ).fit(X, y)
+    model = plan_model(X, y)
     shifted = X.iloc[300:].assign(plan="basic")
     shifted["mean radius"] += X["mean radius"].max()
     with Yard(tmp_path / "yard") as yard:

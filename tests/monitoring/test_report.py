@@ -18,10 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from plotly.offline import get_plotlyjs
-from sklearn.compose import make_column_transformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.pipeline import Pipeline
 
 from modelyard import Yard
 from modelyard.domain.histograms import CategoricalHistogram, Histogram, NumericHistogram
@@ -49,6 +46,7 @@ from modelyard.monitoring.summary import summarize
 from modelyard.runtime.events import PredictionEvent
 from modelyard.runtime.inputs import Columns, from_frame
 from modelyard.runtime.runner import Output
+from tests.kind_models import plan_model
 
 BUCKET = 60
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -320,12 +318,7 @@ def test_hostile_names_are_escaped(
     frame = X.iloc[:, :3].copy()
     frame.columns = HOSTILE
     frame["plan"] = np.where(y == 1, "basic", "<b>pro</b>")
-    model = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), ["plan"]), remainder=StandardScaler()
-        ),
-        LogisticRegression(max_iter=500),
-    ).fit(frame, y)
+    model = plan_model(frame, y)
     sqlite_yard.register(model, "cancer", sample=frame)
     sqlite_yard.create_endpoint("cancer-api", "cancer@1")
     unseen = frame.iloc[200:400].assign(plan="</script><script>alert(2)</script>")

@@ -9,10 +9,8 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.compose import make_column_transformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.pipeline import Pipeline
+from tests.kind_models import plan_model
 from tests.serving.in_process import serve_together
 
 from modelyard import Yard
@@ -24,12 +22,7 @@ def _open_categories(X: pd.DataFrame, y: pd.Series) -> tuple[Pipeline, pd.DataFr
     """A model with a text feature, its training sample, and requests that bring a
     category neither saw."""
     X = X.assign(plan=np.where(y == 1, "basic", "pro"))
-    model = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), ["plan"]), remainder=StandardScaler()
-        ),
-        LogisticRegression(max_iter=500),
-    ).fit(X, y)
+    model = plan_model(X, y)
     return model, X, X.assign(plan=[("basic", "pro", "enterprise")[i % 3] for i in range(len(X))])
 
 
