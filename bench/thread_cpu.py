@@ -92,12 +92,17 @@ def children_cpu() -> float:
 
 
 def load(
-    args: argparse.Namespace, port: int, grpc_port: int | None, body: Path, seconds: float
+    args: argparse.Namespace,
+    port: int,
+    grpc_port: int | None,
+    body: Path,
+    seconds: float,
+    header_length: int | None = None,
 ) -> Any:
-    """wrk's summary of ``seconds`` of load (or grpc_load.py's, the same keys)."""
-    if args.binary:
-        length = int(body.with_suffix(".length").read_text())
-        return rp.wrk(port, V2_ROUTE, body, seconds, args.connections, length)
+    """wrk's summary of ``seconds`` of load (or grpc_load.py's, the same keys);
+    ``header_length``: ``body`` is v2 binary tensors after that many bytes of JSON."""
+    if header_length is not None:
+        return rp.wrk(port, V2_ROUTE, body, seconds, args.connections, header_length)
     if grpc_port is None:
         return rp.wrk(port, rp.ROUTE, body, seconds, args.connections)
     target = f"127.0.0.1:{grpc_port}"
@@ -109,50 +114,52 @@ def load(
     raise SystemExit(f"gRPC load failed: {done.stdout}{done.stderr}")
 
 
+def rows_of(body: Path) -> Any:
+    """The v1 body's rows as a DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame(json.loads(body.read_bytes())["instances"])
+
+
 def grpc_body(body: Path, scratch: Path) -> Path:
     """The v1 body's rows as a serialized ModelInferRequest (as bench/serve.py sends)."""
-    import pandas as pd
     from serve_peers.protocols import grpc_body as serialized
 
-    frame = pd.DataFrame(json.loads(body.read_bytes())["instances"])
     out = scratch / f"{body.stem}.grpc"
-    out.write_bytes(serialized(frame, "bench-api"))
+    out.write_bytes(serialized(rows_of(body), "bench-api"))
     return out
 
 
-def binary_body(body: Path, scratch: Path) -> Path:
-    """The v1 body's rows as a v2 body of binary tensors; its JSON part's length beside it
-    (``.length``)."""
-    import pandas as pd
+def binary_body(body: Path, scratch: Path) -> tuple[Path, int]:
+    """The v1 body's rows as a v2 body of binary tensors, and its JSON part's length."""
     from serve_peers.protocols import binary_body as tensors
 
-    frame = pd.DataFrame(json.loads(body.read_bytes())["instances"])
-    data, length = tensors(frame)
+    data, length = tensors(rows_of(body))
     out = scratch / f"{body.stem}.bin"
     out.write_bytes(data)
-    out.with_suffix(".length").write_text(str(length))
-    return out
+    return out, length
 
 
 def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch: Path) -> None:
     extra: tuple[str, ...] = ()
     grpc_port = None
+    header_length = None
     if args.grpc:
         grpc_port = rp.free_port()
         extra = ("--grpc-port", str(grpc_port))
         body = grpc_body(body, scratch)
     elif args.binary:
-        body = binary_body(body, scratch)
+        body, header_length = binary_body(body, scratch)
     server = rp.start("this", None, home, 1, scratch, extra)
     try:
-        load(args, server.port, grpc_port, body, 2)  # warm-up
+        load(args, server.port, grpc_port, body, 2, header_length)  # warm-up
         names = thread_names(server.process.pid)
         protocol = "gRPC" if args.grpc else "v2 binary" if args.binary else "JSON"
         print(f"\n{args.model}, {rows} row(s), {protocol}, c={args.connections}")
         for _ in range(args.windows):
             cpu_before, batches_before = thread_cpu(server.process.pid), batch_rows(server.port)
             client_before = children_cpu()
-            out = load(args, server.port, grpc_port, body, args.seconds)
+            out = load(args, server.port, grpc_port, body, args.seconds, header_length)
             client = children_cpu() - client_before
             cpu_after, batches_after = thread_cpu(server.process.pid), batch_rows(server.port)
             names.update(thread_names(server.process.pid))  # threads started meanwhile
