@@ -35,6 +35,7 @@ import numpy as np
 from modelyard.domain.endpoints import Limits
 from modelyard.errors import NotReady, Overloaded, TimedOut
 from modelyard.runtime.admission import QueueMemory, judge, row_bytes
+from modelyard.runtime.expiry import ExpiryQueue
 from modelyard.runtime.inputs import Columns
 from modelyard.runtime.runner import ModelCall, ModelRunner, Output
 
@@ -83,6 +84,9 @@ class MicroBatcher:
         self._row_bytes = row_bytes(runner.predictor.signature)
         self._timeout = limits.timeout_ms / 1000
         self._stuck_after = 2 * self._timeout  # see runtime/runner.py
+        # Requests waiting the endpoint's whole timeout share one timer; shorter deadlines
+        # a caller asked for arm their own.
+        self._expiry = ExpiryQueue(self._timeout, _Expired)
         self.on_batch = on_batch
         # Whether other requests are being received right now; when none are, yielding to
         # the loop for company would only add latency.
@@ -146,9 +150,13 @@ class MicroBatcher:
         self._ensure_running()
         assert self._wakeup is not None
         self._wakeup.set()
-        # A timer that settles the job's future, not wait_for (which wraps every wait in
+        # A timer settles the job's future, not wait_for (which wraps every wait in
         # callbacks and a cancellation; measured ~3% of a one-row request's loop time).
-        timer = loop.call_at(loop.time() + deadline, _expire, job.future)
+        if deadline == self._timeout:
+            self._expiry.add(loop, job.future)
+            timer = None
+        else:
+            timer = loop.call_at(loop.time() + deadline, _expire, job.future)
         try:
             return await job.future
         except _Expired:
@@ -156,7 +164,8 @@ class MicroBatcher:
             ref = self.runner.predictor.ref
             raise TimedOut(f"no prediction within {deadline * 1000:g} ms ({ref})") from None
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
 
     def _refuse(self, ahead: int, rows: int, deadline: float) -> None:
         per_row = self.cost.seconds_per_row
