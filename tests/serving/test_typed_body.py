@@ -55,3 +55,13 @@ def test_anything_odd_is_left_to_the_general_path(signature, cancer, change) -> 
 )
 def test_other_shapes_and_non_finite_numbers_are_left_too(signature, raw) -> None:
     assert decode_records(signature, raw) is None
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "1" + "0" * 400])
+def test_a_number_past_a_floats_range_is_left_for_the_general_path(
+    signature, cancer, number
+) -> None:
+    record = cancer[0].iloc[0].to_dict()
+    record["mean radius"] = 12345.5
+    raw = json.dumps({"instances": [record]}).replace("12345.5", number).encode()
+    assert decode_records(signature, raw) is None
