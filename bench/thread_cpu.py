@@ -1,7 +1,8 @@
 """Where a one-worker server's CPU goes, thread by thread, under load.
 
     .venv/bin/python bench/thread_cpu.py [--rows 1,100] [--connections 64] [--grpc | --binary]
-        [--model hgb|logreg] [--windows 2] [--seconds 5] [--env NAME=VALUE ...]
+        [--model hgb|logreg] [--model-process] [--windows 2] [--seconds 5]
+        [--env NAME=VALUE ...]
 
 Starts this checkout's ``modelyard serve --dev`` with one worker (monitoring on, as
 bench/request_path.py: breast cancer, ``bench-api``), drives it with wrk (``post.lua``, v1
@@ -12,6 +13,10 @@ requests/s, p50/p99, model calls/s and rows per call (from the server's own
 ``modelyard_batch_rows`` histogram), and every thread's CPU
 (utime + stime from ``/proc/PID/task/TID/stat``) in µs per request, named as Python names
 it (``py-spy dump``; unnamed native threads, such as OpenMP's or grpcio's, by thread id).
+
+``--model-process`` runs the model's calls in a child process (bench/probes/model_process,
+a probe of what sharing the interpreter with the model costs the event loop; the child's
+CPU shows as ``child PID``).
 
 ``--model logreg`` serves StandardScaler + LogisticRegression instead of
 HistGradientBoostingClassifier: a model that costs almost nothing per call, so what is left
@@ -61,15 +66,19 @@ def thread_names(pid: int) -> dict[str, str]:
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds of each thread of ``pid`` so far, by thread id."""
+    """CPU seconds of each thread of ``pid`` so far, by thread id, and of each child
+    process of it (all its threads together), as ``child PID``."""
     tick = os.sysconf("SC_CLK_TCK")
-    seconds = {}
+    seconds: dict[str, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            children = (task / "children").read_text().split()
         except OSError:
             continue  # ended meanwhile
         seconds[task.name] = (int(fields[11]) + int(fields[12])) / tick
+        for child in children:
+            seconds[f"child {child}"] = sum(thread_cpu(int(child)).values())
     return seconds
 
 
@@ -170,7 +179,8 @@ def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch
             for tid, seconds in cpu_after.items():
                 spent = seconds - cpu_before.get(tid, 0.0)
                 if spent > 0:
-                    per_thread[names.get(tid, f"native {tid}")] += spent / requests * 1e6
+                    name = tid if tid.startswith("child") else names.get(tid, f"native {tid}")
+                    per_thread[name] += spent / requests * 1e6
             top = sorted(per_thread.items(), key=lambda item: -item[1])
             threads = ", ".join(f"{name} {us:.0f}" for name, us in top if us >= 1)
             print(
@@ -198,7 +208,15 @@ def main() -> int:
     parser.add_argument(
         "--env", action="append", default=[], help="NAME=VALUE for the modelyard server"
     )
+    parser.add_argument(
+        "--model-process",
+        action="store_true",
+        help="model calls in a child process (bench/probes/model_process: a probe)",
+    )
     args = parser.parse_args()
+    if args.model_process:
+        rp.EXTRA_ENV["PYTHONPATH"] = str(rp.BENCH / "probes" / "model_process")
+        rp.EXTRA_ENV["PROBE_MODEL_PROCESS"] = "1"
     for setting in args.env:
         name, equals, value = setting.partition("=")
         if not equals or not name:
