@@ -177,6 +177,13 @@ class Settings(BaseSettings):
         le=3600,
         description="A request body must arrive within this of its headers (408, or close).",
     )
+    keep_alive_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="An idle connection is closed this long after its last answer; behind a "
+        "load balancer, set it above the balancer's own idle timeout.",
+    )
     max_connections: int = Field(
         default=1024,
         ge=0,

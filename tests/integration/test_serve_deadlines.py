@@ -6,6 +6,7 @@ Each deadline is set to 1 s; the tests only ask that the server acts within
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,7 +19,12 @@ from modelyard import Yard
 
 pytestmark = [pytest.mark.slow, pytest.mark.serial]  # judges time: run alone
 
-DEADLINES = {"MODELYARD_HEADER_TIMEOUT_SECONDS": "1", "MODELYARD_BODY_TIMEOUT_SECONDS": "1"}
+DEADLINES = {
+    "MODELYARD_HEADER_TIMEOUT_SECONDS": "1",
+    "MODELYARD_BODY_TIMEOUT_SECONDS": "1",
+    "MODELYARD_KEEP_ALIVE_SECONDS": "1",
+}
+LIVE = b"GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n"
 SLOW_HEAD = b"GET /health/live HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 500
 PREDICT = "/v1/endpoints/churn-api/predict"
 
@@ -91,6 +97,28 @@ def test_a_body_left_unread_after_the_answer_must_still_arrive_in_time(keyed: Ke
         ending = drip(sock, body[10:], every=0.5)
     assert ending.closed
     assert ending.status == 401
+
+
+def test_an_idle_connection_is_closed_after_its_keep_alive(keyed: Keyed) -> None:
+    with connect(keyed.url) as sock:
+        sock.sendall(LIVE)
+        started = time.monotonic()
+        ending = drip(sock, b"")  # the answer, then nothing until the server closes
+    assert ending.closed, "the server held an idle connection past its keep-alive"
+    assert ending.status == 200
+    assert time.monotonic() - started >= 1.0 - 0.01  # not before the keep-alive (uvloop: ms)
+
+
+def test_a_connection_used_again_within_its_keep_alive_stays_open(keyed: Keyed) -> None:
+    """Five requests 0.4 s apart: 1.6 s on one connection whose keep-alive is 1 s."""
+    with connect(keyed.url) as sock:
+        for _ in range(5):
+            sock.sendall(LIVE)
+            answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            time.sleep(0.4)
+        sock.sendall(LIVE)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
 
 
 def test_a_prompt_client_is_not_hurried(keyed: Keyed, cancer) -> None:

@@ -12,6 +12,10 @@ has already answered (uvicorn keeps reading it to reuse the connection). This ad
 - a connection cap: a connection opened past it is answered 503 (JSON, ``Retry-After``)
   on its first request and closed; connections already open keep working.
 
+uvicorn's own keep-alive wait (close a connection idle that long after an answer) is kept,
+but on the same pending wake-up as the deadlines: uvicorn armed a timer after every answer
+and cancelled it at the next request's first bytes.
+
 ``serve`` passes :func:`protocol_for` as uvicorn's ``http``: a ``functools.partial`` of
 this module-level class, so it pickles into ``--workers`` processes.
 """
@@ -66,6 +70,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._in_headers = False  # part of a request's head has arrived, not all of it
+        self._idle = False  # answered, waiting for the next request (keep-alive)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         # An answer's head and body go out in one send (serving/coalesce.py).
@@ -110,13 +115,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._due is not None:  # the rest of an answered body came in time
             self._due = None
             if not self.pipeline and not self.transport.is_closing():
-                self.timeout_keep_alive_task = self.loop.call_later(
-                    self.timeout_keep_alive, self.timeout_keep_alive_handler
-                )
+                self._wait_idle()
 
     def on_response_complete(self) -> None:
         self._writes.flush()  # the answer's head and body, in one send, now
-        super().on_response_complete()
+        if self.pipeline or self.transport.is_closing():
+            super().on_response_complete()
+        else:  # uvicorn's step, with the keep-alive wait on the pending wake-up
+            self.server_state.total_requests += 1
+            self._unset_keepalive_if_required()
+            self.flow.resume_reading()
+            self._wait_idle()
         cycle = self.cycle
         if (
             self.body_timeout
@@ -130,6 +139,22 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._unset_keepalive_if_required()
             deadline = cycle.scope["state"].get(BODY_DEADLINE, self.loop.time())
             self._expect(deadline, self._body_late)
+
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn's hook for "bytes of a request came in" (and for the connection's end).
+        if self._idle:
+            self._idle = False
+            self._due = None
+        super()._unset_keepalive_if_required()
+
+    def _wait_idle(self) -> None:
+        self._expect(self.loop.time() + self.timeout_keep_alive, self._idle_late)
+        self._idle = True
+
+    def _idle_late(self) -> None:
+        self._idle = False
+        if not self.transport.is_closing():
+            self.transport.close()
 
     def _expect(self, due: float, late: Callable[[], None]) -> None:
         self._due = due

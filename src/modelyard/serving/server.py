@@ -129,6 +129,7 @@ def _run(
         access_log=False,
         log_level="info",
         timeout_graceful_shutdown=graceful,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 
