@@ -121,7 +121,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._writes.flush()  # the answer's head and body, in one send, now
         if self.pipeline or self.transport.is_closing():
             super().on_response_complete()
-        else:  # uvicorn's step, with the keep-alive wait on the pending wake-up
+        else:  # uvicorn's own steps here, but the keep-alive wait is the pending wake-up
             self.server_state.total_requests += 1
             self._unset_keepalive_if_required()
             self.flow.resume_reading()
