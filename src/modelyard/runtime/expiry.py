@@ -1,12 +1,13 @@
 """One event-loop timer for the many waits that share a batcher's timeout.
 
 Each request used to arm a timer of its own (``loop.call_at``) and cancel it when its
-answer came; on uvloop that is several µs of the loop's CPU a request (in process, one-row
-requests cost 0.92x the CPU without it: docs/decisions.md). Waits that share one timeout end in the order
-they began, so they can wait in a queue instead: one timer, armed for the oldest wait's
-end, settles what has ended and re-arms for the next. Answered waits are dropped as newer
-ones arrive, so the timer fires about once per timeout under steady load, not per request,
-and stops when the last wait has ended or been answered.
+answer came; on uvloop that is several µs of the loop's CPU a request (in process,
+one-row requests cost 0.92x the CPU without it: docs/decisions.md). Waits that share one
+timeout end in the order they began, so they can wait in a queue instead: one timer,
+armed for the oldest wait's end, settles what has ended and re-arms for the next.
+Answered waits are dropped as newer ones arrive, so the timer fires about once per
+timeout under steady load, not per request, and stops when the last wait has ended or
+been answered.
 """
 
 from __future__ import annotations
