@@ -78,7 +78,10 @@ def thread_cpu(pid: int) -> dict[str, float]:
             continue  # ended meanwhile
         seconds[task.name] = (int(fields[11]) + int(fields[12])) / tick
         for child in children:
-            seconds[f"child {child}"] = sum(thread_cpu(int(child)).values())
+            try:
+                seconds[f"child {child}"] = sum(thread_cpu(int(child)).values())
+            except OSError:
+                continue  # ended meanwhile
     return seconds
 
 
