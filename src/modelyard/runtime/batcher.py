@@ -84,9 +84,7 @@ class MicroBatcher:
         self._row_bytes = row_bytes(runner.predictor.signature)
         self._timeout = limits.timeout_ms / 1000
         self._stuck_after = 2 * self._timeout  # see runtime/runner.py
-        # Requests waiting the endpoint's whole timeout share one timer; shorter deadlines
-        # a caller asked for arm their own.
-        self._expiry = ExpiryQueue(self._timeout, _Expired)
+        self._expiry = ExpiryQueue(_Expired)  # one timer for every request's deadline
         self.on_batch = on_batch
         # Whether other requests are being received right now; when none are, yielding to
         # the loop for company would only add latency.
@@ -150,22 +148,15 @@ class MicroBatcher:
         self._ensure_running()
         assert self._wakeup is not None
         self._wakeup.set()
-        # A timer settles the job's future, not wait_for (which wraps every wait in
+        # A shared timer settles the job's future, not wait_for (which wraps every wait in
         # callbacks and a cancellation; measured ~3% of a one-row request's loop time).
-        if deadline == self._timeout:
-            self._expiry.add(loop, job.future)
-            timer = None
-        else:
-            timer = loop.call_at(loop.time() + deadline, _expire, job.future)
+        self._expiry.add(loop, job.future, deadline)
         try:
             return await job.future
         except _Expired:
             self._forget(job)
             ref = self.runner.predictor.ref
             raise TimedOut(f"no prediction within {deadline * 1000:g} ms ({ref})") from None
-        finally:
-            if timer is not None:
-                timer.cancel()
 
     def _refuse(self, ahead: int, rows: int, deadline: float) -> None:
         per_row = self.cost.seconds_per_row
@@ -391,11 +382,6 @@ class MicroBatcher:
 
 class _Expired(Exception):
     """A queued job's deadline passed before its answer came."""
-
-
-def _expire(future: asyncio.Future[Output]) -> None:
-    if not future.done():
-        future.set_exception(_Expired())
 
 
 def _rows_of(job: _Job) -> int:
