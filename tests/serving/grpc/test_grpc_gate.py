@@ -40,30 +40,32 @@ class _SlowLive:
         return answer
 
 
-class _Refusal(Exception):
-    pass
+class _Recorded:
+    """A real server whose stop records what the gate left behind when it was called."""
 
-
-class _Context:
-    """What a servicer's context does on abort: record the status, then raise."""
-
-    def __init__(self) -> None:
-        self.aborted: tuple[grpc.StatusCode, str] | None = None
-
-    async def abort(self, code: grpc.StatusCode, details: str) -> None:
-        self.aborted = (code, details)
-        raise _Refusal
-
-
-class _Server:
-    """Records what the gate left behind when the server's own stop was called."""
-
-    def __init__(self, gate: CallGate) -> None:
+    def __init__(self, server: grpc.aio.Server, gate: CallGate) -> None:
+        self.server = server
         self.gate = gate
         self.stopped: tuple[int, float] | None = None  # (calls in flight, grace given)
 
     async def stop(self, grace: float) -> None:
         self.stopped = (self.gate.in_flight, grace)
+        await self.server.stop(grace)
+
+
+async def _serving(servicer: object, gate: CallGate) -> tuple[grpc.aio.Server, int]:
+    server = _server("grpcio", [])
+    add_to_server(servicer, server, gate.guard)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, port
+
+
+async def _until_started(servicer: _SlowLive, calls: int) -> None:
+    for _ in range(1000):  # bounded: ~10 s
+        if servicer.started == calls:
+            return
+        await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("front", FRONTS)
@@ -98,24 +100,30 @@ def test_calls_in_flight_are_answered_and_later_ones_refused(front: str) -> None
 
 
 def test_the_server_stops_only_once_the_calls_in_flight_ended_and_with_the_grace_left() -> None:
-    async def main() -> tuple[tuple[int, float] | None, list[str]]:
+    async def main() -> tuple[tuple[int, float] | None, list[str], bool]:
         gate = CallGate()
         ended: list[str] = []
 
-        async def call(request: object, context: object) -> str:
-            await asyncio.sleep(0.3)
-            ended.append("answered")
-            return "answer"
+        class Answering(_SlowLive):
+            async def ServerLive(self, request: object, context: object) -> object:
+                self.started += 1
+                await asyncio.sleep(self.delay)
+                ended.append("answered")
+                return pb.ServerLiveResponse(live=True)
 
-        guarded = gate.guard(call)
-        running = asyncio.ensure_future(guarded(None, _Context()))
-        await asyncio.sleep(0)  # the call is in flight
-        server = _Server(gate)
-        await stop_behind(gate, server, grace=20)  # type: ignore[arg-type]
-        assert await running == "answer"
-        return server.stopped, ended
+        servicer = Answering(delay=0.3)
+        server, port = await _serving(servicer, gate)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            live = channel.unary_unary(f"/{SERVICE}/ServerLive", *KINDS)
+            running = asyncio.ensure_future(live(pb.ServerLiveRequest(), timeout=30))
+            await _until_started(servicer, 1)  # the call is in flight
+            recorded = _Recorded(server, gate)
+            await stop_behind(gate, recorded, grace=20)  # type: ignore[arg-type]
+            reply = await running
+        return recorded.stopped, ended, reply.live
 
-    stopped, ended = asyncio.run(main())
+    stopped, ended, live = asyncio.run(main())
+    assert live
     assert ended == ["answered"]  # before the server's stop was called
     assert stopped is not None
     in_flight, grace_left = stopped
@@ -124,42 +132,39 @@ def test_the_server_stops_only_once_the_calls_in_flight_ended_and_with_the_grace
 
 
 def test_a_call_that_never_ends_leaves_the_server_no_grace_and_is_cut() -> None:
-    async def main() -> tuple[tuple[int, float] | None, bool, int]:
+    async def main() -> tuple[tuple[int, float] | None, grpc.StatusCode, int]:
         gate = CallGate()
+        servicer = _SlowLive(delay=3600)  # never ends within the test
+        server, port = await _serving(servicer, gate)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            live = channel.unary_unary(f"/{SERVICE}/ServerLive", *KINDS)
+            running = asyncio.ensure_future(live(pb.ServerLiveRequest(), timeout=30))
+            await _until_started(servicer, 1)
+            recorded = _Recorded(server, gate)
+            await stop_behind(gate, recorded, grace=0.3)  # type: ignore[arg-type]
+            with pytest.raises(grpc.aio.AioRpcError) as cut:  # the server's stop cut it
+                await running
+        return recorded.stopped, cut.value.code(), gate.in_flight
 
-        async def stuck(request: object, context: object) -> None:
-            await asyncio.Event().wait()
-
-        running = asyncio.ensure_future(gate.guard(stuck)(None, _Context()))
-        await asyncio.sleep(0)
-        server = _Server(gate)
-        await stop_behind(gate, server, grace=0.3)  # type: ignore[arg-type]
-        running.cancel()  # what the server's stop does to what is left
-        with pytest.raises(asyncio.CancelledError):
-            await running
-        return server.stopped, running.cancelled(), gate.in_flight
-
-    stopped, cancelled, in_flight = asyncio.run(main())
+    stopped, code, in_flight = asyncio.run(main())
     assert stopped == (1, 0.0)  # still running when the server's stop came, with no grace
-    assert cancelled
+    assert code in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}, code
     assert in_flight == 0  # counted out when cancelled
 
 
 def test_a_closed_gate_refuses_without_calling_the_method() -> None:
-    async def main() -> tuple[tuple[grpc.StatusCode, str] | None, list[str]]:
+    async def main() -> tuple[grpc.StatusCode, int]:
         gate = CallGate()
-        called: list[str] = []
-
-        async def method(request: object, context: object) -> None:
-            called.append("called")
-
+        servicer = _SlowLive(delay=0)
+        server, port = await _serving(servicer, gate)
         await gate.close(grace=0)
-        context = _Context()
-        with pytest.raises(_Refusal):
-            await gate.guard(method)(None, context)
-        return context.aborted, called
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            live = channel.unary_unary(f"/{SERVICE}/ServerLive", *KINDS)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await live(pb.ServerLiveRequest(), timeout=30)
+        await server.stop(0)
+        return refused.value.code(), servicer.started
 
-    aborted, called = asyncio.run(main())
-    assert aborted is not None
-    assert aborted[0] == grpc.StatusCode.UNAVAILABLE
-    assert called == []
+    code, started = asyncio.run(main())
+    assert code == grpc.StatusCode.UNAVAILABLE
+    assert started == 0
