@@ -48,5 +48,5 @@ KIND = PeerKind(
     launch,
     body,
     classes,
-    "endpoint defaults: max batch 1024 rows (at most ~20 ms of model time), max wait 2 ms",
+    "endpoint defaults: max batch 1024 rows (at most ~20 ms of model time), max wait 5 ms",
 )

@@ -15,7 +15,7 @@ from modelyard import Yard
 from modelyard.domain.endpoints import Limits
 from modelyard.errors import NotReady, Overloaded, TimedOut
 from modelyard.runtime.admission import QueueMemory, row_bytes
-from modelyard.runtime.batcher import MIN_SLICE_ROWS, SLICE_SECONDS, MicroBatcher
+from modelyard.runtime.batcher import MIN_SLICE_ROWS, QUIET_STEPS, SLICE_SECONDS, MicroBatcher
 from modelyard.runtime.inputs import from_frame
 from modelyard.runtime.runner import MAX_STUCK, ModelRunner
 
@@ -88,6 +88,55 @@ def test_an_idle_request_runs_at_once(runner, cancer) -> None:
         return elapsed
 
     assert asyncio.run(main()) < 0.5  # never waits out max_wait_ms when nothing else queues
+
+
+def _arriving(batcher: MicroBatcher, jobs, gaps: list[int]) -> list[object]:
+    """Submit ``jobs[0]``, then each next one after ``gaps[i]`` loop steps (as requests
+    read from sockets one loop step after another); the answers, then close."""
+
+    async def main() -> list[object]:
+        pending = [asyncio.ensure_future(batcher.submit(jobs[0]))]
+        for job, gap in zip(jobs[1:], gaps, strict=True):
+            for _ in range(gap):
+                await asyncio.sleep(0)
+            pending.append(asyncio.ensure_future(batcher.submit(job)))
+        results = await asyncio.gather(*pending)
+        await batcher.close()
+        return results
+
+    return asyncio.run(main())
+
+
+def test_requests_that_keep_arriving_join_the_batch_being_gathered(runner, cancer) -> None:
+    """One a loop step: all in one call (a single yield took only the first two)."""
+    sizes: list[int] = []
+    batcher = MicroBatcher(runner, Limits(max_wait_ms=1_000), on_batch=lambda n, _: sizes.append(n))
+    jobs = [_rows(runner, cancer, i) for i in range(12)]
+    _arriving(batcher, jobs, gaps=[1] * 11)
+    assert sizes == [12]
+
+
+def test_a_batch_stops_gathering_once_loop_steps_bring_nothing(runner, cancer) -> None:
+    """However long ``max_wait_ms``: a request after a few quiet steps is the next call's."""
+    sizes: list[int] = []
+    batcher = MicroBatcher(runner, Limits(max_wait_ms=1_000), on_batch=lambda n, _: sizes.append(n))
+    jobs = [_rows(runner, cancer, i) for i in range(4)]
+    _arriving(batcher, jobs, gaps=[1, 1, QUIET_STEPS + 3])
+    assert sizes == [3, 1]
+
+
+def test_no_gathering_when_no_other_request_is_being_received(runner, cancer) -> None:
+    sizes: list[int] = []
+    batcher = MicroBatcher(
+        runner,
+        Limits(max_wait_ms=1_000),
+        on_batch=lambda n, _: sizes.append(n),
+        crowded=lambda: False,
+    )
+    jobs = [_rows(runner, cancer, i) for i in range(3)]
+    _arriving(batcher, jobs, gaps=[1, 1])
+    assert sizes[0] == 1  # ran alone, though the next arrived a loop step later
+    assert sum(sizes) == 3
 
 
 def _submit_all(batcher: MicroBatcher, jobs, deadline: float | None = None) -> list[object]:
@@ -389,3 +438,42 @@ def test_waits_that_run_out_make_the_next_tries_rarer(runner) -> None:
     assert batcher._skip == MAX_SKIPPED
     off = MicroBatcher(runner, Limits(), short_waits=False)  # a server with gRPC
     assert off._short_wait(answered) is None
+
+
+def test_a_request_queued_behind_a_running_call_still_gathers_company(hanging, cancer) -> None:
+    """``max_wait_ms`` counts from when the model came free, not from when a request queued
+    behind a long call: that wait was for the model, not for company."""
+    runner, flag = hanging
+    sizes: list[int] = []
+    feeding: list[asyncio.Future[object]] = []
+
+    def feed() -> None:  # the callers answered by the long call come back, a step apart
+        async def arrive() -> None:
+            for i in range(3):
+                feeding.append(asyncio.ensure_future(batcher.submit(_rows(runner, cancer, i))))
+                await asyncio.sleep(0)
+
+        if not feeding:
+            feeding.append(asyncio.ensure_future(arrive()))
+
+    batcher = MicroBatcher(
+        runner,
+        Limits(max_wait_ms=250, timeout_ms=30_000),
+        on_batch=lambda n, _: (sizes.append(n), feed()),
+    )
+    flag.touch()
+
+    async def main() -> None:
+        long_call = asyncio.ensure_future(batcher.submit(_hang_row(runner, cancer)))
+        await asyncio.sleep(0.05)  # running on the model's thread
+        behind = asyncio.ensure_future(batcher.submit(_rows(runner, cancer, 5)))
+        await asyncio.sleep(1.0)  # queued four times max_wait_ms
+        flag.unlink()
+        await asyncio.gather(long_call, behind)
+        while len(feeding) < 4:
+            await asyncio.sleep(0)
+        await asyncio.gather(*feeding)
+        await batcher.close()
+
+    asyncio.run(main())
+    assert sizes == [1, 4]

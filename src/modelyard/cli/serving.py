@@ -26,7 +26,11 @@ def endpoint_create(
         help="Most rows of queued requests merged into one model call (also at most about "
         "20 ms of model time).",
     ),
-    max_wait_ms: float = typer.Option(2.0, help="Longest a request waits for batch company."),
+    max_wait_ms: float = typer.Option(
+        5.0,
+        help="Longest a batch keeps gathering requests that are still arriving, from when "
+        "the model is free (a quiet moment ends it sooner; an idle request runs at once).",
+    ),
     queue_rows: int = typer.Option(
         1024, help="Rows a shadow of it may have waiting; past it, copies are skipped."
     ),

@@ -54,7 +54,7 @@ class Limits:
     """
 
     max_batch: int = 1024
-    max_wait_ms: float = 2.0
+    max_wait_ms: float = 5.0
     queue_rows: int = 1024
     timeout_ms: float = 30_000.0
     max_request_rows: int | None = None

@@ -5,8 +5,9 @@ so batching adds no latency at low load. Under load, requests queue while the mo
 computes and the next batch takes everything queued (up to ``max_batch`` rows, and no more
 than the model runs in about ``SLICE_SECONDS``: merging pays for a call's fixed cost, but
 makes the first request of a long batch wait for the last). Before a
-batch is closed the batcher yields to the event loop once, so requests whose bytes have
-already arrived can join; ``max_wait_ms`` bounds how long it keeps collecting that way.
+batch is closed the batcher yields to the event loop for as long as requests keep arriving,
+so the callers just answered can join before the next call; ``max_wait_ms`` bounds how long
+it keeps collecting that way, and a quiet loop step or two ends it at once.
 
 A request is admitted when the rows ahead of it and its own, at what a row has cost this
 version lately, fit in its deadline (runtime/admission.py); otherwise :class:`Overloaded`
@@ -49,6 +50,7 @@ DEFAULT_QUEUE_BYTES = 256 * 1024 * 1024  # MODELYARD_MAX_QUEUED_BYTES's default
 # after waits that ran out, up to this many batches are awaited without trying.
 SHORT_CALL_SECONDS = 0.004
 MAX_SKIPPED = 1023
+QUIET_STEPS = 2  # a batch stops gathering after this many loop steps that queued nothing
 # Model calls this process's batchers await (they all run on one event loop): a call is
 # waited for on the loop only when it is the only one, so calls of other versions, an
 # endpoint's shadows included, still overlap and never wait behind each other.
@@ -102,6 +104,7 @@ class MicroBatcher:
         self._short_waits = short_waits  # see _short_wait
         self._misses = 0  # short waits in a row that ran out
         self._skip = 0  # batches left to await without trying one
+        self._free_at = 0.0  # when the last model call ended (perf_counter)
 
     @property
     def queued_rows(self) -> int:
@@ -208,12 +211,7 @@ class MicroBatcher:
                     and limits.max_wait_ms > 0
                     and (self.crowded is None or self.crowded())
                 ):
-                    deadline = batch[0].queued_at + limits.max_wait_ms / 1000
-                    await asyncio.sleep(0)  # let requests already received enqueue
-                    if time.perf_counter() < deadline:
-                        more, extra = self._take(room - rows, whole=True)
-                        batch.extend(more)
-                        rows += extra
+                    rows += await self._gather(batch, room - rows)
                 kept = [job for job in batch if not job.future.done()]  # timed out meanwhile
                 if not kept:
                     continue
@@ -229,10 +227,36 @@ class MicroBatcher:
                 continue
             finally:
                 self._running_rows = 0
+                self._free_at = time.perf_counter()
             self._deliver(batch, call)
             # Let the answers go out and newly arrived requests in before the next batch
             # (after a short wait the loop has not run since the batch was taken).
             await asyncio.sleep(0)
+
+    async def _gather(self, batch: list[_Job], room: int) -> int:
+        """Add to ``batch`` the requests that keep arriving, up to ``room`` more rows, and
+        return their rows: yield to the loop while one of the last ``QUIET_STEPS`` steps
+        brought some (a request read in one loop step joins the queue in the next, when its
+        handler runs), at most until ``max_wait_ms`` after the batch could first have run
+        (when its first request queued, or, if later, when the model came free: a request
+        queued behind a running call waited for the model, not for company).
+
+        Under a steady load, the callers one call answers send their next requests while the
+        loop is still answering and reading; a single yield left those for the call after,
+        so at c=64 calls alternated between two halves of ~32 rows and paid a call's fixed
+        cost twice (docs/decisions.md). At low load the first quiet steps end it."""
+        deadline = max(batch[0].queued_at, self._free_at) + self.limits.max_wait_ms / 1000
+        added = 0
+        quiet = 0  # loop steps in a row that queued nothing that fits
+        while quiet < QUIET_STEPS and added < room:
+            await asyncio.sleep(0)
+            if time.perf_counter() >= deadline:
+                break
+            more, rows = self._take(room - added, whole=True)
+            batch.extend(more)
+            added += rows
+            quiet = 0 if rows else quiet + 1
+        return added
 
     async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> ModelCall:
         columns = Columns.concat(
