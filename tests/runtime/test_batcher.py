@@ -125,6 +125,39 @@ def test_a_batch_stops_gathering_once_loop_steps_bring_nothing(runner, cancer) -
     assert sizes == [3, 1]
 
 
+def test_gathering_stops_at_the_batch_room(runner, cancer) -> None:
+    sizes: list[int] = []
+    batcher = MicroBatcher(
+        runner, Limits(max_batch=4, max_wait_ms=1_000), on_batch=lambda n, _: sizes.append(n)
+    )
+    jobs = [_rows(runner, cancer, i) for i in range(12)]
+    _arriving(batcher, jobs, gaps=[1] * 11)
+    assert sizes[0] == 4
+    assert sum(sizes) == 12
+
+
+def test_gathering_stops_in_time_for_its_most_pressed_request(runner, cancer) -> None:
+    """A request with 200 ms left, at 10 ms a row: the call must start by about 20 rows."""
+    runner.cost.seconds_per_row = 0.01  # injected
+    sizes: list[int] = []
+    batcher = MicroBatcher(runner, Limits(max_wait_ms=1_000), on_batch=lambda n, _: sizes.append(n))
+
+    async def main() -> list[object]:
+        pressed = asyncio.ensure_future(batcher.submit(_rows(runner, cancer, 0), 0.2))
+        others = []
+        for i in range(1, 40):
+            await asyncio.sleep(0)
+            others.append(asyncio.ensure_future(batcher.submit(_rows(runner, cancer, i))))
+        results = await asyncio.gather(pressed, *others, return_exceptions=True)
+        await batcher.close()
+        return results
+
+    results = asyncio.run(main())
+    assert not any(isinstance(r, Exception) for r in results)
+    assert sizes[0] <= 21
+    assert sum(sizes) == 40
+
+
 def test_no_gathering_when_no_other_request_is_being_received(runner, cancer) -> None:
     sizes: list[int] = []
     batcher = MicroBatcher(

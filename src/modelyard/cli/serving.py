@@ -29,7 +29,8 @@ def endpoint_create(
     max_wait_ms: float = typer.Option(
         5.0,
         help="Longest a batch keeps gathering requests that are still arriving, from when "
-        "the model is free (a quiet moment ends it sooner; an idle request runs at once).",
+        "its call could first start (a quiet moment ends it sooner; a lone request runs at "
+        "once).",
     ),
     queue_rows: int = typer.Option(
         1024, help="Rows a shadow of it may have waiting; past it, copies are skipped."

@@ -7,7 +7,8 @@ than the model runs in about ``SLICE_SECONDS``: merging pays for a call's fixed 
 makes the first request of a long batch wait for the last). Before a
 batch is closed the batcher yields to the event loop for as long as requests keep arriving,
 so the callers just answered can join before the next call; ``max_wait_ms`` bounds how long
-it keeps collecting that way, and a quiet loop step or two ends it at once.
+it keeps collecting that way, two loop steps in a row that bring none end it, and it never
+gathers when no other request is being received.
 
 A request is admitted when the rows ahead of it and its own, at what a row has cost this
 version lately, fit in its deadline (runtime/admission.py); otherwise :class:`Overloaded`
@@ -64,6 +65,7 @@ class _Job:
     nbytes: int
     cap: int  # rows it runs in at a time: all of them, or a slice of a large one
     queued_at: float = field(default_factory=time.perf_counter)
+    due: float = 0.0  # when its deadline ends (perf_counter)
     taken: int = 0  # rows already handed to batches (a large job goes in slices)
     piece: tuple[int, int] | None = None  # in the batch being run: these rows only
     parts: list[Output] | None = None  # the answers to its slices so far
@@ -145,6 +147,7 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         cap = min(rows, self._slice_rows())
         job = _Job(columns, loop.create_future(), nbytes, cap)
+        job.due = job.queued_at + deadline
         self._queue.append(job)
         self._queued_rows += rows
         self._ahead_rows += cap
@@ -211,7 +214,8 @@ class MicroBatcher:
                     and limits.max_wait_ms > 0
                     and (self.crowded is None or self.crowded())
                 ):
-                    rows += await self._gather(batch, room - rows)
+                    self._running_rows = rows  # counted ahead of newcomers meanwhile
+                    rows = await self._gather(batch, rows, room)
                 kept = [job for job in batch if not job.future.done()]  # timed out meanwhile
                 if not kept:
                     continue
@@ -227,36 +231,42 @@ class MicroBatcher:
                 continue
             finally:
                 self._running_rows = 0
-                self._free_at = time.perf_counter()
             self._deliver(batch, call)
             # Let the answers go out and newly arrived requests in before the next batch
             # (after a short wait the loop has not run since the batch was taken).
             await asyncio.sleep(0)
 
-    async def _gather(self, batch: list[_Job], room: int) -> int:
-        """Add to ``batch`` the requests that keep arriving, up to ``room`` more rows, and
-        return their rows: yield to the loop while one of the last ``QUIET_STEPS`` steps
-        brought some (a request read in one loop step joins the queue in the next, when its
-        handler runs), at most until ``max_wait_ms`` after the batch could first have run
-        (when its first request queued, or, if later, when the model came free: a request
-        queued behind a running call waited for the model, not for company).
+    async def _gather(self, batch: list[_Job], rows: int, room: int) -> int:
+        """Add to ``batch`` (of ``rows`` rows) the requests that keep arriving, up to
+        ``room`` rows in all, and return its rows: yield to the loop until ``QUIET_STEPS``
+        steps in a row queued nothing that fits (a request read in one loop step joins the
+        queue in the next, when its handler runs), for at most ``max_wait_ms`` after the
+        batch could first have run (when its first request queued or, if later, when the
+        model came free: a request queued behind a running call waited for the model, not
+        for company), and never past the time its most pressed request needs the call to
+        start to be answered in time, at this version's cost per row.
 
         Under a steady load, the callers one call answers send their next requests while the
         loop is still answering and reading; a single yield left those for the call after,
         so at c=64 calls alternated between two halves of ~32 rows and paid a call's fixed
-        cost twice (docs/decisions.md). At low load the first quiet steps end it."""
-        deadline = max(batch[0].queued_at, self._free_at) + self.limits.max_wait_ms / 1000
-        added = 0
+        cost twice (docs/decisions.md)."""
+        window = max(batch[0].queued_at, self._free_at) + self.limits.max_wait_ms / 1000
+        due = min(job.due for job in batch)
         quiet = 0  # loop steps in a row that queued nothing that fits
-        while quiet < QUIET_STEPS and added < room:
+        while quiet < QUIET_STEPS and rows < room:
             await asyncio.sleep(0)
-            if time.perf_counter() >= deadline:
+            more, extra = self._take(room - rows, whole=True)
+            if more:
+                batch.extend(more)
+                rows += extra
+                self._running_rows = rows
+                due = min(due, *(job.due for job in more))
+                quiet = 0
+            else:
+                quiet += 1
+            if time.perf_counter() >= min(window, due - self.cost.seconds_for(rows)):
                 break
-            more, rows = self._take(room - added, whole=True)
-            batch.extend(more)
-            added += rows
-            quiet = 0 if rows else quiet + 1
-        return added
+        return rows
 
     async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Job]) -> ModelCall:
         columns = Columns.concat(
@@ -278,6 +288,7 @@ class MicroBatcher:
             self.cost.observe(columns.rows, output.seconds or seconds)
             return ModelCall(columns, output)
         finally:
+            self._free_at = time.perf_counter()
             if self.on_batch is not None:
                 try:
                     self.on_batch(columns.rows, seconds or time.perf_counter() - started)
