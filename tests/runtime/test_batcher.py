@@ -137,13 +137,14 @@ def test_gathering_stops_at_the_batch_room(runner, cancer) -> None:
 
 
 def test_gathering_stops_in_time_for_its_most_pressed_request(runner, cancer) -> None:
-    """A request with 200 ms left, at 10 ms a row: the call must start by about 20 rows."""
-    runner.cost.seconds_per_row = 0.01  # injected
+    """A request with 2 s left, at 100 ms a row: the call must start by about 20 rows (a
+    deadline far above a loaded machine's scheduling delays)."""
+    runner.cost.seconds_per_row = 0.1  # injected
     sizes: list[int] = []
     batcher = MicroBatcher(runner, Limits(max_wait_ms=1_000), on_batch=lambda n, _: sizes.append(n))
 
     async def main() -> list[object]:
-        pressed = asyncio.ensure_future(batcher.submit(_rows(runner, cancer, 0), 0.2))
+        pressed = asyncio.ensure_future(batcher.submit(_rows(runner, cancer, 0), 2.0))
         others = []
         for i in range(1, 40):
             await asyncio.sleep(0)
