@@ -27,13 +27,18 @@ ids_of = attrgetter("prediction_ids")
 latency_of = attrgetter("latency_ms")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PredictionEvent:
     """One answered request. ``columns`` and ``output`` are mostly those of the model call
     that answered it, shared by every request of that call (a flush stacks a few calls'
     arrays, not one small copy per request, and frees a few objects per request, not a
     dozen); the request's own rows are ``first`` to ``first + rows`` of them. A request
-    answered in slices by several calls carries its own arrays, with ``first`` 0."""
+    answered in slices by several calls carries its own arrays, with ``first`` 0.
+
+    Not frozen, nor are the other objects made once per request (``Columns``, ``Output``,
+    ``Served``): a frozen dataclass sets each field through ``object.__setattr__``, and
+    its ``__init__`` cost ~6x a plain one (11 fields: 0.97 against 0.16 µs, measured).
+    Nothing changes them once made."""
 
     endpoint: str
     version: str  # "churn@3"

@@ -25,7 +25,7 @@ rows_of = attrgetter("rows")  # of a Columns (C getters, for map over many of th
 matrix_of = attrgetter("numbers")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: see runtime/events.py's PredictionEvent
 class Columns:
     """Validated input in signature order: a float matrix when every feature is numeric
     (one array for the whole request, the cheap case), else one array per feature."""

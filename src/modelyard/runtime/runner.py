@@ -38,7 +38,7 @@ _thread_state = threading.local()
 MAX_STUCK = 4  # abandoned calls still running before a version stops taking requests
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: see runtime/events.py's PredictionEvent
 class Output:
     predictions: np.ndarray
     probabilities: np.ndarray | None

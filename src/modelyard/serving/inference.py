@@ -22,7 +22,7 @@ from modelyard.serving.refusals import REFUSALS
 from modelyard.serving.shadow import Mirror
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: see runtime/events.py's PredictionEvent
 class Served:
     output: Output
     version: str  # "churn@3": which version computed it
