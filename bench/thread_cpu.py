@@ -1,7 +1,7 @@
 """Where a one-worker server's CPU goes, thread by thread, under load.
 
     .venv/bin/python bench/thread_cpu.py [--rows 1,100] [--connections 64] [--grpc | --binary]
-        [--model hgb|logreg] [--model-process] [--windows 2] [--seconds 5]
+        [--model hgb|logreg] [--model-process] [--lean-front] [--windows 2] [--seconds 5]
         [--env NAME=VALUE ...]
 
 Starts this checkout's ``modelyard serve --dev`` with one worker (monitoring on, as
@@ -16,7 +16,10 @@ it (``py-spy dump``; unnamed native threads, such as OpenMP's or grpcio's, by th
 
 ``--model-process`` runs the model's calls in a child process (bench/probes/model_process,
 a probe of what sharing the interpreter with the model costs the event loop; the child's
-CPU shows as ``child PID``).
+CPU shows as ``child PID``). ``--lean-front`` answers v1 predictions on the connection
+itself, without uvicorn's ASGI cycle, a task or the app's middleware (bench/probes/lean_front,
+a probe of what that machinery costs a one-row request). One probe at a time
+(each is a ``sitecustomize`` module).
 
 ``--model logreg`` serves StandardScaler + LogisticRegression instead of
 HistGradientBoostingClassifier: a model that costs almost nothing per call, so what is left
@@ -164,6 +167,8 @@ def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch
         body, header_length = binary_body(body, scratch)
     server = rp.start("this", None, home, 1, scratch, extra)
     try:
+        if not (args.grpc or args.binary):  # a probe too must answer what the app answers
+            rp.check_answer(server.port, body.read_bytes())
         load(args, server.port, grpc_port, body, 2, header_length)  # warm-up
         names = thread_names(server.process.pid)
         protocol = "gRPC" if args.grpc else "v2 binary" if args.binary else "JSON"
@@ -216,10 +221,20 @@ def main() -> int:
         action="store_true",
         help="model calls in a child process (bench/probes/model_process: a probe)",
     )
+    parser.add_argument(
+        "--lean-front",
+        action="store_true",
+        help="v1 predictions answered without ASGI (bench/probes/lean_front: a probe)",
+    )
     args = parser.parse_args()
+    if args.model_process and args.lean_front:
+        parser.error("one probe at a time: --model-process or --lean-front")
     if args.model_process:
         rp.EXTRA_ENV["PYTHONPATH"] = str(rp.BENCH / "probes" / "model_process")
         rp.EXTRA_ENV["PROBE_MODEL_PROCESS"] = "1"
+    if args.lean_front:
+        rp.EXTRA_ENV["PYTHONPATH"] = str(rp.BENCH / "probes" / "lean_front")
+        rp.EXTRA_ENV["PROBE_LEAN_FRONT"] = "1"
     for setting in args.env:
         name, equals, value = setting.partition("=")
         if not equals or not name:

@@ -1,0 +1,241 @@
+"""A probe, not product code: v1 predictions answered on the connection, without ASGI.
+
+``bench/thread_cpu.py --lean-front`` puts this folder on the server's ``PYTHONPATH`` with
+``PROBE_LEAN_FRONT=1``; Python imports this module at start-up, and it patches the
+connection protocol (``serving/protocol.py``) when the serving app is first imported.
+
+A ``POST /v1/endpoints/{name}/predict`` whose body comes with its headers, on a
+connection with nothing else in progress, is answered by the protocol itself: no ASGI
+scope and cycle, no task, none of the middleware layers, Starlette request or response
+objects. The request's coroutine (``DataPlane.infer``) is stepped by hand: run until it
+waits for its batch, resumed by the batch future's callback. Anything else (an API key or
+routing headers, a body in several reads, an endpoint with variants or a sticky key, a
+body the typed decode does not take) goes the documented way, through uvicorn's cycle.
+
+What it answers: how much of the event loop's cost a one-row request pays for the ASGI
+machinery and the layers above it, i.e. what a front end of our own could save. Error
+answers are worded as the app's are; access logs, the header deadline of the body and
+shutdown's wait for requests in flight are not carried over.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+PREFIX = b"/v1/endpoints/"
+SUFFIX = b"/predict"
+# Headers that change how a request is handled: such requests go the documented way.
+SPECIAL = frozenset(
+    (
+        b"authorization",
+        b"x-api-key",
+        b"x-modelyard-version",
+        b"x-routing-key",
+        b"x-modelyard-deadline-ms",
+        b"x-request-id",
+        b"expect",
+        b"transfer-encoding",
+    )
+)
+
+
+def _install() -> None:
+    import orjson
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE
+
+    from modelyard.serving.answers import version_of
+    from modelyard.serving.errors import refusal_rule_of, respond_to_error
+    from modelyard.serving.ids import random_hex
+    from modelyard.serving.protocol import LimitedHttpToolsProtocol as P
+    from modelyard.serving.typed_body import decode_records
+
+    headers_complete, on_body, message_complete, data_received = (
+        P.on_headers_complete,
+        P.on_body,
+        P.on_message_complete,
+        P.data_received,
+    )
+
+    def plane_of(app: Any) -> Any:
+        while app is not None and not hasattr(app, "plane"):
+            app = getattr(app, "app", None)
+        return None if app is None else app.plane
+
+    def lean_headers_complete(self: Any) -> None:
+        self._lean = None
+        url = self.url
+        if (
+            url.startswith(PREFIX)
+            and url.endswith(SUFFIX)
+            and self.parser.get_method() == b"POST"
+            and self.parser.get_http_version() == "1.1"
+            and (self.cycle is None or self.cycle.response_complete)
+            and not self.pipeline
+            and not any(name in SPECIAL for name, _ in self.headers)
+        ):
+            name = url[len(PREFIX) : -len(SUFFIX)]
+            if name and b"/" not in name and b"%" not in name and b"?" not in name:
+                self._in_headers = False
+                self._due = None
+                self._lean = name.decode("ascii")
+                self._lean_body = b""
+                self._lean_done = False
+                self._lean_keep = self.parser.should_keep_alive()
+                return
+        headers_complete(self)
+
+    def lean_body(self: Any, body: bytes) -> None:
+        if getattr(self, "_lean", None) is None:
+            on_body(self, body)
+        else:
+            self._lean_body += body
+
+    def lean_message_complete(self: Any) -> None:
+        if getattr(self, "_lean", None) is None:
+            message_complete(self)
+            return
+        self._lean_done = True
+        answer(self)
+
+    def lean_data_received(self: Any, data: bytes) -> None:
+        data_received(self, data)
+        if getattr(self, "_lean", None) is not None and not self._lean_done:
+            fallback(self, more=True)  # a body in several reads: uvicorn's cycle reads it
+
+    def fallback(self: Any, more: bool = False) -> None:
+        """The request goes the documented way, with what of its body has come."""
+        body = self._lean_body
+        self._lean = None
+        headers_complete(self)
+        if self.cycle is not None and self.cycle.scope is self.scope:
+            self.cycle.body = body
+            if more:
+                self.cycle.message_event.set()
+            else:
+                message_complete(self)
+
+    def answer(self: Any) -> None:
+        plane = self.__dict__.get("_plane")
+        if plane is None:
+            plane = self._plane = plane_of(self.app)
+        if plane is None or plane.auth.enabled or plane.limits.client_rate:
+            fallback(self)
+            return
+        name = self._lean
+        try:
+            active = plane.endpoint(name)
+        except Exception:
+            fallback(self)
+            return
+        if active.endpoint.sticky_key is not None or active.variants:
+            fallback(self)
+            return
+        limit = active.endpoint.limits.max_request_rows
+        columns = decode_records(active.loaded.signature, self._lean_body, limit)
+        if columns is None:
+            fallback(self)
+            return
+        self._lean = None
+        rid = random_hex(16)
+        self.scope["state"]["request_id"] = rid  # for the words of an error answer
+        self.scope["path_params"] = {"name": name}  # and its log line
+        started = time.perf_counter()
+        plane.receiving.count += 1
+        call = Call(self, plane, name, active, rid, started, self._lean_keep)
+        call.step(plane.infer(active, columns, None, None))
+
+    class Call:
+        __slots__ = ("active", "coro", "keep", "name", "plane", "proto", "rid", "started")
+
+        def __init__(self, *args: Any) -> None:
+            (self.proto, self.plane, self.name, self.active, self.rid, self.started, self.keep) = (
+                args
+            )
+
+        def step(self, coro: Coroutine[Any, Any, Any]) -> None:
+            self.coro = coro
+            self.resume(None)
+
+        def resume(self, _future: Any) -> None:
+            try:
+                future = self.coro.send(None)
+            except StopIteration as done:
+                self.answered(done.value)
+                return
+            except Exception as exc:
+                self.failed(exc)
+                return
+            future.add_done_callback(self.resume)
+
+        def answered(self, served: Any) -> None:
+            self.plane.receiving.count -= 1
+            loaded = self.active.loaded
+            body: dict[str, Any] = {
+                "predictions": served.output.predictions.tolist(),
+                "model": loaded.version.name,
+                "version": loaded.version.version,
+                "prediction_ids": served.prediction_ids,
+            }
+            if served.output.probabilities is not None:
+                body["probabilities"] = served.output.probabilities.tolist()
+                body["classes"] = loaded.classes
+            data = orjson.dumps(body)
+            headers = [
+                (b"x-modelyard-version", served.version.encode()),
+                (b"content-length", b"%d" % len(data)),
+                (b"content-type", b"application/json"),
+            ]
+            self.send(200, headers, data)
+            self.plane.finished(self.name, 200, served.version, True, self.started)
+
+        def failed(self, exc: Exception) -> None:
+            self.plane.receiving.count -= 1
+            response = respond_to_error(self.proto.scope, exc)
+            self.send(response.status_code, list(response.raw_headers), response.body)
+            self.plane.finished(
+                self.name,
+                response.status_code,
+                version_of(response),
+                True,
+                self.started,
+                refusal_rule_of(exc),
+            )
+
+        def send(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+            proto = self.proto
+            transport = proto.transport
+            if transport.is_closing():
+                return
+            head = [STATUS_LINE[status]]
+            for name, value in (*proto.server_state.default_headers, *headers):
+                head += [name, b": ", value, b"\r\n"]
+            head += [b"x-request-id: ", self.rid.encode(), b"\r\n"]
+            if not self.keep:
+                head.append(b"connection: close\r\n")
+            head += [b"\r\n", body]
+            transport.write(b"".join(head))
+            if self.keep:
+                proto.on_response_complete()
+            else:
+                transport.close()
+
+    P.on_headers_complete = lean_headers_complete  # type: ignore[method-assign]
+    P.on_body = lean_body  # type: ignore[method-assign]
+    P.on_message_complete = lean_message_complete  # type: ignore[method-assign]
+    P.data_received = lean_data_received  # type: ignore[method-assign]
+
+
+if os.environ.get("PROBE_LEAN_FRONT") == "1":
+    import importlib.abc
+    import sys
+
+    class _PatchOnServing(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+            if name == "modelyard.serving.app":
+                sys.meta_path.remove(self)
+                _install()
+
+    sys.meta_path.insert(0, _PatchOnServing())
