@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from serve_peers import ceiling
 from serve_peers.common import RESULTS, RESULTS_MD, ROOT, stop_all
 from serve_peers.models import MODELS
 from serve_peers.peers import PEERS
@@ -82,6 +83,7 @@ def main() -> int:
     if args.render:
         report = json.loads(args.render.read_text(encoding="utf-8"))
         report["cells"] = cells_of(report["windows"])
+        report["ceiling"] = ceiling.figures(report["windows"], report["ceiling_runs"])
         report["targets"] = targets(report["cells"], report["ceiling"])
         write(report, report["mode"] == "full" and not args.no_results_md, args.name)
         return 0

@@ -5,7 +5,8 @@ only the HTTP stack's cost and the model's would answer.
   as modelyard serves), answering modelyard's one-row JSON body at c=64 (wrk, as the peers);
 - model: ``predict_proba`` on 64-row batches in process (models.in_process), rows/s;
 - combined = 1 / (1/http + 1/model) one-row requests/s, and modelyard's one-row c=64
-  req/s as a share of it;
+  req/s as a share of it: each run's window against that run's ceiling, the median over
+  the runs where neither ran while other processes used the CPU;
 - the trivial app with two uvicorn workers too: how far two workers can scale on this
   machine at all when the load generator shares its cores (the bound on issue 20's
   "two workers >= 1.7x one worker");
@@ -24,6 +25,7 @@ from serve_peers.common import APPS, YARD_VENV, free_port, launch, server_env, s
 from serve_peers.load import window
 
 CEILING_C = 64
+BUSY_CPU_S = 1.0  # other processes' CPU in a window past which it is not a quiet one
 PEER = "trivial-asgi"
 GRPC_PEER = "trivial-grpc"  # its "-grpc" suffix sends the load to its gRPC port
 
@@ -63,7 +65,9 @@ def combined(http_req_s: float, model_rows_s: float) -> float:
 
 
 def figures(windows: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians over runs of the two parts, the combined ceiling, and modelyard's share."""
+    """Medians over runs of the two parts and the combined ceiling; modelyard's share is the
+    median of each run's own share (its window against that run's ceiling) over the runs
+    measured quietly, so a ceiling measured while the host was busy does not decide it."""
     out: dict[str, Any] = {}
     for model in sorted({c["model"] for c in ceilings}):
         mine = [c for c in ceilings if c["model"] == model]
@@ -71,20 +75,46 @@ def figures(windows: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> di
         rows = statistics.median(c["in_process"]["proba_64_rows_s"] for c in mine)
         two = [c["http_2w"]["req_s"] for c in mine if c.get("http_2w")]
         grpc_floor = [c["grpc"]["req_s"] for c in mine if c.get("grpc")]
-        yard = [
-            w["req_s"]
+        yard = {
+            w["run"]: w
             for w in windows
             if (w["model"], w["peer"], w["rows"], w["c"]) == (model, "modelyard-1w", 1, 64)
-        ]
-        ceiling = combined(http, rows)
+        }
+        runs = run_shares(mine, yard)
+        quiet = [r["share"] for r in runs if r["quiet"]]
         out[model] = {
             "http_req_s": http,
             "model_rows_s": rows,
-            "combined_req_s": ceiling,
-            "modelyard_req_s": statistics.median(yard) if yard else None,
-            "share": statistics.median(yard) / ceiling if yard else None,
+            "combined_req_s": combined(http, rows),
+            "modelyard_req_s": statistics.median(w["req_s"] for w in yard.values())
+            if yard
+            else None,
+            "share": statistics.median(quiet or [r["share"] for r in runs]) if runs else None,
+            "run_shares": runs,
             "http_2w_scale": statistics.median(two) / http if two and http else None,
             "grpc_floor_req_s": statistics.median(grpc_floor) if grpc_floor else None,
             "runs": len(mine),
         }
     return out
+
+
+def run_shares(ceilings: list[dict[str, Any]], yard: dict[int, dict[str, Any]]) -> list[Any]:
+    """Each run's share of its own ceiling; ``quiet``: neither its trivial app's window nor
+    modelyard's ran while other processes used more than ``BUSY_CPU_S``."""
+    shares = []
+    for run in ceilings:
+        window = yard.get(run["run"])
+        if window is None:
+            continue
+        ceiling = combined(run["http"]["req_s"], run["in_process"]["proba_64_rows_s"])
+        busy = max(run["http"].get("other_cpu_s") or 0, window.get("other_cpu_s") or 0)
+        shares.append(
+            {
+                "run": run["run"],
+                "share": window["req_s"] / ceiling,
+                "modelyard_req_s": window["req_s"],
+                "combined_req_s": ceiling,
+                "quiet": busy <= BUSY_CPU_S,
+            }
+        )
+    return shares

@@ -93,6 +93,19 @@ def _verdict(target: str, met: bool, detail: str) -> dict[str, Any]:
     return {"target": target, "met": met, "detail": detail}
 
 
+def _shares(runs: list[dict[str, Any]]) -> str:
+    """How each run's share of its own ceiling went into the verdict."""
+    if not runs:
+        return "no run had both parts"
+    quiet = [r for r in runs if r["quiet"]]
+    words = ", ".join(
+        f"run {r['run'] + 1} {r['share']:.0%}{'' if r['quiet'] else ' (busy, left out)'}"
+        for r in runs
+    )
+    how = "the median of the quiet runs' own shares" if quiet else "no quiet run: all runs"
+    return f"{how}: {words}"
+
+
 def targets(cells: dict[str, Any], ceiling: dict[str, Any]) -> list[dict[str, Any]]:
     """Issue 20's targets, judged on this run's medians."""
     verdicts = []
@@ -133,8 +146,9 @@ def targets(cells: dict[str, Any], ceiling: dict[str, Any]) -> list[dict[str, An
                     f"{model}, 1-row, c=64: modelyard-1w >= 50% of the combined ceiling",
                     share >= 0.5,
                     f"{figures['modelyard_req_s']:,.0f} of {figures['combined_req_s']:,.0f} "
-                    f"req/s = {share:.0%} (trivial ASGI app {figures['http_req_s']:,.0f} req/s; "
-                    f"predict_proba {figures['model_rows_s']:,.0f} rows/s on 64-row batches)",
+                    f"req/s by the medians (trivial ASGI app {figures['http_req_s']:,.0f} req/s; "
+                    f"predict_proba {figures['model_rows_s']:,.0f} rows/s on 64-row batches); "
+                    f"judged on {share:.0%}, {_shares(figures.get('run_shares') or [])}",
                 )
             )
     for model in sorted({key.split("|")[0] for key in cells}):
