@@ -1,7 +1,8 @@
 """Where a one-worker server's CPU goes, thread by thread, under load.
 
     .venv/bin/python bench/thread_cpu.py [--rows 1,100] [--connections 64] [--grpc | --binary]
-        [--model hgb|logreg] [--model-process] [--lean-front] [--windows 2] [--seconds 5]
+        [--model hgb|logreg] [--model-process] [--lean-front direct|app] [--windows 2]
+        [--seconds 5]
         [--env NAME=VALUE ...]
 
 Starts this checkout's ``modelyard serve --dev`` with one worker (monitoring on, as
@@ -16,10 +17,11 @@ it (``py-spy dump``; unnamed native threads, such as OpenMP's or grpcio's, by th
 
 ``--model-process`` runs the model's calls in a child process (bench/probes/model_process,
 a probe of what sharing the interpreter with the model costs the event loop; the child's
-CPU shows as ``child PID``). ``--lean-front`` answers v1 predictions on the connection
-itself, without uvicorn's ASGI cycle, a task or the app's middleware (bench/probes/lean_front,
-a probe of what that machinery costs a one-row request). One probe at a time
-(each is a ``sitecustomize`` module).
+CPU shows as ``child PID``). ``--lean-front direct`` answers v1 predictions on the
+connection itself, without uvicorn's ASGI cycle, a task or the app's middleware;
+``--lean-front app`` hands them to the whole app, without the cycle or a task
+(bench/probes/lean_front, a probe of what that machinery costs a one-row request). One
+probe at a time (each is a ``sitecustomize`` module).
 
 ``--model logreg`` serves StandardScaler + LogisticRegression instead of
 HistGradientBoostingClassifier: a model that costs almost nothing per call, so what is left
@@ -223,8 +225,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--lean-front",
-        action="store_true",
-        help="v1 predictions answered without ASGI (bench/probes/lean_front: a probe)",
+        choices=("direct", "app"),
+        help="v1 predictions answered on the connection, without uvicorn's cycle or a task: "
+        "by the probe's own code (direct) or by the whole app (bench/probes/lean_front)",
     )
     args = parser.parse_args()
     if args.model_process and args.lean_front:
@@ -234,7 +237,7 @@ def main() -> int:
         rp.EXTRA_ENV["PROBE_MODEL_PROCESS"] = "1"
     if args.lean_front:
         rp.EXTRA_ENV["PYTHONPATH"] = str(rp.BENCH / "probes" / "lean_front")
-        rp.EXTRA_ENV["PROBE_LEAN_FRONT"] = "1"
+        rp.EXTRA_ENV["PROBE_LEAN_FRONT"] = args.lean_front
     for setting in args.env:
         name, equals, value = setting.partition("=")
         if not equals or not name:

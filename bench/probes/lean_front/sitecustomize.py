@@ -1,7 +1,7 @@
 """A probe, not product code: v1 predictions answered on the connection, without ASGI.
 
-``bench/thread_cpu.py --lean-front`` puts this folder on the server's ``PYTHONPATH`` with
-``PROBE_LEAN_FRONT=1``; Python imports this module at start-up, and it patches the
+``bench/thread_cpu.py --lean-front direct`` puts this folder on the server's ``PYTHONPATH``
+with ``PROBE_LEAN_FRONT=direct``; Python imports this module at start-up, and it patches the
 connection protocol (``serving/protocol.py``) when the serving app is first imported.
 
 A ``POST /v1/endpoints/{name}/predict`` whose body comes with its headers, on a
@@ -11,6 +11,12 @@ objects. The request's coroutine (``DataPlane.infer``) is stepped by hand: run u
 waits for its batch, resumed by the batch future's callback. Anything else (an API key or
 routing headers, a body in several reads, an endpoint with variants or a sticky key, a
 body the typed decode does not take) goes the documented way, through uvicorn's cycle.
+
+``PROBE_LEAN_FRONT=app`` keeps the whole app instead: the same request is handed to the
+ASGI app the server runs (every middleware, the auth check, the handler), with a
+``receive`` that gives the body at once and a ``send`` that writes the answer itself, and
+the app's coroutine is stepped by hand as above: no uvicorn cycle and no task, nothing else
+left out. The gap between the two modes is what the layers above the cycle cost.
 
 What it answers: how much of the event loop's cost a one-row request pays for the ASGI
 machinery and the layers above it, i.e. what a front end of our own could save. Error
@@ -118,6 +124,9 @@ def _install() -> None:
                 message_complete(self)
 
     def answer(self: Any) -> None:
+        if MODE == "app":
+            through_app(self)
+            return
         plane = self.__dict__.get("_plane")
         if plane is None:
             plane = self._plane = plane_of(self.app)
@@ -222,13 +231,76 @@ def _install() -> None:
             else:
                 transport.close()
 
+    def through_app(self: Any) -> None:
+        """The app the server runs, with no cycle and no task (``PROBE_LEAN_FRONT=app``)."""
+        body = self._lean_body
+        path = self.url.decode("ascii")
+        self._lean = None
+        scope = self.scope
+        scope["method"] = "POST"
+        scope["path"] = path
+        scope["raw_path"] = self.url
+        scope["query_string"] = b""
+        keep = self._lean_keep
+        given = False
+        head: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal given
+            if given:
+                return {"type": "http.disconnect"}
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                head.append(STATUS_LINE[message["status"]])
+                for name, value in (*self.server_state.default_headers, *message["headers"]):
+                    head.extend((name, b": ", value, b"\r\n"))
+                if not keep:
+                    head.append(b"connection: close\r\n")
+                head.append(b"\r\n")
+                return
+            transport = self.transport
+            if not transport.is_closing():
+                transport.write(b"".join(head) + message.get("body", b""))
+            if not message.get("more_body", False):
+                if not keep:
+                    transport.close()
+                elif not transport.is_closing():
+                    self.on_response_complete()
+
+        Stepper(self.loop, self.app(scope, receive, send)).resume(None)
+
+    class Stepper:
+        """What a task does for a coroutine, minus the task: resumed by the future it waits
+        for (or at the loop's next step, for a bare ``yield``)."""
+
+        __slots__ = ("coro", "loop")
+
+        def __init__(self, loop: Any, coro: Coroutine[Any, Any, Any]) -> None:
+            self.loop = loop
+            self.coro = coro
+
+        def resume(self, _future: Any) -> None:
+            try:
+                waited = self.coro.send(None)
+            except StopIteration:
+                return
+            if waited is None:
+                self.loop.call_soon(self.resume, None)
+            else:
+                waited.add_done_callback(self.resume)
+
     P.on_headers_complete = lean_headers_complete  # type: ignore[method-assign]
     P.on_body = lean_body  # type: ignore[method-assign]
     P.on_message_complete = lean_message_complete  # type: ignore[method-assign]
     P.data_received = lean_data_received  # type: ignore[method-assign]
 
 
-if os.environ.get("PROBE_LEAN_FRONT") == "1":
+MODE = os.environ.get("PROBE_LEAN_FRONT", "")  # "direct" or "app"
+
+if MODE in ("direct", "app"):
     import importlib.abc
     import sys
 
