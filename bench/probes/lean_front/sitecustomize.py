@@ -49,7 +49,6 @@ SPECIAL = frozenset(
 
 
 def _install() -> None:
-    import orjson
     from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
     from modelyard.serving.answers import version_of
@@ -57,6 +56,7 @@ def _install() -> None:
     from modelyard.serving.ids import random_hex
     from modelyard.serving.protocol import LimitedHttpToolsProtocol as P
     from modelyard.serving.typed_body import decode_records
+    from modelyard.serving.v1 import answer_bytes
 
     headers_complete, on_body, message_complete, data_received = (
         P.on_headers_complete,
@@ -181,17 +181,7 @@ def _install() -> None:
 
         def answered(self, served: Any) -> None:
             self.plane.receiving.count -= 1
-            loaded = self.active.loaded
-            body: dict[str, Any] = {
-                "predictions": served.output.predictions.tolist(),
-                "model": loaded.version.name,
-                "version": loaded.version.version,
-                "prediction_ids": served.prediction_ids,
-            }
-            if served.output.probabilities is not None:
-                body["probabilities"] = served.output.probabilities.tolist()
-                body["classes"] = loaded.classes
-            data = orjson.dumps(body)
+            data = answer_bytes(served, self.active.loaded)
             headers = [
                 (b"x-modelyard-version", served.version.encode()),
                 (b"content-length", b"%d" % len(data)),

@@ -12,12 +12,13 @@ from modelyard.domain.signature import Signature
 from modelyard.errors import SchemaMismatch
 from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.inputs import Columns, from_columns, from_records
+from modelyard.runtime.pool import LoadedVersion
 from modelyard.serving.answers import Answer
 from modelyard.serving.auth import require
 from modelyard.serving.body import parse_json, read_json_bytes
 from modelyard.serving.dataplane import DataPlane, plane_of
 from modelyard.serving.deadline import deadline_of
-from modelyard.serving.inference import decode_for
+from modelyard.serving.inference import Served, decode_for
 from modelyard.serving.routing import pick_route, without_field
 from modelyard.serving.typed_body import decode_records
 
@@ -107,8 +108,13 @@ async def handle_predict(plane: DataPlane, name: str, request: Request) -> Respo
     else:
         assert picked is not None  # columns come only from the typed decode of a pick
         active, key = picked
-    loaded = active.loaded
     served = await plane.infer(active, columns, key, deadline_of(request))
+    return Answer(answer_bytes(served, active.loaded), served.version)
+
+
+def answer_bytes(served: Served, loaded: LoadedVersion) -> bytes:
+    """The JSON of a v1 answer: predictions, model, version, prediction ids, and for a
+    classifier its probabilities and classes."""
     body: dict[str, Any] = {
         "predictions": served.output.predictions.tolist(),
         "model": loaded.version.name,
@@ -118,7 +124,7 @@ async def handle_predict(plane: DataPlane, name: str, request: Request) -> Respo
     if served.output.probabilities is not None:
         body["probabilities"] = served.output.probabilities.tolist()
         body["classes"] = loaded.classes
-    return Answer(orjson.dumps(body), served.version)
+    return orjson.dumps(body)
 
 
 def _typed(active: ActiveEndpoint, raw: bytes) -> Columns | None:
