@@ -107,7 +107,8 @@ def _shares(runs: list[dict[str, Any]]) -> str:
 
 
 def targets(cells: dict[str, Any], ceiling: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 20's targets, judged on this run's medians."""
+    """Issue 20's targets, judged on this run's medians (the ceiling's share on each run's
+    own, ceiling.run_shares)."""
     verdicts = []
     by_cell: dict[tuple[str, str, str, str], dict[str, dict[str, Any]]] = {}
     for key, s in cells.items():
