@@ -232,11 +232,12 @@ def main() -> int:
     args = parser.parse_args()
     if args.model_process and args.lean_front:
         parser.error("one probe at a time: --model-process or --lean-front")
+    probes = rp.BENCH / "probes"  # each probe's folder, and probe_hook.py's
     if args.model_process:
-        rp.EXTRA_ENV["PYTHONPATH"] = str(rp.BENCH / "probes" / "model_process")
+        rp.EXTRA_ENV["PYTHONPATH"] = os.pathsep.join((str(probes / "model_process"), str(probes)))
         rp.EXTRA_ENV["PROBE_MODEL_PROCESS"] = "1"
     if args.lean_front:
-        rp.EXTRA_ENV["PYTHONPATH"] = str(rp.BENCH / "probes" / "lean_front")
+        rp.EXTRA_ENV["PYTHONPATH"] = os.pathsep.join((str(probes / "lean_front"), str(probes)))
         rp.EXTRA_ENV["PROBE_LEAN_FRONT"] = args.lean_front
     for setting in args.env:
         name, equals, value = setting.partition("=")

@@ -98,7 +98,9 @@ def figures(windows: list[dict[str, Any]], ceilings: list[dict[str, Any]]) -> di
     return out
 
 
-def run_shares(ceilings: list[dict[str, Any]], yard: dict[int, dict[str, Any]]) -> list[Any]:
+def run_shares(
+    ceilings: list[dict[str, Any]], yard: dict[int, dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Each run's share of its own ceiling; ``quiet``: neither its trivial app's window nor
     modelyard's ran while other processes used more than ``BUSY_CPU_S``."""
     shares = []

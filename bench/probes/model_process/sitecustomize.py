@@ -1,14 +1,14 @@
 """A probe, not product code: a one-worker server whose model calls run in a child process.
 
-``bench/thread_cpu.py --model-process`` puts this folder on the server's ``PYTHONPATH``
-with ``PROBE_MODEL_PROCESS=1``; Python imports this module at start-up, and it patches
-``ModelRunner`` when the serving app is first imported. Each runner then starts a child
-(spawn) holding a copy of the version's adapter: a batch's matrix goes to it through a
-pipe and the answer comes back to a receiver thread that completes the call's future. The
-batcher's short waits are off (the event loop never waits for the model). What it answers:
-how much of the event loop's cost a one-row request pays for sharing its interpreter, and
-its GIL, with the model's calls. Nothing else is supported (one protocol, no watchdog, no
-slices beyond the batcher's, no reload).
+``bench/thread_cpu.py --model-process`` puts this folder (and bench/probes, for
+``probe_hook``) on the server's ``PYTHONPATH`` with ``PROBE_MODEL_PROCESS=1``; Python
+imports this module at start-up, and it patches ``ModelRunner`` when the serving app is
+first imported. Each runner then starts a child (spawn) holding a copy of the version's
+adapter: a batch's matrix goes to it through a pipe and the answer comes back to a receiver
+thread that completes the call's future. The batcher's short waits are off (the event loop
+never waits for the model). What it answers: how much of the event loop's cost a one-row
+request pays for sharing its interpreter, and its GIL, with the model's calls. Nothing else
+is supported (one protocol, no watchdog, no slices beyond the batcher's, no reload).
 """
 
 from __future__ import annotations
@@ -89,13 +89,6 @@ def _install() -> None:
 
 
 if os.environ.get("PROBE_MODEL_PROCESS") == "1" and not os.environ.get(CHILD):
-    import importlib.abc
-    import sys
+    from probe_hook import on_serving_import
 
-    class _PatchOnServing(importlib.abc.MetaPathFinder):
-        def find_spec(self, name: str, path: Any, target: Any = None) -> None:
-            if name == "modelyard.serving.app":
-                sys.meta_path.remove(self)
-                _install()
-
-    sys.meta_path.insert(0, _PatchOnServing())
+    on_serving_import(_install)
