@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from modelyard.serving.headers import raw_header
 from modelyard.serving.ids import random_hex
 
-_HEADER = b"x-request-id"
+REQUEST_ID_HEADER = b"x-request-id"  # asked for and answered with
 _MAX_ID = 128
 
 
@@ -25,7 +25,7 @@ def _valid(value: bytes) -> bool:
 def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
     """The caller's ``X-Request-ID`` when it is a sane one, else a fresh one (HTTP headers
     and gRPC metadata alike)."""
-    given = raw_header(headers, _HEADER)
+    given = raw_header(headers, REQUEST_ID_HEADER)
     return given.decode() if given is not None and _valid(given) else random_hex(16)
 
 
@@ -45,7 +45,7 @@ class RequestContext:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers: list[Any] = list(message.get("headers", []))
-                headers.append((_HEADER, rid))
+                headers.append((REQUEST_ID_HEADER, rid))
                 message["headers"] = headers
             await send(message)
 

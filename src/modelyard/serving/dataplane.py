@@ -13,7 +13,7 @@ is made once per version and kept here, not per request.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -133,15 +133,15 @@ class DataPlane:
         """The endpoint as served now (404 unknown, 503 not loaded)."""
         return self.table.get(name)
 
-    async def infer(
+    @property
+    def infer(
         self,
-        active: ActiveEndpoint,
-        columns: Columns,
-        routing_key: str | None = None,
-        deadline: float | None = None,
-    ) -> Served:
-        """``deadline``: seconds the caller gives it (at most the endpoint's timeout)."""
-        return await self.inference.infer(active, columns, routing_key, deadline)
+    ) -> Callable[[ActiveEndpoint, Columns, str | None, float | None], Awaitable[Served]]:
+        """``infer(active, columns, routing_key, deadline)``: the inference step's own
+        coroutine (a coroutine of this object's around it was one more frame and
+        coroutine per request). ``deadline``: seconds the caller gives it (at most the
+        endpoint's timeout)."""
+        return self.inference.infer
 
     @property
     def observer(self) -> PredictionObserver | None:

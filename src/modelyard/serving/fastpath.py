@@ -59,20 +59,32 @@ class FastPaths:
         started = time.perf_counter()
         scope["app"] = self.app
         scope["path_params"] = {"name": name}
-        request = Request(scope, receive)
         plane = self.plane
-        plane.receiving.count += 1
-        admitted = False
-        rule = None  # a refusal's rule, for its monitor window
-        try:
-            request.state.key = await plane.auth.check(request, needed)
-            admitted = True
-            response = await handler(plane, name, request)
-        except Exception as exc:  # every failure becomes the documented JSON error
-            response = respond_to_error(scope, exc)
-            rule = refusal_rule_of(exc)
-        finally:
-            plane.receiving.count -= 1
+        request = Request(scope, receive)
+        response, admitted, rule = await answer(plane, name, request, needed, handler)
         await response(scope, receive, send)
         # Counted here so refusals (4xx) show too.
         plane.finished(name, response.status_code, version_of(response), admitted, started, rule)
+
+
+async def answer(
+    plane: DataPlane, name: str, request: Request, needed: str, handler: Handler
+) -> tuple[Response, bool, str | None]:
+    """An inference request's response: the caller admitted (API key, ``needed`` scope),
+    then ``handler``; every failure becomes the documented JSON error. Also whether the
+    caller was admitted, and a refusal's rule (for the request's metrics and monitor
+    window). Shared by this fast path and the connection's own (serving/direct.py)."""
+    plane.receiving.count += 1
+    admitted = False
+    rule = None
+    try:
+        if plane.auth.enabled:  # (off: no coroutine, no State object for nothing)
+            request.state.key = await plane.auth.check(request, needed)
+        admitted = True
+        response = await handler(plane, name, request)
+    except Exception as exc:  # every failure becomes the documented JSON error
+        response = respond_to_error(request.scope, exc)
+        rule = refusal_rule_of(exc)
+    finally:
+        plane.receiving.count -= 1
+    return response, admitted, rule

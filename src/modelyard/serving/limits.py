@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelyard.config import Settings
@@ -162,6 +163,24 @@ class CallerLimits:
         client = client_of(scope)
         return self._clients.take(client, self.clock(), self.client_rate, self.client_burst)
 
+    def client_refusal(self, scope: Scope) -> Response | None:
+        """The 429 for a client over its rate (spending from its bucket otherwise), or
+        ``None``: it may go on."""
+        wait = self.client_wait(scope)
+        if not wait:
+            return None
+        REFUSALS.add("client_rate")
+        after = retry_after(wait)
+        return error_response(
+            scope,
+            429,
+            "rate_limited",
+            f"this address is over the rate limit of {self.client_rate:g} "
+            f"requests/s with a burst of {self.client_burst} per server process "
+            f"(MODELYARD_CLIENT_RATE_LIMIT); retry after {after} s",
+            headers={"Retry-After": after},
+        )
+
 
 class _ClientLimit:
     def __init__(self, app: ASGIApp, limits: CallerLimits) -> None:
@@ -170,20 +189,8 @@ class _ClientLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope["path"].startswith(HEALTH):
-            wait = self.limits.client_wait(scope)
-            if wait:
-                REFUSALS.add("client_rate")
-                after = retry_after(wait)
-                limits = self.limits
-                response = error_response(
-                    scope,
-                    429,
-                    "rate_limited",
-                    f"this address is over the rate limit of {limits.client_rate:g} "
-                    f"requests/s with a burst of {limits.client_burst} per server process "
-                    f"(MODELYARD_CLIENT_RATE_LIMIT); retry after {after} s",
-                    headers={"Retry-After": after},
-                )
-                await response(scope, receive, send)
+            refusal = self.limits.client_refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from modelyard.monitoring.recorder import Recorder
 from modelyard.runtime.table import EndpointTable
 from modelyard.serving.refusals import REFUSALS
+from modelyard.serving.taken import TAKEN
 
 Labels = tuple[str, ...]
 Mode = Literal["livesum", "livemax", "livemin"]
@@ -174,6 +175,14 @@ class TableSamples:
             "Requests and connections refused by a limit on callers (docs/security.md).",
             ["limit"],
         )
+        self.direct = Tally(
+            registry,
+            "modelyard_direct_requests",
+            "Inference requests answered on the connection itself (MODELYARD_DIRECT_PREDICT), "
+            "not through ASGI; next to modelyard_requests_total it shows how much traffic "
+            "takes the slower path.",
+            [],
+        )
         self.dropped = Tally(
             registry,
             "modelyard_monitor_dropped_rows",
@@ -201,6 +210,7 @@ class TableSamples:
     def take(self) -> None:
         """Write what this worker sees now."""
         self.refused.show({(limit,): n for limit, n in REFUSALS.counts.items()})
+        self.direct.show({(): TAKEN.direct})
         if self.recorder is not None:
             self.dropped.show({(): self.recorder.dropped_rows})
             self.flush_failures.show({(): self.recorder.flush_failures})

@@ -16,8 +16,8 @@ uvicorn's own keep-alive wait (close a connection idle that long after an answer
 but on the same pending wake-up as the deadlines: uvicorn armed a timer after every answer
 and cancelled it at the next request's first bytes.
 
-``serve`` passes :func:`protocol_for` as uvicorn's ``http``: a ``functools.partial`` of
-this module-level class, so it pickles into ``--workers`` processes.
+The server runs it, or its subclass answering v1 predictions itself (direct.py): see
+``server.protocol_for``.
 """
 
 from __future__ import annotations
@@ -31,21 +31,11 @@ import orjson
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from modelyard.config import Settings
 from modelyard.serving.body import BODY_DEADLINE
 from modelyard.serving.coalesce import CoalescingTransport
 from modelyard.serving.context import RequestContext
 from modelyard.serving.errors import error_response
 from modelyard.serving.refusals import REFUSALS
-
-
-def protocol_for(settings: Settings) -> Callable[..., asyncio.Protocol]:
-    return functools.partial(
-        LimitedHttpToolsProtocol,
-        header_timeout=settings.header_timeout_seconds,
-        body_timeout=settings.body_timeout_seconds,
-        max_connections=settings.max_connections,
-    )
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):

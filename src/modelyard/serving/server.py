@@ -1,8 +1,10 @@
 """Running the server: uvicorn with uvloop + httptools (with the read deadlines and the
-connection cap of protocol.py), no access log, N worker processes."""
+connection cap of protocol.py, answering v1 predictions on the connection: direct.py), no
+access log, N worker processes."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import os
@@ -11,6 +13,7 @@ import shutil
 import signal
 import socket
 import tempfile
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +21,8 @@ from modelyard.config import MAX_NATIVE_THREADS, Settings
 from modelyard.errors import InvalidInput
 
 if TYPE_CHECKING:
+    import asyncio
+
     from modelyard.control.controller import Controller
     from modelyard.services.compose import Services
 
@@ -115,8 +120,6 @@ def graceful_seconds(settings: Settings) -> int:
 def _run(
     uvicorn: Any, settings: Settings, host: str, port: int, workers: int, graceful: int
 ) -> None:
-    from modelyard.serving.protocol import protocol_for
-
     uvicorn.run(
         "modelyard.serving.app:build_app",
         factory=True,
@@ -124,12 +127,29 @@ def _run(
         port=port,
         workers=workers,
         loop="uvloop",
-        http=protocol_for(settings),  # httptools, with read deadlines and a connection cap
+        http=protocol_for(settings),
         forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,
         log_level="info",
         timeout_graceful_shutdown=graceful,
         timeout_keep_alive=settings.keep_alive_seconds,
+    )
+
+
+def protocol_for(settings: Settings) -> Callable[..., asyncio.Protocol]:
+    """uvicorn's ``http``: httptools with read deadlines and a connection cap
+    (protocol.py), answering v1 predictions itself unless ``direct_predict`` is off
+    (direct.py). A ``functools.partial`` of a module-level class: it pickles into
+    ``--workers`` processes."""
+    from modelyard.serving.direct import DirectProtocol
+    from modelyard.serving.protocol import LimitedHttpToolsProtocol
+
+    kind = DirectProtocol if settings.direct_predict else LimitedHttpToolsProtocol
+    return functools.partial(
+        kind,
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+        max_connections=settings.max_connections,
     )
 
 

@@ -89,8 +89,14 @@ async def handle_predict(plane: DataPlane, name: str, request: Request) -> Respo
     """The whole of one simple-JSON prediction (also called by the fast path, see fastpath.py)."""
     plane.endpoint(name)  # before reading the body: unknown names cost nothing
     raw = await read_json_bytes(request, plane.max_body_bytes)
-    # Looked up again after the await: the table may have swapped while the body arrived,
-    # and the batcher that was current then may be closing now.
+    return await predict_body(plane, name, request, raw)
+
+
+async def predict_body(plane: DataPlane, name: str, request: Request, raw: bytes) -> Answer:
+    """A prediction for a body read and checked (type, size, not empty) already: by
+    :func:`handle_predict`, or by the connection itself (serving/direct.py)."""
+    # Looked up again after the body's await: the table may have swapped while the body
+    # arrived, and the batcher that was current then may be closing now.
     endpoint = plane.endpoint(name)
     columns = None
     picked = None
