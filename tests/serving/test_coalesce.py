@@ -76,3 +76,17 @@ def test_abort_drops_what_was_kept_and_empty_writes_are_nothing() -> None:
         peer.close()
 
     asyncio.run(scenario())
+
+
+def test_a_whole_answer_leaves_at_once_after_what_was_kept() -> None:
+    async def scenario() -> None:
+        wrapped, peer = await _connected()
+        wrapped.write(b"kept ")
+        wrapped.write_whole(b"whole")
+        assert wrapped.get_write_buffer_size() == 0  # nothing left for a later step
+        await _step()
+        assert _available(peer) == b"kept whole"
+        wrapped.close()
+        peer.close()
+
+    asyncio.run(scenario())

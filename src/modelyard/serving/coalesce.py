@@ -47,6 +47,13 @@ class CoalescingTransport(asyncio.Transport):
         elif len(pending) == 1:
             self._loop.call_soon(self.flush)
 
+    def write_whole(self, data: bytes) -> None:
+        """An answer made in one piece (serving/direct.py): sent now, after anything kept,
+        with no copy and no flush scheduled for it."""
+        self.flush()
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
     def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
         for data in list_of_data:
             self.write(data)

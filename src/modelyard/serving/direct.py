@@ -143,6 +143,10 @@ class DirectProtocol(LimitedHttpToolsProtocol):
         proxy = self._proxy if forwarded else None
         return DirectCall(self, front, name.decode("ascii"), parser.should_keep_alive(), proxy)
 
+    def write_whole(self, answer: bytes) -> None:
+        """Send a direct call's answer at once (it is whole: nothing to join it with)."""
+        self._writes.write_whole(answer)
+
     def _to_asgi(self, body: bytes) -> None:
         """Hand the request being read to ASGI, as if its headers had just ended."""
         super().on_headers_complete()
@@ -278,7 +282,7 @@ class DirectCall:
         if not keep_alive:
             head.append(b"connection: close\r\n")
         head += (b"\r\n", bytes(response.body))
-        transport.write(b"".join(head))
+        protocol.write_whole(b"".join(head))
         if not keep_alive:  # in uvicorn's order: close (the write goes first), then on
             transport.close()
         protocol.on_response_complete()
