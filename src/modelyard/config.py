@@ -192,9 +192,9 @@ class Settings(BaseSettings):
     )
     direct_predict: bool = Field(
         default=True,
-        description="Answer v1 predictions whose body arrives with its headers on the "
-        "connection itself, without the ASGI layers (same checks and answers, about half "
-        "the event loop's cost per request); false: every request goes through ASGI.",
+        description="Answer inference requests (v1 predict, v2 infer) whose body arrives "
+        "with its headers on the connection itself, without the ASGI layers (same checks "
+        "and answers, less event-loop CPU per request); false: all go through ASGI.",
     )
 
     # -- monitoring -----------------------------------------------------------------------

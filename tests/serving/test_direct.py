@@ -121,6 +121,42 @@ def test_an_unknown_endpoint_is_a_404_on_either_path(pair: Pair) -> None:
     assert _comparable(direct) == _comparable(asgi)
 
 
+def test_a_v2_json_answer_and_refusal_are_the_same_on_either_path(pair: Pair) -> None:
+    infer = "/v2/models/churn-api/infer"
+    values = [[row[k] for k in row] for row in pair.rows]
+    tensor = {"name": "input-0", "shape": [3, len(values[0])], "datatype": "FP64"}
+    body = {"id": "q1", "inputs": [{**tensor, "data": values}]}
+    key = {"X-API-Key": pair.secret}
+    direct, asgi = pair.both("POST", infer, json=body, headers=key)
+    assert direct.status_code == 200, direct.text
+    direct_json, asgi_json = direct.json(), asgi.json()
+    for answer in (direct_json, asgi_json):
+        answer["parameters"].pop("prediction_ids")
+    assert direct_json == asgi_json
+    wrong = {"inputs": [{**tensor, "shape": [2, 1], "data": values}]}
+    direct, asgi = pair.both("POST", infer, json=wrong, headers=key)
+    assert direct.status_code in (400, 422), direct.text
+    assert _comparable(direct) == _comparable(asgi)
+
+
+def test_a_triton_client_at_its_defaults_gets_the_same_binary_answer(pair: Pair, cancer) -> None:
+    http = pytest.importorskip("tritonclient.http")
+    values = cancer[0].iloc[:4].to_numpy()
+    results = []
+    for server in (pair.direct, pair.asgi):
+        client = http.InferenceServerClient(server.url.removeprefix("http://"))
+        tensor = http.InferInput("input-0", list(values.shape), "FP64")
+        tensor.set_data_from_numpy(values)
+        before = _direct_count(server)
+        result = client.infer("churn-api", [tensor], headers={"X-API-Key": pair.secret})
+        results.append((result.as_numpy("predict"), result.as_numpy("predict_proba")))
+        taken = _direct_count(server) - before
+        assert taken == (1 if server is pair.direct else 0)
+    (direct_predict, direct_proba), (asgi_predict, asgi_proba) = results
+    assert direct_predict.tolist() == asgi_predict.tolist()
+    assert direct_proba.tolist() == asgi_proba.tolist()
+
+
 def _body(pair: Pair) -> bytes:
     return orjson.dumps({"instances": pair.rows[:1]})
 

@@ -21,13 +21,13 @@ import orjson
 from starlette.requests import Request
 
 from modelyard.serving.answers import Answer
-from modelyard.serving.body import read_bytes, read_json
+from modelyard.serving.body import parse_json, read_bytes, read_json_bytes
 from modelyard.serving.errors import HttpError
 from modelyard.serving.headers import header
 from modelyard.serving.tensors import TensorError, check_shape, from_raw, to_raw
 
 HEADER = "inference-header-content-length"
-_HEADER_NAME = HEADER.encode()
+HEADER_BYTES = HEADER.encode()
 
 
 @dataclass(frozen=True)
@@ -39,19 +39,29 @@ class OutputTensor:
 
 async def read_infer_body(request: Request, limit: int) -> Any:
     """A v2 inference request as JSON, whether it came as JSON or with binary tensors."""
-    declared = header(request, _HEADER_NAME)
+    declared = header(request, HEADER_BYTES)
     if declared is None:
-        payload = await read_json(request, limit)
+        return infer_payload(request, await read_json_bytes(request, limit))
+    # Any Content-Type is taken: curl and urllib label such a body form data, tritonclient
+    # sends none. (A browser cannot add this header cross-site without a CORS preflight,
+    # which this server never grants, so this opens nothing to other sites.)
+    return infer_payload(request, await read_bytes(request, limit))
+
+
+def infer_payload(request: Request, raw: bytes) -> Any:
+    """A v2 body read already (by :func:`read_infer_body`, or by the connection itself:
+    serving/direct.py) as JSON, its binary tensors, if its headers say it has some,
+    decoded into their inputs' ``data``."""
+    declared = header(request, HEADER_BYTES)
+    if declared is None:
+        payload = parse_json(raw)
         for name in _binary_inputs(payload):
             raise _bad(
                 f"input {name!r} has parameters.binary_data_size but the request has no "
                 "Inference-Header-Content-Length header saying where its JSON ends"
             )
         return payload
-    # Any Content-Type is taken: curl and urllib label such a body form data, tritonclient
-    # sends none. (A browser cannot add this header cross-site without a CORS preflight,
-    # which this server never grants, so this opens nothing to other sites.)
-    return parse_binary(await read_bytes(request, limit), declared)
+    return parse_binary(raw, declared)
 
 
 def parse_binary(raw: bytes, declared: str) -> Any:
@@ -175,7 +185,7 @@ def respond(
         b"".join((described_json, *chunks)),
         version,
         "application/octet-stream",
-        ((_HEADER_NAME, b"%d" % len(described_json)),),
+        ((HEADER_BYTES, b"%d" % len(described_json)),),
     )
 
 

@@ -1,15 +1,15 @@
-"""v1 predictions answered by the connection itself, without the ASGI machinery.
+"""Inference requests answered by the connection itself, without the ASGI machinery.
 
-Of a one-row request's event-loop cost, about 40 % was neither decoding, batching nor
-encoding but the layers between the socket and the handler: uvicorn's cycle and task,
+Of a one-row request's event-loop cost, about a quarter was neither decoding, batching
+nor encoding but the layers between the socket and the handler: uvicorn's cycle and task,
 the ASGI messages, the middleware chain, Starlette's request and response objects
 (measured with bench/thread_cpu.py ``--lean-front``; docs/decisions.md, 2026-12-07).
-So a ``POST /v1/endpoints/{name}/predict`` whose whole body arrives with its headers is
-answered here, by the same functions the ASGI route calls: the client rate limit, the
-key check (:func:`fastpath.answer`), routing, the deadline header, decoding
-(:func:`v1.predict_body`), the error answers, the request id and the metrics. Its
-coroutine is stepped by hand, resumed by the future it waits for, and the answer is
-written to the connection in one piece.
+So a ``POST /v1/endpoints/{name}/predict`` or ``/v2/models/{name}/infer`` whose whole
+body arrives with its headers is answered here, by the same functions the ASGI route
+calls: the client rate limit, the key check (:func:`fastpath.answer`), routing, the
+deadline header, decoding (:func:`v1.predict_body`, :func:`v2.infer_body`), the error
+answers, the request id and the metrics. Its coroutine is stepped by hand, resumed by the
+future it waits for, and the answer is written to the connection in one piece.
 
 Everything else goes through ASGI as before: other routes and methods, a query string,
 HTTP/1.0, ``Expect``, chunked or empty bodies, a body over the limit or of another type
@@ -25,8 +25,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Coroutine
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,16 +34,32 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
 from modelyard.serving.answers import version_of
+from modelyard.serving.binary import HEADER_BYTES as BINARY_HEADER
 from modelyard.serving.context import REQUEST_ID_HEADER, request_id_from
+from modelyard.serving.dataplane import DataPlane
 from modelyard.serving.fastpath import FastPaths, answer
 from modelyard.serving.protocol import LimitedHttpToolsProtocol
 from modelyard.serving.taken import TAKEN
 from modelyard.serving.v1 import predict_body
+from modelyard.serving.v2 import infer_body
 
 log = logging.getLogger(__name__)
 
-PREFIX = b"/v1/endpoints/"
-SUFFIX = b"/predict"
+
+class BodyHandler(Protocol):
+    """An inference route's handler of a body read and checked already."""
+
+    def __call__(
+        self, plane: DataPlane, name: str, request: Request, raw: bytes
+    ) -> Awaitable[Response]: ...
+
+
+# (path prefix, path suffix, the handler of a body read already, binary tensors allowed);
+# the endpoint's name lies between prefix and suffix.
+ROUTES: tuple[tuple[bytes, bytes, BodyHandler, bool], ...] = (
+    (b"/v1/endpoints/", b"/predict", predict_body, False),
+    (b"/v2/models/", b"/infer", infer_body, True),
+)
 JSON = b"application/json"
 # Headers whose request ASGI handles: a body not sent in one piece, or a protocol switch.
 TO_ASGI = frozenset((b"transfer-encoding", b"expect", b"upgrade"))
@@ -51,7 +67,8 @@ FORWARDED = frozenset((b"x-forwarded-for", b"x-forwarded-proto"))
 
 
 class DirectProtocol(LimitedHttpToolsProtocol):
-    """The connection protocol the server runs (with ``MODELYARD_DIRECT_PREDICT``)."""
+    """The connection protocol the server runs (unless ``MODELYARD_DIRECT_PREDICT`` is
+    off)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -111,12 +128,14 @@ class DirectProtocol(LimitedHttpToolsProtocol):
     def _direct_call(self, front: FastPaths) -> DirectCall | None:
         """The request as a direct call, or ``None``: it goes through ASGI."""
         url = self.url
-        if not (url.startswith(PREFIX) and url.endswith(SUFFIX)):
+        route = _route(url)
+        if route is None:
             return None
+        prefix, suffix, handler, binary_allowed = route
         parser = self.parser
         if parser.get_method() != b"POST" or parser.get_http_version() != "1.1":
             return None
-        name = url[len(PREFIX) : -len(SUFFIX)]
+        name = url[len(prefix) : -len(suffix)]
         if (
             not name
             or not name.isascii()
@@ -127,21 +146,26 @@ class DirectProtocol(LimitedHttpToolsProtocol):
         ):
             return None
         length = b""
-        forwarded = False
+        content_type = JSON
+        binary = forwarded = False
         for key, value in self.headers:
             if key == b"content-length":
                 length = value
             elif key == b"content-type":
-                if value.partition(b";")[0].strip().lower() != JSON:
-                    return None  # ASGI words the 415
+                content_type = value.partition(b";")[0].strip().lower()
+            elif key == BINARY_HEADER:
+                binary = binary_allowed
             elif key in TO_ASGI:
                 return None
             elif key in FORWARDED:
                 forwarded = True
+        if content_type != JSON and not binary:
+            return None  # ASGI words the 415
         if not length.isdigit() or not 0 < int(length) <= front.plane.max_body_bytes:
             return None  # ASGI words the 400 or 413
         proxy = self._proxy if forwarded else None
-        return DirectCall(self, front, name.decode("ascii"), parser.should_keep_alive(), proxy)
+        keep_alive = parser.should_keep_alive()
+        return DirectCall(self, front, name.decode("ascii"), handler, keep_alive, proxy)
 
     def write_whole(self, answer: bytes) -> None:
         """Send a direct call's answer at once (it is whole: nothing to join it with)."""
@@ -152,6 +176,13 @@ class DirectProtocol(LimitedHttpToolsProtocol):
         super().on_headers_complete()
         if body:
             super().on_body(body)
+
+
+def _route(url: bytes) -> tuple[bytes, bytes, BodyHandler, bool] | None:
+    for route in ROUTES:
+        if url.startswith(route[0]) and url.endswith(route[1]):
+            return route
+    return None
 
 
 async def _scope_only(*_: Any) -> None:
@@ -186,6 +217,7 @@ class DirectCall:
         "coro",
         "disconnected",
         "front",
+        "handler",
         "keep_alive",
         "name",
         "protocol",
@@ -203,12 +235,14 @@ class DirectCall:
         protocol: DirectProtocol,
         front: FastPaths,
         name: str,
+        handler: BodyHandler,
         keep_alive: bool,
         proxy: ProxyHeadersMiddleware | None,
     ) -> None:
         self.protocol = protocol
         self.front = front
         self.name = name
+        self.handler = handler
         self.keep_alive = keep_alive
         self.proxy = proxy
         self.body = b""
@@ -240,7 +274,7 @@ class DirectCall:
             if refusal is not None:
                 self.respond(refusal)
                 return
-        handler = functools.partial(predict_body, raw=self.body)
+        handler = functools.partial(self.handler, raw=self.body)
         self.coro = answer(plane, name, Request(scope), "predict", handler)
         self.step()
 

@@ -25,7 +25,13 @@ from modelyard.packages import package_version
 from modelyard.runtime.active import ActiveEndpoint
 from modelyard.runtime.inputs import Columns, from_columns, from_matrix
 from modelyard.serving.auth import OPEN, require
-from modelyard.serving.binary import OutputTensor, binary_outputs, read_infer_body, respond
+from modelyard.serving.binary import (
+    OutputTensor,
+    binary_outputs,
+    infer_payload,
+    read_infer_body,
+    respond,
+)
 from modelyard.serving.dataplane import DataPlane, plane_of
 from modelyard.serving.deadline import deadline_of
 from modelyard.serving.inference import Served, decode_for
@@ -173,6 +179,19 @@ async def handle_infer(plane: DataPlane, name: str, request: Request) -> Respons
     version = request.path_params.get("version")
     resolve(plane, name, version)  # before reading the body: unknown names cost nothing
     payload = await read_infer_body(request, plane.max_body_bytes)
+    return await answer_payload(plane, name, version, request, payload)
+
+
+async def infer_body(plane: DataPlane, name: str, request: Request, raw: bytes) -> Response:
+    """A v2 inference for a body read and checked (type, size, not empty) already, by
+    the connection itself (serving/direct.py)."""
+    return await answer_payload(plane, name, None, request, infer_payload(request, raw))
+
+
+async def answer_payload(
+    plane: DataPlane, name: str, version: str | None, request: Request, payload: Any
+) -> Response:
+    """The answer to a v2 request read into JSON form."""
     # the output parameters are checked before the model runs: a 400 after it would have
     # logged rows whose prediction ids the caller never sees
     binary = binary_outputs(payload, ["predict", "predict_proba"])
