@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import orjson
 import pytest
 from tests.integration.raw_http import Ending, connect, drip, request_head
 from tests.integration.serving_fixtures import Server, running_server
@@ -129,6 +130,23 @@ def test_a_prompt_client_is_not_hurried(keyed: Keyed, cancer) -> None:
             for _ in range(20)
         ]
     assert {r.status_code for r in answers} == {200}
+
+
+def test_headers_begun_before_the_last_answer_still_have_their_deadline(
+    keyed: Keyed, cancer
+) -> None:
+    """A request, and the start of the next one's head in the same send: the answer went
+    out after the head began, and its keep-alive wait once replaced the head's deadline
+    (the rest, a byte at a time, then held the connection forever)."""
+    X, _ = cancer
+    body = orjson.dumps({"instances": X.iloc[:1].to_dict(orient="records")})
+    head = request_head(PREDICT, len(body), {"Authorization": f"Bearer {keyed.secret}"})
+    with connect(keyed.url) as sock:
+        sock.sendall(head + body + SLOW_HEAD[:20])
+        ending = drip(sock, SLOW_HEAD[20:])
+    assert ending.status == 200  # the first answer
+    assert ending.closed, "the server held a connection whose second head never ended"
+    assert b"HTTP/1.1 408 " in ending.received
 
 
 def test_every_worker_process_has_the_deadlines(tmp_path, logreg, cancer) -> None:

@@ -53,7 +53,7 @@ def _flatten(routes: list) -> list:
 
 
 def test_fast_paths_need_the_same_scopes_as_their_documented_routes() -> None:
-    assert {scope for scope, _ in ROUTES.values()} == {"predict"}
+    assert {route.needed for route in ROUTES.values()} == {"predict"}
     assert match("/v1/endpoints/churn-api/predict") is not None
     assert match("/v2/models/churn-api/infer") is not None
     for path in ("/v1/endpoints//predict", "/v1/endpoints/a/b/predict", "/v2/models/x/ready"):

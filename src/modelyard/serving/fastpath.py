@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -19,24 +21,43 @@ from starlette.types import Receive, Scope, Send
 from modelyard.serving.answers import version_of
 from modelyard.serving.dataplane import DataPlane
 from modelyard.serving.errors import refusal_rule_of, respond_to_error
-from modelyard.serving.v1 import handle_predict
-from modelyard.serving.v2 import handle_infer
+from modelyard.serving.v1 import handle_predict, predict_body
+from modelyard.serving.v2 import handle_infer, infer_body
 
 Handler = Callable[[DataPlane, str, Request], Awaitable[Response]]
 
-# (prefix, suffix) → (scope needed, handler)
-ROUTES: dict[tuple[str, str], tuple[str, Handler]] = {
-    ("/v1/endpoints/", "/predict"): ("predict", handle_predict),
-    ("/v2/models/", "/infer"): ("predict", handle_infer),
+
+class BodyHandler(Protocol):
+    """A route's handler of a body read and checked already (by the connection itself:
+    serving/direct.py)."""
+
+    def __call__(
+        self, plane: DataPlane, name: str, request: Request, raw: bytes
+    ) -> Awaitable[Response]: ...
+
+
+@dataclass(frozen=True)
+class Route:
+    needed: str  # the key scope it needs
+    handler: Handler  # reads the body itself, from ASGI's receive
+    body_handler: BodyHandler  # takes the body read already
+    binary: bool  # also takes binary tensors (Inference-Header-Content-Length), any type
+
+
+# (path prefix, path suffix) → route; the endpoint's name lies between the two.
+ROUTES: dict[tuple[str, str], Route] = {
+    ("/v1/endpoints/", "/predict"): Route("predict", handle_predict, predict_body, binary=False),
+    ("/v2/models/", "/infer"): Route("predict", handle_infer, infer_body, binary=True),
 }
 
 
-def match(path: str) -> tuple[str, Handler, str] | None:
-    for (prefix, suffix), (scope, handler) in ROUTES.items():
+def match(path: str) -> tuple[Route, str] | None:
+    """The route and endpoint name of an inference path, or ``None``."""
+    for (prefix, suffix), route in ROUTES.items():
         if path.startswith(prefix) and path.endswith(suffix):
             name = path[len(prefix) : -len(suffix)]
             if name and "/" not in name:
-                return scope, handler, name
+                return route, name
     return None
 
 
@@ -49,7 +70,8 @@ class FastPaths:
         if scope["type"] == "http" and scope["method"] == "POST":
             found = match(scope["path"])
             if found is not None:
-                await self._handle(scope, receive, send, *found)
+                route, name = found
+                await self._handle(scope, receive, send, route.needed, route.handler, name)
                 return
         await self.app(scope, receive, send)
 

@@ -156,7 +156,7 @@ class CallerLimits:
 
     def around(self, app: ASGIApp) -> ASGIApp:
         """``app`` behind the per-client limit; ``app`` itself when that limit is off."""
-        return _ClientLimit(app, self) if self.client_rate else app
+        return ClientLimit(app, self) if self.client_rate else app
 
     def client_wait(self, scope: Scope) -> float:
         """Seconds until this scope's client may send again (0: now)."""
@@ -182,7 +182,9 @@ class CallerLimits:
         )
 
 
-class _ClientLimit:
+class ClientLimit:
+    """The per-client rate limit in front of an app (health probes never limited)."""
+
     def __init__(self, app: ASGIApp, limits: CallerLimits) -> None:
         self.app = app
         self.limits = limits
