@@ -6,6 +6,7 @@ two (``modelyard-2w``); v1 JSON, v2 binary and v2 gRPC."""
 from __future__ import annotations
 
 import json
+import shutil
 from typing import Any
 
 from serve_peers.common import YARD_VENV, free_port, server_env
@@ -15,7 +16,12 @@ from serve_peers.kinds import Launch, PeerKind, Prepared
 def launch(prepared: Prepared, peer: str) -> Launch:
     env = server_env()
     port = free_port()
-    command = [str(YARD_VENV / "bin" / "modelyard"), "--home", str(prepared.yard_home)]
+    # A copy of the registered yard for each server: its prediction log starts empty, as
+    # every other peer starts with nothing, and no window serves with the rows all the
+    # earlier ones logged (a table logs millions).
+    home = prepared.scratch / f"yard-{peer}-{port}"
+    shutil.copytree(prepared.yard_home, home)
+    command = [str(YARD_VENV / "bin" / "modelyard"), "--home", str(home)]
     command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--dev"]
     if peer.startswith("modelyard-1w-nomon"):
         env["MODELYARD_MONITORING"] = "false"

@@ -95,12 +95,14 @@ class DirectCall:
         "keep_alive",
         "name",
         "protocol",
+        "raw_path",
         "received",
         "request_id",
         "response_complete",
         "route",
         "scope",
         "started",
+        "written",
     )
     more_body = False
     message_event = _Unwaited()
@@ -122,7 +124,9 @@ class DirectCall:
         self.body = b""
         self.response_complete = False
         self.disconnected = False
+        # The request's own: by its first step the parser may be in the next one.
         self.scope: dict[str, Any] = protocol.scope  # type: ignore[assignment]
+        self.raw_path = protocol.url
         self.request_id = b""
         self.started = 0.0
         self.coro: Coroutine[Any, Any, tuple[Response, bool, str | None]] | None = None
@@ -130,6 +134,7 @@ class DirectCall:
         self.context = contextvars.Context() if fresh else contextvars.copy_context()
         self.forwarded = forwarded  # X-Forwarded-* headers came: the proxy rewrite runs
         self.received = False
+        self.written = False  # its answer went out (or had nowhere to go)
 
     def begin(self) -> None:
         """The body is in: run at the loop's next turn, in the request's own context."""
@@ -151,8 +156,8 @@ class DirectCall:
         scope = self.scope
         paths = self.front.fast_paths
         scope["method"] = "POST"
-        scope["raw_path"] = raw_path = self.protocol.url
-        scope["path"] = raw_path.decode("ascii")
+        scope["raw_path"] = self.raw_path
+        scope["path"] = self.raw_path.decode("ascii")
         scope["query_string"] = b""
         scope["app"] = paths.app
         scope["path_params"] = {"name": self.name}
@@ -206,7 +211,7 @@ class DirectCall:
         """A failure outside the route's own error answers: logged; a 500 if nothing was
         answered yet (and the connection closed, as uvicorn does), else the close."""
         log.error("request %s failed", self.request_id.decode() or "-", exc_info=exc)
-        if self.response_complete:
+        if self.written:
             self.protocol.transport.close()
             return
         self.keep_alive = False
@@ -216,6 +221,7 @@ class DirectCall:
     def respond(self, response: Response) -> None:
         """Write the answer's head and body in one piece."""
         protocol = self.protocol
+        self.written = True
         if self.disconnected or protocol.transport.is_closing():
             self.response_complete = True
             return
