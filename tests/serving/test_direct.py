@@ -147,11 +147,8 @@ def test_a_triton_client_at_its_defaults_gets_the_same_binary_answer(pair: Pair,
         client = http.InferenceServerClient(server.url.removeprefix("http://"))
         tensor = http.InferInput("input-0", list(values.shape), "FP64")
         tensor.set_data_from_numpy(values)
-        before = _direct_count(server)
         result = client.infer("churn-api", [tensor], headers={"X-API-Key": pair.secret})
         results.append((result.as_numpy("predict"), result.as_numpy("predict_proba")))
-        taken = _direct_count(server) - before
-        assert taken == (1 if server is pair.direct else 0)
     (direct_predict, direct_proba), (asgi_predict, asgi_proba) = results
     assert direct_predict.tolist() == asgi_predict.tolist()
     assert direct_proba.tolist() == asgi_proba.tolist()
@@ -268,8 +265,15 @@ def _direct_count(server: Server) -> float:
 
 
 def test_the_metrics_tell_which_requests_were_taken_on_the_connection(pair: Pair) -> None:
+    """Sent in one piece (a raw send: a client that writes its headers and body apart,
+    as httpx does, may have them read apart on a busy machine, and that request is
+    ASGI's), then chunked (always ASGI's)."""
     before = _direct_count(pair.direct), _direct_count(pair.asgi)
-    pair.both("POST", PREDICT, json={"instances": pair.rows}, headers={"X-API-Key": pair.secret})
+    for server in (pair.direct, pair.asgi):
+        with connect(server.url) as sock:
+            sock.sendall(_request(pair, "whole"))
+            ((status, _, _),) = _answers(sock, 1)
+            assert status == 200
     with pair.direct.client() as client:  # chunked: the body is ASGI's to read
         client.post(
             PREDICT,
