@@ -154,6 +154,14 @@ def test_a_triton_client_at_its_defaults_gets_the_same_binary_answer(pair: Pair,
     assert direct_proba.tolist() == asgi_proba.tolist()
 
 
+def test_a_v2_body_for_an_unknown_model_is_a_404_first_on_either_path(pair: Pair) -> None:
+    direct, asgi = pair.both(
+        "POST", "/v2/models/nope/infer", content=b"{not json", headers={"X-API-Key": pair.secret}
+    )
+    assert direct.status_code == 404, direct.text
+    assert _comparable(direct) == _comparable(asgi)
+
+
 def _body(pair: Pair) -> bytes:
     return orjson.dumps({"instances": pair.rows[:1]})
 

@@ -185,6 +185,7 @@ async def handle_infer(plane: DataPlane, name: str, request: Request) -> Respons
 async def infer_body(plane: DataPlane, name: str, request: Request, raw: bytes) -> Response:
     """A v2 inference for a body read and checked (type, size, not empty) already, by
     the connection itself (serving/direct.py)."""
+    resolve(plane, name, None)  # as handle_infer: an unknown name is a 404 whatever the body
     return await answer_payload(plane, name, None, request, infer_payload(request, raw))
 
 
