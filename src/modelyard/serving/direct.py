@@ -29,13 +29,9 @@ from typing import Any
 from modelyard.serving.binary import HEADER_BYTES as BINARY_HEADER
 from modelyard.serving.body import JSON_TYPES
 from modelyard.serving.direct_call import DirectCall, DirectFront, front_of
-from modelyard.serving.fastpath import ROUTES, Route
+from modelyard.serving.fastpath import Route, match
 from modelyard.serving.protocol import LimitedHttpToolsProtocol
 
-# The inference routes, as the raw bytes of a request's target.
-RAW_ROUTES = tuple(
-    (prefix.encode(), suffix.encode(), route) for (prefix, suffix), route in ROUTES.items()
-)
 JSON = frozenset(t.encode() for t in JSON_TYPES)
 # Headers whose request ASGI handles: a body not sent in one piece, or a protocol switch.
 TO_ASGI = frozenset((b"transfer-encoding", b"expect", b"upgrade"))
@@ -53,7 +49,7 @@ class DirectProtocol(LimitedHttpToolsProtocol):
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
-        if self.max_connections and len(self.connections) > self.max_connections:
+        if self.crowded:
             return  # answered 503 by the app put in place for it
         if not self.root_path:  # (else paths are the app's to map)
             self._front = front_of(self.app)
@@ -152,19 +148,15 @@ class DirectProtocol(LimitedHttpToolsProtocol):
 
 
 def _route(url: bytes) -> tuple[Route, str] | None:
-    """The inference route and endpoint name of a request target, or ``None`` (another
-    path, or a name that is empty, not ASCII, or holds ``/ % ? #``)."""
-    for prefix, suffix, route in RAW_ROUTES:
-        if url.startswith(prefix) and url.endswith(suffix):
-            name = url[len(prefix) : -len(suffix)]
-            if (
-                not name
-                or not name.isascii()
-                or b"/" in name
-                or b"%" in name
-                or b"?" in name
-                or b"#" in name
-            ):
-                return None
-            return route, name.decode("ascii")
-    return None
+    """:func:`fastpath.match`'s route and endpoint name for a request target, when the name
+    is one the direct path takes as it is (ASCII, nothing to unquote, no query or
+    fragment), else ``None``."""
+    if not url.isascii():
+        return None
+    found = match(url.decode("ascii"))
+    if found is None:
+        return None
+    name = found[1]
+    if "%" in name or "?" in name or "#" in name:
+        return None
+    return found

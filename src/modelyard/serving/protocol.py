@@ -51,6 +51,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.header_timeout = header_timeout  # 0: none, as for each limit
         self.body_timeout = body_timeout
         self.max_connections = max_connections
+        self.crowded = False  # opened past the cap: answered 503 and closed
         # The current deadline and what to do past it. A timer per request costs more than
         # the rest of this class (measured: ~15 µs of CPU per request on uvloop), so one
         # wake-up is kept pending and moved only when it would be late: a busy keep-alive
@@ -66,7 +67,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # An answer's head and body go out in one send (serving/coalesce.py).
         self._writes = CoalescingTransport(transport, self.loop)
         super().connection_made(self._writes)
-        if self.max_connections and len(self.connections) > self.max_connections:
+        self.crowded = bool(self.max_connections) and len(self.connections) > self.max_connections
+        if self.crowded:
             REFUSALS.add("connections")
             self.app = RequestContext(functools.partial(_crowded, self.max_connections))
         if self.header_timeout:
