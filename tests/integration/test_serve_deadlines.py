@@ -91,7 +91,8 @@ def test_a_body_that_stops_arriving_gets_408_and_a_close(keyed: Keyed) -> None:
 
 
 def test_a_body_left_unread_after_the_answer_must_still_arrive_in_time(keyed: Keyed) -> None:
-    """No key: 401 before the body is read; uvicorn alone then waited for the rest forever."""
+    """No key: 401 (through ASGI before the body is read, and uvicorn alone then waited for
+    the rest forever; on the connection's own path, serving/direct.py, at the deadline)."""
     body = b'{"instances": [' + b" " * 200 + b"]}"
     with connect(keyed.url) as sock:
         sock.sendall(request_head(PREDICT, len(body)) + body[:10])

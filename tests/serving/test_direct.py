@@ -20,7 +20,7 @@ import httpx
 import orjson
 import pytest
 from tests.integration.models_for_serving import SlowClassifier
-from tests.integration.raw_http import connect, request_head
+from tests.integration.raw_http import Ending, connect, drip, request_head
 from tests.integration.serving_fixtures import Server, running_server
 
 from modelyard import Yard
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 PREDICT = "/v1/endpoints/churn-api/predict"
 VOLATILE = {"date", "x-request-id"}  # differ per answer by design
-LIMITS = {"MODELYARD_MAX_BODY_BYTES": "200000"}
+LIMITS = {"MODELYARD_MAX_BODY_BYTES": "200000", "MODELYARD_BODY_TIMEOUT_SECONDS": "1"}
 
 
 @dataclass
@@ -199,17 +199,42 @@ def _closed(sock: socket.socket) -> bool:
         return True
 
 
-def test_a_body_sent_after_its_headers_is_still_answered(pair: Pair) -> None:
+def test_a_body_sent_after_its_headers_is_answered_on_the_connection(pair: Pair) -> None:
+    """As httpx sends: the headers, then the body (here in two more pieces)."""
     data = _request(pair, "late-body")
     head, _, body = data.partition(b"\r\n\r\n")
+    before = _direct_count(pair.direct)
     with connect(pair.direct.url) as sock:
-        sock.sendall(head + b"\r\n\r\n" + body[:5])
-        time.sleep(0.3)
+        sock.sendall(head + b"\r\n\r\n")
+        time.sleep(0.2)
+        sock.sendall(body[:5])
+        time.sleep(0.2)
         sock.sendall(body[5:])
         ((status, headers, answer),) = _answers(sock, 1)
-    assert status == 200, answer
+        sock.sendall(_request(pair, "next"))  # the connection goes on
+        ((again, _, _),) = _answers(sock, 1)
+    assert status == again == 200, answer
     assert headers[b"x-request-id"] == b"late-body"
     assert len(orjson.loads(answer)["predictions"]) == 1
+    assert _direct_count(pair.direct) - before == 2
+
+
+def _stalled(server: Server, headers: dict[str, str]) -> Ending:
+    body = b'{"instances": [' + b" " * 200 + b"]}"
+    with connect(server.url) as sock:
+        sock.sendall(request_head(PREDICT, len(body), headers) + body[:10])
+        return drip(sock, body[10:], every=0.5)
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["keyed", "no-key"])
+def test_a_body_that_stops_arriving_is_refused_as_through_asgi(pair: Pair, keyed: bool) -> None:
+    """Past the body deadline (1 s): a 408 once the key is checked, the 401 of a missing
+    key otherwise (ASGI answers it before reading the body), and the connection closes."""
+    headers = {"X-Request-ID": "stalled", **({"X-API-Key": pair.secret} if keyed else {})}
+    endings = [_stalled(server, headers) for server in (pair.direct, pair.asgi)]
+    assert [e.closed for e in endings] == [True, True]
+    assert [e.status for e in endings] == [408, 408] if keyed else [401, 401]
+    assert endings[0].json() == endings[1].json()
 
 
 def test_pipelined_requests_are_answered_in_their_order(pair: Pair) -> None:
@@ -273,9 +298,7 @@ def _direct_count(server: Server) -> float:
 
 
 def test_the_metrics_tell_which_requests_were_taken_on_the_connection(pair: Pair) -> None:
-    """Sent in one piece (a raw send: a client that writes its headers and body apart,
-    as httpx does, may have them read apart on a busy machine, and that request is
-    ASGI's), then chunked (always ASGI's)."""
+    """A request with a Content-Length, then a chunked one (always ASGI's)."""
     before = _direct_count(pair.direct), _direct_count(pair.asgi)
     for server in (pair.direct, pair.asgi):
         with connect(server.url) as sock:

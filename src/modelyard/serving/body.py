@@ -71,14 +71,19 @@ async def read_bytes(request: Request, limit: int) -> bytes:
         async with asyncio.timeout_at(deadline):
             return await _read(request, limit)
     except TimeoutError:
-        REFUSALS.add("body_timeout")
-        raise HttpError(
-            408,
-            "request_timeout",
-            "the request body did not arrive in time "
-            "(MODELYARD_BODY_TIMEOUT_SECONDS from the end of its headers)",
-            {"Connection": "close"},
-        ) from None
+        raise body_late() from None
+
+
+def body_late() -> HttpError:
+    """The refusal of a body still arriving at its deadline (counted as such)."""
+    REFUSALS.add("body_timeout")
+    return HttpError(
+        408,
+        "request_timeout",
+        "the request body did not arrive in time "
+        "(MODELYARD_BODY_TIMEOUT_SECONDS from the end of its headers)",
+        {"Connection": "close"},
+    )
 
 
 async def _read(request: Request, limit: int) -> bytes:

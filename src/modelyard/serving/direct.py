@@ -14,8 +14,11 @@ future it waits for, and the answer is written to the connection in one piece
 
 Everything else goes through ASGI as before: other routes and methods, a query string,
 HTTP/1.0, ``Expect``, chunked or empty bodies, a body over the limit or of another type
-(ASGI words those refusals), a body still arriving after its headers' read (handed to
-ASGI with what came), a connection over the cap. While a direct call is in flight it
+(ASGI words those refusals), a connection over the cap. A body that comes after its
+headers (clients that write the two apart, as httpx does) is gathered here until it is
+whole; past the body deadline the request is answered (408 as ``body.read_bytes`` words
+it, or the refusal that comes before a body is read, a missing key's 401) and the
+connection closes, the rest unread. While a direct call is in flight it
 stands in for uvicorn's cycle, so what the protocol does to a cycle happens to it too:
 later requests on the connection wait their turn (pipelining), a shutdown lets it finish
 and then closes, a lost connection drops its answer.
@@ -46,6 +49,7 @@ class DirectProtocol(LimitedHttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._front: DirectFront | None = None  # found on connecting; None: ASGI only
         self._reading: DirectCall | None = None  # headers in, body still being parsed
+        self._parts: list[bytes] = []  # its body so far
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -57,10 +61,10 @@ class DirectProtocol(LimitedHttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         call = self._reading
-        if call is not None:  # the body did not all come with its headers
-            self._reading = None
-            if not self.transport.is_closing():
-                self._to_asgi(call.body)
+        if call is not None and self._due is None and self.body_timeout:
+            # The body did not all come with its headers: it has until the deadline (set
+            # only now, as a request whose body came whole needs none).
+            self._expect(self.loop.time() + self.body_timeout, self._direct_body_late)
 
     def on_headers_complete(self) -> None:
         front = self._front
@@ -74,6 +78,7 @@ class DirectProtocol(LimitedHttpToolsProtocol):
                 self._in_headers = False
                 self._due = None
                 self._reading = call
+                self.cycle = call  # type: ignore[assignment]  # what uvicorn checks a cycle for
                 return
         super().on_headers_complete()
 
@@ -82,7 +87,7 @@ class DirectProtocol(LimitedHttpToolsProtocol):
         if call is None:
             super().on_body(body)
         else:
-            call.body += body
+            self._parts.append(body)
 
     def on_message_complete(self) -> None:
         call = self._reading
@@ -90,7 +95,22 @@ class DirectProtocol(LimitedHttpToolsProtocol):
             super().on_message_complete()
             return
         self._reading = None
-        self.cycle = call  # type: ignore[assignment]  # what uvicorn checks a cycle for
+        parts = self._parts
+        call.body = parts[0] if len(parts) == 1 else b"".join(parts)
+        parts.clear()
+        self._due = None  # a late body's deadline: met (the pending wake-up does nothing)
+        call.begin()
+
+    def _direct_body_late(self) -> None:
+        """The body deadline passed: the call is answered (408, once admitted) and the
+        connection closes; nothing more is read."""
+        call = self._reading
+        if call is None or self.transport.is_closing():
+            return
+        self._reading = None
+        self._parts.clear()
+        self.flow.pause_reading()
+        call.body_late = True
         call.begin()
 
     def _direct_call(self, front: DirectFront) -> DirectCall | None:
@@ -139,12 +159,6 @@ class DirectProtocol(LimitedHttpToolsProtocol):
         task = self.loop.create_task(drained())
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
-
-    def _to_asgi(self, body: bytes) -> None:
-        """Hand the request being read to ASGI, as if its headers had just ended."""
-        super().on_headers_complete()
-        if body:
-            super().on_body(body)
 
 
 def _route(url: bytes) -> tuple[Route, str] | None:

@@ -31,9 +31,10 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
 from modelyard.serving.answers import version_of
+from modelyard.serving.body import body_late
 from modelyard.serving.context import REQUEST_ID_HEADER, RequestContext, request_id_from
 from modelyard.serving.errors import error_response
-from modelyard.serving.fastpath import FastPaths, Route, answer
+from modelyard.serving.fastpath import FastPaths, Handler, Route, answer
 from modelyard.serving.limits import ClientLimit
 from modelyard.serving.taken import TAKEN
 
@@ -87,6 +88,7 @@ class DirectCall:
 
     __slots__ = (
         "body",
+        "body_late",
         "context",
         "coro",
         "disconnected",
@@ -135,6 +137,7 @@ class DirectCall:
         self.forwarded = forwarded  # X-Forwarded-* headers came: the proxy rewrite runs
         self.received = False
         self.written = False  # its answer went out (or had nowhere to go)
+        self.body_late = False  # its body missed its deadline: refused, then the close
 
     def begin(self) -> None:
         """The body is in: run at the loop's next turn, in the request's own context."""
@@ -172,7 +175,12 @@ class DirectCall:
             if refusal is not None:
                 self.respond(refusal)
                 return
-        handler = functools.partial(self.route.body_handler, raw=self.body)
+        handler: Handler
+        if self.body_late:
+            self.keep_alive = False  # (the rest of the body is not read)
+            handler = _body_late
+        else:
+            handler = functools.partial(self.route.body_handler, raw=self.body)
         request = Request(scope, self.receive)
         self.coro = answer(plane, self.name, request, self.route.needed, handler)
         self.step()
@@ -270,6 +278,12 @@ def _run_now(coro: Coroutine[Any, Any, None]) -> None:
         return
     coro.close()
     raise RuntimeError("the proxy-headers middleware waited")
+
+
+async def _body_late(*_: Any) -> Response:
+    """The route's handler for a body that missed its deadline (admitted callers only, as
+    on the ASGI route, where the key is checked before the body is read)."""
+    raise body_late()
 
 
 async def _no_send(_message: Any) -> None:
