@@ -208,6 +208,13 @@ class Settings(BaseSettings):
         description="How often servers write prediction rows and sketches (kill -9 loses "
         "at most this much).",
     )
+    monitor_flush_rows: int = Field(
+        default=4096,
+        ge=1,
+        le=1_000_000,
+        description="A flush starts early once this many prediction rows wait (a busy "
+        "server writes smaller batches more often).",
+    )
     monitor_bucket_seconds: int = Field(
         default=300, ge=1, le=86_400, description="Length of a monitor window's time bucket."
     )

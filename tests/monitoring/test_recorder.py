@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -229,6 +230,28 @@ def test_close_flushes_everything(served, cancer) -> None:
     (window,) = yard.stores.windows.read("churn", *PERIOD)
     assert (window.sketch["rows"], window.sketch["errors"]) == (20, {"500": 1})
     assert recorder.flush_failures == 0
+
+
+def test_a_flush_starts_early_once_flush_rows_wait(served, cancer) -> None:
+    """An hour's interval: only the row trigger can write before ``close``."""
+    yard, event = served
+    X, _ = cancer
+    recorder = _recorder(yard, flush_seconds=3600, flush_rows=20)
+    recorder.start()
+    try:
+        first = event(X.iloc[:10])
+        recorder.predicted(first)
+        time.sleep(0.5)
+        assert yard.stores.predictions.get(first.prediction_ids[-1]) is None  # 10 of 20
+        second = event(X.iloc[10:20])
+        recorder.predicted(second)
+        deadline = time.monotonic() + 30
+        while yard.stores.predictions.get(second.prediction_ids[-1]) is None:
+            assert time.monotonic() < deadline, "20 rows waited and nothing was written"
+            time.sleep(0.05)
+        assert yard.stores.predictions.get(first.prediction_ids[-1]) is not None
+    finally:
+        recorder.close()
 
 
 def test_a_version_without_a_profile_still_counts_traffic(served, cancer) -> None:

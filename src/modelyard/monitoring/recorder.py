@@ -1,5 +1,6 @@
 """The server-side observer: queue prediction events, and on a thread of its own every
-flush interval count them into window sketches and write them with the prediction log.
+flush interval (or sooner, once ``flush_rows`` rows wait) count them into window sketches
+and write them with the prediction log.
 
 The event loop only appends to a list under a lock; the vectorised sketch updates, JSON
 encoding and database writes all happen here, once per flush for every request in it.
@@ -86,6 +87,7 @@ class Recorder:
         *,
         bucket_seconds: int = 300,
         flush_seconds: float = 1.0,
+        flush_rows: int = 4096,
         max_pending_rows: int = 200_000,
         max_unwritten_bytes: int = 64 * 2**20,
         max_unsaved_bytes: int = 32 * 2**20,
@@ -94,6 +96,11 @@ class Recorder:
         self.sink = sink
         self.bucket_seconds = bucket_seconds
         self.flush_seconds = flush_seconds
+        # A flush starts as soon as this many rows wait: a second of a busy server's events
+        # held at once (tens of thousands of objects, their arrays and ids) cost the event
+        # loop more per request than the same rows flushed in smaller, more frequent
+        # batches (bench/README.md, 2026-12-07).
+        self.flush_rows = flush_rows
         self.max_pending_rows = max_pending_rows
         self.max_unwritten_bytes = max_unwritten_bytes
         self.max_unsaved_bytes = max_unsaved_bytes
@@ -127,6 +134,7 @@ class Recorder:
         self._nanny_misses: set[str] = set()  # versions whose estimator failed to load this flush
         self._segments = Segmenters()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set: flush now (rows waiting, or stopping)
         self._thread: threading.Thread | None = None
         self._random = random.Random()
 
@@ -139,7 +147,9 @@ class Recorder:
                 self.dropped_rows += rows
                 return
             self._events.append(event)
-            self._pending_rows += rows
+            pending = self._pending_rows = self._pending_rows + rows
+        if pending >= self.flush_rows and not self._wake.is_set():
+            self._wake.set()
 
     def failed(self, endpoint: str, version: str, status: int, rule: str | None = None) -> None:
         rule = known_rule(rule or OTHER) if 400 <= status < 500 else None
@@ -165,7 +175,14 @@ class Recorder:
     def _run(self) -> None:
         _lower_priority()
         failing = 0  # flushes failed in a row: one traceback per outage, not one a second
-        while not self._stop.wait(self.flush_seconds):
+        while True:
+            if failing:  # the store is down: no early flushes, one try an interval
+                self._stop.wait(self.flush_seconds)
+            else:
+                self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.flush(every_window=False)
             except Exception as exc:  # the store may be down: keep serving, retry next time
@@ -183,6 +200,7 @@ class Recorder:
     def close(self) -> None:
         """Stop the thread and write everything still queued (graceful shutdown)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
         self.flush()

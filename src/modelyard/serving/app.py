@@ -114,6 +114,7 @@ def create_app(
             services.monitor,
             bucket_seconds=settings.monitor_bucket_seconds,
             flush_seconds=settings.monitor_flush_seconds,
+            flush_rows=settings.monitor_flush_rows,
             max_pending_rows=settings.monitor_max_pending_rows,
             max_unwritten_bytes=settings.monitor_max_unwritten_bytes,
             max_unsaved_bytes=settings.monitor_max_unsaved_bytes,
