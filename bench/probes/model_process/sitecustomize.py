@@ -6,8 +6,11 @@ imports this module at start-up, and it patches ``ModelRunner`` when the serving
 first imported. Each runner then starts a child (spawn) holding a copy of the version's
 adapter: a batch's matrix goes to it through a pipe and the answer comes back to a receiver
 thread that completes the call's future. The batcher's short waits are off (the event loop
-never waits for the model). What it answers: how much of the event loop's cost a one-row
-request pays for sharing its interpreter, and its GIL, with the model's calls. Nothing else
+never waits for the model); with ``PROBE_NO_GATHER=1`` a call also takes only what is
+queued when the model comes free (no gathering of the callers coming back), so two groups
+of callers can take turns, one computing while the loop serves the other. What it
+answers: how much of the event loop's cost a one-row request pays for sharing its
+interpreter, and its GIL, with the model's calls. Nothing else
 is supported (one protocol, no watchdog, no slices beyond the batcher's, no reload).
 """
 
@@ -48,6 +51,12 @@ def _install() -> None:
     from modelyard.runtime import batcher, runner
 
     batcher.MicroBatcher._short_wait = lambda self, call: None  # type: ignore[method-assign]
+    if os.environ.get("PROBE_NO_GATHER") == "1":  # a call takes what is queued, no more
+
+        async def no_gather(self: Any, batch: Any, rows: int, room: int) -> int:
+            return rows
+
+        batcher.MicroBatcher._gather = no_gather  # type: ignore[method-assign]
     original_init = runner.ModelRunner.__init__
 
     def init(self: Any, predictor: Any, native_threads: int = 1) -> None:
