@@ -8,13 +8,16 @@ burst plus the rate times the time the test itself measured.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
+import orjson
 import pytest
+from tests.integration.raw_http import connect, drip, request_head
 from tests.integration.serving_fixtures import Server, running_server
 
 from modelyard import Yard
@@ -203,6 +206,7 @@ def open_server(tmp_path_factory: pytest.TempPathFactory, logreg, cancer) -> Ite
     env = {
         "MODELYARD_CLIENT_RATE_LIMIT": "10",
         "MODELYARD_MAX_CONNECTIONS": "4",
+        "MODELYARD_BODY_TIMEOUT_SECONDS": "1",
     }
     with running_server(home, "--dev", env=env) as server:
         yield server
@@ -226,6 +230,37 @@ def test_a_client_address_past_its_rate_gets_429(open_server: Server, cancer) ->
     assert "MODELYARD_CLIENT_RATE_LIMIT" in refused.json()["error"]["message"]
     with open_server.client(headers={"X-Forwarded-For": "203.0.113.2"}) as other:
         assert other.post(predict, json=_row(X)).status_code == 200
+
+
+def test_a_stalled_body_over_its_rate_is_refused_and_its_connection_closed(
+    open_server: Server, cancer
+) -> None:
+    """Another connection of the same address spends its rate meanwhile: at the body
+    deadline the caller is refused (429) or, had a token come back, timed out (408); either
+    way the connection must close (a keep-alive 429 left it open with no deadline at all,
+    the rest of the body still unread)."""
+    X, _ = cancer
+    address = {"X-Forwarded-For": "203.0.113.77"}
+    predict = "/v1/endpoints/churn-api/predict"
+    stop = threading.Event()
+
+    def spend() -> None:
+        with open_server.client(headers=address) as client:
+            while not stop.is_set():
+                client.post(predict, json=_row(X))
+
+    spender = threading.Thread(target=spend)
+    spender.start()
+    try:
+        body = orjson.dumps(_row(X))
+        with connect(open_server.url) as sock:
+            sock.sendall(request_head(predict, len(body), address) + body[:10])
+            ending = drip(sock, body[10:], every=0.5)
+    finally:
+        stop.set()
+        spender.join()
+    assert ending.closed, "the connection stayed open after its stalled body was refused"
+    assert ending.status in (408, 429)
 
 
 def test_connections_past_the_cap_get_503_while_earlier_ones_work(open_server: Server) -> None:

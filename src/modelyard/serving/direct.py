@@ -111,7 +111,12 @@ class DirectProtocol(LimitedHttpToolsProtocol):
         self._parts.clear()
         self.flow.pause_reading()
         call.body_late = True
+        call.keep_alive = False  # whatever it is answered (a 429 first, say): the rest is unread
         call.begin()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._parts.clear()  # a body cut short: not kept until the collector comes
+        super().connection_lost(exc)
 
     def _direct_call(self, front: DirectFront) -> DirectCall | None:
         """The request as a direct call, or ``None``: it goes through ASGI."""

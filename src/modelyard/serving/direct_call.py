@@ -176,8 +176,7 @@ class DirectCall:
                 self.respond(refusal)
                 return
         handler: Handler
-        if self.body_late:
-            self.keep_alive = False  # (the rest of the body is not read)
+        if self.body_late:  # (the connection closes after the answer: see direct.py)
             handler = _body_late
         else:
             handler = functools.partial(self.route.body_handler, raw=self.body)
