@@ -315,6 +315,16 @@ def test_the_metrics_tell_which_requests_were_taken_on_the_connection(pair: Pair
     assert _direct_count(pair.asgi) == before[1] == 0
 
 
+def test_an_httpx_client_at_its_defaults_is_answered_on_the_connection(pair: Pair) -> None:
+    """httpx writes a request's headers and its body apart: each post is still taken on
+    the connection, however the two were read."""
+    before = _direct_count(pair.direct)
+    with httpx.Client(base_url=pair.direct.url, headers={"X-API-Key": pair.secret}) as client:
+        answers = [client.post(PREDICT, json={"instances": pair.rows[:1]}) for _ in range(20)]
+    assert [a.status_code for a in answers] == [200] * 20
+    assert _direct_count(pair.direct) - before == 20
+
+
 def test_a_shutdown_lets_a_call_in_flight_answer_then_closes(tmp_path, cancer) -> None:
     """SIGTERM with a 2 s model call in flight: the drain (0.3 s) ends and uvicorn closes the
     idle connections while the call runs; its connection answers, then closes."""
