@@ -1,8 +1,8 @@
-"""Where a one-worker server's CPU goes, thread by thread, under load.
+"""Where a server's CPU goes, thread by thread, under load.
 
     .venv/bin/python bench/thread_cpu.py [--rows 1,100] [--connections 64] [--grpc | --binary]
         [--model hgb|logreg] [--model-process] [--lean-front direct|app] [--windows 2]
-        [--seconds 5]
+        [--seconds 5] [--workers 1]
         [--env NAME=VALUE ...]
 
 Starts this checkout's ``modelyard serve --dev`` with one worker (monitoring on, as
@@ -27,6 +27,10 @@ probe at a time (each is a ``sitecustomize`` module).
 HistGradientBoostingClassifier: a model that costs almost nothing per call, so what is left
 is the request path's own cost. ``--env MODELYARD_MONITORING=false`` shows what monitoring
 costs. A busy machine moves the rates; the split between threads moves much less.
+
+``--workers 2``: each worker's threads are named as in one worker's and summed over the
+workers (what one request costs whichever worker took it); the supervisor shows as
+``supervisor``.
 """
 
 from __future__ import annotations
@@ -88,6 +92,37 @@ def thread_cpu(pid: int) -> dict[str, float]:
             except OSError:
                 continue  # ended meanwhile
     return seconds
+
+
+def worker_threads(pid: int, workers: int) -> tuple[dict[str, float], dict[str, str]]:
+    """CPU seconds so far by (process, thread) id, and their names: one worker's threads
+    (``pid`` itself), or with several, each worker's (the children of the supervisor
+    ``pid``, whose own threads are summed as ``supervisor``)."""
+    if workers == 1:
+        return thread_cpu(pid), {}
+    seconds: dict[str, float] = {}
+    names: dict[str, str] = {}
+    for tid, spent in thread_cpu(pid).items():
+        if not tid.startswith("child "):
+            seconds[f"{pid}/{tid}"] = spent
+            names[f"{pid}/{tid}"] = "supervisor"
+            continue
+        child = int(tid.removeprefix("child "))
+        for inner, used in thread_cpu(child).items():
+            seconds[f"{child}/{inner}"] = used
+    return seconds, names
+
+
+def worker_names(pid: int, workers: int) -> dict[str, str]:
+    """Python's thread names, keyed as :func:`worker_threads` keys its seconds."""
+    if workers == 1:
+        return thread_names(pid)
+    named: dict[str, str] = {}
+    for tid in thread_cpu(pid):
+        if tid.startswith("child "):
+            child = tid.removeprefix("child ")
+            named.update({f"{child}/{t}": n for t, n in thread_names(int(child)).items()})
+    return named
 
 
 def batch_rows(port: int) -> tuple[float, float]:
@@ -167,21 +202,32 @@ def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch
         body = grpc_body(body, scratch)
     elif args.binary:
         body, header_length = binary_body(body, scratch)
-    server = rp.start("this", None, home, 1, scratch, extra)
+    server = rp.start("this", None, home, args.workers, scratch, extra)
     try:
         if not (args.grpc or args.binary):  # a probe too must answer what the app answers
             rp.check_answer(server.port, body.read_bytes())
         load(args, server.port, grpc_port, body, 2, header_length)  # warm-up
-        names = thread_names(server.process.pid)
+        pid = server.process.pid
+        names = worker_names(pid, args.workers)
         protocol = "gRPC" if args.grpc else "v2 binary" if args.binary else "JSON"
-        print(f"\n{args.model}, {rows} row(s), {protocol}, c={args.connections}")
+        print(
+            f"\n{args.model}, {rows} row(s), {protocol}, c={args.connections}, "
+            f"{args.workers} worker(s)"
+        )
         for _ in range(args.windows):
-            cpu_before, batches_before = thread_cpu(server.process.pid), batch_rows(server.port)
+            (cpu_before, own), batches_before = (
+                worker_threads(pid, args.workers),
+                batch_rows(server.port),
+            )
             client_before = children_cpu()
             out = load(args, server.port, grpc_port, body, args.seconds, header_length)
             client = children_cpu() - client_before
-            cpu_after, batches_after = thread_cpu(server.process.pid), batch_rows(server.port)
-            names.update(thread_names(server.process.pid))  # threads started meanwhile
+            (cpu_after, _), batches_after = (
+                worker_threads(pid, args.workers),
+                batch_rows(server.port),
+            )
+            names.update(worker_names(pid, args.workers))  # threads started meanwhile
+            names.update(own)
             requests = max(out["requests"], 1)
             duration = out["duration_us"] / 1e6
             calls = batches_after[1] - batches_before[1]
@@ -189,7 +235,8 @@ def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch
             for tid, seconds in cpu_after.items():
                 spent = seconds - cpu_before.get(tid, 0.0)
                 if spent > 0:
-                    name = tid if tid.startswith("child") else names.get(tid, f"native {tid}")
+                    native = f"native {tid}" if args.workers == 1 else "native"
+                    name = tid if tid.startswith("child") else names.get(tid, native)
                     per_thread[name] += spent / requests * 1e6
             top = sorted(per_thread.items(), key=lambda item: -item[1])
             threads = ", ".join(f"{name} {us:.0f}" for name, us in top if us >= 1)
@@ -214,6 +261,7 @@ def main() -> int:
     protocols.add_argument("--binary", action="store_true", help="v2 binary tensors over HTTP")
     parser.add_argument("--model", choices=("hgb", "logreg"), default="hgb")
     parser.add_argument("--windows", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument(
         "--env", action="append", default=[], help="NAME=VALUE for the modelyard server"

@@ -120,20 +120,28 @@ def graceful_seconds(settings: Settings) -> int:
 def _run(
     uvicorn: Any, settings: Settings, host: str, port: int, workers: int, graceful: int
 ) -> None:
-    uvicorn.run(
-        "modelyard.serving.app:build_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http=protocol_for(settings),
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        access_log=False,
-        log_level="info",
-        timeout_graceful_shutdown=graceful,
-        timeout_keep_alive=settings.keep_alive_seconds,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "loop": "uvloop",
+        "http": protocol_for(settings),
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "access_log": False,
+        "log_level": "info",
+        "timeout_graceful_shutdown": graceful,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+    }
+    app = "modelyard.serving.app:build_app"
+    from modelyard.serving.workers import Workers, balanced, listening_sockets
+
+    if workers == 1 or not balanced():
+        uvicorn.run(app, factory=True, **options)
+        return
+    # Several workers, each on a listening socket of its own (serving/workers.py).
+    config = uvicorn.Config(app, factory=True, **options)
+    config.configure_logging()
+    Workers(config, listening_sockets(host, port, workers)).run()
 
 
 def protocol_for(settings: Settings) -> Callable[..., asyncio.Protocol]:
