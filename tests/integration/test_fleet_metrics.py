@@ -141,7 +141,7 @@ def test_a_thousand_bogus_endpoint_names_add_no_series(fleet: Server) -> None:
 
 def test_a_killed_worker_leaves_its_counts_and_its_place(fleet: Server, cancer) -> None:
     """The counter total survives the worker (its file stays); its live gauges and its
-    resource series go once uvicorn has started a new one."""
+    resource series go once the supervisor has started a new one."""
     total, capacity = answered(fleet), queue_limit(fleet)
     workers = {
         s.labels["pid"]

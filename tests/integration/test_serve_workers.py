@@ -1,5 +1,5 @@
-"""``serve --workers 2``: connections opened at once reach both workers, and a worker that
-dies is replaced on its own socket without a connection refused meanwhile."""
+"""``serve --workers 2``: connections opened at once reach both workers, a worker that dies
+is replaced (callers go to the other meanwhile), and the supervisor's signals."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory, logreg, cancer) -> Ite
     with Yard(home) as yard:
         yard.register(logreg, "churn", sample=X)
         yard.create_endpoint("churn-api", "churn@1")
-    with running_server(home, "--dev", "--workers", "2") as server:
+    # Connections held open while they are counted must not be closed as idle meanwhile.
+    env = {"MODELYARD_KEEP_ALIVE_SECONDS": "600"}
+    with running_server(home, "--dev", "--workers", "2", env=env) as server:
         _listening_workers(server, 2)
         yield server
 
@@ -96,14 +98,18 @@ def test_connections_opened_at_once_are_spread_over_both_workers(
             connection.close()
 
 
-def test_a_killed_worker_is_replaced_on_its_socket_and_no_caller_is_refused(
+def test_a_killed_worker_is_replaced_and_callers_meanwhile_go_to_the_other(
     two_workers: Server, cancer
 ) -> None:
     port = _port(two_workers)
     victim, survivor = _listening_workers(two_workers, 2)
     os.kill(victim, signal.SIGKILL)
-    # Callers arriving while it is down: those hashed to its socket wait in its queue for
-    # the worker that replaces it.
+    ended = f"worker [{victim}] ended (exit code -9); starting another on a fresh socket"
+    deadline = time.monotonic() + 30
+    while ended not in two_workers.logs():
+        assert time.monotonic() < deadline, two_workers.logs()
+        time.sleep(0.05)
+    # Its socket is closed: new callers reach the survivor, not a queue for the replacement.
     statuses = []
     for _ in range(24):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -115,5 +121,34 @@ def test_a_killed_worker_is_replaced_on_its_socket_and_no_caller_is_refused(
     replaced = _listening_workers(two_workers, 2)
     assert survivor in replaced
     assert victim not in replaced
-    logs = Path(two_workers.log).read_text(errors="replace")
-    assert f"worker [{victim}] ended (exit code -9); starting another on its socket" in logs
+
+
+def test_a_hangup_is_logged_and_ignored(two_workers: Server, cancer) -> None:
+    workers = sorted(_listening_workers(two_workers, 2))
+    os.kill(two_workers.process.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    while "SIGHUP ignored by the supervisor" not in two_workers.logs():
+        assert time.monotonic() < deadline, two_workers.logs()
+        time.sleep(0.05)
+    connection = http.client.HTTPConnection("127.0.0.1", _port(two_workers), timeout=60)
+    try:
+        assert _post(connection, _body(cancer)) == 200
+    finally:
+        connection.close()
+    assert two_workers.process.poll() is None
+    assert sorted(_listening_workers(two_workers, 2)) == workers
+
+
+def test_workers_end_with_their_supervisor_even_when_it_is_killed(
+    tmp_path: Path, logreg, cancer
+) -> None:
+    X, _ = cancer
+    with Yard(tmp_path) as yard:
+        yard.register(logreg, "churn", sample=X)
+        yard.create_endpoint("churn-api", "churn@1")
+    with running_server(tmp_path, "--dev", "--workers", "2") as server:
+        workers = [psutil.Process(pid) for pid in _listening_workers(server, 2)]
+        os.kill(server.process.pid, signal.SIGKILL)  # no chance to stop them itself
+        server.process.wait(timeout=30)
+        _, alive = psutil.wait_procs(workers, timeout=60)
+        assert not alive, server.logs()

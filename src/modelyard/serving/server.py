@@ -139,9 +139,8 @@ def _run(
         uvicorn.run(app, factory=True, **options)
         return
     # Several workers, each on a listening socket of its own (serving/workers.py).
-    config = uvicorn.Config(app, factory=True, **options)
-    config.configure_logging()
-    Workers(config, listening_sockets(host, port, workers)).run()
+    config = uvicorn.Config(app, factory=True, **options)  # (sets up uvicorn's logging)
+    Workers(config, host, listening_sockets(host, port, workers)).run()
 
 
 def protocol_for(settings: Settings) -> Callable[..., asyncio.Protocol]:

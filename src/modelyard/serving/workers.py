@@ -10,25 +10,39 @@ and the kernel spreads new connections over them by a hash of the caller's addre
 port. Elsewhere than on Linux (macOS has the option but gives every connection to one of
 the sockets), uvicorn's own supervisor runs the workers as before.
 
-The supervisor keeps every socket open, so connections that reach a worker while it is
-restarted wait in its socket's queue for the worker that replaces it (not refused).
+A worker that ends is replaced on a fresh socket, and its own is closed at once: new
+callers go to the workers still up instead of queueing for one that is starting (a
+replacement takes connections once it listens, after its startup). What was queued on the
+dead worker's socket when it died is reset, as what it had accepted is.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import signal
 import socket
 import sys
-import threading
+from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
 from types import FrameType
 from typing import Any
 
-log = logging.getLogger(__name__)
-CHECK_SECONDS = 0.5  # how often dead workers are looked for
+log = logging.getLogger("uvicorn.error")  # set up by uvicorn's Config in every process
+STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that could not start serving
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# What uvicorn's supervisor caught and we do not act on: logged, never the default action
+# (HUP, USR1, USR2 would end the supervisor and leave its workers running).
+IGNORED_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTTIN", "SIGTTOU", "SIGWINCH")
+    if hasattr(signal, name)
+)
+CHECK_SECONDS = 0.5  # the longest a signal waits to be acted on
+TERMINATE_SECONDS = 5.0  # after a failure of the supervisor itself: SIGTERM, then SIGKILL
+_PR_SET_PDEATHSIG = 1
 
 multiprocessing.allow_connection_pickling()  # the socket goes to a spawned process
 _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked threads
@@ -42,17 +56,11 @@ def balanced() -> bool:
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     """``count`` sockets bound to ``host:port`` with SO_REUSEPORT (port 0: the port the
     first one got); each worker's server starts listening on its own."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sockets: list[socket.socket] = []
     try:
         for _ in range(count):
-            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind((host, port))
-            port = sock.getsockname()[1]
-            sock.set_inheritable(True)
+            sockets.append(_bound(host, port))
+            port = sockets[-1].getsockname()[1]
     except OSError:
         for sock in sockets:
             sock.close()
@@ -60,52 +68,73 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
+def _bound(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
 def _serve_one(config: Any, sock: socket.socket) -> None:
-    """A worker process: uvicorn's server on its own socket."""
+    """A worker process: uvicorn's server on its own socket, ended with the supervisor."""
     import uvicorn
 
+    # Linux: SIGTERM when the supervisor dies (even by SIGKILL), so no worker outlives it.
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     config.configure_logging()  # logging is set up again in each spawned process
-    uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn re-raises the SIGINT it shut down for: no traceback from every worker.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 class Workers:
-    """Starts one process per socket, starts another on a socket whose process ended
-    (unless it failed before serving: then every worker would, and the server stops), and
-    on SIGINT or SIGTERM lets every worker shut down gracefully."""
+    """Starts one process per socket, starts another (on a fresh socket) when one ends,
+    unless it failed before serving (then every worker would: the server stops with
+    status 3), and on SIGINT or SIGTERM lets every worker shut down gracefully."""
 
-    def __init__(self, config: Any, sockets: list[socket.socket]) -> None:
+    def __init__(self, config: Any, host: str, sockets: list[socket.socket]) -> None:
         self.config = config  # a uvicorn.Config, pickled into each worker
+        self.host = host
         self.sockets = sockets
         self.processes: list[SpawnProcess] = []
-        self._stop = threading.Event()
-        self.failed = False  # a worker failed before serving
+        self._signal: int | None = None  # the stop signal received (set by the handler)
 
     def run(self) -> None:
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
+        handlers = {sig: self._on_stop for sig in STOP_SIGNALS}
+        handlers.update({sig: self._on_other for sig in IGNORED_SIGNALS})
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+        failed = False
         try:
-            self.processes = [self._start(sock) for sock in self.sockets]
-            address = self.sockets[0].getsockname()
+            for sock in self.sockets:
+                self.processes.append(self._start(sock))
+            host, port = self.sockets[0].getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
             log.info(
-                "%d workers on %s:%d, each accepting on a socket of its own",
-                len(self.processes),
-                address[0],
-                address[1],
+                "Uvicorn running on http://%s:%d with %d workers", shown, port, len(self.sockets)
             )
-            while not self._stop.wait(CHECK_SECONDS):
-                self._replace_ended()
-            for process in self.processes:
-                if process.is_alive():
-                    process.terminate()  # SIGTERM: uvicorn's graceful shutdown
-            for process in self.processes:
-                process.join()
+            while self._signal is None and not failed:
+                # Wakes when a worker ends, or to look at the signal flag.
+                wait([process.sentinel for process in self.processes], CHECK_SECONDS)
+                failed = self._replace_ended()
+            if self._signal is not None:
+                log.info("%s received: stopping the workers", signal.Signals(self._signal).name)
+            self._stop_all(graceful=True)
+        except BaseException:
+            self._stop_all(graceful=False)
+            raise
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             for sock in self.sockets:
                 sock.close()
-        if self.failed:
-            from uvicorn.config import STARTUP_FAILURE
-
+        if failed:
             raise SystemExit(STARTUP_FAILURE)
 
     def _start(self, sock: socket.socket) -> SpawnProcess:
@@ -113,25 +142,41 @@ class Workers:
         process.start()
         return process
 
-    def _replace_ended(self) -> None:
-        from uvicorn.config import STARTUP_FAILURE
-
+    def _replace_ended(self) -> bool:
+        """Replace each worker that ended; ``True`` when one failed before serving."""
         for index, process in enumerate(self.processes):
-            if process.is_alive() or self._stop.is_set():
+            if process.is_alive() or self._signal is not None:
                 continue
             process.join()
             if process.exitcode == STARTUP_FAILURE:
                 log.error("worker [%s] failed to start; stopping the server", process.pid)
-                self.failed = True
-                self._stop.set()
-                return
+                return True
             log.warning(
-                "worker [%s] ended (exit code %s); starting another on its socket",
+                "worker [%s] ended (exit code %s); starting another on a fresh socket",
                 process.pid,
                 process.exitcode,
             )
+            port = self.sockets[index].getsockname()[1]
+            self.sockets[index].close()  # no new caller waits for the replacement's startup
+            self.sockets[index] = _bound(self.host, port)
             self.processes[index] = self._start(self.sockets[index])
+        return False
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        log.info("%s received: stopping the workers", signal.Signals(signum).name)
-        self._stop.set()
+    def _stop_all(self, graceful: bool) -> None:
+        """SIGTERM every worker (uvicorn's graceful shutdown) and wait for it; when the
+        supervisor itself failed, SIGKILL what has not ended after ``TERMINATE_SECONDS``."""
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self.processes:
+            process.join(None if graceful else TERMINATE_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        # Only a flag: a lock taken here could be the one the interrupted code holds.
+        self._signal = signum
+
+    def _on_other(self, signum: int, frame: FrameType | None) -> None:
+        log.warning("%s ignored by the supervisor", signal.Signals(signum).name)
