@@ -190,6 +190,13 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Open connections per server process; past it: 503 and close.",
     )
+    worker_hang_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="With --workers N: a worker whose event loop has not run for this long "
+        "is killed and replaced (it would keep its share of new connections).",
+    )
     direct_predict: bool = Field(
         default=True,
         description="Answer inference requests (v1 predict, v2 infer) whose body arrives "

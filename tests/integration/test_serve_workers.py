@@ -152,3 +152,32 @@ def test_workers_end_with_their_supervisor_even_when_it_is_killed(
         server.process.wait(timeout=30)
         _, alive = psutil.wait_procs(workers, timeout=60)
         assert not alive, server.logs()
+
+
+def test_a_worker_whose_loop_stops_turning_is_killed_and_replaced(
+    tmp_path: Path, logreg, cancer
+) -> None:
+    X, _ = cancer
+    with Yard(tmp_path) as yard:
+        yard.register(logreg, "churn", sample=X)
+        yard.create_endpoint("churn-api", "churn@1")
+    env = {"MODELYARD_WORKER_HANG_SECONDS": "3"}
+    with running_server(tmp_path, "--dev", "--workers", "2", env=env) as server:
+        frozen, survivor = _listening_workers(server, 2)
+        os.kill(frozen, signal.SIGSTOP)  # its socket would keep taking its share of callers
+        deadline = time.monotonic() + 60
+        while f"worker [{frozen}]: its event loop has not run for" not in server.logs():
+            assert time.monotonic() < deadline, server.logs()
+            time.sleep(0.1)
+        replaced = _listening_workers(server, 2)
+        assert survivor in replaced
+        assert frozen not in replaced
+        assert not psutil.pid_exists(frozen)
+        statuses = []
+        for _ in range(24):
+            connection = http.client.HTTPConnection("127.0.0.1", _port(server), timeout=60)
+            try:
+                statuses.append(_post(connection, _body(cancer)))
+            finally:
+                connection.close()
+        assert statuses == [200] * 24

@@ -140,7 +140,8 @@ def _run(
         return
     # Several workers, each on a listening socket of its own (serving/workers.py).
     config = uvicorn.Config(app, factory=True, **options)  # (sets up uvicorn's logging)
-    Workers(config, host, listening_sockets(host, port, workers)).run()
+    sockets = listening_sockets(host, port, workers)
+    Workers(config, host, sockets, settings.worker_hang_seconds).run()
 
 
 def protocol_for(settings: Settings) -> Callable[..., asyncio.Protocol]:

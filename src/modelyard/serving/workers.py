@@ -13,7 +13,11 @@ the sockets), uvicorn's own supervisor runs the workers as before.
 A worker that ends is replaced on a fresh socket, and its own is closed at once: new
 callers go to the workers still up instead of queueing for one that is starting (a
 replacement takes connections once it listens, after its startup). What was queued on the
-dead worker's socket when it died is reset, as what it had accepted is.
+dead worker's socket when it died is reset, as what it had accepted is. A worker whose
+event loop stops turning (frozen, or blocked by a bug) would keep its share of new
+connections, where with a shared socket the others took them: each worker's loop stamps
+a shared clock on uvicorn's tick (ten times a second, once started), and one silent for
+``MODELYARD_WORKER_HANG_SECONDS`` is killed and replaced.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import multiprocessing
 import signal
 import socket
 import sys
+import time
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
 from types import FrameType
@@ -82,16 +87,26 @@ def _bound(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve_one(config: Any, sock: socket.socket) -> None:
-    """A worker process: uvicorn's server on its own socket, ended with the supervisor."""
+def _serve_one(config: Any, sock: socket.socket, beat: Any) -> None:
+    """A worker process: uvicorn's server on its own socket, its loop stamping ``beat``
+    (a shared double: ``time.monotonic()``, one clock for every process on Linux), ended
+    with the supervisor."""
     import uvicorn
+
+    class BeatingServer(uvicorn.Server):
+        async def on_tick(self, counter: int) -> bool:
+            beat.value = time.monotonic()  # the loop turned
+            should_exit: bool = await super().on_tick(counter)
+            if should_exit:
+                beat.value = -1.0  # shutting down: its drain is not a hang
+            return should_exit
 
     # Linux: SIGTERM when the supervisor dies (even by SIGKILL), so no worker outlives it.
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     config.configure_logging()  # logging is set up again in each spawned process
     # uvicorn re-raises the SIGINT it shut down for: no traceback from every worker.
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run(sockets=[sock])
+        BeatingServer(config).run(sockets=[sock])
 
 
 class Workers:
@@ -99,11 +114,15 @@ class Workers:
     unless it failed before serving (then every worker would: the server stops with
     status 3), and on SIGINT or SIGTERM lets every worker shut down gracefully."""
 
-    def __init__(self, config: Any, host: str, sockets: list[socket.socket]) -> None:
+    def __init__(
+        self, config: Any, host: str, sockets: list[socket.socket], hang_seconds: float = 30.0
+    ) -> None:
         self.config = config  # a uvicorn.Config, pickled into each worker
         self.host = host
         self.sockets = sockets
+        self.hang_seconds = hang_seconds
         self.processes: list[SpawnProcess] = []
+        self.beats: list[Any] = []  # each worker's last tick (0: not started yet)
         self._signal: int | None = None  # the stop signal received (set by the handler)
 
     def run(self) -> None:
@@ -112,8 +131,8 @@ class Workers:
         previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
         failed = False
         try:
-            for sock in self.sockets:
-                self.processes.append(self._start(sock))
+            for index in range(len(self.sockets)):
+                self.processes.append(self._start(index))
             host, port = self.sockets[0].getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
             log.info(
@@ -122,6 +141,7 @@ class Workers:
             while self._signal is None and not failed:
                 # Wakes when a worker ends, or to look at the signal flag.
                 wait([process.sentinel for process in self.processes], CHECK_SECONDS)
+                self._kill_hung()
                 failed = self._replace_ended()
             if self._signal is not None:
                 log.info("%s received: stopping the workers", signal.Signals(self._signal).name)
@@ -137,10 +157,31 @@ class Workers:
         if failed:
             raise SystemExit(STARTUP_FAILURE)
 
-    def _start(self, sock: socket.socket) -> SpawnProcess:
-        process = _SPAWN.Process(target=_serve_one, args=(self.config, sock))
+    def _start(self, index: int) -> SpawnProcess:
+        """Start the worker of socket ``index`` (its beat reset: not judged until it ticks)."""
+        beat = _SPAWN.Value("d", 0.0, lock=False)
+        if index < len(self.beats):
+            self.beats[index] = beat
+        else:
+            self.beats.append(beat)
+        process = _SPAWN.Process(target=_serve_one, args=(self.config, self.sockets[index], beat))
         process.start()
         return process
+
+    def _kill_hung(self) -> None:
+        """SIGKILL each started worker whose loop has not ticked for ``hang_seconds``
+        (replaced by :meth:`_replace_ended` like any worker that ended)."""
+        now = time.monotonic()
+        for process, beat in zip(self.processes, self.beats, strict=True):
+            last = beat.value
+            if last > 0 and now - last > self.hang_seconds and process.is_alive():
+                log.error(
+                    "worker [%s]: its event loop has not run for %.0f s; killing it",
+                    process.pid,
+                    now - last,
+                )
+                process.kill()
+                process.join()
 
     def _replace_ended(self) -> bool:
         """Replace each worker that ended; ``True`` when one failed before serving."""
@@ -159,7 +200,7 @@ class Workers:
             port = self.sockets[index].getsockname()[1]
             self.sockets[index].close()  # no new caller waits for the replacement's startup
             self.sockets[index] = _bound(self.host, port)
-            self.processes[index] = self._start(self.sockets[index])
+            self.processes[index] = self._start(index)
         return False
 
     def _stop_all(self, graceful: bool) -> None:
