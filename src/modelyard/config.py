@@ -192,7 +192,7 @@ class Settings(BaseSettings):
     )
     worker_hang_seconds: float = Field(
         default=30.0,
-        gt=0,
+        ge=2,  # ticks come every 0.1 s, checks every 0.5 s: less would kill sound workers
         le=3600,
         description="With --workers N: a worker whose event loop has not run for this long "
         "is killed and replaced (it would keep its share of new connections).",

@@ -141,7 +141,7 @@ def _run(
     # Several workers, each on a listening socket of its own (serving/workers.py).
     config = uvicorn.Config(app, factory=True, **options)  # (sets up uvicorn's logging)
     sockets = listening_sockets(host, port, workers)
-    Workers(config, host, sockets, settings.worker_hang_seconds).run()
+    Workers(config, host, sockets, settings.worker_hang_seconds, settings.shutdown_seconds).run()
 
 
 def protocol_for(settings: Settings) -> Callable[..., asyncio.Protocol]:

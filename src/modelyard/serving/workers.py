@@ -10,22 +10,22 @@ and the kernel spreads new connections over them by a hash of the caller's addre
 port. Elsewhere than on Linux (macOS has the option but gives every connection to one of
 the sockets), uvicorn's own supervisor runs the workers as before.
 
-A worker that ends is replaced on a fresh socket, and its own is closed at once: new
-callers go to the workers still up instead of queueing for one that is starting (a
-replacement takes connections once it listens, after its startup). What was queued on the
-dead worker's socket when it died is reset, as what it had accepted is. A worker whose
-event loop stops turning (frozen, or blocked by a bug) would keep its share of new
-connections, where with a shared socket the others took them: each worker's loop stamps
-a shared clock on uvicorn's tick (ten times a second, once started), and one silent for
-``MODELYARD_WORKER_HANG_SECONDS`` is killed and replaced.
+The supervisor closes its copy of a socket once the worker holds it, so a worker's socket
+leaves the port's group as soon as the worker closes it (shutting down) or dies: new callers
+go to the workers still up (what was queued on a dead worker's socket is reset, as what it
+had accepted is). A worker that ends is replaced on a fresh socket, which takes callers
+once the replacement listens, after its startup. A worker whose event loop stops turning
+would keep its share of new connections, where with a shared socket the others took them:
+each worker's loop stamps a shared clock ten times a second once started
+(worker_process.py), and one silent for ``MODELYARD_WORKER_HANG_SECONDS`` is killed and
+replaced.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -35,19 +35,23 @@ from multiprocessing.context import SpawnProcess
 from types import FrameType
 from typing import Any
 
+from modelyard.serving.worker_process import NOT_STARTED, serve_one
+
 log = logging.getLogger("uvicorn.error")  # set up by uvicorn's Config in every process
-STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that could not start serving
+STARTUP_FAILURE = 3  # the server's exit status when a worker could not start serving
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# What uvicorn's supervisor caught and we do not act on: logged, never the default action
-# (HUP, USR1, USR2 would end the supervisor and leave its workers running).
-IGNORED_SIGNALS = tuple(
+# Caught by uvicorn's supervisor (HUP restarts, TTIN/TTOU resize); here logged and
+# ignored, never their default action (HUP, USR1, USR2 would end the supervisor).
+LOGGED_SIGNALS = tuple(
     getattr(signal, name)
-    for name in ("SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTTIN", "SIGTTOU", "SIGWINCH")
+    for name in ("SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH")
     if hasattr(signal, name)
 )
+QUIET_SIGNALS = tuple(  # ignored without a word: writing to a terminal may raise them again
+    getattr(signal, name) for name in ("SIGTTIN", "SIGTTOU") if hasattr(signal, name)
+)
 CHECK_SECONDS = 0.5  # the longest a signal waits to be acted on
-TERMINATE_SECONDS = 5.0  # after a failure of the supervisor itself: SIGTERM, then SIGKILL
-_PR_SET_PDEATHSIG = 1
+STOP_MARGIN_SECONDS = 10.0  # past the workers' own shutdown cap: SIGKILL
 
 multiprocessing.allow_connection_pickling()  # the socket goes to a spawned process
 _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked threads
@@ -87,137 +91,179 @@ def _bound(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve_one(config: Any, sock: socket.socket, beat: Any) -> None:
-    """A worker process: uvicorn's server on its own socket, its loop stamping ``beat``
-    (a shared double: ``time.monotonic()``, one clock for every process on Linux), ended
-    with the supervisor."""
-    import uvicorn
+class Heartbeats:
+    """Which workers' loops have stopped turning: a worker's beat unchanged for
+    ``hang_seconds`` of the supervisor's own running time. A supervisor that was itself
+    paused (a paused container, Ctrl+Z, a swap storm) starts counting again: its workers
+    were paused with it, and may be about to tick."""
 
-    class BeatingServer(uvicorn.Server):
-        async def on_tick(self, counter: int) -> bool:
-            beat.value = time.monotonic()  # the loop turned
-            should_exit: bool = await super().on_tick(counter)
-            if should_exit:
-                beat.value = -1.0  # shutting down: its drain is not a hang
-            return should_exit
+    def __init__(self, hang_seconds: float) -> None:
+        self.hang_seconds = hang_seconds
+        self._seen: dict[int, tuple[float, float]] = {}  # slot → (beat, when it changed)
+        self._checked = time.monotonic()
 
-    # Linux: SIGTERM when the supervisor dies (even by SIGKILL), so no worker outlives it.
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    config.configure_logging()  # logging is set up again in each spawned process
-    # uvicorn re-raises the SIGINT it shut down for: no traceback from every worker.
-    with contextlib.suppress(KeyboardInterrupt):
-        BeatingServer(config).run(sockets=[sock])
+    def reset(self, slot: int) -> None:
+        self._seen.pop(slot, None)
+
+    def hung(self, beats: list[float]) -> list[tuple[int, float]]:
+        """(slot, seconds silent) of each started worker silent for too long."""
+        now = time.monotonic()
+        paused = now - self._checked > max(4 * CHECK_SECONDS, self.hang_seconds / 2)
+        self._checked = now
+        silent = []
+        for slot, beat in enumerate(beats):
+            last, since = self._seen.get(slot, (None, now))
+            if beat != last or paused:
+                self._seen[slot] = (beat, now)
+            elif beat > NOT_STARTED and now - since > self.hang_seconds:
+                silent.append((slot, now - since))
+        return silent
 
 
 class Workers:
     """Starts one process per socket, starts another (on a fresh socket) when one ends,
-    unless it failed before serving (then every worker would: the server stops with
-    status 3), and on SIGINT or SIGTERM lets every worker shut down gracefully."""
+    unless it ended by itself before it ever served (then every worker would: the server
+    stops with status 3), kills one whose loop has stopped turning, and on SIGINT or
+    SIGTERM lets every worker shut down gracefully (SIGKILL ``STOP_MARGIN_SECONDS`` past
+    ``stop_seconds``)."""
 
     def __init__(
-        self, config: Any, host: str, sockets: list[socket.socket], hang_seconds: float = 30.0
+        self,
+        config: Any,
+        host: str,
+        sockets: list[socket.socket],
+        hang_seconds: float = 30.0,
+        stop_seconds: float = 30.0,
     ) -> None:
         self.config = config  # a uvicorn.Config, pickled into each worker
         self.host = host
-        self.sockets = sockets
-        self.hang_seconds = hang_seconds
+        self.port = sockets[0].getsockname()[1]
+        self._sockets: list[socket.socket | None] = list(sockets)  # until the worker has it
+        self.stop_seconds = stop_seconds
         self.processes: list[SpawnProcess] = []
-        self.beats: list[Any] = []  # each worker's last tick (0: not started yet)
+        self.beats: list[Any] = []  # each worker's last tick, shared with it
+        self._heartbeats = Heartbeats(hang_seconds)
+        self._killed: set[int] = set()  # pids killed for silence, not yet reaped
         self._signal: int | None = None  # the stop signal received (set by the handler)
+        self._other_signals: list[int] = []  # to log
 
     def run(self) -> None:
-        handlers = {sig: self._on_stop for sig in STOP_SIGNALS}
-        handlers.update({sig: self._on_other for sig in IGNORED_SIGNALS})
+        handlers: dict[int, Any] = {sig: self._on_stop for sig in STOP_SIGNALS}
+        handlers.update({sig: self._on_other for sig in LOGGED_SIGNALS})
+        handlers.update({sig: signal.SIG_IGN for sig in QUIET_SIGNALS})
         previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
         failed = False
         try:
-            for index in range(len(self.sockets)):
-                self.processes.append(self._start(index))
-            host, port = self.sockets[0].getsockname()[:2]
-            shown = f"[{host}]" if ":" in host else host
+            for slot in range(len(self._sockets)):
+                self.processes.append(self._start(slot))
+            shown = f"[{self.host}]" if ":" in self.host else self.host
             log.info(
-                "Uvicorn running on http://%s:%d with %d workers", shown, port, len(self.sockets)
+                "Uvicorn running on http://%s:%d with %d workers",
+                shown,
+                self.port,
+                len(self.processes),
             )
             while self._signal is None and not failed:
-                # Wakes when a worker ends, or to look at the signal flag.
+                # Wakes when a worker ends, or to look at the signals and the beats.
                 wait([process.sentinel for process in self.processes], CHECK_SECONDS)
+                self._log_other_signals()
                 self._kill_hung()
                 failed = self._replace_ended()
             if self._signal is not None:
                 log.info("%s received: stopping the workers", signal.Signals(self._signal).name)
-            self._stop_all(graceful=True)
+            self._stop_all(self.stop_seconds + STOP_MARGIN_SECONDS)
         except BaseException:
-            self._stop_all(graceful=False)
+            self._stop_all(STOP_MARGIN_SECONDS)
             raise
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            for sock in self.sockets:
-                sock.close()
+            for sock in self._sockets:
+                if sock is not None:
+                    sock.close()
         if failed:
             raise SystemExit(STARTUP_FAILURE)
 
-    def _start(self, index: int) -> SpawnProcess:
-        """Start the worker of socket ``index`` (its beat reset: not judged until it ticks)."""
-        beat = _SPAWN.Value("d", 0.0, lock=False)
-        if index < len(self.beats):
-            self.beats[index] = beat
+    def _start(self, slot: int) -> SpawnProcess:
+        """Start the worker of ``slot`` on its socket, then drop this process's copy (the
+        child has its own from its start)."""
+        sock = self._sockets[slot]
+        if sock is None:
+            sock = self._sockets[slot] = _bound(self.host, self.port)
+        beat = _SPAWN.Value("d", NOT_STARTED, lock=False)
+        process = _SPAWN.Process(target=serve_one, args=(self.config, sock, beat, os.getpid()))
+        process.start()
+        sock.close()
+        self._sockets[slot] = None
+        if slot < len(self.beats):
+            self.beats[slot] = beat
         else:
             self.beats.append(beat)
-        process = _SPAWN.Process(target=_serve_one, args=(self.config, self.sockets[index], beat))
-        process.start()
+        self._heartbeats.reset(slot)
         return process
 
     def _kill_hung(self) -> None:
-        """SIGKILL each started worker whose loop has not ticked for ``hang_seconds``
-        (replaced by :meth:`_replace_ended` like any worker that ended)."""
-        now = time.monotonic()
-        for process, beat in zip(self.processes, self.beats, strict=True):
-            last = beat.value
-            if last > 0 and now - last > self.hang_seconds and process.is_alive():
-                log.error(
-                    "worker [%s]: its event loop has not run for %.0f s; killing it",
-                    process.pid,
-                    now - last,
-                )
-                process.kill()
-                process.join()
+        """SIGKILL each started worker whose loop has not ticked for the hang time (then
+        replaced by :meth:`_replace_ended`, like any worker that ended)."""
+        for slot, seconds in self._heartbeats.hung([beat.value for beat in self.beats]):
+            process = self.processes[slot]
+            if process.pid in self._killed or not process.is_alive():
+                continue
+            process.kill()  # not joined: a process in an uninterruptible call ends later
+            self._killed.add(process.pid or 0)
+            log.error(
+                "worker [%s]: its event loop has not run for %.0f s; killed",
+                process.pid,
+                seconds,
+            )
 
     def _replace_ended(self) -> bool:
-        """Replace each worker that ended; ``True`` when one failed before serving."""
-        for index, process in enumerate(self.processes):
+        """Replace each worker that ended; ``True`` when one ended by itself before it
+        ever served (it could not start: uvicorn exits 3, 1 or 0 for that by version)."""
+        for slot, process in enumerate(self.processes):
             if process.is_alive() or self._signal is not None:
                 continue
             process.join()
-            if process.exitcode == STARTUP_FAILURE:
-                log.error("worker [%s] failed to start; stopping the server", process.pid)
+            self._killed.discard(process.pid or 0)
+            code = process.exitcode
+            if self.beats[slot].value == NOT_STARTED and code is not None and code >= 0:
+                log.error(
+                    "worker [%s] exited (%s) before it served; stopping the server",
+                    process.pid,
+                    code,
+                )
                 return True
+            self.processes[slot] = self._start(slot)
             log.warning(
-                "worker [%s] ended (exit code %s); starting another on a fresh socket",
+                "worker [%s] ended (exit code %s); worker [%s] started on a fresh socket",
                 process.pid,
-                process.exitcode,
+                code,
+                self.processes[slot].pid,
             )
-            port = self.sockets[index].getsockname()[1]
-            self.sockets[index].close()  # no new caller waits for the replacement's startup
-            self.sockets[index] = _bound(self.host, port)
-            self.processes[index] = self._start(index)
         return False
 
-    def _stop_all(self, graceful: bool) -> None:
-        """SIGTERM every worker (uvicorn's graceful shutdown) and wait for it; when the
-        supervisor itself failed, SIGKILL what has not ended after ``TERMINATE_SECONDS``."""
+    def _stop_all(self, seconds: float) -> None:
+        """SIGTERM every worker (uvicorn's graceful shutdown, which the app caps) and wait
+        for them, ``seconds`` at most; then SIGKILL."""
         for process in self.processes:
             if process.is_alive():
                 process.terminate()
+        deadline = time.monotonic() + seconds
         for process in self.processes:
-            process.join(None if graceful else TERMINATE_SECONDS)
+            process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
+                log.error("worker [%s] did not stop in %.0f s; killed", process.pid, seconds)
                 process.kill()
                 process.join()
+
+    def _log_other_signals(self) -> None:
+        while self._other_signals:
+            name = signal.Signals(self._other_signals.pop(0)).name
+            log.warning("%s ignored by the supervisor", name)
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         # Only a flag: a lock taken here could be the one the interrupted code holds.
         self._signal = signum
 
     def _on_other(self, signum: int, frame: FrameType | None) -> None:
-        log.warning("%s ignored by the supervisor", signal.Signals(signum).name)
+        self._other_signals.append(signum)
