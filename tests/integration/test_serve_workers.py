@@ -25,13 +25,16 @@ pytestmark = [
 ROUTE = "/v1/endpoints/churn-api/predict"
 
 
+def _churn_home(home: Path, logreg, cancer) -> Path:
+    with Yard(home) as yard:
+        yard.register(logreg, "churn", sample=cancer[0])
+        yard.create_endpoint("churn-api", "churn@1")
+    return home
+
+
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory, logreg, cancer) -> Iterator[Server]:
-    X, _ = cancer
-    home = tmp_path_factory.mktemp("workers")
-    with Yard(home) as yard:
-        yard.register(logreg, "churn", sample=X)
-        yard.create_endpoint("churn-api", "churn@1")
+    home = _churn_home(tmp_path_factory.mktemp("workers"), logreg, cancer)
     # Connections held open while they are counted must not be closed as idle meanwhile.
     env = {"MODELYARD_KEEP_ALIVE_SECONDS": "600"}
     with running_server(home, "--dev", "--workers", "2", env=env) as server:
@@ -70,6 +73,26 @@ def _post(connection: http.client.HTTPConnection, body: bytes) -> int:
     return answer.status
 
 
+def _posts_each_on_a_new_connection(port: int, body: bytes, count: int = 24) -> list[int]:
+    statuses = []
+    for _ in range(count):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            statuses.append(_post(connection, body))
+        finally:
+            connection.close()
+    return statuses
+
+
+def _wait_for_line(server: Server, text: str, timeout: float = 60) -> None:
+    """Until ``text`` is in the server's log (each line is written once what it says is
+    done)."""
+    deadline = time.monotonic() + timeout
+    while text not in server.logs():
+        assert time.monotonic() < deadline, server.logs()
+        time.sleep(0.05)
+
+
 def _body(cancer) -> bytes:
     X, _ = cancer
     return json.dumps({"instances": X.head(1).to_dict("records")}).encode()
@@ -104,20 +127,9 @@ def test_a_killed_worker_is_replaced_and_callers_meanwhile_go_to_the_other(
     port = _port(two_workers)
     victim, survivor = _listening_workers(two_workers, 2)
     os.kill(victim, signal.SIGKILL)
-    ended = f"worker [{victim}] ended (exit code -9); worker ["
-    deadline = time.monotonic() + 30
-    while ended not in two_workers.logs():
-        assert time.monotonic() < deadline, two_workers.logs()
-        time.sleep(0.05)
+    _wait_for_line(two_workers, f"worker [{victim}] ended (exit code -9); worker [")
     # Its socket is closed: new callers reach the survivor, not a queue for the replacement.
-    statuses = []
-    for _ in range(24):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        try:
-            statuses.append(_post(connection, _body(cancer)))
-        finally:
-            connection.close()
-    assert statuses == [200] * 24
+    assert _posts_each_on_a_new_connection(port, _body(cancer)) == [200] * 24
     replaced = _listening_workers(two_workers, 2)
     assert survivor in replaced
     assert victim not in replaced
@@ -126,10 +138,7 @@ def test_a_killed_worker_is_replaced_and_callers_meanwhile_go_to_the_other(
 def test_a_hangup_is_logged_and_ignored(two_workers: Server, cancer) -> None:
     workers = sorted(_listening_workers(two_workers, 2))
     os.kill(two_workers.process.pid, signal.SIGHUP)
-    deadline = time.monotonic() + 30
-    while "SIGHUP ignored by the supervisor" not in two_workers.logs():
-        assert time.monotonic() < deadline, two_workers.logs()
-        time.sleep(0.05)
+    _wait_for_line(two_workers, "SIGHUP ignored by the supervisor")
     connection = http.client.HTTPConnection("127.0.0.1", _port(two_workers), timeout=60)
     try:
         assert _post(connection, _body(cancer)) == 200
@@ -142,10 +151,7 @@ def test_a_hangup_is_logged_and_ignored(two_workers: Server, cancer) -> None:
 def test_workers_end_with_their_supervisor_even_when_it_is_killed(
     tmp_path: Path, logreg, cancer
 ) -> None:
-    X, _ = cancer
-    with Yard(tmp_path) as yard:
-        yard.register(logreg, "churn", sample=X)
-        yard.create_endpoint("churn-api", "churn@1")
+    _churn_home(tmp_path, logreg, cancer)
     with running_server(tmp_path, "--dev", "--workers", "2") as server:
         workers = [psutil.Process(pid) for pid in _listening_workers(server, 2)]
         os.kill(server.process.pid, signal.SIGKILL)  # no chance to stop them itself
@@ -167,29 +173,15 @@ def _running(process: psutil.Process) -> bool:
 def test_a_worker_whose_loop_stops_turning_is_killed_and_replaced(
     tmp_path: Path, logreg, cancer
 ) -> None:
-    X, _ = cancer
-    with Yard(tmp_path) as yard:
-        yard.register(logreg, "churn", sample=X)
-        yard.create_endpoint("churn-api", "churn@1")
+    _churn_home(tmp_path, logreg, cancer)
     env = {"MODELYARD_WORKER_HANG_SECONDS": "5"}
     with running_server(tmp_path, "--dev", "--workers", "2", env=env) as server:
         frozen, survivor = _listening_workers(server, 2)
         os.kill(frozen, signal.SIGSTOP)  # its socket would keep taking its share of callers
-        deadline = time.monotonic() + 60
-        # (each line is written once what it says is done)
-        while f"worker [{frozen}] ended (exit code -9); worker [" not in server.logs():
-            assert time.monotonic() < deadline, server.logs()
-            time.sleep(0.1)
+        _wait_for_line(server, f"worker [{frozen}] ended (exit code -9); worker [")
         assert f"worker [{frozen}]: its event loop has not run for" in server.logs()
         replaced = _listening_workers(server, 2)
         assert survivor in replaced
         assert frozen not in replaced
         assert not psutil.pid_exists(frozen)
-        statuses = []
-        for _ in range(24):
-            connection = http.client.HTTPConnection("127.0.0.1", _port(server), timeout=60)
-            try:
-                statuses.append(_post(connection, _body(cancer)))
-            finally:
-                connection.close()
-        assert statuses == [200] * 24
+        assert _posts_each_on_a_new_connection(_port(server), _body(cancer)) == [200] * 24
