@@ -120,6 +120,8 @@ def graceful_seconds(settings: Settings) -> int:
 def _run(
     uvicorn: Any, settings: Settings, host: str, port: int, workers: int, graceful: int
 ) -> None:
+    from modelyard.serving.workers import Workers, balanced, listening_sockets
+
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -133,8 +135,6 @@ def _run(
         "timeout_keep_alive": settings.keep_alive_seconds,
     }
     app = "modelyard.serving.app:build_app"
-    from modelyard.serving.workers import Workers, balanced, listening_sockets
-
     if workers == 1 or not balanced():
         uvicorn.run(app, factory=True, **options)
         return
