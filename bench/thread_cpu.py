@@ -94,34 +94,35 @@ def thread_cpu(pid: int) -> dict[str, float]:
     return seconds
 
 
-def worker_threads(pid: int, workers: int) -> tuple[dict[str, float], dict[str, str]]:
-    """CPU seconds so far by (process, thread) id, and their names: one worker's threads
-    (``pid`` itself), or with several, each worker's (the children of the supervisor
-    ``pid``, whose own threads are summed as ``supervisor``)."""
+def _processes(pid: int, workers: int) -> list[int]:
+    """The server's processes whose threads are counted: ``pid`` and, with several
+    workers, each of its children."""
     if workers == 1:
-        return thread_cpu(pid), {}
-    seconds: dict[str, float] = {}
-    names: dict[str, str] = {}
-    for tid, spent in thread_cpu(pid).items():
-        if not tid.startswith("child "):
-            seconds[f"{pid}/{tid}"] = spent
-            names[f"{pid}/{tid}"] = "supervisor"
-            continue
-        child = int(tid.removeprefix("child "))
-        for inner, used in thread_cpu(child).items():
-            seconds[f"{child}/{inner}"] = used
-    return seconds, names
+        return [pid]
+    children = (tid for tid in thread_cpu(pid) if tid.startswith("child "))
+    return [pid, *(int(child.removeprefix("child ")) for child in children)]
+
+
+def worker_threads(pid: int, workers: int) -> dict[str, float]:
+    """CPU seconds so far by thread (``PID/TID`` with several workers)."""
+    if workers == 1:
+        return thread_cpu(pid)
+    return {
+        f"{process}/{tid}": spent
+        for process in _processes(pid, workers)
+        for tid, spent in thread_cpu(process).items()
+        if not tid.startswith("child ")  # (each worker is counted by its own threads)
+    }
 
 
 def worker_names(pid: int, workers: int) -> dict[str, str]:
-    """Python's thread names, keyed as :func:`worker_threads` keys its seconds."""
+    """Python's thread names, keyed as :func:`worker_threads` keys its seconds; the
+    supervisor's threads are named ``supervisor``."""
     if workers == 1:
         return thread_names(pid)
-    named: dict[str, str] = {}
-    for tid in thread_cpu(pid):
-        if tid.startswith("child "):
-            child = tid.removeprefix("child ")
-            named.update({f"{child}/{t}": n for t, n in thread_names(int(child)).items()})
+    named = {f"{pid}/{tid}": "supervisor" for tid in thread_cpu(pid)}
+    for child in _processes(pid, workers)[1:]:
+        named.update({f"{child}/{t}": n for t, n in thread_names(child).items()})
     return named
 
 
@@ -215,19 +216,14 @@ def measure(args: argparse.Namespace, home: Path, body: Path, rows: int, scratch
             f"{args.workers} worker(s)"
         )
         for _ in range(args.windows):
-            (cpu_before, own), batches_before = (
-                worker_threads(pid, args.workers),
-                batch_rows(server.port),
-            )
+            cpu_before = worker_threads(pid, args.workers)
+            batches_before = batch_rows(server.port)
             client_before = children_cpu()
             out = load(args, server.port, grpc_port, body, args.seconds, header_length)
             client = children_cpu() - client_before
-            (cpu_after, _), batches_after = (
-                worker_threads(pid, args.workers),
-                batch_rows(server.port),
-            )
+            cpu_after = worker_threads(pid, args.workers)
+            batches_after = batch_rows(server.port)
             names.update(worker_names(pid, args.workers))  # threads started meanwhile
-            names.update(own)
             requests = max(out["requests"], 1)
             duration = out["duration_us"] / 1e6
             calls = batches_after[1] - batches_before[1]

@@ -30,6 +30,7 @@ import signal
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
 from types import FrameType
@@ -102,9 +103,6 @@ class Heartbeats:
         self._seen: dict[int, tuple[float, float]] = {}  # slot → (beat, when it changed)
         self._checked = time.monotonic()
 
-    def reset(self, slot: int) -> None:
-        self._seen.pop(slot, None)
-
     def hung(self, beats: list[float]) -> list[tuple[int, float]]:
         """(slot, seconds silent) of each started worker silent for too long."""
         now = time.monotonic()
@@ -113,11 +111,20 @@ class Heartbeats:
         silent = []
         for slot, beat in enumerate(beats):
             last, since = self._seen.get(slot, (None, now))
-            if beat != last or paused:
+            if beat != last or paused:  # (a replacement's first beat, 0, is a change too)
                 self._seen[slot] = (beat, now)
             elif beat > NOT_STARTED and now - since > self.hang_seconds:
                 silent.append((slot, now - since))
         return silent
+
+
+@dataclass
+class _Worker:
+    """One slot's worker process, and the clock its loop stamps (shared with it)."""
+
+    process: SpawnProcess
+    beat: Any  # a multiprocessing double
+    killed: bool = False  # SIGKILLed for silence, not reaped yet
 
 
 class Workers:
@@ -138,12 +145,10 @@ class Workers:
         self.config = config  # a uvicorn.Config, pickled into each worker
         self.host = host
         self.port = sockets[0].getsockname()[1]
-        self._sockets: list[socket.socket | None] = list(sockets)  # until the worker has it
+        self.sockets = sockets  # the first workers'; each is closed here once its worker has it
         self.stop_seconds = stop_seconds
-        self.processes: list[SpawnProcess] = []
-        self.beats: list[Any] = []  # each worker's last tick, shared with it
+        self.workers: list[_Worker] = []  # by slot
         self._heartbeats = Heartbeats(hang_seconds)
-        self._killed: set[int] = set()  # pids killed for silence, not yet reaped
         self._signal: int | None = None  # the stop signal received (set by the handler)
         self._other_signals: list[int] = []  # to log
 
@@ -154,18 +159,18 @@ class Workers:
         previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
         failed = False
         try:
-            for slot in range(len(self._sockets)):
-                self.processes.append(self._start(slot))
+            for sock in self.sockets:
+                self.workers.append(self._start(sock))
             shown = f"[{self.host}]" if ":" in self.host else self.host
             log.info(
                 "Uvicorn running on http://%s:%d with %d workers",
                 shown,
                 self.port,
-                len(self.processes),
+                len(self.workers),
             )
             while self._signal is None and not failed:
                 # Wakes when a worker ends, or to look at the signals and the beats.
-                wait([process.sentinel for process in self.processes], CHECK_SECONDS)
+                wait([worker.process.sentinel for worker in self.workers], CHECK_SECONDS)
                 self._log_other_signals()
                 self._kill_hung()
                 failed = self._replace_ended()
@@ -178,78 +183,69 @@ class Workers:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            for sock in self._sockets:
-                if sock is not None:
-                    sock.close()
+            for sock in self.sockets:
+                sock.close()  # (those not started yet: closing twice does nothing)
         if failed:
             raise SystemExit(STARTUP_FAILURE)
 
-    def _start(self, slot: int) -> SpawnProcess:
-        """Start the worker of ``slot`` on its socket, then drop this process's copy (the
-        child has its own from its start)."""
-        sock = self._sockets[slot]
-        if sock is None:
-            sock = self._sockets[slot] = _bound(self.host, self.port)
+    def _start(self, sock: socket.socket) -> _Worker:
+        """A worker on ``sock``; this process's copy is closed (the child has its own from
+        its start)."""
         beat = _SPAWN.Value("d", NOT_STARTED, lock=False)
         process = _SPAWN.Process(target=serve_one, args=(self.config, sock, beat, os.getpid()))
         process.start()
         sock.close()
-        self._sockets[slot] = None
-        if slot < len(self.beats):
-            self.beats[slot] = beat
-        else:
-            self.beats.append(beat)
-        self._heartbeats.reset(slot)
-        return process
+        return _Worker(process, beat)
 
     def _kill_hung(self) -> None:
         """SIGKILL each started worker whose loop has not ticked for the hang time (then
         replaced by :meth:`_replace_ended`, like any worker that ended)."""
-        for slot, seconds in self._heartbeats.hung([beat.value for beat in self.beats]):
-            process = self.processes[slot]
-            if process.pid in self._killed or not process.is_alive():
+        for slot, seconds in self._heartbeats.hung([w.beat.value for w in self.workers]):
+            worker = self.workers[slot]
+            if worker.killed or not worker.process.is_alive():
                 continue
-            process.kill()  # not joined: a process in an uninterruptible call ends later
-            self._killed.add(process.pid or 0)
+            worker.process.kill()  # not joined: a process in an uninterruptible call ends later
+            worker.killed = True
             log.error(
                 "worker [%s]: its event loop has not run for %.0f s; killed",
-                process.pid,
+                worker.process.pid,
                 seconds,
             )
 
     def _replace_ended(self) -> bool:
         """Replace each worker that ended; ``True`` when one ended by itself before it
         ever served (it could not start: uvicorn exits 3, 1 or 0 for that by version)."""
-        for slot, process in enumerate(self.processes):
+        for slot, worker in enumerate(self.workers):
+            process = worker.process
             if process.is_alive() or self._signal is not None:
                 continue
             process.join()
-            self._killed.discard(process.pid or 0)
             code = process.exitcode
-            if self.beats[slot].value == NOT_STARTED and code is not None and code >= 0:
+            if worker.beat.value == NOT_STARTED and code is not None and code >= 0:
                 log.error(
                     "worker [%s] exited (%s) before it served; stopping the server",
                     process.pid,
                     code,
                 )
                 return True
-            self.processes[slot] = self._start(slot)
+            self.workers[slot] = self._start(_bound(self.host, self.port))
             log.warning(
                 "worker [%s] ended (exit code %s); worker [%s] started on a fresh socket",
                 process.pid,
                 code,
-                self.processes[slot].pid,
+                self.workers[slot].process.pid,
             )
         return False
 
     def _stop_all(self, seconds: float) -> None:
         """SIGTERM every worker (uvicorn's graceful shutdown, which the app caps) and wait
         for them, ``seconds`` at most; then SIGKILL."""
-        for process in self.processes:
+        processes = [worker.process for worker in self.workers]
+        for process in processes:
             if process.is_alive():
                 process.terminate()
         deadline = time.monotonic() + seconds
-        for process in self.processes:
+        for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 log.error("worker [%s] did not stop in %.0f s; killed", process.pid, seconds)
